@@ -1,0 +1,153 @@
+import { constants as osConstants } from 'node:os';
+import type { OpenSite } from '../diagnostics/open-site.js';
+
+/** Human descriptions for the codes fdkeeper raises itself (Node supplies its own for system errors). */
+const DESCRIPTIONS: Readonly<Record<string, string>> = {
+  EBADF: 'bad file descriptor',
+  EBUSY: 'resource busy or locked',
+  EEXIST: 'file already exists',
+  EINVAL: 'invalid argument',
+  EISDIR: 'illegal operation on a directory',
+  EMFILE: 'too many open files',
+  ENFILE: 'file table overflow',
+  ENOENT: 'no such file or directory',
+  ENOSPC: 'no space left on device',
+  ENOSYS: 'function not implemented',
+  ENOTDIR: 'not a directory',
+  ESPIPE: 'invalid seek',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EIO: 'i/o error',
+  EAGAIN: 'resource temporarily unavailable',
+  EINTR: 'interrupted system call',
+  ECANCELED: 'operation canceled',
+  EILSEQ: 'illegal byte sequence',
+};
+
+const ERRNO = osConstants.errno as Readonly<Record<string, number | undefined>>;
+
+/** What an {@link FsError} is built from. Only `code` and `syscall` are required. */
+export interface FsErrorInit {
+  /** The POSIX error code, e.g. `'ENOENT'`, `'EBADF'`. */
+  code: string;
+  /** The system call or operation that failed, e.g. `'open'`, `'write'`, `'dup2'`. */
+  syscall: string;
+  /** The path the call was about, when it had one. */
+  path?: string | undefined;
+  /** The second path of a two-path call (`rename`, `link`, `symlink`). */
+  dest?: string | undefined;
+  /** The descriptor number the call was about, when it had one. */
+  fd?: number | undefined;
+  /** Extra explanation appended to the message. */
+  detail?: string | undefined;
+  /** Where the handle involved was opened (handle errors only). */
+  openedAt?: OpenSite | undefined;
+  /** Where the handle involved was closed (use-after-close errors only). */
+  closedAt?: OpenSite | undefined;
+  /** Bytes already written when a write failed part-way. */
+  bytesWritten?: number | undefined;
+  /** The underlying error, when this one wraps another. */
+  cause?: unknown;
+}
+
+/**
+ * The one error type fdkeeper throws for file-system and descriptor failures.
+ *
+ * It has the shape of Node's own system errors (`code`, `errno`, `syscall`, `path`, `dest`), so code
+ * that checks `err.code === 'ENOENT'` keeps working, and adds `fd` and, for errors about a handle,
+ * where that handle was opened and closed. The message reads like Node's:
+ * `EBADF: bad file descriptor, write (fd 7 '/tmp/a.log'), opened at main (/app/a.js:3:9), closed at …`.
+ */
+export class FsError extends Error {
+  /** The POSIX error code, e.g. `'ENOENT'`. */
+  readonly code: string;
+  /** The negated errno number, as Node reports it (`-2` for ENOENT); 0 when the code has no errno. */
+  readonly errno: number;
+  /** The system call or operation that failed. */
+  readonly syscall: string;
+  /** The path involved, if any. */
+  readonly path: string | undefined;
+  /** The destination path of a two-path call, if any. */
+  readonly dest: string | undefined;
+  /** The descriptor number involved, if any. */
+  readonly fd: number | undefined;
+  /** Where the handle involved was opened, formatted as `function (file:line:column)`, if recorded. */
+  readonly openedAt: string | undefined;
+  /** Where the handle involved was closed, formatted like {@link FsError.openedAt}, if recorded. */
+  readonly closedAt: string | undefined;
+  /** Bytes written before a write failed part-way, if any were. */
+  readonly bytesWritten: number | undefined;
+
+  constructor(init: FsErrorInit) {
+    super(FsError.formatMessage(init), init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = 'FsError';
+    this.code = init.code;
+    const n = ERRNO[init.code];
+    this.errno = n === undefined ? 0 : -n;
+    this.syscall = init.syscall;
+    this.path = init.path;
+    this.dest = init.dest;
+    this.fd = init.fd;
+    this.openedAt = init.openedAt?.describe();
+    this.closedAt = init.closedAt?.describe();
+    this.bytesWritten = init.bytesWritten;
+  }
+
+  /** Builds the message: `CODE: description, syscall 'path' -> 'dest' (fd N) …`. */
+  private static formatMessage(init: FsErrorInit): string {
+    const description = DESCRIPTIONS[init.code] ?? systemDescription(init.cause) ?? 'error';
+    let msg = `${init.code}: ${description}, ${init.syscall}`;
+    if (init.path !== undefined) msg += ` '${init.path}'`;
+    if (init.dest !== undefined) msg += ` -> '${init.dest}'`;
+    if (init.fd !== undefined) msg += ` (fd ${init.fd})`;
+    if (init.detail !== undefined) msg += `: ${init.detail}`;
+    if (init.openedAt !== undefined) msg += `; opened at ${init.openedAt.describe()}`;
+    if (init.closedAt !== undefined) msg += `; closed at ${init.closedAt.describe()}`;
+    return msg;
+  }
+}
+
+/** Node system errors carry their description as the text between `CODE: ` and the first comma. */
+function systemDescription(cause: unknown): string | undefined {
+  if (!(cause instanceof Error)) return undefined;
+  const m = /^[A-Z0-9_]+: ([^,]+)/.exec(cause.message);
+  return m?.[1];
+}
+
+/** The fields of a Node system error that fdkeeper reads. */
+interface NodeSystemError {
+  code?: unknown;
+  syscall?: unknown;
+  path?: unknown;
+  dest?: unknown;
+}
+
+/**
+ * Turns whatever a node:fs call threw into an {@link FsError}, adding what Node leaves out (the fd).
+ * An FsError passes through unchanged; a non-system error (a TypeError from bad arguments) is rethrown
+ * as it is, since it is a programming error rather than a file-system condition.
+ */
+export function toFsError(err: unknown, syscall: string, extra?: { path?: string; dest?: string; fd?: number }): FsError {
+  if (err instanceof FsError) return err;
+  if (!(err instanceof Error)) throw err;
+  const e = err as Error & NodeSystemError;
+  if (typeof e.code !== 'string' || !/^E[A-Z0-9]+$/.test(e.code)) throw err;
+  return new FsError({
+    code: e.code,
+    syscall: typeof e.syscall === 'string' ? e.syscall : syscall,
+    path: typeof e.path === 'string' ? e.path : extra?.path,
+    dest: typeof e.dest === 'string' ? e.dest : extra?.dest,
+    fd: extra?.fd,
+    cause: err,
+  });
+}
+
+/** True when `err` is an {@link FsError} (or any Node-style error) with the given code. */
+export function hasCode(err: unknown, code: string): boolean {
+  return err instanceof Error && (err as Error & { code?: unknown }).code === code;
+}
+
+/** A rejected promise carrying `e`, for promise-returning functions that fail before any I/O. */
+export function rejected(e: unknown): Promise<never> {
+  return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+}

@@ -1,0 +1,32 @@
+/**
+ * fdkeeper: file descriptors you can trust.
+ *
+ * - {@link open} / {@link openSync}: Python-style file objects (raw, buffered, text) with explicit ownership.
+ * - {@link FileTable}: a descriptor table with POSIX `dup`/`dup2`, an fd budget and leak reports;
+ *   {@link fdtable} is the process-wide one.
+ * - {@link FsError}: the one error type, with `code`, `syscall`, `path`, `fd` and open/close sites.
+ *
+ * @packageDocumentation
+ */
+export { FsError, hasCode, type FsErrorInit } from './errors/fs-error.js';
+
+export type { Backend, Bytes, FdInfo, FileStat, TimeLike } from './backend/backend.js';
+export { OsBackend } from './backend/os-backend.js';
+export { O, O_PATH, accessMode, flagsToMode, parseOpenFlags, type OpenFlags } from './backend/flags.js';
+
+export { FileTable, REUSED_WARNING, SEEK_CUR, SEEK_END, SEEK_SET, type AdoptOptions, type FileTableOptions, type Whence } from './table/file-table.js';
+export { fdtable } from './table/default-table.js';
+export { Descriptor, type DescriptorOrigin } from './table/descriptor.js';
+export type { OpenFileDescription } from './table/open-file-description.js';
+export type { FdBudget } from './table/fd-budget.js';
+
+export { open, openSync, type AnyFile, type FileFor, type OpenOptions } from './io/open.js';
+export { parseMode, type ParsedMode } from './io/mode.js';
+export { RawFile } from './io/raw-file.js';
+export { BufferedFile, DEFAULT_BUFFER_SIZE } from './io/buffered-file.js';
+export { TextFile, type DecodeErrors, type LinesOptions, type Newline, type TextEncoding, type TextOptions } from './io/text-file.js';
+export { Pipe, pipe, type PipeOptions } from './io/pipe.js';
+
+export { OpenHandle, formatAge, formatLeakReport, groupByOpenSite, summarizeOpenSites, type LeakReportOptions, type OpenSiteGroup } from './diagnostics/leak-report.js';
+export { OpenSite, type SiteMode, type StackFrame } from './diagnostics/open-site.js';
+export { UNCLOSED_WARNING } from './diagnostics/unclosed-watch.js';

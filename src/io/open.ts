@@ -1,0 +1,154 @@
+import { FsError } from '../errors/fs-error.js';
+import { fdtable } from '../table/default-table.js';
+import type { Descriptor } from '../table/descriptor.js';
+import type { FileTable } from '../table/file-table.js';
+import { BufferedFile, DEFAULT_BUFFER_SIZE, flushWriteBufferSync } from './buffered-file.js';
+import { parseMode, type ParsedMode } from './mode.js';
+import { RawFile } from './raw-file.js';
+import { TextFile, type TextOptions } from './text-file.js';
+
+/** Options of {@link open} and {@link openSync}. */
+export interface OpenOptions extends TextOptions {
+  /**
+   * `0`: no buffering, a {@link RawFile} (binary modes only). `1`: line buffering (text modes only).
+   * A larger number: the buffer size in bytes. Default `-1`: {@link DEFAULT_BUFFER_SIZE}.
+   */
+  buffering?: number;
+  /**
+   * For a descriptor number: whether closing the file closes the descriptor. Default true, except for
+   * 0, 1 and 2. With a path it must be true (or omitted).
+   */
+  closefd?: boolean;
+  /** Permission bits for a file the open creates (before the umask). Default 0o666. */
+  perm?: number;
+  /** The descriptor table to open in. Default: the process-wide {@link fdtable}. */
+  table?: FileTable;
+}
+
+/** Any file object {@link open} can return. */
+export type AnyFile = RawFile | BufferedFile | TextFile;
+
+/**
+ * The file object `open(file, mode, options)` returns: a {@link RawFile} with `buffering: 0`, a
+ * {@link BufferedFile} for binary modes (`'rb'`, `'ab+'`…), a {@link TextFile} otherwise. When the mode is
+ * not a literal, any of the three.
+ */
+export type FileFor<M extends string, O> = string extends M ? AnyFile : O extends { buffering: 0 } ? RawFile : M extends `${string}b${string}` ? BufferedFile : TextFile;
+
+/**
+ * Opens a file and returns a file object, like Python's `open()`.
+ *
+ * - `file`: a path, or a descriptor number (a number already in the table is wrapped; any other number
+ *   is adopted, Python's `os.fdopen`).
+ * - `mode`: `r` read, `w` truncate/create, `a` append/create, `x` create exclusively; `+` read and write;
+ *   `b` binary, `t` text (default). In append modes every write lands at the end of the file, even after a
+ *   seek; reads happen at the seek position.
+ *
+ * Errors: an {@link FsError} — EINVAL for a bad mode or option (nothing is opened), ENOENT, EACCES, EEXIST
+ * (`x`), EISDIR (a directory, whatever the mode), EMFILE (budget or OS limit) — with the path. If
+ * building the stack fails after the open, the descriptor is closed again (when this call opened it).
+ *
+ * The returned object supports `await using`. Closing it flushes and closes the descriptor.
+ */
+export function openSync<const M extends string = 'r', const O extends OpenOptions = OpenOptions>(file: string | number, mode?: M, options?: O): FileFor<M, O>;
+export function openSync(file: string | number, mode = 'r', options: OpenOptions = {}): AnyFile {
+  const plan = planOpen(file, mode, options);
+  let descriptor: Descriptor;
+  let opened = false;
+  if (typeof file === 'number') {
+    descriptor = plan.table.has(file) ? plan.table.descriptor(file) : plan.table.adoptDescriptor(file, { closefd: plan.closefd, flags: plan.parsed.flags, mode });
+  } else {
+    descriptor = plan.table.openDescriptorSync(file, plan.parsed.flags, options.perm ?? 0o666, mode);
+    opened = true;
+  }
+  try {
+    if (opened && !plan.parsed.writing && descriptor.statSync().isDirectory()) throw isDirectory(file);
+    return build(plan, descriptor, file, mode, options);
+  } catch (e) {
+    if (opened) closeQuietly(descriptor);
+    throw e;
+  }
+}
+
+/** Promise form of {@link openSync}. The open waits for a budget slot when the table is at `maxOpen`. */
+export async function open<const M extends string = 'r', const O extends OpenOptions = OpenOptions>(file: string | number, mode?: M, options?: O): Promise<FileFor<M, O>>;
+export async function open(file: string | number, mode = 'r', options: OpenOptions = {}): Promise<AnyFile> {
+  const plan = planOpen(file, mode, options);
+  if (typeof file === 'number') return openSync(file, mode, options);
+  const descriptor = await plan.table.openDescriptor(file, plan.parsed.flags, options.perm ?? 0o666, mode);
+  try {
+    if (!plan.parsed.writing && (await descriptor.stat()).isDirectory()) throw isDirectory(file);
+    return build(plan, descriptor, file, mode, options);
+  } catch (e) {
+    closeQuietly(descriptor);
+    throw e;
+  }
+}
+
+interface Plan {
+  readonly table: FileTable;
+  readonly parsed: ParsedMode;
+  readonly closefd: boolean;
+  readonly bufferSize: number;
+  readonly lineBuffering: boolean;
+}
+
+/** Validates everything before anything is opened, so bad arguments open nothing. */
+function planOpen(file: string | number, mode: string, options: OpenOptions): Plan {
+  const path = typeof file === 'string' ? file : undefined;
+  const invalid = (detail: string): FsError => new FsError({ code: 'EINVAL', syscall: 'open', path, detail });
+  const parsed = parseMode(mode, path);
+  if (typeof file === 'string') {
+    if (options.closefd === false) throw invalid('closefd: false needs a descriptor number, not a path');
+  } else if (!Number.isSafeInteger(file) || file < 0) {
+    throw invalid(`not a path or descriptor number: ${String(file)}`);
+  }
+  const buffering = options.buffering ?? -1;
+  if (!Number.isSafeInteger(buffering) || buffering < -1) throw invalid(`buffering must be -1, 0, 1 or a buffer size, not ${String(buffering)}`);
+  if (parsed.binary) {
+    if (options.encoding !== undefined) throw invalid("binary mode doesn't take an encoding");
+    if (options.errors !== undefined) throw invalid("binary mode doesn't take an errors argument");
+    if (options.newline !== undefined) throw invalid("binary mode doesn't take a newline argument");
+  } else if (buffering === 0) {
+    throw invalid("can't have unbuffered text I/O (buffering: 0 needs a binary mode)");
+  }
+  return {
+    table: options.table ?? fdtable,
+    parsed,
+    closefd: options.closefd ?? (typeof file === 'number' ? file > 2 : true),
+    bufferSize: buffering > 1 ? buffering : DEFAULT_BUFFER_SIZE,
+    lineBuffering: !parsed.binary && (buffering === 1 || options.lineBuffering === true),
+  };
+}
+
+/** Builds raw → buffered → text on an open descriptor and registers the outermost object with the leak watch. */
+function build(plan: Plan, descriptor: Descriptor, file: string | number, mode: string, options: OpenOptions): AnyFile {
+  const raw = new RawFile(plan.table, descriptor, file, plan.parsed.rawMode, plan.closefd);
+  if (options.buffering === 0) return watched(plan, raw, descriptor);
+  const buffered = new BufferedFile(raw, plan.bufferSize);
+  const pending = buffered.pending;
+  const flush = (): void => {
+    flushWriteBufferSync(pending, raw);
+  };
+  if (plan.parsed.binary) return watched(plan, buffered, descriptor, flush);
+  const text = new TextFile(buffered, mode, { ...options, lineBuffering: plan.lineBuffering });
+  return watched(plan, text, descriptor, flush);
+}
+
+function watched<T extends AnyFile>(plan: Plan, file: T, descriptor: Descriptor, flush?: () => void): T {
+  if (plan.closefd) plan.table.unclosed.watch(file, descriptor, flush);
+  return file;
+}
+
+function isDirectory(file: string | number): FsError {
+  return new FsError({ code: 'EISDIR', syscall: 'open', path: typeof file === 'string' ? file : undefined, fd: typeof file === 'number' ? file : undefined });
+}
+
+/** Closes a descriptor this call opened, on the way out of a failure: the first error is the one to report. */
+function closeQuietly(descriptor: Descriptor): void {
+  try {
+    descriptor.closeSync();
+  } catch {
+    // the original error matters more
+  }
+}

@@ -1,0 +1,621 @@
+import { EOL } from 'node:os';
+import { TextDecoder } from 'node:util';
+import type { FileStat } from '../backend/backend.js';
+import { FsError } from '../errors/fs-error.js';
+import type { Whence } from '../table/file-table.js';
+import type { BufferedFile } from './buffered-file.js';
+import { checkSize, unsupported } from './io-base.js';
+
+/** Encodings the text layer reads and writes. */
+export type TextEncoding = 'utf8' | 'utf-8' | 'utf16le' | 'utf-16le' | 'ucs2' | 'ucs-2' | 'latin1' | 'binary' | 'ascii';
+
+/**
+ * Line endings, as Python's `newline` argument:
+ * - `undefined`/`null` (default): reading accepts `\n`, `\r\n` and `\r` and turns each into `\n`;
+ *   writing turns `\n` into the platform's line ending (`\n` on Linux and macOS, `\r\n` on Windows);
+ * - `''`: reading splits lines at any of the three but leaves them as they are; writing translates nothing;
+ * - `'\n'`, `'\r'`, `'\r\n'`: only that sequence ends a line when reading, nothing is translated;
+ *   writing turns `\n` into it.
+ */
+export type Newline = null | '' | '\n' | '\r' | '\r\n';
+
+/** What to do with bytes that are not valid in the encoding: replace them with U+FFFD, or fail with EILSEQ. */
+export type DecodeErrors = 'replace' | 'strict';
+
+/** Options of the text layer. */
+export interface TextOptions {
+  /** Default `'utf8'`. */
+  encoding?: TextEncoding;
+  /** Default `'replace'` (Node's convention; Python's is strict). */
+  errors?: DecodeErrors;
+  /** Default `undefined`: universal newlines. */
+  newline?: Newline;
+  /** Flush after every write that contains a line ending. Default false. */
+  lineBuffering?: boolean;
+}
+
+/** Options of {@link TextFile.lines}. */
+export interface LinesOptions {
+  /** Keep each line's ending (Python's default). When false the ending is removed. Default true. */
+  keepends?: boolean;
+}
+
+type CanonicalEncoding = 'utf8' | 'utf16le' | 'latin1' | 'ascii';
+
+function canonicalEncoding(e: string): CanonicalEncoding | undefined {
+  switch (e.toLowerCase()) {
+    case 'utf8':
+    case 'utf-8':
+      return 'utf8';
+    case 'utf16le':
+    case 'utf-16le':
+    case 'ucs2':
+    case 'ucs-2':
+      return 'utf16le';
+    case 'latin1':
+    case 'binary':
+      return 'latin1';
+    case 'ascii':
+      return 'ascii';
+    default:
+      return undefined;
+  }
+}
+
+const LF = 10;
+const CR = 13;
+const CRLF_OR_CR = /\r\n?/g;
+
+/**
+ * The text layer, Python's `TextIOWrapper`: strings over a {@link BufferedFile}. Decoding never splits a
+ * multi-byte character, however the reads fall; newlines follow {@link Newline}.
+ *
+ * `tell()` returns the byte offset of the next character to be read (or written), and `seek()` accepts
+ * such a value with whence 0, or offset 0 with whence 1 or 2, as in Python.
+ *
+ * Promise calls run one at a time (they share the buffered file's lock); `for await (const line of f)`
+ * iterates over lines including their endings. Supports `using` / `await using`.
+ */
+export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<string>, Iterable<string> {
+  /** The buffered file underneath. */
+  readonly buffer: BufferedFile;
+  /** The encoding (canonical Node name). */
+  readonly encoding: CanonicalEncoding;
+  /** See {@link DecodeErrors}. */
+  readonly errors: DecodeErrors;
+  /** See {@link Newline}. */
+  readonly newline: Newline | undefined;
+  /** Whether writes with a line ending flush. */
+  readonly lineBuffering: boolean;
+  /** The mode the file was opened with (`'r'`, `'a+'`…). */
+  readonly mode: string;
+
+  /** Decoded text not yet delivered, untranslated; `text.slice(tpos)` is what is left. */
+  private text = '';
+  private tpos = 0;
+  /** Index of the next `\r` at or after `tpos`, -1 if none in `text` (only kept in universal modes). */
+  private crAt = -1;
+  private eof = false;
+  private readonly universal: boolean;
+  private readonly translateRead: boolean;
+  private readonly writeNewline: string | undefined;
+  private readonly strictDecoder: TextDecoder | undefined;
+
+  /** @internal Use `open()`. */
+  constructor(buffer: BufferedFile, mode: string, options: TextOptions = {}) {
+    const encoding = canonicalEncoding(options.encoding ?? 'utf8');
+    if (encoding === undefined) throw new FsError({ code: 'EINVAL', syscall: 'open', path: typeof buffer.name === 'string' ? buffer.name : undefined, detail: `unsupported text encoding '${String(options.encoding)}'` });
+    const newline = options.newline ?? undefined;
+    if (newline !== undefined && !['', '\n', '\r', '\r\n'].includes(newline)) throw new FsError({ code: 'EINVAL', syscall: 'open', detail: `illegal newline value ${JSON.stringify(newline)}` });
+    this.buffer = buffer;
+    this.mode = mode;
+    this.encoding = encoding;
+    this.errors = options.errors ?? 'replace';
+    this.newline = newline;
+    this.lineBuffering = options.lineBuffering ?? false;
+    this.universal = newline === undefined || newline === '';
+    this.translateRead = newline === undefined;
+    this.writeNewline = newline === undefined ? (EOL === '\n' ? undefined : EOL) : newline === '' || newline === '\n' ? undefined : newline;
+    this.strictDecoder = this.errors === 'strict' && encoding === 'utf8' ? new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }) : undefined;
+  }
+
+  /** The path or number the file was opened by. */
+  get name(): string | number {
+    return this.buffer.name;
+  }
+  /** True once closed. */
+  get closed(): boolean {
+    return this.buffer.closed;
+  }
+  /** Whether the file was opened for reading. */
+  get readable(): boolean {
+    return this.buffer.readable;
+  }
+  /** Whether the file was opened for writing. */
+  get writable(): boolean {
+    return this.buffer.writable;
+  }
+  /** The descriptor number (marks it escaped). */
+  fileno(): number {
+    return this.buffer.fileno();
+  }
+
+  // ================================================================ reading
+
+  /** Reads `size` characters (fewer only at end of file); -1/omitted reads the rest. `''` at end of file. */
+  readSync(size = -1): string {
+    const n = checkSize(size, 'read');
+    this.buffer.startReadSync();
+    if (n < 0) {
+      while (this.decodeSync()) {
+        // read it all
+      }
+      return this.takeAll();
+    }
+    let out = '';
+    while (out.length < n) {
+      const piece = this.takeChars(n - out.length);
+      if (piece === undefined) {
+        if (!this.decodeSync()) break;
+        continue;
+      }
+      out += piece;
+    }
+    return out;
+  }
+
+  /** Promise form of {@link TextFile.readSync}. */
+  read(size = -1): Promise<string> {
+    return this.buffer.opLock.run(async () => {
+      const n = checkSize(size, 'read');
+      await this.buffer.startRead();
+      if (n < 0) {
+        while (await this.decode()) {
+          // read it all
+        }
+        return this.takeAll();
+      }
+      let out = '';
+      while (out.length < n) {
+        const piece = this.takeChars(n - out.length);
+        if (piece === undefined) {
+          if (!(await this.decode())) break;
+          continue;
+        }
+        out += piece;
+      }
+      return out;
+    });
+  }
+
+  /** One line including its ending; `''` at end of file. `limit` caps the characters returned. */
+  readlineSync(limit = -1): string {
+    const max = checkSize(limit, 'readline');
+    this.buffer.startReadSync();
+    for (;;) {
+      const line = this.takeLine(max);
+      if (line !== undefined) return line;
+      if (!this.decodeSync()) return this.takeRest(max);
+    }
+  }
+
+  /** Promise form of {@link TextFile.readlineSync}. */
+  readline(limit = -1): Promise<string> {
+    return this.buffer.opLock.run(async () => {
+      const max = checkSize(limit, 'readline');
+      await this.buffer.startRead();
+      for (;;) {
+        const line = this.takeLine(max);
+        if (line !== undefined) return line;
+        if (!(await this.decode())) return this.takeRest(max);
+      }
+    });
+  }
+
+  /** Every remaining line. */
+  readlinesSync(): string[] {
+    return [...this.linesSync()];
+  }
+
+  /** Promise form of {@link TextFile.readlinesSync}. */
+  async readlines(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const line of this.lines()) out.push(line);
+    return out;
+  }
+
+  /** Iterates over the remaining lines (see {@link LinesOptions}). */
+  *linesSync(options: LinesOptions = {}): Generator<string, void, undefined> {
+    const strip = options.keepends === false;
+    for (;;) {
+      const line = this.readlineSync();
+      if (line === '') return;
+      yield strip ? stripEnding(line) : line;
+    }
+  }
+
+  /**
+   * Async iteration over the remaining lines (see {@link LinesOptions}). Lines already decoded are
+   * handed out without waiting; the file is read in `bufferSize` chunks.
+   */
+  async *lines(options: LinesOptions = {}): AsyncGenerator<string, void, undefined> {
+    const strip = options.keepends === false;
+    for (;;) {
+      let line: string | undefined;
+      // Fast path: a whole line is already decoded and nobody else is using the file.
+      if (!this.buffer.opLock.held && this.buffer.pending.len === 0 && !this.buffer.closed) line = this.takeLine(-1);
+      if (line === undefined) {
+        line = await this.readline();
+        if (line === '') return;
+      }
+      yield strip ? stripEnding(line) : line;
+    }
+  }
+
+  /** `for (const line of file)`. */
+  [Symbol.iterator](): Iterator<string> {
+    return this.linesSync();
+  }
+
+  /** `for await (const line of file)`. */
+  [Symbol.asyncIterator](): AsyncIterator<string> {
+    return this.lines();
+  }
+
+  // ---------------------------------------------------------------- decoding internals
+
+  /** Decodes more of the file into `text`; false at end of file (with nothing more to add). */
+  private decodeSync(): boolean {
+    if (this.eof) return false;
+    for (;;) {
+      const chunk = this.buffer.peekBuffered();
+      const k = completeLength(chunk, this.encoding);
+      if (k > 0) return this.appendDecoded(chunk, k);
+      if (this.buffer.fillSync() === 0) return this.finishDecoding();
+    }
+  }
+
+  private async decode(): Promise<boolean> {
+    if (this.eof) return false;
+    for (;;) {
+      const chunk = this.buffer.peekBuffered();
+      const k = completeLength(chunk, this.encoding);
+      if (k > 0) return this.appendDecoded(chunk, k);
+      if ((await this.buffer.fill()) === 0) return this.finishDecoding();
+    }
+  }
+
+  /** At end of file: decode whatever incomplete bytes are left (as U+FFFD, or EILSEQ when strict). */
+  private finishDecoding(): boolean {
+    this.eof = true;
+    const rest = this.buffer.peekBuffered();
+    if (rest.length === 0) return false;
+    if (this.errors === 'strict') throw this.decodeError('incomplete character at end of file');
+    return this.appendDecoded(rest, rest.length);
+  }
+
+  private appendDecoded(chunk: Buffer, k: number): boolean {
+    let s: string;
+    if (this.strictDecoder !== undefined) {
+      try {
+        s = this.strictDecoder.decode(chunk.subarray(0, k));
+      } catch {
+        throw this.decodeError('invalid utf-8');
+      }
+    } else {
+      if (this.errors === 'strict' && this.encoding === 'ascii') {
+        for (let i = 0; i < k; i++) if ((chunk[i] ?? 0) > 0x7f) throw this.decodeError('byte outside ASCII');
+      }
+      s = chunk.toString(this.encoding, 0, k);
+    }
+    this.buffer.consumeBuffered(k);
+    const base = this.text.length - this.tpos;
+    this.text = this.tpos === this.text.length ? s : this.text.slice(this.tpos) + s;
+    this.tpos = 0;
+    if (this.universal) {
+      if (this.crAt >= 0) this.crAt = this.text.indexOf('\r');
+      else this.crAt = s.indexOf('\r') < 0 ? -1 : base + s.indexOf('\r');
+    }
+    return true;
+  }
+
+  private decodeError(what: string): FsError {
+    return new FsError({ code: 'EILSEQ', syscall: 'read', path: typeof this.name === 'string' ? this.name : undefined, detail: `${what} near byte ${this.buffer.tell()} (encoding ${this.encoding}, errors 'strict')` });
+  }
+
+  /**
+   * Takes one complete line from `text`, or undefined if `text` holds no complete line yet (a trailing
+   * `\r` counts as incomplete in universal mode until the next character or end of file is known).
+   */
+  private takeLine(max: number): string | undefined {
+    const text = this.text;
+    const start = this.tpos;
+    let end: number; // index just past the line ending
+    if (this.universal) {
+      const lf = text.indexOf('\n', start);
+      let cr = this.crAt;
+      if (cr >= 0 && cr < start) cr = this.crAt = text.indexOf('\r', start);
+      if (cr >= 0 && (lf < 0 || cr < lf)) {
+        if (cr + 1 === text.length && !this.eof) return this.limited(max, text.length);
+        end = text.charCodeAt(cr + 1) === LF ? cr + 2 : cr + 1;
+      } else if (lf >= 0) {
+        end = lf + 1;
+      } else {
+        return this.eof ? undefined : this.limited(max, text.length);
+      }
+    } else {
+      const nl = this.newline as string;
+      const i = text.indexOf(nl, start);
+      if (i < 0) {
+        // '\r\n' split across chunks: the '\r' may be complete only with the next chunk.
+        return this.eof ? undefined : this.limited(max, text.length);
+      }
+      end = i + nl.length;
+    }
+    if (max >= 0 && end - start > max) return this.limited(max, end);
+    this.tpos = end;
+    const line = text.slice(start, end);
+    if (!this.translateRead) return line;
+    if (text.charCodeAt(end - 1) !== LF) return line.slice(0, -1) + '\n'; // a lone '\r'
+    if (end - start >= 2 && text.charCodeAt(end - 2) === CR) return line.slice(0, -2) + '\n'; // '\r\n'
+    return line;
+  }
+
+  /** With a limit: if `limit` characters are available before `available`, take them as a partial line. */
+  private limited(max: number, available: number): string | undefined {
+    if (max < 0 || available - this.tpos < max) return undefined;
+    const piece = this.text.slice(this.tpos, this.tpos + max);
+    this.tpos += max;
+    return this.translateRead ? piece.replace(CRLF_OR_CR, '\n') : piece;
+  }
+
+  /** At end of file: the unterminated last line (or `''`). */
+  private takeRest(max: number): string {
+    const end = max < 0 ? this.text.length : Math.min(this.text.length, this.tpos + max);
+    const piece = this.text.slice(this.tpos, end);
+    this.tpos = end;
+    return this.translateRead ? piece.replace(CRLF_OR_CR, '\n') : piece;
+  }
+
+  /** Up to `n` translated characters, or undefined when more text must be decoded first. */
+  private takeChars(n: number): string | undefined {
+    const avail = this.text.length - this.tpos;
+    if (avail === 0) return undefined;
+    if (!this.translateRead) {
+      const take = Math.min(n, avail);
+      const piece = this.text.slice(this.tpos, this.tpos + take);
+      this.tpos += take;
+      return piece;
+    }
+    // Translation only shrinks text; take raw characters until `n` translated ones are had.
+    let end = Math.min(this.tpos + n, this.text.length);
+    if (this.text.charCodeAt(end - 1) === CR) {
+      if (end === this.text.length && !this.eof) {
+        if (end - 1 === this.tpos) return undefined; // only a '\r': wait to see what follows
+        end--;
+      } else if (this.text.charCodeAt(end) === LF) {
+        end++;
+      }
+    }
+    const piece = this.text.slice(this.tpos, end).replace(CRLF_OR_CR, '\n');
+    this.tpos = end;
+    return piece;
+  }
+
+  private takeAll(): string {
+    const piece = this.text.slice(this.tpos);
+    this.text = '';
+    this.tpos = 0;
+    this.crAt = -1;
+    return this.translateRead ? piece.replace(CRLF_OR_CR, '\n') : piece;
+  }
+
+  /** Decoded text not yet delivered, as the bytes it came from. */
+  private undeliveredBytes(): number {
+    return this.tpos === this.text.length ? 0 : Buffer.byteLength(this.text.slice(this.tpos), this.encoding);
+  }
+
+  /** Before writing after reading: move the buffered position back to the first undelivered character. */
+  private rewindReadAhead(): void {
+    if (this.tpos === this.text.length && this.buffer.peekBuffered().length === 0) return;
+    const pos = this.tellUnlocked();
+    this.dropText();
+    this.buffer.seekRaw(pos, 0);
+  }
+
+  private dropText(): void {
+    this.text = '';
+    this.tpos = 0;
+    this.crAt = -1;
+    this.eof = false;
+  }
+
+  // ================================================================ writing
+
+  /** Writes `s` (translating `\n` per {@link Newline}); returns `s.length`. */
+  writeSync(s: string): number {
+    this.buffer.checkSync('write');
+    if (!this.buffer.writable) throw unsupported('write', this.name, this.mode, 'writing');
+    this.rewindReadAhead();
+    this.eof = false;
+    this.buffer.writeBytesSync(this.encode(s));
+    if (this.lineBuffering && (s.includes('\n') || s.includes('\r'))) this.buffer.flushPendingSync();
+    return s.length;
+  }
+
+  /** Promise form of {@link TextFile.writeSync}. */
+  write(s: string): Promise<number> {
+    if (typeof s !== 'string') return Promise.reject(new FsError({ code: 'EINVAL', syscall: 'write', detail: `write() takes a string, not ${typeof s}` }));  
+    // Fast path: the buffered layer's own fast path, when nothing is read ahead and no flush is needed.
+    if (!this.lineBuffering && this.text.length === 0) {
+      this.eof = false;
+      return this.buffer.write(this.encode(s)).then(() => s.length);
+    }
+    return this.buffer.opLock.run(async () => {
+      this.buffer.check('write');
+      if (!this.buffer.writable) throw unsupported('write', this.name, this.mode, 'writing');
+      this.rewindReadAhead();
+      this.eof = false;
+      await this.buffer.writeBytes(this.encode(s));
+      if (this.lineBuffering && (s.includes('\n') || s.includes('\r'))) await this.buffer.flushPending();
+      return s.length;
+    });
+  }
+
+  private encode(s: string): Buffer {
+    return Buffer.from(this.writeNewline === undefined ? s : s.replaceAll('\n', this.writeNewline), this.encoding);
+  }
+
+  /** Writes out everything buffered. */
+  flushSync(): void {
+    this.buffer.flushSync();
+  }
+
+  /** Promise form of {@link TextFile.flushSync}. */
+  flush(): Promise<void> {
+    return this.buffer.flush();
+  }
+
+  // ================================================================ position and metadata
+
+  /** The byte offset of the next character to be read or written (an opaque value for {@link TextFile.seekSync}). */
+  tell(): number {
+    this.buffer.check('lseek');
+    return this.tellUnlocked();
+  }
+
+  private tellUnlocked(): number {
+    return this.buffer.tell() - this.undeliveredBytes();
+  }
+
+  /**
+   * Moves to `offset` (a value from {@link TextFile.tell}) with whence 0, or to the current position or
+   * the end with offset 0 and whence 1 or 2. Other combinations are EINVAL, as in Python.
+   */
+  seekSync(offset: number, whence: Whence = 0): number {
+    this.checkSeek(offset, whence);
+    this.buffer.checkSync('lseek');
+    if (whence === 1) return this.tellUnlocked();
+    this.buffer.flushSync();
+    this.dropText();
+    return this.buffer.seekRaw(offset, whence);
+  }
+
+  /** Promise form of {@link TextFile.seekSync}. */
+  seek(offset: number, whence: Whence = 0): Promise<number> {
+    return this.buffer.opLock.run(async () => {
+      this.checkSeek(offset, whence);
+      this.buffer.check('lseek');
+      if (whence === 1) return this.tellUnlocked();
+      await this.buffer.flushPending();
+      this.dropText();
+      return this.buffer.seekRaw(offset, whence);
+    });
+  }
+
+  private checkSeek(offset: number, whence: Whence): void {
+    if (whence !== 0 && offset !== 0) throw new FsError({ code: 'EINVAL', syscall: 'lseek', path: typeof this.name === 'string' ? this.name : undefined, detail: "text files can only seek to a tell() value, or by 0 from the current position or the end" });
+  }
+
+  /** Resizes the file to `size` bytes (default: the current position). Returns the new size. */
+  truncateSync(size?: number): number {
+    this.buffer.checkSync('ftruncate');
+    const n = size ?? this.tellUnlocked();
+    this.rewindReadAhead();
+    return this.buffer.truncateSync(n);
+  }
+
+  /** Promise form of {@link TextFile.truncateSync}. */
+  async truncate(size?: number): Promise<number> {
+    const n = await this.buffer.opLock.run(() => {
+      this.buffer.check('ftruncate');
+      const at = size ?? this.tellUnlocked();
+      this.rewindReadAhead();
+      return at;
+    });
+    return this.buffer.truncate(n);
+  }
+
+  /** Flushes and fsyncs. */
+  syncSync(): void {
+    this.buffer.syncSync();
+  }
+
+  /** Promise form of {@link TextFile.syncSync}. */
+  sync(): Promise<void> {
+    return this.buffer.sync();
+  }
+
+  /** fstat(2), after flushing. */
+  statSync(): FileStat {
+    return this.buffer.statSync();
+  }
+
+  /** Promise form of {@link TextFile.statSync}. */
+  stat(): Promise<FileStat> {
+    return this.buffer.stat();
+  }
+
+  // ================================================================ lifetime
+
+  /** Flushes and closes the whole stack. Idempotent. */
+  closeSync(): void {
+    this.buffer.raw.table.unclosed.unwatch(this);
+    this.buffer.closeSync();
+  }
+
+  /** Promise form of {@link TextFile.closeSync}. */
+  close(): Promise<void> {
+    this.buffer.raw.table.unclosed.unwatch(this);
+    return this.buffer.close();
+  }
+
+  /** `using` support. */
+  [Symbol.dispose](): void {
+    this.closeSync();
+  }
+
+  /** `await using` support. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** `TextFile(name='/tmp/a', mode='r', encoding='utf8')`. */
+  toString(): string {
+    return `TextFile(name=${typeof this.name === 'string' ? `'${this.name}'` : String(this.name)}, mode='${this.mode}', encoding='${this.encoding}'${this.closed ? ', closed' : ''})`;
+  }
+}
+
+/** How many leading bytes of `chunk` form whole characters in `encoding`. */
+export function completeLength(chunk: Buffer, encoding: CanonicalEncoding): number {
+  const len = chunk.length;
+  if (len === 0) return 0;
+  if (encoding === 'utf8') {
+    // Walk back over at most 3 continuation bytes to the lead byte of the last character.
+    let i = len - 1;
+    let cont = 0;
+    while (cont < 3 && i > 0 && ((chunk[i] ?? 0) & 0xc0) === 0x80) {
+      i--;
+      cont++;
+    }
+    const lead = chunk[i] ?? 0;
+    const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    // A valid lead whose sequence is not finished yet: hold it back. Anything else is complete (or invalid).
+    return lead >= 0xc0 && lead < 0xf8 && cont + 1 < need ? i : len;
+  }
+  if (encoding === 'utf16le') {
+    let n = len - (len % 2);
+    if (n >= 2) {
+      const unit = (chunk[n - 2] ?? 0) | ((chunk[n - 1] ?? 0) << 8);
+      if (unit >= 0xd800 && unit <= 0xdbff) n -= 2; // a high surrogate waits for its pair
+    }
+    return n;
+  }
+  return len;
+}
+
+function stripEnding(line: string): string {
+  if (line.endsWith('\r\n')) return line.slice(0, -2);
+  if (line.endsWith('\n') || line.endsWith('\r')) return line.slice(0, -1);
+  return line;
+}

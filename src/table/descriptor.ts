@@ -1,0 +1,314 @@
+import type { Backend, Bytes, FileStat } from '../backend/backend.js';
+import { FsError, rejected } from '../errors/fs-error.js';
+import { OpenSite } from '../diagnostics/open-site.js';
+import type { OpenFileDescription } from './open-file-description.js';
+
+/** How a descriptor came to be in its table. */
+export type DescriptorOrigin = 'open' | 'dup' | 'adopted' | 'pipe';
+
+/** What a descriptor needs from the table that holds it. */
+export interface DescriptorTable {
+  /** Removes `d` from the table (its number becomes free) and returns whether its number was a reservation. */
+  detach(d: Descriptor): void;
+  /** Whether to capture a close site for `d`. */
+  wantsCloseSite(d: Descriptor): boolean;
+}
+
+/**
+ * One entry of a {@link FileTable}: a descriptor number pointing at an {@link OpenFileDescription}.
+ *
+ * A Descriptor object *is* the identity of the entry. Once closed it stays closed: if the table later
+ * hands the same number to another open, that is a new Descriptor, and every call on the old one fails
+ * with EBADF naming where it was opened and closed, without issuing any syscall. Holding a Descriptor
+ * (or a file object built on one) instead of a bare number is what makes "closed behind your back" loud.
+ */
+export class Descriptor {
+  /** The descriptor number (what `fileno()` returns). */
+  readonly number: number;
+  /** The open file description it shares with its duplicates. */
+  readonly description: OpenFileDescription;
+  /** How it entered the table. */
+  readonly origin: DescriptorOrigin;
+  /** The path it was opened by, if any (for messages and reports). */
+  readonly path: string | undefined;
+  /** The mode or flags it was opened with, as text, for reports (`'r+'`, `'ab+'`, `'O_RDONLY'`…). */
+  readonly mode: string;
+  /** When it was opened (milliseconds since the epoch). */
+  readonly openedAt: number;
+  /** Where it was opened, when the table's site policy recorded it. */
+  readonly openSite: OpenSite | undefined;
+  /** Where it was closed, once closed, when recorded. */
+  closeSite: OpenSite | undefined;
+  /** True once the number was handed out as a plain integer (`fileno()`): only an explicit close may close it. */
+  escaped = false;
+  /** True once a borrowed view was handed out (the close site is then always recorded). */
+  shared = false;
+
+  private readonly table: DescriptorTable;
+  private isClosed = false;
+  private revokedBecause: string | undefined;
+
+  constructor(table: DescriptorTable, number: number, description: OpenFileDescription, origin: DescriptorOrigin, mode: string, openSite: OpenSite | undefined) {
+    this.table = table;
+    this.number = number;
+    this.description = description;
+    this.origin = origin;
+    this.path = description.path;
+    this.mode = mode;
+    this.openSite = openSite;
+    this.openedAt = Date.now();
+  }
+
+  /** Whether the descriptor has been closed (by its owner, or revoked). */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Whether a file the descriptor names can be read / written. */
+  get readable(): boolean {
+    return this.description.readable;
+  }
+  /** See {@link Descriptor.readable}. */
+  get writable(): boolean {
+    return this.description.writable;
+  }
+
+  /**
+   * Throws EBADF if the descriptor may not be used: it was closed, or its backend descriptor was found
+   * closed behind fdkeeper's back. Called before every syscall, so a closed Descriptor never reaches
+   * the backend with a number that may since belong to another file.
+   */
+  check(syscall: string): OpenFileDescription {
+    if (this.isClosed) throw this.closedError(syscall);
+    const d = this.description;
+    if (d.revoked !== undefined) throw new FsError({ code: 'EBADF', syscall, fd: this.number, path: this.path, detail: d.revoked, openedAt: this.openSite });
+    return d;
+  }
+
+  /**
+   * Read and write on a description opened without that access fail with EBADF, as the kernel does, but
+   * are refused here first so a kernel EBADF can only mean "closed behind our back".
+   */
+  private checkReadable(): OpenFileDescription {
+    const d = this.check('read');
+    if (!d.readable) throw new FsError({ code: 'EBADF', syscall: 'read', fd: this.number, path: this.path, detail: `not open for reading (mode '${this.mode}')` });
+    return d;
+  }
+
+  private checkWritable(syscall: string): OpenFileDescription {
+    const d = this.check(syscall);
+    if (!d.writable) {
+      // ftruncate(2) on a read-only descriptor is EINVAL on Linux; write(2) is EBADF.
+      throw new FsError({ code: syscall === 'ftruncate' ? 'EINVAL' : 'EBADF', syscall, fd: this.number, path: this.path, detail: `not open for writing (mode '${this.mode}')` });
+    }
+    return d;
+  }
+
+  /** The EBADF error for a call on this closed descriptor. */
+  closedError(syscall: string): FsError {
+    if (this.revokedBecause !== undefined) return new FsError({ code: 'EBADF', syscall, fd: this.number, path: this.path, detail: this.revokedBecause, openedAt: this.openSite });
+    return new FsError({
+      code: 'EBADF',
+      syscall,
+      fd: this.number,
+      path: this.path,
+      detail: 'the descriptor was closed' + (this.openSite === undefined && this.closeSite === undefined ? ' (set FDKEEPER_OPEN_SITES=always to record where it was opened and closed)' : ''),
+      openedAt: this.openSite,
+      closedAt: this.closeSite,
+    });
+  }
+
+  /** Wraps a backend failure with this descriptor's number, path and open site. */
+  private failure(e: unknown, syscall: string): FsError {
+    if (!(e instanceof FsError)) return new FsError({ code: 'EIO', syscall, fd: this.number, path: this.path, cause: e });
+    if (e.code === 'EBADF' && this.description.revoked === undefined) {
+      // The kernel says our descriptor is not open: somebody closed the raw number behind our back.
+      // Never use that number again: the kernel may already have given it to another file.
+      this.description.revoke(`descriptor ${this.description.backendFd} was closed outside fdkeeper`);
+    }
+    return new FsError({ code: e.code, syscall: e.syscall, fd: this.number, path: this.path, detail: this.description.revoked, openedAt: this.openSite, cause: e });
+  }
+
+  // ---------------------------------------------------------------- I/O
+
+  /** read(2) at the shared offset, or pread(2) when `position` is a number. Returns bytes read. */
+  readSync(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): number {
+    const d = this.checkReadable();
+    try {
+      return position === null ? d.readSync(buffer, offset, length) : d.preadSync(buffer, offset, length, position);
+    } catch (e) {
+      throw this.failure(e, 'read');
+    }
+  }
+
+  /** Promise form of {@link Descriptor.readSync}. */
+  read(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): Promise<number> {
+    let d: OpenFileDescription;
+    try {
+      d = this.checkReadable();
+    } catch (e) {
+      return rejected(e);
+    }
+    return (position === null ? d.read(buffer, offset, length) : d.pread(buffer, offset, length, position)).catch((e: unknown) => {
+      throw this.failure(e, 'read');
+    });
+  }
+
+  /** write(2) at the shared offset (the end, in append mode), or pwrite(2) when `position` is a number. */
+  writeSync(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): number {
+    const d = this.checkWritable('write');
+    try {
+      return position === null ? d.writeSync(buffer, offset, length) : d.pwriteSync(buffer, offset, length, position);
+    } catch (e) {
+      throw this.failure(e, 'write');
+    }
+  }
+
+  /** Promise form of {@link Descriptor.writeSync}. */
+  write(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): Promise<number> {
+    let d: OpenFileDescription;
+    try {
+      d = this.checkWritable('write');
+    } catch (e) {
+      return rejected(e);
+    }
+    return (position === null ? d.write(buffer, offset, length) : d.pwrite(buffer, offset, length, position)).catch((e: unknown) => {
+      throw this.failure(e, 'write');
+    });
+  }
+
+  /** lseek(2): moves the shared offset; returns the new one. */
+  seek(offset: number, whence: 0 | 1 | 2 = 0): number {
+    const d = this.check('lseek');
+    try {
+      return d.seek(offset, whence);
+    } catch (e) {
+      throw this.failure(e, 'lseek');
+    }
+  }
+
+  /** The shared offset. */
+  tell(): number {
+    return this.seek(0, 1);
+  }
+
+  /** fstat(2). */
+  statSync(): FileStat {
+    const d = this.check('fstat');
+    try {
+      return d.backend.fstatSync(d.backendFd);
+    } catch (e) {
+      throw this.failure(e, 'fstat');
+    }
+  }
+
+  /** Promise form of {@link Descriptor.statSync}. */
+  stat(): Promise<FileStat> {
+    return this.run('fstat', (b, fd) => b.fstat(fd));
+  }
+
+  /** ftruncate(2). The offset does not move. */
+  truncateSync(length: number): void {
+    const d = this.checkWritable('ftruncate');
+    try {
+      d.backend.ftruncateSync(d.backendFd, length);
+    } catch (e) {
+      throw this.failure(e, 'ftruncate');
+    }
+  }
+
+  /** Promise form of {@link Descriptor.truncateSync}. */
+  truncate(length: number): Promise<void> {
+    try {
+      this.checkWritable('ftruncate');
+    } catch (e) {
+      return rejected(e);
+    }
+    return this.run('ftruncate', (b, fd) => b.ftruncate(fd, length));
+  }
+
+  /** fsync(2). */
+  syncSync(): void {
+    const d = this.check('fsync');
+    try {
+      d.backend.fsyncSync(d.backendFd);
+    } catch (e) {
+      throw this.failure(e, 'fsync');
+    }
+  }
+
+  /** Promise form of {@link Descriptor.syncSync}. */
+  sync(): Promise<void> {
+    return this.run('fsync', (b, fd) => b.fsync(fd));
+  }
+
+  /** fdatasync(2). */
+  datasyncSync(): void {
+    const d = this.check('fdatasync');
+    try {
+      d.backend.fdatasyncSync(d.backendFd);
+    } catch (e) {
+      throw this.failure(e, 'fdatasync');
+    }
+  }
+
+  /** Promise form of {@link Descriptor.datasyncSync}. */
+  datasync(): Promise<void> {
+    return this.run('fdatasync', (b, fd) => b.fdatasync(fd));
+  }
+
+  private run<T>(syscall: string, op: (backend: Backend, fd: number) => Promise<T>): Promise<T> {
+    let d: OpenFileDescription;
+    try {
+      d = this.check(syscall);
+    } catch (e) {
+      return rejected(e);
+    }
+    return d.call(op).catch((e: unknown) => {
+      throw this.failure(e, syscall);
+    });
+  }
+
+  // ---------------------------------------------------------------- lifetime
+
+  /**
+   * Closes the descriptor: its number leaves the table at once, and the open file description is
+   * released (its backend descriptor closes when no duplicate and no in-flight call needs it).
+   * Closing twice is a no-op.
+   */
+  closeSync(): void {
+    if (!this.markClosed()) return;
+    this.description.releaseSync();
+  }
+
+  /** Promise form of {@link Descriptor.closeSync}: resolves when the backend descriptor is closed (if this was its last reference). */
+  close(): Promise<void> {
+    if (!this.markClosed()) return Promise.resolve();
+    return this.description.release();
+  }
+
+  /** Marks the descriptor closed and removes it from the table. False if it already was closed. */
+  private markClosed(): boolean {
+    if (this.isClosed) return false;
+    this.isClosed = true;
+    if (this.table.wantsCloseSite(this)) this.closeSite = OpenSite.capture();
+    this.table.detach(this);
+    return true;
+  }
+
+  /**
+   * Marks the descriptor closed without releasing its description: used when its number was found
+   * reused by another open (the backend descriptor is no longer ours) and by dup2, which releases the
+   * description itself.
+   */
+  markClosedWithoutRelease(reason?: string): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.revokedBecause = reason;
+  }
+
+  /** `Descriptor(fd=7, path='/tmp/a', mode='r+', open)`. */
+  toString(): string {
+    return `Descriptor(fd=${this.number}${this.path === undefined ? '' : `, path='${this.path}'`}, mode='${this.mode}', ${this.isClosed ? 'closed' : 'open'})`;
+  }
+}

@@ -1,0 +1,603 @@
+import { writeSync as fsWriteSync } from 'node:fs';
+import type { Backend, Bytes, FileStat } from '../backend/backend.js';
+import { OsBackend } from '../backend/os-backend.js';
+import { O, descriptionFlags, flagsToMode, parseOpenFlags, type OpenFlags } from '../backend/flags.js';
+import { FsError, hasCode, rejected } from '../errors/fs-error.js';
+import { OpenSite, SitePolicy, type SiteMode } from '../diagnostics/open-site.js';
+import { OpenHandle, formatLeakReport, summarizeOpenSites, type LeakReportOptions } from '../diagnostics/leak-report.js';
+import { UnclosedWatch } from '../diagnostics/unclosed-watch.js';
+import { Descriptor, type DescriptorOrigin, type DescriptorTable } from './descriptor.js';
+import { OpenFileDescription, type DescriptionOwner } from './open-file-description.js';
+import { FdBudget } from './fd-budget.js';
+
+/** The warning code emitted when the kernel hands out a number the table thought it still held. */
+export const REUSED_WARNING = 'FDKEEPER_FD_REUSED';
+
+/** Options for {@link FileTable}. */
+export interface FileTableOptions {
+  /** Where descriptors come from. Default: the operating system ({@link OsBackend}). */
+  backend?: Backend;
+  /**
+   * The fd budget: the most backend descriptors the table holds at once. Promise opens past it wait in
+   * a queue; synchronous opens past it fail at once with EMFILE naming the top open sites.
+   * Default: no budget (`Infinity`).
+   */
+  maxOpen?: number;
+  /** When to record open and close sites; see {@link SiteMode}. Default `FDKEEPER_OPEN_SITES` or `'auto'`. */
+  openSites?: SiteMode;
+  /** In `'auto'` mode, how many open descriptors make the table start recording sites. Default 32. */
+  siteThreshold?: number;
+  /**
+   * How long a promise open keeps retrying after the OS refuses with EMFILE or ENFILE, in milliseconds.
+   * Retries happen when the table closes a descriptor, and on a backoff timer. Default 60 000.
+   */
+  emfileRetryMs?: number;
+  /** Print a leak report of whatever is still open to stderr when the process exits. Default false. */
+  reportAtExit?: boolean;
+}
+
+/** Whence values for {@link FileTable.seek}: from the start, the current offset, the end. */
+export const SEEK_SET = 0;
+/** See {@link SEEK_SET}. */
+export const SEEK_CUR = 1;
+/** See {@link SEEK_SET}. */
+export const SEEK_END = 2;
+/** A whence value for seek: 0, 1 or 2. */
+export type Whence = 0 | 1 | 2;
+
+/** Options for {@link FileTable.adopt}. */
+export interface AdoptOptions {
+  /**
+   * Whether closing the table's descriptor closes the raw one. Default true, except for 0, 1 and 2
+   * (stdio is only ever borrowed unless you say otherwise).
+   */
+  closefd?: boolean;
+  /** The descriptor's flags, if known; otherwise read from the kernel where possible (Linux). */
+  flags?: number;
+  /** A path to show in reports and messages. */
+  path?: string;
+  /** A mode to show in reports. */
+  mode?: string;
+}
+
+/**
+ * A descriptor table with explicit ownership: the numbers a process uses, each pointing at an open file
+ * description that holds the offset, the status flags and one backend descriptor.
+ *
+ * It offers two ways in:
+ * - the **number API**, shaped like POSIX (`openSync`, `dup`, `dup2`, `readSync(fd, …)`, `seek`,
+ *   `closeSync`): numbers, with POSIX's hazards (a stale number names whatever reuses it);
+ * - the **descriptor API** (`openDescriptorSync`, `descriptor(n)`), returning {@link Descriptor} objects
+ *   that fail loudly once closed. The io layer (`open()`) is built on it.
+ *
+ * ### Descriptor numbers
+ * Node has no dup(2), so the table emulates duplicates: a duplicate is a new number pointing at the same
+ * open file description (shared offset and flags). Its number is reserved in the kernel by a descriptor
+ * that names the same file and refuses I/O (Linux: `O_PATH` through `/proc/self/fd`), so the kernel
+ * can never hand that number to another open, `/proc/PID/fd` shows the right file, and raw I/O on a
+ * duplicate's number fails with EBADF instead of going somewhere unexpected. Every number the table
+ * hands out is therefore an open kernel descriptor, allocated lowest-free by the kernel, as POSIX
+ * requires of open and dup. See docs/design.md for dup2 and the one deviation (a closed original's number
+ * stays busy while its duplicates live).
+ *
+ * ### Budget
+ * With `maxOpen`, at most that many backend descriptors are held; see {@link FileTableOptions.maxOpen}.
+ *
+ * Not safe for use from several worker threads: each thread should have its own table.
+ */
+export class FileTable implements DescriptionOwner, DescriptorTable {
+  /** The backend descriptors come from. */
+  readonly backend: Backend;
+  /** When open and close sites are recorded. Its `mode` may be changed at run time. */
+  readonly sites: SitePolicy;
+  /** The fd budget. */
+  readonly budget: FdBudget;
+  /** Watches file objects for garbage collection while open. */
+  readonly unclosed = new UnclosedWatch();
+
+  private readonly entries = new Map<number, Descriptor>();
+  /** Every backend descriptor the table holds: description backends and duplicates' reservations. */
+  private readonly held = new Map<number, OpenFileDescription | Descriptor>();
+  private readonly emfileRetryMs: number;
+  private exitHook: (() => void) | undefined;
+
+  constructor(options: FileTableOptions = {}) {
+    this.backend = options.backend ?? sharedOsBackend();
+    this.sites = new SitePolicy({ mode: options.openSites, autoThreshold: options.siteThreshold });
+    this.budget = new FdBudget(options.maxOpen);
+    this.emfileRetryMs = options.emfileRetryMs ?? 60_000;
+    if (options.reportAtExit === true) this.reportAtExit(true);
+  }
+
+  /** How many descriptors are open in the table. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** How many backend descriptors the table holds (open descriptors, reservations, descriptions kept alive by duplicates). */
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  // ================================================================ number API
+
+  /** open(2): opens `path` and returns the lowest free descriptor number. `flags` as in node:fs. */
+  openSync(path: string, flags: OpenFlags = 'r', mode = 0o666): number {
+    const d = this.openDescriptorSync(path, flags, mode);
+    d.escaped = true;
+    return d.number;
+  }
+
+  /** Promise form of {@link FileTable.openSync}; waits for a budget slot if needed. */
+  async open(path: string, flags: OpenFlags = 'r', mode = 0o666): Promise<number> {
+    const d = await this.openDescriptor(path, flags, mode);
+    d.escaped = true;
+    return d.number;
+  }
+
+  /** close(2). EBADF if `fd` is not open in the table. */
+  closeSync(fd: number): void {
+    this.descriptor(fd, 'close').closeSync();
+  }
+
+  /** Promise form of {@link FileTable.closeSync}. */
+  close(fd: number): Promise<void> {
+    try {
+      return this.descriptor(fd, 'close').close();
+    } catch (e) {
+      return rejected(e);
+    }
+  }
+
+  /** dup(2): a new, lowest-free number sharing `fd`'s open file description. */
+  dup(fd: number): number {
+    const d = this.dupDescriptor(this.descriptor(fd, 'dup'));
+    d.escaped = true;
+    return d.number;
+  }
+
+  /**
+   * dup2(2): makes `fd2` name `fd`'s open file description, closing what `fd2` named first, in one
+   * step. Returns `fd2`. Fails with EBUSY (changing nothing) if `fd2` is held by a descriptor outside
+   * this table, by a borrowed descriptor (stdio), or by a description with I/O in flight.
+   */
+  dup2(fd: number, fd2: number): number {
+    const src = this.descriptor(fd, 'dup2');
+    const description = src.check('dup2');
+    if (!Number.isSafeInteger(fd2) || fd2 < 0) throw new FsError({ code: 'EBADF', syscall: 'dup2', fd: fd2, detail: 'not a valid descriptor number' });
+    if (fd2 === fd) return fd2;
+    const site = this.captureSite();
+    const old = this.entries.get(fd2);
+    if (old === undefined) {
+      if (this.held.has(fd2)) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: fd2, detail: 'the number still backs a closed descriptor\'s duplicates' });
+      this.takeSlotSync('dup2');
+      try {
+        this.backend.reserveAtSync(fd2, description.backendFd, false);
+      } catch (e) {
+        this.budget.release();
+        throw e;
+      }
+    } else if (!this.replaceNumber(old, description)) {
+      throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: fd2, detail: `descriptor ${fd2} was closed, but another open took the number before it could be reused` });
+    }
+    const d = new Descriptor(this, fd2, description, 'dup', src.mode, site);
+    description.refs++;
+    this.claim(fd2, d);
+    this.entries.set(fd2, d);
+    d.escaped = true;
+    return fd2;
+  }
+
+  /**
+   * Adopts a raw descriptor opened outside the table (by node:fs, a stream, a parent process) and
+   * returns its number, now owned (or, with `closefd: false`, borrowed) by the table.
+   */
+  adopt(rawFd: number, options: AdoptOptions = {}): number {
+    const d = this.adoptDescriptor(rawFd, options);
+    d.escaped = true;
+    return d.number;
+  }
+
+  /** read(2)/pread(2) on descriptor `fd`. */
+  readSync(fd: number, buffer: Bytes, offset?: number, length?: number, position?: number | null): number {
+    return this.descriptor(fd, 'read').readSync(buffer, offset, length, position);
+  }
+
+  /** Promise form of {@link FileTable.readSync}. */
+  read(fd: number, buffer: Bytes, offset?: number, length?: number, position?: number | null): Promise<number> {
+    try {
+      return this.descriptor(fd, 'read').read(buffer, offset, length, position);
+    } catch (e) {
+      return rejected(e);
+    }
+  }
+
+  /** write(2)/pwrite(2) on descriptor `fd`. */
+  writeSync(fd: number, buffer: Bytes, offset?: number, length?: number, position?: number | null): number {
+    return this.descriptor(fd, 'write').writeSync(buffer, offset, length, position);
+  }
+
+  /** Promise form of {@link FileTable.writeSync}. */
+  write(fd: number, buffer: Bytes, offset?: number, length?: number, position?: number | null): Promise<number> {
+    try {
+      return this.descriptor(fd, 'write').write(buffer, offset, length, position);
+    } catch (e) {
+      return rejected(e);
+    }
+  }
+
+  /** lseek(2): moves `fd`'s shared offset and returns it. */
+  seek(fd: number, offset: number, whence: Whence = SEEK_SET): number {
+    return this.descriptor(fd, 'lseek').seek(offset, whence);
+  }
+
+  /** ftruncate(2). */
+  ftruncateSync(fd: number, length = 0): void {
+    this.descriptor(fd, 'ftruncate').truncateSync(length);
+  }
+
+  /** Promise form of {@link FileTable.ftruncateSync}. */
+  ftruncate(fd: number, length = 0): Promise<void> {
+    try {
+      return this.descriptor(fd, 'ftruncate').truncate(length);
+    } catch (e) {
+      return rejected(e);
+    }
+  }
+
+  /** fstat(2). */
+  fstatSync(fd: number): FileStat {
+    return this.descriptor(fd, 'fstat').statSync();
+  }
+
+  /** Promise form of {@link FileTable.fstatSync}. */
+  fstat(fd: number): Promise<FileStat> {
+    try {
+      return this.descriptor(fd, 'fstat').stat();
+    } catch (e) {
+      return rejected(e);
+    }
+  }
+
+  /** fsync(2). */
+  fsyncSync(fd: number): void {
+    this.descriptor(fd, 'fsync').syncSync();
+  }
+
+  /** Promise form of {@link FileTable.fsyncSync}. */
+  fsync(fd: number): Promise<void> {
+    try {
+      return this.descriptor(fd, 'fsync').sync();
+    } catch (e) {
+      return rejected(e);
+    }
+  }
+
+  /** fdatasync(2). */
+  fdatasyncSync(fd: number): void {
+    this.descriptor(fd, 'fdatasync').datasyncSync();
+  }
+
+  /** Promise form of {@link FileTable.fdatasyncSync}. */
+  fdatasync(fd: number): Promise<void> {
+    try {
+      return this.descriptor(fd, 'fdatasync').datasync();
+    } catch (e) {
+      return rejected(e);
+    }
+  }
+
+  // ================================================================ descriptor API
+
+  /** The open descriptor numbered `fd`; EBADF if there is none. */
+  descriptor(fd: number, syscall = 'fcntl'): Descriptor {
+    const d = this.entries.get(fd);
+    if (d === undefined) throw new FsError({ code: 'EBADF', syscall, fd, detail: 'not an open descriptor in this table' });
+    return d;
+  }
+
+  /** Whether `fd` is an open descriptor in the table. */
+  has(fd: number): boolean {
+    return this.entries.has(fd);
+  }
+
+  /** Opens `path` and returns its {@link Descriptor}. `modeText` is what reports show (default from the flags). */
+  openDescriptorSync(path: string, flags: OpenFlags = 'r', mode = 0o666, modeText?: string): Descriptor {
+    const bits = this.flagBits(flags, path);
+    const site = this.captureSite();
+    this.takeSlotSync('open', path);
+    let fd: number;
+    try {
+      fd = this.backend.openSync(path, bits | O.CLOEXEC, mode);
+    } catch (e) {
+      this.budget.release();
+      throw this.explainExhaustion(e);
+    }
+    return this.install(fd, new OpenFileDescription(this, this.backend, fd, descriptionFlags(bits), path), 'open', modeText ?? flagsToMode(bits), site);
+  }
+
+  /**
+   * Promise form of {@link FileTable.openDescriptorSync}. Waits in the budget queue when the table is at
+   * `maxOpen`, and retries when the OS refuses with EMFILE/ENFILE (see {@link FileTableOptions.emfileRetryMs}).
+   */
+  async openDescriptor(path: string, flags: OpenFlags = 'r', mode = 0o666, modeText?: string): Promise<Descriptor> {
+    const bits = this.flagBits(flags, path);
+    const site = this.captureSite();
+    const wait = this.budget.take();
+    if (wait !== undefined) await wait;
+    let fd: number;
+    let delay = 5;
+    const deadline = Date.now() + this.emfileRetryMs;
+    for (;;) {
+      try {
+        fd = await this.backend.open(path, bits | O.CLOEXEC, mode);
+        break;
+      } catch (e) {
+        if ((hasCode(e, 'EMFILE') || hasCode(e, 'ENFILE')) && Date.now() < deadline) {
+          await this.budget.nextRelease(delay);
+          delay = Math.min(delay * 2, 500);
+          continue;
+        }
+        this.budget.release();
+        throw this.explainExhaustion(e);
+      }
+    }
+    return this.install(fd, new OpenFileDescription(this, this.backend, fd, descriptionFlags(bits), path), 'open', modeText ?? flagsToMode(bits), site);
+  }
+
+  /** dup(2) on a Descriptor: a new Descriptor sharing its open file description. */
+  dupDescriptor(source: Descriptor): Descriptor {
+    const description = source.check('dup');
+    const site = this.captureSite();
+    this.takeSlotSync('dup');
+    let n: number;
+    try {
+      n = this.backend.reserveSync(description.backendFd);
+    } catch (e) {
+      this.budget.release();
+      throw this.explainExhaustion(e);
+    }
+    description.refs++;
+    const d = new Descriptor(this, n, description, 'dup', source.mode, site);
+    this.claim(n, d);
+    this.entries.set(n, d);
+    return d;
+  }
+
+  /** {@link FileTable.adopt} returning the Descriptor. */
+  adoptDescriptor(rawFd: number, options: AdoptOptions = {}): Descriptor {
+    if (!Number.isSafeInteger(rawFd) || rawFd < 0) throw new FsError({ code: 'EBADF', syscall: 'fdopen', fd: rawFd, detail: 'not a valid descriptor number' });
+    const existing = this.entries.get(rawFd);
+    if (existing !== undefined) throw new FsError({ code: 'EEXIST', syscall: 'fdopen', fd: rawFd, path: existing.path, detail: 'already open in this table; use its Descriptor', openedAt: existing.openSite });
+    if (this.held.has(rawFd)) throw new FsError({ code: 'EEXIST', syscall: 'fdopen', fd: rawFd, detail: 'held by this table for the duplicates of a closed descriptor' });
+    this.backend.fstatSync(rawFd); // EBADF if it is not open at all
+    const info = this.backend.fdInfoSync(rawFd);
+    const flags = options.flags ?? info.flags ?? O.RDWR;
+    const closefd = options.closefd ?? rawFd > 2;
+    const site = this.captureSite();
+    this.budget.forceTake();
+    const description = new OpenFileDescription(this, this.backend, rawFd, descriptionFlags(flags), options.path, { ownsBackendFd: closefd, offset: info.offset ?? 0 });
+    return this.install(rawFd, description, 'adopted', options.mode ?? flagsToMode(flags), site);
+  }
+
+  /** pipe(2): `[readEnd, writeEnd]` descriptors. */
+  pipeDescriptors(): [Descriptor, Descriptor] {
+    const site = this.captureSite();
+    if (!this.budget.tryTake()) throw this.exhausted('pipe');
+    if (!this.budget.tryTake()) {
+      this.budget.release();
+      throw this.exhausted('pipe');
+    }
+    let ends: [number, number];
+    try {
+      ends = this.backend.pipeSync();
+    } catch (e) {
+      this.budget.release();
+      this.budget.release();
+      throw this.explainExhaustion(e);
+    }
+    const [r, w] = ends;
+    const reader = this.install(r, new OpenFileDescription(this, this.backend, r, O.RDONLY, '<pipe>'), 'pipe', 'r', site);
+    const writer = this.install(w, new OpenFileDescription(this, this.backend, w, O.WRONLY, '<pipe>'), 'pipe', 'w', site);
+    return [reader, writer];
+  }
+
+  // ================================================================ diagnostics
+
+  /** The open descriptors themselves, by number (for tools that need identity, such as the leak check). */
+  descriptors(): Descriptor[] {
+    return [...this.entries.values()].sort((a, b) => a.number - b.number);
+  }
+
+  /** A snapshot of every open descriptor, by number. */
+  openHandles(): OpenHandle[] {
+    const now = Date.now();
+    return [...this.entries.values()].sort((a, b) => a.number - b.number).map((d) => new OpenHandle(d, now));
+  }
+
+  /** {@link formatLeakReport} of {@link FileTable.openHandles}: `''` when nothing is open. */
+  leakReport(options?: LeakReportOptions): string {
+    return formatLeakReport(this.openHandles(), options);
+  }
+
+  /** Turns the exit-time leak report on or off. */
+  reportAtExit(enabled: boolean): void {
+    if (enabled && this.exitHook === undefined) {
+      this.exitHook = () => {
+        const report = this.leakReport();
+        if (report !== '') fsWriteSync(2, report);
+      };
+      process.on('exit', this.exitHook);
+    } else if (!enabled && this.exitHook !== undefined) {
+      process.off('exit', this.exitHook);
+      this.exitHook = undefined;
+    }
+  }
+
+  // ================================================================ internals
+
+  /** @internal DescriptorTable: the descriptor closed; free its number (and its reservation). */
+  detach(d: Descriptor): void {
+    if (this.entries.get(d.number) === d) this.entries.delete(d.number);
+    if (d.origin === 'dup' && this.held.get(d.number) === d) {
+      this.held.delete(d.number);
+      try {
+        this.backend.closeSync(d.number);
+      } finally {
+        this.budget.release();
+      }
+    }
+  }
+
+  /** @internal DescriptorTable: whether to capture the site of `d`'s close. */
+  wantsCloseSite(d: Descriptor): boolean {
+    const mode = this.sites.mode;
+    return mode === 'always' || (mode === 'auto' && (d.openSite !== undefined || d.escaped || d.shared));
+  }
+
+  /** @internal DescriptionOwner: a backend descriptor was closed. */
+  backendFdReleased(description: OpenFileDescription, fd: number): void {
+    if (this.held.get(fd) === description) {
+      this.held.delete(fd);
+      this.budget.release();
+    }
+  }
+
+  /** @internal DescriptionOwner: a close that happened after the last in-flight call failed. */
+  deferredCloseFailed(err: FsError): void {
+    process.emitWarning(`fdkeeper: a deferred close failed: ${err.message}`, { code: 'FDKEEPER_CLOSE_FAILED' });
+  }
+
+  private captureSite(): OpenSite | undefined {
+    return this.sites.shouldCapture(this.entries.size) ? OpenSite.capture() : undefined;
+  }
+
+  private flagBits(flags: OpenFlags, path: string): number {
+    const bits = parseOpenFlags(flags);
+    if (bits === undefined) throw new FsError({ code: 'EINVAL', syscall: 'open', path, detail: `unknown flags '${String(flags)}'` });
+    return bits;
+  }
+
+  private install(fd: number, description: OpenFileDescription, origin: DescriptorOrigin, modeText: string, site: OpenSite | undefined): Descriptor {
+    description.refs = 1;
+    const d = new Descriptor(this, fd, description, origin, modeText, site);
+    this.claim(fd, description);
+    this.entries.set(fd, d);
+    return d;
+  }
+
+  /**
+   * Records that the table now holds backend descriptor `n`. If it already thought it held `n`, the
+   * earlier holder's descriptor was closed behind fdkeeper's back and the kernel has reused the number:
+   * the earlier holder is revoked (its calls fail with EBADF, no syscall on `n` is ever made for it
+   * again) and a `FDKEEPER_FD_REUSED` warning is emitted.
+   */
+  private claim(n: number, holder: OpenFileDescription | Descriptor): void {
+    const prev = this.held.get(n);
+    this.held.set(n, holder);
+    if (prev === undefined) return;
+    const reason = `descriptor ${n} was closed outside fdkeeper and the kernel gave the number to another open`;
+    this.budget.release(); // the earlier holder's slot: that descriptor no longer exists
+    const stale = this.entries.get(n);
+    if (stale !== undefined && stale.description !== holder) {
+      stale.markClosedWithoutRelease(reason);
+      this.entries.delete(n);
+    }
+    if (prev instanceof OpenFileDescription) {
+      prev.revoke(reason);
+      if (stale !== undefined && stale.description === prev) prev.releaseSync();
+    } else {
+      prev.markClosedWithoutRelease(reason);
+      prev.description.releaseSync();
+    }
+    const opened = stale?.openSite === undefined ? '' : ` (it was opened at ${stale.openSite.describe()})`;
+    process.emitWarning(`fdkeeper: ${reason}${stale?.path === undefined ? '' : `; '${stale.path}'`}${opened}`, { code: REUSED_WARNING });
+  }
+
+  /**
+   * dup2 onto a number the table has open: close what it named and reserve it for `description`.
+   * Throws (changing nothing) when that cannot be done; returns false when the old descriptor was closed
+   * but the number was lost to a concurrent open (see {@link Backend.reserveAtSync}).
+   */
+  private replaceNumber(old: Descriptor, description: OpenFileDescription): boolean {
+    const fd2 = old.number;
+    const oldDescription = old.description;
+    let ok: boolean;
+    let releaseOld = true; // whether old's reference to its description is still to be dropped
+    if (old.origin === 'dup') {
+      // fd2 is a reservation: swap it for one naming the new file.
+      ok = this.backend.reserveAtSync(fd2, description.backendFd, true);
+    } else {
+      // fd2 is the backend descriptor of old's description.
+      if (!oldDescription.ownsBackendFd) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: fd2, path: old.path, detail: 'the number is borrowed (stdio or closefd: false); Node cannot redirect a kernel descriptor' });
+      if (oldDescription.inflight > 0) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: fd2, path: old.path, detail: 'I/O is in flight on it' });
+      const shared = oldDescription.refs > 1;
+      if (shared) {
+        // Duplicates still use the old description: move it to a fresh backend descriptor first.
+        const moved = this.backend.reopenSync(fd2, oldDescription.flags);
+        this.budget.forceTake();
+        oldDescription.moveTo(moved);
+        this.claim(moved, oldDescription);
+      }
+      try {
+        ok = this.backend.reserveAtSync(fd2, description.backendFd, true);
+      } catch (e) {
+        if (shared) {
+          // Undo the move: fd2 is still open and still the description's.
+          const moved = oldDescription.moveTo(fd2);
+          this.held.delete(moved);
+          this.backend.closeSync(moved);
+          this.budget.release();
+        }
+        throw e;
+      }
+      if (shared) {
+        oldDescription.refs--; // its backend descriptor is `moved` now; nothing to close
+        releaseOld = false;
+      } else {
+        oldDescription.revoke('replaced by dup2'); // its backend descriptor was closed by the swap
+      }
+    }
+    // From here the old kernel descriptor numbered fd2 is closed, whatever `ok` says.
+    this.held.delete(fd2);
+    this.entries.delete(fd2);
+    old.markClosedWithoutRelease();
+    if (releaseOld) oldDescription.releaseSync();
+    if (!ok) this.budget.release();
+    return ok;
+  }
+
+  private takeSlotSync(syscall: string, path?: string): void {
+    if (!this.budget.tryTake()) throw this.exhausted(syscall, path);
+  }
+
+  /** The EMFILE error for a synchronous call past the budget. */
+  private exhausted(syscall: string, path?: string): FsError {
+    return new FsError({
+      code: 'EMFILE',
+      syscall,
+      path,
+      detail: `fd budget of ${this.budget.max} exhausted (${this.budget.inUse} in use, ${this.budget.waiting} waiting); top open sites: ${summarizeOpenSites(this.openHandles())}`,
+    });
+  }
+
+  /** Adds the table's top open sites to an EMFILE/ENFILE from the OS. */
+  private explainExhaustion(e: unknown): unknown {
+    if (!(e instanceof FsError) || (e.code !== 'EMFILE' && e.code !== 'ENFILE')) return e;
+    return new FsError({
+      code: e.code,
+      syscall: e.syscall,
+      path: e.path,
+      fd: e.fd,
+      detail: `the process is out of descriptors; this table holds ${this.held.size}; top open sites: ${summarizeOpenSites(this.openHandles())}`,
+      cause: e,
+    });
+  }
+}
+
+let osBackend: OsBackend | undefined;
+
+/** One OsBackend shared by every table that does not name a backend. */
+function sharedOsBackend(): OsBackend {
+  return (osBackend ??= new OsBackend());
+}

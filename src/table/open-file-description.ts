@@ -1,0 +1,383 @@
+import type { Backend, Bytes, FileStat } from '../backend/backend.js';
+import { O, isReadable, isWritable } from '../backend/flags.js';
+import { FsError, hasCode } from '../errors/fs-error.js';
+
+/** `offset` value meaning "at the end of the file, wherever that now is" (after an append write). */
+const AT_END = -1;
+
+/** What an open file description tells its table when its backend descriptor is finally closed. */
+export interface DescriptionOwner {
+  /** The backend descriptor `fd` of `description` was closed (or abandoned); the table frees its number and budget slot. */
+  backendFdReleased(description: OpenFileDescription, fd: number): void;
+  /** A deferred close failed after the last reference went; there is nobody left to throw to. */
+  deferredCloseFailed(err: FsError): void;
+}
+
+/**
+ * An open file description, as POSIX calls it: the state shared by every descriptor duplicated from one
+ * open(): the file offset, the status flags (access mode, append) and one backend descriptor doing the
+ * I/O. Descriptors point at it and hold a reference each; the backend descriptor is closed exactly once,
+ * when the last reference goes and no I/O is in flight.
+ *
+ * ### Offsets
+ * Node has no lseek(2), so the description keeps the offset itself and does positioned I/O (pread and
+ * pwrite) at it. The kernel's own offset for the backend descriptor is therefore not moved. Two cases
+ * fall back to the kernel:
+ * - append mode: writes go through write(2), which O_APPEND sends to the end of the file (pwrite on Linux
+ *   would too, but not on every platform); afterwards the offset is "at end" and resolved by fstat when
+ *   it is next needed;
+ * - unseekable files (pipes, sockets, terminals): the first positioned call fails with ESPIPE, and from
+ *   then on plain read/write are used and seek/tell fail with ESPIPE.
+ *
+ * ### Ordering
+ * Promise-returning calls that use the offset run one at a time, in call order, so two unawaited reads
+ * read consecutive ranges. Synchronous calls run at once and are not ordered against promise calls
+ * still in flight on the same description.
+ */
+export class OpenFileDescription {
+  /** The backend doing the I/O. */
+  readonly backend: Backend;
+  /** The descriptor number the backend knows this description by. Changes only when moved by dup2. */
+  backendFd: number;
+  /** Status flags: access mode, `O_APPEND`, `O_NONBLOCK`, … (creation flags are not kept). */
+  readonly flags: number;
+  /** Whether closing the description closes the backend descriptor (false for borrowed adoptions). */
+  readonly ownsBackendFd: boolean;
+  /** The path it was opened by, for messages and reports (not used for I/O). */
+  readonly path: string | undefined;
+  /** Descriptors referring to this description. */
+  refs = 0;
+  /** Calls accepted and not yet finished; the backend descriptor stays open while this is non-zero. */
+  inflight = 0;
+  /** Set once the backend descriptor can no longer be trusted (closed behind fdkeeper's back). */
+  revoked: string | undefined;
+
+  private offset: number;
+  private seekable: boolean | undefined;
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private readonly owner: DescriptionOwner;
+  private turnHeld = false;
+  private readonly turnQueue: (() => void)[] = [];
+  private closeWaiters: { resolve: () => void; reject: (e: unknown) => void }[] | undefined;
+
+  constructor(owner: DescriptionOwner, backend: Backend, backendFd: number, flags: number, path: string | undefined, options: { ownsBackendFd?: boolean; offset?: number } = {}) {
+    this.owner = owner;
+    this.backend = backend;
+    this.backendFd = backendFd;
+    this.flags = flags;
+    this.path = path;
+    this.ownsBackendFd = options.ownsBackendFd ?? true;
+    this.offset = options.offset ?? 0;
+  }
+
+  /** Whether writes always go to the end of the file. */
+  get append(): boolean {
+    return (this.flags & O.APPEND) !== 0;
+  }
+  /** Whether the access mode allows reading. */
+  get readable(): boolean {
+    return isReadable(this.flags);
+  }
+  /** Whether the access mode allows writing. */
+  get writable(): boolean {
+    return isWritable(this.flags);
+  }
+  /** True once the last reference has gone (the backend close may still be waiting for I/O). */
+  get released(): boolean {
+    return this.state !== 'open';
+  }
+
+  // ---------------------------------------------------------------- synchronous I/O
+
+  /** read(2) at the shared offset, advancing it. */
+  readSync(buffer: Bytes, offset: number, length: number): number {
+    if (this.seekable !== false) {
+      const pos = this.offset === AT_END ? this.endSync() : this.offset;
+      try {
+        const n = this.backend.readSync(this.backendFd, buffer, offset, length, pos);
+        this.offset = pos + n;
+        this.seekable = true;
+        return n;
+      } catch (e) {
+        if (!this.becameUnseekable(e)) throw e;
+      }
+    }
+    return this.backend.readSync(this.backendFd, buffer, offset, length, null);
+  }
+
+  /** pread(2): at `position`, leaving the shared offset alone. */
+  preadSync(buffer: Bytes, offset: number, length: number, position: number): number {
+    return this.backend.readSync(this.backendFd, buffer, offset, length, position);
+  }
+
+  /** write(2) at the shared offset (or at the end, in append mode), advancing it. */
+  writeSync(buffer: Bytes, offset: number, length: number): number {
+    if (this.append) {
+      const n = this.backend.writeSync(this.backendFd, buffer, offset, length, null);
+      this.offset = AT_END;
+      return n;
+    }
+    if (this.seekable !== false) {
+      const pos = this.offset;
+      try {
+        const n = this.backend.writeSync(this.backendFd, buffer, offset, length, pos);
+        this.offset = pos + n;
+        this.seekable = true;
+        return n;
+      } catch (e) {
+        if (!this.becameUnseekable(e)) throw e;
+      }
+    }
+    return this.backend.writeSync(this.backendFd, buffer, offset, length, null);
+  }
+
+  /** pwrite(2): at `position`, leaving the shared offset alone. In append mode POSIX still appends. */
+  pwriteSync(buffer: Bytes, offset: number, length: number, position: number): number {
+    if (this.append) {
+      const n = this.backend.writeSync(this.backendFd, buffer, offset, length, null);
+      this.offset = AT_END;
+      return n;
+    }
+    return this.backend.writeSync(this.backendFd, buffer, offset, length, position);
+  }
+
+  /**
+   * lseek(2). `whence` 0 = from the start, 1 = from the current offset, 2 = from the end.
+   * Returns the new offset. EINVAL for a negative result, ESPIPE on a pipe or socket.
+   */
+  seek(offset: number, whence: 0 | 1 | 2): number {
+    const w: number = whence; // callers from JavaScript may pass anything
+    if (this.seekable === false) throw new FsError({ code: 'ESPIPE', syscall: 'lseek', path: this.path });
+    if (!Number.isSafeInteger(offset)) throw new FsError({ code: 'EINVAL', syscall: 'lseek', path: this.path, detail: `offset ${String(offset)} is not an integer` });
+    let base: number;
+    if (w === 0) base = 0;
+    else if (w === 1) base = this.offset === AT_END ? this.endSync() : this.offset;
+    else if (w !== 2) throw new FsError({ code: 'EINVAL', syscall: 'lseek', path: this.path, detail: `whence must be 0, 1 or 2, not ${String(w)}` });
+    else base = this.endSync();
+    const target = base + offset;
+    if (target < 0) throw new FsError({ code: 'EINVAL', syscall: 'lseek', path: this.path, detail: `resulting offset ${target} is negative` });
+    this.offset = target;
+    return target;
+  }
+
+  /** The current offset (resolving "at end" after an append write by fstat). */
+  tell(): number {
+    return this.seek(0, 1);
+  }
+
+  /** The size of the file now, by fstat; also detects unseekable files. */
+  private endSync(): number {
+    const st = this.backend.fstatSync(this.backendFd);
+    if (st.isFIFO() || st.isSocket()) {
+      this.seekable = false;
+      throw new FsError({ code: 'ESPIPE', syscall: 'lseek', path: this.path });
+    }
+    return st.size;
+  }
+
+  /** On ESPIPE from a positioned call whose seekability was not yet known, switches to plain I/O. */
+  private becameUnseekable(e: unknown): boolean {
+    if (this.seekable === undefined && hasCode(e, 'ESPIPE')) {
+      this.seekable = false;
+      return true;
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- promise I/O
+
+  /** Promise form of {@link OpenFileDescription.readSync}; runs after earlier offset calls finish. */
+  async read(buffer: Bytes, offset: number, length: number): Promise<number> {
+    this.inflight++;
+    if (this.turnHeld) await this.waitTurn();
+    else this.turnHeld = true;
+    try {
+      if (this.seekable !== false) {
+        const pos = this.offset === AT_END ? await this.end() : this.offset;
+        try {
+          const n = await this.backend.read(this.backendFd, buffer, offset, length, pos);
+          this.offset = pos + n;
+          this.seekable = true;
+          return n;
+        } catch (e) {
+          if (!this.becameUnseekable(e)) throw e;
+        }
+      }
+      return await this.backend.read(this.backendFd, buffer, offset, length, null);
+    } finally {
+      this.passTurn();
+      this.finished();
+    }
+  }
+
+  /** Promise form of {@link OpenFileDescription.preadSync}. */
+  async pread(buffer: Bytes, offset: number, length: number, position: number): Promise<number> {
+    this.inflight++;
+    try {
+      return await this.backend.read(this.backendFd, buffer, offset, length, position);
+    } finally {
+      this.finished();
+    }
+  }
+
+  /** Promise form of {@link OpenFileDescription.writeSync}; runs after earlier offset calls finish. */
+  async write(buffer: Bytes, offset: number, length: number): Promise<number> {
+    this.inflight++;
+    if (this.turnHeld) await this.waitTurn();
+    else this.turnHeld = true;
+    try {
+      if (this.append) {
+        const n = await this.backend.write(this.backendFd, buffer, offset, length, null);
+        this.offset = AT_END;
+        return n;
+      }
+      if (this.seekable !== false) {
+        const pos = this.offset;
+        try {
+          const n = await this.backend.write(this.backendFd, buffer, offset, length, pos);
+          this.offset = pos + n;
+          this.seekable = true;
+          return n;
+        } catch (e) {
+          if (!this.becameUnseekable(e)) throw e;
+        }
+      }
+      return await this.backend.write(this.backendFd, buffer, offset, length, null);
+    } finally {
+      this.passTurn();
+      this.finished();
+    }
+  }
+
+  /** Promise form of {@link OpenFileDescription.pwriteSync}. */
+  async pwrite(buffer: Bytes, offset: number, length: number, position: number): Promise<number> {
+    this.inflight++;
+    try {
+      if (this.append) {
+        if (this.turnHeld) await this.waitTurn();
+        else this.turnHeld = true;
+        try {
+          const n = await this.backend.write(this.backendFd, buffer, offset, length, null);
+          this.offset = AT_END;
+          return n;
+        } finally {
+          this.passTurn();
+        }
+      }
+      return await this.backend.write(this.backendFd, buffer, offset, length, position);
+    } finally {
+      this.finished();
+    }
+  }
+
+  /** Runs a backend call on the descriptor with the in-flight count held (fstat, fsync, ftruncate…). */
+  async call<T>(op: (backend: Backend, fd: number) => Promise<T>): Promise<T> {
+    this.inflight++;
+    try {
+      return await op(this.backend, this.backendFd);
+    } finally {
+      this.finished();
+    }
+  }
+
+  private async end(): Promise<number> {
+    const st: FileStat = await this.backend.fstat(this.backendFd);
+    if (st.isFIFO() || st.isSocket()) {
+      this.seekable = false;
+      throw new FsError({ code: 'ESPIPE', syscall: 'lseek', path: this.path });
+    }
+    return st.size;
+  }
+
+  private waitTurn(): Promise<void> {
+    return new Promise<void>((resolve) => this.turnQueue.push(resolve));
+  }
+
+  private passTurn(): void {
+    const next = this.turnQueue.shift();
+    if (next === undefined) this.turnHeld = false;
+    else next(); // the turn passes straight to the next caller
+  }
+
+  private finished(): void {
+    this.inflight--;
+    if (this.inflight === 0 && this.state === 'closing') this.closeBackend();
+  }
+
+  // ---------------------------------------------------------------- lifetime
+
+  /**
+   * Drops one reference. When it was the last, the backend descriptor is closed, at once if no call is
+   * in flight, otherwise when the last one finishes (so a libuv thread never reads a number that the
+   * kernel has meanwhile given to another open). Errors of an immediate close are thrown.
+   */
+  releaseSync(): void {
+    if (--this.refs > 0 || this.state !== 'open') return;
+    this.state = 'closing';
+    if (this.inflight === 0) this.closeBackend(true);
+  }
+
+  /** Like {@link OpenFileDescription.releaseSync}, resolving once the backend descriptor is closed. */
+  release(): Promise<void> {
+    if (--this.refs > 0 || this.state !== 'open') return Promise.resolve();
+    this.state = 'closing';
+    if (this.inflight === 0) {
+      this.state = 'closed';
+      return this.closeBackendAsync();
+    }
+    return new Promise<void>((resolve, reject) => {
+      (this.closeWaiters ??= []).push({ resolve, reject });
+    });
+  }
+
+  /**
+   * Moves the description to a new backend descriptor (dup2 needs the old number for something else).
+   * The offset is kept by the description, so nothing observable changes.
+   */
+  moveTo(newBackendFd: number): number {
+    const old = this.backendFd;
+    this.backendFd = newBackendFd;
+    return old;
+  }
+
+  /** Marks the backend descriptor untrustworthy: no further syscall will use its number. */
+  revoke(reason: string): void {
+    this.revoked ??= reason;
+  }
+
+  private closeBackend(throwErrors = false): void {
+    this.state = 'closed';
+    const fd = this.backendFd;
+    let error: FsError | undefined;
+    if (this.ownsBackendFd && this.revoked === undefined) {
+      try {
+        this.backend.closeSync(fd);
+      } catch (e) {
+        error = e instanceof FsError ? e : new FsError({ code: 'EIO', syscall: 'close', fd, cause: e });
+      }
+    }
+    this.owner.backendFdReleased(this, fd);
+    const waiters = this.closeWaiters;
+    this.closeWaiters = undefined;
+    if (waiters !== undefined) {
+      for (const w of waiters) {
+        if (error === undefined) w.resolve();
+        else w.reject(error);
+      }
+      return;
+    }
+    if (error !== undefined) {
+      if (throwErrors) throw error;
+      this.owner.deferredCloseFailed(error);
+    }
+  }
+
+  private async closeBackendAsync(): Promise<void> {
+    const fd = this.backendFd;
+    try {
+      if (this.ownsBackendFd && this.revoked === undefined) await this.backend.close(fd);
+    } finally {
+      this.owner.backendFdReleased(this, fd);
+    }
+  }
+}
