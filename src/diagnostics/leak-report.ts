@@ -74,7 +74,10 @@ export interface OpenSiteGroup {
   readonly handles: readonly OpenHandle[];
 }
 
-/** Groups handles by open site, largest group first (ties: oldest first). */
+/**
+ * Groups handles by open site: recorded sites first, largest group first (ties: oldest first); the
+ * handles whose site was not recorded come last, since they name no line to fix.
+ */
 export function groupByOpenSite(handles: readonly OpenHandle[]): OpenSiteGroup[] {
   const groups = new Map<string, OpenHandle[]>();
   for (const h of handles) {
@@ -89,7 +92,8 @@ export function groupByOpenSite(handles: readonly OpenHandle[]): OpenSiteGroup[]
     const first = list[0];
     result.push({ site: first?.site, stack: first?.stack, handles: list });
   }
-  result.sort((a, b) => b.handles.length - a.handles.length || (a.handles[0]?.openedAt.getTime() ?? 0) - (b.handles[0]?.openedAt.getTime() ?? 0));
+  const unrecorded = (g: OpenSiteGroup): number => (g.site === undefined ? 1 : 0);
+  result.sort((a, b) => unrecorded(a) - unrecorded(b) || b.handles.length - a.handles.length || (a.handles[0]?.openedAt.getTime() ?? 0) - (b.handles[0]?.openedAt.getTime() ?? 0));
   return result;
 }
 

@@ -7,6 +7,9 @@ import { dirname, sep } from 'node:path';
  */
 const LIBRARY_ROOT = dirname(dirname(fileURLToPath(import.meta.url))) + sep;
 const LIBRARY_ROOT_URL = 'file://' + LIBRARY_ROOT;
+/** The CLI is a user of the library: its frames count as open sites. */
+const CLI_ROOT = LIBRARY_ROOT + 'cli' + sep;
+const CLI_ROOT_URL = 'file://' + CLI_ROOT;
 
 /** How many frames a capture keeps: enough to pass fdkeeper's own frames and show a few of the caller's. */
 const CAPTURE_FRAMES = 16;
@@ -122,6 +125,7 @@ export function parseStack(stack: string): StackFrame[] {
 
 function isUserFrame(f: StackFrame): boolean {
   if (f.file.startsWith('node:') || f.file === 'native' || f.file === '') return false;
+  if (f.file.startsWith(CLI_ROOT) || f.file.startsWith(CLI_ROOT_URL)) return true;
   return !(f.file.startsWith(LIBRARY_ROOT) || f.file.startsWith(LIBRARY_ROOT_URL));
 }
 
