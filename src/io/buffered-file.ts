@@ -454,35 +454,51 @@ export class BufferedFile implements Disposable, AsyncDisposable, AsyncIterable<
   /** @internal Moves the raw offset and drops the read buffer; pending writes must be flushed first. */
   seekRaw(offset: number, whence: Whence): number {
     const unread = this.rend - this.rpos;
+    // The raw offset is `unread` bytes ahead of the logical position. Drop the read-ahead only once the
+    // seek succeeded: a failed seek (EINVAL) must leave the position and the buffered bytes as they were.
+    const at = whence === 1 ? this.raw.seek(offset - unread, 1) : this.raw.seek(offset, whence);
     this.rpos = this.rend = 0;
-    // The raw offset is `unread` bytes ahead of the logical position.
-    return whence === 1 ? this.raw.seek(offset - unread, 1) : this.raw.seek(offset, whence);
+    return at;
   }
 
   /** The logical position: what has been read or written through this object. */
   tell(): number {
     this.check('lseek');
+    // In append mode the pending bytes will land at the end of the file, wherever the offset was.
+    if (this.pending.len > 0 && this.raw.appending) return this.raw.statSync().size + this.pending.len;
     return this.raw.tell() - (this.rend - this.rpos) + this.pending.len;
   }
 
   /** Resizes the file to `size` (default: the current position), after flushing. Returns the new size. */
   truncateSync(size?: number): number {
     this.checkSync('ftruncate');
+    return this.truncateUnlockedSync(size);
+  }
+
+  /** Promise form of {@link BufferedFile.truncateSync}. */
+  truncate(size?: number): Promise<number> {
+    return this.lock.run(() => {
+      this.check('ftruncate');
+      return this.truncateUnlocked(size);
+    });
+  }
+
+  /** @internal {@link BufferedFile.truncateSync} without the lock check (the text layer holds the lock). */
+  truncateUnlockedSync(size?: number): number {
+    if (!this.raw.writable) throw unsupported('ftruncate', this.name, this.mode, 'writing');
     if (this.pending.len > 0) this.flushPendingSync();
     const n = size ?? this.tell();
     this.dropReadAhead();
     return this.raw.truncateSync(n);
   }
 
-  /** Promise form of {@link BufferedFile.truncateSync}. */
-  truncate(size?: number): Promise<number> {
-    return this.lock.run(async () => {
-      this.check('ftruncate');
-      if (this.pending.len > 0) await this.flushPending();
-      const n = size ?? this.tell();
-      this.dropReadAhead();
-      return this.raw.truncate(n);
-    });
+  /** @internal Async form of {@link BufferedFile.truncateUnlockedSync}; call with the lock held. */
+  async truncateUnlocked(size?: number): Promise<number> {
+    if (!this.raw.writable) throw unsupported('ftruncate', this.name, this.mode, 'writing');
+    if (this.pending.len > 0) await this.flushPending();
+    const n = size ?? this.tell();
+    this.dropReadAhead();
+    return this.raw.truncate(n);
   }
 
   /** Flushes, then fsync(2)s: the data is on disk when it returns. */

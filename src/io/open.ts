@@ -5,7 +5,7 @@ import type { FileTable } from '../table/file-table.js';
 import { BufferedFile, DEFAULT_BUFFER_SIZE, flushWriteBufferSync } from './buffered-file.js';
 import { parseMode, type ParsedMode } from './mode.js';
 import { RawFile } from './raw-file.js';
-import { TextFile, type TextOptions } from './text-file.js';
+import { TextFile, resolveTextOptions, type TextOptions } from './text-file.js';
 
 /** Options of {@link open} and {@link openSync}. */
 export interface OpenOptions extends TextOptions {
@@ -54,16 +54,27 @@ export function openSync<const M extends string = 'r', const O extends OpenOptio
 export function openSync(file: string | number, mode = 'r', options: OpenOptions = {}): AnyFile {
   const plan = planOpen(file, mode, options);
   let descriptor: Descriptor;
-  let opened = false;
+  let opened = false; // whether this call put `descriptor` in the table (and so must take it out on failure)
+  let adopted = false;
   if (typeof file === 'number') {
-    descriptor = plan.table.has(file) ? plan.table.descriptor(file) : plan.table.adoptDescriptor(file, { closefd: plan.closefd, flags: plan.parsed.flags, mode });
+    if (plan.table.has(file)) {
+      descriptor = plan.table.descriptor(file);
+      if (descriptor.statSync().isDirectory()) throw isDirectory(file);
+    } else {
+      // Checked before adopting: a failed open must leave a number it was handed alone (as Python's FileIO does).
+      if (plan.table.backend.fstatSync(file).isDirectory()) throw isDirectory(file);
+      // With closefd: false the description does not own the kernel descriptor, so closing the entry
+      // leaves the number open for its owner.
+      descriptor = plan.table.adoptDescriptor(file, { closefd: plan.closefd, flags: plan.parsed.flags, mode });
+      opened = adopted = true;
+    }
   } else {
     descriptor = plan.table.openDescriptorSync(file, plan.parsed.flags, options.perm ?? 0o666, mode);
     opened = true;
   }
   try {
-    if (opened && !plan.parsed.writing && descriptor.statSync().isDirectory()) throw isDirectory(file);
-    return build(plan, descriptor, file, mode, options);
+    if (typeof file === 'string' && !plan.parsed.writing && descriptor.statSync().isDirectory()) throw isDirectory(file);
+    return build(plan, descriptor, file, mode, options, adopted);
   } catch (e) {
     if (opened) closeQuietly(descriptor);
     throw e;
@@ -111,6 +122,8 @@ function planOpen(file: string | number, mode: string, options: OpenOptions): Pl
     if (options.newline !== undefined) throw invalid("binary mode doesn't take a newline argument");
   } else if (buffering === 0) {
     throw invalid("can't have unbuffered text I/O (buffering: 0 needs a binary mode)");
+  } else {
+    resolveTextOptions(options, path); // a bad encoding, errors or newline opens (creates, truncates) nothing
   }
   return {
     table: options.table ?? fdtable,
@@ -122,8 +135,17 @@ function planOpen(file: string | number, mode: string, options: OpenOptions): Pl
 }
 
 /** Builds raw → buffered → text on an open descriptor and registers the outermost object with the leak watch. */
-function build(plan: Plan, descriptor: Descriptor, file: string | number, mode: string, options: OpenOptions): AnyFile {
-  const raw = new RawFile(plan.table, descriptor, file, plan.parsed.rawMode, plan.closefd);
+function build(plan: Plan, descriptor: Descriptor, file: string | number, mode: string, options: OpenOptions, adopted = false): AnyFile {
+  // An adoption's table entry belongs to the file even with closefd: false (see openSync).
+  const raw = new RawFile(plan.table, descriptor, file, plan.parsed.rawMode, plan.closefd, plan.closefd || adopted);
+  if (plan.parsed.appending) {
+    // As Python's FileIO: an append-mode file starts at the end (reads included), not only its writes.
+    try {
+      descriptor.seek(0, 2);
+    } catch (e) {
+      if (!(e instanceof FsError && e.code === 'ESPIPE')) throw e;
+    }
+  }
   if (options.buffering === 0) return watched(plan, raw, descriptor);
   const buffered = new BufferedFile(raw, plan.bufferSize);
   const pending = buffered.pending;

@@ -6,6 +6,7 @@ import { checkSize, closedFileError, unsupported } from './io-base.js';
 
 /** How big a buffer `readall` starts with when the file's size says nothing useful. */
 const READALL_CHUNK = 64 * 1024;
+const NL = 0x0a;
 
 /**
  * The raw layer, Python's `FileIO`: one syscall per call on one descriptor, no buffering.
@@ -23,7 +24,7 @@ const READALL_CHUNK = 64 * 1024;
  *
  * Supports `using` / `await using`. Not safe for concurrent use from several workers.
  */
-export class RawFile implements Disposable, AsyncDisposable {
+export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, AsyncIterable<Buffer> {
   /** The path it was opened by, or the descriptor number it wraps. */
   readonly name: string | number;
   /** The binary mode, as Python spells it: `'rb'`, `'rb+'`, `'wb'`, `'ab+'`, `'xb'`… */
@@ -34,20 +35,27 @@ export class RawFile implements Disposable, AsyncDisposable {
   readonly table: FileTable;
   /** The table entry this file reads and writes through. */
   readonly descriptor: Descriptor;
+  /**
+   * Whether `close()` closes {@link RawFile.descriptor}, the table entry. Usually `closefd`; but a number
+   * adopted with `closefd: false` gets an entry of its own that the file closes, while the kernel
+   * descriptor under it stays open (the entry's description does not own it).
+   */
+  private readonly ownsDescriptor: boolean;
   private isClosed = false;
 
   /** @internal Use `open()`/`openSync()`. */
-  constructor(table: FileTable, descriptor: Descriptor, name: string | number, mode: string, closefd: boolean) {
+  constructor(table: FileTable, descriptor: Descriptor, name: string | number, mode: string, closefd: boolean, ownsDescriptor = closefd) {
     this.table = table;
     this.descriptor = descriptor;
     this.name = name;
     this.mode = mode;
     this.closefd = closefd;
+    this.ownsDescriptor = ownsDescriptor;
   }
 
   /** True once this object, or (for an owner) its descriptor, is closed. */
   get closed(): boolean {
-    return this.isClosed || (this.closefd && this.descriptor.closed);
+    return this.isClosed || (this.ownsDescriptor && this.descriptor.closed);
   }
   /** Whether the file was opened for reading. */
   get readable(): boolean {
@@ -56,6 +64,10 @@ export class RawFile implements Disposable, AsyncDisposable {
   /** Whether the file was opened for writing. */
   get writable(): boolean {
     return this.descriptor.writable;
+  }
+  /** Whether every write goes to the end of the file (`O_APPEND`), wherever the offset is. */
+  get appending(): boolean {
+    return this.descriptor.description.append;
   }
 
   /**
@@ -167,6 +179,69 @@ export class RawFile implements Disposable, AsyncDisposable {
     return Math.max(st.size - pos + 1, 1);
   }
 
+  /**
+   * One line, including its `\n`; an empty buffer at end of file. `limit` caps the length. Like Python's
+   * FileIO, the raw layer reads one byte per read(2) so that it never consumes bytes past the line (the
+   * offset stays exact, and a pipe keeps the rest for whoever reads it next): wrap the file in a
+   * BufferedFile to read many lines.
+   */
+  readlineSync(limit = -1): Buffer {
+    const max = checkSize(limit, 'readline');
+    this.checkReadable();
+    const out: number[] = [];
+    const one = Buffer.allocUnsafe(1);
+    while (max < 0 || out.length < max) {
+      if (this.descriptor.readSync(one, 0, 1) === 0) break;
+      const b = one[0] as number;
+      out.push(b);
+      if (b === NL) break;
+    }
+    return Buffer.from(out);
+  }
+
+  /** Promise form of {@link RawFile.readlineSync}. */
+  async readline(limit = -1): Promise<Buffer> {
+    const max = checkSize(limit, 'readline');
+    this.checkReadable();
+    const out: number[] = [];
+    const one = Buffer.allocUnsafe(1);
+    while (max < 0 || out.length < max) {
+      if ((await this.descriptor.read(one, 0, 1)) === 0) break;
+      const b = one[0] as number;
+      out.push(b);
+      if (b === NL) break;
+    }
+    return Buffer.from(out);
+  }
+
+  /** Iterates over the lines (Buffers ending in `\n`, the last one possibly without). */
+  *linesSync(): Generator<Buffer, void, undefined> {
+    for (;;) {
+      const line = this.readlineSync();
+      if (line.length === 0) return;
+      yield line;
+    }
+  }
+
+  /** Async iteration over the lines, like {@link RawFile.linesSync}. */
+  async *lines(): AsyncGenerator<Buffer, void, undefined> {
+    for (;;) {
+      const line = await this.readline();
+      if (line.length === 0) return;
+      yield line;
+    }
+  }
+
+  /** `for (const line of file)`: {@link RawFile.linesSync}. */
+  [Symbol.iterator](): Iterator<Buffer> {
+    return this.linesSync();
+  }
+
+  /** `for await (const line of file)`: {@link RawFile.lines}. */
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    return this.lines();
+  }
+
   // ---------------------------------------------------------------- writing
 
   /** Writes `data` with one write(2); returns how many bytes were written (possibly fewer). */
@@ -237,6 +312,10 @@ export class RawFile implements Disposable, AsyncDisposable {
   /** Whether the file supports seek (false for pipes, sockets and terminals). */
   seekable(): boolean {
     this.check('lseek');
+    // The table learns that a descriptor is unseekable only from a failed positioned call, so a fresh
+    // pipe would look seekable: ask fstat first.
+    const st = this.descriptor.statSync();
+    if (st.isFIFO() || st.isSocket()) return false;
     try {
       this.descriptor.tell();
       return true;
@@ -249,7 +328,7 @@ export class RawFile implements Disposable, AsyncDisposable {
   /** Resizes the file to `size` bytes (default: the current offset), leaving the offset alone. Returns the new size. */
   truncateSync(size?: number): number {
     this.checkWritable('ftruncate');
-    const n = size ?? this.descriptor.tell();
+    const n = this.positionBeforeTruncate(size);
     this.descriptor.truncateSync(n);
     return n;
   }
@@ -257,9 +336,20 @@ export class RawFile implements Disposable, AsyncDisposable {
   /** Promise form of {@link RawFile.truncateSync}. */
   async truncate(size?: number): Promise<number> {
     this.checkWritable('ftruncate');
-    const n = size ?? this.descriptor.tell();
+    const n = this.positionBeforeTruncate(size);
     await this.descriptor.truncate(n);
     return n;
+  }
+
+  /**
+   * The size to truncate to. In append mode the offset is asked for in any case: after an append write
+   * the table records it as "at the end" and resolves that lazily, which after a truncate would give the
+   * new end instead of where the write left the offset (as the kernel does).
+   */
+  private positionBeforeTruncate(size: number | undefined): number {
+    if (size !== undefined && !this.appending) return size;
+    const pos = this.descriptor.tell();
+    return size ?? pos;
   }
 
   /** Nothing to flush at this layer; checks the file is open. */
@@ -332,7 +422,7 @@ export class RawFile implements Disposable, AsyncDisposable {
     if (this.isClosed) return;
     this.isClosed = true;
     this.table.unclosed.unwatch(this);
-    if (this.closefd) this.descriptor.closeSync();
+    if (this.ownsDescriptor) this.descriptor.closeSync();
   }
 
   /** Promise form of {@link RawFile.closeSync}; resolves when the descriptor is closed. */
@@ -340,7 +430,7 @@ export class RawFile implements Disposable, AsyncDisposable {
     if (this.isClosed) return Promise.resolve();
     this.isClosed = true;
     this.table.unclosed.unwatch(this);
-    return this.closefd ? this.descriptor.close() : Promise.resolve();
+    return this.ownsDescriptor ? this.descriptor.close() : Promise.resolve();
   }
 
   /** `using` support: {@link RawFile.closeSync}. */
@@ -361,9 +451,13 @@ export class RawFile implements Disposable, AsyncDisposable {
 
   // ---------------------------------------------------------------- checks
 
-  /** Throws EBADF if this object was closed; the descriptor checks its own state on each call. */
+  /**
+   * Throws EBADF if this object was closed, or if its descriptor was (by the owner of a borrowed view,
+   * or behind fdkeeper's back): then the error names where it was opened and closed.
+   */
   check(syscall: string): void {
     if (this.isClosed) throw closedFileError(syscall, this.name);
+    this.descriptor.check(syscall);
   }
 
   private checkReadable(): void {

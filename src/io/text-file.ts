@@ -1,7 +1,7 @@
 import { EOL } from 'node:os';
 import { TextDecoder } from 'node:util';
 import type { FileStat } from '../backend/backend.js';
-import { FsError } from '../errors/fs-error.js';
+import { FsError, rejected } from '../errors/fs-error.js';
 import type { Whence } from '../table/file-table.js';
 import type { BufferedFile } from './buffered-file.js';
 import { checkSize, unsupported } from './io-base.js';
@@ -19,7 +19,10 @@ export type TextEncoding = 'utf8' | 'utf-8' | 'utf16le' | 'utf-16le' | 'ucs2' | 
  */
 export type Newline = null | '' | '\n' | '\r' | '\r\n';
 
-/** What to do with bytes that are not valid in the encoding: replace them with U+FFFD, or fail with EILSEQ. */
+/**
+ * What to do with bytes that are not valid in the encoding (reading: U+FFFD, or EILSEQ) and with
+ * characters the encoding cannot hold (writing: `?`, or EILSEQ, nothing written), as Python's `errors`.
+ */
 export type DecodeErrors = 'replace' | 'strict';
 
 /** Options of the text layer. */
@@ -65,6 +68,46 @@ function canonicalEncoding(e: string): CanonicalEncoding | undefined {
 const LF = 10;
 const CR = 13;
 const CRLF_OR_CR = /\r\n?/g;
+/** Characters each encoding cannot hold (whole code points: a surrogate pair is one character). */
+const UNENCODABLE: Readonly<Record<CanonicalEncoding, RegExp>> = {
+  latin1: /[\u0100-\u{10ffff}]/gu,
+  ascii: /[\u0080-\u{10ffff}]/gu,
+  // Lone surrogates: UTF-8 and UTF-16 can encode every scalar value, but not half a pair.
+  utf8: /\p{Cs}/gu,
+  utf16le: /\p{Cs}/gu,
+};
+const NON_ASCII = /[\u0080-\u00ff]/g;
+
+/** The text options, checked and resolved. */
+interface ResolvedTextOptions {
+  readonly encoding: CanonicalEncoding;
+  readonly errors: DecodeErrors;
+  readonly newline: Exclude<Newline, null> | undefined;
+  readonly lineBuffering: boolean;
+}
+
+/**
+ * @internal Checks the text options (EINVAL naming the bad one), so `open()` can refuse them before
+ * it opens, creates or truncates anything.
+ */
+export function resolveTextOptions(options: TextOptions, path?: string): ResolvedTextOptions {
+  const invalid = (detail: string): FsError => new FsError({ code: 'EINVAL', syscall: 'open', path, detail });
+  const requested: unknown = options.encoding ?? 'utf8';
+  const encoding = typeof requested === 'string' ? canonicalEncoding(requested) : undefined;
+  if (encoding === undefined) throw invalid(`unsupported text encoding '${String(options.encoding)}' (use utf8, utf16le, latin1 or ascii)`);
+  const errors = options.errors ?? 'replace';
+  if ((errors as string) !== 'replace' && (errors as string) !== 'strict') throw invalid(`errors must be 'replace' or 'strict', not ${JSON.stringify(errors)}`);
+  const newline = options.newline ?? undefined;
+  if (newline !== undefined && !['', '\n', '\r', '\r\n'].includes(newline)) throw invalid(`illegal newline value ${JSON.stringify(newline)}`);
+  return { encoding, errors, newline, lineBuffering: options.lineBuffering === true };
+}
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
 
 /**
  * The text layer, Python's `TextIOWrapper`: strings over a {@link BufferedFile}. Decoding never splits a
@@ -95,7 +138,10 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
   private tpos = 0;
   /** Index of the next `\r` at or after `tpos`, -1 if none in `text` (only kept in universal modes). */
   private crAt = -1;
+  /** End of file was seen during the current read call (reset by each call, so a file that grows is read on). */
   private eof = false;
+  /** How many characters the last {@link TextFile.advance} counted. */
+  private counted = 0;
   private readonly universal: boolean;
   private readonly translateRead: boolean;
   private readonly writeNewline: string | undefined;
@@ -103,20 +149,18 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
 
   /** @internal Use `open()`. */
   constructor(buffer: BufferedFile, mode: string, options: TextOptions = {}) {
-    const encoding = canonicalEncoding(options.encoding ?? 'utf8');
-    if (encoding === undefined) throw new FsError({ code: 'EINVAL', syscall: 'open', path: typeof buffer.name === 'string' ? buffer.name : undefined, detail: `unsupported text encoding '${String(options.encoding)}'` });
-    const newline = options.newline ?? undefined;
-    if (newline !== undefined && !['', '\n', '\r', '\r\n'].includes(newline)) throw new FsError({ code: 'EINVAL', syscall: 'open', detail: `illegal newline value ${JSON.stringify(newline)}` });
+    const { encoding, errors, newline, lineBuffering } = resolveTextOptions(options, typeof buffer.name === 'string' ? buffer.name : undefined);
     this.buffer = buffer;
     this.mode = mode;
     this.encoding = encoding;
-    this.errors = options.errors ?? 'replace';
+    this.errors = errors;
     this.newline = newline;
-    this.lineBuffering = options.lineBuffering ?? false;
+    this.lineBuffering = lineBuffering;
     this.universal = newline === undefined || newline === '';
     this.translateRead = newline === undefined;
     this.writeNewline = newline === undefined ? (EOL === '\n' ? undefined : EOL) : newline === '' || newline === '\n' ? undefined : newline;
-    this.strictDecoder = this.errors === 'strict' && encoding === 'utf8' ? new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }) : undefined;
+    this.strictDecoder =
+      errors !== 'strict' ? undefined : encoding === 'utf8' ? new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }) : encoding === 'utf16le' ? new TextDecoder('utf-16le', { fatal: true, ignoreBOM: true }) : undefined;
   }
 
   /** The path or number the file was opened by. */
@@ -142,10 +186,15 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
 
   // ================================================================ reading
 
-  /** Reads `size` characters (fewer only at end of file); -1/omitted reads the rest. `''` at end of file. */
+  /**
+   * Reads `size` characters (fewer only at end of file); -1/omitted reads the rest. `''` at end of file.
+   * Characters are counted as Python does: code points (a surrogate pair is one), after newline
+   * translation (a `\r\n` read as `\n` is one).
+   */
   readSync(size = -1): string {
     const n = checkSize(size, 'read');
     this.buffer.startReadSync();
+    this.eof = false;
     if (n < 0) {
       while (this.decodeSync()) {
         // read it all
@@ -153,13 +202,15 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
       return this.takeAll();
     }
     let out = '';
-    while (out.length < n) {
-      const piece = this.takeChars(n - out.length);
-      if (piece === undefined) {
-        if (!this.decodeSync()) break;
-        continue;
+    let want = n;
+    while (want > 0) {
+      const piece = this.takeChars(want);
+      if (piece !== undefined) {
+        out += piece;
+        want -= this.counted;
+      } else if (!this.decodeSync() && this.tpos === this.text.length) {
+        break;
       }
-      out += piece;
     }
     return out;
   }
@@ -169,6 +220,7 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
     return this.buffer.opLock.run(async () => {
       const n = checkSize(size, 'read');
       await this.buffer.startRead();
+      this.eof = false;
       if (n < 0) {
         while (await this.decode()) {
           // read it all
@@ -176,22 +228,25 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
         return this.takeAll();
       }
       let out = '';
-      while (out.length < n) {
-        const piece = this.takeChars(n - out.length);
-        if (piece === undefined) {
-          if (!(await this.decode())) break;
-          continue;
+      let want = n;
+      while (want > 0) {
+        const piece = this.takeChars(want);
+        if (piece !== undefined) {
+          out += piece;
+          want -= this.counted;
+        } else if (!(await this.decode()) && this.tpos === this.text.length) {
+          break;
         }
-        out += piece;
       }
       return out;
     });
   }
 
-  /** One line including its ending; `''` at end of file. `limit` caps the characters returned. */
+  /** One line including its ending; `''` at end of file. `limit` caps the characters (counted as by `read`). */
   readlineSync(limit = -1): string {
     const max = checkSize(limit, 'readline');
     this.buffer.startReadSync();
+    this.eof = false;
     for (;;) {
       const line = this.takeLine(max);
       if (line !== undefined) return line;
@@ -204,6 +259,7 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
     return this.buffer.opLock.run(async () => {
       const max = checkSize(limit, 'readline');
       await this.buffer.startRead();
+      this.eof = false;
       for (;;) {
         const line = this.takeLine(max);
         if (line !== undefined) return line;
@@ -287,11 +343,18 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
 
   /** At end of file: decode whatever incomplete bytes are left (as U+FFFD, or EILSEQ when strict). */
   private finishDecoding(): boolean {
-    this.eof = true;
     const rest = this.buffer.peekBuffered();
+    // Strict: fail, keeping the bytes, so that the next call fails again instead of dropping them.
+    if (rest.length > 0 && this.errors === 'strict') throw this.decodeError('incomplete character at end of file');
+    this.eof = true;
     if (rest.length === 0) return false;
-    if (this.errors === 'strict') throw this.decodeError('incomplete character at end of file');
-    return this.appendDecoded(rest, rest.length);
+    if (this.encoding !== 'utf16le') return this.appendDecoded(rest, rest.length);
+    // Node drops a dangling odd byte and keeps a dangling high surrogate; both are U+FFFD here.
+    let s = rest.toString('utf16le', 0, rest.length - (rest.length % 2));
+    if (s.length > 0 && isHighSurrogate(s.charCodeAt(s.length - 1))) s = s.slice(0, -1) + '\ufffd';
+    if (rest.length % 2 === 1) s += '\ufffd';
+    this.pushText(s, rest.length);
+    return true;
   }
 
   private appendDecoded(chunk: Buffer, k: number): boolean {
@@ -300,14 +363,25 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
       try {
         s = this.strictDecoder.decode(chunk.subarray(0, k));
       } catch {
-        throw this.decodeError('invalid utf-8');
+        throw this.decodeError(`invalid ${this.encoding === 'utf8' ? 'utf-8' : 'utf-16le'}`);
+      }
+    } else if (this.encoding === 'ascii') {
+      // Node's 'ascii' decoding clears the high bit (0xE9 would read as 'i'): make those bytes errors.
+      s = chunk.toString('latin1', 0, k);
+      NON_ASCII.lastIndex = 0;
+      if (NON_ASCII.test(s)) {
+        if (this.errors === 'strict') throw this.decodeError('byte outside ASCII');
+        s = s.replace(NON_ASCII, '\ufffd');
       }
     } else {
-      if (this.errors === 'strict' && this.encoding === 'ascii') {
-        for (let i = 0; i < k; i++) if ((chunk[i] ?? 0) > 0x7f) throw this.decodeError('byte outside ASCII');
-      }
       s = chunk.toString(this.encoding, 0, k);
     }
+    this.pushText(s, k);
+    return true;
+  }
+
+  /** Appends newly decoded text `s`, made of the next `k` buffered bytes. */
+  private pushText(s: string, k: number): void {
     this.buffer.consumeBuffered(k);
     const base = this.text.length - this.tpos;
     this.text = this.tpos === this.text.length ? s : this.text.slice(this.tpos) + s;
@@ -316,7 +390,6 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
       if (this.crAt >= 0) this.crAt = this.text.indexOf('\r');
       else this.crAt = s.indexOf('\r') < 0 ? -1 : base + s.indexOf('\r');
     }
-    return true;
   }
 
   private decodeError(what: string): FsError {
@@ -326,6 +399,7 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
   /**
    * Takes one complete line from `text`, or undefined if `text` holds no complete line yet (a trailing
    * `\r` counts as incomplete in universal mode until the next character or end of file is known).
+   * With `max >= 0`, at most `max` characters (code points, a translated `\r\n` counting as one).
    */
   private takeLine(max: number): string | undefined {
     const text = this.text;
@@ -336,70 +410,85 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
       let cr = this.crAt;
       if (cr >= 0 && cr < start) cr = this.crAt = text.indexOf('\r', start);
       if (cr >= 0 && (lf < 0 || cr < lf)) {
-        if (cr + 1 === text.length && !this.eof) return this.limited(max, text.length);
+        if (cr + 1 === text.length && !this.eof) return this.limited(max);
         end = text.charCodeAt(cr + 1) === LF ? cr + 2 : cr + 1;
       } else if (lf >= 0) {
         end = lf + 1;
       } else {
-        return this.eof ? undefined : this.limited(max, text.length);
+        return this.eof ? undefined : this.limited(max);
       }
     } else {
       const nl = this.newline as string;
       const i = text.indexOf(nl, start);
       if (i < 0) {
         // '\r\n' split across chunks: the '\r' may be complete only with the next chunk.
-        return this.eof ? undefined : this.limited(max, text.length);
+        return this.eof ? undefined : this.limited(max);
       }
       end = i + nl.length;
     }
-    if (max >= 0 && end - start > max) return this.limited(max, end);
-    this.tpos = end;
-    const line = text.slice(start, end);
-    if (!this.translateRead) return line;
-    if (text.charCodeAt(end - 1) !== LF) return line.slice(0, -1) + '\n'; // a lone '\r'
-    if (end - start >= 2 && text.charCodeAt(end - 2) === CR) return line.slice(0, -2) + '\n'; // '\r\n'
-    return line;
+    if (max >= 0) {
+      // Before the ending there is no '\r' or '\n', so the cut can never fall inside a translated '\r\n'.
+      const cut = this.advance(start, max, end);
+      if (cut < end) return this.takeTo(cut);
+    }
+    return this.takeTo(end);
   }
 
-  /** With a limit: if `limit` characters are available before `available`, take them as a partial line. */
-  private limited(max: number, available: number): string | undefined {
-    if (max < 0 || available - this.tpos < max) return undefined;
-    const piece = this.text.slice(this.tpos, this.tpos + max);
-    this.tpos += max;
-    return this.translateRead ? piece.replace(CRLF_OR_CR, '\n') : piece;
+  /**
+   * No complete line yet: with a limit, take `max` characters if that many are decoded. In translating
+   * mode a trailing `\r` is held back (it may be the start of a `\r\n`, which counts as one `\n`).
+   */
+  private limited(max: number): string | undefined {
+    if (max < 0) return undefined;
+    const len = this.text.length;
+    const cut = this.advance(this.tpos, max, len);
+    if (this.counted < max) return undefined;
+    if (this.translateRead && !this.eof && cut === len && this.text.charCodeAt(len - 1) === CR) return undefined;
+    return this.takeTo(cut);
   }
 
-  /** At end of file: the unterminated last line (or `''`). */
+  /** At end of file: the unterminated last line (or `''`), at most `max` characters. */
   private takeRest(max: number): string {
-    const end = max < 0 ? this.text.length : Math.min(this.text.length, this.tpos + max);
+    return this.takeTo(max < 0 ? this.text.length : this.advance(this.tpos, max, this.text.length));
+  }
+
+  /** Delivers `text` from `tpos` to `end`, translated. */
+  private takeTo(end: number): string {
     const piece = this.text.slice(this.tpos, end);
     this.tpos = end;
     return this.translateRead ? piece.replace(CRLF_OR_CR, '\n') : piece;
   }
 
-  /** Up to `n` translated characters, or undefined when more text must be decoded first. */
+  /**
+   * The index just past `n` characters of `text` from `from`, stopping at `stop`: a surrogate pair is
+   * one character, and so is `\r\n` when reading translates it. Sets {@link TextFile.counted}.
+   */
+  private advance(from: number, n: number, stop: number): number {
+    const text = this.text;
+    let i = from;
+    let count = 0;
+    while (count < n && i < stop) {
+      const c = text.charCodeAt(i);
+      if (i + 1 < stop && ((isHighSurrogate(c) && isLowSurrogate(text.charCodeAt(i + 1))) || (c === CR && this.translateRead && text.charCodeAt(i + 1) === LF))) i += 2;
+      else i++;
+      count++;
+    }
+    this.counted = count;
+    return i;
+  }
+
+  /** Up to `n` translated characters, or undefined when more text must be decoded first. Sets {@link TextFile.counted}. */
   private takeChars(n: number): string | undefined {
-    const avail = this.text.length - this.tpos;
-    if (avail === 0) return undefined;
-    if (!this.translateRead) {
-      const take = Math.min(n, avail);
-      const piece = this.text.slice(this.tpos, this.tpos + take);
-      this.tpos += take;
-      return piece;
+    const len = this.text.length;
+    if (this.tpos === len) return undefined;
+    let end = this.advance(this.tpos, n, len);
+    if (this.translateRead && !this.eof && end === len && this.text.charCodeAt(len - 1) === CR) {
+      // A '\r' at the end of what is decoded may be half of a '\r\n': wait to see what follows.
+      end--;
+      this.counted--;
+      if (end === this.tpos) return undefined;
     }
-    // Translation only shrinks text; take raw characters until `n` translated ones are had.
-    let end = Math.min(this.tpos + n, this.text.length);
-    if (this.text.charCodeAt(end - 1) === CR) {
-      if (end === this.text.length && !this.eof) {
-        if (end - 1 === this.tpos) return undefined; // only a '\r': wait to see what follows
-        end--;
-      } else if (this.text.charCodeAt(end) === LF) {
-        end++;
-      }
-    }
-    const piece = this.text.slice(this.tpos, end).replace(CRLF_OR_CR, '\n');
-    this.tpos = end;
-    return piece;
+    return this.takeTo(end);
   }
 
   private takeAll(): string {
@@ -436,34 +525,56 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
   writeSync(s: string): number {
     this.buffer.checkSync('write');
     if (!this.buffer.writable) throw unsupported('write', this.name, this.mode, 'writing');
+    const bytes = this.encode(s);
     this.rewindReadAhead();
     this.eof = false;
-    this.buffer.writeBytesSync(this.encode(s));
+    this.buffer.writeBytesSync(bytes);
     if (this.lineBuffering && (s.includes('\n') || s.includes('\r'))) this.buffer.flushPendingSync();
     return s.length;
   }
 
   /** Promise form of {@link TextFile.writeSync}. */
   write(s: string): Promise<number> {
-    if (typeof s !== 'string') return Promise.reject(new FsError({ code: 'EINVAL', syscall: 'write', detail: `write() takes a string, not ${typeof s}` }));  
-    // Fast path: the buffered layer's own fast path, when nothing is read ahead and no flush is needed.
-    if (!this.lineBuffering && this.text.length === 0) {
+    let bytes: Buffer;
+    try {
+      bytes = this.encode(s);
+    } catch (e) {
+      return rejected(e);
+    }
+    // Fast path: the buffered layer's own fast path, when nothing is read ahead, no flush is needed and
+    // no earlier call is queued (that call may read ahead before this one runs).
+    if (!this.buffer.opLock.held && !this.lineBuffering && this.text.length === 0 && this.buffer.writable) {
       this.eof = false;
-      return this.buffer.write(this.encode(s)).then(() => s.length);
+      return this.buffer.write(bytes).then(() => s.length);
     }
     return this.buffer.opLock.run(async () => {
       this.buffer.check('write');
       if (!this.buffer.writable) throw unsupported('write', this.name, this.mode, 'writing');
       this.rewindReadAhead();
       this.eof = false;
-      await this.buffer.writeBytes(this.encode(s));
+      await this.buffer.writeBytes(bytes);
       if (this.lineBuffering && (s.includes('\n') || s.includes('\r'))) await this.buffer.flushPending();
       return s.length;
     });
   }
 
+  /**
+   * Translates newlines and encodes. A character the encoding cannot hold (above U+00FF in latin1, above
+   * U+007F in ascii, a lone surrogate anywhere) is EILSEQ when `errors` is strict and `?` otherwise, as
+   * in Python — never silently another character.
+   */
   private encode(s: string): Buffer {
-    return Buffer.from(this.writeNewline === undefined ? s : s.replaceAll('\n', this.writeNewline), this.encoding);
+    if (typeof s !== 'string') throw new FsError({ code: 'EINVAL', syscall: 'write', path: typeof this.name === 'string' ? this.name : undefined, detail: `write() takes a string, not ${typeof s}` });
+    let t = this.writeNewline === undefined ? s : s.replaceAll('\n', this.writeNewline);
+    const bad = UNENCODABLE[this.encoding];
+    bad.lastIndex = 0;
+    if (bad.test(t)) {
+      if (this.errors === 'strict') {
+        throw new FsError({ code: 'EILSEQ', syscall: 'write', path: typeof this.name === 'string' ? this.name : undefined, detail: `a character cannot be encoded in ${this.encoding} (errors 'strict')` });
+      }
+      t = t.replace(bad, '?');
+    }
+    return Buffer.from(t, this.encoding);
   }
 
   /** Writes out everything buffered. */
@@ -493,23 +604,26 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
    * the end with offset 0 and whence 1 or 2. Other combinations are EINVAL, as in Python.
    */
   seekSync(offset: number, whence: Whence = 0): number {
-    this.checkSeek(offset, whence);
     this.buffer.checkSync('lseek');
+    this.checkSeek(offset, whence);
     if (whence === 1) return this.tellUnlocked();
-    this.buffer.flushSync();
+    if (this.buffer.pending.len > 0) this.buffer.flushPendingSync();
+    // Drop the decoded text only once the seek succeeded: a failed one moves nothing.
+    const at = this.buffer.seekRaw(offset, whence);
     this.dropText();
-    return this.buffer.seekRaw(offset, whence);
+    return at;
   }
 
   /** Promise form of {@link TextFile.seekSync}. */
   seek(offset: number, whence: Whence = 0): Promise<number> {
     return this.buffer.opLock.run(async () => {
-      this.checkSeek(offset, whence);
       this.buffer.check('lseek');
+      this.checkSeek(offset, whence);
       if (whence === 1) return this.tellUnlocked();
       await this.buffer.flushPending();
+      const at = this.buffer.seekRaw(offset, whence);
       this.dropText();
-      return this.buffer.seekRaw(offset, whence);
+      return at;
     });
   }
 
@@ -520,20 +634,21 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
   /** Resizes the file to `size` bytes (default: the current position). Returns the new size. */
   truncateSync(size?: number): number {
     this.buffer.checkSync('ftruncate');
+    if (!this.buffer.writable) throw unsupported('ftruncate', this.name, this.mode, 'writing');
     const n = size ?? this.tellUnlocked();
     this.rewindReadAhead();
-    return this.buffer.truncateSync(n);
+    return this.buffer.truncateUnlockedSync(n);
   }
 
-  /** Promise form of {@link TextFile.truncateSync}. */
-  async truncate(size?: number): Promise<number> {
-    const n = await this.buffer.opLock.run(() => {
+  /** Promise form of {@link TextFile.truncateSync}. One locked step, so later calls cannot run in between. */
+  truncate(size?: number): Promise<number> {
+    return this.buffer.opLock.run(() => {
       this.buffer.check('ftruncate');
-      const at = size ?? this.tellUnlocked();
+      if (!this.buffer.writable) throw unsupported('ftruncate', this.name, this.mode, 'writing');
+      const n = size ?? this.tellUnlocked();
       this.rewindReadAhead();
-      return at;
+      return this.buffer.truncateUnlocked(n);
     });
-    return this.buffer.truncate(n);
   }
 
   /** Flushes and fsyncs. */
@@ -560,14 +675,23 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
 
   /** Flushes and closes the whole stack. Idempotent. */
   closeSync(): void {
-    this.buffer.raw.table.unclosed.unwatch(this);
-    this.buffer.closeSync();
+    try {
+      this.buffer.closeSync(); // EBUSY (an async call is unfinished) leaves the file open and watched
+    } finally {
+      if (this.buffer.closed) this.afterClose();
+    }
   }
 
   /** Promise form of {@link TextFile.closeSync}. */
   close(): Promise<void> {
+    return this.buffer.close().finally(() => {
+      if (this.buffer.closed) this.afterClose();
+    });
+  }
+
+  private afterClose(): void {
     this.buffer.raw.table.unclosed.unwatch(this);
-    return this.buffer.close();
+    this.dropText();
   }
 
   /** `using` support. */
