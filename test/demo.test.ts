@@ -1,0 +1,224 @@
+// The `fdkeeper demo` command, run as users run it: `node dist/cli/main.js demo …` (npm test builds first).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { DEMO_ROWS, runDemo, UnknownTrapError, type DemoRow } from '../src/cli/demo/index.js';
+import { renderTable } from '../src/cli/demo/render.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const main = path.join(root, 'dist', 'cli', 'main.js');
+const ESC = '\u001b[';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI with `args` (environment: this process's, plus `env`). */
+function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  assert.ok(fs.existsSync(main), `${main} is missing: run \`npm run build\` first`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [main, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+interface Side {
+  outcome: string;
+  detail: string;
+}
+interface Row {
+  trap: string;
+  title: string;
+  plain: Side;
+  fdkeeper: Side;
+  pass: boolean;
+}
+
+function assertSide(side: unknown, where: string): asserts side is Side {
+  assert.ok(typeof side === 'object' && side !== null, where);
+  assert.deepEqual(Object.keys(side).sort(), ['detail', 'outcome'], where);
+  const s = side as Record<string, unknown>;
+  assert.equal(typeof s['outcome'], 'string', where);
+  assert.equal(typeof s['detail'], 'string', where);
+  assert.notEqual(s['outcome'], '', where);
+  assert.notEqual(s['detail'], '', where);
+}
+
+function parseRows(stdout: string): Row[] {
+  const rows = JSON.parse(stdout) as unknown;
+  assert.ok(Array.isArray(rows), 'the JSON is an array of rows');
+  for (const [i, row] of (rows as unknown[]).entries()) {
+    assert.ok(typeof row === 'object' && row !== null);
+    assert.deepEqual(Object.keys(row), ['trap', 'title', 'plain', 'fdkeeper', 'pass'], `row ${String(i)} keys`);
+    const r = row as Record<string, unknown>;
+    assert.equal(typeof r['trap'], 'string');
+    assert.equal(typeof r['title'], 'string');
+    assert.equal(typeof r['pass'], 'boolean');
+    assertSide(r['plain'], `row ${String(i)} plain`);
+    assertSide(r['fdkeeper'], `row ${String(i)} fdkeeper`);
+  }
+  return rows as Row[];
+}
+
+test('demo --json: every row runs, passes, and has the documented shape', async () => {
+  const run = await cli(['demo', '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const rows = parseRows(run.stdout);
+  assert.deepEqual(
+    rows.map((r) => r.trap),
+    ['closed-behind-back', 'finalizer-leak', 'dup-offset', 'append-plus', 'emfile-budget'],
+  );
+  assert.deepEqual(rows.map((r) => r.title), DEMO_ROWS.map((r) => r.title));
+  for (const r of rows) assert.equal(r.pass, true, `${r.trap}: ${r.fdkeeper.outcome}\n${r.fdkeeper.detail}`);
+
+  // The cells carry what happened, not canned text.
+  const by = new Map(rows.map((r) => [r.trap, r]));
+  const closed = by.get('closed-behind-back')!;
+  assert.match(closed.plain.outcome, /landed in the other file/);
+  assert.match(closed.plain.detail, /other file now holds "borrower: a log line\\n"/);
+  assert.match(closed.fdkeeper.detail, /EBADF: bad file descriptor, write .*opened at ownerOpens \(.*fdkeeper-closed\.mjs:\d+:\d+\); closed at ownerCloses/);
+  const leak = by.get('finalizer-leak')!;
+  assert.match(leak.plain.outcome, /^died with EMFILE after \d+ dropped FileHandles/);
+  assert.match(leak.fdkeeper.detail, /fd budget of 40 exhausted.*leakyOpen \(.*fdkeeper-leak\.mjs:\d+:\d+\)/);
+  assert.match(leak.fdkeeper.detail, /\| fdkeeper: 40 descriptors still open/);
+  assert.match(by.get('dup-offset')!.plain.detail, /file: "second\\n"/);
+  assert.match(by.get('dup-offset')!.fdkeeper.outcome, /"first\\nsecond\\nthird\\n"; one offset \(19\)/);
+  assert.match(by.get('append-plus')!.fdkeeper.outcome, /"hello world", read "hello" after seek\(0\), tell\(\) = 11/);
+  assert.match(by.get('emfile-budget')!.plain.outcome, /^\d+ of 2000 opens failed with EMFILE$/);
+  assert.match(by.get('emfile-budget')!.fdkeeper.outcome, /^2000 of 2000 succeeded; at most \d+ open at once$/);
+});
+
+test('demo (table) with NO_COLOR=1: no escape codes, every trap and verdict printed, temp dir removed', async () => {
+  const run = await cli(['demo'], { NO_COLOR: '1', FORCE_COLOR: '1' });
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(!run.stdout.includes(ESC), 'no ANSI escape codes');
+  const header = run.stdout.split('\n').find((l) => l.includes('trap') && l.includes('what plain node:fs did'));
+  assert.ok(header?.includes('what fdkeeper did') && header.includes('pass/fail'), 'the table header');
+  for (const r of DEMO_ROWS) assert.match(run.stdout, new RegExp(`^ ${r.id} +│ .* │ pass$`, 'm'), `${r.id} row with its verdict`);
+  assert.match(run.stdout, /^5 of 5 passed$/m);
+  const dir = /\$DEMO_DIR = (\S+), removed afterwards/.exec(run.stdout)?.[1];
+  assert.ok(dir !== undefined && dir.includes('fdkeeper-demo-'), 'the evidence names the temp dir');
+  assert.equal(fs.existsSync(dir), false, 'the temp dir was removed');
+});
+
+// A pseudo-terminal, so stdout is a TTY: only there may colors appear, and NO_COLOR still turns them off.
+const script = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0 && process.platform === 'linux';
+test('demo on a terminal: colored, unless NO_COLOR is set', { skip: script ? false : 'needs util-linux script(1)' }, async () => {
+  const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(main)} demo --only append-plus`;
+  const inPty = (env: NodeJS.ProcessEnv): Promise<Run> =>
+    new Promise((resolve, reject) => {
+      const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: root, env: { ...process.env, TERM: 'xterm', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        resolve({ code, stdout, stderr });
+      });
+    });
+  const env: NodeJS.ProcessEnv = { NO_COLOR: undefined, FORCE_COLOR: undefined, CI: undefined };
+  const colored = await inPty(env);
+  assert.equal(colored.code, 0, colored.stdout + colored.stderr);
+  assert.ok(colored.stdout.includes(ESC), 'colors on a terminal');
+  assert.match(colored.stdout, /append-plus/);
+  const plain = await inPty({ ...env, NO_COLOR: '1' });
+  assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+  assert.match(plain.stdout, /append-plus/);
+  assert.ok(!plain.stdout.includes(ESC), 'no colors with NO_COLOR, even on a terminal');
+});
+
+test('demo --only dup-offset runs just that row', async () => {
+  const run = await cli(['demo', '--only', 'dup-offset', '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const rows = parseRows(run.stdout);
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0]!.trap, 'dup-offset');
+  assert.equal(rows[0]!.pass, true);
+
+  const table = await cli(['demo', '--only', 'dup-offset'], { NO_COLOR: '1' });
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^ dup-offset +│/m);
+  assert.doesNotMatch(table.stdout, /closed-behind-back|emfile-budget/);
+  assert.match(table.stdout, /^1 of 1 passed$/m);
+});
+
+test('demo --only nope: a clear error and exit code 2, nothing run', async () => {
+  const run = await cli(['demo', '--only', 'nope']);
+  assert.equal(run.code, 2);
+  assert.equal(run.stdout, '');
+  assert.match(run.stderr, /unknown trap 'nope'/);
+  for (const r of DEMO_ROWS) assert.ok(run.stderr.includes(r.id), `the error lists ${r.id}`);
+});
+
+test('--version prints package.json\'s version; --help shows examples for the program and for demo', async () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+  assert.equal(pkg.bin['fdkeeper'], './dist/cli/main.js');
+  assert.match(fs.readFileSync(main, 'utf8'), /^#!\/usr\/bin\/env node\n/);
+  if (process.platform !== 'win32') assert.ok((fs.statSync(main).mode & 0o111) !== 0, 'dist/cli/main.js is executable');
+
+  const version = await cli(['--version']);
+  assert.equal(version.code, 0);
+  assert.equal(version.stdout.trim(), pkg.version);
+
+  const help = await cli(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage: fdkeeper/);
+  assert.match(help.stdout, /Examples:\n {2}\$ fdkeeper demo/);
+
+  const demoHelp = await cli(['demo', '--help']);
+  assert.equal(demoHelp.code, 0);
+  assert.match(demoHelp.stdout, /--only <trap>/);
+  assert.match(demoHelp.stdout, /Examples:\n {2}\$ fdkeeper demo/);
+
+  const bad = await cli(['demo', '--bogus']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown option '--bogus'/);
+});
+
+/** The descriptors open in this process (Linux), ignoring the one readdir itself used. */
+function procFds(): string[] {
+  return fs.readdirSync('/proc/self/fd').filter((n) => {
+    try {
+      fs.fstatSync(Number(n));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+test('runDemo in-process: leaves no descriptor open and removes its temp dir', { skip: process.platform === 'linux' ? false : 'needs /proc/self/fd' }, async () => {
+  const before = procFds();
+  const { dir, rows } = await runDemo();
+  assert.deepEqual(procFds(), before);
+  assert.equal(fs.existsSync(dir), false);
+  assert.deepEqual(rows.map((r) => r.pass), [true, true, true, true, true]);
+});
+
+test('runDemo: a row that throws is shown as failed with its error, never as passed; unknown ids throw', async () => {
+  const broken: DemoRow = { id: 'broken', title: 'a row that throws', run: () => Promise.reject(new Error('boom: no such tool')) };
+  const failing: DemoRow = {
+    id: 'failing',
+    title: 'a row whose fdkeeper side fails',
+    run: () => Promise.resolve({ plain: { outcome: 'trap shown', detail: 'd1' }, fdkeeper: { outcome: 'not prevented', detail: 'd2' }, pass: false }),
+  };
+  const { rows } = await runDemo({ rows: [broken, failing], fdkeeperUrl: 'file:///nonexistent/index.js' });
+  assert.deepEqual(rows.map((r) => [r.trap, r.pass]), [['broken', false], ['failing', false]]);
+  assert.equal(rows[0]!.fdkeeper.detail, 'boom: no such tool');
+  const text = renderTable(rows);
+  assert.match(text, /^ broken +│ the row could not run +│ the row could not run +│ FAIL$/m);
+  assert.match(text, /^0 of 2 passed$/m);
+  await assert.rejects(runDemo({ only: 'nope' }), UnknownTrapError);
+});
