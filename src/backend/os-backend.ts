@@ -3,8 +3,8 @@ import { devNull, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Backend, Bytes, FdInfo, FileStat, TimeLike } from './backend.js';
-import { FsError, toFsError } from '../errors/fs-error.js';
-import { O, O_PATH, descriptionFlags } from './flags.js';
+import { FsError, hasCode, rejected, toFsError } from '../errors/fs-error.js';
+import { O, O_PATH, accessMode, descriptionFlags } from './flags.js';
 
 type Callback<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
 
@@ -26,6 +26,32 @@ function settle(syscall: string, extra: { path?: string; dest?: string; fd?: num
       else reject(toFsError(err, syscall, extra));
     });
   });
+}
+
+/**
+ * node:fs clamps a negative ftruncate length to 0, truncating the whole file; ftruncate(2) says EINVAL.
+ */
+function checkLength(fd: number, length: number): void {
+  if (!(Number.isSafeInteger(length) && length >= 0)) throw new FsError({ code: 'EINVAL', syscall: 'ftruncate', fd, detail: `length ${String(length)} is not a non-negative integer` });
+}
+
+/**
+ * node:fs reads a negative position (-1) as "at the current offset"; the Backend contract uses `null`
+ * for that, and pread(2)/pwrite(2) say EINVAL for a negative offset.
+ */
+function checkPosition(syscall: string, fd: number, position: number | null): void {
+  if (position !== null && !(Number.isSafeInteger(position) && position >= 0)) throw new FsError({ code: 'EINVAL', syscall, fd, detail: `position ${String(position)} is not a non-negative integer` });
+}
+
+/** The soft RLIMIT_NOFILE, where the platform shows it (Linux /proc/self/limits); undefined otherwise. */
+function openFileLimit(): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'latin1'));
+    return m?.[1] === undefined || m[1] === 'unlimited' ? undefined : Number(m[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where a descriptor's file can be reopened by number: Linux's /proc, or /dev/fd on the BSDs and macOS. */
@@ -63,6 +89,7 @@ export class OsBackend implements Backend {
   }
 
   readSync(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): number {
+    checkPosition('read', fd, position);
     try {
       return fs.readSync(fd, buffer, offset, length, position);
     } catch (e) {
@@ -71,6 +98,7 @@ export class OsBackend implements Backend {
   }
   read(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): Promise<number> {
     return new Promise<number>((resolve, reject) => {
+      checkPosition('read', fd, position);
       fs.read(fd, buffer, offset, length, position, (err, n) => {
         if (err === null) resolve(n);
         else reject(toFsError(err, 'read', { fd }));
@@ -78,6 +106,7 @@ export class OsBackend implements Backend {
     });
   }
   writeSync(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): number {
+    checkPosition('write', fd, position);
     try {
       return fs.writeSync(fd, buffer, offset, length, position);
     } catch (e) {
@@ -86,6 +115,7 @@ export class OsBackend implements Backend {
   }
   write(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): Promise<number> {
     return new Promise<number>((resolve, reject) => {
+      checkPosition('write', fd, position);
       fs.write(fd, buffer, offset, length, position, (err, n) => {
         if (err === null) resolve(n);
         else reject(toFsError(err, 'write', { fd }));
@@ -125,6 +155,7 @@ export class OsBackend implements Backend {
   }
 
   ftruncateSync(fd: number, length: number): void {
+    checkLength(fd, length);
     try {
       fs.ftruncateSync(fd, length);
     } catch (e) {
@@ -132,6 +163,11 @@ export class OsBackend implements Backend {
     }
   }
   ftruncate(fd: number, length: number): Promise<void> {
+    try {
+      checkLength(fd, length);
+    } catch (e) {
+      return rejected(e);
+    }
     return settle('ftruncate', { fd }, (cb) => { fs.ftruncate(fd, length, cb); });
   }
   fsyncSync(fd: number): void {
@@ -285,7 +321,9 @@ export class OsBackend implements Backend {
     if (FD_DIR !== undefined) {
       try {
         return fs.openSync(FD_DIR + String(fd), O_PATH !== 0 ? O_PATH | O.CLOEXEC : O.RDONLY);
-      } catch {
+      } catch (e) {
+        // Out of descriptors: say so (a placeholder would fail the same way, naming /dev/null).
+        if (hasCode(e, 'EMFILE') || hasCode(e, 'ENFILE')) throw toFsError(e, 'dup', { fd });
         // Sockets cannot be reopened through /proc; fall through to a placeholder.
       }
     }
@@ -299,6 +337,12 @@ export class OsBackend implements Backend {
   reserveAtSync(target: number, fd: number, replace: boolean): boolean {
     // Node has no dup2(2). open(2) always returns the lowest free number, so: take every free number
     // below `target` with placeholders, free `target` (when replacing), and the next open lands on it.
+    // dup2(2): EBADF for a target the process may not have. Checked first, because the placeholders
+    // below would otherwise take every free descriptor in the process before failing with EMFILE.
+    const limit = openFileLimit();
+    if (!Number.isSafeInteger(target) || target < 0 || (limit !== undefined && target >= limit)) {
+      throw new FsError({ code: 'EBADF', syscall: 'dup2', fd: target, detail: limit === undefined ? 'not a valid descriptor number' : `beyond the process's limit of ${limit} open files` });
+    }
     const placeholders: number[] = [];
     try {
       for (;;) {
@@ -320,10 +364,18 @@ export class OsBackend implements Backend {
 
   reopenSync(fd: number, flags: number): number {
     if (FD_DIR === undefined) throw new FsError({ code: 'ENOSYS', syscall: 'reopen', fd, detail: 'no /proc/self/fd or /dev/fd on this platform' });
+    const path = FD_DIR + String(fd);
+    let anchor: number | undefined;
     try {
-      return fs.openSync(FD_DIR + String(fd), descriptionFlags(flags) | O.CLOEXEC);
+      // Opening a FIFO read-only blocks until it has a writer, and write-only until it has a reader, and
+      // the other end may be gone for good: the process would hang in a synchronous open. An O_RDWR
+      // descriptor (which never blocks on Linux and macOS) stands in for the other end meanwhile.
+      if (accessMode(flags) !== O.RDWR && this.fstatSync(fd).isFIFO()) anchor = fs.openSync(path, O.RDWR | O.CLOEXEC);
+      return fs.openSync(path, descriptionFlags(flags) | O.CLOEXEC);
     } catch (e) {
       throw toFsError(e, 'reopen', { fd });
+    } finally {
+      if (anchor !== undefined) fs.closeSync(anchor);
     }
   }
 

@@ -104,6 +104,17 @@ export class Descriptor {
     return d;
   }
 
+  /**
+   * pread(2)/pwrite(2) positions must be non-negative integers (EINVAL otherwise, as the kernel says).
+   * Checked here because node:fs reads a negative position as "at the kernel's current offset", which
+   * is not the description's offset: a stray -1 would read or write at the wrong place.
+   */
+  private checkPosition(position: number | null, syscall: string): void {
+    if (position !== null && !(Number.isSafeInteger(position) && position >= 0)) {
+      throw new FsError({ code: 'EINVAL', syscall, fd: this.number, path: this.path, detail: `position ${String(position)} is not a non-negative integer` });
+    }
+  }
+
   /** The EBADF error for a call on this closed descriptor. */
   closedError(syscall: string): FsError {
     if (this.revokedBecause !== undefined) return new FsError({ code: 'EBADF', syscall, fd: this.number, path: this.path, detail: this.revokedBecause, openedAt: this.openSite });
@@ -134,6 +145,7 @@ export class Descriptor {
   /** read(2) at the shared offset, or pread(2) when `position` is a number. Returns bytes read. */
   readSync(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): number {
     const d = this.checkReadable();
+    this.checkPosition(position, 'read');
     try {
       return position === null ? d.readSync(buffer, offset, length) : d.preadSync(buffer, offset, length, position);
     } catch (e) {
@@ -146,6 +158,7 @@ export class Descriptor {
     let d: OpenFileDescription;
     try {
       d = this.checkReadable();
+      this.checkPosition(position, 'read');
     } catch (e) {
       return rejected(e);
     }
@@ -157,6 +170,7 @@ export class Descriptor {
   /** write(2) at the shared offset (the end, in append mode), or pwrite(2) when `position` is a number. */
   writeSync(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): number {
     const d = this.checkWritable('write');
+    this.checkPosition(position, 'write');
     try {
       return position === null ? d.writeSync(buffer, offset, length) : d.pwriteSync(buffer, offset, length, position);
     } catch (e) {
@@ -169,6 +183,7 @@ export class Descriptor {
     let d: OpenFileDescription;
     try {
       d = this.checkWritable('write');
+      this.checkPosition(position, 'write');
     } catch (e) {
       return rejected(e);
     }
@@ -278,22 +293,47 @@ export class Descriptor {
    */
   closeSync(): void {
     if (!this.markClosed()) return;
-    this.description.releaseSync();
+    const detachError = this.detach();
+    try {
+      this.description.releaseSync();
+    } catch (e) {
+      throw detachError ?? e;
+    }
+    if (detachError !== undefined) throw detachError;
   }
 
   /** Promise form of {@link Descriptor.closeSync}: resolves when the backend descriptor is closed (if this was its last reference). */
   close(): Promise<void> {
     if (!this.markClosed()) return Promise.resolve();
-    return this.description.release();
+    const detachError = this.detach();
+    const released = this.description.release();
+    if (detachError === undefined) return released;
+    return released.then(
+      () => rejected(detachError),
+      () => rejected(detachError),
+    );
   }
 
-  /** Marks the descriptor closed and removes it from the table. False if it already was closed. */
+  /** Marks the descriptor closed. False if it already was closed. */
   private markClosed(): boolean {
     if (this.isClosed) return false;
     this.isClosed = true;
     if (this.table.wantsCloseSite(this)) this.closeSite = OpenSite.capture();
-    this.table.detach(this);
     return true;
+  }
+
+  /**
+   * Removes the descriptor from its table (closing a duplicate's reservation). A failure there is
+   * returned, not thrown, so that the description's reference is still dropped: otherwise the
+   * description, and its backend descriptor, would stay open for ever.
+   */
+  private detach(): Error | undefined {
+    try {
+      this.table.detach(this);
+      return undefined;
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
   }
 
   /**

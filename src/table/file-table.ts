@@ -8,7 +8,7 @@ import { OpenHandle, formatLeakReport, summarizeOpenSites, type LeakReportOption
 import { UnclosedWatch } from '../diagnostics/unclosed-watch.js';
 import { Descriptor, type DescriptorOrigin, type DescriptorTable } from './descriptor.js';
 import { OpenFileDescription, type DescriptionOwner } from './open-file-description.js';
-import { FdBudget } from './fd-budget.js';
+import { FdBudget, type RoomWake } from './fd-budget.js';
 
 /** The warning code emitted when the kernel hands out a number the table thought it still held. */
 export const REUSED_WARNING = 'FDKEEPER_FD_REUSED';
@@ -328,13 +328,19 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
     let fd: number;
     let delay = 5;
     const deadline = Date.now() + this.emfileRetryMs;
+    // While earlier opens wait for the OS to have room, queue behind them rather than try (and fail).
+    let woken: RoomWake | undefined = this.budget.waitingForRoom > 0 ? await this.budget.nextRelease(delay) : undefined;
+    let refused = woken !== undefined; // a refusal after waiting in the queue goes back to its head
     for (;;) {
       try {
         fd = await this.backend.open(path, bits | O.CLOEXEC, mode);
+        // Room found by the timer was freed outside the table and may fit more: let the next one try.
+        if (woken === 'timer') this.budget.wakeRoomWaiter('timer');
         break;
       } catch (e) {
         if ((hasCode(e, 'EMFILE') || hasCode(e, 'ENFILE')) && Date.now() < deadline) {
-          await this.budget.nextRelease(delay);
+          woken = await this.budget.nextRelease(delay, refused);
+          refused = true;
           delay = Math.min(delay * 2, 500);
           continue;
         }
@@ -443,6 +449,9 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
       this.held.delete(d.number);
       try {
         this.backend.closeSync(d.number);
+      } catch (e) {
+        if (hasCode(e, 'EBADF')) throw new FsError({ code: 'EBADF', syscall: 'close', fd: d.number, path: d.path, detail: `the duplicate's descriptor ${d.number} was closed outside fdkeeper`, openedAt: d.openSite, cause: e });
+        throw e;
       } finally {
         this.budget.release();
       }
@@ -496,6 +505,12 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
     const prev = this.held.get(n);
     this.held.set(n, holder);
     if (prev === undefined) return;
+    if (prev instanceof OpenFileDescription && prev.backendClosed) {
+      // Not a reuse behind our back: an async close of ours was still settling when the kernel handed
+      // the number out again. Its completion will find the number taken and release nothing.
+      this.budget.release();
+      return;
+    }
     const reason = `descriptor ${n} was closed outside fdkeeper and the kernel gave the number to another open`;
     this.budget.release(); // the earlier holder's slot: that descriptor no longer exists
     const stale = this.entries.get(n);
@@ -577,7 +592,7 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
       code: 'EMFILE',
       syscall,
       path,
-      detail: `fd budget of ${this.budget.max} exhausted (${this.budget.inUse} in use, ${this.budget.waiting} waiting); top open sites: ${summarizeOpenSites(this.openHandles())}`,
+      detail: `fd budget of ${this.budget.max} exhausted (${this.budget.inUse} in use, ${this.budget.waiting} waiting); top open sites: ${summarizeOpenSites(this.openHandles()) || 'none (nothing open in this table)'}`,
     });
   }
 
@@ -589,7 +604,7 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
       syscall: e.syscall,
       path: e.path,
       fd: e.fd,
-      detail: `the process is out of descriptors; this table holds ${this.held.size}; top open sites: ${summarizeOpenSites(this.openHandles())}`,
+      detail: `the process is out of descriptors; this table holds ${this.held.size}; top open sites: ${summarizeOpenSites(this.openHandles()) || 'none (nothing open in this table)'}`,
       cause: e,
     });
   }

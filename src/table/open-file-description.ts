@@ -86,6 +86,10 @@ export class OpenFileDescription {
   get released(): boolean {
     return this.state !== 'open';
   }
+  /** True once the backend descriptor's close has been issued (a promise close may still be settling). */
+  get backendClosed(): boolean {
+    return this.state === 'closed';
+  }
 
   // ---------------------------------------------------------------- synchronous I/O
 
