@@ -352,8 +352,18 @@ export class OsBackend implements Backend {
         if (n > target) break;
       }
       if (!replace) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: target, detail: 'the number is held by a descriptor this table does not own' });
-      this.closeSync(target);
-      const n = this.reserveSync(fd);
+      // From the close on, `target` is gone whatever happens: report failures as "lost the number".
+      try {
+        this.closeSync(target);
+      } catch {
+        // close(2) frees the number even when it reports an error
+      }
+      let n: number;
+      try {
+        n = this.reserveSync(fd);
+      } catch {
+        return false;
+      }
       if (n === target) return true;
       this.closeSync(n);
       return false;

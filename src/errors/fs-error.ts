@@ -77,6 +77,8 @@ export class FsError extends Error {
   readonly closedAt: string | undefined;
   /** Bytes written before a write failed part-way, if any were. */
   readonly bytesWritten: number | undefined;
+  /** The explanation fdkeeper added to the message, if any (kept so a wrapping error can repeat it). */
+  readonly detail: string | undefined;
 
   constructor(init: FsErrorInit) {
     super(FsError.formatMessage(init), init.cause === undefined ? undefined : { cause: init.cause });
@@ -91,6 +93,7 @@ export class FsError extends Error {
     this.openedAt = init.openedAt?.describe();
     this.closedAt = init.closedAt?.describe();
     this.bytesWritten = init.bytesWritten;
+    this.detail = init.detail;
   }
 
   /** Builds the message: `CODE: description, syscall 'path' -> 'dest' (fd N) …`. */

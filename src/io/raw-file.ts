@@ -328,7 +328,7 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
   /** Resizes the file to `size` bytes (default: the current offset), leaving the offset alone. Returns the new size. */
   truncateSync(size?: number): number {
     this.checkWritable('ftruncate');
-    const n = this.positionBeforeTruncate(size);
+    const n = size ?? this.descriptor.tell();
     this.descriptor.truncateSync(n);
     return n;
   }
@@ -336,20 +336,9 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
   /** Promise form of {@link RawFile.truncateSync}. */
   async truncate(size?: number): Promise<number> {
     this.checkWritable('ftruncate');
-    const n = this.positionBeforeTruncate(size);
+    const n = size ?? this.descriptor.tell();
     await this.descriptor.truncate(n);
     return n;
-  }
-
-  /**
-   * The size to truncate to. In append mode the offset is asked for in any case: after an append write
-   * the table records it as "at the end" and resolves that lazily, which after a truncate would give the
-   * new end instead of where the write left the offset (as the kernel does).
-   */
-  private positionBeforeTruncate(size: number | undefined): number {
-    if (size !== undefined && !this.appending) return size;
-    const pos = this.descriptor.tell();
-    return size ?? pos;
   }
 
   /** Nothing to flush at this layer; checks the file is open. */

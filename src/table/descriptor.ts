@@ -137,7 +137,7 @@ export class Descriptor {
       // Never use that number again: the kernel may already have given it to another file.
       this.description.revoke(`descriptor ${this.description.backendFd} was closed outside fdkeeper`);
     }
-    return new FsError({ code: e.code, syscall: e.syscall, fd: this.number, path: this.path, detail: this.description.revoked, openedAt: this.openSite, cause: e });
+    return new FsError({ code: e.code, syscall: e.syscall, fd: this.number, path: this.path, detail: this.description.revoked ?? e.detail, openedAt: this.openSite, cause: e });
   }
 
   // ---------------------------------------------------------------- I/O
@@ -226,6 +226,7 @@ export class Descriptor {
   truncateSync(length: number): void {
     const d = this.checkWritable('ftruncate');
     try {
+      d.pinOffsetSync();
       d.backend.ftruncateSync(d.backendFd, length);
     } catch (e) {
       throw this.failure(e, 'ftruncate');
@@ -234,12 +235,16 @@ export class Descriptor {
 
   /** Promise form of {@link Descriptor.truncateSync}. */
   truncate(length: number): Promise<void> {
+    let d: OpenFileDescription;
     try {
-      this.checkWritable('ftruncate');
+      d = this.checkWritable('ftruncate');
     } catch (e) {
       return rejected(e);
     }
-    return this.run('ftruncate', (b, fd) => b.ftruncate(fd, length));
+    return this.run('ftruncate', async (b, fd) => {
+      await d.pinOffset();
+      await b.ftruncate(fd, length);
+    });
   }
 
   /** fsync(2). */

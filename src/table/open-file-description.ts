@@ -118,7 +118,7 @@ export class OpenFileDescription {
   writeSync(buffer: Bytes, offset: number, length: number): number {
     if (this.append) {
       const n = this.backend.writeSync(this.backendFd, buffer, offset, length, null);
-      this.offset = AT_END;
+      if (n > 0) this.offset = AT_END;
       return n;
     }
     if (this.seekable !== false) {
@@ -135,14 +135,12 @@ export class OpenFileDescription {
     return this.backend.writeSync(this.backendFd, buffer, offset, length, null);
   }
 
-  /** pwrite(2): at `position`, leaving the shared offset alone. In append mode POSIX still appends. */
+  /**
+   * pwrite(2): at `position`, leaving the shared offset alone. In append mode the data goes to the end
+   * of the file whatever `position` says (Linux's pwrite does the same; write(2) makes it so everywhere).
+   */
   pwriteSync(buffer: Bytes, offset: number, length: number, position: number): number {
-    if (this.append) {
-      const n = this.backend.writeSync(this.backendFd, buffer, offset, length, null);
-      this.offset = AT_END;
-      return n;
-    }
-    return this.backend.writeSync(this.backendFd, buffer, offset, length, position);
+    return this.backend.writeSync(this.backendFd, buffer, offset, length, this.append ? null : position);
   }
 
   /**
@@ -151,6 +149,7 @@ export class OpenFileDescription {
    */
   seek(offset: number, whence: 0 | 1 | 2): number {
     const w: number = whence; // callers from JavaScript may pass anything
+    if (this.seekable === undefined) this.probeSeekable();
     if (this.seekable === false) throw new FsError({ code: 'ESPIPE', syscall: 'lseek', path: this.path });
     if (!Number.isSafeInteger(offset)) throw new FsError({ code: 'EINVAL', syscall: 'lseek', path: this.path, detail: `offset ${String(offset)} is not an integer` });
     let base: number;
@@ -167,6 +166,27 @@ export class OpenFileDescription {
   /** The current offset (resolving "at end" after an append write by fstat). */
   tell(): number {
     return this.seek(0, 1);
+  }
+
+  /**
+   * Fixes an "at end" offset (left by an append write) to the file's size now. Called before anything
+   * that changes the size through this description (ftruncate), so the offset stays where the write
+   * left it, as the kernel keeps it.
+   */
+  pinOffsetSync(): void {
+    if (this.offset === AT_END && this.seekable !== false) this.offset = this.endSync();
+  }
+
+  /** Promise form of {@link OpenFileDescription.pinOffsetSync}. */
+  async pinOffset(): Promise<void> {
+    if (this.offset === AT_END && this.seekable !== false) this.offset = await this.end();
+  }
+
+  /** Learns whether the file can seek, by fstat, before the first seek or tell on it. */
+  private probeSeekable(): void {
+    const st = this.backend.fstatSync(this.backendFd);
+    if (st.isFIFO() || st.isSocket()) this.seekable = false;
+    else if (!st.isCharacterDevice()) this.seekable = true; // a terminal cannot seek, /dev/null can: leave it to the first call
   }
 
   /** The size of the file now, by fstat; also detects unseekable files. */
@@ -232,7 +252,7 @@ export class OpenFileDescription {
     try {
       if (this.append) {
         const n = await this.backend.write(this.backendFd, buffer, offset, length, null);
-        this.offset = AT_END;
+        if (n > 0) this.offset = AT_END;
         return n;
       }
       if (this.seekable !== false) {
@@ -257,18 +277,7 @@ export class OpenFileDescription {
   async pwrite(buffer: Bytes, offset: number, length: number, position: number): Promise<number> {
     this.inflight++;
     try {
-      if (this.append) {
-        if (this.turnHeld) await this.waitTurn();
-        else this.turnHeld = true;
-        try {
-          const n = await this.backend.write(this.backendFd, buffer, offset, length, null);
-          this.offset = AT_END;
-          return n;
-        } finally {
-          this.passTurn();
-        }
-      }
-      return await this.backend.write(this.backendFd, buffer, offset, length, position);
+      return await this.backend.write(this.backendFd, buffer, offset, length, this.append ? null : position);
     } finally {
       this.finished();
     }

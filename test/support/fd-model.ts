@@ -25,7 +25,8 @@
  *   until the description's last duplicate closes;
  * - by default (`appendOffset: 'lazy-end'`), after a write in append mode the offset is "at the end of
  *   the file", resolved to the file's size when it is next needed (fdkeeper has no lseek and resolves
- *   it by fstat), not fixed at the size the file had right after the write as POSIX says. Pass
+ *   it by fstat), not fixed at the size the file had right after the write as POSIX says (an ftruncate
+ *   through the same description fixes it first, so only another description's change shows). Pass
  *   `appendOffset: 'posix'` for the POSIX rule.
  */
 import { constants } from 'node:fs';
@@ -217,8 +218,8 @@ export class FdModel {
     const file = this.file(d);
     if (d.append) {
       this.files.set(d.path, concat(file, data));
-      // fdkeeper marks the offset "at end" after any append write, even an empty one.
-      d.offset = this.appendRule === 'lazy-end' ? 'end' : data.length === 0 ? d.offset : file.length + data.length;
+      // An empty write leaves the offset alone (Linux does not even look at the end for it).
+      if (data.length > 0) d.offset = this.appendRule === 'lazy-end' ? 'end' : file.length + data.length;
       return data.length;
     }
     const pos = d.offset === 'end' ? file.length : d.offset;
@@ -248,6 +249,8 @@ export class FdModel {
     if (!d.writable) throw new ModelError('EINVAL', `ftruncate: fd ${fd} not open for writing`);
     if (length < 0) throw new ModelError('EINVAL', `ftruncate to ${length}`);
     const file = this.file(d);
+    // fdkeeper fixes an "at end" offset before changing the size through the same description.
+    if (d.offset === 'end') d.offset = file.length;
     const out = new Uint8Array(length);
     out.set(file.subarray(0, Math.min(length, file.length)));
     this.files.set(d.path, out);
