@@ -106,7 +106,7 @@ test('the leak report groups descriptors by the line that opened them, largest g
     const groups = groupByOpenSite(handles);
     assert.equal(groups.length, 2);
     assert.equal(groups[0]?.handles.length, 4);
-    assert.match(groups[0]?.site ?? '', /^openFromSiteA \(.*diagnostics\.test\.ts:\d+:\d+\)$/);
+    assert.match(groups[0].site ?? '', /^openFromSiteA \(.*diagnostics\.test\.ts:\d+:\d+\)$/);
     assert.match(groups[1]?.site ?? '', /^openFromSiteB /);
 
     const report = table.leakReport({ samplePaths: 2 });
@@ -117,7 +117,7 @@ test('the leak report groups descriptors by the line that opened them, largest g
     assert.match(report, /a1 \(fd \d+, r\), .*a2 \(fd \d+, r\), … 2 more/);
     assert.match(report, /at openFromSiteA \(/, 'the stack is shown');
     assert.match(summarizeOpenSites(handles), /^4 × openFromSiteA .*; 2 × openFromSiteB /);
-    assert.equal(JSON.parse(JSON.stringify(handles[0])).site, handles[0]?.site);
+    assert.equal((JSON.parse(JSON.stringify(handles[0])) as { site?: string }).site, handles[0]?.site);
   } finally {
     for (const fd of fds) table.closeSync(fd);
   }
