@@ -40,7 +40,8 @@ function checkLength(fd: number, length: number): void {
  * for that, and pread(2)/pwrite(2) say EINVAL for a negative offset.
  */
 function checkPosition(syscall: string, fd: number, position: number | null): void {
-  if (position !== null && !(Number.isSafeInteger(position) && position >= 0)) throw new FsError({ code: 'EINVAL', syscall, fd, detail: `position ${String(position)} is not a non-negative integer` });
+  // node:fs validates the rest (non-integers are a RangeError); -1 alone would silently mean "current offset".
+  if (position !== null && position < 0) throw new FsError({ code: 'EINVAL', syscall, fd, detail: `position ${String(position)} is not a non-negative integer` });
 }
 
 /** The soft RLIMIT_NOFILE, where the platform shows it (Linux /proc/self/limits); undefined otherwise. */

@@ -12,7 +12,7 @@ const CLI_ROOT = LIBRARY_ROOT + 'cli' + sep;
 const CLI_ROOT_URL = 'file://' + CLI_ROOT;
 
 /** How many frames a capture keeps: enough to pass fdkeeper's own frames and show a few of the caller's. */
-const CAPTURE_FRAMES = 16;
+const CAPTURE_FRAMES = 10;
 /** How many user frames a formatted stack shows. */
 const SHOWN_FRAMES = 8;
 
@@ -136,7 +136,8 @@ function isUserFrame(f: StackFrame): boolean {
  *
  * - `'always'`: every open and close records its site (tests, debugging, `fdkeeper/register`).
  * - `'auto'`: sites are recorded while at least {@link SitePolicyOptions.autoThreshold} descriptors are
- *   open in the table, and close sites of descriptors whose number escaped or that were borrowed.
+ *   open in the table, and close sites of descriptors handed to other code as objects (borrowed views,
+ *   `table.descriptor(n)`), where a later call can fail with EBADF and name them.
  * - `'never'`: no stacks at all; reports group handles by path instead.
  */
 export type SiteMode = 'always' | 'auto' | 'never';

@@ -119,17 +119,13 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
 
   /** Reads into `buffer` with one read(2); returns the byte count (0 at end of file). */
   readintoSync(buffer: Uint8Array): number {
-    this.checkReadable();
+    if (this.isClosed) throw closedFileError('read', this.name); // the descriptor checks the rest
     return this.descriptor.readSync(buffer, 0, buffer.byteLength);
   }
 
   /** Promise form of {@link RawFile.readintoSync}. */
   readinto(buffer: Uint8Array): Promise<number> {
-    try {
-      this.checkReadable();
-    } catch (e) {
-      return rejected(e);
-    }
+    if (this.isClosed) return rejected(closedFileError('read', this.name)); // the descriptor checks the rest
     return this.descriptor.read(buffer, 0, buffer.byteLength);
   }
 
@@ -246,17 +242,13 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
 
   /** Writes `data` with one write(2); returns how many bytes were written (possibly fewer). */
   writeSync(data: Uint8Array): number {
-    this.checkWritable();
+    if (this.isClosed) throw closedFileError('write', this.name); // the descriptor checks the rest
     return this.descriptor.writeSync(data, 0, data.byteLength);
   }
 
   /** Promise form of {@link RawFile.writeSync}. */
   write(data: Uint8Array): Promise<number> {
-    try {
-      this.checkWritable();
-    } catch (e) {
-      return rejected(e);
-    }
+    if (this.isClosed) return rejected(closedFileError('write', this.name)); // the descriptor checks the rest
     return this.descriptor.write(data, 0, data.byteLength);
   }
 

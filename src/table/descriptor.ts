@@ -109,8 +109,8 @@ export class Descriptor {
    * Checked here because node:fs reads a negative position as "at the kernel's current offset", which
    * is not the description's offset: a stray -1 would read or write at the wrong place.
    */
-  private checkPosition(position: number | null, syscall: string): void {
-    if (position !== null && !(Number.isSafeInteger(position) && position >= 0)) {
+  private checkPosition(position: number, syscall: string): void {
+    if (!(Number.isSafeInteger(position) && position >= 0)) {
       throw new FsError({ code: 'EINVAL', syscall, fd: this.number, path: this.path, detail: `position ${String(position)} is not a non-negative integer` });
     }
   }
@@ -144,8 +144,10 @@ export class Descriptor {
 
   /** read(2) at the shared offset, or pread(2) when `position` is a number. Returns bytes read. */
   readSync(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): number {
-    const d = this.checkReadable();
-    this.checkPosition(position, 'read');
+    // The hot path: one combined test, the detailed checks only when it fails.
+    const d = this.description;
+    if (this.isClosed || d.revoked !== undefined || !d.readable) this.checkReadable();
+    if (position !== null) this.checkPosition(position, 'read');
     try {
       return position === null ? d.readSync(buffer, offset, length) : d.preadSync(buffer, offset, length, position);
     } catch (e) {
@@ -155,10 +157,10 @@ export class Descriptor {
 
   /** Promise form of {@link Descriptor.readSync}. */
   read(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): Promise<number> {
-    let d: OpenFileDescription;
+    const d = this.description;
     try {
-      d = this.checkReadable();
-      this.checkPosition(position, 'read');
+      if (this.isClosed || d.revoked !== undefined || !d.readable) this.checkReadable();
+      if (position !== null) this.checkPosition(position, 'read');
     } catch (e) {
       return rejected(e);
     }
@@ -169,8 +171,9 @@ export class Descriptor {
 
   /** write(2) at the shared offset (the end, in append mode), or pwrite(2) when `position` is a number. */
   writeSync(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): number {
-    const d = this.checkWritable('write');
-    this.checkPosition(position, 'write');
+    const d = this.description;
+    if (this.isClosed || d.revoked !== undefined || !d.writable) this.checkWritable('write');
+    if (position !== null) this.checkPosition(position, 'write');
     try {
       return position === null ? d.writeSync(buffer, offset, length) : d.pwriteSync(buffer, offset, length, position);
     } catch (e) {
@@ -180,10 +183,10 @@ export class Descriptor {
 
   /** Promise form of {@link Descriptor.writeSync}. */
   write(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): Promise<number> {
-    let d: OpenFileDescription;
+    const d = this.description;
     try {
-      d = this.checkWritable('write');
-      this.checkPosition(position, 'write');
+      if (this.isClosed || d.revoked !== undefined || !d.writable) this.checkWritable('write');
+      if (position !== null) this.checkPosition(position, 'write');
     } catch (e) {
       return rejected(e);
     }

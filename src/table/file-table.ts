@@ -9,6 +9,7 @@ import { UnclosedWatch } from '../diagnostics/unclosed-watch.js';
 import { Descriptor, type DescriptorOrigin, type DescriptorTable } from './descriptor.js';
 import { OpenFileDescription, type DescriptionOwner } from './open-file-description.js';
 import { FdBudget, type RoomWake } from './fd-budget.js';
+import { NumberMap } from './number-map.js';
 
 /** The warning code emitted when the kernel hands out a number the table thought it still held. */
 export const REUSED_WARNING = 'FDKEEPER_FD_REUSED';
@@ -95,9 +96,9 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
   /** Watches file objects for garbage collection while open. */
   readonly unclosed = new UnclosedWatch();
 
-  private readonly entries = new Map<number, Descriptor>();
+  private readonly entries = new NumberMap<Descriptor>();
   /** Every backend descriptor the table holds: description backends and duplicates' reservations. */
-  private readonly held = new Map<number, OpenFileDescription | Descriptor>();
+  private readonly held = new NumberMap<OpenFileDescription | Descriptor>();
   private readonly emfileRetryMs: number;
   private exitHook: (() => void) | undefined;
 
@@ -137,13 +138,13 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
 
   /** close(2). EBADF if `fd` is not open in the table. */
   closeSync(fd: number): void {
-    this.descriptor(fd, 'close').closeSync();
+    this.entry(fd, 'close').closeSync();
   }
 
   /** Promise form of {@link FileTable.closeSync}. */
   close(fd: number): Promise<void> {
     try {
-      return this.descriptor(fd, 'close').close();
+      return this.entry(fd, 'close').close();
     } catch (e) {
       return rejected(e);
     }
@@ -151,7 +152,7 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
 
   /** dup(2): a new, lowest-free number sharing `fd`'s open file description. */
   dup(fd: number): number {
-    const d = this.dupDescriptor(this.descriptor(fd, 'dup'));
+    const d = this.dupDescriptor(this.entry(fd, 'dup'));
     d.escaped = true;
     return d.number;
   }
@@ -162,7 +163,7 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
    * this table, by a borrowed descriptor (stdio), or by a description with I/O in flight.
    */
   dup2(fd: number, fd2: number): number {
-    const src = this.descriptor(fd, 'dup2');
+    const src = this.entry(fd, 'dup2');
     const description = src.check('dup2');
     if (!Number.isSafeInteger(fd2) || fd2 < 0) throw new FsError({ code: 'EBADF', syscall: 'dup2', fd: fd2, detail: 'not a valid descriptor number' });
     if (fd2 === fd) return fd2;
@@ -200,13 +201,13 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
 
   /** read(2)/pread(2) on descriptor `fd`. */
   readSync(fd: number, buffer: Bytes, offset?: number, length?: number, position?: number | null): number {
-    return this.descriptor(fd, 'read').readSync(buffer, offset, length, position);
+    return this.entry(fd, 'read').readSync(buffer, offset, length, position);
   }
 
   /** Promise form of {@link FileTable.readSync}. */
   read(fd: number, buffer: Bytes, offset?: number, length?: number, position?: number | null): Promise<number> {
     try {
-      return this.descriptor(fd, 'read').read(buffer, offset, length, position);
+      return this.entry(fd, 'read').read(buffer, offset, length, position);
     } catch (e) {
       return rejected(e);
     }
@@ -214,13 +215,13 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
 
   /** write(2)/pwrite(2) on descriptor `fd`. */
   writeSync(fd: number, buffer: Bytes, offset?: number, length?: number, position?: number | null): number {
-    return this.descriptor(fd, 'write').writeSync(buffer, offset, length, position);
+    return this.entry(fd, 'write').writeSync(buffer, offset, length, position);
   }
 
   /** Promise form of {@link FileTable.writeSync}. */
   write(fd: number, buffer: Bytes, offset?: number, length?: number, position?: number | null): Promise<number> {
     try {
-      return this.descriptor(fd, 'write').write(buffer, offset, length, position);
+      return this.entry(fd, 'write').write(buffer, offset, length, position);
     } catch (e) {
       return rejected(e);
     }
@@ -228,18 +229,18 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
 
   /** lseek(2): moves `fd`'s shared offset and returns it. */
   seek(fd: number, offset: number, whence: Whence = SEEK_SET): number {
-    return this.descriptor(fd, 'lseek').seek(offset, whence);
+    return this.entry(fd, 'lseek').seek(offset, whence);
   }
 
   /** ftruncate(2). */
   ftruncateSync(fd: number, length = 0): void {
-    this.descriptor(fd, 'ftruncate').truncateSync(length);
+    this.entry(fd, 'ftruncate').truncateSync(length);
   }
 
   /** Promise form of {@link FileTable.ftruncateSync}. */
   ftruncate(fd: number, length = 0): Promise<void> {
     try {
-      return this.descriptor(fd, 'ftruncate').truncate(length);
+      return this.entry(fd, 'ftruncate').truncate(length);
     } catch (e) {
       return rejected(e);
     }
@@ -247,13 +248,13 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
 
   /** fstat(2). */
   fstatSync(fd: number): FileStat {
-    return this.descriptor(fd, 'fstat').statSync();
+    return this.entry(fd, 'fstat').statSync();
   }
 
   /** Promise form of {@link FileTable.fstatSync}. */
   fstat(fd: number): Promise<FileStat> {
     try {
-      return this.descriptor(fd, 'fstat').stat();
+      return this.entry(fd, 'fstat').stat();
     } catch (e) {
       return rejected(e);
     }
@@ -261,13 +262,13 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
 
   /** fsync(2). */
   fsyncSync(fd: number): void {
-    this.descriptor(fd, 'fsync').syncSync();
+    this.entry(fd, 'fsync').syncSync();
   }
 
   /** Promise form of {@link FileTable.fsyncSync}. */
   fsync(fd: number): Promise<void> {
     try {
-      return this.descriptor(fd, 'fsync').sync();
+      return this.entry(fd, 'fsync').sync();
     } catch (e) {
       return rejected(e);
     }
@@ -275,13 +276,13 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
 
   /** fdatasync(2). */
   fdatasyncSync(fd: number): void {
-    this.descriptor(fd, 'fdatasync').datasyncSync();
+    this.entry(fd, 'fdatasync').datasyncSync();
   }
 
   /** Promise form of {@link FileTable.fdatasyncSync}. */
   fdatasync(fd: number): Promise<void> {
     try {
-      return this.descriptor(fd, 'fdatasync').datasync();
+      return this.entry(fd, 'fdatasync').datasync();
     } catch (e) {
       return rejected(e);
     }
@@ -290,7 +291,18 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
   // ================================================================ descriptor API
 
   /** The open descriptor numbered `fd`; EBADF if there is none. */
+  /**
+   * The open descriptor numbered `fd`; EBADF if there is none. The Descriptor object now reaches code
+   * other than its opener, so its close site is recorded (in `'auto'` mode too) for a later EBADF.
+   */
   descriptor(fd: number, syscall = 'fcntl'): Descriptor {
+    const d = this.entry(fd, syscall);
+    d.shared = true;
+    return d;
+  }
+
+  /** The open descriptor numbered `fd` for a number-API call; EBADF if there is none. */
+  private entry(fd: number, syscall: string): Descriptor {
     const d = this.entries.get(fd);
     if (d === undefined) throw new FsError({ code: 'EBADF', syscall, fd, detail: 'not an open descriptor in this table' });
     return d;
@@ -412,13 +424,13 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
 
   /** The open descriptors themselves, by number (for tools that need identity, such as the leak check). */
   descriptors(): Descriptor[] {
-    return [...this.entries.values()].sort((a, b) => a.number - b.number);
+    return this.entries.values();
   }
 
   /** A snapshot of every open descriptor, by number. */
   openHandles(): OpenHandle[] {
     const now = Date.now();
-    return [...this.entries.values()].sort((a, b) => a.number - b.number).map((d) => new OpenHandle(d, now));
+    return this.entries.values().map((d) => new OpenHandle(d, now));
   }
 
   /** {@link formatLeakReport} of {@link FileTable.openHandles}: `''` when nothing is open. */
@@ -461,7 +473,7 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
   /** @internal DescriptorTable: whether to capture the site of `d`'s close. */
   wantsCloseSite(d: Descriptor): boolean {
     const mode = this.sites.mode;
-    return mode === 'always' || (mode === 'auto' && (d.openSite !== undefined || d.escaped || d.shared));
+    return mode === 'always' || (mode === 'auto' && (d.openSite !== undefined || d.shared));
   }
 
   /** @internal DescriptionOwner: a backend descriptor was closed. */

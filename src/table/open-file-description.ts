@@ -43,6 +43,12 @@ export class OpenFileDescription {
   readonly flags: number;
   /** Whether closing the description closes the backend descriptor (false for borrowed adoptions). */
   readonly ownsBackendFd: boolean;
+  /** Whether writes always go to the end of the file (`O_APPEND`). */
+  readonly append: boolean;
+  /** Whether the access mode allows reading. */
+  readonly readable: boolean;
+  /** Whether the access mode allows writing. */
+  readonly writable: boolean;
   /** The path it was opened by, for messages and reports (not used for I/O). */
   readonly path: string | undefined;
   /** Descriptors referring to this description. */
@@ -68,20 +74,12 @@ export class OpenFileDescription {
     this.path = path;
     this.ownsBackendFd = options.ownsBackendFd ?? true;
     this.offset = options.offset ?? 0;
+    // Plain fields, not getters: they are read on every read and write.
+    this.append = (flags & O.APPEND) !== 0;
+    this.readable = isReadable(flags);
+    this.writable = isWritable(flags);
   }
 
-  /** Whether writes always go to the end of the file. */
-  get append(): boolean {
-    return (this.flags & O.APPEND) !== 0;
-  }
-  /** Whether the access mode allows reading. */
-  get readable(): boolean {
-    return isReadable(this.flags);
-  }
-  /** Whether the access mode allows writing. */
-  get writable(): boolean {
-    return isWritable(this.flags);
-  }
   /** True once the last reference has gone (the backend close may still be waiting for I/O). */
   get released(): boolean {
     return this.state !== 'open';
@@ -95,6 +93,13 @@ export class OpenFileDescription {
 
   /** read(2) at the shared offset, advancing it. */
   readSync(buffer: Bytes, offset: number, length: number): number {
+    if (this.seekable === true && this.offset !== AT_END) {
+      // The common case, kept free of try/catch: a seekable file at a known offset.
+      const pos = this.offset;
+      const n = this.backend.readSync(this.backendFd, buffer, offset, length, pos);
+      this.offset = pos + n;
+      return n;
+    }
     if (this.seekable !== false) {
       const pos = this.offset === AT_END ? this.endSync() : this.offset;
       try {
@@ -116,6 +121,12 @@ export class OpenFileDescription {
 
   /** write(2) at the shared offset (or at the end, in append mode), advancing it. */
   writeSync(buffer: Bytes, offset: number, length: number): number {
+    if (this.seekable === true && !this.append) {
+      const pos = this.offset;
+      const n = this.backend.writeSync(this.backendFd, buffer, offset, length, pos);
+      this.offset = pos + n;
+      return n;
+    }
     if (this.append) {
       const n = this.backend.writeSync(this.backendFd, buffer, offset, length, null);
       if (n > 0) this.offset = AT_END;
