@@ -1,7 +1,7 @@
 import type { FileStat } from '../backend/backend.js';
 import { FsError } from '../errors/fs-error.js';
 import type { Whence } from '../table/file-table.js';
-import { OpLock, checkSize, closedFileError, unsupported } from './io-base.js';
+import { OpLock, checkSize, closedFileError, lineIterator, unsupported } from './io-base.js';
 import type { RawFile } from './raw-file.js';
 
 /** The default buffer size of the buffered layer: 64 KiB. */
@@ -226,16 +226,27 @@ export class BufferedFile implements Disposable, AsyncDisposable, AsyncIterable<
   }
 
   /** Async iteration over the lines, like {@link BufferedFile.linesSync}. */
-  async *lines(): AsyncGenerator<Buffer, void, undefined> {
-    for (;;) {
-      const line = await this.readline();
-      if (line.length === 0) return;
-      yield line;
-    }
+  lines(): AsyncIterableIterator<Buffer> {
+    return lineIterator(
+      () => (this.lock.held || this.pending.len !== 0 || this.isClosed ? undefined : this.takeBufferedLine()),
+      () => this.readline(),
+      (line) => line.length === 0,
+    );
+  }
+
+  /** A whole line from the read buffer, copied out, or undefined if the buffer holds no complete line. */
+  private takeBufferedLine(): Buffer | undefined {
+    const rb = this.rbuf;
+    if (rb === undefined || this.rpos === this.rend) return undefined;
+    const i = rb.indexOf(NL, this.rpos);
+    if (i < 0 || i >= this.rend) return undefined;
+    const line = Buffer.from(rb.subarray(this.rpos, i + 1));
+    this.rpos = i + 1;
+    return line;
   }
 
   /** `for await (const line of file)`: {@link BufferedFile.lines}. */
-  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<Buffer> {
     return this.lines();
   }
 

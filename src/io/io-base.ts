@@ -70,3 +70,41 @@ export function checkSize(size: number | undefined, syscall: string): number {
   if (!Number.isSafeInteger(size) || size < 0) throw new FsError({ code: 'EINVAL', syscall, detail: `size must be a non-negative integer or -1, not ${String(size)}` });
   return size;
 }
+
+/**
+ * An async iterator over lines that hands out lines already in memory without waiting (`takeNow`) and
+ * otherwise falls back to an awaited `readline` (which takes the file's lock and may read). Cheaper per
+ * line than an `async function*`, which costs a generator resume and an extra promise each time.
+ */
+export function lineIterator<T>(takeNow: () => T | undefined, readline: () => Promise<T>, isEnd: (line: T) => boolean, map: (line: T) => T = (line) => line): AsyncIterableIterator<T> {
+  let finished = false;
+  const end: IteratorResult<T> = { done: true, value: undefined };
+  const iterator: AsyncIterableIterator<T> = {
+    next(): Promise<IteratorResult<T>> {
+      if (finished) return Promise.resolve(end);
+      const now = takeNow();
+      if (now !== undefined) return Promise.resolve({ done: false, value: map(now) });
+      return readline().then(
+        (line) => {
+          if (isEnd(line)) {
+            finished = true;
+            return end;
+          }
+          return { done: false, value: map(line) };
+        },
+        (e: unknown) => {
+          finished = true;
+          throw e;
+        },
+      );
+    },
+    return(): Promise<IteratorResult<T>> {
+      finished = true;
+      return Promise.resolve(end);
+    },
+    [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+      return iterator;
+    },
+  };
+  return iterator;
+}

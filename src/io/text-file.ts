@@ -4,7 +4,7 @@ import type { FileStat } from '../backend/backend.js';
 import { FsError, rejected } from '../errors/fs-error.js';
 import type { Whence } from '../table/file-table.js';
 import type { BufferedFile } from './buffered-file.js';
-import { checkSize, unsupported } from './io-base.js';
+import { checkSize, lineIterator, unsupported } from './io-base.js';
 
 /** Encodings the text layer reads and writes. */
 export type TextEncoding = 'utf8' | 'utf-8' | 'utf16le' | 'utf-16le' | 'ucs2' | 'ucs-2' | 'latin1' | 'binary' | 'ascii';
@@ -294,18 +294,15 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
    * Async iteration over the remaining lines (see {@link LinesOptions}). Lines already decoded are
    * handed out without waiting; the file is read in `bufferSize` chunks.
    */
-  async *lines(options: LinesOptions = {}): AsyncGenerator<string, void, undefined> {
+  lines(options: LinesOptions = {}): AsyncIterableIterator<string> {
     const strip = options.keepends === false;
-    for (;;) {
-      let line: string | undefined;
-      // Fast path: a whole line is already decoded and nobody else is using the file.
-      if (!this.buffer.opLock.held && this.buffer.pending.len === 0 && !this.buffer.closed) line = this.takeLine(-1);
-      if (line === undefined) {
-        line = await this.readline();
-        if (line === '') return;
-      }
-      yield strip ? stripEnding(line) : line;
-    }
+    return lineIterator(
+      // A whole line already decoded, and nobody else using the file: no lock, no await.
+      () => (this.buffer.opLock.held || this.buffer.pending.len !== 0 || this.buffer.closed ? undefined : this.takeLine(-1)),
+      () => this.readline(),
+      (line) => line === '',
+      strip ? stripEnding : undefined,
+    );
   }
 
   /** `for (const line of file)`. */
@@ -314,7 +311,7 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
   }
 
   /** `for await (const line of file)`. */
-  [Symbol.asyncIterator](): AsyncIterator<string> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<string> {
     return this.lines();
   }
 
@@ -454,9 +451,13 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
 
   /** Delivers `text` from `tpos` to `end`, translated. */
   private takeTo(end: number): string {
-    const piece = this.text.slice(this.tpos, end);
+    const start = this.tpos;
+    const piece = this.text.slice(start, end);
     this.tpos = end;
-    return this.translateRead ? piece.replace(CRLF_OR_CR, '\n') : piece;
+    if (!this.translateRead) return piece;
+    let cr = this.crAt;
+    if (cr >= 0 && cr < start) cr = this.crAt = this.text.indexOf('\r', start);
+    return cr >= 0 && cr < end ? piece.replace(CRLF_OR_CR, '\n') : piece; // most lines have no '\r'
   }
 
   /**
