@@ -821,3 +821,23 @@ test('append mode writes at the end whatever the offset; the offset then reads a
   writeText(table, b, '!');
   assert.equal(fs.readFileSync(p, 'latin1'), 'abcXYZ\0\0!');
 });
+
+test('a Descriptor closes itself at the end of a using / await using scope', async () => {
+  const t = new FileTable();
+  const p = join(os.tmpdir(), `fdkeeper-using-${process.pid}`);
+  fs.writeFileSync(p, 'x');
+  let n: number;
+  {
+    using d = t.openDescriptorSync(p, 'r');
+    n = d.number;
+    assert.equal(t.has(n), true);
+  }
+  assert.equal(t.has(n), false);
+  {
+    await using d = await t.openDescriptor(p, 'r');
+    n = d.number;
+  }
+  assert.equal(t.has(n), false);
+  assert.equal(t.heldCount, 0);
+  fs.rmSync(p);
+});

@@ -88,7 +88,8 @@ export async function open(file: string | number, mode = 'r', options: OpenOptio
   if (typeof file === 'number') return openSync(file, mode, options);
   const descriptor = await plan.table.openDescriptor(file, plan.parsed.flags, options.perm ?? 0o666, mode);
   try {
-    if (!plan.parsed.writing && (await descriptor.stat()).isDirectory()) throw isDirectory(file);
+    // fstat on a descriptor just opened answers from memory: cheaper inline than a thread-pool round trip.
+    if (!plan.parsed.writing && descriptor.statSync().isDirectory()) throw isDirectory(file);
     return build(plan, descriptor, file, mode, options);
   } catch (e) {
     closeQuietly(descriptor);

@@ -22,7 +22,7 @@ export interface DescriptorTable {
  * with EBADF naming where it was opened and closed, without issuing any syscall. Holding a Descriptor
  * (or a file object built on one) instead of a bare number is what makes "closed behind your back" loud.
  */
-export class Descriptor {
+export class Descriptor implements Disposable, AsyncDisposable {
   /** The descriptor number (what `fileno()` returns). */
   readonly number: number;
   /** The open file description it shares with its duplicates. */
@@ -353,6 +353,16 @@ export class Descriptor {
     if (this.isClosed) return;
     this.isClosed = true;
     this.revokedBecause = reason;
+  }
+
+  /** `using` support: {@link Descriptor.closeSync}. */
+  [Symbol.dispose](): void {
+    this.closeSync();
+  }
+
+  /** `await using` support: {@link Descriptor.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** `Descriptor(fd=7, path='/tmp/a', mode='r+', open)`. */
