@@ -14,26 +14,47 @@
 
 /** File metadata, the subset of `fs.Stats` fdkeeper relies on. Node's `fs.Stats` satisfies it. */
 export interface FileStat {
+  /** The device the file lives on (with `ino`, the file's identity). */
   readonly dev: number;
+  /** The inode number. */
   readonly ino: number;
+  /** File type and permission bits (`S_IFMT` | permissions). */
   readonly mode: number;
+  /** How many directory entries (hard links) name the file; 0 once unlinked while open. */
   readonly nlink: number;
+  /** Owner user id. */
   readonly uid: number;
+  /** Owner group id. */
   readonly gid: number;
+  /** The device a device file stands for. */
   readonly rdev: number;
+  /** Size in bytes. */
   readonly size: number;
+  /** Preferred I/O block size. */
   readonly blksize: number;
+  /** 512-byte blocks allocated (less than `size` suggests for sparse files). */
   readonly blocks: number;
+  /** Last access, ms since the epoch. */
   readonly atimeMs: number;
+  /** Last data change, ms since the epoch. */
   readonly mtimeMs: number;
+  /** Last status change, ms since the epoch. */
   readonly ctimeMs: number;
+  /** Creation time, ms since the epoch, where the file system records it. */
   readonly birthtimeMs: number;
+  /** A regular file. */
   isFile(): boolean;
+  /** A directory. */
   isDirectory(): boolean;
+  /** A symbolic link (only from `lstat`). */
   isSymbolicLink(): boolean;
+  /** A FIFO (named or anonymous pipe). */
   isFIFO(): boolean;
+  /** A socket. */
   isSocket(): boolean;
+  /** A character device (a terminal, `/dev/null`). */
   isCharacterDevice(): boolean;
+  /** A block device. */
   isBlockDevice(): boolean;
 }
 

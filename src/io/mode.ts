@@ -3,8 +3,9 @@ import { FsError } from '../errors/fs-error.js';
 
 /** A mode string parsed into what it asks for. */
 export interface ParsedMode {
-  /** The access the file is opened for. */
+  /** Whether the file is opened for reading (`r`, or any mode with `+`). */
   readonly reading: boolean;
+  /** Whether the file is opened for writing (`w`, `a`, `x`, or any mode with `+`). */
   readonly writing: boolean;
   /** `a`: every write goes to the end of the file. */
   readonly appending: boolean;
