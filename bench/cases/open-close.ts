@@ -87,7 +87,7 @@ export const openClose: BenchCase = {
       ],
       targets: [{ contender: TABLE_AUTO, atMost: 1.25, source: 'issue: open+close with leak tracking on' }],
       notes: [
-        "table.openSync hands out a plain number, which marks the descriptor 'escaped'; in 'auto' mode the close of an escaped descriptor records a close site (a stack capture) even below the threshold.",
+        "'always' records an open and a close site per descriptor: two V8 stack captures, which is why 'auto' (sites only once 32 descriptors are open) is the default.",
         "the io-layer open also fstat()s the new descriptor (EISDIR check), one more syscall than the raw row.",
       ],
       teardown() {
