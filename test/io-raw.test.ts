@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { open, openSync } from '../src/io/open.js';
 import { RawFile } from '../src/io/raw-file.js';
-import { ioFixture, rejectsFs, throwsFs } from './support/io-fixture.js';
+import { ioFixture, rejectsFs, throwsFs, allRejectFs } from './support/io-fixture.js';
 
 const { table, file, read } = ioFixture('raw');
 
@@ -285,15 +285,7 @@ test('double close is a no-op; every method after close is EBADF', async () => {
       for await (const _ of f) break;
     }],
   ];
-  for (const [name, call] of asyncCalls) {
-    let p: Promise<unknown>;
-    try {
-      p = call();
-    } catch (e) {
-      assert.fail(`${name}() threw synchronously instead of rejecting: ${String(e)}`);
-    }
-    await rejectsFs(p, 'EBADF', 'closed');
-  }
+  await allRejectFs(asyncCalls, 'EBADF', 'closed');
   assert.equal(read(p).toString(), 'abc');
   assert.match(f.toString(), /closed/);
 });

@@ -7,7 +7,7 @@ import { BufferedFile } from '../src/io/buffered-file.js';
 import { open, openSync, type OpenOptions } from '../src/io/open.js';
 import { RawFile } from '../src/io/raw-file.js';
 import { TextFile, type Newline, type TextOptions } from '../src/io/text-file.js';
-import { codePoints, ioFixture, rejectsFs, throwsFs } from './support/io-fixture.js';
+import { codePoints, ioFixture, rejectsFs, throwsFs, allRejectFs } from './support/io-fixture.js';
 
 const { table, file, read } = ioFixture('text');
 
@@ -774,16 +774,7 @@ test('double close is a no-op; every method after close is EBADF', async () => {
       for await (const _ of f) break;
     }],
   ];
-  for (const [name, call] of asyncCalls) {
-    let pr: Promise<unknown>;
-    try {
-      pr = call();
-    } catch (e) {
-      assert.fail(`${name}() threw synchronously instead of rejecting: ${String(e)}`);
-    }
-    const e = await rejectsFs(pr, 'EBADF');
-    assert.match(e.message, /closed/, name);
-  }
+  await allRejectFs(asyncCalls, 'EBADF', /closed/);
   assert.equal(read(p).toString(), 'Zbc');
 });
 

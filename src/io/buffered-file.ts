@@ -120,23 +120,10 @@ export class BufferedFile implements Disposable, AsyncDisposable, AsyncIterable<
 
   /** One line, including its `\n`; an empty buffer at end of file. `limit` caps the length. */
   readlineSync(limit = -1): Buffer {
-    const max = checkSize(limit, 'readline');
+    const line = new LineParts(checkSize(limit, 'readline'));
     this.startReadSync();
-    let parts: Buffer[] | undefined;
-    let total = 0;
     for (;;) {
-      const rb = this.rbuf;
-      if (rb !== undefined && this.rpos < this.rend) {
-        const end = max < 0 ? this.rend : Math.min(this.rend, this.rpos + max - total);
-        const i = rb.indexOf(NL, this.rpos);
-        const stop = i >= 0 && i < end ? i + 1 : end;
-        const piece = Buffer.from(rb.subarray(this.rpos, stop));
-        this.rpos = stop;
-        total += piece.length;
-        if (stop === i + 1 || (max >= 0 && total >= max)) return parts === undefined ? piece : Buffer.concat([...parts, piece], total);
-        (parts ??= []).push(piece);
-      }
-      if (this.fillSync() === 0) return parts === undefined ? EMPTY : Buffer.concat(parts, total);
+      if (this.gatherLine(line) || this.fillSync() === 0) return line.join();
     }
   }
 
@@ -204,23 +191,10 @@ export class BufferedFile implements Disposable, AsyncDisposable, AsyncIterable<
   /** Promise form of {@link BufferedFile.readlineSync}. */
   readline(limit = -1): Promise<Buffer> {
     return this.lock.run(async () => {
-      const max = checkSize(limit, 'readline');
+      const line = new LineParts(checkSize(limit, 'readline'));
       await this.startRead();
-      let parts: Buffer[] | undefined;
-      let total = 0;
       for (;;) {
-        const rb = this.rbuf;
-        if (rb !== undefined && this.rpos < this.rend) {
-          const end = max < 0 ? this.rend : Math.min(this.rend, this.rpos + max - total);
-          const i = rb.indexOf(NL, this.rpos);
-          const stop = i >= 0 && i < end ? i + 1 : end;
-          const piece = Buffer.from(rb.subarray(this.rpos, stop));
-          this.rpos = stop;
-          total += piece.length;
-          if (stop === i + 1 || (max >= 0 && total >= max)) return parts === undefined ? piece : Buffer.concat([...parts, piece], total);
-          (parts ??= []).push(piece);
-        }
-        if ((await this.fill()) === 0) return parts === undefined ? EMPTY : Buffer.concat(parts, total);
+        if (this.gatherLine(line) || (await this.fill()) === 0) return line.join();
       }
     });
   }
@@ -232,6 +206,22 @@ export class BufferedFile implements Disposable, AsyncDisposable, AsyncIterable<
       () => this.readline(),
       (line) => line.length === 0,
     );
+  }
+
+  /**
+   * Moves what the read buffer holds of the current line into `line`; true once the line is complete
+   * (its `\n` was found, or its limit reached). False means: refill and call again (or, at end of file,
+   * the line ends here).
+   */
+  private gatherLine(line: LineParts): boolean {
+    const rb = this.rbuf;
+    if (rb === undefined || this.rpos === this.rend) return false;
+    const end = line.max < 0 ? this.rend : Math.min(this.rend, this.rpos + line.max - line.total);
+    const i = rb.indexOf(NL, this.rpos);
+    const stop = i >= 0 && i < end ? i + 1 : end;
+    line.add(Buffer.from(rb.subarray(this.rpos, stop)));
+    this.rpos = stop;
+    return stop === i + 1 || (line.max >= 0 && line.total >= line.max);
   }
 
   /** A whole line from the read buffer, copied out, or undefined if the buffer holds no complete line. */
@@ -613,6 +603,24 @@ export class BufferedFile implements Disposable, AsyncDisposable, AsyncIterable<
   /** @internal The lock the text layer shares, so text and buffered calls on one stack are ordered. */
   get opLock(): OpLock {
     return this.lock;
+  }
+}
+
+/** The pieces of one line being read, possibly across several refills of the buffer. */
+class LineParts {
+  private readonly parts: Buffer[] = [];
+  total = 0;
+
+  constructor(readonly max: number) {}
+
+  add(piece: Buffer): void {
+    this.parts.push(piece);
+    this.total += piece.length;
+  }
+
+  join(): Buffer {
+    if (this.parts.length === 0) return EMPTY;
+    return this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.total);
   }
 }
 

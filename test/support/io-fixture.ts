@@ -66,6 +66,24 @@ export async function rejectsFs(p: Promise<unknown> | (() => Promise<unknown>), 
   return checkFsError(caught, code, message);
 }
 
+/**
+ * Asserts that every promise method in `calls` rejects (never throws synchronously) with an FsError with
+ * `code` whose message matches `message`: a promise API reports failure through its promise.
+ */
+export async function allRejectFs(calls: readonly (readonly [string, () => Promise<unknown>])[], code: string, message: RegExp | string): Promise<void> {
+  for (const [name, call] of calls) {
+    let pr: Promise<unknown>;
+    try {
+      pr = call();
+    } catch (e) {
+      assert.fail(`${name}() threw synchronously instead of rejecting: ${String(e)}`);
+    }
+    const e = await rejectsFs(pr, code);
+    if (typeof message === 'string') assert.ok(e.message.includes(message), `${name}: message ${JSON.stringify(e.message)} should contain ${JSON.stringify(message)}`);
+    else assert.match(e.message, message, name);
+  }
+}
+
 function checkFsError(caught: unknown, code: string, message: RegExp | string | undefined): FsError {
   assert.ok(caught !== undefined, `expected an FsError ${code}, but nothing was thrown`);
   assert.ok(caught instanceof FsError, `expected an FsError ${code}, got ${caught instanceof Error ? caught.stack ?? caught.message : JSON.stringify(caught)}`);
