@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BufferedFile } from '../src/io/buffered-file.js';
-import { open, openSync } from '../src/io/open.js';
+import { fdopen, open, openSync } from '../src/io/open.js';
 import { RawFile } from '../src/io/raw-file.js';
 import { TextFile } from '../src/io/text-file.js';
 import { FileTable } from '../src/table/file-table.js';
@@ -353,4 +353,20 @@ test('the returned file is watched for leaks only when it owns its descriptor', 
   } finally {
     unclosed.watch = original;
   }
+});
+
+test('fdopen wraps a raw descriptor like open(fd), owning it unless told to borrow', () => {
+  const p = file('fdopen.txt', 'hello');
+  const raw = fs.openSync(p, 'r');
+  const f = fdopen(raw, 'r', { table });
+  assert.equal(f.readSync(), 'hello');
+  f.closeSync();
+  assert.equal(fdIsOpen(raw), false, 'owned by default: closing the file closed the descriptor');
+
+  const raw2 = fs.openSync(p, 'r');
+  const g = fdopen(raw2, 'rb', { table, closefd: false });
+  assert.deepEqual(g.readSync(2), Buffer.from('he'));
+  g.closeSync();
+  assert.equal(fdIsOpen(raw2), true, 'borrowed: still open for its owner');
+  fs.closeSync(raw2);
 });

@@ -97,6 +97,15 @@ export async function open(file: string | number, mode = 'r', options: OpenOptio
   }
 }
 
+/**
+ * Python's `os.fdopen`: a file object on a descriptor number — one already in the table (wrapped), or a
+ * raw descriptor opened elsewhere, e.g. by node:fs (adopted). The same as `openSync(fd, mode, options)`;
+ * pass `closefd: false` to borrow rather than own it (the default for 0, 1 and 2).
+ */
+export function fdopen<const M extends string = 'r', const O extends OpenOptions = OpenOptions>(fd: number, mode?: M, options?: O): FileFor<M, O> {
+  return openSync(fd, mode, options);
+}
+
 interface Plan {
   readonly table: FileTable;
   readonly parsed: ParsedMode;
