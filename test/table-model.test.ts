@@ -300,6 +300,12 @@ class SequenceRun {
     if (table.heldCount !== 0 || table.size !== 0 || table.budget.inUse !== 0) this.fail(`after closing everything the table still holds ${table.heldCount} (size ${table.size}, budget in use ${table.budget.inUse})`);
   }
 
+  /** Whether descriptors other than those the model gives the table are open now, or some have gone. */
+  outsideChanged(): boolean {
+    const tableHeld = new Set(this.model.busyNumbers().filter((n) => !this.outside.includes(n)));
+    return openFds().filter((n) => !tableHeld.has(n)).join() !== this.outside.join();
+  }
+
   /** Cleans up, after a failure too: closes what the table (or a broken table) left open. */
   dispose(): void {
     for (const d of this.table.descriptors()) {
@@ -309,8 +315,18 @@ class SequenceRun {
         // cleaning up after a failure: best effort
       }
     }
-    for (const n of openFds()) if (!this.outside.includes(n)) fs.closeSync(n);
+    // Close what a broken table leaked, and nothing else: only descriptors on this run's own files.
+    for (const n of openFds()) if (!this.outside.includes(n) && namesFileIn(n, this.dir)) fs.closeSync(n);
     fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Whether descriptor `n` names a file inside `dir` (by its /proc/self/fd link). */
+function namesFileIn(n: number, dir: string): boolean {
+  try {
+    return fs.readlinkSync(`/proc/self/fd/${n}`).startsWith(dir + '/');
+  } catch {
+    return false;
   }
 }
 
@@ -331,6 +347,15 @@ async function runSequenceAsync(makeTable: TableFactory, outside: readonly numbe
   try {
     for (const op of ops) run.step(op, await onTableAsync(run.table, run.dir, op));
     run.finish();
+  } catch (e) {
+    // While a call is awaited the rest of the process runs too. If something outside the table opened
+    // or closed a descriptor meanwhile, fd numbers shift for reasons that are not the table's: the run
+    // says nothing and is skipped. (The synchronous property above has no such window and stays strict.)
+    if (run.outsideChanged()) {
+      process.stderr.write(`table-model: a promise run was skipped: descriptors outside the table changed during it\n`);
+      fc.pre(false);
+    }
+    throw e;
   } finally {
     run.dispose();
   }
@@ -442,7 +467,7 @@ test('the model test catches a table that leaks a kernel descriptor', () => {
   class LeakyDupTable extends FileTable {
     override dup(fd: number): number {
       const n = super.dup(fd);
-      leaked.push(fs.openSync('/dev/null', 'r'));
+      leaked.push(fs.openSync(this.descriptor(n).path ?? '/dev/null', 'r')); // a stray descriptor on the run's own file
       return n;
     }
   }
