@@ -172,7 +172,7 @@ test('EMFILE from the OS with the room freed outside the table: the backoff time
   const result = await runChild('table-outside', p);
   assert.equal(result.failed, 0, `table opens failed: ${JSON.stringify(result.codes)}`);
   assert.equal(result.succeeded, COUNT);
-  assert.ok(result.emfileFromOs >= COUNT, 'every open was refused at first');
+  assert.ok(result.emfileFromOs >= 1, 'the OS refused opens before the room was freed');
   assert.ok(result.emfileFromOs <= 2 * COUNT, `${result.emfileFromOs} refused opens for ${COUNT} opens`);
 });
 

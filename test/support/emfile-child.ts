@@ -8,8 +8,8 @@
  * or through plain `fs.promises.open` (`fs`: some opens fail with EMFILE). Prints one JSON line.
  *
  * `table-outside` first fills every free descriptor with raw fs.openSync calls, starts the table's
- * opens (all refused), and closes the raw descriptors 50 ms later: the table sees no release, so
- * only its backoff timer can find the room.
+ * opens, and closes the raw descriptors 50 ms after the OS first refuses one: the table sees no
+ * release, so only its backoff timer can find the room.
  *
  * `table-deadline` fills every free descriptor and never frees them; the table gives up after
  * `emfileRetryMs` (300 ms): every open must fail with EMFILE, all at about that time.
@@ -63,7 +63,12 @@ if (mode === 'table' || mode === 'table-outside' || mode === 'table-deadline') {
       if (prop === 'open') {
         return (path: string, flags: number, m?: number): Promise<number> =>
           target.open(path, flags, m).catch((e: unknown) => {
-            if (hasCode(e, 'EMFILE')) emfileFromOs++;
+            if (hasCode(e, 'EMFILE') && emfileFromOs++ === 0 && mode === 'table-outside') {
+              // The OS has refused the table: free the room 50 ms later, outside the table (no release).
+              setTimeout(() => {
+                for (const fd of hogs.splice(0)) fs.closeSync(fd);
+              }, 50);
+            }
             throw e;
           });
       }
@@ -79,11 +84,6 @@ if (mode === 'table' || mode === 'table-outside' || mode === 'table-deadline') {
         if (!hasCode(e, 'EMFILE')) throw e;
         break;
       }
-    }
-    if (mode === 'table-outside') {
-      setTimeout(() => {
-        for (const fd of hogs.splice(0)) fs.closeSync(fd);
-      }, 50);
     }
   }
   await Promise.all(
