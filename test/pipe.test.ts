@@ -5,6 +5,7 @@ import { BufferedFile } from '../src/io/buffered-file.js';
 import { openSync } from '../src/io/open.js';
 import { Pipe, pipe } from '../src/io/pipe.js';
 import { TextFile } from '../src/io/text-file.js';
+import { fdtable } from '../src/table/default-table.js';
 import { fdIsOpen, ioFixture, rejectsFs, throwsFs } from './support/io-fixture.js';
 
 const { table, file } = ioFixture('pipe');
@@ -195,12 +196,20 @@ test('using closes both ends; the numbers are gone from /proc/self/fd', async ()
   if (LINUX) for (const n of numbers) assert.equal(procFds().has(n), false, `fd ${n} still open`);
 });
 
-test('pipe() leaves no FIFO behind and uses the default table when none is given', () => {
-  const before = fs.readdirSync(process.env.TMPDIR ?? '/tmp').filter((n) => n.startsWith('fdkeeper-pipe-')).length;
+test('pipe() leaves no FIFO behind: its private directory is gone while both ends work', () => {
   using p = pipe({ table });
-  const after = fs.readdirSync(process.env.TMPDIR ?? '/tmp').filter((n) => n.startsWith('fdkeeper-pipe-')).length;
-  assert.ok(after <= before, 'the private FIFO directory was removed');
-  assert.equal(p.reader.table, table);
+  const link = fs.readlinkSync(`/proc/self/fd/${p.reader.descriptor.number}`);
+  const m = /^(.*\/fdkeeper-pipe-[^/]+)\/fifo \(deleted\)$/.exec(link);
+  assert.ok(m, `the read end names the unlinked FIFO: ${link}`);
+  assert.equal(fs.existsSync(m[1] ?? ''), false, 'the private FIFO directory was removed');
+  p.writer.writeSync(Buffer.from('x'));
+  assert.deepEqual(p.reader.readSync(1), Buffer.from('x'));
+});
+
+test('pipe() without a table uses the process-wide one', () => {
+  using p = pipe();
+  assert.equal(p.reader.table, fdtable);
+  assert.equal(fdtable.has(p.writer.descriptor.number), true);
 });
 
 test('a pipe end can be wrapped by number with open()', () => {
