@@ -6,7 +6,10 @@
  * Conventions, the same as node:fs so the OS backend is a thin map:
  * - every call has a synchronous form (`xxxSync`) and a promise form (`xxx`);
  * - descriptors are plain numbers *at this layer only*; ownership lives in the table above;
- * - `position: null` means "at the descriptor's current offset"; a number means pread/pwrite;
+ * - `position: null` means "at the descriptor's current offset"; a number means pread/pwrite and must be
+ *   a non-negative integer (EINVAL otherwise);
+ * - a zero-length read or write may return 0 without looking at the descriptor (node:fs does not call
+ *   read(2) for it); the memory backend checks the descriptor as Linux does;
  * - every failure is an {@link FsError} with `code`, `syscall` and `path` and/or `fd`.
  *
  * @module
@@ -179,6 +182,7 @@ export interface Backend {
    * A new descriptor number, allocated by the same rule as open(2) (lowest free), that names the same
    * file as `fd` but refuses I/O (on Linux an `O_PATH` descriptor). The table uses it to reserve the
    * number of a duplicate so that no other open can be given that number. Released with `closeSync`.
+   * EBADF when `fd` is not open.
    */
   reserveSync(fd: number): number;
   /**
@@ -199,7 +203,9 @@ export interface Backend {
   pipeSync(): [number, number];
   /**
    * What the kernel knows of `fd`, opened elsewhere, where the platform exposes it (Linux
-   * `/proc/self/fdinfo`): its status flags and current offset. Fields are `undefined` when unknown.
+   * `/proc/self/fdinfo`): its status flags and current offset. Fields are `undefined` when unknown;
+   * EBADF when `fd` is not open. The flags may include bits such as `O_CLOEXEC` or `O_LARGEFILE`: mask
+   * what you need.
    */
   fdInfoSync(fd: number): FdInfo;
 }

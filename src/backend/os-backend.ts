@@ -40,8 +40,8 @@ function checkLength(fd: number, length: number): void {
  * for that, and pread(2)/pwrite(2) say EINVAL for a negative offset.
  */
 function checkPosition(syscall: string, fd: number, position: number | null): void {
-  // node:fs validates the rest (non-integers are a RangeError); -1 alone would silently mean "current offset".
-  if (position !== null && position < 0) throw new FsError({ code: 'EINVAL', syscall, fd, detail: `position ${String(position)} is not a non-negative integer` });
+  // node:fs reads -1, and any non-integer, as "the current offset": refuse both rather than write elsewhere.
+  if (position !== null && !(position >= 0 && Number.isSafeInteger(position))) throw new FsError({ code: 'EINVAL', syscall, fd, detail: `position ${String(position)} is not a non-negative integer` });
 }
 
 /** The soft RLIMIT_NOFILE, where the platform shows it (Linux /proc/self/limits); undefined otherwise. */
@@ -325,6 +325,8 @@ export class OsBackend implements Backend {
       } catch (e) {
         // Out of descriptors: say so (a placeholder would fail the same way, naming /dev/null).
         if (hasCode(e, 'EMFILE') || hasCode(e, 'ENFILE')) throw toFsError(e, 'dup', { fd });
+        // No such entry: `fd` is not open, which dup(2) reports as EBADF.
+        if (hasCode(e, 'ENOENT')) throw new FsError({ code: 'EBADF', syscall: 'dup', fd });
         // Sockets cannot be reopened through /proc; fall through to a placeholder.
       }
     }
@@ -421,7 +423,8 @@ export class OsBackend implements Backend {
     let text: string;
     try {
       text = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1');
-    } catch {
+    } catch (e) {
+      if (hasCode(e, 'ENOENT')) throw new FsError({ code: 'EBADF', syscall: 'fcntl', fd });
       return { flags: undefined, offset: undefined };
     }
     const pos = /^pos:\s*(\d+)/m.exec(text);

@@ -22,6 +22,15 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = {
   EINTR: 'interrupted system call',
   ECANCELED: 'operation canceled',
   EILSEQ: 'illegal byte sequence',
+  ELOOP: 'too many symbolic links encountered',
+  EXDEV: 'cross-device link not permitted',
+  ENOTEMPTY: 'directory not empty',
+  ENAMETOOLONG: 'name too long',
+  EPIPE: 'broken pipe',
+  EFBIG: 'file too large',
+  ENXIO: 'no such device or address',
+  EROFS: 'read-only file system',
+  EDQUOT: 'disk quota exceeded',
 };
 
 const ERRNO = osConstants.errno as Readonly<Record<string, number | undefined>>;
