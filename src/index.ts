@@ -30,3 +30,15 @@ export { Pipe, pipe, type PipeOptions } from './io/pipe.js';
 export { OpenHandle, formatAge, formatLeakReport, groupByOpenSite, summarizeOpenSites, type LeakReportOptions, type OpenSiteGroup } from './diagnostics/leak-report.js';
 export { OpenSite, type SiteMode, type StackFrame } from './diagnostics/open-site.js';
 export { UNCLOSED_WARNING } from './diagnostics/unclosed-watch.js';
+
+export { MemoryBackend, type MemoryBackendOptions, type MemoryTreeEntry, type MemoryTreeOptions } from './backend/memory/memory-backend.js';
+
+export { FaultyBackend, type FaultCall, type FaultRule, type FaultSyscall, type PathMatcher } from './backend/faulty-backend.js';
+
+export { createFs, type CreateFsOptions, type FsFacade } from './facade/create-fs.js';
+export type { FsData, FsEncoding, PathLike } from './facade/context.js';
+export type { Callback, EncodingOptions, FsCallbacks, FsMode, FsOpenFlags, FsSync, FsTime, MkdirOptions, NoResultCallback, ReadFileOptions, ReadPositionOptions, ReadStreamOptions, ReaddirOptions, ReaddirResult, RmOptions, RmdirOptions, StatOptions, StringResult, WriteFileOptions, WriteStreamOptions } from './facade/types.js';
+export type { FileReadResult, FileWriteResult, FsPromises, PromiseStringResult } from './facade/promises.js';
+export type { FileHandle as FsFileHandle } from './facade/promises.js';
+export type { Dirent as FsDirent, Stats as FsStats } from './facade/stats.js';
+export type { ReadStream as FsReadStream, WriteStream as FsWriteStream } from './facade/streams.js';

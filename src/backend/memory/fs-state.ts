@@ -1,7 +1,11 @@
 import type { FsOp } from './fs-op.js';
 import { CHUNK, Inode, type Chunk, type InodeAttrs } from './inode.js';
+import { allocBytes } from './small-bytes.js';
 
 let nextStateId = 1;
+
+/** The smallest chunk allocation; chunks grow by doubling up to {@link CHUNK}. A power of two dividing CHUNK. */
+const MIN_CHUNK = 256;
 
 /**
  * The file system as data: an inode table and a root directory, changed only by {@link FsState.apply}
@@ -133,6 +137,17 @@ export class FsState {
     for (const [n, inode] of this.inodes) if (inode.nlink <= 0 && !isOpen(n) && n !== this.root) this.inodes.delete(n);
   }
 
+  /**
+   * {@link FsState.collect} for one inode: drops `ino` if no directory entry names it (nlink 0) and it is
+   * not the root. The caller has checked that no descriptor holds it. Returns the dropped inode, if any.
+   */
+  drop(ino: number): Inode | undefined {
+    const inode = this.inodes.get(ino);
+    if (inode === undefined || inode.nlink > 0 || ino === this.root) return undefined;
+    this.inodes.delete(ino);
+    return inode;
+  }
+
   private addEntry(dirIno: number, name: string, inode: Inode, ctimeMs: number): void {
     const dir = this.inode(dirIno);
     dir.entries?.set(name, inode.ino);
@@ -172,8 +187,10 @@ export class FsState {
       const within = pos - index * CHUNK;
       const take = Math.min(CHUNK - within, n - done);
       const chunk = inode.chunks[index];
-      if (chunk === undefined) target.fill(0, at + done, at + done + take);
-      else target.set(chunk.bytes.subarray(within, within + take), at + done);
+      // A chunk may be shorter than CHUNK (see writableChunk): what lies past its bytes reads as zeros.
+      const have = chunk === undefined ? 0 : Math.max(0, Math.min(take, chunk.bytes.length - within));
+      if (have > 0) target.set((chunk as Chunk).bytes.subarray(within, within + have), at + done);
+      if (have < take) target.fill(0, at + done + have, at + done + take);
       done += take;
     }
     return n;
@@ -186,7 +203,7 @@ export class FsState {
       const index = Math.floor(pos / CHUNK);
       const within = pos - index * CHUNK;
       const take = Math.min(CHUNK - within, data.length - done);
-      this.writableChunk(inode, index).set(data.subarray(done, done + take), within);
+      this.writableChunk(inode, index, within + take).set(take === data.length ? data : data.subarray(done, done + take), within);
       done += take;
     }
     if (offset + data.length > inode.size) inode.size = offset + data.length;
@@ -198,17 +215,24 @@ export class FsState {
       inode.chunks.length = Math.min(inode.chunks.length, keep);
       const tail = size % CHUNK;
       // Zero what is left of the last chunk past the new end, so a later extension reads zeros there.
-      if (tail !== 0 && inode.chunks[keep - 1] !== undefined) this.writableChunk(inode, keep - 1).fill(0, tail);
+      const last = tail === 0 ? undefined : inode.chunks[keep - 1];
+      if (last !== undefined && last.bytes.length > tail) this.writableChunk(inode, keep - 1, 0).fill(0, tail);
     }
     inode.size = size;
   }
 
-  /** The chunk at `index`, allocated or copied so that this state may write it. */
-  private writableChunk(inode: Inode, index: number): Uint8Array {
+  /**
+   * The chunk at `index`, allocated, grown or copied so that this state may write its first `need` bytes.
+   * Chunks start small and double up to {@link CHUNK}, so a small file costs about its size, not 64 KiB;
+   * bytes past a chunk's length read as zeros.
+   */
+  private writableChunk(inode: Inode, index: number, need: number): Uint8Array {
     while (inode.chunks.length < index) inode.chunks.push(undefined);
     const c = inode.chunks[index];
-    if (c !== undefined && c.owner === this.id) return c.bytes;
-    const bytes = new Uint8Array(CHUNK);
+    if (c !== undefined && c.owner === this.id && c.bytes.length >= need) return c.bytes;
+    let length = c === undefined ? MIN_CHUNK : Math.max(c.bytes.length, MIN_CHUNK);
+    while (length < need) length *= 2;
+    const bytes = allocBytes(Math.min(length, CHUNK));
     if (c !== undefined) bytes.set(c.bytes);
     const owned: Chunk = { owner: this.id, bytes };
     inode.chunks[index] = owned;

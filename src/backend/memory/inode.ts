@@ -37,7 +37,10 @@ export function typeBits(kind: InodeKind): number {
 /** Size of one data chunk. Files are stored as sparse arrays of chunks: holes cost nothing. */
 export const CHUNK = 64 * 1024;
 
-/** One chunk of file data, with the id of the {@link FsState} that may write it in place. */
+/**
+ * One chunk of file data, with the id of the {@link FsState} that may write it in place. `bytes` may be
+ * shorter than {@link CHUNK} (chunks grow as they are written); bytes past its end read as zeros.
+ */
 export interface Chunk {
   readonly owner: number;
   readonly bytes: Uint8Array;
@@ -69,6 +72,11 @@ export class Inode {
   parent = 0;
   /** A symlink's target. */
   target = '';
+  /**
+   * How many descriptors of the live backend hold this inode (an unlinked inode lives while this is
+   * non-zero). Bookkeeping of the backend, not file-system state: not copied by {@link Inode.clone}.
+   */
+  opens = 0;
 
   constructor(ino: number, kind: InodeKind, attrs: InodeAttrs) {
     this.ino = ino;
