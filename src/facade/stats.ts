@@ -1,0 +1,161 @@
+/**
+ * node:fs's `Stats` and `Dirent`, built from a backend's {@link FileStat} and directory entries.
+ *
+ * @module
+ */
+import type { FileStat } from '../backend/backend.js';
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+const S_IFIFO = 0o010000;
+const S_IFSOCK = 0o140000;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+
+/**
+ * File metadata, shaped like node:fs's `Stats`: the numeric fields, the four times as `Date`s and in
+ * milliseconds, and the `isFile()`… predicates (from the `S_IFMT` bits of `mode`).
+ */
+export class Stats implements FileStat {
+  /** The device the file lives on. */
+  readonly dev: number;
+  /** The inode number. */
+  readonly ino: number;
+  /** File type and permission bits. */
+  readonly mode: number;
+  /** Number of hard links. */
+  readonly nlink: number;
+  /** Owner user id. */
+  readonly uid: number;
+  /** Owner group id. */
+  readonly gid: number;
+  /** The device a device file stands for. */
+  readonly rdev: number;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Preferred I/O block size. */
+  readonly blksize: number;
+  /** 512-byte blocks allocated. */
+  readonly blocks: number;
+  /** Last access, ms since the epoch. */
+  readonly atimeMs: number;
+  /** Last data change, ms since the epoch. */
+  readonly mtimeMs: number;
+  /** Last status change, ms since the epoch. */
+  readonly ctimeMs: number;
+  /** Creation time, ms since the epoch. */
+  readonly birthtimeMs: number;
+
+  constructor(s: FileStat) {
+    this.dev = s.dev;
+    this.ino = s.ino;
+    this.mode = s.mode;
+    this.nlink = s.nlink;
+    this.uid = s.uid;
+    this.gid = s.gid;
+    this.rdev = s.rdev;
+    this.size = s.size;
+    this.blksize = s.blksize;
+    this.blocks = s.blocks;
+    this.atimeMs = s.atimeMs;
+    this.mtimeMs = s.mtimeMs;
+    this.ctimeMs = s.ctimeMs;
+    this.birthtimeMs = s.birthtimeMs;
+  }
+
+  /** Last access. */
+  get atime(): Date {
+    return new Date(this.atimeMs);
+  }
+  /** Last data change. */
+  get mtime(): Date {
+    return new Date(this.mtimeMs);
+  }
+  /** Last status change. */
+  get ctime(): Date {
+    return new Date(this.ctimeMs);
+  }
+  /** Creation time. */
+  get birthtime(): Date {
+    return new Date(this.birthtimeMs);
+  }
+
+  /** A regular file. */
+  isFile(): boolean {
+    return (this.mode & S_IFMT) === S_IFREG;
+  }
+  /** A directory. */
+  isDirectory(): boolean {
+    return (this.mode & S_IFMT) === S_IFDIR;
+  }
+  /** A symbolic link (only from `lstat`). */
+  isSymbolicLink(): boolean {
+    return (this.mode & S_IFMT) === S_IFLNK;
+  }
+  /** A FIFO. */
+  isFIFO(): boolean {
+    return (this.mode & S_IFMT) === S_IFIFO;
+  }
+  /** A socket. */
+  isSocket(): boolean {
+    return (this.mode & S_IFMT) === S_IFSOCK;
+  }
+  /** A character device. */
+  isCharacterDevice(): boolean {
+    return (this.mode & S_IFMT) === S_IFCHR;
+  }
+  /** A block device. */
+  isBlockDevice(): boolean {
+    return (this.mode & S_IFMT) === S_IFBLK;
+  }
+}
+
+/** A directory entry, shaped like node:fs's `Dirent` (`readdir` with `withFileTypes: true`). */
+export class Dirent {
+  /** The entry's name (a Buffer with `encoding: 'buffer'`). */
+  readonly name: string | Buffer;
+  /** The directory the entry is in. */
+  readonly parentPath: string;
+  /** The same as {@link Dirent.parentPath} (node:fs's older name for it). */
+  readonly path: string;
+  /** The `S_IFMT` bits of the entry's type. */
+  private readonly type: number;
+
+  constructor(name: string | Buffer, parentPath: string, mode: number) {
+    this.name = name;
+    this.parentPath = parentPath;
+    this.path = parentPath;
+    this.type = mode & S_IFMT;
+  }
+
+  /** A regular file. */
+  isFile(): boolean {
+    return this.type === S_IFREG;
+  }
+  /** A directory. */
+  isDirectory(): boolean {
+    return this.type === S_IFDIR;
+  }
+  /** A symbolic link. */
+  isSymbolicLink(): boolean {
+    return this.type === S_IFLNK;
+  }
+  /** A FIFO. */
+  isFIFO(): boolean {
+    return this.type === S_IFIFO;
+  }
+  /** A socket. */
+  isSocket(): boolean {
+    return this.type === S_IFSOCK;
+  }
+  /** A character device. */
+  isCharacterDevice(): boolean {
+    return this.type === S_IFCHR;
+  }
+  /** A block device. */
+  isBlockDevice(): boolean {
+    return this.type === S_IFBLK;
+  }
+}
