@@ -12,7 +12,7 @@ const NEW = 'N'.repeat(1500);
 
 /** A backend with a durable `/d/f` holding OLD. */
 function setup(): MemoryBackend {
-  const b = new MemoryBackend();
+  const b = new MemoryBackend({ crashModel: true });
   b.mkdirSync('/d');
   write(b, '/d/f', OLD, O.WRONLY | O.CREAT | O.EXCL);
   b.syncAll();
@@ -104,7 +104,7 @@ test('create temp, write, fsync temp, rename over target, fsync dir: only the co
 });
 
 test('a crash state is a working backend with no descriptors, and setup that was never synced can be lost', () => {
-  const b = new MemoryBackend();
+  const b = new MemoryBackend({ crashModel: true });
   b.mkdirSync('/d');
   write(b, '/d/f', 'hello', O.WRONLY | O.CREAT);
   const states = b.crashStates();
@@ -119,4 +119,24 @@ test('a crash state is a working backend with no descriptors, and setup that was
   write(s, '/d/g', 'more', O.WRONLY | O.CREAT);
   assert.equal(s.tree()['/d/g'], 'more');
   assert.deepEqual(b.crash().tree(), {});
+});
+
+test('a write through an O_SYNC or O_DSYNC descriptor is durable when it returns, as if fsync followed it', () => {
+  for (const flag of [O.SYNC, O.DSYNC]) {
+    const b = setup();
+    const fd = b.openSync('/d/f', O.WRONLY | flag);
+    const from = b.journalLength;
+    const buf = Buffer.from(NEW);
+    b.writeSync(fd, buf, 0, buf.length, 0);
+    const after = b.journalLength;
+    b.closeSync(fd);
+    assert.deepEqual(labels(b.crashStates({ from: after }), '/d/f'), ['new'], `flag ${flag}: nothing but the new content once the write returned`);
+    assert.ok(labels(b.crashStates({ from }), '/d/f').includes('old'), 'before it returned, the old content could survive');
+  }
+  // Without either flag the same write is not durable.
+  const b = setup();
+  const fd = b.openSync('/d/f', O.WRONLY);
+  b.writeSync(fd, Buffer.from(NEW), 0, NEW.length, 0);
+  assert.ok(labels(b.crashStates({ from: b.journalLength }), '/d/f').includes('old'));
+  b.closeSync(fd);
 });

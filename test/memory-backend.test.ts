@@ -364,7 +364,7 @@ describe('paths and errors', () => {
     put(b, 'notes', 'n');
     assert.equal(get(b, '/home/notes'), 'n');
     assert.equal(get(b, '../home/./notes'), 'n');
-    const c = new MemoryBackend({ cwd: '/srv/app' });
+    const c = new MemoryBackend({ cwd: '/srv/app', crashModel: true });
     assert.ok(c.statSync('/srv/app').isDirectory(), 'a new file system gets its cwd created');
     c.mkdirSync('w');
     assert.ok(c.statSync('/srv/app/w').isDirectory());
@@ -887,7 +887,7 @@ describe('crash model and helpers', () => {
   });
 
   test('crash() after fsync keeps the synced file (when the crash model is implemented)', (t) => {
-    const b = new MemoryBackend({ dev: 77 });
+    const b = new MemoryBackend({ dev: 77, crashModel: true });
     const fd = b.openSync('/durable', RW_CREAT);
     b.writeSync(fd, bytes('safe'), 0, 4, null);
     b.fsyncSync(fd);

@@ -3,10 +3,10 @@
  *
  * Contenders, each on a fresh file system per sample (created untimed in `beforeSample`):
  * - memfs: `createFsFromVolume(new Volume())`, its synchronous node:fs API;
- * - fdkeeper `MemoryBackend` through its Backend API (`openSync`/`writeSync`/`readSync`/`statSync`…);
+ * - fdkeeper `MemoryBackend` (defaults: no crash journal) through its Backend API (`openSync`/`writeSync`/`readSync`/`statSync`…);
  * - fdkeeper `createFs(new MemoryBackend())`: the node:fs facade, the same calls as the memfs row;
- * - fdkeeper `MemoryBackend({ crashModel: false })` through its Backend API (no crash journal);
- * - the facade over `MemoryBackend({ crashModel: false })`.
+ * - fdkeeper `MemoryBackend({ crashModel: true })` through its Backend API (every change journaled);
+ * - the facade over `MemoryBackend({ crashModel: true })`.
  */
 import { Volume, createFsFromVolume } from 'memfs';
 import { MemoryBackend, O, createFs } from '../../dist/index.js';
@@ -15,8 +15,8 @@ import type { BenchCase, Contender, Group } from '../harness.js';
 const MEMFS = 'memfs (createFsFromVolume, sync API)';
 const BACKEND = 'fdkeeper MemoryBackend, Backend API';
 const FACADE = 'fdkeeper createFs(MemoryBackend), node:fs API';
-const BACKEND_NOCRASH = 'fdkeeper MemoryBackend {crashModel: false}, Backend API';
-const FACADE_NOCRASH = 'fdkeeper createFs(MemoryBackend {crashModel: false})';
+const BACKEND_CRASH = 'fdkeeper MemoryBackend {crashModel: true}, Backend API';
+const FACADE_CRASH = 'fdkeeper createFs(MemoryBackend {crashModel: true})';
 
 /** What the small-file workload needs of a node:fs-style object (memfs and the facade both have it). */
 interface SyncFs {
@@ -236,8 +236,8 @@ export const memory: BenchCase = {
         fsContender(MEMFS, memfs, (fs) => smallFilesViaFs(fs, paths, data), emptyFs, Infinity, 'memfs'),
         backendContender(BACKEND, () => new MemoryBackend(), (b) => smallFilesViaBackend(b, paths, data, scratch), emptyBackend),
         fsContender(FACADE, () => facade(), (fs) => smallFilesViaFs(fs, paths, data), emptyFs),
-        backendContender(BACKEND_NOCRASH, () => new MemoryBackend({ crashModel: false }), (b) => smallFilesViaBackend(b, paths, data, scratch), emptyBackend),
-        fsContender(FACADE_NOCRASH, () => facade({ crashModel: false }), (fs) => smallFilesViaFs(fs, paths, data), emptyFs),
+        backendContender(BACKEND_CRASH, () => new MemoryBackend({ crashModel: true }), (b) => smallFilesViaBackend(b, paths, data, scratch), emptyBackend),
+        fsContender(FACADE_CRASH, () => facade({ crashModel: true }), (fs) => smallFilesViaFs(fs, paths, data), emptyFs),
       ],
       targets: [
         { contender: BACKEND, atLeast: 2, source: ISSUE },
@@ -270,14 +270,14 @@ export const memory: BenchCase = {
         fsContender(MEMFS, memfs, (fs) => seqViaFs(fs, FILE, chunks, readBuf), sizeFs, EVERY, 'memfs'),
         backendContender(BACKEND, () => new MemoryBackend(), (b) => seqViaBackend(b, FILE, chunks, readBuf), sizeBackend, EVERY),
         fsContender(FACADE, () => facade(), (fs) => seqViaFs(fs, FILE, chunks, readBuf), sizeFs, EVERY),
-        backendContender(BACKEND_NOCRASH, () => new MemoryBackend({ crashModel: false }), (b) => seqViaBackend(b, FILE, chunks, readBuf), sizeBackend, EVERY),
-        fsContender(FACADE_NOCRASH, () => facade({ crashModel: false }), (fs) => seqViaFs(fs, FILE, chunks, readBuf), sizeFs, EVERY),
+        backendContender(BACKEND_CRASH, () => new MemoryBackend({ crashModel: true }), (b) => seqViaBackend(b, FILE, chunks, readBuf), sizeBackend, EVERY),
+        fsContender(FACADE_CRASH, () => facade({ crashModel: true }), (fs) => seqViaFs(fs, FILE, chunks, readBuf), sizeFs, EVERY),
       ],
       targets: [
         { contender: BACKEND, atLeast: 2, source: ISSUE },
         { contender: FACADE, atLeast: 2, source: `${ISSUE} (same API as memfs)` },
       ],
-      notes: [`with the crash model on, every write is also kept (a copy of its data) in the crash journal until an fsync lets it fold the log; no row fsyncs here, so each file system's journal grows to ${EVERY} MiB before it is dropped (and collected, within the timed sample).`],
+      notes: [`in the crashModel: true rows every write is also kept (a copy of its data) in the crash journal until an fsync lets it fold the log; no row fsyncs here, so each file system's journal grows to ${EVERY} MiB before it is dropped (and collected, within the timed sample).`],
     };
     return [small, seq];
   },

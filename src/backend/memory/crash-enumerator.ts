@@ -81,16 +81,10 @@ const ZEROS = new Uint8Array(CHUNK);
 
 /**
  * Marks the data chunks of `inode` as owned by no state, so that every state sharing them copies them
- * before writing. `FsState.clone()` makes only the clone copy-on-write: the source keeps writing the
- * chunks it owns in place, under the clone. Freezing them makes the sharing safe both ways.
+ * before writing (for chunks shared by inode copies rather than by a whole-state clone).
  */
 export function freezeInode(inode: Inode): void {
   for (const c of inode.chunks) if (c !== undefined && c.owner !== 0) (c as { owner: number }).owner = 0;
-}
-
-/** {@link freezeInode} for every inode of `state`. */
-export function freezeChunks(state: FsState): void {
-  for (const inode of state.inodes.values()) freezeInode(inode);
 }
 
 /**

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { applyGuarded, boxDifference, boxDifferenceSize, createStateKeyer, freezeChunks, freezeInode, tearPoints } from './crash-enumerator.js';
+import { applyGuarded, boxDifference, boxDifferenceSize, createStateKeyer, freezeInode, tearPoints } from './crash-enumerator.js';
 import { dirsOf, isDataOp, type DataOp, type FsOp, type MetaOp } from './fs-op.js';
 import { FsState } from './fs-state.js';
 import { Inode, type Chunk } from './inode.js';
@@ -172,10 +172,6 @@ export class CrashJournal implements Journal {
     this.maxTears = maxTears;
     this.compactAfter = nonNegative('compactAfter', options.compactAfter ?? 4096);
     this.compactAfterBytes = nonNegative('compactAfterBytes', options.compactAfterBytes ?? 64 * 1024 * 1024);
-    // The base shares its data chunks with the state it was cloned from, which would go on writing them
-    // in place (FsState.clone() makes only the clone copy-on-write): freeze them, so that every state
-    // sharing them copies them before writing.
-    freezeChunks(base);
     this.base = base;
   }
 

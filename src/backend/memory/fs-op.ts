@@ -71,6 +71,11 @@ export interface WriteOp {
   readonly offset: number;
   readonly data: Uint8Array;
   readonly mtimeMs: number;
+  /**
+   * `data` is a private copy that nobody will ever change: a state applying the op may keep references
+   * into it (as copy-on-write chunks) instead of copying it.
+   */
+  readonly frozen?: boolean;
 }
 
 /** Sets a file's size, dropping bytes past it or adding a hole of zeros. */

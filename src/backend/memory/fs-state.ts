@@ -1,4 +1,4 @@
-import type { FsOp } from './fs-op.js';
+import type { FsOp, WriteOp } from './fs-op.js';
 import { CHUNK, Inode, type Chunk, type InodeAttrs } from './inode.js';
 import { allocBytes } from './small-bytes.js';
 
@@ -6,6 +6,8 @@ let nextStateId = 1;
 
 /** The smallest chunk allocation; chunks grow by doubling up to {@link CHUNK}. A power of two dividing CHUNK. */
 const MIN_CHUNK = 256;
+/** At most this many spare chunks (4 MiB) are kept for reuse. */
+const MAX_SPARE = 64;
 
 /**
  * The file system as data: an inode table and a root directory, changed only by {@link FsState.apply}
@@ -21,8 +23,14 @@ export class FsState {
   readonly root: number;
   /** The next inode number to hand out. */
   nextIno: number;
-  /** Identifies which chunks this state may write in place (see {@link Chunk.owner}). */
-  private readonly id = nextStateId++;
+  /**
+   * Identifies which chunks this state may write in place (see {@link Chunk.owner}). Renewed by
+   * {@link FsState.clone}: after a clone neither state owns the chunks they share, so both copy before
+   * writing.
+   */
+  private id = nextStateId++;
+  /** Whole chunks dropped by truncates and unlinks, reused by whole-chunk writes (see {@link FsState.recycle}). */
+  private readonly spare: Uint8Array[] = [];
 
   constructor(rootAttrs?: InodeAttrs, root = 2) {
     this.root = root;
@@ -40,6 +48,8 @@ export class FsState {
     const c = new FsState(undefined, this.root);
     c.nextIno = this.nextIno;
     for (const [n, inode] of this.inodes) c.inodes.set(n, inode.clone());
+    this.id = nextStateId++; // the chunks now shared belong to neither: both sides copy on write
+    this.spare.length = 0;
     return c;
   }
 
@@ -119,7 +129,7 @@ export class FsState {
       }
       case 'write': {
         const inode = this.inode(op.ino);
-        this.writeData(inode, op.offset, op.data);
+        this.writeData(inode, op.offset, op.data, op.frozen === true);
         inode.mtimeMs = inode.ctimeMs = op.mtimeMs;
         break;
       }
@@ -145,7 +155,17 @@ export class FsState {
     const inode = this.inodes.get(ino);
     if (inode === undefined || inode.nlink > 0 || ino === this.root) return undefined;
     this.inodes.delete(ino);
+    for (const c of inode.chunks) this.recycle(c);
     return inode;
+  }
+
+  /**
+   * Keeps a whole chunk this state alone owns, dropped by a truncate or an unlink, for the next
+   * whole-chunk write: rewriting a file (open with O_TRUNC, write it again) then allocates nothing.
+   * Shared chunks (after a clone, or referenced by the crash journal) are never recycled.
+   */
+  private recycle(c: Chunk | undefined): void {
+    if (c !== undefined && c.owner === this.id && c.bytes.length === CHUNK && this.spare.length < MAX_SPARE) this.spare.push(c.bytes);
   }
 
   private addEntry(dirIno: number, name: string, inode: Inode, ctimeMs: number): void {
@@ -196,14 +216,28 @@ export class FsState {
     return n;
   }
 
-  private writeData(inode: Inode, offset: number, data: Uint8Array): void {
+  /** Writes `data` at `offset`. With `frozen` (see {@link WriteOp.frozen}) whole chunks are referenced, not copied. */
+  private writeData(inode: Inode, offset: number, data: Uint8Array, frozen: boolean): void {
     let done = 0;
     while (done < data.length) {
       const pos = offset + done;
       const index = Math.floor(pos / CHUNK);
       const within = pos - index * CHUNK;
       const take = Math.min(CHUNK - within, data.length - done);
-      this.writableChunk(inode, index, within + take).set(take === data.length ? data : data.subarray(done, done + take), within);
+      if (take === CHUNK) {
+        // A whole chunk: nothing of the old one survives, so neither copy it nor zero a new one.
+        while (inode.chunks.length < index) inode.chunks.push(undefined);
+        const piece = data.subarray(done, done + CHUNK);
+        if (frozen) {
+          inode.chunks[index] = { owner: 0, bytes: piece }; // owned by no state: copied before any write
+        } else {
+          const bytes = this.spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+          bytes.set(piece);
+          inode.chunks[index] = { owner: this.id, bytes };
+        }
+      } else {
+        this.writableChunk(inode, index, within + take).set(take === data.length ? data : data.subarray(done, done + take), within);
+      }
       done += take;
     }
     if (offset + data.length > inode.size) inode.size = offset + data.length;
@@ -212,6 +246,7 @@ export class FsState {
   private truncateData(inode: Inode, size: number): void {
     if (size < inode.size) {
       const keep = Math.ceil(size / CHUNK);
+      for (let i = keep; i < inode.chunks.length; i++) this.recycle(inode.chunks[i]);
       inode.chunks.length = Math.min(inode.chunks.length, keep);
       const tail = size % CHUNK;
       // Zero what is left of the last chunk past the new end, so a later extension reads zeros there.

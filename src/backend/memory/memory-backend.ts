@@ -47,7 +47,9 @@ export interface MemoryBackendOptions {
   firstFd?: number;
   /**
    * Record every change for the crash model ({@link MemoryBackend.crash}, {@link MemoryBackend.crashStates}).
-   * Default true. With false nothing is kept and the crash methods throw.
+   * Default false: the journal keeps every operation since the last point where everything was durable
+   * (and a copy of every byte written), which a long-lived backend that never fsyncs would pay for with
+   * memory and time (about 2× per call, see docs/benchmarks.md). Turn it on in tests that explore crashes.
    */
   crashModel?: boolean;
   /** The unit in which the crash model tears a data write (see CrashJournal). Default: the crash model's (512). */
@@ -130,7 +132,7 @@ export class MemoryBackend implements Backend {
       fs = new FsState(attrs);
       makeDirs(fs, cwd, attrs); // before the journal exists: part of the initial, durable content
     }
-    const crashModel = options.crashModel ?? true;
+    const crashModel = options.crashModel ?? false;
     const journal: Journal = crashModel ? new CrashJournal(fs.clone(), options.tearSize === undefined ? {} : { tearSize: options.tearSize }) : new NullJournal();
     this.device = new Device(dev, fs, journal, crashModel, options.capacity ?? Infinity);
     this.walker = new PathWalker(this.device, this.creds);
@@ -313,7 +315,7 @@ export class MemoryBackend implements Backend {
    */
   crash(): MemoryBackend {
     const state = this.crashJournal('crash').minimalState();
-    return MemoryBackend.fromState(state.clone(), this.settings);
+    return MemoryBackend.fromState(state, this.settings); // the journal hands out a state of its own
   }
 
   /**
@@ -322,7 +324,7 @@ export class MemoryBackend implements Backend {
    * system only. Throws when the crash model is off.
    */
   crashStates(options: CrashStatesOptions = {}): MemoryBackend[] {
-    return this.crashJournal('crashStates').states(options).map((s) => MemoryBackend.fromState(s.clone(), this.settings));
+    return this.crashJournal('crashStates').states(options).map((s) => MemoryBackend.fromState(s, this.settings));
   }
 
   /** How many operations the crash model has recorded: a position to pass as `crashStates({ from })`. */
@@ -344,7 +346,7 @@ export class MemoryBackend implements Backend {
 
   private crashJournal(what: string): CrashJournal {
     const j = this.device.journal;
-    if (!(j instanceof CrashJournal)) throw new Error(`MemoryBackend.${what}: the crash model is off (this backend was created with crashModel: false)`);
+    if (!(j instanceof CrashJournal)) throw new Error(`MemoryBackend.${what}: the crash model is off (create the backend with { crashModel: true })`);
     return j;
   }
 
@@ -458,12 +460,17 @@ export class MemoryBackend implements Backend {
     const growth = writeGrowth(inode, pos, length);
     if (growth > 0 && dev.used + growth > dev.capacity) throw fail('ENOSPC', 'write', undefined, fd);
     // The state copies the bytes in at once; only a journal that keeps the op needs its own copy.
-    const data = dev.keepsData ? copyBytes(buffer, offset, length) : offset === 0 && length === buffer.length ? buffer : buffer.subarray(offset, offset + length);
+    const keep = dev.keepsData;
+    const data = keep ? copyBytes(buffer, offset, length) : offset === 0 && length === buffer.length ? buffer : buffer.subarray(offset, offset + length);
     const now = this.clock();
-    dev.apply({ type: 'write', ino: inode.ino, offset: pos, data, mtimeMs: now });
+    // A kept copy is never changed again, so the state may reference it rather than copy it a second time.
+    dev.apply({ type: 'write', ino: inode.ino, offset: pos, data, mtimeMs: now, frozen: keep });
     dev.used += growth;
     if ((inode.mode & (S_ISUID | S_ISGID)) !== 0) this.killPrivileges(dev, inode, now);
     if (position === null) file.offset = pos + length;
+    // O_SYNC / O_DSYNC: each write is its own fsync / fdatasync (O_SYNC's bits include O_DSYNC's).
+    if ((file.flags & O.SYNC) === O.SYNC && O.SYNC !== 0) dev.journal.barrier('fsync', inode.ino, false);
+    else if ((file.flags & O.DSYNC) !== 0) dev.journal.barrier('fdatasync', inode.ino, false);
     return length;
   }
   write(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): Promise<number> {
