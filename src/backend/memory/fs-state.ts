@@ -1,4 +1,4 @@
-import type { FsOp, WriteOp } from './fs-op.js';
+import type { FsOp } from './fs-op.js';
 import { CHUNK, Inode, type Chunk, type InodeAttrs } from './inode.js';
 import { allocBytes } from './small-bytes.js';
 
@@ -216,7 +216,7 @@ export class FsState {
     return n;
   }
 
-  /** Writes `data` at `offset`. With `frozen` (see {@link WriteOp.frozen}) whole chunks are referenced, not copied. */
+  /** Writes `data` at `offset`. With `frozen` (see `WriteOp.frozen` in fs-op.ts) whole chunks are referenced, not copied. */
   private writeData(inode: Inode, offset: number, data: Uint8Array, frozen: boolean): void {
     let done = 0;
     while (done < data.length) {
