@@ -4,21 +4,14 @@
  * @module
  */
 import type { FileStat } from '../backend/backend.js';
+import { S_IFMT, TypedByMode } from '../backend/file-type.js';
 
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
-const S_IFLNK = 0o120000;
-const S_IFIFO = 0o010000;
-const S_IFSOCK = 0o140000;
-const S_IFCHR = 0o020000;
-const S_IFBLK = 0o060000;
 
 /**
  * File metadata, shaped like node:fs's `Stats`: the numeric fields, the four times as `Date`s and in
  * milliseconds, and the `isFile()`… predicates (from the `S_IFMT` bits of `mode`).
  */
-export class Stats implements FileStat {
+export class Stats extends TypedByMode implements FileStat {
   /** The device the file lives on. */
   readonly dev: number;
   /** The inode number. */
@@ -49,6 +42,7 @@ export class Stats implements FileStat {
   readonly birthtimeMs: number;
 
   constructor(s: FileStat) {
+    super();
     this.dev = s.dev;
     this.ino = s.ino;
     this.mode = s.mode;
@@ -82,38 +76,14 @@ export class Stats implements FileStat {
     return new Date(this.birthtimeMs);
   }
 
-  /** A regular file. */
-  isFile(): boolean {
-    return (this.mode & S_IFMT) === S_IFREG;
-  }
-  /** A directory. */
-  isDirectory(): boolean {
-    return (this.mode & S_IFMT) === S_IFDIR;
-  }
-  /** A symbolic link (only from `lstat`). */
-  isSymbolicLink(): boolean {
-    return (this.mode & S_IFMT) === S_IFLNK;
-  }
-  /** A FIFO. */
-  isFIFO(): boolean {
-    return (this.mode & S_IFMT) === S_IFIFO;
-  }
-  /** A socket. */
-  isSocket(): boolean {
-    return (this.mode & S_IFMT) === S_IFSOCK;
-  }
-  /** A character device. */
-  isCharacterDevice(): boolean {
-    return (this.mode & S_IFMT) === S_IFCHR;
-  }
-  /** A block device. */
-  isBlockDevice(): boolean {
-    return (this.mode & S_IFMT) === S_IFBLK;
+  /** The file's type and permission bits. */
+  protected typeMode(): number {
+    return this.mode;
   }
 }
 
 /** A directory entry, shaped like node:fs's `Dirent` (`readdir` with `withFileTypes: true`). */
-export class Dirent {
+export class Dirent extends TypedByMode {
   /** The entry's name (a Buffer with `encoding: 'buffer'`). */
   readonly name: string | Buffer;
   /** The directory the entry is in. */
@@ -124,38 +94,15 @@ export class Dirent {
   private readonly type: number;
 
   constructor(name: string | Buffer, parentPath: string, mode: number) {
+    super();
     this.name = name;
     this.parentPath = parentPath;
     this.path = parentPath;
     this.type = mode & S_IFMT;
   }
 
-  /** A regular file. */
-  isFile(): boolean {
-    return this.type === S_IFREG;
-  }
-  /** A directory. */
-  isDirectory(): boolean {
-    return this.type === S_IFDIR;
-  }
-  /** A symbolic link. */
-  isSymbolicLink(): boolean {
-    return this.type === S_IFLNK;
-  }
-  /** A FIFO. */
-  isFIFO(): boolean {
-    return this.type === S_IFIFO;
-  }
-  /** A socket. */
-  isSocket(): boolean {
-    return this.type === S_IFSOCK;
-  }
-  /** A character device. */
-  isCharacterDevice(): boolean {
-    return this.type === S_IFCHR;
-  }
-  /** A block device. */
-  isBlockDevice(): boolean {
-    return this.type === S_IFBLK;
+  /** The entry's type bits. */
+  protected typeMode(): number {
+    return this.type;
   }
 }

@@ -1,3 +1,5 @@
+import { S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG } from '../file-type.js';
+
 /** What an inode is. */
 export type InodeKind = 'file' | 'dir' | 'symlink' | 'fifo';
 
@@ -12,13 +14,6 @@ export interface InodeAttrs {
   readonly ctimeMs: number;
   readonly birthtimeMs: number;
 }
-
-/** `S_IF*` type bits, as `fs.Stats.mode` carries them. */
-export const S_IFMT = 0o170000;
-export const S_IFREG = 0o100000;
-export const S_IFDIR = 0o040000;
-export const S_IFLNK = 0o120000;
-export const S_IFIFO = 0o010000;
 
 /** The `S_IF*` bits of a kind. */
 export function typeBits(kind: InodeKind): number {

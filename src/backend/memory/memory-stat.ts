@@ -1,5 +1,6 @@
 import type { FileStat } from '../backend.js';
-import { CHUNK, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, typeBits, type Inode } from './inode.js';
+import { TypedByMode } from '../file-type.js';
+import { CHUNK, typeBits, type Inode } from './inode.js';
 
 /** The block size a {@link MemoryStat} reports, and the unit its `blocks` are allocated in. */
 const BLOCK = 4096;
@@ -27,7 +28,7 @@ function fileBlocks(inode: Inode): number {
  * (holes excluded, as on ext4, though a hole is only seen where a chunk was never written or never grew
  * to); directories take one block and symlinks none (ext4's inline "fast" symlinks).
  */
-export class MemoryStat implements FileStat {
+export class MemoryStat extends TypedByMode implements FileStat {
   readonly dev: number;
   readonly ino: number;
   readonly mode: number;
@@ -44,6 +45,7 @@ export class MemoryStat implements FileStat {
   readonly birthtimeMs: number;
 
   constructor(dev: number, inode: Inode) {
+    super();
     this.dev = dev;
     this.ino = inode.ino;
     this.mode = typeBits(inode.kind) | inode.mode;
@@ -58,25 +60,8 @@ export class MemoryStat implements FileStat {
     this.birthtimeMs = inode.birthtimeMs;
   }
 
-  isFile(): boolean {
-    return (this.mode & S_IFMT) === S_IFREG;
-  }
-  isDirectory(): boolean {
-    return (this.mode & S_IFMT) === S_IFDIR;
-  }
-  isSymbolicLink(): boolean {
-    return (this.mode & S_IFMT) === S_IFLNK;
-  }
-  isFIFO(): boolean {
-    return (this.mode & S_IFMT) === S_IFIFO;
-  }
-  isSocket(): boolean {
-    return false;
-  }
-  isCharacterDevice(): boolean {
-    return false;
-  }
-  isBlockDevice(): boolean {
-    return false;
+  /** The inode's type and permission bits. */
+  protected typeMode(): number {
+    return this.mode;
   }
 }
