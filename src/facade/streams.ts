@@ -125,20 +125,9 @@ export class ReadStream extends Readable {
 
   /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    const fd = this.fd;
-    if (fd === null || !this.autoClose) {
-      callback(error);
-      return;
-    }
-    this.fd = null;
-    this.backend.close(fd).then(
-      () => {
-        callback(error);
-      },
-      (e: unknown) => {
-        callback(error ?? (e as Error));
-      },
-    );
+    const fd = this.autoClose ? this.fd : null;
+    if (fd !== null) this.fd = null;
+    closeOnDestroy(this.backend, fd, error, callback);
   }
 
   /** Destroys the stream (closing the descriptor); `callback` runs on `'close'`. */
@@ -258,20 +247,9 @@ export class WriteStream extends Writable {
 
   /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    const fd = this.fd;
-    if (fd === null || !this.autoClose) {
-      callback(error);
-      return;
-    }
-    this.fd = null;
-    this.backend.close(fd).then(
-      () => {
-        callback(error);
-      },
-      (e: unknown) => {
-        callback(error ?? (e as Error));
-      },
-    );
+    const fd = this.autoClose ? this.fd : null;
+    if (fd !== null) this.fd = null;
+    closeOnDestroy(this.backend, fd, error, callback);
   }
 
   /** Ends the stream (flushing what is buffered) and closes the descriptor; `callback` runs on `'close'`. */
@@ -293,4 +271,20 @@ function onClosed(stream: Readable | Writable, callback: (err?: Error | null) =>
   stream.once('close', () => {
     callback(stream.errored);
   });
+}
+
+/** On a stream's destroy: closes its descriptor (`fd` null: nothing to close), passing on the first error. */
+function closeOnDestroy(backend: Backend, fd: number | null, error: Error | null, callback: (error?: Error | null) => void): void {
+  if (fd === null) {
+    callback(error);
+    return;
+  }
+  backend.close(fd).then(
+    () => {
+      callback(error);
+    },
+    (e: unknown) => {
+      callback(error ?? (e as Error));
+    },
+  );
 }
