@@ -338,6 +338,14 @@ export class FaultyBackend implements Backend {
       call.error = codeOf(e);
       throw e;
     }
+    return this.completed(call, syscall, target, s, value, effect, orphans);
+  }
+
+  /**
+   * After the real call succeeded: logs its result, runs its bookkeeping, and, for an `after: true`
+   * rule, reports the injected error anyway (closing descriptors the caller will never learn of).
+   */
+  private completed<T>(call: FaultCall, syscall: FaultSyscall, target: Target, s: RuleState | undefined, value: T, effect?: (value: T) => void, orphans?: (value: T) => number[]): T {
     if (typeof value === 'number') call.result = value;
     effect?.(value);
     if (s !== undefined) {
@@ -378,17 +386,7 @@ export class FaultyBackend implements Backend {
       return rejected(e);
     }
     return p.then(
-      (value) => {
-        if (typeof value === 'number') call.result = value;
-        effect?.(value);
-        if (s !== undefined) {
-          call.fault = 'error-after';
-          call.error = s.rule.code;
-          if (orphans !== undefined) this.closeOrphans(orphans(value));
-          throw this.makeError(syscall, target, s.rule);
-        }
-        return value;
-      },
+      (value) => this.completed(call, syscall, target, s, value, effect, orphans),
       (e: unknown) => {
         call.error = codeOf(e);
         throw e;
