@@ -374,11 +374,13 @@ test('close that closes but reports EIO, through the table: reported once, nothi
   const e = throwsFs(() => { table.closeSync(n); }, 'EIO');
   assert.equal(e.syscall, 'close');
   assert.equal(e.fd, n);
-  // The table reports close failures as the backend gave them: with the descriptor, without the path.
-  assert.equal(e.path, undefined);
+  // The table names the descriptor's path in a close failure, as in every other descriptor error.
+  assert.equal(e.path, p);
   assert.equal(table.size, 0);
   const g = await open(p, 'rb', { table });
-  assert.equal((await rejectsFs(g.close(), 'EIO')).syscall, 'close');
+  const e2 = await rejectsFs(g.close(), 'EIO');
+  assert.equal(e2.syscall, 'close');
+  assert.equal(e2.path, p);
   assert.equal(table.size, 0);
   assertBalanced(f);
 });

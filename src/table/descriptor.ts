@@ -305,21 +305,25 @@ export class Descriptor implements Disposable, AsyncDisposable {
     try {
       this.description.releaseSync();
     } catch (e) {
-      throw detachError ?? e;
+      throw this.closeFailure(detachError ?? e);
     }
-    if (detachError !== undefined) throw detachError;
+    if (detachError !== undefined) throw this.closeFailure(detachError);
   }
 
   /** Promise form of {@link Descriptor.closeSync}: resolves when the backend descriptor is closed (if this was its last reference). */
   close(): Promise<void> {
     if (!this.markClosed()) return Promise.resolve();
     const detachError = this.detach();
-    const released = this.description.release();
-    if (detachError === undefined) return released;
-    return released.then(
-      () => rejected(detachError),
-      () => rejected(detachError),
+    return this.description.release().then(
+      () => (detachError === undefined ? undefined : rejected(this.closeFailure(detachError))),
+      (e: unknown) => rejected(this.closeFailure(detachError ?? e)),
     );
+  }
+
+  /** A close failure from below, as an FsError naming this descriptor's number and path. */
+  private closeFailure(e: unknown): unknown {
+    if (!(e instanceof FsError)) return e;
+    return new FsError({ code: e.code, syscall: 'close', fd: this.number, path: this.path, detail: e.detail, openedAt: this.openSite, cause: e });
   }
 
   /** Marks the descriptor closed. False if it already was closed. */
