@@ -115,6 +115,16 @@ export class Descriptor implements Disposable, AsyncDisposable {
     }
   }
 
+  /**
+   * ftruncate(2)'s length must be a non-negative integer (EINVAL otherwise, as the kernel says). Checked
+   * before anything else happens, so a refused truncate leaves the description exactly as it was.
+   */
+  private checkLength(length: number): void {
+    if (!(Number.isSafeInteger(length) && length >= 0)) {
+      throw new FsError({ code: 'EINVAL', syscall: 'ftruncate', fd: this.number, path: this.path, detail: `length ${String(length)} is not a non-negative integer` });
+    }
+  }
+
   /** The EBADF error for a call on this closed descriptor. */
   closedError(syscall: string): FsError {
     if (this.revokedBecause !== undefined) return new FsError({ code: 'EBADF', syscall, fd: this.number, path: this.path, detail: this.revokedBecause, openedAt: this.openSite });
@@ -228,6 +238,7 @@ export class Descriptor implements Disposable, AsyncDisposable {
   /** ftruncate(2). The offset does not move. */
   truncateSync(length: number): void {
     const d = this.checkWritable('ftruncate');
+    this.checkLength(length);
     try {
       d.pinOffsetSync();
       d.backend.ftruncateSync(d.backendFd, length);
@@ -241,6 +252,7 @@ export class Descriptor implements Disposable, AsyncDisposable {
     let d: OpenFileDescription;
     try {
       d = this.checkWritable('ftruncate');
+      this.checkLength(length);
     } catch (e) {
       return rejected(e);
     }
