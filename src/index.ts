@@ -42,3 +42,9 @@ export type { FileReadResult, FileWriteResult, FsPromises, PromiseStringResult }
 export type { FileHandle as FsFileHandle } from './facade/promises.js';
 export type { Dirent as FsDirent, Stats as FsStats } from './facade/stats.js';
 export type { ReadStream as FsReadStream, WriteStream as FsWriteStream } from './facade/streams.js';
+
+export { atomicWrite, atomicWriteSync } from './atomic/atomic-write.js';
+export { PendingFile, atomicCreate, atomicCreateSync } from './atomic/pending-file.js';
+export { createExclusive } from './atomic/create-exclusive.js';
+export { cleanupTemps } from './atomic/cleanup-temps.js';
+export type { AtomicCreateOptions, AtomicData, AtomicDataSync, AtomicOptions, AtomicWriteOptions, CleanupOptions, CreateExclusiveOptions, Durability, ExclusiveResult } from './atomic/types.js';
