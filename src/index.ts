@@ -47,4 +47,5 @@ export { atomicWrite, atomicWriteSync } from './atomic/atomic-write.js';
 export { PendingFile, atomicCreate, atomicCreateSync } from './atomic/pending-file.js';
 export { createExclusive } from './atomic/create-exclusive.js';
 export { cleanupTemps } from './atomic/cleanup-temps.js';
+export { isClaimName, isTempName, parseTempName, tempNameFor } from './atomic/temp-name.js';
 export type { AtomicCreateOptions, AtomicData, AtomicDataSync, AtomicOptions, AtomicWriteOptions, CleanupOptions, CreateExclusiveOptions, Durability, ExclusiveResult } from './atomic/types.js';

@@ -1,64 +1,326 @@
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
+import { hasCode, rejected, type FsError } from '../errors/fs-error.js';
+import { toBytes } from './data.js';
+import { fsyncDirSync, syncDir } from './dir-sync.js';
+import { atomicError, canceled, failedAfterRename, failedBeforeRename, throwIfAborted } from './errors.js';
+import { deleteLive } from './live-temps.js';
+import { absoluteTarget, resolveTargetSync, type Target } from './resolve-target.js';
+import { settingsOf, type Settings } from './settings.js';
 import type { AtomicCreateOptions } from './types.js';
+import { createTempSync, discard, discardSync, prepareTemp, setMeta, setMetaSync, syncAndClose, syncAndCloseSync, writeAll, writeAllSync, type TempFile } from './write-protocol.js';
+
+/**
+ * What a {@link PendingFile} is made of; built by {@link atomicCreate} and createExclusive.
+ *
+ * @internal
+ */
+export interface PendingParts {
+  readonly settings: Settings;
+  readonly target: Target;
+  readonly tmp: TempFile;
+  /** `'rename'` replaces the target; `'link'` (createExclusive) publishes it only if nothing is there. */
+  readonly publish: 'rename' | 'link';
+}
+
+const noop = (): void => undefined;
 
 /**
  * A file being written that replaces its target only when committed: a temp file in the target's
  * directory, renamed over the target by {@link PendingFile.commit}, removed by {@link PendingFile.abort}
- * (and by `await using` without a commit). SKELETON — being implemented.
+ * (and by `await using` / `using` without a commit).
+ *
+ * The mode and owner the file gets on commit are decided when it is created (from the target as it was
+ * then, see {@link atomicCreate}). Calls are ordered: writes append in call order, and a commit or an
+ * abort waits for the writes before it. A synchronous call while promise-form calls are in flight throws
+ * EBUSY (it could not be ordered with them), except {@link PendingFile.abortSync}, which then finishes
+ * the cleanup once they are done.
+ *
+ * A failed write or a failed commit (before the rename) aborts the file: the temp file is removed, the
+ * error rethrown, and later calls fail with EBADF ("already aborted"). Start again with a new
+ * PendingFile to retry. Nothing is cleaned up by the garbage collector: a PendingFile that is neither
+ * committed nor aborted leaves its temp file (and descriptor) until the process exits; cleanupTemps()
+ * removes such files later.
  */
 export class PendingFile implements AsyncDisposable, Disposable {
-  /** The file this one replaces on commit. */
+  /** The file this one replaces on commit (absolute; the end of the symlink chain, if the path was one). */
   readonly path: string;
   /** The temp file being written. */
   readonly tempPath: string;
 
+  readonly #s: Settings;
+  readonly #target: Target;
+  readonly #tmp: TempFile;
+  readonly #publish: 'rename' | 'link';
+  #state: 'open' | 'committed' | 'aborted' = 'open';
+  /** Why it was aborted: an explicit abort, the signal, or a failure (whose error later calls mention). */
+  #abortedBy: 'abort' | 'signal' | 'failure' | undefined;
+  #commit: Promise<void> | undefined;
+  #cleanup: Promise<void> | undefined;
+  /** The end of the chain of promise-form calls: each starts when the previous one has settled. */
+  #tail: Promise<void> = Promise.resolve();
+  #inFlight = 0;
+  #onAbort: (() => void) | undefined;
+
   /** @internal Use {@link atomicCreate}. */
-  constructor(path: string, tempPath: string) {
+  constructor(path: string, tempPath: string, parts?: PendingParts) {
+    if (parts === undefined) throw new TypeError('PendingFile: use atomicCreate() or atomicCreateSync()');
     this.path = path;
     this.tempPath = tempPath;
+    this.#s = parts.settings;
+    this.#target = parts.target;
+    this.#tmp = parts.tmp;
+    this.#publish = parts.publish;
+    const signal = parts.settings.signal;
+    if (signal !== undefined) {
+      this.#onAbort = (): void => {
+        if (this.#state === 'open' && this.#commit === undefined) void this.#abortWith('signal');
+      };
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
   }
 
-  /** `'open'` until committed or aborted. */
+  /** `'open'` until committed or aborted (a commit in progress is still `'open'`). */
   get state(): 'open' | 'committed' | 'aborted' {
-    return 'open';
+    return this.#state;
   }
 
-  /** Appends `data` to the temp file. */
-  write(_data: string | Uint8Array): Promise<void> {
-    return Promise.reject(new Error('PendingFile.write: not implemented yet'));
+  /** Runs `op` after every promise-form call before it has settled. */
+  #run<T>(op: () => Promise<T>): Promise<T> {
+    this.#inFlight++;
+    const p = this.#tail.then(op);
+    this.#tail = p.then(
+      () => {
+        this.#inFlight--;
+      },
+      () => {
+        this.#inFlight--;
+      },
+    );
+    return p;
+  }
+
+  #forgetSignal(): void {
+    if (this.#onAbort !== undefined) {
+      this.#s.signal?.removeEventListener('abort', this.#onAbort);
+      this.#onAbort = undefined;
+    }
+  }
+
+  /** The error for a call that needs the file open, or undefined when it is. */
+  #notOpen(what: string): FsError | undefined {
+    if (this.#state === 'open' && this.#commit === undefined) {
+      const signal = this.#s.signal;
+      if (signal?.aborted === true) {
+        void this.#abortWith('signal');
+        return canceled(this.path, signal);
+      }
+      return undefined;
+    }
+    const signal = this.#s.signal;
+    if (this.#abortedBy === 'signal' && signal !== undefined) return canceled(this.path, signal);
+    const why = this.#state === 'committed' ? 'already committed' : this.#state === 'aborted' ? (this.#abortedBy === 'failure' ? 'already aborted (an earlier write or commit failed)' : 'already aborted') : 'being committed';
+    return atomicError('EBADF', what, this.path, `${why}; temp file '${this.tempPath}'`);
+  }
+
+  #syncBusy(what: string): void {
+    if (this.#inFlight > 0) throw atomicError('EBUSY', what, this.path, 'promise-form calls on this PendingFile are in flight');
+  }
+
+  /** Appends `data` to the temp file (strings in the `encoding` option). */
+  write(data: string | Uint8Array): Promise<void> {
+    const e = this.#notOpen('write');
+    if (e !== undefined) return rejected(e);
+    let bytes: Uint8Array;
+    try {
+      bytes = toBytes(data, this.#s.encoding);
+    } catch (err) {
+      return rejected(err);
+    }
+    return this.#run(async () => {
+      const e2 = this.#notOpen('write');
+      if (e2 !== undefined) throw e2;
+      try {
+        await writeAll(this.#s.backend, this.#tmp.fd, bytes);
+      } catch (err) {
+        this.#fail();
+        await discard(this.#s.backend, this.#tmp);
+        throw failedBeforeRename(err, this.path, this.tempPath);
+      }
+    });
   }
 
   /** Synchronous form of {@link PendingFile.write}. */
-  writeSync(_data: string | Uint8Array): void {
-    throw new Error('PendingFile.writeSync: not implemented yet');
+  writeSync(data: string | Uint8Array): void {
+    const e = this.#notOpen('write');
+    if (e !== undefined) throw e;
+    this.#syncBusy('write');
+    const bytes = toBytes(data, this.#s.encoding);
+    try {
+      writeAllSync(this.#s.backend, this.#tmp.fd, bytes);
+    } catch (err) {
+      this.#fail();
+      discardSync(this.#s.backend, this.#tmp);
+      throw failedBeforeRename(err, this.path, this.tempPath);
+    }
   }
 
-  /** A Writable stream into the temp file (ending it does not commit). */
+  /**
+   * A new Writable stream into the temp file: each chunk is a {@link PendingFile.write}. Ending it does
+   * not commit (call {@link PendingFile.commit} after its `'finish'`); a failed write errors the stream.
+   */
   stream(): Writable {
-    throw new Error('PendingFile.stream: not implemented yet');
+    return new Writable({
+      write: (chunk: Buffer, _encoding, callback: (error?: Error | null) => void): void => {
+        this.write(chunk).then(
+          () => {
+            callback();
+          },
+          (err: unknown) => {
+            callback(err instanceof Error ? err : new Error(String(err)));
+          },
+        );
+      },
+    });
   }
 
-  /** Makes the temp file durable (per the durability option), renames it over the target, syncs the directory. */
+  #fail(): void {
+    this.#state = 'aborted';
+    this.#abortedBy = 'failure';
+    this.#forgetSignal();
+  }
+
+  /**
+   * Makes the temp file durable (per the durability option: fchown, fchmod, fsync, close), renames it
+   * over the target, and for `'full'` fsyncs the directory. Idempotent: while a commit runs and once it
+   * is done, every call returns the same promise. After an abort: EBADF. If it fails before the rename,
+   * the file is aborted (temp removed, target unchanged) and the error rethrown; an error after the rename
+   * (the directory fsync) leaves it committed and says so.
+   */
   commit(): Promise<void> {
-    return Promise.reject(new Error('PendingFile.commit: not implemented yet'));
+    if (this.#commit !== undefined) return this.#commit;
+    const e = this.#notOpen('rename');
+    if (e !== undefined) return rejected(e);
+    this.#commit = this.#run(() => this.#commitAsync());
+    return this.#commit;
+  }
+
+  async #commitAsync(): Promise<void> {
+    const b = this.#s.backend;
+    const tmp = this.#tmp;
+    const target = this.#target;
+    try {
+      throwIfAborted(this.#s.signal, this.path);
+      await setMeta(b, tmp.fd, target);
+      await syncAndClose(b, tmp, this.#s.durability);
+      throwIfAborted(this.#s.signal, this.path);
+      if (this.#publish === 'rename') await b.rename(tmp.path, target.path);
+      else await b.link(tmp.path, target.path);
+    } catch (err) {
+      if (this.#s.signal?.aborted === true && !hasCode(err, 'EEXIST')) {
+        this.#state = 'aborted';
+        this.#abortedBy = 'signal';
+        this.#forgetSignal();
+      } else this.#fail();
+      await discard(b, tmp);
+      throw failedBeforeRename(err, this.path, this.tempPath);
+    }
+    this.#committed();
+    let failed = false;
+    let error: unknown;
+    if (this.#s.durability === 'full') {
+      try {
+        await syncDir(b, target.dir);
+      } catch (err) {
+        failed = true;
+        error = failedAfterRename(err, target.path);
+      }
+    }
+    if (this.#publish === 'link') await discard(b, tmp); // the target is a second name of it now
+    if (failed) throw error;
+  }
+
+  #committed(): void {
+    this.#state = 'committed';
+    this.#forgetSignal();
+    if (this.#publish === 'rename') {
+      this.#tmp.removed = true; // renamed: the name may be someone else's from now on
+      deleteLive(this.#tmp.path);
+    }
   }
 
   /** Synchronous form of {@link PendingFile.commit}. */
   commitSync(): void {
-    throw new Error('PendingFile.commitSync: not implemented yet');
+    if (this.#state === 'committed') return;
+    const e = this.#notOpen('rename');
+    if (e !== undefined) throw e;
+    this.#syncBusy('rename');
+    const b = this.#s.backend;
+    const tmp = this.#tmp;
+    const target = this.#target;
+    try {
+      setMetaSync(b, tmp.fd, target);
+      syncAndCloseSync(b, tmp, this.#s.durability);
+      if (this.#publish === 'rename') b.renameSync(tmp.path, target.path);
+      else b.linkSync(tmp.path, target.path);
+    } catch (err) {
+      this.#fail();
+      discardSync(b, tmp);
+      throw failedBeforeRename(err, this.path, this.tempPath);
+    }
+    this.#committed();
+    this.#commit = Promise.resolve();
+    let failed = false;
+    let error: unknown;
+    if (this.#s.durability === 'full') {
+      try {
+        fsyncDirSync(b, target.dir);
+      } catch (err) {
+        failed = true;
+        error = failedAfterRename(err, target.path);
+        this.#commit = rejected(error);
+        this.#commit.catch(noop);
+      }
+    }
+    if (this.#publish === 'link') discardSync(b, tmp);
+    if (failed) throw error;
   }
 
-  /** Closes and removes the temp file; the target is untouched. Nothing after a commit. */
+  #abortWith(by: 'abort' | 'signal'): Promise<void> {
+    if (this.#cleanup !== undefined) return this.#cleanup;
+    this.#state = 'aborted';
+    this.#abortedBy = by;
+    this.#forgetSignal();
+    this.#cleanup = this.#run(() => discard(this.#s.backend, this.#tmp));
+    return this.#cleanup;
+  }
+
+  /**
+   * Closes and removes the temp file; the target is untouched. Idempotent; nothing after a commit. While
+   * a commit is running, waits for it (its outcome stands: a commit is not interrupted). Never rejects.
+   */
   abort(): Promise<void> {
-    return Promise.resolve();
+    if (this.#commit !== undefined) return this.#commit.then(noop, noop);
+    if (this.#state === 'aborted') return this.#cleanup ?? this.#tail;
+    return this.#abortWith('abort');
   }
 
-  /** Synchronous form of {@link PendingFile.abort}. */
+  /**
+   * Synchronous form of {@link PendingFile.abort}. With promise-form calls in flight it cannot close the
+   * descriptor under them: it marks the file aborted and the cleanup runs as soon as they have settled.
+   */
   abortSync(): void {
-    // skeleton
+    if (this.#commit !== undefined || this.#state !== 'open') return;
+    if (this.#inFlight > 0) {
+      void this.#abortWith('abort');
+      return;
+    }
+    this.#state = 'aborted';
+    this.#abortedBy = 'abort';
+    this.#forgetSignal();
+    discardSync(this.#s.backend, this.#tmp);
   }
 
-  /** `await using`: aborts unless committed. */
+  /** `await using`: aborts unless committed (waits for a commit in progress). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.abort();
   }
@@ -69,12 +331,34 @@ export class PendingFile implements AsyncDisposable, Disposable {
   }
 }
 
-/** Starts a {@link PendingFile} for `path`. SKELETON. */
-export function atomicCreate(_path: string, _options: AtomicCreateOptions = {}): Promise<PendingFile> {
-  return Promise.reject(new Error('atomicCreate: not implemented yet'));
+/**
+ * Starts a {@link PendingFile} for `path`: resolves the target as {@link atomicWrite} does (symlinks
+ * followed unless `replaceSymlink`, EISDIR, `mkdir`), decides the mode and owner the file will get, and
+ * creates the temp file beside the target. Write to it, then `commit()`; or `abort()` (or let
+ * `await using` do it). `signal` aborts the file (until the rename).
+ */
+export async function atomicCreate(path: string, options: AtomicCreateOptions = {}): Promise<PendingFile> {
+  const key = absoluteTarget(path);
+  const s = settingsOf(options);
+  throwIfAborted(s.signal, key);
+  const { target, tmp } = await prepareTemp(key, s);
+  if (s.signal?.aborted === true) {
+    await discard(s.backend, tmp);
+    throw canceled(target.path, s.signal);
+  }
+  return new PendingFile(target.path, tmp.path, { settings: s, target, tmp, publish: 'rename' });
 }
 
-/** Synchronous form of {@link atomicCreate}. SKELETON. */
-export function atomicCreateSync(_path: string, _options: Omit<AtomicCreateOptions, 'signal'> = {}): PendingFile {
-  throw new Error('atomicCreateSync: not implemented yet');
+/** Synchronous form of {@link atomicCreate}. */
+export function atomicCreateSync(path: string, options: Omit<AtomicCreateOptions, 'signal'> = {}): PendingFile {
+  const key = absoluteTarget(path);
+  const s = settingsOf({ ...options, signal: undefined });
+  let target: Target;
+  try {
+    target = resolveTargetSync(key, s);
+  } catch (e) {
+    throw failedBeforeRename(e, key, undefined);
+  }
+  const tmp = createTempSync(target.path, s);
+  return new PendingFile(target.path, tmp.path, { settings: s, target, tmp, publish: 'rename' });
 }

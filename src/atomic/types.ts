@@ -75,6 +75,13 @@ export interface CleanupOptions {
   olderThanMs?: number;
   /** Report what would be removed without removing it. Default false. */
   dryRun?: boolean;
+  /**
+   * Whether a writer whose pid is dead on this host makes its temp files (and claims) removable at
+   * once. Default true. Set it to false for a directory shared with other hosts (NFS…), where a pid in a
+   * temp name says nothing about this host's processes: then only {@link CleanupOptions.olderThanMs}
+   * decides.
+   */
+  checkPids?: boolean;
   /** Where the files are. Default: the operating system. */
   backend?: Backend;
 }

@@ -1,0 +1,166 @@
+/**
+ * createExclusive's claims: `.${base}.fdkeeper-claim` beside the target, holding `${pid}\n${hostname}\n`
+ * of the process producing the target. Whoever creates the claim produces the file; the others learn
+ * who is at it, and whether that process is still alive on this host.
+ *
+ * A claim is written to a temp file and then hard-linked to the claim name (link(2) fails with EEXIST
+ * if the name exists, like O_EXCL), so nobody ever reads a claim that is still empty.
+ *
+ * @module
+ */
+import { Buffer } from 'node:buffer';
+import type { Backend, FileStat } from '../backend/backend.js';
+import { O } from '../backend/flags.js';
+import { hasCode } from '../errors/fs-error.js';
+import { atomicError, claimFailed } from './errors.js';
+import { addLive, deleteLive, isLive } from './live-temps.js';
+import { HOST, isPidDead } from './pid.js';
+import type { Settings } from './settings.js';
+import { claimNameFor, tempNameFor } from './temp-name.js';
+import { createTemp, discard, writeAll } from './write-protocol.js';
+
+/** A claim this process holds: its path and the identity of the file, to remove only that file. */
+export interface Claim {
+  readonly path: string;
+  readonly dev: number;
+  readonly ino: number;
+}
+
+/** What an existing claim says. */
+export interface Holder {
+  /** The claiming process's pid, if the claim could be read. */
+  readonly pid: number | undefined;
+  /** The host it ran on, if the claim could be read. */
+  readonly host: string | undefined;
+  readonly dev: number;
+  readonly ino: number;
+  /** Last modification (the claim's creation), ms since the epoch. */
+  readonly mtimeMs: number;
+  /** Whether it is a regular file (anything else under a claim's name is not a claim of ours). */
+  readonly isFile: boolean;
+}
+
+/**
+ * Whether the claim at `claimPath` is known to be stale: it was made on this host by a process that is
+ * gone, or by this process's pid although this process does not hold it (a previous process that had
+ * the same pid, before a reboot).
+ */
+export function holderIsDead(h: Holder, claimPath: string): boolean {
+  if (h.host !== HOST || h.pid === undefined) return false;
+  if (h.pid === process.pid) return !isLive(claimPath);
+  return isPidDead(h.pid);
+}
+
+/** Claims are a few dozen bytes; more is not a claim's content. */
+const CLAIM_READ = 1024;
+
+/** Reads the claim at `claimPath`; undefined when there is none. */
+export async function readClaim(backend: Backend, claimPath: string): Promise<Holder | undefined> {
+  let fd: number;
+  try {
+    fd = await backend.open(claimPath, O.RDONLY | O.NOFOLLOW | O.NONBLOCK | O.CLOEXEC); // NONBLOCK: a FIFO must not hang us
+  } catch (e) {
+    if (hasCode(e, 'ENOENT')) return undefined;
+    throw e;
+  }
+  let st: FileStat;
+  let text: string;
+  try {
+    st = await backend.fstat(fd);
+    if (!st.isFile()) return { pid: undefined, host: undefined, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, isFile: false };
+    const buf = Buffer.alloc(CLAIM_READ);
+    const n = await backend.read(fd, buf, 0, CLAIM_READ, 0);
+    text = buf.toString('utf8', 0, n);
+  } finally {
+    await backend.close(fd);
+  }
+  const [pidText, host] = text.split('\n');
+  const pid = pidText !== undefined && /^[1-9][0-9]{0,9}$/.test(pidText) ? Number(pidText) : undefined;
+  return { pid, host: host === '' ? undefined : host, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, isFile: true };
+}
+
+/**
+ * Removes the claim at `claimPath` if it is still the one `holder` describes. The claim is first renamed
+ * to a private name, so that a claim created meanwhile by a live producer is never deleted by mistake:
+ * if the file moved aside turns out to be a different one, it is linked back.
+ */
+export async function removeClaim(backend: Backend, claimPath: string, holder: Holder): Promise<boolean> {
+  const aside = tempNameFor(claimPath);
+  addLive(aside);
+  try {
+    try {
+      await backend.rename(claimPath, aside);
+    } catch (e) {
+      if (hasCode(e, 'ENOENT')) return false;
+      throw e;
+    }
+    const st = await backend.lstat(aside);
+    if (st.dev === holder.dev && st.ino === holder.ino) {
+      await backend.unlink(aside);
+      return true;
+    }
+    try {
+      await backend.link(aside, claimPath); // a live claim: put it back
+    } catch {
+      // a third claim appeared meanwhile: the one moved aside is lost to its producer, whose link()
+      // of the target still keeps the creation exclusive
+    }
+    await backend.unlink(aside);
+    return false;
+  } finally {
+    deleteLive(aside);
+  }
+}
+
+/**
+ * Tries to claim the production of `target`. Returns the claim, or the live holder of the existing one.
+ * A claim whose holder is dead on this host is removed and the claim tried again.
+ */
+export async function tryClaim(target: string, s: Settings): Promise<{ claim: Claim } | { holder: Holder }> {
+  const b = s.backend;
+  const claimPath = claimNameFor(target);
+  const content = Buffer.from(`${process.pid}\n${HOST}\n`);
+  for (let round = 0; round < 100; round++) {
+    const existing = await readClaim(b, claimPath);
+    if (existing !== undefined) {
+      if (!holderIsDead(existing, claimPath)) return { holder: existing };
+      await removeClaim(b, claimPath, existing);
+      continue;
+    }
+    let tmp: Awaited<ReturnType<typeof createTemp>>;
+    try {
+      tmp = await createTemp(claimPath, s, 0o644);
+    } catch (e) {
+      throw claimFailed(e, target, claimPath);
+    }
+    let st: FileStat;
+    try {
+      await writeAll(b, tmp.fd, content);
+      st = await b.fstat(tmp.fd);
+      tmp.open = false;
+      await b.close(tmp.fd);
+      addLive(claimPath);
+      await b.link(tmp.path, claimPath);
+    } catch (e) {
+      deleteLive(claimPath);
+      await discard(b, tmp);
+      if (hasCode(e, 'EEXIST')) continue; // claimed meanwhile: read that claim
+      throw claimFailed(e, target, claimPath);
+    }
+    await discard(b, tmp); // the claim is the file's other name
+    return { claim: { path: claimPath, dev: st.dev, ino: st.ino } };
+  }
+  throw atomicError('EBUSY', 'link', claimPath, 'the claim kept changing hands');
+}
+
+/** Removes this process's claim (only if the claim file is still the one it created). Never rejects. */
+export async function releaseClaim(backend: Backend, claim: Claim): Promise<void> {
+  try {
+    const st = await backend.lstat(claim.path);
+    if (st.dev === claim.dev && st.ino === claim.ino) await backend.unlink(claim.path);
+  } catch {
+    // gone already, or not removable: a dead process's claim is stale and gets taken over
+  } finally {
+    deleteLive(claim.path);
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Directory fsync, group-committed: one fsync(2) of a directory makes durable every entry change
+ * (rename, link, mkdir) made in it before the fsync started. So concurrent writers in one directory
+ * share fsyncs: a request that arrives while one is running waits for the next one, which starts as
+ * soon as the running one ends and serves every request that arrived meanwhile.
+ *
+ * @module
+ */
+import type { Backend } from '../backend/backend.js';
+import { O } from '../backend/flags.js';
+import { hasCode } from '../errors/fs-error.js';
+
+/** How a directory is opened to be fsynced: read-only (all a directory allows), and nothing but one. */
+const DIR_FLAGS = O.RDONLY | O.DIRECTORY | O.CLOEXEC;
+
+/**
+ * Errors Windows gives for opening or fsyncing a directory, which it cannot do (NTFS makes a rename's
+ * directory entry durable on its own): there the directory fsync is skipped.
+ */
+function unsupported(e: unknown): boolean {
+  return process.platform === 'win32' && (hasCode(e, 'EISDIR') || hasCode(e, 'EPERM') || hasCode(e, 'EACCES') || hasCode(e, 'EINVAL'));
+}
+
+/**
+ * open(dir, O_RDONLY|O_DIRECTORY) + fsync + close, synchronously, now. An fsync error is reported, never
+ * retried (after a failed fsync Linux may report the next one clean without having written anything).
+ * A close error after a successful fsync is ignored: a read-only directory descriptor holds no data.
+ */
+export function fsyncDirSync(backend: Backend, dir: string): void {
+  let fd: number;
+  try {
+    fd = backend.openSync(dir, DIR_FLAGS);
+  } catch (e) {
+    if (unsupported(e)) return;
+    throw e;
+  }
+  try {
+    backend.fsyncSync(fd);
+  } catch (e) {
+    if (!unsupported(e)) throw e;
+  } finally {
+    try {
+      backend.closeSync(fd);
+    } catch {
+      // see above
+    }
+  }
+}
+
+/**
+ * Opens `dir` for an fsync ahead of time: a write that is about to rename can open its directory while
+ * its temp file is being closed, saving a round trip (see {@link syncDir}). Never rejects: a failed open
+ * is handed on, to be reported when the fsync was due.
+ */
+export function openDir(backend: Backend, dir: string): Promise<OpenedDir> {
+  return backend.open(dir, DIR_FLAGS).then(
+    (fd): OpenedDir => ({ fd, error: undefined }),
+    (error: unknown): OpenedDir => ({ fd: undefined, error }),
+  );
+}
+
+/** The outcome of {@link openDir}. */
+export interface OpenedDir {
+  readonly fd: number | undefined;
+  readonly error: unknown;
+}
+
+/** Closes a descriptor {@link openDir} opened and nobody will use. Never rejects. */
+export async function closeOpenedDir(backend: Backend, opened: Promise<OpenedDir>): Promise<void> {
+  const { fd } = await opened;
+  if (fd === undefined) return;
+  try {
+    await backend.close(fd);
+  } catch {
+    // a read-only directory descriptor holds nothing
+  }
+}
+
+/** Promise form of {@link fsyncDirSync} (one fsync, not grouped), on a descriptor opened ahead if given. */
+export async function fsyncDirNow(backend: Backend, dir: string, opened?: Promise<OpenedDir>): Promise<void> {
+  let fd: number;
+  if (opened !== undefined) {
+    const o = await opened;
+    if (o.fd === undefined) {
+      if (unsupported(o.error)) return;
+      throw o.error;
+    }
+    fd = o.fd;
+  } else {
+    try {
+      fd = await backend.open(dir, DIR_FLAGS);
+    } catch (e) {
+      if (unsupported(e)) return;
+      throw e;
+    }
+  }
+  try {
+    await backend.fsync(fd);
+  } catch (e) {
+    if (!unsupported(e)) throw e;
+  } finally {
+    try {
+      await backend.close(fd);
+    } catch {
+      // see fsyncDirSync
+    }
+  }
+}
+
+/** A directory whose fsync is running (it is in the map only then), and the one queued after it. */
+interface DirGroup {
+  next: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
+}
+
+const groups = new WeakMap<Backend, Map<string, DirGroup>>();
+
+/** Starts an fsync of `dir` for group `g`; when it ends, starts the queued one (if any) or retires `g`. */
+function start(backend: Backend, dir: string, g: DirGroup, map: Map<string, DirGroup>, opened?: Promise<OpenedDir>): Promise<void> {
+  const p = fsyncDirNow(backend, dir, opened);
+  const after = (): void => {
+    const n = g.next;
+    g.next = undefined;
+    if (n === undefined) {
+      map.delete(dir);
+      return;
+    }
+    start(backend, dir, g, map).then(n.resolve, n.reject);
+  };
+  p.then(after, after);
+  return p;
+}
+
+/** Whether an fsync of `dir` is running now (a {@link syncDir} call would wait for the next one). */
+export function isSyncing(backend: Backend, dir: string): boolean {
+  return groups.get(backend)?.has(dir) === true;
+}
+
+/**
+ * Makes durable every change to `dir`'s entries made before the call: resolves once an fsync of `dir`
+ * that *started after this call* has succeeded; rejects with that fsync's error. While an fsync of `dir`
+ * is running, every call joins the single fsync queued to start when it ends.
+ *
+ * `opened` is the directory opened ahead ({@link openDir}): used when this call starts an fsync, closed
+ * unused when it joins a queued one.
+ */
+export function syncDir(backend: Backend, dir: string, opened?: Promise<OpenedDir>): Promise<void> {
+  let map = groups.get(backend);
+  if (map === undefined) {
+    map = new Map();
+    groups.set(backend, map);
+  }
+  let g = map.get(dir);
+  if (g === undefined) {
+    g = { next: undefined };
+    map.set(dir, g);
+    return start(backend, dir, g, map, opened);
+  }
+  if (g.next === undefined) {
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    g.next = { promise, resolve, reject };
+  }
+  if (opened === undefined) return g.next.promise;
+  // Opened ahead for nothing (an fsync started meanwhile): closed before the call settles.
+  const closing = closeOpenedDir(backend, opened);
+  return g.next.promise.then(() => closing, async (e: unknown) => {
+    await closing;
+    throw e;
+  });
+}

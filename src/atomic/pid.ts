@@ -1,0 +1,25 @@
+/**
+ * Whether a process that left a temp file or a claim is still alive.
+ *
+ * @module
+ */
+import { hostname } from 'node:os';
+
+/** This host's name, as claims record it. */
+export const HOST: string = hostname();
+
+/**
+ * True when no process `pid` exists on this host: `process.kill(pid, 0)` says ESRCH. A process that
+ * exists but belongs to another user (EPERM) is alive; an impossible pid (0, negative, not an integer)
+ * is not known to be dead. Process ids are reused, so "alive" only means "a process with that id exists".
+ */
+export function isPidDead(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as { code?: unknown }).code === 'ESRCH';
+  }
+}

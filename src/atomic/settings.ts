@@ -1,0 +1,57 @@
+/**
+ * Options, checked and with their defaults filled in, in the one shape the protocol steps take.
+ *
+ * @module
+ */
+import type { Backend } from '../backend/backend.js';
+import { fdtable } from '../table/default-table.js';
+import type { AtomicOptions, Durability } from './types.js';
+
+/** {@link AtomicOptions} with defaults applied. */
+export interface Settings {
+  readonly backend: Backend;
+  readonly durability: Durability;
+  readonly mode: number | undefined;
+  readonly chown: { readonly uid: number; readonly gid: number } | false | undefined;
+  readonly encoding: BufferEncoding;
+  readonly mkdir: boolean;
+  readonly replaceSymlink: boolean;
+  readonly signal: AbortSignal | undefined;
+}
+
+const DURABILITY_RANK: Readonly<Record<Durability, number>> = { none: 0, file: 1, full: 2 };
+
+/** The stronger of two durability levels. */
+export function strongest(a: Durability, b: Durability): Durability {
+  return DURABILITY_RANK[a] >= DURABILITY_RANK[b] ? a : b;
+}
+
+function show(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : String(v);
+}
+
+function isId(n: unknown): boolean {
+  return Number.isSafeInteger(n) && (n as number) >= 0;
+}
+
+/** Checks `options` (TypeError for a wrong type or value) and fills in the defaults. */
+export function settingsOf(options: AtomicOptions): Settings {
+  const durability = options.durability ?? 'full';
+  if (!(durability in DURABILITY_RANK)) throw new TypeError(`durability must be 'full', 'file' or 'none', got ${show(durability)}`);
+  const mode = options.mode;
+  if (mode !== undefined && !(Number.isSafeInteger(mode) && mode >= 0 && mode <= 0o7777)) throw new TypeError(`mode must be an integer from 0 to 0o7777, got ${show(mode)}`);
+  const chown = options.chown;
+  if (chown !== undefined && chown !== false && !(typeof chown === 'object' && isId(chown.uid) && isId(chown.gid))) throw new TypeError('chown must be false or { uid, gid } with non-negative integer ids');
+  const encoding = options.encoding ?? 'utf8';
+  if (!Buffer.isEncoding(encoding)) throw new TypeError(`unknown encoding ${show(encoding)}`);
+  return {
+    backend: options.backend ?? fdtable.backend,
+    durability,
+    mode,
+    chown,
+    encoding,
+    mkdir: options.mkdir === true,
+    replaceSymlink: options.replaceSymlink === true,
+    signal: options.signal,
+  };
+}
