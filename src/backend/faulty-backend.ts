@@ -478,11 +478,19 @@ export class FaultyBackend implements Backend {
   open(path: string, flags: number, mode?: number): Promise<number> {
     return this.runAsync('open', { path }, () => this.inner.open(path, flags, mode), this.track(path), single);
   }
+  // The number is untracked when the real close is issued, not when it completes: close(2) frees it at
+  // once (even when it reports an error), and a concurrent open may be handed it before the promise settles.
   closeSync(fd: number): void {
-    this.runSync('close', this.fdTarget(fd), () => { this.inner.closeSync(fd); }, () => { this.untrack(fd); });
+    this.runSync('close', this.fdTarget(fd), () => {
+      this.untrack(fd);
+      this.inner.closeSync(fd);
+    });
   }
   close(fd: number): Promise<void> {
-    return this.runAsync('close', this.fdTarget(fd), () => this.inner.close(fd), () => { this.untrack(fd); });
+    return this.runAsync('close', this.fdTarget(fd), () => {
+      this.untrack(fd);
+      return this.inner.close(fd);
+    });
   }
 
   readSync(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): number {

@@ -31,6 +31,7 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = {
   ENXIO: 'no such device or address',
   EROFS: 'read-only file system',
   EDQUOT: 'disk quota exceeded',
+  ETIMEDOUT: 'operation timed out',
 };
 
 const ERRNO = osConstants.errno as Readonly<Record<string, number | undefined>>;
