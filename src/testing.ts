@@ -105,3 +105,5 @@ export function withoutLeaks<A extends unknown[], R>(body: (...args: A) => R | P
     return result;
   };
 }
+
+export { CrashExplorationError, describeCrashState, exploreCrashes, type CrashExploration, type CrashFailure, type CrashMoment, type DescribeCrashStateOptions, type ExploreCrashesOptions } from './testing/explore-crashes.js';

@@ -14,7 +14,7 @@ import { O } from '../backend/flags.js';
 import { hasCode } from '../errors/fs-error.js';
 import { atomicError, claimFailed } from './errors.js';
 import { addLive, deleteLive, isLive } from './live-temps.js';
-import { HOST, isPidDead } from './pid.js';
+import { HOST, bootTimeMs, isPidDead } from './pid.js';
 import type { Settings } from './settings.js';
 import { claimNameFor, tempNameFor } from './temp-name.js';
 import { createTemp, discard, writeAll } from './write-protocol.js';
@@ -41,12 +41,16 @@ export interface Holder {
 }
 
 /**
- * Whether the claim at `claimPath` is known to be stale: it was made on this host by a process that is
- * gone, or by this process's pid although this process does not hold it (a previous process that had
- * the same pid, before a reboot).
+ * Whether the claim at `claimPath` is known to be stale: it is empty (a crash lost its content), it was
+ * made on this host before the host booted, by a process that is gone, or by this process's pid
+ * although this process does not hold it (a previous process that had the same pid).
  */
 export function holderIsDead(h: Holder, claimPath: string): boolean {
+  // Claims are linked into place only once written, so a regular file with no readable owner can only
+  // be what a crash left (its content never reached the disk): nobody holds it.
+  if (h.isFile && h.pid === undefined && h.host === undefined) return true;
   if (h.host !== HOST || h.pid === undefined) return false;
+  if (h.mtimeMs < bootTimeMs()) return true; // made before this host booted: its process is gone
   if (h.pid === process.pid) return !isLive(claimPath);
   return isPidDead(h.pid);
 }

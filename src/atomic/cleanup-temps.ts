@@ -4,7 +4,7 @@ import { hasCode, rejected } from '../errors/fs-error.js';
 import { fdtable } from '../table/default-table.js';
 import { holderIsDead, readClaim, removeClaim } from './claim.js';
 import { isLive } from './live-temps.js';
-import { isPidDead } from './pid.js';
+import { bootTimeMs, isPidDead } from './pid.js';
 import { isClaimName, parseTempName } from './temp-name.js';
 import type { CleanupOptions } from './types.js';
 
@@ -39,6 +39,7 @@ export function cleanupTemps(dir: string, options: CleanupOptions = {}): Promise
 async function cleanup(dir: string, olderThanMs: number, dryRun: boolean, checkPids: boolean, backend: NonNullable<CleanupOptions['backend']>): Promise<string[]> {
   const names = await backend.readdir(dir);
   const now = Date.now();
+  const booted = bootTimeMs();
   const deadPids = new Map<number, boolean>();
   const dead = (pid: number): boolean => {
     if (pid === process.pid) return true; // not live (checked first): a previous process's, same pid
@@ -62,7 +63,8 @@ async function cleanup(dir: string, olderThanMs: number, dryRun: boolean, checkP
         throw e;
       }
       if (!st.isFile()) continue;
-      if (!((checkPids && dead(temp.pid)) || now - st.mtimeMs >= olderThanMs)) continue;
+      // Dead writer, written before this host booted (the pid may belong to someone else now), or old.
+      if (!((checkPids && (dead(temp.pid) || st.mtimeMs < booted)) || now - st.mtimeMs >= olderThanMs)) continue;
       if (!dryRun) {
         try {
           await backend.unlink(path);

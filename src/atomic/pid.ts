@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { hostname } from 'node:os';
+import { hostname, uptime } from 'node:os';
 
 /** This host's name, as claims record it. */
 export const HOST: string = hostname();
@@ -22,4 +22,12 @@ export function isPidDead(pid: number): boolean {
   } catch (e) {
     return (e as { code?: unknown }).code === 'ESRCH';
   }
+}
+
+/**
+ * When this host booted (ms since the epoch). A file a process left before that cannot belong to a live
+ * process, whatever process now has its pid.
+ */
+export function bootTimeMs(): number {
+  return Date.now() - uptime() * 1000;
 }
