@@ -176,9 +176,9 @@ async function runNext(q: PathQueue, map: Map<string, PathQueue>): Promise<void>
     for (const c of calls) settle(q, map, c, undefined, false);
     return;
   }
-  const { target, dirOpened } = renamed;
+  const { target } = renamed;
   const path = target.path;
-  syncDir(settings.backend, target.dir, dirOpened).then(
+  syncDir(settings.backend, target.dir).then(
     () => {
       for (const c of calls) settle(q, map, c, undefined, false);
     },

@@ -21,7 +21,7 @@ import { O } from '../backend/flags.js';
 import { FsError, hasCode } from '../errors/fs-error.js';
 import type { InMemory, Prepared } from './data.js';
 import { toBytes } from './data.js';
-import { closeOpenedDir, fsyncDirSync, isSyncing, openDir, type OpenedDir } from './dir-sync.js';
+import { fsyncDirSync } from './dir-sync.js';
 import { canceled, failedAfterRename, failedBeforeRename, isShaped, sourceFailed, throwIfAborted } from './errors.js';
 import { acquireSlot, releaseSlot } from './fd-gate.js';
 import { addLive, deleteLive } from './live-temps.js';
@@ -425,19 +425,16 @@ export async function prepareTemp(abs: string, s: Settings): Promise<{ target: T
   return { target, tmp: ready };
 }
 
-/** What {@link replaceUpToRename} leaves to its caller: the target, and its directory if opened ahead. */
+/** What {@link replaceUpToRename} leaves to its caller: the target now in place. */
 export interface Renamed {
   readonly target: Target;
-  /** For `'full'`: the directory, opened while the rename ran, for {@link syncDir}. */
-  readonly dirOpened: Promise<OpenedDir> | undefined;
 }
 
 /**
  * The whole protocol up to and including the rename, in the promise form. The caller makes the rename
  * durable for `'full'` (the group-committed directory fsync, {@link syncDir}). Calls overlap where
  * nothing orders them: the write with the fchown/fchmod (both on the temp descriptor, both settled
- * before it is closed), and, for `'full'` when no fsync of the directory is running, the rename with
- * the open of the directory.
+ * before it is closed).
  */
 export async function replaceUpToRename(abs: string, data: Prepared, s: Settings): Promise<Renamed> {
   const b = s.backend;
@@ -451,7 +448,6 @@ export async function replaceUpToRename(abs: string, data: Prepared, s: Settings
   try {
     throwIfAborted(s.signal, abs);
     const { target, tmp } = await prepareTemp(abs, s);
-    let dirOpened: Promise<OpenedDir> | undefined;
     try {
       throwIfAborted(s.signal, target.path);
       const writing = data.kind === 'memory' ? writeChunks(b, tmp.fd, data) : writeStream(b, tmp.fd, data.source, s.encoding, s.signal, target.path);
@@ -464,18 +460,14 @@ export async function replaceUpToRename(abs: string, data: Prepared, s: Settings
       tmp.open = false; // close is never retried
       await b.close(tmp.fd);
       throwIfAborted(s.signal, target.path);
-      // The directory is opened while the rename runs (not while the close runs: a number being freed
-      // and taken at once would only confuse whoever counts descriptors).
-      if (s.durability === 'full' && !isSyncing(b, target.dir)) dirOpened = openDir(b, target.dir);
       await b.rename(tmp.path, target.path);
     } catch (e) {
-      if (dirOpened !== undefined) await closeOpenedDir(b, dirOpened);
       await discard(b, tmp);
       throw failedBeforeRename(e, target.path, tmp.path);
     }
     tmp.removed = true; // renamed: the name is no longer ours (never unlinked from here on)
     deleteLive(tmp.path);
-    return { target, dirOpened };
+    return { target };
   } finally {
     if (gated) releaseSlot();
   }
