@@ -31,6 +31,7 @@ for (const [i, block] of blocks.entries()) {
       const r = spawnSync(process.execPath, [file], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
       assert.equal(r.status, 0, `snippet ${i + 1} failed:\n${code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
       if (block.includes('crashStates(')) assert.match(r.stdout, /^"" .*"\{\\"v\\":1\}".*"\{\\"v\\":2\}"/m, 'the naive rewrite can be left empty');
+      if (block.includes('createExclusive(')) assert.match(r.stdout, /^created$/m);
       if (block.includes('FaultyBackend')) assert.match(r.stdout, /^ENOSPC: no space left on device, write/m);
       if (block.includes('unlinkSync')) assert.match(r.stdout, /^hello\n 0$/m);
       if (block.includes('leakReport()')) assert.match(r.stdout, /fdkeeper: 3 descriptors still open, from 1 open site[\s\S]*3 × loadTemplate \(/);
