@@ -37,22 +37,24 @@ function joinDetail(...parts: (string | undefined)[]): string {
 }
 
 /**
+ * `e`, a system error, re-reported for `target` with `detail` (built from the original's detail):
+ * its code, syscall and progress are kept and it is marked as shaped. Anything that is not a system
+ * error (a TypeError: a programming error) is returned as it is.
+ */
+function reshape(e: unknown, target: string, detail: (original: string | undefined) => string): unknown {
+  const f = systemFields(e);
+  if (f === undefined) return e;
+  return mark(new FsError({ code: f.code, syscall: f.syscall, path: target, bytesWritten: f.bytesWritten, detail: detail(f.detail), cause: e }));
+}
+
+/**
  * An error that happened before the rename (the target is untouched): a system error becomes an
  * FsError with its code and syscall, `path` the target and the temp path in the detail. Errors already
  * shaped pass through; anything that is not a system error (a TypeError: a programming error) too.
  */
 export function failedBeforeRename(e: unknown, target: string, temp: string | undefined, why?: string): unknown {
-  if (e instanceof FsError && shaped.has(e)) return e;
-  const f = systemFields(e);
-  if (f === undefined) return e;
-  return mark(new FsError({
-    code: f.code,
-    syscall: f.syscall,
-    path: target,
-    bytesWritten: f.bytesWritten,
-    detail: joinDetail(why, f.detail, temp === undefined ? undefined : `temp file '${temp}'`, 'the target was not changed'),
-    cause: e,
-  }));
+  if (isShaped(e)) return e;
+  return reshape(e, target, (d) => joinDetail(why, d, temp === undefined ? undefined : `temp file '${temp}'`, 'the target was not changed'));
 }
 
 /**
@@ -60,15 +62,7 @@ export function failedBeforeRename(e: unknown, target: string, temp: string | un
  * the caller asked for, with the claim file in the detail. Nothing was created.
  */
 export function claimFailed(e: unknown, target: string, claim: string): unknown {
-  const f = systemFields(e);
-  if (f === undefined) return e;
-  return mark(new FsError({
-    code: f.code,
-    syscall: f.syscall,
-    path: target,
-    detail: joinDetail(`taking the claim '${claim}'`, 'the target was not created'),
-    cause: e,
-  }));
+  return reshape(e, target, () => joinDetail(`taking the claim '${claim}'`, 'the target was not created'));
 }
 
 /**
@@ -76,16 +70,8 @@ export function claimFailed(e: unknown, target: string, claim: string): unknown 
  * still bring the old content back.
  */
 export function failedAfterRename(e: unknown, target: string): unknown {
-  if (e instanceof FsError && shaped.has(e)) return e;
-  const f = systemFields(e);
-  if (f === undefined) return e;
-  return mark(new FsError({
-    code: f.code,
-    syscall: f.syscall,
-    path: target,
-    detail: joinDetail(f.detail, 'the new content is in place (the rename succeeded), but syncing its directory failed: a power loss may still bring back the old content'),
-    cause: e,
-  }));
+  if (isShaped(e)) return e;
+  return reshape(e, target, (d) => joinDetail(d, 'the new content is in place (the rename succeeded), but syncing its directory failed: a power loss may still bring back the old content'));
 }
 
 /** The write was cancelled through its AbortSignal before the rename: ECANCELED, the reason as cause. */
