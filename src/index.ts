@@ -49,3 +49,6 @@ export { createExclusive } from './atomic/create-exclusive.js';
 export { cleanupTemps } from './atomic/cleanup-temps.js';
 export { isClaimName, isTempName, parseTempName, tempNameFor } from './atomic/temp-name.js';
 export type { AtomicCreateOptions, AtomicData, AtomicDataSync, AtomicOptions, AtomicWriteOptions, CleanupOptions, CreateExclusiveOptions, Durability, ExclusiveResult } from './atomic/types.js';
+
+export { LogFile, openLog, type LogFileEvents } from './log/log-file.js';
+export { REOPEN_REASONS, type CarriedOver, type DropEvent, type FsyncPolicy, type LogFileOptions, type LogFileStats, type ReopenEvent, type ReopenReason, type ReopenSignal } from './log/types.js';

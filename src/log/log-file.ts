@@ -1,0 +1,620 @@
+/**
+ * `LogFile`: an append-only writer of lines or records that survives rotation. It notices by itself
+ * when its path stops naming the file it has open (renamed away, deleted, replaced, turned into a
+ * directory, truncated), reopens within a bounded delay, and carries into the new file the lines a
+ * deleted or replaced file received after the last confirmed check. See docs/logs.md.
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import { basename, dirname, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Backend, FileStat } from '../backend/backend.js';
+import { FaultyBackend } from '../backend/faulty-backend.js';
+import { O } from '../backend/flags.js';
+import { OsBackend } from '../backend/os-backend.js';
+import { FsError, hasCode, toFsError } from '../errors/fs-error.js';
+import { makeParentsSync } from '../atomic/make-parents.js';
+import { carryOver } from './carry-over.js';
+import { watchDirectory, type DirWatch } from './dir-watch.js';
+import { addExitFlush, removeExitFlush, type ExitFlushable } from './exit-flush.js';
+import { checkIdentity } from './identity-check.js';
+import { KeepQueue } from './keep-queue.js';
+import { RecordBuffer } from './record-buffer.js';
+import { logSettingsOf, type LogSettings } from './settings.js';
+import { addSignalReopen, removeSignalReopen, type SignalReopenable } from './signal-reopen.js';
+import { type CarriedOver, type DropEvent, type LogFileOptions, type LogFileStats, type ReopenEvent, type ReopenReason } from './types.js';
+import { writeFully } from './write-fully.js';
+
+/**
+ * Read and write (the read side is for carry-over: the writer reads back what a deleted file held),
+ * append, create, close-on-exec, and non-blocking so that a FIFO put at the path can never hang the
+ * synchronous open (on regular files the flag does nothing).
+ */
+const OPEN_FLAGS = O.RDWR | O.APPEND | O.CREAT | O.CLOEXEC | O.NONBLOCK;
+/** When the file may be written but not read (mode 0o222): no carry-over from it. */
+const OPEN_FLAGS_WRITE_ONLY = O.WRONLY | O.APPEND | O.CREAT | O.CLOEXEC | O.NONBLOCK;
+
+/** The events of a {@link LogFile}, for typed listeners. */
+export interface LogFileEvents {
+  /** The log reopened its path (or, for `'truncated'`, noticed a truncation). */
+  reopen: [event: ReopenEvent];
+  /** A write, reopen or fsync failed; records are kept and retried. Once per failure episode and code. */
+  error: [error: FsError];
+  /** Records were dropped because the keep-queue was full. */
+  drop: [event: DropEvent];
+  /** Writing works again after a failure; kept records have been written. */
+  resume: [];
+  /** `write()` returned false earlier and the buffer has been written since. */
+  drain: [];
+  /** The log is closed. */
+  close: [];
+}
+
+/** Whether the backend names real paths, so that `fs.watch` on them means something. */
+function isOsBackend(b: Backend): boolean {
+  if (b instanceof OsBackend) return true;
+  return b instanceof FaultyBackend && isOsBackend(b.inner);
+}
+
+function newlines(b: Uint8Array): number {
+  let n = 0;
+  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+/**
+ * A log file that notices rotation. Create it with {@link openLog}.
+ *
+ * - `write(record)` appends a string or bytes record (give it whole lines: records are never split
+ *   between write syscalls, so several processes appending to one file never interleave inside one).
+ *   It buffers; a full buffer (`bufferSize`) is written at once, and a timer writes the rest every
+ *   `flushInterval` ms. It returns false while records cannot reach the file (backpressure).
+ * - Every `checkInterval` ms, and at once when `fs.watch` reports a name change in the directory, it
+ *   compares (dev, ino) of the path with the open descriptor and reopens when they differ.
+ * - Failures (disk full, permission refused, the directory gone) go to the `'error'` event; records are
+ *   kept (up to `maxKept` bytes, the rest counted in {@link LogFile.dropped}) and written when a retry
+ *   succeeds (`'resume'`).
+ *
+ * Events: `'reopen'` ({@link ReopenEvent}), `'error'` ({@link FsError}; without a listener it becomes a
+ * process warning, since a full disk must not crash the service), `'drop'` ({@link DropEvent}),
+ * `'resume'`, `'drain'`, `'close'`.
+ *
+ * Single-threaded JavaScript makes every method safe to call from anywhere in the process; the file
+ * may be shared with other processes appending to it.
+ */
+export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, AsyncDisposable, ExitFlushable, SignalReopenable {
+  /** The path written to, as given (resolved against the working directory at open). */
+  readonly path: string;
+
+  private readonly settings: LogSettings;
+  private readonly backend: Backend;
+  private readonly absolute: string;
+  private readonly buffer: RecordBuffer;
+  private readonly kept: KeepQueue;
+
+  private fd: number;
+  /** Whether `fd` can be read back (carry-over needs it). */
+  private readable: boolean;
+  /** Whether `fd` is a regular file (truncation is checked only then). */
+  private regular = true;
+  /** The size of the open file at the last check that confirmed the path: carry-over starts here. */
+  private confirmed = 0;
+  /** At least this many bytes should be in the file (confirmed + written since): less means truncated. */
+  private expectedMin = 0;
+  private lastCheck = 0;
+  private lastSync = 0;
+  private unsynced = false;
+
+  /** Set while failing: the error reported for the current episode. */
+  private failure: FsError | undefined;
+  /** A reopen that detection asked for but that failed (retried with the kept records). */
+  private pendingReopen: { reason: ReopenReason; unlinked: boolean } | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private watch: DirWatch | undefined;
+  private flushScheduled = false;
+  private wantDrain = false;
+  private closed = false;
+  private warned = false;
+
+  // statistics
+  private readonly reopenCounts: Record<ReopenReason, number> = { renamed: 0, deleted: 0, replaced: 0, 'not-a-file': 0, truncated: 0, manual: 0, signal: 0 };
+  private carriedBytes = 0;
+  private carriedLines = 0;
+  private writes = 0;
+  private writeCalls = 0;
+  private bytesWritten = 0;
+  private checks = 0;
+  private errors = 0;
+
+  /** Use {@link openLog}. */
+  constructor(path: string, options: LogFileOptions = {}) {
+    super();
+    if (typeof path !== 'string' || path === '') throw new TypeError(`path must be a non-empty string, got ${typeof path === 'string' ? "''" : typeof path}`);
+    this.settings = logSettingsOf(options);
+    this.backend = this.settings.backend;
+    this.path = path;
+    // A chdir later must not move the log: name it absolutely for the OS; the memory backend has its own cwd.
+    this.absolute = isOsBackend(this.backend) ? resolve(path) : path;
+    this.buffer = new RecordBuffer(this.settings.bufferSize);
+    this.kept = new KeepQueue(this.settings.maxKept);
+
+    // Throws: a log that cannot be opened at all is the caller's error.
+    const { fd, readable } = this.openPath();
+    this.fd = fd;
+    this.readable = readable;
+    const st = this.backend.fstatSync(this.fd);
+    this.adopt(st);
+    this.lastCheck = performance.now();
+    this.lastSync = this.lastCheck;
+
+    const tick = Math.min(this.settings.checkInterval, this.settings.flushInterval, typeof this.settings.fsync === 'object' ? this.settings.fsync.intervalMs : Infinity);
+    this.ticker = setInterval(() => {
+      this.onTick();
+    }, tick);
+    this.ticker.unref();
+    this.startWatch();
+    if (this.settings.exitFlush) addExitFlush(this);
+    if (this.settings.reopenOnSignal !== false) addSignalReopen(this.settings.reopenOnSignal, this);
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  /**
+   * Appends one record (or a batch of whole records). Returns false when it is over the high-water mark:
+   * with `sync: false`, while a full buffer waits for the next turn of the event loop; in both modes,
+   * while the file cannot be written and records go to the keep-queue (or are dropped). `'drain'`
+   * follows a false once records flow again. Throws EBADF after close.
+   */
+  write(chunk: string | Uint8Array): boolean {
+    this.writes++;
+    if (this.closed) throw new FsError({ code: 'EBADF', syscall: 'write', path: this.path, detail: 'the log file is closed' });
+    if (this.failure !== undefined) return this.keep(chunk);
+    let full: boolean;
+    if (typeof chunk === 'string') full = this.buffer.pushText(chunk);
+    else if (chunk instanceof Uint8Array) full = this.buffer.pushBytes(chunk);
+    else throw new TypeError(`a log record must be a string or a Uint8Array, got ${typeof chunk}`);
+    if (!full) return true;
+    if (this.settings.sync) {
+      this.flushBuffer();
+      if (!this.failing) return true;
+      this.wantDrain = true;
+      return false;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        if (this.closed) return;
+        this.flushBuffer();
+        this.maybeDrain();
+      });
+    }
+    this.wantDrain = true;
+    return false;
+  }
+
+  /**
+   * Writes everything buffered so far to the file, synchronously. While the file cannot be written, it
+   * retries once, and what still fails stays in the keep-queue. Never throws for I/O failures (they go
+   * to `'error'`); a no-op after close.
+   */
+  flushSync(): void {
+    if (this.closed) return;
+    if (this.failure !== undefined && !this.recover()) {
+      this.keepBuffer();
+      return;
+    }
+    this.flushBuffer();
+    this.maybeDrain();
+  }
+
+  /** Promise form of {@link LogFile.flushSync} (resolves once the records are in the file or kept). */
+  flush(): Promise<void> {
+    return new Promise((resolve) => {
+      this.flushSync();
+      resolve();
+    });
+  }
+
+  /**
+   * Reopens the path now (the logrotate convention, for a `postrotate` hook): buffered records go to
+   * the new file, and if the old one has no name left, its unconfirmed lines are carried over.
+   */
+  reopenSync(): void {
+    this.reopenBy('manual');
+  }
+
+  /** Promise form of {@link LogFile.reopenSync}. */
+  reopen(): Promise<void> {
+    return new Promise((resolve) => {
+      this.reopenSync();
+      resolve();
+    });
+  }
+
+  /**
+   * Flushes, checks the path a last time (so lines written into a file deleted a moment ago are carried
+   * over), and closes. Idempotent. Records still kept because the file cannot be written are counted in
+   * {@link LogFile.dropped}.
+   */
+  closeSync(): void {
+    if (this.closed) return;
+    this.flushSync();
+    if (this.failure === undefined) this.check();
+    if (this.failure !== undefined) this.recover();
+    this.closed = true;
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.watch?.close();
+    if (this.settings.exitFlush) removeExitFlush(this);
+    if (this.settings.reopenOnSignal !== false) removeSignalReopen(this.settings.reopenOnSignal, this);
+    if (!this.kept.empty) {
+      this.kept.dropKept();
+      this.reportDrops();
+    }
+    try {
+      if (this.unsynced && this.settings.fsync !== 'never') this.backend.fsyncSync(this.fd);
+    } catch {
+      // reported with the close below if it matters
+    }
+    try {
+      this.backend.closeSync(this.fd);
+    } catch (e) {
+      this.report(toFsError(e, 'close', { path: this.path, fd: this.fd }));
+    }
+    this.emit('close');
+  }
+
+  /** Promise form of {@link LogFile.closeSync}. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.closeSync();
+      resolve();
+    });
+  }
+
+  /** Closes synchronously (`using log = openLog(…)`). */
+  [Symbol.dispose](): void {
+    this.closeSync();
+  }
+
+  /** Closes (`await using log = openLog(…)`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Whether {@link LogFile.close} has been called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Whether the log is failing: records go to the keep-queue until a retry succeeds. */
+  get failing(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /** Records dropped because the keep-queue overflowed while failing (and records still kept at close). */
+  get dropped(): number {
+    return this.kept.dropped;
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): LogFileStats {
+    const reopens = { ...this.reopenCounts };
+    const carried: CarriedOver = { bytes: this.carriedBytes, lines: this.carriedLines };
+    return {
+      reopens,
+      carried,
+      writes: this.writes,
+      writeCalls: this.writeCalls,
+      bytesWritten: this.bytesWritten,
+      checks: this.checks,
+      errors: this.errors,
+      dropped: this.kept.dropped,
+      keptBytes: this.kept.bytes,
+    };
+  }
+
+  // ---------------------------------------------------------------- hooks (exit, signal)
+
+  /** @internal The exit hooks: flush, and a last check so a just-deleted file's lines are carried over. */
+  flushForExit(): void {
+    if (this.closed) return;
+    this.flushSync();
+    if (this.failure === undefined) this.check();
+    if (this.unsynced && this.settings.fsync !== 'never') this.syncNow();
+  }
+
+  /** @internal The signal hook. */
+  reopenForSignal(): void {
+    if (!this.closed) this.reopenBy('signal');
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  /** Writes the buffer to the file (one write syscall for a regular file); on failure, keeps the rest. */
+  private flushBuffer(): void {
+    if (this.buffer.empty) return;
+    if (this.failure !== undefined) {
+      this.keepBuffer();
+      return;
+    }
+    const records = this.buffer.records;
+    const bytes = this.buffer.take();
+    const out = writeFully(this.backend, this.fd, bytes);
+    this.accountWrite(out.written, out.calls);
+    if (out.error !== undefined) {
+      const rest = bytes.subarray(out.written);
+      this.kept.keepFailed(rest, out.written === 0 ? records : newlines(rest) + (rest[rest.length - 1] === 10 ? 0 : 1));
+      this.fail(out.error);
+      return;
+    }
+    // A busy writer may keep the event loop from running the timer: check on its own flushes then.
+    if (performance.now() - this.lastCheck >= this.settings.checkInterval) this.check();
+  }
+
+  private accountWrite(bytes: number, calls: number): void {
+    this.writeCalls += calls;
+    this.bytesWritten += bytes;
+    this.expectedMin += bytes;
+    if (bytes === 0) return;
+    this.unsynced = true;
+    if (this.settings.fsync === 'every') this.syncNow();
+  }
+
+  private syncNow(): void {
+    this.lastSync = performance.now();
+    this.unsynced = false;
+    try {
+      this.backend.fsyncSync(this.fd);
+    } catch (e) {
+      this.report(toFsError(e, 'fsync', { path: this.path, fd: this.fd }));
+    }
+  }
+
+  /** While failing: one record into the keep-queue, or counted as dropped. */
+  private keep(chunk: string | Uint8Array): false {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`a log record must be a string or a Uint8Array, got ${typeof chunk}`);
+    this.kept.offer(bytes);
+    this.wantDrain = true;
+    return false;
+  }
+
+  /** Moves the buffer into the keep-queue (failing: nothing may be written before the kept records). */
+  private keepBuffer(): void {
+    if (this.buffer.empty) return;
+    const records = this.buffer.records;
+    this.kept.keepFailed(this.buffer.take(), records);
+  }
+
+  private maybeDrain(): void {
+    if (this.wantDrain && this.failure === undefined && this.buffer.size < this.settings.bufferSize) {
+      this.wantDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  // ---------------------------------------------------------------- detection
+
+  private onTick(): void {
+    if (this.closed) return;
+    // Flush first, so the check confirms what was just written (fewer lines to carry, fewer duplicates).
+    if (this.failure === undefined) this.flushBuffer();
+    if (this.failure === undefined && performance.now() - this.lastCheck >= this.settings.checkInterval - 1) this.check();
+    const fs = this.settings.fsync;
+    if (this.unsynced && typeof fs === 'object' && performance.now() - this.lastSync >= fs.intervalMs) this.syncNow();
+    this.maybeDrain();
+  }
+
+  /** The identity check; reopens when the path no longer names the open file. */
+  private check(): void {
+    if (this.closed || this.pendingReopen !== undefined) return;
+    this.checks++;
+    this.lastCheck = performance.now();
+    const v = checkIdentity(this.backend, this.absolute, this.fd);
+    if (v.kind === 'unknown') return;
+    if (v.kind === 'same') {
+      if (this.regular && v.size < this.expectedMin) {
+        // copytruncate: O_APPEND already writes at the new end; nothing to reopen, but say so.
+        this.reopenCounts.truncated++;
+        this.emit('reopen', { reason: 'truncated', carried: { bytes: 0, lines: 0 } });
+      }
+      this.confirmed = v.size;
+      this.expectedMin = v.size;
+      return;
+    }
+    this.reopenFor(v.reason, v.unlinked);
+  }
+
+  /** A reopen asked for from outside (manual, signal): with carry-over if the old file has no name left. */
+  private reopenBy(reason: 'manual' | 'signal'): void {
+    if (this.closed) return;
+    let unlinked = false;
+    try {
+      unlinked = this.backend.fstatSync(this.fd).nlink === 0;
+    } catch {
+      // the descriptor is unusable: reopen anyway, nothing to carry
+    }
+    this.pendingReopen = undefined;
+    if (this.reopenFor(reason, unlinked) && this.failure !== undefined) this.recover();
+  }
+
+  /**
+   * Opens the path anew, carries over what the old file got since the last confirmed check if it has no
+   * name left, switches descriptors and closes the old one. Returns false (and fails) if the open fails;
+   * the old descriptor is then kept, for the carry-over of a later attempt.
+   */
+  private reopenFor(reason: ReopenReason, unlinked: boolean): boolean {
+    let fd: number;
+    let st: FileStat;
+    let readable: boolean;
+    try {
+      ({ fd, readable } = this.openPath());
+      st = this.backend.fstatSync(fd);
+    } catch (e) {
+      this.pendingReopen = { reason, unlinked };
+      this.keepBuffer();
+      this.fail(toFsError(e, 'open', { path: this.path }));
+      return false;
+    }
+    const old = this.fd;
+    const oldReadable = this.readable;
+    let carried = { bytes: 0, lines: 0 };
+    let keptRest: Buffer | undefined;
+    let carryError: FsError | undefined;
+    if (unlinked && this.settings.carryOver && oldReadable) {
+      const r = carryOver(this.backend, old, fd, this.confirmed);
+      this.writeCalls += r.calls;
+      this.bytesWritten += r.bytes;
+      carried = { bytes: r.bytes, lines: r.lines };
+      this.carriedBytes += r.bytes;
+      this.carriedLines += r.lines;
+      keptRest = r.rest;
+      carryError = r.error;
+    }
+    this.fd = fd;
+    this.readable = readable;
+    this.adopt(st);
+    this.expectedMin += carried.bytes;
+    if (carried.bytes > 0) this.unsynced = true;
+    this.pendingReopen = undefined;
+    try {
+      this.backend.closeSync(old);
+    } catch {
+      // close(2) frees the number even when it reports an error; nothing was pending on it
+    }
+    this.reopenCounts[reason]++;
+    this.startWatch();
+    this.lastCheck = performance.now();
+    this.emit('reopen', { reason, carried });
+    if (carryError !== undefined) {
+      // The rest of the carried lines come first: before the buffer and before anything kept.
+      this.keepBuffer();
+      if (keptRest !== undefined) this.kept.keepFront(keptRest, newlines(keptRest));
+      this.fail(carryError);
+    }
+    return true;
+  }
+
+  /** Opens the path for appending, creating it (and with `mkdir`, its parents). */
+  private openPath(): { fd: number; readable: boolean } {
+    const { backend, mode, mkdir } = this.settings;
+    const attempt = (flags: number): number => {
+      try {
+        return backend.openSync(this.absolute, flags, mode);
+      } catch (e) {
+        if (!(mkdir && hasCode(e, 'ENOENT'))) throw e;
+        makeParentsSync(backend, dirname(this.absolute), 'none');
+        return backend.openSync(this.absolute, flags, mode);
+      }
+    };
+    try {
+      return { fd: attempt(OPEN_FLAGS), readable: true };
+    } catch (e) {
+      if (!hasCode(e, 'EACCES')) throw e;
+      // Writable but not readable (mode 0o222 and not root): log without carry-over from this file.
+      return { fd: attempt(OPEN_FLAGS_WRITE_ONLY), readable: false };
+    }
+  }
+
+  /** Takes `st` (the newly opened file) as the confirmed state. */
+  private adopt(st: FileStat): void {
+    this.regular = st.isFile();
+    this.confirmed = st.size;
+    this.expectedMin = st.size;
+  }
+
+  private startWatch(): void {
+    this.watch?.close();
+    this.watch = undefined;
+    if (!this.settings.watch || !isOsBackend(this.backend) || this.closed) return;
+    this.watch = watchDirectory(dirname(this.absolute), basename(this.absolute), () => {
+      // A name changed in the directory: check now rather than at the next tick.
+      if (!this.closed && this.failure === undefined) this.check();
+    });
+  }
+
+  // ---------------------------------------------------------------- failure and recovery
+
+  /** Enters (or stays in) the failing state; reports the error once per episode and code. */
+  private fail(err: FsError): void {
+    const fresh = this.failure === undefined || this.failure.code !== err.code;
+    this.failure = err;
+    if (fresh) this.report(err);
+    this.scheduleRetry();
+  }
+
+  private report(err: FsError): void {
+    this.errors++;
+    if (this.listenerCount('error') > 0) {
+      this.emit('error', err);
+      return;
+    }
+    // Unlike a stream, an unwatched log error does not throw: a full disk must not crash the service.
+    if (!this.warned) {
+      this.warned = true;
+      process.emitWarning(`${err.message} (log records are kept and retried; listen for 'error' on the LogFile to handle this)`, { code: 'FDKEEPER_LOG_ERROR' });
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.closed) return;
+      this.reportDrops();
+      if (!this.recover()) this.scheduleRetry();
+    }, this.settings.retryInterval);
+    this.retryTimer.unref();
+  }
+
+  /** Tries to leave the failing state: the pending reopen, then the kept records in order. */
+  private recover(): boolean {
+    if (this.failure === undefined) return true;
+    if (this.pendingReopen !== undefined) {
+      const { reason, unlinked } = this.pendingReopen;
+      if (!this.reopenFor(reason, unlinked)) return false;
+    }
+    for (let chunk = this.kept.peek(); chunk !== undefined; chunk = this.kept.peek()) {
+      const out = writeFully(this.backend, this.fd, chunk);
+      this.accountWrite(out.written, out.calls);
+      this.kept.consume(out.written);
+      if (out.error !== undefined) {
+        this.fail(out.error);
+        return false;
+      }
+    }
+    this.failure = undefined;
+    this.warned = false;
+    this.reportDrops();
+    this.emit('resume');
+    // Records buffered meanwhile (none in the failing state, but a reopen may have left some) follow.
+    this.flushBuffer();
+    this.maybeDrain();
+    return !this.failing;
+  }
+
+  private reportDrops(): void {
+    const d = this.kept.takeDrops();
+    if (d.records > 0) this.emit('drop', d);
+  }
+}
+
+/**
+ * Opens (creating it if needed) a log file that survives rotation: see {@link LogFile}. Synchronous, so
+ * a logger can be made at module load; throws an {@link FsError} if the file cannot be opened at all
+ * (missing directory without `mkdir`, a directory at the path, permission refused).
+ *
+ * ```ts
+ * const log = openLog('/var/log/app.log');
+ * log.write(`${new Date().toISOString()} started\n`);
+ * ```
+ */
+export function openLog(path: string, options?: LogFileOptions): LogFile {
+  return new LogFile(path, options);
+}
+
+
