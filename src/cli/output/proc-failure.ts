@@ -22,7 +22,7 @@ export function reportProcFailure(command: string, pid: number, e: unknown, io: 
   const detail = (e as { detail?: string }).detail;
   switch (problem) {
     case 'no-such-process':
-      io.stderr(`fdkeeper ${command}: no process with pid ${pid} (it has exited, or never existed)\n`);
+      io.stderr(`fdkeeper ${command}: ${detail ?? `no process with pid ${pid}`}\n`);
       return EXIT_NO_PROCESS;
     case 'permission-denied': {
       const owner = ownerOf(pid);

@@ -4,7 +4,7 @@ import { FD_KINDS, type FdEntry, type FdKind } from './fd-entry.js';
 import { parseFdInfo } from './fdinfo.js';
 import { parseOpenFilesLimit, type OpenFilesLimit } from './limits.js';
 import { decodeOpenFlags } from './open-flags.js';
-import { assertProcfs, procError } from './proc-error.js';
+import { assertProcfs, noSuchProcess, procError, zombieParent } from './proc-error.js';
 import { describeSocket, readSocketTable, type SocketInfo } from './sockets.js';
 
 /** A file that is open more than once (same device and inode), with the descriptors that hold it. */
@@ -128,6 +128,10 @@ export function inspectProcess(pid: number, options: InspectOptions = {}): Proce
     names = readdirSync(`${base}/fd`);
   } catch (e) {
     throw procError(e, pid, proc, 'scandir');
+  }
+  if (names.length === 0) {
+    const parent = zombieParent(pid, proc);
+    if (parent !== undefined) throw noSuchProcess(pid, proc, `it has exited; a zombie until its parent, pid ${parent}, reaps it`);
   }
   const limitText = readOptional(`${base}/limits`);
   const limit = limitText === undefined ? null : (parseOpenFilesLimit(limitText) ?? null);

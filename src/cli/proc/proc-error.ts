@@ -1,16 +1,16 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { FsError, hasCode, toFsError } from '../../errors/fs-error.js';
 
 /** Why a process could not be inspected, as the CLI reports it (each has its exit code). */
 export type ProcProblem = 'no-such-process' | 'permission-denied' | 'unsupported';
 
 /** The error of an inspection that cannot proceed: an {@link FsError} whose `code` tells the problem. */
-export function noSuchProcess(pid: number, procRoot: string): FsError {
+export function noSuchProcess(pid: number, procRoot: string, why = 'it has exited, or never existed'): FsError {
   return new FsError({
     code: 'ESRCH',
     syscall: 'inspect',
     path: `${procRoot}/${pid}`,
-    detail: `no process with pid ${pid} (it has exited, or never existed)`,
+    detail: `no process with pid ${pid} (${why})`,
     cause: new Error('ESRCH: no such process'),
   });
 }
@@ -24,6 +24,22 @@ export function unsupported(procRoot: string): FsError {
     path: procRoot,
     detail: `${where}; on macOS use \`lsof -p PID\`, on Windows Sysinternals \`handle -p PID\``,
   });
+}
+
+/**
+ * The parent of `pid` when it is a zombie (exited, not yet reaped: /proc/PID still exists, with no
+ * descriptors), else undefined.
+ */
+export function zombieParent(pid: number, procRoot: string): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`${procRoot}/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // "PID (comm) STATE PPID …": comm may hold spaces and parentheses, so split after the last ')'.
+  const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return state === 'Z' ? Number(ppid) : undefined;
 }
 
 /** Checks that `procRoot` is a mounted procfs before anything is read from it. */
