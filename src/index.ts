@@ -30,6 +30,10 @@ export { Pipe, pipe, type PipeOptions } from './io/pipe.js';
 export { OpenHandle, formatAge, formatLeakReport, groupByOpenSite, summarizeOpenSites, type LeakReportOptions, type OpenSiteGroup } from './diagnostics/leak-report.js';
 export { OpenSite, type SiteMode, type StackFrame } from './diagnostics/open-site.js';
 export { UNCLOSED_WARNING } from './diagnostics/unclosed-watch.js';
+export { NodeFsTracker, activeNodeFsTracker, trackNodeFs, type NodeFsTrackerOptions, type NodeFsTrackerStats } from './register/node-fs-tracker.js';
+export type { NodeFsOpenApi } from './register/fd-record.js';
+export type { OpenCountPoint } from './register/open-count-series.js';
+export { REPORT_FORMAT, type RegisterReport, type RegisterReportReclaimed, type RegisterReportSite, type ReportReason } from './register/report.js';
 
 export { MemoryBackend, type MemoryBackendOptions, type MemoryTreeEntry, type MemoryTreeOptions } from './backend/memory/memory-backend.js';
 

@@ -1,0 +1,108 @@
+import { renderHtmlReport } from './html-report.js';
+import type { NodeFsTracker } from './node-fs-tracker.js';
+import { buildReport, formatReportText, htmlWrittenLine, type ReportReason } from './report.js';
+import { reportChannel, takeRequest, writeFileReplacing, type ReportChannel } from './report-channel.js';
+import type { ReportForm } from './report-form.js';
+
+/** The signal that asks the hook for a report. SIGUSR1 is Node's inspector; SIGUSR2 is free. */
+export const REPORT_SIGNAL = 'SIGUSR2';
+
+/** Options of {@link startReporter}. */
+export interface ReporterOptions {
+  /** Where the request/response files live (default: the temp dir). */
+  readonly channel?: ReportChannel;
+  /** Where text goes (default: process.stderr). */
+  readonly write?: (text: string) => void;
+}
+
+/** A running reporter: {@link Reporter.stop} removes its exit hook and signal listener. */
+export interface Reporter {
+  stop(): void;
+}
+
+type Emit = (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) => boolean;
+
+/**
+ * Reports what `tracker` has open: at exit and on a plain SIGUSR2 in the chosen `form`, and as JSON to
+ * the response file when `fdkeeper report <pid>` asked (a request file is present).
+ *
+ * At exit it runs after every `'exit'` listener of the app (those may still close files), by wrapping
+ * `process.emit` the way signal-exit's `alwaysLast` does; listeners run in registration order and the
+ * hook registers first, so a plain listener would report too early.
+ *
+ * The SIGUSR2 listener is added next to any the app has, never instead of them. One behaviour does
+ * change, and cannot not: a process with a SIGUSR2 listener is no longer terminated by SIGUSR2.
+ */
+export function startReporter(tracker: NodeFsTracker, form: ReportForm, options: ReporterOptions = {}): Reporter {
+  const channel = options.channel ?? reportChannel(process.pid);
+  const write =
+    options.write ??
+    ((text: string): void => {
+      process.stderr.write(text);
+    });
+
+  const report = (reason: ReportReason): void => {
+    try {
+      tracker.untracked(() => {
+        switch (form.kind) {
+          case 'off':
+            return;
+          case 'exit':
+            write(formatReportText(tracker, reason));
+            return;
+          case 'json':
+            write(JSON.stringify(buildReport(tracker, reason)) + '\n');
+            return;
+          case 'html': {
+            const r = buildReport(tracker, reason, { series: true });
+            writeFileReplacing(form.file, renderHtmlReport(r), 0o644);
+            write(htmlWrittenLine(form.file, r));
+            return;
+          }
+        }
+      });
+    } catch (e) {
+      // Never let the reporter break the app it watches: say what failed and carry on.
+      write(`fdkeeper: could not report open descriptors: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  };
+
+  const onSignal = (): void => {
+    try {
+      tracker.untracked(() => {
+        const request = takeRequest(channel);
+        if (request === undefined) {
+          report('signal');
+          return;
+        }
+        writeFileReplacing(channel.response, JSON.stringify(buildReport(tracker, 'request', { request: request.token })) + '\n');
+      });
+    } catch (e) {
+      write(`fdkeeper: could not answer the report request: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  };
+
+  let exited = false;
+  let stopped = false;
+  const originalEmit = Reflect.get(process, 'emit') as Emit;
+  const emit: Emit = function (this: NodeJS.Process, event, ...args) {
+    if (event !== 'exit' || exited || stopped) return Reflect.apply(originalEmit, this, [event, ...args]);
+    exited = true;
+    try {
+      return Reflect.apply(originalEmit, this, [event, ...args]);
+    } finally {
+      report('exit');
+    }
+  };
+  process.emit = emit as unknown as typeof process.emit;
+  process.on(REPORT_SIGNAL, onSignal);
+
+  return {
+    stop(): void {
+      stopped = true;
+      process.removeListener(REPORT_SIGNAL, onSignal);
+      // Wrapped again by someone after us: ours stays in their chain, passing through.
+      if ((process.emit as unknown) === emit) process.emit = originalEmit as unknown as typeof process.emit;
+    },
+  };
+}
