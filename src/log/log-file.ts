@@ -226,6 +226,16 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     this.reopenBy('manual');
   }
 
+  /**
+   * Runs the identity check now (the timer and the `fs.watch` hint do this by themselves) and reopens
+   * if the path no longer names the open file. Returns what it found: the reopen reason, or undefined
+   * when the path still names the file (or the log is failing, closed, or the check could not tell).
+   */
+  checkNow(): ReopenReason | undefined {
+    if (this.closed || this.failure !== undefined) return undefined;
+    return this.check();
+  }
+
   /** Promise form of {@link LogFile.reopenSync}. */
   reopen(): Promise<void> {
     return new Promise((resolve) => {
@@ -409,24 +419,25 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     this.maybeDrain();
   }
 
-  /** The identity check; reopens when the path no longer names the open file. */
-  private check(): void {
-    if (this.closed || this.pendingReopen !== undefined) return;
+  /** The identity check; reopens when the path no longer names the open file. Returns why it reopened. */
+  private check(): ReopenReason | undefined {
+    if (this.closed || this.pendingReopen !== undefined) return undefined;
     this.checks++;
     this.lastCheck = performance.now();
     const v = checkIdentity(this.backend, this.absolute, this.fd);
-    if (v.kind === 'unknown') return;
+    if (v.kind === 'unknown') return undefined;
     if (v.kind === 'same') {
-      if (this.regular && v.size < this.expectedMin) {
-        // copytruncate: O_APPEND already writes at the new end; nothing to reopen, but say so.
-        this.reopenCounts.truncated++;
-        this.emit('reopen', { reason: 'truncated', carried: { bytes: 0, lines: 0 } });
-      }
+      const truncated = this.regular && v.size < this.expectedMin;
       this.confirmed = v.size;
       this.expectedMin = v.size;
-      return;
+      if (!truncated) return undefined;
+      // copytruncate: O_APPEND already writes at the new end; nothing to reopen, but say so.
+      this.reopenCounts.truncated++;
+      this.emit('reopen', { reason: 'truncated', carried: { bytes: 0, lines: 0 } });
+      return 'truncated';
     }
     this.reopenFor(v.reason, v.unlinked);
+    return v.reason;
   }
 
   /** A reopen asked for from outside (manual, signal): with carry-over if the old file has no name left. */
