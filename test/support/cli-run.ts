@@ -8,6 +8,8 @@ import path from 'node:path';
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const CLI_MAIN = path.join(ROOT, 'src', 'cli', 'main.ts');
 export const ESC = '\u001b[';
+/** tsx's loader by URL, so the CLI can run from any working directory. */
+export const TSX = import.meta.resolve('tsx');
 export const NOBODY = 65534;
 
 /** What a CLI run produced. */
@@ -37,7 +39,7 @@ export interface CliOptions {
 
 /** The command and argument vector that starts the CLI with `args`. */
 export function cliCommand(args: readonly string[], options: Pick<CliOptions, 'asUid' | 'nodeArgs'> = {}): [string, string[]] {
-  const node = [...(options.nodeArgs ?? []), '--import', 'tsx', CLI_MAIN, ...args];
+  const node = [...(options.nodeArgs ?? []), '--import', TSX, CLI_MAIN, ...args];
   if (options.asUid === undefined) return [process.execPath, node];
   return ['setpriv', [`--reuid=${options.asUid}`, `--regid=${options.asUid}`, '--clear-groups', process.execPath, ...node]];
 }
@@ -55,6 +57,8 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     let stderr = '';
     child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+    // The CLI may stop reading early (a failed write): EPIPE on its stdin is then expected.
+    child.stdin?.on('error', () => undefined);
     if (options.input !== undefined) child.stdin?.end(options.input);
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
     child.on('error', reject);
