@@ -24,9 +24,7 @@ let log;
 // Both forms wait once at the top level, so that their stacks (printed for an exception) are the same.
 await null;
 if (!plain) {
-  const lib = await import(new URL('../../../dist/index.js', import.meta.url).href).then((m) =>
-    m.openLog !== undefined ? m : import(new URL('../../../dist/log/log-file.js', import.meta.url).href),
-  );
+  const lib = await import(new URL('../../../dist/index.js', import.meta.url).href);
   log = lib.openLog(path, { flushInterval: 60_000, ...(logOptions ?? {}) });
   log.on('reopen', (e) => process.stdout.write(`reopen:${e.reason};`));
   for (let seq = 0; seq < lines; seq++) log.write(formatLine(seq, 0));

@@ -22,9 +22,7 @@ const { contender, path, durationMs, rate, report, checkInterval } = config;
 /** The contender behind one interface: write a line, bytes handed to the kernel (or undefined), close. */
 async function openContender() {
   if (contender === 'fdkeeper') {
-    const { openLog } = await import(new URL('../../../dist/index.js', import.meta.url).href).then((m) =>
-      m.openLog !== undefined ? m : import(new URL('../../../dist/log/log-file.js', import.meta.url).href),
-    );
+    const { openLog } = await import(new URL('../../../dist/index.js', import.meta.url).href);
     const log = openLog(path, { checkInterval, ...(config.logOptions ?? {}) });
     const errors = [];
     let reopens = 0;
