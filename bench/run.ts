@@ -4,7 +4,7 @@
  *
  *   npm run bench -- [--rounds N] [--only name,…] [--json FILE] [--quick] [--sample-ms MS] [--list]
  *
- * `--only` takes case names (open-close, rw4k, read1m, lines, overhead, memory, atomic) and/or group ids (pread4k-sync, …).
+ * `--only` takes case names (open-close, rw4k, read1m, lines, overhead, memory, atomic, log, register) and/or group ids (pread4k-sync, …).
  * `--quick`: 2 rounds, 100 ms samples, smaller files (well under a minute).
  */
 import { execFileSync } from 'node:child_process';
@@ -15,15 +15,17 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatGroup, formatMachine, formatRatio, machineInfo, makeContext, runGroup, type BenchCase, type GroupResult, type HarnessOptions } from './harness.js';
 import { atomic } from './cases/atomic.js';
+import { log } from './cases/log.js';
 import { lines } from './cases/lines.js';
 import { memory } from './cases/memory.js';
 import { openClose } from './cases/open-close.js';
 import { overhead } from './cases/overhead.js';
 import { read1m } from './cases/read1m.js';
+import { register } from './cases/register.js';
 import { rw4k } from './cases/rw4k.js';
 
 /** Every case, in the order they run. Add new groups (atomic writes, log files…) here. */
-const CASES: readonly BenchCase[] = [openClose, rw4k, read1m, lines, overhead, memory, atomic];
+const CASES: readonly BenchCase[] = [openClose, rw4k, read1m, lines, overhead, memory, atomic, log, register];
 
 interface Args {
   rounds: number | undefined;
