@@ -12,8 +12,10 @@
  * duplicates except in (c), where carry-over rewrites lines the editor's copy already held — only lines
  * written after the writer's last confirmed check, so none older than one check interval (+ the write
  * buffer's delay and the event loop's stalls) before the editor read the file. The control: plain
- * fs.createWriteStream under the same harness must lose most lines in (b) and (c). The table of every
- * run is printed (docs/logs.md, "Loss test results", keeps a measured one).
+ * fs.createWriteStream under the same harness must lose most lines in (b) and (c); and a minimal
+ * reference writer (reference-log.mjs) must lose none, so the harness tells a correct writer from a naive
+ * one independently of LogFile. The table of every run is printed (docs/logs.md, "Loss test results",
+ * keeps a measured one).
  *
  * Default: 3 s per run, two runs at a time. FDKEEPER_STRESS=1: 5 rounds of 10 s per style for fdkeeper.
  * The fdkeeper writer runs the built library: needs a current dist/ (`npm test` builds it first).
@@ -139,6 +141,7 @@ interface RunKey {
 const KEYS: RunKey[] = [];
 for (let round = 0; round < ROUNDS; round++) for (const style of STYLES) KEYS.push({ contender: 'fdkeeper', style, round });
 for (const style of STYLES) KEYS.push({ contender: 'createWriteStream', style, round: 0 });
+for (const style of ['delete', 'replace'] as const) KEYS.push({ contender: 'reference', style, round: 0 });
 
 let started: Map<string, Promise<LossRunResult>> | undefined;
 const keyOf = (k: RunKey): string => `${k.contender}/${k.style}/${k.round}`;
@@ -250,6 +253,17 @@ test('control: fs.createWriteStream under the same harness loses most lines when
   // lost there even without reopening (the lines go to the rotated file, or after the truncation).
   assert.equal(by.get('rename')!.lost, 0, describeRun(by.get('rename')!));
   assert.equal(by.get('copytruncate')!.lost, 0, describeRun(by.get('copytruncate')!));
+});
+
+test('positive control of the harness: a 75-line reference writer (a check every 100 ms, carry-over from unlinked files) loses nothing when deleted or replaced', { timeout: 600_000 }, async (t) => {
+  // test/support/log-loss/reference-log.mjs: independent of LogFile, so a LogFile failure above cannot
+  // be the harness calling a correct writer lossy.
+  for (const style of ['delete', 'replace'] as const) {
+    const r = await resultOf({ contender: 'reference', style, round: 0 });
+    t.diagnostic(describeRun(r));
+    assert.equal(r.lost, 0, describeRun(r));
+    assert.ok(r.events >= 3 && r.reopens >= 3, describeRun(r));
+  }
 });
 
 test('the loss table (every run)', { timeout: 600_000 }, async () => {

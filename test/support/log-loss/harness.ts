@@ -188,7 +188,9 @@ export async function runLoss(options: LossRunOptions): Promise<LossRunResult> {
     await Promise.race([writer.until('R'), limit.promise]);
     rotator = start(ROTATOR, { style: options.style, path: logPath, seed, minMs, maxMs });
     await Promise.race([rotator.until('R'), limit.promise]);
+    writer.process.stdin.write('go\n');
     await Promise.race([writer.until('E'), limit.promise]);
+    writer.process.stdin.end();
     rotator.process.stdin.write('stop\n');
     await Promise.race([rotator.until('\n'), limit.promise]);
     const rotation = JSON.parse(rotator.stdout().slice(1).trim()) as { pid: number; events: RotationEvent[] };

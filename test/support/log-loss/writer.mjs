@@ -4,7 +4,7 @@
 //
 // Opens the log with one contender — `fdkeeper` (openLog from the built library, dist/), `createWriteStream`
 // (fs.createWriteStream(path, { flags: 'a' }), the naive row) or `reference` (reference-log.mjs, the
-// harness's own positive control) — prints 'R', then emits sequence-numbered lines (line.mjs) at `rate`
+// harness's own positive control) — prints 'R', waits for a line 'go' on stdin, then emits sequence-numbered lines (line.mjs) at `rate`
 // lines/s for `durationMs`: every millisecond a burst brings the count up to rate × elapsed time, so a
 // stalled event loop catches up instead of lowering the rate. Each line is one write() call, as a logger
 // makes them. It then prints 'E', closes the log cleanly and writes its report (JSON) to `report`.
@@ -74,6 +74,18 @@ function kernelBytesOf(stats) {
 
 const log = await openContender();
 process.stdout.write('R');
+// Emitting starts when the parent says so (once the rotator runs), so that every run is rotated from its start.
+await new Promise((resolve) => {
+  let input = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', function onData(s) {
+    input += s;
+    if (!input.includes('go\n')) return;
+    process.stdin.off('data', onData);
+    process.stdin.pause();
+    resolve();
+  });
+});
 
 const start = now();
 const samples = [];
