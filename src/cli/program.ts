@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerReportCommand } from './commands/report.js';
+import { registerWatchCommand } from './commands/watch.js';
 import { registerWriteCommand } from './commands/write.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE } from './output/exit-codes.js';
 import { processIo, type ProgramIo } from './output/io.js';
@@ -44,6 +45,7 @@ Examples:
   registerDemoCommand(program, io, exit);
   registerInspectCommand(program, io, exit);
   registerReportCommand(program, io, exit);
+  registerWatchCommand(program, io, exit);
   registerWriteCommand(program, io, exit);
   return program;
 }

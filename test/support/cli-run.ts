@@ -32,6 +32,8 @@ export interface CliOptions {
   nodeArgs?: readonly string[];
   /** Kill the run after this long (SIGKILL). Default 30 s. */
   timeoutMs?: number;
+  /** Called with each piece of stdout as it arrives. */
+  onStdout?: (text: string) => void;
   /** Called with the child as soon as it is spawned (to signal it). */
   onSpawn?: (child: ChildProcess) => void;
   cwd?: string;
@@ -55,7 +57,10 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     const child = spawn(cmd, argv, { cwd: options.cwd ?? ROOT, env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stdout?.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      options.onStdout?.(b.toString());
+    });
     child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
     // The CLI may stop reading early (a failed write): EPIPE on its stdin is then expected.
     child.stdin?.on('error', () => undefined);
