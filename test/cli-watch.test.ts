@@ -130,7 +130,7 @@ test('watch on a terminal (tmux): the chart is drawn and redrawn in place, Ctrl-
   const session = `fdkeeper-watch-${process.pid}`;
   const [cmd, argv] = cliCommand(['watch', String(child.pid), '--interval', '200ms']);
   const quoted = [cmd, ...argv].map((a) => `'${a}'`).join(' ');
-  const env = { ...process.env, TERM: 'xterm-256color' };
+  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
   delete env['NO_COLOR'];
   delete env['FORCE_COLOR'];
   const capture = (): string => spawnSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout;
