@@ -15,12 +15,19 @@ import type { DropEvent, LogFileOptions, ReopenEvent } from './types.js';
  * class is an untyped EventEmitter, since pino and stream helpers listen for stream events by name.)
  */
 export interface LogDestinationEvents {
+  /** Forwarded from the {@link LogFile}. */
   reopen: [event: ReopenEvent];
+  /** Forwarded while this destination has an `'error'` listener. */
   error: [error: FsError];
+  /** Forwarded from the {@link LogFile}. */
   drop: [event: DropEvent];
+  /** Forwarded from the {@link LogFile}. */
   resume: [];
+  /** Forwarded from the {@link LogFile}. */
   drain: [];
+  /** `end()` flushed and closed the log. */
   finish: [];
+  /** The log is closed. */
   close: [];
 }
 

@@ -30,6 +30,7 @@ export interface LogWritableOptions extends LogFileOptions {
 
 /** A Writable that appends to a log file; `.log` is the file (stats, `checkNow()`). */
 export interface LogWritable extends Writable {
+  /** The log file written to. */
   readonly log: LogFile;
 }
 

@@ -32,6 +32,7 @@ export interface CarriedOver {
 
 /** The payload of a LogFile's `'reopen'` event. */
 export interface ReopenEvent {
+  /** Why the log reopened. */
   readonly reason: ReopenReason;
   /** What was carried from the old file (zeros when nothing was, e.g. for `'renamed'`). */
   readonly carried: CarriedOver;

@@ -21,13 +21,17 @@ const MESSAGE = Symbol.for('message');
 
 /** The part of a winston format the transport uses. */
 export interface WinstonFormat {
+  /** Returns the transformed record, or false to drop it. */
   transform(info: WinstonInfo, options?: unknown): WinstonInfo | boolean;
+  /** The options the format was made with. */
   readonly options?: object;
 }
 
 /** A winston log record, as the transport sees it. */
 export interface WinstonInfo {
+  /** The level name (possibly colorized; the plain one is under `Symbol.for('level')`). */
   level: string;
+  /** The message logged. */
   message: unknown;
   [key: string | symbol]: unknown;
 }
@@ -64,9 +68,13 @@ export class LogTransport extends Writable {
   readonly file: LogFile;
   /** winston reads these (the transport's own threshold and its exception handling). */
   level: string | undefined;
+  /** A format applied in this transport only. */
   format: WinstonFormat | undefined;
+  /** Write nothing. */
   silent: boolean;
+  /** Write winston's uncaught-exception records. */
   handleExceptions: boolean;
+  /** Write winston's unhandled-rejection records. */
   handleRejections: boolean;
   /** Set by the logger on pipe. */
   levels: Record<string, number> | undefined;
