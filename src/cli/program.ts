@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerCleanCommand } from './commands/clean.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerReportCommand } from './commands/report.js';
@@ -47,6 +48,7 @@ Examples:
   registerReportCommand(program, io, exit);
   registerWatchCommand(program, io, exit);
   registerWriteCommand(program, io, exit);
+  registerCleanCommand(program, io, exit);
   return program;
 }
 

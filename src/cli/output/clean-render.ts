@@ -1,0 +1,60 @@
+import { formatBytes } from './bytes.js';
+import type { Colors } from './color.js';
+import { formatDuration } from './duration.js';
+import { renderColumns } from './table.js';
+
+/** One temp file or claim `fdkeeper clean` looked at (`removed[]` / `kept[]` of `--json`). */
+export interface CleanEntry {
+  readonly name: string;
+  /** `temp`: a temp file of an atomic write; `claim`: a createExclusive claim. */
+  readonly kind: 'temp' | 'claim';
+  /** The writer's pid (from the temp name or the claim's content), or null when unknown. */
+  readonly pid: number | null;
+  /** The host a claim was made on (null for temp files, which do not record it). */
+  readonly host: string | null;
+  readonly size: number | null;
+  /** Last modification, ISO 8601; null when it vanished meanwhile. */
+  readonly modified: string | null;
+  /** Why it was removed or kept, in words. */
+  readonly reason: string;
+}
+
+/** What `fdkeeper clean --json` prints. */
+export interface CleanReport {
+  readonly dir: string;
+  readonly dryRun: boolean;
+  readonly olderThanMs: number;
+  readonly checkPids: boolean;
+  /** Removed (with --dry-run: would be removed). */
+  readonly removed: readonly CleanEntry[];
+  readonly kept: readonly CleanEntry[];
+  /** Other entries of the directory, never touched. */
+  readonly otherFiles: number;
+}
+
+function rows(entries: readonly CleanEntry[], c: Colors): string[] {
+  return renderColumns(
+    [{ header: 'NAME' }, { header: 'KIND' }, { header: 'SIZE', align: 'right' }, { header: 'WHY' }],
+    entries.map((e) => [{ text: e.name }, { text: e.kind }, { text: e.size === null ? '-' : formatBytes(e.size) }, { text: e.reason, paint: c.dim }]),
+    { header: c.bold, rule: c.dim },
+  ).map((l) => `  ${l}`);
+}
+
+/** The report as text: what was removed, what was kept and why. */
+export function renderClean(r: CleanReport, c: Colors): string {
+  const out: string[] = [];
+  const verb = r.dryRun ? 'would remove' : 'removed';
+  out.push(c.bold(`fdkeeper clean ${r.dir}`) + c.dim(` (older than ${formatDuration(r.olderThanMs)}${r.checkPids ? ', dead writers at once' : ', by age only'}${r.dryRun ? ', dry run: nothing removed' : ''})`));
+  out.push('');
+  if (r.removed.length === 0) out.push(`${verb}: nothing`);
+  else {
+    out.push((r.dryRun ? c.yellow : c.green)(`${verb} ${r.removed.length}:`));
+    out.push(...rows(r.removed, c));
+  }
+  if (r.kept.length > 0) {
+    out.push('', `kept ${r.kept.length}:`);
+    out.push(...rows(r.kept, c));
+  }
+  out.push('', c.dim(`${r.otherFiles} other entr${r.otherFiles === 1 ? 'y' : 'ies'} (not fdkeeper temp files or claims) left alone`));
+  return out.join('\n') + '\n';
+}
