@@ -77,7 +77,7 @@ test('demo --json: every row runs, passes, and has the documented shape', async 
   const rows = parseRows(run.stdout);
   assert.deepEqual(
     rows.map((r) => r.trap),
-    ['closed-behind-back', 'finalizer-leak', 'dup-offset', 'append-plus', 'emfile-budget'],
+    ['closed-behind-back', 'finalizer-leak', 'dup-offset', 'append-plus', 'emfile-budget', 'log-replaced', 'torn-write', 'crash-state'],
   );
   assert.deepEqual(rows.map((r) => r.title), DEMO_ROWS.map((r) => r.title));
   for (const r of rows) assert.equal(r.pass, true, `${r.trap}: ${r.fdkeeper.outcome}\n${r.fdkeeper.detail}`);
@@ -97,6 +97,18 @@ test('demo --json: every row runs, passes, and has the documented shape', async 
   assert.match(by.get('append-plus')!.fdkeeper.outcome, /"hello world", read "hello" after seek\(0\), tell\(\) = 11/);
   assert.match(by.get('emfile-budget')!.plain.outcome, /^\d+ of 2000 opens failed with EMFILE$/);
   assert.match(by.get('emfile-budget')!.fdkeeper.outcome, /^2000 of 2000 succeeded; at most \d+ open at once$/);
+  const log = by.get('log-replaced')!;
+  assert.match(log.plain.outcome, /^lost \d+ of 100 lines after a replace, \d+ of 100 after a delete$/);
+  assert.equal(log.fdkeeper.outcome, 'lost 0 lines after a replace and 0 after a delete');
+  assert.match(log.fdkeeper.detail, /reopens \{"replaced":1\}/);
+  assert.match(log.fdkeeper.detail, /reopens \{"deleted":1\}/);
+  const torn = by.get('torn-write')!;
+  assert.match(torn.plain.detail, /^\d+ reads: \d+ complete, \d+ empty, \d+ torn$/m);
+  assert.match(torn.fdkeeper.outcome, /^all (\d+) reads complete across \d+ replacements$/);
+  assert.match(torn.fdkeeper.detail, /^(\d+) reads: \1 complete, 0 empty, 0 torn$/m);
+  const crash = by.get('crash-state')!;
+  assert.match(crash.plain.outcome, /^[1-9]\d* of \d+ crash states bad \(.*empty ×\d+.*\)$/);
+  assert.match(crash.fdkeeper.outcome, /^0 of [1-9]\d* crash states bad$/);
 });
 
 test('demo (table) with NO_COLOR=1: no escape codes, every trap and verdict printed, temp dir removed', async () => {
@@ -106,7 +118,7 @@ test('demo (table) with NO_COLOR=1: no escape codes, every trap and verdict prin
   const header = run.stdout.split('\n').find((l) => l.includes('trap') && l.includes('what plain node:fs did'));
   assert.ok(header?.includes('what fdkeeper did') && header.includes('pass/fail'), 'the table header');
   for (const r of DEMO_ROWS) assert.match(run.stdout, new RegExp(`^ ${r.id} +│ .* │ pass$`, 'm'), `${r.id} row with its verdict`);
-  assert.match(run.stdout, /^5 of 5 passed$/m);
+  assert.match(run.stdout, new RegExp(`^${DEMO_ROWS.length} of ${DEMO_ROWS.length} passed$`, 'm'));
   const dir = /\$DEMO_DIR = (\S+), removed afterwards/.exec(run.stdout)?.[1];
   assert.ok(dir !== undefined && dir.includes('fdkeeper-demo-'), 'the evidence names the temp dir');
   assert.equal(fs.existsSync(dir), false, 'the temp dir was removed');
@@ -204,7 +216,7 @@ test('runDemo in-process: leaves no descriptor open and removes its temp dir', {
   const { dir, rows } = await runDemo();
   assert.deepEqual(procFds(), before);
   assert.equal(fs.existsSync(dir), false);
-  assert.deepEqual(rows.map((r) => r.pass), [true, true, true, true, true]);
+  assert.deepEqual(rows.map((r) => r.pass), DEMO_ROWS.map(() => true));
 });
 
 test('runDemo: a row that throws is shown as failed with its error, never as passed; unknown ids throw', async () => {

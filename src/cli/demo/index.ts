@@ -4,15 +4,18 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { appendPlus } from './append-plus.js';
 import { closedBehindBack } from './closed-behind-back.js';
+import { crashState } from './crash-state.js';
 import { dupOffset } from './dup-offset.js';
 import { emfileBudget } from './emfile-budget.js';
 import { finalizerLeak } from './finalizer-leak.js';
+import { logReplaced } from './log-replaced.js';
+import { tornWrite } from './torn-write.js';
 import type { DemoContext, DemoRow, RowResult } from './types.js';
 
 export type { DemoContext, DemoRow, RowOutcome, RowResult, SideResult } from './types.js';
 
 /** Every row of `fdkeeper demo`, in the order they run and print. */
-export const DEMO_ROWS: readonly DemoRow[] = [closedBehindBack, finalizerLeak, dupOffset, appendPlus, emfileBudget];
+export const DEMO_ROWS: readonly DemoRow[] = [closedBehindBack, finalizerLeak, dupOffset, appendPlus, emfileBudget, logReplaced, tornWrite, crashState];
 
 /** The row with id `id`, if any. */
 export function findRow(id: string): DemoRow | undefined {
