@@ -359,17 +359,20 @@ test('the package export: `node --import fdkeeper/register` resolves through nod
   }
 });
 
-test('a process with the hook survives a SIGUSR2 it has no listener for (the default action would kill it)', async () => {
+test('a plain SIGUSR2 to an app with no listener of its own: the report, then death by SIGUSR2 as without the hook (nodemon restarts this way)', async () => {
   const file = path.join(dir, 'no-listener.cjs');
-  fs.writeFileSync(file, `console.log('READY'); setTimeout(() => console.log('still alive'), 300);\n`);
-  const app = startApp(file);
-  await app.waitFor(/READY/);
-  app.child.kill('SIGUSR2');
-  const run = await app.done;
-  assert.equal(run.signal, null);
-  assert.equal(run.code, 0);
-  assert.equal(run.stdout, 'READY\nstill alive\n');
-  assert.match(run.stderr, /still open on SIGUSR2 \(pid \d+: 0 opened, 0 closed\)/);
+  fs.writeFileSync(file, `const fs = require('fs');\nfunction keep() { return fs.openSync(__filename, 'r'); }\nkeep();\nconsole.log('READY');\nsetTimeout(() => console.log('still alive'), 5000);\n`);
+  for (const hook of [false, true]) {
+    const app = startApp(file, { hook });
+    await app.waitFor(/READY/);
+    app.child.kill('SIGUSR2');
+    const run = await app.done;
+    assert.equal(run.signal, 'SIGUSR2', `hook ${String(hook)}: terminated by the signal`);
+    assert.equal(run.code, null);
+    assert.equal(run.stdout, 'READY\n');
+    if (hook) assert.match(run.stderr, /^fdkeeper: 1 descriptor opened through node:fs still open on SIGUSR2, from 1 open site[\s\S]*1 × keep \(/);
+    else assert.equal(run.stderr, '');
+  }
 });
 
 test('trackNodeFs() in-process: records and forgets, shares one tracker, and `using` restores node:fs', async () => {

@@ -30,8 +30,10 @@ type Emit = (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) =
  * `process.emit` the way signal-exit's `alwaysLast` does; listeners run in registration order and the
  * hook registers first, so a plain listener would report too early.
  *
- * The SIGUSR2 listener is added next to any the app has, never instead of them. One behaviour does
- * change, and cannot not: a process with a SIGUSR2 listener is no longer terminated by SIGUSR2.
+ * The SIGUSR2 listener is added next to any the app has, never instead of them. A plain SIGUSR2 (no
+ * request file) prints the report and then does what it would have done without the hook: nothing more
+ * when the app listens for it, and otherwise terminates the process by that signal (signal-exit's way:
+ * remove the listener, raise it again). Only a `fdkeeper report` request is answered without that.
  */
 export function startReporter(tracker: NodeFsTracker, form: ReportForm, options: ReporterOptions = {}): Reporter {
   const channel = options.channel ?? reportChannel(process.pid);
@@ -73,6 +75,7 @@ export function startReporter(tracker: NodeFsTracker, form: ReportForm, options:
         const request = takeRequest(channel);
         if (request === undefined) {
           report('signal');
+          if (process.listenerCount(REPORT_SIGNAL) === 1) dieOfSignal();
           return;
         }
         writeFileReplacing(channel.response, JSON.stringify(buildReport(tracker, 'request', { request: request.token })) + '\n');
@@ -80,6 +83,14 @@ export function startReporter(tracker: NodeFsTracker, form: ReportForm, options:
     } catch (e) {
       write(`fdkeeper: could not answer the report request: ${e instanceof Error ? e.message : String(e)}\n`);
     }
+  };
+
+  // A plain SIGUSR2 to an app with no listener of its own would have terminated it (nodemon restarts
+  // apps this way): after the report, the default action is restored and the signal raised again, so
+  // the app ends exactly as it would have. Only `fdkeeper report`'s request leaves it running.
+  const dieOfSignal = (): void => {
+    process.removeListener(REPORT_SIGNAL, onSignal);
+    process.kill(process.pid, REPORT_SIGNAL);
   };
 
   let exited = false;
@@ -95,7 +106,8 @@ export function startReporter(tracker: NodeFsTracker, form: ReportForm, options:
     }
   };
   process.emit = emit as unknown as typeof process.emit;
-  process.on(REPORT_SIGNAL, onSignal);
+  // Windows has no SIGUSR2: there only the exit report exists.
+  if (process.platform !== 'win32') process.on(REPORT_SIGNAL, onSignal);
 
   return {
     stop(): void {
