@@ -40,7 +40,15 @@ Examples:
   $ fdkeeper demo                        run every trap, plain node:fs first, then fdkeeper
   $ fdkeeper demo --only dup-offset      run one trap
   $ fdkeeper demo --json                 the same rows as JSON
-  $ fdkeeper --version`,
+  $ fdkeeper inspect 4242                every descriptor of pid 4242 (Linux)
+  $ fdkeeper watch 4242 --threshold 80%  chart its fd count; exit 3 at 80% of its limit
+  $ jq . in.json | fdkeeper write out.json   replace out.json only when the input ended cleanly
+  $ fdkeeper clean --dry-run ./data      what crashed writers left behind
+  $ fdkeeper --version
+
+Every command has --help with examples and --json for scripts. Colors only on a terminal, never
+with NO_COLOR set. Exit codes (docs/cli.md): 0 ok, 1 failed, 2 bad usage, 3 watch threshold
+crossed, 4 no such process, 5 permission denied, 6 no /proc (not Linux), 7 no report hook (report).`,
     );
 
   registerDemoCommand(program, io, exit);

@@ -54,6 +54,7 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     // NODE_OPTIONS from the test runner (--import tsx) is not wanted twice, nor the test runner's
     // own context variables.
     delete env['NODE_TEST_CONTEXT'];
+    delete env['NODE_OPTIONS'];
     const child = spawn(cmd, argv, { cwd: options.cwd ?? ROOT, env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
