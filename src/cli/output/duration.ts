@@ -11,15 +11,16 @@ export function parseDuration(text: string): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
-/** Milliseconds for a person: `850ms`, `42s`, `8m 31s`, `3h 05m`, `2d 4h`. */
+/** Milliseconds for a person: `850ms`, `42s`, `8m 31s`, `3h 05m`, `1h`, `2d 4h`. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return 'never';
   if (ms < 1000) return `${Math.round(ms)}ms`;
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  // A zero remainder is left out: "1h", not "1h 00m".
+  if (m < 60) return s % 60 === 0 ? `${m}m` : `${m}m ${String(s % 60).padStart(2, '0')}s`;
   const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
+  if (h < 48) return m % 60 === 0 ? `${h}h` : `${h}h ${String(m % 60).padStart(2, '0')}m`;
+  return h % 24 === 0 ? `${Math.floor(h / 24)}d` : `${Math.floor(h / 24)}d ${h % 24}h`;
 }

@@ -128,7 +128,7 @@ export function renderSummary(s: WatchSummary, c: Colors): string {
   const out: string[] = [];
   out.push(c.bold(`fdkeeper watch: pid ${s.pid} (${s.command ?? '?'}), stopped: ${REASONS[s.reason]}`));
   if (s.samples === 0 || s.first === null || s.last === null) return out.join('\n') + '\n';
-  out.push(`  ${s.samples} samples over ${formatDuration(s.durationMs)}: ${s.first} → ${s.last} open (${signed(s.last - s.first)}), min ${s.min ?? '?'}, max ${s.max ?? '?'}`);
+  out.push(`  ${s.samples} samples over ${formatDuration(s.durationMs)}: ${s.first} → ${s.last} open (${s.last - s.first > 0 ? '+' : ''}${s.last - s.first}), min ${s.min ?? '?'}, max ${s.max ?? '?'}`);
   if (s.growthPerMinute !== null) {
     const g = { perMinute: s.growthPerMinute, r2: s.r2 ?? 0 };
     out.push(`  growth ${growthText(g, c)} (r² ${g.r2.toFixed(2)}); ${etaText(s.secondsToLimit, s.limit?.soft ?? null)}`);
