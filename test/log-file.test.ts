@@ -300,7 +300,11 @@ describe('failures: error, keep, drop, resume', () => {
     using log = openLog('/app.log', { ...MANUAL, backend: f, bufferSize: 64, maxKept: 100, retryInterval: 3_600_000 });
     const errors: string[] = [];
     const drops: number[] = [];
-    log.on('error', (e) => errors.push(e.code));
+    log.on('error', (e) => {
+      errors.push(e.code);
+      assert.equal(e.path, '/app.log', 'a write error names the log file');
+      assert.equal(typeof e.fd, 'number');
+    });
     log.on('drop', (d) => drops.push(d.records));
     let resumed = 0;
     log.on('resume', () => resumed++);

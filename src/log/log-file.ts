@@ -112,6 +112,8 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   private pendingReopen: { reason: ReopenReason; unlinked: boolean } | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private ticker: NodeJS.Timeout | undefined;
+  /** The timer's period: the smallest of the check, flush and fsync intervals. */
+  private readonly tickMs: number;
   private watch: DirWatch | undefined;
   private flushScheduled = false;
   private wantDrain = false;
@@ -149,10 +151,10 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     this.lastCheck = performance.now();
     this.lastSync = this.lastCheck;
 
-    const tick = Math.min(this.settings.checkInterval, this.settings.flushInterval, typeof this.settings.fsync === 'object' ? this.settings.fsync.intervalMs : Infinity);
+    this.tickMs = Math.min(this.settings.checkInterval, this.settings.flushInterval, typeof this.settings.fsync === 'object' ? this.settings.fsync.intervalMs : Infinity);
     this.ticker = setInterval(() => {
       this.onTick();
-    }, tick);
+    }, this.tickMs);
     this.ticker.unref();
     this.startWatch();
     if (this.settings.exitFlush) addExitFlush(this);
@@ -380,7 +382,8 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     try {
       this.backend.fsyncSync(this.fd);
     } catch (e) {
-      this.report(toFsError(e, 'fsync', { path: this.path, fd: this.fd }));
+      const err = toFsError(e, 'fsync', { fd: this.fd });
+      this.report(err.path !== undefined ? err : new FsError({ code: err.code, syscall: err.syscall, path: this.path, fd: this.fd, cause: err }));
     }
   }
 
@@ -413,7 +416,10 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     if (this.closed) return;
     // Flush first, so the check confirms what was just written (fewer lines to carry, fewer duplicates).
     if (this.failure === undefined) this.flushBuffer();
-    if (this.failure === undefined && performance.now() - this.lastCheck >= this.settings.checkInterval - 1) this.check();
+    // Check unless the next tick still comes within checkInterval of the last check (a hint-triggered
+    // check does not postpone the timer's: the confirmed offset must never age past one interval, since
+    // the lines after it are the ones a replace can duplicate).
+    if (this.failure === undefined && performance.now() - this.lastCheck + this.tickMs > this.settings.checkInterval) this.check();
     const fs = this.settings.fsync;
     if (this.unsynced && typeof fs === 'object' && performance.now() - this.lastSync >= fs.intervalMs) this.syncNow();
     this.maybeDrain();
@@ -551,7 +557,9 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   // ---------------------------------------------------------------- failure and recovery
 
   /** Enters (or stays in) the failing state; reports the error once per episode and code. */
-  private fail(err: FsError): void {
+  private fail(cause: FsError): void {
+    // Descriptor errors (write, fsync) name only the fd: say which log it was.
+    const err = cause.path !== undefined ? cause : new FsError({ code: cause.code, syscall: cause.syscall, path: this.path, fd: cause.fd, detail: cause.detail, bytesWritten: cause.bytesWritten, cause });
     const fresh = this.failure === undefined || this.failure.code !== err.code;
     this.failure = err;
     if (fresh) this.report(err);
