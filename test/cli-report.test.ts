@@ -99,7 +99,11 @@ test('fdkeeper report on a node process without the hook: refused, exit 7, and t
     const run = await runCli(['report', String(app.pid)]);
     assert.equal(run.code, 7);
     assert.equal(run.stdout, '');
-    assert.match(run.stderr, new RegExp(`^fdkeeper report: pid ${app.pid} does not catch SIGUSR2, so it is not running fdkeeper/register .*the signal was not sent`));
+    assert.match(run.stderr, new RegExp(`^fdkeeper report: pid ${app.pid} is not running fdkeeper/register \\(no descriptor on the hook's register/reporter\\.js in /proc/${app.pid}/fd\\).*Nothing was sent`));
+    // --force skips the beacon, but /proc still shows SIGUSR2 is not caught: still nothing is sent.
+    const forced = await runCli(['report', String(app.pid), '--force']);
+    assert.equal(forced.code, 7);
+    assert.match(forced.stderr, new RegExp(`^fdkeeper report: pid ${app.pid} does not catch SIGUSR2, so it is not running fdkeeper/register; the signal was not sent, since it would terminate the process`));
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(app.child.exitCode, null, 'still running');
     assert.equal(app.child.signalCode, null);
@@ -110,15 +114,21 @@ test('fdkeeper report on a node process without the hook: refused, exit 7, and t
   }
 });
 
-test('fdkeeper report on a process that handles SIGUSR2 itself: times out with a clear message, exit 7, request removed', async () => {
+test('fdkeeper report on a process that handles SIGUSR2 itself (a graceful restart): not disturbed; with --force, a clear timeout', async () => {
   const file = path.join(dir, 'own-usr2.cjs');
   fs.writeFileSync(file, `process.on('SIGUSR2', () => console.log('own handler')); console.log('READY'); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);\n`);
   const app = startApp(file, { hook: false });
   try {
     await app.waitFor(/READY/);
-    const run = await runCli(['report', String(app.pid), '--timeout', '400ms']);
+    const run = await runCli(['report', String(app.pid)]);
     assert.equal(run.code, 7);
-    assert.match(run.stderr, new RegExp(`^fdkeeper report: pid ${app.pid} catches SIGUSR2 but did not take the request within 0\\.4 s: it is probably not running fdkeeper/register`));
+    assert.match(run.stderr, /is not running fdkeeper\/register .*Nothing was sent/);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(app.stdout(), 'READY\n', 'its SIGUSR2 handler did not run');
+
+    const forced = await runCli(['report', String(app.pid), '--timeout', '400ms', '--force']);
+    assert.equal(forced.code, 7);
+    assert.match(forced.stderr, new RegExp(`^fdkeeper report: pid ${app.pid} catches SIGUSR2 but did not take the request within 0\\.4 s: it is probably not running fdkeeper/register`));
     await app.waitFor(/own handler/);
     assert.deepEqual(leftovers(os.tmpdir(), app.pid), [], 'the unanswered request was removed');
   } finally {

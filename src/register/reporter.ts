@@ -1,3 +1,5 @@
+import { closeSync, openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { renderHtmlReport } from './html-report.js';
 import type { NodeFsTracker } from './node-fs-tracker.js';
 import { buildReport, formatReportText, htmlWrittenLine, type ReportReason } from './report.js';
@@ -6,6 +8,14 @@ import type { ReportForm } from './report-form.js';
 
 /** The signal that asks the hook for a report. SIGUSR1 is Node's inspector; SIGUSR2 is free. */
 export const REPORT_SIGNAL = 'SIGUSR2';
+
+/**
+ * How `fdkeeper report` recognises a process running the hook: the hook keeps this module's own file
+ * open (read-only, close-on-exec), so `/proc/PID/fd` shows a link to `…/register/reporter.js`. Unlike
+ * a marker file it cannot go stale: it disappears with the process, and a reused pid does not have it.
+ * A process that merely catches SIGUSR2 (for a graceful restart, a heap dump) is never signalled.
+ */
+export const BEACON_PATTERN = /[/\\]register[/\\]reporter\.[cm]?[jt]s$/;
 
 /** Options of {@link startReporter}. */
 export interface ReporterOptions {
@@ -106,15 +116,26 @@ export function startReporter(tracker: NodeFsTracker, form: ReportForm, options:
     }
   };
   process.emit = emit as unknown as typeof process.emit;
-  // Windows has no SIGUSR2: there only the exit report exists.
+  // Windows has no SIGUSR2: there only the exit report exists. The beacon is for /proc, so Linux only.
   if (process.platform !== 'win32') process.on(REPORT_SIGNAL, onSignal);
+  const beacon = process.platform === 'linux' ? openBeacon(tracker) : undefined;
 
   return {
     stop(): void {
       stopped = true;
       process.removeListener(REPORT_SIGNAL, onSignal);
+      if (beacon !== undefined) closeSync(beacon);
       // Wrapped again by someone after us: ours stays in their chain, passing through.
       if ((process.emit as unknown) === emit) process.emit = originalEmit as unknown as typeof process.emit;
     },
   };
+}
+
+/** Opens the beacon (see {@link BEACON_PATTERN}); undefined when it cannot be opened (no report then). */
+function openBeacon(tracker: NodeFsTracker): number | undefined {
+  try {
+    return tracker.untracked(() => openSync(fileURLToPath(import.meta.url), 'r'));
+  } catch {
+    return undefined;
+  }
 }

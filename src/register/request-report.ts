@@ -1,17 +1,19 @@
-import { existsSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { FsError, hasCode, toFsError } from '../errors/fs-error.js';
 import { REPORT_FORMAT, type RegisterReport } from './report.js';
 import { newToken, reportChannel, type ReportChannel } from './report-channel.js';
-import { REPORT_SIGNAL } from './reporter.js';
+import { BEACON_PATTERN, REPORT_SIGNAL } from './reporter.js';
 
 /** Options of {@link requestReport}. */
 export interface RequestReportOptions {
   /** How long to wait for the answer, in milliseconds. Default 5000. */
   timeoutMs?: number;
   /**
-   * Send the signal even when it cannot be checked that the process catches SIGUSR2 (no /proc: macOS).
-   * A process that does not catch it is terminated by it. Default false.
+   * Send the signal without seeing the hook's beacon: on systems without /proc (macOS; a process that
+   * does not catch SIGUSR2 is then terminated by it), or for an app that imports the hook from its code
+   * on a system where the beacon could not be opened. Where /proc shows SIGUSR2 is not caught, it is
+   * still never sent. Default false.
    */
   force?: boolean;
   /** Where procfs is mounted. Default `/proc`. */
@@ -29,11 +31,12 @@ const STALE_REQUEST_MS = 60_000;
  * (see {@link ReportChannel}), checks it answers this request and was written by that process, and
  * removes both files.
  *
- * It refuses to send the signal when /proc shows the process does not catch SIGUSR2 (its default action
- * would terminate it). Fails with an {@link FsError}: `ESRCH` no such process (or it exited while
- * asked), `EPERM` not allowed to signal it, `ENOSYS` no /proc to check (pass `force`), `ENOTSUP` it does
- * not catch SIGUSR2 (so it does not run the hook), `ETIMEDOUT` no answer in time, `EBUSY` another
- * request is pending.
+ * It signals only a process /proc shows to run the hook (its beacon descriptor, see
+ * {@link BEACON_PATTERN}) and to catch SIGUSR2: an app catching SIGUSR2 for itself (a graceful restart)
+ * is not disturbed, and one that does not catch it is not terminated. Fails with an {@link FsError}:
+ * `ESRCH` no such process (or it exited while asked), `EPERM` not allowed to signal it or read its
+ * /proc entries, `ENOSYS` no /proc to check (pass `force`), `ENOTSUP` it does not run the hook,
+ * `ETIMEDOUT` no answer in time, `EBUSY` another request is pending.
  */
 export async function requestReport(pid: number, options: RequestReportOptions = {}): Promise<RegisterReport> {
   const procRoot = options.procRoot ?? '/proc';
@@ -46,12 +49,17 @@ export async function requestReport(pid: number, options: RequestReportOptions =
     if (options.force !== true) {
       throw failure('ENOSYS', pid, `cannot check that pid ${pid} catches ${REPORT_SIGNAL} without ${procRoot} (${process.platform}); a process that does not catch it is terminated by it. Pass --force if it runs fdkeeper/register`);
     }
-  } else if (!catches(status, REPORT_SIGNAL)) {
-    throw failure(
-      'ENOTSUP',
-      pid,
-      `pid ${pid} does not catch ${REPORT_SIGNAL}, so it is not running fdkeeper/register (start it with \`node --import fdkeeper/register …\`); the signal was not sent, since it would terminate the process`,
-    );
+  } else {
+    if (options.force !== true && !hasBeacon(pid, procRoot)) {
+      throw failure(
+        'ENOTSUP',
+        pid,
+        `pid ${pid} is not running fdkeeper/register (no descriptor on the hook's register/reporter.js in ${procRoot}/${pid}/fd); start it with \`node --import fdkeeper/register …\`. Nothing was sent`,
+      );
+    }
+    if (!catches(status, REPORT_SIGNAL)) {
+      throw failure('ENOTSUP', pid, `pid ${pid} does not catch ${REPORT_SIGNAL}, so it is not running fdkeeper/register; the signal was not sent, since it would terminate the process`);
+    }
   }
 
   const channel = reportChannel(pid, targetTmpdir(pid, procRoot));
@@ -120,6 +128,27 @@ function readStatus(pid: number, procRoot: string): ProcStatus | undefined {
   // Uid: real, effective, saved, filesystem.
   const uids = /^Uid:\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/m.exec(text);
   return { caught: caught === undefined ? 0n : BigInt(`0x${caught}`), fsuid: uids?.[4] === undefined ? undefined : Number(uids[4]) };
+}
+
+/** Whether one of `pid`'s descriptors is the hook's beacon (see {@link BEACON_PATTERN}). */
+function hasBeacon(pid: number, procRoot: string): boolean {
+  const dir = `${procRoot}/${pid}/fd`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    if (hasCode(e, 'ENOENT')) throw failure('ESRCH', pid, `no process with pid ${pid} (it has exited, or never existed)`, e);
+    if (hasCode(e, 'EACCES') || hasCode(e, 'EPERM')) throw failure('EPERM', pid, `not permitted to read ${dir}: pid ${pid} belongs to another user; run as that user or as root`, e);
+    throw toFsError(e, 'scandir', { path: dir });
+  }
+  for (const name of names) {
+    try {
+      if (BEACON_PATTERN.test(readlinkSync(`${dir}/${name}`))) return true;
+    } catch {
+      // Closed while we looked.
+    }
+  }
+  return false;
 }
 
 function catches(status: ProcStatus, signal: NodeJS.Signals): boolean {

@@ -38,13 +38,14 @@ export function registerReportCommand(program: Command, io: ProgramIo, exit: (co
     .option('--json', 'print the report as JSON (schema: "fdkeeper report" in docs/cli.md)')
     .option('--timeout <duration>', 'how long to wait for the answer', parseTimeout, DEFAULT_TIMEOUT_MS)
     .option('--stacks', "print each open site's stack under the table")
-    .option('--force', 'send SIGUSR2 even where it cannot be checked that the process catches it (no /proc, e.g. macOS)')
+    .option('--force', 'signal without seeing the hook in /proc (macOS; a hook imported from code); never a process /proc shows does not catch SIGUSR2')
     .addHelpText(
       'after',
       `
 How: writes a request file in the process's temp dir, sends it SIGUSR2, and waits for the hook to
 write its report next to it (atomically); both files are removed afterwards. The process keeps
-running. A process that does not catch SIGUSR2 is never signalled (the signal would terminate it).
+running. Only a process that /proc shows to run the hook (it keeps its register/reporter.js open)
+is signalled: an app with its own SIGUSR2 handler, or none, is left alone.
 
 Exit codes: 0 report printed; 2 bad usage; 4 no such process; 5 not permitted to signal it;
 6 no /proc to check it (use --force); 7 it does not run fdkeeper/register or did not answer in time.
