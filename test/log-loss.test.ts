@@ -17,7 +17,8 @@
  * one independently of LogFile. The table of every run is printed (docs/logs.md, "Loss test results",
  * keeps a measured one).
  *
- * Default: 3 s per run, two runs at a time. FDKEEPER_STRESS=1: 5 rounds of 10 s per style for fdkeeper.
+ * Default: 3 s per run, two runs at a time. FDKEEPER_STRESS=1: 5 rounds of 10 s per style for fdkeeper,
+ * and one more per style with `watch: false` (detection by the timer alone: more lines to carry).
  * The fdkeeper writer runs the built library: needs a current dist/ (`npm test` builds it first).
  */
 import { test } from 'node:test';
@@ -117,6 +118,25 @@ test('analysis: duplicates on disk are counted, and for an editor’s replace at
   assert.equal(r.maxDuplicateAgeMs, 1010 - 1002);
 });
 
+test('analysis: a writer that notices a replace only after the next one carries lines the first copy held: their age counts from that first read', () => {
+  const first: RotationEvent = { n: 1, readStart: 1010, readSize: 3 * LINE_BYTES, at: 1011, ino: 11, newIno: 12, fd: 20, sizeBefore: 4 * LINE_BYTES, sizeAfter: 4 * LINE_BYTES };
+  const second: RotationEvent = { n: 2, readStart: 1100, readSize: 3 * LINE_BYTES, at: 1101, ino: 12, newIno: 13, fd: 21, sizeBefore: 3 * LINE_BYTES, sizeAfter: 3 * LINE_BYTES };
+  const r = analyze({
+    style: 'replace',
+    writer: writerOf(5),
+    events: [first, second],
+    onDisk: [{ name: 'app.log', ino: 13, bytes: Buffer.concat([lines(0, 1, 2), lines(2, 3, 4)]) }],
+    removed: new Map([
+      [1, lines(0, 1, 2, 3)],
+      [2, lines(0, 1, 2)],
+    ]),
+    fallbackLagMs: 0,
+  });
+  assert.equal(r.lost, 0);
+  assert.deepEqual(r.duplicatedPerEvent, [0, 1]);
+  assert.equal(r.maxDuplicateAgeMs, 1010 - 1002, 'line 2 was first copied by the first read, 8 ms after it was emitted');
+});
+
 test('line scanner: finds every intact line, also behind a torn one, and counts the torn bytes', () => {
   const a = formatLine(1, 1234.5);
   const b = formatLine(22, 1235);
@@ -136,15 +156,18 @@ interface RunKey {
   readonly contender: Contender;
   readonly style: RotationStyle;
   readonly round: number;
+  /** Stress only: the LogFile without its fs.watch hint (the timer alone), where more lines are carried. */
+  readonly timerOnly?: boolean;
 }
 
 const KEYS: RunKey[] = [];
 for (let round = 0; round < ROUNDS; round++) for (const style of STYLES) KEYS.push({ contender: 'fdkeeper', style, round });
 for (const style of STYLES) KEYS.push({ contender: 'createWriteStream', style, round: 0 });
 for (const style of ['delete', 'replace'] as const) KEYS.push({ contender: 'reference', style, round: 0 });
+if (STRESS) for (const style of STYLES) KEYS.push({ contender: 'fdkeeper', style, round: 0, timerOnly: true });
 
 let started: Map<string, Promise<LossRunResult>> | undefined;
-const keyOf = (k: RunKey): string => `${k.contender}/${k.style}/${k.round}`;
+const keyOf = (k: RunKey): string => `${k.contender}/${k.style}/${k.round}${k.timerOnly === true ? '/timer-only' : ''}`;
 
 /** Starts every run on first use; the result of one. */
 function resultOf(k: RunKey): Promise<LossRunResult> {
@@ -165,7 +188,16 @@ function resultOf(k: RunKey): Promise<LossRunResult> {
       KEYS.map((key) => async () => {
         const s = settled.get(keyOf(key))!;
         try {
-          s.resolve(await runLoss({ contender: key.contender, style: key.style, durationMs: key.contender === 'fdkeeper' ? DURATION_MS : 3_000, rate: RATE, checkInterval: CHECK_INTERVAL }));
+          s.resolve(
+            await runLoss({
+              contender: key.contender,
+              style: key.style,
+              durationMs: key.contender === 'fdkeeper' ? DURATION_MS : 3_000,
+              rate: RATE,
+              checkInterval: CHECK_INTERVAL,
+              ...(key.timerOnly === true ? { logOptions: { watch: false }, label: 'fdkeeper, watch: false' } : {}),
+            }),
+          );
         } catch (e) {
           s.reject(e);
         }
@@ -178,7 +210,7 @@ function resultOf(k: RunKey): Promise<LossRunResult> {
 
 function describeRun(r: LossRunResult): string {
   return (
-    `${r.style} × ${r.contender} (seed ${r.seed}): ${r.written} written at ${r.rate} lines/s, ${r.lost} lost, ${r.windowLost} window-lost, ` +
+    `${r.style} × ${r.label} (seed ${r.seed}): ${r.written} written at ${r.rate} lines/s, ${r.lost} lost, ${r.windowLost} window-lost, ` +
     `${r.duplicated} duplicated, ${r.reopens} reopens, ${r.events} events (+${r.skippedEvents} skipped: nothing at the path), ` +
     `${r.rotatorsDoing} removed with their file, ${r.inFlight} written during a rotator call, ${r.tornBytes} torn bytes, ` +
     `longest writer stall ${r.maxStallMs.toFixed(0)} ms${r.lostSamples.length > 0 ? `; first lost: ${JSON.stringify(r.lostSamples.slice(0, 3))}` : ''}`
@@ -195,11 +227,14 @@ function assertHealthyRun(r: LossRunResult): void {
   assert.equal(r.foreign, 0, 'lines the writer never emitted');
 }
 
-for (let round = 0; round < ROUNDS; round++) {
-  const suffix = ROUNDS > 1 ? ` (round ${round + 1} of ${ROUNDS})` : '';
+const VARIANTS: { round: number; timerOnly: boolean }[] = Array.from({ length: ROUNDS }, (_, round) => ({ round, timerOnly: false }));
+if (STRESS) VARIANTS.push({ round: 0, timerOnly: true });
+
+for (const { round, timerOnly } of VARIANTS) {
+  const suffix = timerOnly ? ' [watch: false, the timer alone]' : ROUNDS > 1 ? ` (round ${round + 1} of ${ROUNDS})` : '';
 
   test(`fdkeeper LogFile, (a) renamed away (logrotate create): 0 lost, 0 duplicated, every rotation reopened${suffix}`, { timeout: 600_000 }, async (t) => {
-    const r = await resultOf({ contender: 'fdkeeper', style: 'rename', round });
+    const r = await resultOf({ contender: 'fdkeeper', style: 'rename', round, timerOnly });
     t.diagnostic(describeRun(r));
     assertHealthyRun(r);
     assert.equal(r.lost, 0, describeRun(r));
@@ -210,7 +245,7 @@ for (let round = 0; round < ROUNDS; round++) {
   });
 
   test(`fdkeeper LogFile, (b) deleted: 0 lost (lines written into the deleted file are carried over), 0 duplicated${suffix}`, { timeout: 600_000 }, async (t) => {
-    const r = await resultOf({ contender: 'fdkeeper', style: 'delete', round });
+    const r = await resultOf({ contender: 'fdkeeper', style: 'delete', round, timerOnly });
     t.diagnostic(describeRun(r));
     assertHealthyRun(r);
     assert.equal(r.lost, 0, describeRun(r));
@@ -220,7 +255,7 @@ for (let round = 0; round < ROUNDS; round++) {
   });
 
   test(`fdkeeper LogFile, (c) replaced as vim does: 0 lost; duplicates only of lines the editor's copy held, at most one check interval old${suffix}`, { timeout: 600_000 }, async (t) => {
-    const r = await resultOf({ contender: 'fdkeeper', style: 'replace', round });
+    const r = await resultOf({ contender: 'fdkeeper', style: 'replace', round, timerOnly });
     const dupBound = CHECK_INTERVAL + FLUSH_INTERVAL + 2 * r.maxStallMs + 50;
     t.diagnostic(`${describeRun(r)}; duplicated per event ${JSON.stringify(r.duplicatedPerEvent)}, oldest ${r.maxDuplicateAgeMs.toFixed(1)} ms before the editor's read (bound ${dupBound.toFixed(0)} ms)`);
     assertHealthyRun(r);
@@ -232,7 +267,7 @@ for (let round = 0; round < ROUNDS; round++) {
   });
 
   test(`fdkeeper LogFile, (d) copytruncate: no loss outside logrotate's copy-then-truncate window, 0 duplicated${suffix}`, { timeout: 600_000 }, async (t) => {
-    const r = await resultOf({ contender: 'fdkeeper', style: 'copytruncate', round });
+    const r = await resultOf({ contender: 'fdkeeper', style: 'copytruncate', round, timerOnly });
     t.diagnostic(describeRun(r));
     assertHealthyRun(r);
     assert.equal(r.lost, 0, describeRun(r));

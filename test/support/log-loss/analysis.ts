@@ -112,7 +112,7 @@ export interface LossAnalysis {
   readonly extraCopies: number;
   /** replace: per event, lines the editor's copy held that were also written again behind it. */
   readonly duplicatedPerEvent: readonly number[];
-  /** replace: the oldest such line, in ms before the editor's read (−∞ when there are none). */
+  /** replace: the oldest such line, in ms before the first editor's read that copied it (−∞ when there are none). */
   readonly maxDuplicateAgeMs: number;
   /** Lines found only in removed inodes, below their size before the event: the rotator's doing. */
   readonly rotatorsDoing: number;
@@ -246,18 +246,25 @@ export function analyze(input: LossInput): LossAnalysis {
       const bytes = input.removed.get(e.n);
       if (bytes !== undefined && e.ino !== undefined) contentOf.set(e.ino, bytes);
     }
+    // When an editor first copied each line: every later copy holds the earlier ones, and a writer that
+    // noticed a replace only after the next one carries lines the *first* copy already held. A line's
+    // age counts from that first read.
+    const firstCopied = new Float64Array(n).fill(NaN);
     for (const e of events) {
       if (e.skipped !== undefined) continue;
       const old = contentOf.get(e.ino!);
       const replacement = e.newIno === undefined ? undefined : contentOf.get(e.newIno);
       if (old === undefined || replacement === undefined) continue;
       const copied = new Set<number>();
-      scanLines(old.subarray(0, e.readSize), (seq) => copied.add(seq));
+      scanLines(old.subarray(0, e.readSize), (seq) => {
+        copied.add(seq);
+        if (seq < n && Number.isNaN(firstCopied[seq]!)) firstCopied[seq] = e.readStart!;
+      });
       let count = 0;
       scanLines(replacement.subarray(e.readSize), (seq, t) => {
         if (!copied.has(seq)) return;
         count++;
-        maxDuplicateAgeMs = Math.max(maxDuplicateAgeMs, e.readStart! - t);
+        maxDuplicateAgeMs = Math.max(maxDuplicateAgeMs, (seq < n ? firstCopied[seq]! : e.readStart!) - t);
       });
       duplicatedPerEvent.push(count);
     }

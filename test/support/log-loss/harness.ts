@@ -43,6 +43,8 @@ export interface LossRunOptions {
   readonly checkInterval?: number;
   /** More openLog options for the fdkeeper writer. */
   readonly logOptions?: Readonly<Record<string, unknown>>;
+  /** The contender's name in the table (default: the contender). */
+  readonly label?: string;
   /** copytruncate without byte samples from the writer: how late a line may reach the file. Default 250 ms. */
   readonly fallbackLagMs?: number;
 }
@@ -50,6 +52,8 @@ export interface LossRunOptions {
 /** One row of the loss table, with everything needed to explain it. */
 export interface LossRunResult extends LossAnalysis {
   readonly contender: Contender;
+  /** The contender's name in the table. */
+  readonly label: string;
   readonly style: RotationStyle;
   readonly seed: number;
   readonly durationMs: number;
@@ -218,6 +222,7 @@ export async function runLoss(options: LossRunOptions): Promise<LossRunResult> {
     return {
       ...analysis,
       contender: options.contender,
+      label: options.label ?? options.contender,
       style: options.style,
       seed,
       durationMs: options.durationMs,
@@ -257,7 +262,7 @@ export function lossTable(results: readonly LossRunResult[]): string {
   const head = '| style | contender | written | lost | window-lost | duplicated | reopens | events | lines/s |';
   const rule = '|---|---|---:|---:|---:|---:|---:|---:|---:|';
   const rows = results.map(
-    (r) => `| ${r.style} | ${r.contender} | ${r.written} | ${r.lost} | ${r.windowLost} | ${r.duplicated} | ${r.reopens} | ${r.events}${r.skippedEvents > 0 ? ` (+${r.skippedEvents} skipped)` : ''} | ${r.rate} |`,
+    (r) => `| ${r.style} | ${r.label} | ${r.written} | ${r.lost} | ${r.windowLost} | ${r.duplicated} | ${r.reopens} | ${r.events}${r.skippedEvents > 0 ? ` (+${r.skippedEvents} skipped)` : ''} | ${r.rate} |`,
   );
   return [head, rule, ...rows].join('\n');
 }
