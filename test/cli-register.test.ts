@@ -2,6 +2,7 @@
 // in real child processes; what they leak is reported by open site, and nothing else about them changes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, assertBuilt, jsonReport, lineOf, runApp, startApp, tempDir } from './support/register-apps.js';
@@ -421,5 +422,30 @@ test('trackNodeFs() in-process: records and forgets, shares one tracker, and `us
     assert.equal(activeNodeFsTracker(), undefined);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('the README\'s zero-code leak-tracking block runs as written (package export, exit report, fdkeeper report, HTML)', { skip: process.platform === 'linux' ? false : 'fdkeeper report needs /proc' }, () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Leak reports'));
+  const block = /```sh\n([\s\S]*?)```/.exec(section.slice(0, section.indexOf('\n### ', 5)))?.[1];
+  assert.ok(block !== undefined && block.includes('--import fdkeeper/register'), 'README "Leak reports" has the register sh block');
+  const app = tempDir('fdkeeper-readme-register-');
+  try {
+    // As a user who installed fdkeeper: node_modules/fdkeeper, and `npx fdkeeper` is its bin.
+    fs.mkdirSync(path.join(app, 'node_modules'));
+    fs.symlinkSync(ROOT, path.join(app, 'node_modules', 'fdkeeper'), 'dir');
+    const npx = `npx() { [ "$1" = fdkeeper ] && shift; '${process.execPath}' '${path.join(ROOT, 'dist', 'cli', 'main.js')}' "$@"; }\n`;
+    const env = Object.fromEntries(Object.entries({ ...process.env, NO_COLOR: '1' }).filter(([k]) => k !== 'NODE_OPTIONS' && k !== 'FDKEEPER_REPORT'));
+    const r = spawnSync('bash', ['-e', '-c', npx + block], { cwd: app, encoding: 'utf8', timeout: 60_000, env });
+    assert.equal(r.status, 0, `the README block failed:\n${block}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+    const script = path.join(app, 'leaky.js');
+    assert.match(r.stdout, new RegExp(`^ +3 +\\S+ +openRunLog \\(${re(script)}:2:\\d+\\) +${re(path.join(app, 'run-0.log'))}`, 'm'), 'fdkeeper report printed the site');
+    assert.match(r.stderr, new RegExp(`^ {2}3 × openRunLog \\(${re(script)}:2:\\d+\\)`, 'm'), 'the exit report');
+    assert.match(r.stderr, /leak report \(3 descriptors open at exit, 1 open site, oldest .*\) written to .*leaks\.html$/m);
+    const html = fs.readFileSync(path.join(app, 'leaks.html'), 'utf8');
+    assert.match(html, /openRunLog \(leaky\.js:2\)/);
+  } finally {
+    fs.rmSync(app, { recursive: true, force: true });
   }
 });

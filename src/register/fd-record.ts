@@ -1,3 +1,4 @@
+import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flagsToMode } from '../backend/flags.js';
 import type { OpenHandleSource } from '../diagnostics/leak-report.js';
@@ -24,6 +25,8 @@ export class FdRecord implements OpenHandleSource {
   openSite: OpenSite | undefined;
   private readonly pathArg: unknown;
   private readonly flagsArg: unknown;
+  /** The working directory a relative path was opened from (Node caches `process.cwd()`, so this is cheap). */
+  private readonly cwd: string | undefined;
 
   constructor(number: number, pathArg: unknown, flagsArg: unknown, origin: NodeFsOpenApi, openSite: OpenSite | undefined) {
     this.number = number;
@@ -32,11 +35,13 @@ export class FdRecord implements OpenHandleSource {
     this.origin = origin;
     this.openSite = openSite;
     this.openedAt = Date.now();
+    this.cwd = typeof pathArg === 'string' && !isAbsolute(pathArg) ? process.cwd() : undefined;
   }
 
-  /** The path as the app passed it (a `Buffer` or `file:` URL turned into a string). */
+  /** The path opened, absolute (a relative one resolved against the working directory of the open; a `Buffer` or `file:` URL turned into a string). */
   get path(): string | undefined {
-    return describePath(this.pathArg);
+    const p = describePath(this.pathArg);
+    return p === undefined || this.cwd === undefined ? p : resolve(this.cwd, p);
   }
 
   /** The open flags as a short mode: the app's flag string, or `'r'`/`'w'`/`'r+'`/… for numeric flags. */
