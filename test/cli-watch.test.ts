@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fitGrowth, secondsToLimit } from '../src/cli/output/growth.js';
+import { fitLine } from '../src/cli/output/live-region.js';
 import { bar, sparkline } from '../src/cli/output/sparkline.js';
 import type { WatchSample, WatchSummary } from '../src/cli/output/watch-render.js';
 import { ESC, cliCommand, runCli } from './support/cli-run.js';
@@ -184,4 +185,7 @@ test('fitGrowth: the least-squares slope per minute and r²; secondsToLimit; spa
   assert.equal(bar(10, 10, 4), '████');
   assert.equal(bar(1, 16, 4), '▎');
   assert.equal(bar(0, 10, 4), '');
+  // A live frame's line never wraps: colored text is measured without its escape codes.
+  assert.equal(fitLine('\u001b[31mshort\u001b[39m', 10), '\u001b[31mshort\u001b[39m');
+  assert.equal(fitLine('\u001b[31m0123456789abc\u001b[39m', 10), '012345678…');
 });

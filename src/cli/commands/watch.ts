@@ -92,7 +92,7 @@ function sleep(ms: number, setWake: (wake: () => void) => void): Promise<void> {
 async function watch(pid: number, options: WatchOptions, io: ProgramIo): Promise<number> {
   const c = colors(shouldColor({ isTTY: io.isTTY }));
   const json = options.json === true;
-  const region = io.isTTY && !json ? new LiveRegion(io.stdout) : undefined;
+  const region = io.isTTY && !json ? new LiveRegion(io.stdout, io.columns ?? 80) : undefined;
   const samples: WatchSample[] = [];
   let first: ProcessInspection | undefined;
   let threshold: number | null = null;

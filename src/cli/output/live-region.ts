@@ -9,14 +9,30 @@ const CLEAR_DOWN = `${CSI}J`; // ED 0: erase to the end of the screen
 const HIDE_CURSOR = `${CSI}?25l`;
 const SHOW_CURSOR = `${CSI}?25h`;
 
+// SGR sequences (colors), to measure the visible width of a painted line.
+// eslint-disable-next-line no-control-regex
+const SGR = /\u001b\[[0-9;]*m/g;
+
+/**
+ * `line` cut to `width` visible characters. A line that wraps would take two terminal rows and the
+ * next frame would move up one row too few; a cut line loses its colors rather than break that.
+ */
+export function fitLine(line: string, width: number): string {
+  const plain = line.replace(SGR, '');
+  return plain.length <= width ? line : plain.slice(0, Math.max(0, width - 1)) + '…';
+}
+
 /** See the module comment. */
 export class LiveRegion {
   #lines = 0;
   #started = false;
   readonly #write: (text: string) => void;
+  readonly #width: number;
 
-  constructor(write: (text: string) => void) {
+  /** `width`: the terminal's columns (lines are cut to one less, so none can wrap). */
+  constructor(write: (text: string) => void, width = 80) {
     this.#write = write;
+    this.#width = Math.max(10, width - 1);
   }
 
   /** Replaces the previous frame with `lines` (one write, so the terminal never shows half a frame). */
@@ -24,7 +40,7 @@ export class LiveRegion {
     const prefix = this.#started ? cursorUp(this.#lines) + CLEAR_DOWN : HIDE_CURSOR;
     this.#started = true;
     this.#lines = lines.length;
-    this.#write(prefix + lines.join('\n') + '\n');
+    this.#write(prefix + lines.map((l) => fitLine(l, this.#width)).join('\n') + '\n');
   }
 
   /** Leaves the last frame on screen and gives the cursor back. */
