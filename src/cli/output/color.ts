@@ -21,9 +21,8 @@ export function shouldColor({ isTTY = process.stdout.isTTY, env = process.env }:
   if (env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '') return false;
   const force = env['FORCE_COLOR'];
   if (force !== undefined) return force !== '0' && force !== 'false';
-  // process.stdout.isTTY is undefined, not false, when stdout is not a terminal.
-  const tty: boolean | undefined = isTTY;
-  return tty === true && env['TERM'] !== 'dumb';
+  // process.stdout.isTTY is undefined, not false, when stdout is not a terminal (its type says boolean).
+  return Boolean(isTTY) && env['TERM'] !== 'dumb';
 }
 
 /** Color functions: picocolors' when `enabled`, identity functions otherwise. */
