@@ -10,9 +10,8 @@ export interface RequestReportOptions {
   /** How long to wait for the answer, in milliseconds. Default 5000. */
   timeoutMs?: number;
   /**
-   * Send the signal without seeing the hook's beacon: on systems without /proc (macOS; a process that
-   * does not catch SIGUSR2 is then terminated by it), or for an app that imports the hook from its code
-   * on a system where the beacon could not be opened. Where /proc shows SIGUSR2 is not caught, it is
+   * Send the signal without seeing the hook's beacon: for systems without /proc (macOS; a process that
+   * does not catch SIGUSR2 is then terminated by it). Where /proc shows SIGUSR2 is not caught, it is
    * still never sent. Default false.
    */
   force?: boolean;

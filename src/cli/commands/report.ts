@@ -38,7 +38,7 @@ export function registerReportCommand(program: Command, io: ProgramIo, exit: (co
     .option('--json', 'print the report as JSON (schema: "fdkeeper report" in docs/cli.md)')
     .option('--timeout <duration>', 'how long to wait for the answer', parseTimeout, DEFAULT_TIMEOUT_MS)
     .option('--stacks', "print each open site's stack under the table")
-    .option('--force', 'signal without seeing the hook in /proc (macOS; a hook imported from code); never a process /proc shows does not catch SIGUSR2')
+    .option('--force', 'signal without checking /proc for the hook (systems without /proc, e.g. macOS); never a process /proc shows does not catch SIGUSR2')
     .addHelpText(
       'after',
       `
