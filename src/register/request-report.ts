@@ -46,18 +46,15 @@ export async function requestReport(pid: number, options: RequestReportOptions =
   const status = readStatus(pid, procRoot);
   if (status === undefined) {
     if (options.force !== true) {
-      throw failure('ENOSYS', pid, `cannot check that pid ${pid} catches ${REPORT_SIGNAL} without ${procRoot} (${process.platform}); a process that does not catch it is terminated by it. Pass --force if it runs fdkeeper/register`);
+      throw failure('ENOSYS', `cannot check that pid ${pid} catches ${REPORT_SIGNAL} without ${procRoot} (${process.platform}); a process that does not catch it is terminated by it. Pass --force if it runs fdkeeper/register`);
     }
   } else {
     if (options.force !== true && !hasBeacon(pid, procRoot)) {
-      throw failure(
-        'ENOTSUP',
-        pid,
-        `pid ${pid} is not running fdkeeper/register (no descriptor on the hook's register/reporter.js in ${procRoot}/${pid}/fd); start it with \`node --import fdkeeper/register …\`. Nothing was sent`,
+      throw failure('ENOTSUP', `pid ${pid} is not running fdkeeper/register (no descriptor on the hook's register/reporter.js in ${procRoot}/${pid}/fd); start it with \`node --import fdkeeper/register …\`. Nothing was sent`,
       );
     }
     if (!catches(status, REPORT_SIGNAL)) {
-      throw failure('ENOTSUP', pid, `pid ${pid} does not catch ${REPORT_SIGNAL}, so it is not running fdkeeper/register; the signal was not sent, since it would terminate the process`);
+      throw failure('ENOTSUP', `pid ${pid} does not catch ${REPORT_SIGNAL}, so it is not running fdkeeper/register; the signal was not sent, since it would terminate the process`);
     }
   }
 
@@ -71,7 +68,7 @@ export async function requestReport(pid: number, options: RequestReportOptions =
     for (;;) {
       const report = readResponse(channel, pid, token, status);
       if (report !== undefined) return report;
-      if (!alive(pid)) throw failure('ESRCH', pid, `pid ${pid} exited before it answered`);
+      if (!alive(pid)) throw failure('ESRCH', `pid ${pid} exited before it answered`);
       if (Date.now() >= deadline) throw timedOut(pid, timeoutMs, existsSync(channel.request));
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
@@ -81,8 +78,13 @@ export async function requestReport(pid: number, options: RequestReportOptions =
   }
 }
 
-function failure(code: string, pid: number, detail: string, cause?: unknown): FsError {
-  return new FsError({ code, syscall: 'report', detail, cause: cause ?? new Error(`${code}: pid ${pid}`) });
+/** Descriptions FsError does not carry itself, for the codes only this module raises. */
+const DESCRIPTIONS: Readonly<Record<string, string>> = { ESRCH: 'no such process', ENOTSUP: 'operation not supported' };
+
+function failure(code: string, detail: string, cause?: unknown): FsError {
+  // FsError takes a description it does not know from its cause's `CODE: description` message.
+  const described = new Error(`${code}: ${DESCRIPTIONS[code] ?? 'error'}`, cause === undefined ? undefined : { cause });
+  return new FsError({ code, syscall: 'report', detail, cause: described });
 }
 
 /** `kill(pid, 0)`: the process exists and we may signal it. */
@@ -90,8 +92,8 @@ function assertSignalable(pid: number): void {
   try {
     process.kill(pid, 0);
   } catch (e) {
-    if (hasCode(e, 'ESRCH')) throw failure('ESRCH', pid, `no process with pid ${pid} (it has exited, or never existed)`, e);
-    if (hasCode(e, 'EPERM')) throw failure('EPERM', pid, `not permitted to signal pid ${pid}: it belongs to another user; run as that user or as root`, e);
+    if (hasCode(e, 'ESRCH')) throw failure('ESRCH', `no process with pid ${pid} (it has exited, or never existed)`, e);
+    if (hasCode(e, 'EPERM')) throw failure('EPERM', `not permitted to signal pid ${pid}: it belongs to another user; run as that user or as root`, e);
     throw toFsError(e, 'kill');
   }
 }
@@ -120,7 +122,7 @@ function readStatus(pid: number, procRoot: string): ProcStatus | undefined {
   try {
     text = readFileSync(`${procRoot}/${pid}/status`, 'utf8');
   } catch (e) {
-    if (hasCode(e, 'ENOENT') || hasCode(e, 'ESRCH')) throw failure('ESRCH', pid, `no process with pid ${pid} (it has exited, or never existed)`, e);
+    if (hasCode(e, 'ENOENT') || hasCode(e, 'ESRCH')) throw failure('ESRCH', `no process with pid ${pid} (it has exited, or never existed)`, e);
     throw toFsError(e, 'read', { path: `${procRoot}/${pid}/status` });
   }
   const caught = /^SigCgt:\s*([0-9a-f]+)$/im.exec(text)?.[1];
@@ -136,8 +138,8 @@ function hasBeacon(pid: number, procRoot: string): boolean {
   try {
     names = readdirSync(dir);
   } catch (e) {
-    if (hasCode(e, 'ENOENT')) throw failure('ESRCH', pid, `no process with pid ${pid} (it has exited, or never existed)`, e);
-    if (hasCode(e, 'EACCES') || hasCode(e, 'EPERM')) throw failure('EPERM', pid, `not permitted to read ${dir}: pid ${pid} belongs to another user; run as that user or as root`, e);
+    if (hasCode(e, 'ENOENT')) throw failure('ESRCH', `no process with pid ${pid} (it has exited, or never existed)`, e);
+    if (hasCode(e, 'EACCES') || hasCode(e, 'EPERM')) throw failure('EPERM', `not permitted to read ${dir}: pid ${pid} belongs to another user; run as that user or as root`, e);
     throw toFsError(e, 'scandir', { path: dir });
   }
   for (const name of names) {
@@ -186,7 +188,7 @@ function writeRequest(channel: ReportChannel, pid: number, token: string): void 
       return;
     } catch (e) {
       if (!hasCode(e, 'EEXIST') || attempt > 0) {
-        if (hasCode(e, 'EEXIST')) throw failure('EBUSY', pid, `another fdkeeper report for pid ${pid} is waiting for its answer (${channel.request}); try again, or remove that file if no report is running`, e);
+        if (hasCode(e, 'EEXIST')) throw failure('EBUSY', `another fdkeeper report for pid ${pid} is waiting for its answer (${channel.request}); try again, or remove that file if no report is running`, e);
         throw toFsError(e, 'open', { path: channel.request });
       }
       let age = 0;
@@ -195,7 +197,7 @@ function writeRequest(channel: ReportChannel, pid: number, token: string): void 
       } catch {
         continue;
       }
-      if (age < STALE_REQUEST_MS) throw failure('EBUSY', pid, `another fdkeeper report for pid ${pid} is waiting for its answer (${channel.request}); try again, or remove that file if no report is running`, e);
+      if (age < STALE_REQUEST_MS) throw failure('EBUSY', `another fdkeeper report for pid ${pid} is waiting for its answer (${channel.request}); try again, or remove that file if no report is running`, e);
       removeQuietly(channel.request);
     }
   }
@@ -212,15 +214,15 @@ function readResponse(channel: ReportChannel, pid: number, token: string, status
   }
   const owner = statSync(channel.response).uid;
   if (status?.fsuid !== undefined && owner !== status.fsuid) {
-    throw failure('EPERM', pid, `${channel.response} belongs to uid ${owner}, not to pid ${pid} (uid ${status.fsuid}); not trusting it`);
+    throw failure('EPERM', `${channel.response} belongs to uid ${owner}, not to pid ${pid} (uid ${status.fsuid}); not trusting it`);
   }
   let report: Partial<RegisterReport>;
   try {
     report = JSON.parse(text) as Partial<RegisterReport>;
   } catch (e) {
-    throw failure('EINVAL', pid, `${channel.response} is not a JSON report: ${e instanceof Error ? e.message : String(e)}`, e);
+    throw failure('EINVAL', `${channel.response} is not a JSON report: ${e instanceof Error ? e.message : String(e)}`, e);
   }
-  if (report.format !== REPORT_FORMAT || report.pid !== pid) throw failure('EINVAL', pid, `${channel.response} is not a report of pid ${pid}`);
+  if (report.format !== REPORT_FORMAT || report.pid !== pid) throw failure('EINVAL', `${channel.response} is not a report of pid ${pid}`);
   // An answer to an earlier request that gave up: not ours, keep waiting.
   if (report.request !== token) return undefined;
   return report as RegisterReport;
@@ -231,7 +233,7 @@ function timedOut(pid: number, timeoutMs: number, requestUntaken: boolean): FsEr
   const why = requestUntaken
     ? `pid ${pid} catches ${REPORT_SIGNAL} but did not take the request within ${seconds}: it is probably not running fdkeeper/register (something else handles ${REPORT_SIGNAL}), or its event loop is blocked (the hook answers from the event loop)`
     : `pid ${pid} took the request but wrote no report within ${seconds} (see its stderr)`;
-  return failure('ETIMEDOUT', pid, why);
+  return failure('ETIMEDOUT', why);
 }
 
 function removeQuietly(path: string): void {
