@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import pc from 'picocolors';
 
 /** The color functions the renderers use (picocolors' own, or pass-throughs). */
@@ -17,12 +18,13 @@ export interface ColorContext {
  * whose TERM is not `dumb` gets them. Never colors into a file or pipe by default, so `> out.txt` and
  * `| grep` see plain text.
  */
-export function shouldColor({ isTTY = process.stdout.isTTY, env = process.env }: ColorContext = {}): boolean {
+export function shouldColor(context: ColorContext = {}): boolean {
+  const env = context.env ?? process.env;
   if (env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '') return false;
   const force = env['FORCE_COLOR'];
   if (force !== undefined) return force !== '0' && force !== 'false';
-  // process.stdout.isTTY is undefined, not false, when stdout is not a terminal (its type says boolean).
-  return Boolean(isTTY) && env['TERM'] !== 'dumb';
+  // isatty(1) rather than process.stdout.isTTY, which is undefined (not false) off a terminal.
+  return (context.isTTY ?? isatty(1)) && env['TERM'] !== 'dumb';
 }
 
 /** Color functions: picocolors' when `enabled`, identity functions otherwise. */

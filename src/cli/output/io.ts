@@ -1,3 +1,5 @@
+import { isatty } from 'node:tty';
+
 /** Where the program reads and writes; replaceable for tests. */
 export interface ProgramIo {
   stdout: (text: string) => void;
@@ -12,6 +14,7 @@ export interface ProgramIo {
 export const processIo: ProgramIo = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
-  isTTY: process.stdout.isTTY,
+  // process.stdout.isTTY is undefined, not false, off a terminal.
+  isTTY: isatty(1),
   columns: process.stdout.columns,
 };
