@@ -496,7 +496,17 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     this.readable = readable;
     this.adopt(st);
     this.expectedMin += carried.bytes;
-    if (carried.bytes > 0) this.unsynced = true;
+    if (carried.bytes > 0) {
+      this.unsynced = true;
+      // The carried lines are in the new file now; confirm them there at once. Left unconfirmed (the
+      // fstat above predates them), a replace of the new file before the next check would carry them
+      // a second time. If the path no longer names the new file, the next check deals with it.
+      const v = checkIdentity(this.backend, this.absolute, fd);
+      if (v.kind === 'same') {
+        this.confirmed = v.size;
+        this.expectedMin = v.size;
+      }
+    }
     this.pendingReopen = undefined;
     try {
       this.backend.closeSync(old);
