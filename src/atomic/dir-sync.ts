@@ -56,17 +56,7 @@ export async function fsyncDirNow(backend: Backend, dir: string): Promise<void> 
     if (unsupported(e)) return;
     throw e;
   }
-  try {
-    await backend.fsync(fd);
-  } catch (e) {
-    if (!unsupported(e)) throw e;
-  } finally {
-    try {
-      await backend.close(fd);
-    } catch {
-      // see fsyncDirSync
-    }
-  }
+  await fsyncDirFd(backend, fd);
 }
 
 /** Promise form of {@link fsyncDirSync} on a directory descriptor opened ahead: fsync, then close. */

@@ -96,7 +96,8 @@ export function formatFrame(f: StackFrame): string {
   return `${f.fn} (${displayFile(f.file)}:${f.line}:${f.column})`;
 }
 
-function displayFile(file: string): string {
+/** A stack frame's file as a path for people: `file:` URLs (ES modules) become paths, the rest is kept. */
+export function displayFile(file: string): string {
   if (!file.startsWith('file://')) return file;
   try {
     return fileURLToPath(file);

@@ -1,6 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import { formatAge, formatLeakReport, groupByOpenSite, type OpenHandle } from '../diagnostics/leak-report.js';
-import { parseStack } from '../diagnostics/open-site.js';
+import { displayFile, parseStack } from '../diagnostics/open-site.js';
 import type { NodeFsTracker } from './node-fs-tracker.js';
 import type { OpenCountPoint } from './open-count-series.js';
 
@@ -149,14 +148,6 @@ function samplePaths(handles: readonly OpenHandle[]): string[] {
   return [...paths];
 }
 
-function displayFile(file: string): string {
-  if (!file.startsWith('file://')) return file;
-  try {
-    return fileURLToPath(file);
-  } catch {
-    return file;
-  }
-}
 
 /** `exit` → `at exit`, `signal` → `on SIGUSR2`, `request` → `now`. */
 function when(reason: ReportReason): string {
