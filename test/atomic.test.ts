@@ -545,7 +545,9 @@ describe('durability levels: the syscall sequence', () => {
     await Promise.all(Array.from({ length: 50 }, (_, i) => atomicWrite(path.join(dir, `lone-${i}.txt`), `v${i}`, { backend: f })));
     const dirOpens = f.calls.filter((c) => c.syscall === 'open' && c.path === dir).length;
     const dirFsyncs = f.calls.filter((c) => c.syscall === 'fsync' && c.path === dir).length;
-    assert.ok(dirOpens === dirFsyncs, `${dirOpens} directory opens for ${dirFsyncs} directory fsyncs: an open ahead was wasted`);
+    // The first write is alone when it starts, so it may open ahead and then see another write's fsync
+    // start first: one spare open at most. An open-ahead per write would make ~50.
+    assert.ok(dirOpens <= dirFsyncs + 1, `${dirOpens} directory opens for ${dirFsyncs} directory fsyncs: opens ahead were wasted`);
     assert.ok(dirFsyncs < 10, `${dirFsyncs} directory fsyncs for 50 concurrent renames: not group-committed`);
     assertBalanced(f);
   });
