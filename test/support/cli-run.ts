@@ -3,6 +3,8 @@
  * bin, so a test sees real exit codes, real stdout/stderr and a real process.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -39,11 +41,41 @@ export interface CliOptions {
   cwd?: string;
 }
 
+/** setpriv's arguments that run the rest of the command as `uid` (and the same gid), without groups. */
+function asUser(uid: number): string[] {
+  return [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
+}
+
+let builtCopy: string | undefined;
+
+/**
+ * Where another user runs the CLI from. The checkout itself when that user can read it; otherwise (a
+ * clone inside a 0700 directory, as a CI job's `mktemp -d` makes) a world-readable copy of the built CLI
+ * (`dist/`, package.json, commander and picocolors) in the temp directory, made once per process and
+ * removed at exit. The copy runs the build, so `npm run build` must have run (npm test does).
+ */
+function cliRootFor(uid: number): string {
+  if (spawnSync('setpriv', [...asUser(uid), 'test', '-r', CLI_MAIN], { stdio: 'ignore' }).status === 0) return ROOT;
+  if (builtCopy !== undefined) return builtCopy;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-cli-copy-'));
+  fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+  for (const pkg of ['commander', 'picocolors']) fs.cpSync(path.join(ROOT, 'node_modules', pkg), path.join(dir, 'node_modules', pkg), { recursive: true });
+  fs.chmodSync(dir, 0o755); // mkdtemp makes it 0700
+  process.on('exit', () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  builtCopy = dir;
+  return dir;
+}
+
 /** The command and argument vector that starts the CLI with `args`. */
 export function cliCommand(args: readonly string[], options: Pick<CliOptions, 'asUid' | 'nodeArgs'> = {}): [string, string[]] {
   const node = [...(options.nodeArgs ?? []), '--import', TSX, CLI_MAIN, ...args];
   if (options.asUid === undefined) return [process.execPath, node];
-  return ['setpriv', [`--reuid=${options.asUid}`, `--regid=${options.asUid}`, '--clear-groups', process.execPath, ...node]];
+  const root = cliRootFor(options.asUid);
+  const argv = root === ROOT ? node : [...(options.nodeArgs ?? []), path.join(root, 'dist', 'cli', 'main.js'), ...args];
+  return ['setpriv', [...asUser(options.asUid), process.execPath, ...argv]];
 }
 
 /** Runs the CLI with `args` and resolves when it exits. */
@@ -55,7 +87,7 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     // own context variables.
     delete env['NODE_TEST_CONTEXT'];
     delete env['NODE_OPTIONS'];
-    const child = spawn(cmd, argv, { cwd: options.cwd ?? ROOT, env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, argv, { cwd: options.cwd ?? (options.asUid === undefined ? ROOT : os.tmpdir()), env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (b: Buffer) => {
