@@ -178,7 +178,7 @@ async function runNext(q: PathQueue, map: Map<string, PathQueue>): Promise<void>
   }
   const { target } = renamed;
   const path = target.path;
-  syncDir(settings.backend, target.dir, renamed.ahead).then(
+  syncDir(settings.backend, target.dir).then(
     () => {
       for (const c of calls) settle(q, map, c, undefined, false);
     },

@@ -21,7 +21,7 @@ import { O } from '../backend/flags.js';
 import { FsError, hasCode } from '../errors/fs-error.js';
 import type { InMemory, Prepared } from './data.js';
 import { toBytes } from './data.js';
-import { beginAhead, doneAhead, dropAhead, fsyncDirSync, openDirAhead, type DirAhead } from './dir-sync.js';
+import { fsyncDirSync } from './dir-sync.js';
 import { canceled, failedAfterRename, failedBeforeRename, isShaped, sourceFailed, throwIfAborted } from './errors.js';
 import { acquireSlot, releaseSlot } from './fd-gate.js';
 import { addLive, deleteLive } from './live-temps.js';
@@ -428,8 +428,6 @@ export async function prepareTemp(abs: string, s: Settings): Promise<{ target: T
 /** What {@link replaceUpToRename} leaves to its caller: the target now in place. */
 export interface Renamed {
   readonly target: Target;
-  /** For `'full'`: the directory opened ahead of the rename, for the caller's {@link syncDir}. */
-  readonly ahead: DirAhead | undefined;
 }
 
 /**
@@ -447,14 +445,9 @@ export async function replaceUpToRename(abs: string, data: Prepared, s: Settings
     if (wait !== undefined) await wait;
     gated = true;
   }
-  const dir = dirname(abs);
-  const lone = s.durability === 'full' && beginAhead(b, dir);
-  let ahead: DirAhead | undefined;
-  let done = false;
   try {
     throwIfAborted(s.signal, abs);
     const { target, tmp } = await prepareTemp(abs, s);
-    if (lone && target.dir === dir) ahead = openDirAhead(b, dir);
     try {
       throwIfAborted(s.signal, target.path);
       const writing = data.kind === 'memory' ? writeChunks(b, tmp.fd, data) : writeStream(b, tmp.fd, data.source, s.encoding, s.signal, target.path);
@@ -463,7 +456,9 @@ export async function replaceUpToRename(abs: string, data: Prepared, s: Settings
       if (w.status === 'rejected') throw w.reason;
       if (m.status === 'rejected') throw m.reason;
       throwIfAborted(s.signal, target.path);
-      await syncAndClose(b, tmp, s.durability);
+      if (s.durability !== 'none') await b.fsync(tmp.fd);
+      tmp.open = false; // close is never retried
+      await b.close(tmp.fd);
       throwIfAborted(s.signal, target.path);
       await b.rename(tmp.path, target.path);
     } catch (e) {
@@ -472,11 +467,8 @@ export async function replaceUpToRename(abs: string, data: Prepared, s: Settings
     }
     tmp.removed = true; // renamed: the name is no longer ours (never unlinked from here on)
     deleteLive(tmp.path);
-    done = true;
-    return { target, ahead };
+    return { target };
   } finally {
-    if (s.durability === 'full') doneAhead(b, dir);
-    if (!done) await dropAhead(b, ahead); // nothing of a failed write outlives its promise
     if (gated) releaseSlot();
   }
 }
