@@ -21,6 +21,7 @@ import { createExclusive } from '../src/atomic/create-exclusive.js';
 import { cleanupTemps } from '../src/atomic/cleanup-temps.js';
 import { claimNameFor, isClaimName, isTempName, parseTempName, setTempRandomSource, tempNameFor } from '../src/atomic/temp-name.js';
 import { refreshProcessUmask } from '../src/atomic/identity.js';
+import { forgetFileSystems, isLocalDir } from '../src/atomic/close-policy.js';
 import type { Durability } from '../src/atomic/types.js';
 import type { Backend } from '../src/backend/backend.js';
 import { FaultyBackend, type FaultCall, type FaultRule } from '../src/backend/faulty-backend.js';
@@ -521,12 +522,47 @@ describe('durability levels: the syscall sequence', () => {
     }
   }
 
+  test('lstat, closes after an fsync and the directory\'s open are synchronous on a local file system (once it is known), asynchronous before that, for \'none\' and off the OS', async () => {
+    forgetFileSystems();
+    const p = file('closes.txt', 'old');
+    const closes = (f: FaultyBackend): string[] => f.calls.filter((c) => c.syscall === 'close').map((c) => `${c.sync ? 'sync' : 'async'}:${c.path === path.dirname(p) ? 'dir' : 'temp'}`);
+    const first = new FaultyBackend(osb);
+    await atomicWrite(p, 'one', { backend: first });
+    // The first call (the lstat) comes before statfs(2) can have answered; later ones may not.
+    assert.deepEqual(first.calls.filter((c) => c.syscall === 'lstat').map((c) => c.sync), [false], 'the file system is not known yet: a thread-pool lstat');
+    for (let i = 0; i < 200 && isLocalDir(path.dirname(p)) === undefined; i++) await delay(10); // statfs(2) answers
+    const local = process.platform === 'linux' && (fs.statfsSync(path.dirname(p)).type === 0xef53 || fs.statfsSync(path.dirname(p)).type === 0x01021994);
+    const second = new FaultyBackend(osb);
+    await atomicWrite(p, 'two', { backend: second });
+    if (local) {
+      assert.deepEqual(closes(second), ['sync:temp', 'sync:dir'], 'ext4/tmpfs: closed without a thread-pool job');
+      const dirOpens = second.calls.filter((c) => c.syscall === 'open' && c.path === path.dirname(p));
+      assert.deepEqual(dirOpens.map((c) => c.sync), [true], 'the directory opened without a thread-pool job');
+      assert.deepEqual(second.calls.filter((c) => c.syscall === 'lstat').map((c) => c.sync), [true], 'the lstat without a thread-pool job');
+      assert.ok(second.calls.filter((c) => ['open', 'write', 'fchmod', 'fsync', 'rename'].includes(c.syscall) && c.path !== path.dirname(p)).every((c) => !c.sync), 'create, write, fchmod, fsync and rename stay on the thread pool');
+    }
+    const none = new FaultyBackend(osb);
+    await atomicWrite(p, 'three', { backend: none, durability: 'none' });
+    assert.deepEqual(closes(none), ['async:temp'], "'none': no fsync before the close, so it stays asynchronous");
+    const mem = new MemoryBackend();
+    mem.mkdirSync('/d');
+    const onMemory = new FaultyBackend(mem);
+    await atomicWrite('/d/f', 'x', { backend: onMemory });
+    await delay(20);
+    await atomicWrite('/d/f', 'y', { backend: onMemory });
+    assert.ok(closes(onMemory).every((c) => c.startsWith('async')), 'not the OS: never synchronous');
+    assert.equal(fs.readFileSync(p, 'utf8'), 'three');
+    assertBalanced(second);
+  });
+
   test('temp flags: O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, mode 0600; directory O_RDONLY|O_DIRECTORY', async () => {
     const p = file('flags.txt', 'old');
     const seen: [string, number, number | undefined][] = [];
     const spy = new Proxy(osb, {
       get(t, prop, recv): unknown {
         if (prop === 'open') return (pth: string, flags: number, m?: number) => { seen.push([pth, flags, m]); return t.open(pth, flags, m); };
+        // The directory's open is synchronous once its file system is known to be local.
+        if (prop === 'openSync') return (pth: string, flags: number, m?: number) => { seen.push([pth, flags, m]); return t.openSync(pth, flags, m); };
         return Reflect.get(t, prop, recv) as unknown;
       },
     });

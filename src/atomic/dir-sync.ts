@@ -9,6 +9,7 @@
 import type { Backend } from '../backend/backend.js';
 import { O } from '../backend/flags.js';
 import { hasCode } from '../errors/fs-error.js';
+import { quickCallsSyncIn } from './close-policy.js';
 
 /** How a directory is opened to be fsynced: read-only (all a directory allows), and nothing but one. */
 const DIR_FLAGS = O.RDONLY | O.DIRECTORY | O.CLOEXEC;
@@ -49,9 +50,11 @@ export function fsyncDirSync(backend: Backend, dir: string): void {
 
 /** Promise form of {@link fsyncDirSync} (one fsync, not grouped). */
 export async function fsyncDirNow(backend: Backend, dir: string): Promise<void> {
+  // On a local file system the directory a rename just went into opens and closes without a job.
+  const quick = quickCallsSyncIn(backend, dir);
   let fd: number;
   try {
-    fd = await backend.open(dir, DIR_FLAGS);
+    fd = quick ? backend.openSync(dir, DIR_FLAGS) : await backend.open(dir, DIR_FLAGS);
   } catch (e) {
     if (unsupported(e)) return;
     throw e;
@@ -62,7 +65,8 @@ export async function fsyncDirNow(backend: Backend, dir: string): Promise<void> 
     if (!unsupported(e)) throw e;
   } finally {
     try {
-      await backend.close(fd);
+      if (quick) backend.closeSync(fd);
+      else await backend.close(fd);
     } catch {
       // see fsyncDirSync
     }

@@ -21,6 +21,7 @@ import { O } from '../backend/flags.js';
 import { FsError, hasCode } from '../errors/fs-error.js';
 import type { InMemory, Prepared } from './data.js';
 import { toBytes } from './data.js';
+import { quickCallsSyncIn } from './close-policy.js';
 import { fsyncDirSync } from './dir-sync.js';
 import { canceled, failedAfterRename, failedBeforeRename, isShaped, sourceFailed, throwIfAborted } from './errors.js';
 import { acquireSlot, releaseSlot } from './fd-gate.js';
@@ -282,7 +283,9 @@ export function syncAndCloseSync(backend: Backend, tmp: TempFile, durability: Du
 export async function syncAndClose(backend: Backend, tmp: TempFile, durability: Durability): Promise<void> {
   if (durability !== 'none') await backend.fsync(tmp.fd);
   tmp.open = false;
-  await backend.close(tmp.fd);
+  // After an fsync, on a local file system, close(2) has nothing to wait for: no thread-pool job for it.
+  if (durability !== 'none' && quickCallsSyncIn(backend, dirname(tmp.path))) backend.closeSync(tmp.fd);
+  else await backend.close(tmp.fd);
 }
 
 /**
@@ -376,6 +379,14 @@ export function replaceSync(abs: string, data: Prepared, s: Settings): void {
 type Lstat = { ok: true; st: FileStat | undefined } | { ok: false; error: unknown };
 
 function lstatOutcome(backend: Backend, abs: string): Promise<Lstat> {
+  if (quickCallsSyncIn(backend, dirname(abs))) {
+    // A local file system: a path walk, no journal (see close-policy.ts) — no thread-pool job.
+    try {
+      return Promise.resolve({ ok: true, st: backend.lstatSync(abs) });
+    } catch (error) {
+      return Promise.resolve(hasCode(error, 'ENOENT') ? { ok: true, st: undefined } : { ok: false, error });
+    }
+  }
   return backend.lstat(abs).then(
     (st): Lstat => ({ ok: true, st }),
     (error: unknown): Lstat => (hasCode(error, 'ENOENT') ? { ok: true, st: undefined } : { ok: false, error }),
@@ -456,9 +467,7 @@ export async function replaceUpToRename(abs: string, data: Prepared, s: Settings
       if (w.status === 'rejected') throw w.reason;
       if (m.status === 'rejected') throw m.reason;
       throwIfAborted(s.signal, target.path);
-      if (s.durability !== 'none') await b.fsync(tmp.fd);
-      tmp.open = false; // close is never retried
-      await b.close(tmp.fd);
+      await syncAndClose(b, tmp, s.durability);
       throwIfAborted(s.signal, target.path);
       await b.rename(tmp.path, target.path);
     } catch (e) {
