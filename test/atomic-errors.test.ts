@@ -354,6 +354,15 @@ describe('EROFS', () => {
 
 // ==================================================================== EACCES
 
+/**
+ * No descriptor the child had not before the call is open after it. (One it had may be gone: the
+ * child's runtime closes descriptors of its own in the background, which is no leak.)
+ */
+function assertNoChildLeak(o: OpOutcome, label: string): void {
+  const added = o.fdsAfter.filter((n) => !o.fdsBefore.includes(n));
+  assert.deepEqual(added, [], `${label}: descriptor leak in the child`);
+}
+
 function assertChildFailed(o: OpOutcome | undefined, code: string, target: string, label: string): void {
   assert.ok(o !== undefined, `${label}: no outcome`);
   assert.equal(o.ok, false, `${label}: succeeded as an unprivileged user (value ${JSON.stringify(o.value)})`);
@@ -362,7 +371,7 @@ function assertChildFailed(o: OpOutcome | undefined, code: string, target: strin
   assert.equal(e.isFsError, true, `${label}: not an FsError: ${e.name}: ${e.message}`);
   assert.equal(e.code, code, `${label}: ${e.message}`);
   assert.equal(e.path, target, `${label}: path ${String(e.path)}: ${e.message}`);
-  assert.deepEqual(o.fdsAfter, o.fdsBefore, `${label}: descriptor leak in the child`);
+  assertNoChildLeak(o, label);
 }
 
 describe('EACCES', () => {
@@ -448,7 +457,7 @@ describe('EACCES', () => {
       assert.equal(o.mode?.toString(8), '444', `${o.kind}: mode`);
       assert.equal(o.uid, NOBODY, `${o.kind}: owner`);
       assert.deepEqual(o.dirNames, ['readonly.txt'], `${o.kind}: left something behind`);
-      assert.deepEqual(o.fdsAfter, o.fdsBefore, `${o.kind}: descriptor leak in the child`);
+      assertNoChildLeak(o, o.kind);
     }
     assert.equal(fs.readFileSync(target, 'utf8'), 'by nobody, sync\n');
   });
@@ -562,7 +571,7 @@ describe('EMFILE', () => {
       assert.equal(o.ok, true, `${label}: failed with one descriptor free: ${o.error?.message ?? ''}`);
       assert.equal(o.content, data);
       assert.deepEqual(o.dirNames, s.names, `${label}: left something behind`);
-      assert.deepEqual(o.fdsAfter, o.fdsBefore, `${label}: descriptor leak in the child`);
+      assertNoChildLeak(o, label);
     }
     await s.guard.check();
   });
