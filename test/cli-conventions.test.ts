@@ -141,3 +141,23 @@ test('the README\'s command-line quick start runs as written', { skip: process.p
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a reader that closes the pipe early (`fdkeeper --help | head -0`): a quiet exit, no EPIPE stack trace', async () => {
+  // The CLI runs from the build here: the bin's EPIPE handling lives in dist/cli/main.js as users run it.
+  const bin = path.join(ROOT, 'dist', 'cli', 'main.js');
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['NODE_OPTIONS'];
+  delete env['NODE_TEST_CONTEXT'];
+  const run = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, '--help'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the first write
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      resolve({ code, stderr });
+    });
+  });
+  assert.equal(run.stderr, '', 'nothing on stderr');
+  assert.equal(run.code, 0);
+});
