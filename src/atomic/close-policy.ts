@@ -18,8 +18,7 @@
  */
 import * as fs from 'node:fs';
 import type { Backend } from '../backend/backend.js';
-import { OsBackend } from '../backend/os-backend.js';
-import { FaultyBackend } from '../backend/faulty-backend.js';
+import { isOnOs } from '../backend/on-os.js';
 
 /** statfs(2) `f_type` values of local disk and memory file systems (linux/magic.h). */
 const LOCAL_TYPES = new Set([
@@ -38,12 +37,6 @@ const known = new Map<string, boolean>();
 const MAX_KNOWN = 1024;
 const asking = new Set<string>();
 
-/** Whether `backend` makes real syscalls on this machine's file systems (possibly through a FaultyBackend). */
-function onOs(backend: Backend): boolean {
-  if (backend instanceof OsBackend) return true;
-  return backend instanceof FaultyBackend && onOs(backend.inner);
-}
-
 /** Starts learning `dir`'s file system type, in the background; the answer serves later closes. */
 function learn(dir: string): void {
   if (asking.has(dir) || process.platform !== 'linux') return;
@@ -61,7 +54,7 @@ function learn(dir: string): void {
  * known to be on a local file system. Starts finding out when it is not known yet.
  */
 export function quickCallsSyncIn(backend: Backend, dir: string): boolean {
-  if (!onOs(backend)) return false;
+  if (!isOnOs(backend)) return false;
   const local = known.get(dir);
   if (local === undefined) learn(dir);
   return local === true;

@@ -10,9 +10,8 @@ import { EventEmitter } from 'node:events';
 import { basename, dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Backend, FileStat } from '../backend/backend.js';
-import { FaultyBackend } from '../backend/faulty-backend.js';
 import { O } from '../backend/flags.js';
-import { OsBackend } from '../backend/os-backend.js';
+import { isOnOs } from '../backend/on-os.js';
 import { FsError, hasCode, toFsError } from '../errors/fs-error.js';
 import { makeParentsSync } from '../atomic/make-parents.js';
 import { carryOver } from './carry-over.js';
@@ -49,12 +48,6 @@ export interface LogFileEvents {
   drain: [];
   /** The log is closed. */
   close: [];
-}
-
-/** Whether the backend names real paths, so that `fs.watch` on them means something. */
-function isOsBackend(b: Backend): boolean {
-  if (b instanceof OsBackend) return true;
-  return b instanceof FaultyBackend && isOsBackend(b.inner);
 }
 
 function newlines(b: Uint8Array): number {
@@ -138,7 +131,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     this.backend = this.settings.backend;
     this.path = path;
     // A chdir later must not move the log: name it absolutely for the OS; the memory backend has its own cwd.
-    this.absolute = isOsBackend(this.backend) ? resolve(path) : path;
+    this.absolute = isOnOs(this.backend) ? resolve(path) : path;
     this.buffer = new RecordBuffer(this.settings.bufferSize);
     this.kept = new KeepQueue(this.settings.maxKept);
 
@@ -557,7 +550,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   private startWatch(): void {
     this.watch?.close();
     this.watch = undefined;
-    if (!this.settings.watch || !isOsBackend(this.backend) || this.closed) return;
+    if (!this.settings.watch || !isOnOs(this.backend) || this.closed) return;
     this.watch = watchDirectory(dirname(this.absolute), basename(this.absolute), () => {
       // A name changed in the directory: check now rather than at the next tick.
       if (!this.closed && this.failure === undefined) this.check();
