@@ -60,9 +60,10 @@ test('20,000 concurrent promise opens with maxOpen 64 all succeed, never holding
   assert.equal(table.budget.waiting, 0);
   // Nothing of ours is left open: no descriptor names the file, and no more are open than at the start
   // (fewer is possible: the test runner may close one of its own meanwhile).
+  const real = fs.realpathSync(p);
   const leftOnFile = openFds().filter((fd) => {
     try {
-      return fs.readlinkSync(`/proc/self/fd/${fd}`) === fs.realpathSync(p);
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === real;
     } catch {
       return false;
     }
