@@ -608,23 +608,37 @@ describe('EMFILE', () => {
     const isDir = (p: string): boolean => path.resolve(p) === dir;
     for (const sync of [false, true]) {
       const label = sync ? 'sync' : 'async';
-      const data = `new content (${label})\n`;
-      const faulty = faultyOs({ syscall: 'open', path: isDir, code: 'EMFILE' });
-      const guard = fdGuard();
-      const names = listDir(dir);
-      const e = sync
-        ? throwsWith(() => { atomicWriteSync(target, data, { backend: faulty }); }, { code: 'EMFILE', path: target })
-        : await rejectsWith(atomicWrite(target, data, { backend: faulty }), { code: 'EMFILE', path: target });
-      assert.match(e.detail ?? '', /in place|renamed|replaced|new content/i, `${label}: the error does not say the new content is in place: ${e.message}`);
-      assert.equal(fs.readFileSync(target, 'utf8'), data, `${label}: the new content is in place`);
-      assert.equal((fs.statSync(target).mode & 0o7777).toString(8), '640', `${label}: mode kept`);
-      assertNothingLeft(dir, names, label);
-      assertNoUnlinkAfterRename(faulty, label);
-      assert.deepEqual(faulty.openFds(), [], `${label}: descriptors left open`);
-      await guard.check(label);
+      await failAfterRename(dir, target, { syscall: 'open', path: isDir, code: 'EMFILE' }, sync, () => {
+        assert.equal((fs.statSync(target).mode & 0o7777).toString(8), '640', `${label}: mode kept`);
+      });
     }
   });
 });
+
+/**
+ * A write whose directory step (after the rename) fails by `rule`: the call fails with the rule's code for
+ * the target, says the new content is in place, and it is; nothing is left in the directory, the temp
+ * name is not unlinked after the rename, no descriptor stays open. `more` adds checks of its own (it
+ * gets the FaultyBackend that ran the write).
+ */
+async function failAfterRename(dir: string, target: string, rule: FaultRule & { code: string }, sync: boolean, more: (faulty: FaultyBackend, label: string) => void): Promise<void> {
+  const label = sync ? 'sync' : 'async';
+  const data = `new content (${label})\n`;
+  const faulty = faultyOs(rule);
+  const guard = fdGuard();
+  const names = listDir(dir);
+  const expected = { code: rule.code, path: target };
+  const e = sync
+    ? throwsWith(() => { atomicWriteSync(target, data, { backend: faulty }); }, expected)
+    : await rejectsWith(atomicWrite(target, data, { backend: faulty }), expected);
+  assert.match(e.detail ?? '', /in place|renamed|replaced|new content/i, `${label}: the error does not say the new content is in place: ${e.message}`);
+  assert.equal(fs.readFileSync(target, 'utf8'), data, `${label}: the new content is in place`);
+  more(faulty, label);
+  assertNothingLeft(dir, names, label);
+  assertNoUnlinkAfterRename(faulty, label);
+  assert.deepEqual(faulty.openFds(), [], `${label}: descriptors left open`);
+  await guard.check(label);
+}
 
 /** The spec: after a successful rename the temp name is never unlinked (another writer may own it). */
 function assertNoUnlinkAfterRename(faulty: FaultyBackend, label: string): void {
@@ -665,21 +679,9 @@ describe('EIO on fsync', () => {
     const target = makeTarget(dir);
     const isDir = (p: string): boolean => path.resolve(p) === dir;
     for (const sync of [false, true]) {
-      const label = sync ? 'sync' : 'async';
-      const data = `new content (${label})\n`;
-      const faulty = faultyOs({ syscall: 'fsync', path: isDir, code: 'EIO' });
-      const guard = fdGuard();
-      const names = listDir(dir);
-      const e = sync
-        ? throwsWith(() => { atomicWriteSync(target, data, { backend: faulty }); }, { code: 'EIO', path: target })
-        : await rejectsWith(atomicWrite(target, data, { backend: faulty }), { code: 'EIO', path: target });
-      assert.match(e.detail ?? '', /in place|renamed|replaced|new content/i, `${label}: the error does not say the new content is in place: ${e.message}`);
-      assert.equal(fs.readFileSync(target, 'utf8'), data);
-      assert.equal(faulty.calls.filter((c) => c.syscall === 'fsync' && c.path !== undefined && isDir(c.path)).length, 1, `${label}: the directory fsync was retried`);
-      assertNothingLeft(dir, names, label);
-      assertNoUnlinkAfterRename(faulty, label);
-      assert.deepEqual(faulty.openFds(), [], `${label}: descriptors left open`);
-      await guard.check(label);
+      await failAfterRename(dir, target, { syscall: 'fsync', path: isDir, code: 'EIO' }, sync, (faulty, label) => {
+        assert.equal(faulty.calls.filter((c) => c.syscall === 'fsync' && c.path !== undefined && isDir(c.path)).length, 1, `${label}: the directory fsync was retried`);
+      });
     }
   });
 });
