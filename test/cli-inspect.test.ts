@@ -85,7 +85,7 @@ test('inspect (table, NO_COLOR): one row per descriptor, the deleted file and th
     const lines = run.stdout.split('\n');
     assert.match(lines[0]!, new RegExp(`^pid ${child.pid}  .*node .*cli-fd-child\\.mjs`));
     assert.match(lines[1]!, new RegExp(`^${child.fds.length} open, soft limit 777 \\(\\d+(\\.\\d)?% used\\), hard limit 777$`));
-    assert.match(run.stdout, /^ +FD +KIND +MODE +FLAGS +OFFSET +SIZE +TARGET$/m);
+    assert.match(run.stdout, /^ *FD +KIND +MODE +FLAGS +OFFSET +SIZE +TARGET$/m);
     const rows = lines.filter((l) => /^ *\d+ {2}[a-z_]+ /.test(l));
     assert.deepEqual(rows.map((l) => Number(l.trim().split(/\s+/)[0])), child.fds, 'one row per open descriptor');
     for (const o of child.opened) {
