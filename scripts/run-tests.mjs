@@ -21,6 +21,28 @@ function find(dir) {
   return out;
 }
 
+// Some tests run the build (dist/): child processes that must start fast, and the atomic writes' replace
+// workers (worker threads do not get tsx's loader). Build first when a source is newer than the build.
+function newest(dir) {
+  let t = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    t = Math.max(t, st.isDirectory() ? newest(p) : st.mtimeMs);
+  }
+  return t;
+}
+let built = 0;
+try {
+  built = statSync(join(root, 'dist', 'index.js')).mtimeMs;
+} catch {
+  // no build yet
+}
+if (newest(join(root, 'src')) > built) {
+  const b = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  if (b.status !== 0) process.exit(b.status ?? 1);
+}
+
 const files = fileArgs.length > 0 ? fileArgs : find(join(root, 'test')).map((p) => relative(root, p)).sort();
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...flags, ...files], {
   cwd: root,

@@ -22,6 +22,9 @@ import type { Backend } from '../src/backend/backend.js';
 import { FaultyBackend, type FaultCall } from '../src/backend/faulty-backend.js';
 import { MemoryBackend } from '../src/backend/memory/memory-backend.js';
 import { OsBackend } from '../src/backend/os-backend.js';
+import { settleWorkers } from './support/worker-mode.js';
+
+settleWorkers();
 
 const STRESS = process.env['FDKEEPER_STRESS'] !== undefined && process.env['FDKEEPER_STRESS'] !== '';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-atomic-conc-'));

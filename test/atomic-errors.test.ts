@@ -49,6 +49,9 @@ import {
   type FileSnapshot,
 } from './support/atomic-harness.js';
 import type { ChildReport, OpOutcome } from './support/atomic-child.js';
+import { settleWorkers } from './support/worker-mode.js';
+
+settleWorkers();
 
 const PREFIX = 'fdkeeper-atomic-errors-';
 const swept = sweepStaleMounts(os.tmpdir(), PREFIX);

@@ -30,6 +30,9 @@ import { OsBackend } from '../src/backend/os-backend.js';
 import { O } from '../src/backend/flags.js';
 import { FsError } from '../src/errors/fs-error.js';
 import { rejectsFs, throwsFs } from './support/io-fixture.js';
+import { settleWorkers } from './support/worker-mode.js';
+
+settleWorkers();
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-atomic-'));
 after(() => {

@@ -14,6 +14,11 @@ function mark(e: FsError): FsError {
   return e;
 }
 
+/** Marks `e` as already shaped: an error rebuilt from a worker's reply that was shaped there. */
+export function markShaped(e: FsError): FsError {
+  return mark(e);
+}
+
 /** Whether `e` is an error this module shaped (it names the target and says what became of it). */
 export function isShaped(e: unknown): boolean {
   return e instanceof FsError && shaped.has(e);

@@ -21,6 +21,8 @@ import type { Prepared } from './data.js';
 import { syncDir } from './dir-sync.js';
 import { canceled, failedAfterRename } from './errors.js';
 import { strongest, type Settings } from './settings.js';
+import { replaceOffThread } from './worker-pool.js';
+import { fromWire } from './worker-wire.js';
 import { replaceUpToRename, type Renamed } from './write-protocol.js';
 
 /** One atomicWrite call. */
@@ -153,38 +155,68 @@ async function runNext(q: PathQueue, map: Map<string, PathQueue>): Promise<void>
   }
   carrier.state = 'carrying';
   const settings: Settings = durability === carrier.settings.durability && mkdir === carrier.settings.mkdir ? carrier.settings : { ...carrier.settings, durability, mkdir };
+  if (carrier.data.kind === 'memory') {
+    const off = replaceOffThread(q.key, carrier.data, settings);
+    if (off !== undefined) {
+      const r = await off;
+      const signal = carrier.settings.signal;
+      if (r.outcome === 'done') settleAll(q, map, landAll(q, carrier), undefined);
+      else if (r.outcome === 'aborted') notRenamed(q, map, carrier, canceled(q.key, signal as AbortSignal)); // only a call with a signal can be
+      else if (r.outcome === 'failed' && r.renamed) settleAll(q, map, landAll(q, carrier), fromWire(r.error));
+      else if (r.outcome === 'failed') notRenamed(q, map, carrier, fromWire(r.error));
+      if (r.outcome !== 'handBack') return;
+    }
+  }
   let renamed: Renamed;
   try {
     renamed = await replaceUpToRename(q.key, carrier.data, settings);
   } catch (e) {
-    const riders = q.riding;
-    q.riding = [];
-    if (carrier.settings.signal?.aborted === true) {
-      // Only the carrier gave up: the calls it carried go back to the head of the queue, newest last.
-      for (const c of riders) c.state = 'waiting';
-      q.waiting.unshift(...riders);
-      settle(q, map, carrier, e, true);
-      return;
-    }
-    for (const c of [...riders, carrier]) settle(q, map, c, e, true);
+    notRenamed(q, map, carrier, e);
     return;
   }
-  const calls = [...q.riding, carrier];
-  q.riding = [];
-  for (const c of calls) land(c);
+  const calls = landAll(q, carrier);
   if (durability !== 'full') {
-    for (const c of calls) settle(q, map, c, undefined, false);
+    settleAll(q, map, calls, undefined);
     return;
   }
   const { target } = renamed;
   const path = target.path;
   syncDir(settings.backend, target.dir).then(
     () => {
-      for (const c of calls) settle(q, map, c, undefined, false);
+      settleAll(q, map, calls, undefined);
     },
     (e: unknown) => {
-      const err = failedAfterRename(e, path);
-      for (const c of calls) settle(q, map, c, err, true);
+      settleAll(q, map, calls, failedAfterRename(e, path));
     },
   );
+}
+
+/**
+ * The write carrying `carrier`'s data failed before its rename: the carrier and its riders get the
+ * error — unless the carrier was aborted, in which case only it settles and its riders wait again (one
+ * of them carries next).
+ */
+function notRenamed(q: PathQueue, map: Map<string, PathQueue>, carrier: Call, e: unknown): void {
+  const riders = q.riding;
+  q.riding = [];
+  if (carrier.settings.signal?.aborted === true) {
+    for (const c of riders) c.state = 'waiting';
+    q.waiting.unshift(...riders);
+    settle(q, map, carrier, e, true);
+    return;
+  }
+  for (const c of [...riders, carrier]) settle(q, map, c, e, true);
+}
+
+/** The write carrying `carrier`'s data is past its rename: it and its riders can no longer be aborted. */
+function landAll(q: PathQueue, carrier: Call): Call[] {
+  const calls = [...q.riding, carrier];
+  q.riding = [];
+  for (const c of calls) land(c);
+  return calls;
+}
+
+/** Settles `calls`: resolved, or rejected with `error` when there is one. */
+function settleAll(q: PathQueue, map: Map<string, PathQueue>, calls: readonly Call[], error: unknown): void {
+  for (const c of calls) settle(q, map, c, error, error !== undefined);
 }

@@ -8,7 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { FileStat } from '../backend/backend.js';
 import { hasCode } from '../errors/fs-error.js';
 import { atomicError } from './errors.js';
-import { identityOf } from './identity.js';
+import { identityOf, type Identity } from './identity.js';
 import type { Settings } from './settings.js';
 
 /** The file a write replaces, and how the new one must look. */
@@ -46,14 +46,14 @@ function follow(link: string, content: string): string {
 
 /**
  * What the final lstat of `path` says (`undefined`: nothing there): the target, or an error for something
- * that must not be replaced (EISDIR, EINVAL).
+ * that must not be replaced (EISDIR, EINVAL). `id` is who the process acts as (uid, gid, umask: the
+ * default mode and whether the owner can be kept); the backend's unless given.
  */
-export function planTarget(path: string, st: FileStat | undefined, s: Settings): Target {
+export function planTarget(path: string, st: FileStat | undefined, s: Settings, id: Identity = identityOf(s.backend)): Target {
   const dir = dirname(path);
   if (st?.isDirectory() === true) throw atomicError('EISDIR', 'open', path, 'the target is a directory');
   const replacingLink = st?.isSymbolicLink() === true; // only with replaceSymlink
   if (st !== undefined && !st.isFile() && !replacingLink) throw atomicError('EINVAL', 'open', path, 'the target is not a regular file (a FIFO, socket or device is never replaced by a rename)');
-  const id = identityOf(s.backend);
   const existing = st !== undefined && !replacingLink ? st : undefined;
   const mode = s.mode ?? (existing !== undefined ? existing.mode & 0o7777 : 0o666 & ~id.umask);
   let owner: Target['owner'];

@@ -67,6 +67,16 @@ const FD_DIR = process.platform === 'linux' ? '/proc/self/fd/' : fs.existsSync('
  */
 export class OsBackend implements Backend {
   readonly name = 'os';
+  readonly #genuine = true;
+
+  /**
+   * Whether `b` is an OsBackend itself — not a subclass instance's override, a Proxy or a wrapper around
+   * one, whose calls may differ from node:fs's (work that bypasses the backend's methods, such as the
+   * atomic writes' replace workers, is only for this).
+   */
+  static isGenuine(b: unknown): boolean {
+    return typeof b === 'object' && b !== null && #genuine in b && Object.getPrototypeOf(b) === OsBackend.prototype;
+  }
 
   openSync(path: string, flags: number, mode = 0o666): number {
     try {

@@ -2,7 +2,8 @@
 //
 //   node atomic-torture-writer.mjs <target> <atomic|naive|rename> <full|file|none> <name>
 //
-// Loads the built library (dist/: plain JavaScript, so that the child starts fast), prints 'R' once
+// Loads the built library (dist/: plain JavaScript, so that the child starts fast; with
+// FDKEEPER_TORTURE_WORKER=1 its writes run on a replace worker), prints 'R' once
 // ready, then replaces <target> in a tight loop with self-validating contents of random sizes
 // (atomic-torture-content.mjs) — through atomicWrite with the given durability; or (naive, the
 // negative control) fs.writeFileSync in place; or (rename, a hand-written positive control of the
@@ -20,6 +21,12 @@ if (target === undefined || name === undefined || !['atomic', 'naive', 'rename']
   process.exit(2);
 }
 const { atomicWrite } = mode === 'atomic' ? await import(new URL('../../dist/atomic/atomic-write.js', import.meta.url).href) : {};
+if (mode === 'atomic' && process.env.FDKEEPER_TORTURE_WORKER === '1') {
+  // Writes on a replace worker from the first one on (the parent sets this for every other writer).
+  const pool = await import(new URL('../../dist/atomic/worker-pool.js', import.meta.url).href);
+  pool.setWorkerPolicy({ startAfter: 0 });
+  if (!(await pool.workersReady())) throw new Error('no replace worker');
+}
 
 process.stdout.write('R');
 for (let n = 0; ; n++) {

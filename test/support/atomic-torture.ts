@@ -207,7 +207,9 @@ export async function torture(options: TortureOptions): Promise<TortureResult> {
   const oneWriter = (slot: number, durability: Durability): Promise<void> =>
     new Promise((resolve) => {
       spawns++;
-      const child = spawn(process.execPath, [WRITER, target, options.mode, durability, `w${slot}.${spawns.toString(36)}`], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
+      // Every other writer runs its writes on a replace worker from the first one (src/atomic/worker-pool.ts).
+      const env = spawns % 2 === 0 ? { ...childEnv(), FDKEEPER_TORTURE_WORKER: '1' } : childEnv();
+      const child = spawn(process.execPath, [WRITER, target, options.mode, durability, `w${slot}.${spawns.toString(36)}`], { stdio: ['ignore', 'pipe', 'pipe'], env });
       live.add(child);
       let err = '';
       let killedByUs = false;

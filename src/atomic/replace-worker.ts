@@ -1,0 +1,128 @@
+/**
+ * The replace worker: a worker thread that runs whole atomic writes for the main thread, each protocol
+ * step a synchronous call (see {@link ./worker-pool.ts} for why). It takes the jobs that are waiting
+ * for it in one go (up to {@link BATCH}), replaces each target up to its rename, then fsyncs each
+ * directory once for all the `'full'` writes into it, and replies for the batch in one message.
+ *
+ * Only the common case is done here: a target that is a regular file or nothing yet, in a directory
+ * that exists, with a temp name that is free. A symlink to follow, a directory to create or a taken
+ * temp name is handed back untouched, and the main thread does that write itself.
+ *
+ * @module
+ */
+import { dirname } from 'node:path';
+import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { FileStat } from '../backend/backend.js';
+import { OsBackend } from '../backend/os-backend.js';
+import { hasCode } from '../errors/fs-error.js';
+import { failedAfterRename, failedBeforeRename } from './errors.js';
+import { fsyncDirSync } from './dir-sync.js';
+import { planTarget, type Target } from './resolve-target.js';
+import type { Settings } from './settings.js';
+import { discardSync, setMetaSync, syncAndCloseSync, TEMP_FLAGS, TEMP_MODE, writeAllSync, type TempFile } from './write-protocol.js';
+import { toWire, type Job, type Reply } from './worker-wire.js';
+
+/** Jobs taken in one batch at most: a batch's replies wait for its last write and directory fsyncs. */
+const BATCH = 16;
+
+const backend = new OsBackend();
+
+/** Why a job stops early without an error of its own. */
+class Stop extends Error {
+  constructor(readonly outcome: 'aborted' | 'handBack') {
+    super(outcome);
+  }
+}
+
+function aborted(job: Job): boolean {
+  return job.abort !== undefined && Atomics.load(new Int32Array(job.abort), 0) !== 0;
+}
+
+function settingsFor(job: Job): Settings {
+  return { backend, durability: job.durability, mode: job.mode, chown: job.chown, encoding: 'utf8', mkdir: false, replaceSymlink: job.replaceSymlink, signal: undefined };
+}
+
+/** Steps 1–2: lstat and plan; a symlink to follow is handed back. */
+function planFor(job: Job): Target {
+  let st: FileStat | undefined;
+  try {
+    st = backend.lstatSync(job.path);
+  } catch (e) {
+    if (!hasCode(e, 'ENOENT')) throw failedBeforeRename(e, job.path, undefined);
+  }
+  if (st?.isSymbolicLink() === true && !job.replaceSymlink) throw new Stop('handBack');
+  const id = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1, umask: job.umask };
+  return planTarget(job.path, st, settingsFor(job), id);
+}
+
+/** Step 3 with the main thread's temp name: a taken name or a missing directory is handed back. */
+function createTemp(job: Job): TempFile {
+  try {
+    return { path: job.temp, fd: backend.openSync(job.temp, TEMP_FLAGS, TEMP_MODE), open: true, removed: false };
+  } catch (e) {
+    if (hasCode(e, 'EEXIST') || hasCode(e, 'ENOENT')) throw new Stop('handBack');
+    try {
+      backend.unlinkSync(job.temp); // as createTempSync: the name was free, so anything there is ours
+    } catch {
+      // the original error is what is reported
+    }
+    throw failedBeforeRename(e, job.path, job.temp);
+  }
+}
+
+/** Steps 1–5 up to the rename. Returns the reply for a job that did not get that far. */
+function replaceUpToRename(job: Job): Reply | undefined {
+  let tmp: TempFile | undefined;
+  try {
+    if (aborted(job)) throw new Stop('aborted');
+    const target = planFor(job);
+    tmp = createTemp(job);
+    writeAllSync(backend, tmp.fd, new Uint8Array(job.arena, job.offset, job.length));
+    setMetaSync(backend, tmp.fd, target);
+    if (aborted(job)) throw new Stop('aborted');
+    syncAndCloseSync(backend, tmp, job.durability);
+    if (aborted(job)) throw new Stop('aborted');
+    backend.renameSync(tmp.path, target.path);
+    return undefined;
+  } catch (e) {
+    if (tmp !== undefined) discardSync(backend, tmp);
+    if (e instanceof Stop) return { id: job.id, outcome: e.outcome };
+    return { id: job.id, outcome: 'failed', renamed: false, error: toWire(failedBeforeRename(e, job.path, tmp?.path)) };
+  }
+}
+
+/** Runs a batch: each write up to its rename, then one fsync per directory for the `'full'` ones. */
+function runBatch(jobs: readonly Job[]): Reply[] {
+  const replies: Reply[] = [];
+  const toSync = new Map<string, Job[]>();
+  for (const job of jobs) {
+    const early = replaceUpToRename(job);
+    if (early !== undefined) replies.push(early);
+    else if (job.durability !== 'full') replies.push({ id: job.id, outcome: 'done' });
+    else {
+      const dir = dirname(job.path);
+      const list = toSync.get(dir);
+      if (list === undefined) toSync.set(dir, [job]);
+      else list.push(job);
+    }
+  }
+  for (const [dir, list] of toSync) {
+    try {
+      fsyncDirSync(backend, dir);
+      for (const job of list) replies.push({ id: job.id, outcome: 'done' });
+    } catch (e) {
+      for (const job of list) replies.push({ id: job.id, outcome: 'failed', renamed: true, error: toWire(failedAfterRename(e, job.path)) });
+    }
+  }
+  return replies;
+}
+
+function serve(port: MessagePort): void {
+  port.on('message', (first: Job) => {
+    const jobs = [first];
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = jobs.length < BATCH ? receiveMessageOnPort(port) : undefined) jobs.push(m.message as Job);
+    port.postMessage(runBatch(jobs));
+  });
+}
+
+if (parentPort !== null) serve(parentPort);

@@ -1,0 +1,85 @@
+/**
+ * What travels between the main thread and the replace workers ({@link ./worker-pool.ts},
+ * {@link ./replace-worker.ts}): one job per atomic write, one reply per job, and errors as plain data
+ * (an FsError does not survive structured cloning as an FsError).
+ *
+ * @module
+ */
+import { FsError } from '../errors/fs-error.js';
+import { isShaped, markShaped } from './errors.js';
+import type { Durability } from './types.js';
+
+/** One write for a worker: the whole protocol, from the lstat to the directory fsync. */
+export interface Job {
+  readonly id: number;
+  /** The absolute target path (not a symlink: the worker hands those back, see {@link Reply}). */
+  readonly path: string;
+  /** The temp file's path, chosen (and registered as live) by the main thread. */
+  readonly temp: string;
+  /** The data: `length` bytes of `arena` from `offset`. */
+  readonly arena: SharedArrayBuffer;
+  readonly offset: number;
+  readonly length: number;
+  readonly durability: Durability;
+  readonly mode: number | undefined;
+  readonly chown: { readonly uid: number; readonly gid: number } | false | undefined;
+  readonly replaceSymlink: boolean;
+  /** The main thread's umask (the worker cannot read it cheaply). */
+  readonly umask: number;
+  /** One Int32 that the main thread sets to 1 when the call's AbortSignal fires. */
+  readonly abort: SharedArrayBuffer | undefined;
+}
+
+/**
+ * What became of a job: `done` (durable as asked), `aborted` (before the rename: the target untouched,
+ * no temp left), `failed` (`renamed` says whether before or after the rename), or `handBack`: the main
+ * thread does this one itself (a symlink to follow, a missing directory to create, a taken temp name);
+ * nothing was changed and no temp file is left.
+ */
+export type Reply =
+  | { readonly id: number; readonly outcome: 'done' | 'aborted' | 'handBack' }
+  | { readonly id: number; readonly outcome: 'failed'; readonly renamed: boolean; readonly error: WireError };
+
+/** An error as plain data. */
+export interface WireError {
+  readonly message: string;
+  readonly fs: FsFields | undefined;
+  readonly shaped: boolean;
+  readonly cause: WireError | undefined;
+}
+
+interface FsFields {
+  readonly code: string;
+  readonly syscall: string;
+  readonly path: string | undefined;
+  readonly dest: string | undefined;
+  readonly fd: number | undefined;
+  readonly bytesWritten: number | undefined;
+  readonly detail: string | undefined;
+}
+
+/** `e` as plain data (its FsError fields, and its causes, three deep). */
+export function toWire(e: unknown, depth = 0): WireError {
+  const cause = e instanceof Error && e.cause !== undefined && depth < 3 ? toWire(e.cause, depth + 1) : undefined;
+  if (e instanceof FsError) {
+    return {
+      message: e.message,
+      fs: { code: e.code, syscall: e.syscall, path: e.path, dest: e.dest, fd: e.fd, bytesWritten: e.bytesWritten, detail: e.detail },
+      shaped: isShaped(e),
+      cause,
+    };
+  }
+  const r = e as { code?: unknown; syscall?: unknown } | null;
+  if (e instanceof Error && typeof r?.code === 'string' && typeof r.syscall === 'string') {
+    return { message: e.message, fs: { code: r.code, syscall: r.syscall, path: undefined, dest: undefined, fd: undefined, bytesWritten: undefined, detail: undefined }, shaped: false, cause };
+  }
+  return { message: e instanceof Error ? e.message : String(e), fs: undefined, shaped: false, cause };
+}
+
+/** The error `w` describes: an FsError with the same fields (shaped if it was), else an Error. */
+export function fromWire(w: WireError): Error {
+  const cause = w.cause === undefined ? undefined : fromWire(w.cause);
+  if (w.fs === undefined) return new Error(w.message, cause === undefined ? undefined : { cause });
+  const e = new FsError({ ...w.fs, cause });
+  return w.shaped ? markShaped(e) : e;
+}
