@@ -34,8 +34,23 @@ class Stop extends Error {
   }
 }
 
+/** Index of the abort flag and of the data-ready flag in {@link Job.flags}. */
+const ABORTED = 0;
+const DATA_READY = 1;
+/** How long the worker waits for the main thread to copy the data in (it is copying it right now). */
+const DATA_WAIT_MS = 30_000;
+
 function aborted(job: Job): boolean {
-  return job.abort !== undefined && Atomics.load(new Int32Array(job.abort), 0) !== 0;
+  return job.flags !== undefined && Atomics.load(new Int32Array(job.flags), ABORTED) !== 0;
+}
+
+/** The job's data, once the main thread has copied it in (see {@link Job.dataLater}). */
+function dataOf(job: Job): Uint8Array {
+  if (job.dataLater && job.flags !== undefined) {
+    const flags = new Int32Array(job.flags);
+    if (Atomics.wait(flags, DATA_READY, 0, DATA_WAIT_MS) === 'timed-out') throw new Error('the data was not handed over in time');
+  }
+  return new Uint8Array(job.arena, job.offset, job.length);
 }
 
 function settingsFor(job: Job): Settings {
@@ -77,7 +92,7 @@ function replaceUpToRename(job: Job): Reply | undefined {
     if (aborted(job)) throw new Stop('aborted');
     const target = planFor(job);
     tmp = createTemp(job);
-    writeAllSync(backend, tmp.fd, new Uint8Array(job.arena, job.offset, job.length));
+    writeAllSync(backend, tmp.fd, dataOf(job));
     setMetaSync(backend, tmp.fd, target);
     if (aborted(job)) throw new Stop('aborted');
     syncAndCloseSync(backend, tmp, job.durability);
@@ -125,4 +140,8 @@ function serve(port: MessagePort): void {
   });
 }
 
-if (parentPort !== null) serve(parentPort);
+if (parentPort !== null) {
+  serve(parentPort);
+  // 'online' fires before this module and its imports have loaded; this says they have.
+  parentPort.postMessage('ready');
+}

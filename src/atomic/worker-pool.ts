@@ -39,7 +39,7 @@ export interface WorkerPolicy {
   max: number;
   /** In-memory OS-backend writes made on the thread pool before the first worker starts. Default 8. */
   startAfter: number;
-  /** Workers stop after this long without a write. Default 5,000 ms. */
+  /** Workers stop after this long without a write. Default 30,000 ms. */
   idleMs: number;
 }
 
@@ -58,7 +58,7 @@ function envMax(): number {
   return Number.isSafeInteger(n) && n >= 0 ? n : 4;
 }
 
-const policy: WorkerPolicy = { max: envMax(), startAfter: 8, idleMs: 5000 };
+const policy: WorkerPolicy = { max: envMax(), startAfter: 8, idleMs: 30_000 };
 
 interface Slot {
   readonly worker: Worker;
@@ -151,12 +151,14 @@ function start(): void {
   worker.unref();
   const slot: Slot = { worker, online: false, inflight: new Map() };
   slots.push(slot);
-  worker.on('online', () => {
-    slot.online = true;
-    feed();
-    armIdleTimer();
-  });
-  worker.on('message', (replies: Reply[]) => {
+  worker.on('message', (replies: Reply[] | 'ready') => {
+    if (replies === 'ready') {
+      // Its modules are loaded (Node's own 'online' event comes before that): it can take writes.
+      slot.online = true;
+      feed();
+      armIdleTimer();
+      return;
+    }
     for (const r of replies) {
       const p = slot.inflight.get(r.id);
       if (p === undefined) continue;
@@ -225,8 +227,11 @@ function feed(): void {
   if (queue.length > 0 && slots.length < policy.max && slots.every((s) => s.online)) start();
 }
 
-/** Copies the chunks into the shared arena; undefined when they do not fit under the cap. */
-function place(data: InMemory, total: number): { arena: SharedArrayBuffer; offset: number } | undefined {
+/** Data at least this large is copied after the job is posted, while the worker starts on it. */
+const COPY_LATER_BYTES = 64 << 10;
+
+/** Room for `total` bytes in the shared arena; undefined when they do not fit under the cap. */
+function reserve(total: number): { arena: SharedArrayBuffer; offset: number } | undefined {
   if (arena === undefined || arenaUsed + total > arena.byteLength) {
     let size = Math.max(MIN_ARENA_BYTES, arena === undefined ? 0 : arena.byteLength * 2);
     while (size < total) size *= 2;
@@ -234,26 +239,31 @@ function place(data: InMemory, total: number): { arena: SharedArrayBuffer; offse
     arena = new SharedArrayBuffer(size);
     arenaUsed = 0;
   }
-  const view = new Uint8Array(arena);
   const offset = arenaUsed;
+  arenaUsed += total + (-total & 7);
+  return { arena, offset };
+}
+
+function copyIn(data: InMemory, to: SharedArrayBuffer, offset: number): void {
+  const view = new Uint8Array(to);
   let at = offset;
   for (const c of data.chunks) {
     view.set(c, at);
     at += c.byteLength;
   }
-  arenaUsed = at + (-at & 7);
-  return { arena, offset };
 }
 
-function abortFlag(signal: AbortSignal | undefined): { flag: SharedArrayBuffer | undefined; forget: () => void } {
-  if (signal === undefined) return { flag: undefined, forget: () => undefined };
-  const flag = new SharedArrayBuffer(4);
+/** The job's flags ([0] aborted, [1] data ready), watching `signal` until `forget()`. */
+function jobFlags(signal: AbortSignal | undefined, needed: boolean): { flags: SharedArrayBuffer | undefined; forget: () => void } {
+  if (signal === undefined && !needed) return { flags: undefined, forget: () => undefined };
+  const flags = new SharedArrayBuffer(8);
+  if (signal === undefined) return { flags, forget: () => undefined };
   const onAbort = (): void => {
-    Atomics.store(new Int32Array(flag), 0, 1);
+    Atomics.store(new Int32Array(flags), 0, 1);
   };
   signal.addEventListener('abort', onAbort, { once: true });
   return {
-    flag,
+    flags,
     forget: () => {
       signal.removeEventListener('abort', onAbort);
     },
@@ -279,7 +289,7 @@ export function replaceOffThread(path: string, data: InMemory, s: Settings): Pro
   let total = 0;
   for (const c of data.chunks) total += c.byteLength;
   if (total > MAX_JOB_BYTES) return undefined;
-  const where = place(data, total);
+  const where = reserve(total);
   if (where === undefined) return undefined;
   if (idleTimer !== undefined) {
     clearTimeout(idleTimer);
@@ -287,10 +297,12 @@ export function replaceOffThread(path: string, data: InMemory, s: Settings): Pro
   }
   const temp = tempNameFor(path);
   addLive(temp);
-  const { flag, forget } = abortFlag(s.signal);
-  const job: Job = { id: nextId++, path, temp, arena: where.arena, offset: where.offset, length: total, durability: s.durability, mode: s.mode, chown: s.chown, replaceSymlink: s.replaceSymlink, umask: processUmask(), abort: flag };
+  const dataLater = total >= COPY_LATER_BYTES;
+  if (!dataLater) copyIn(data, where.arena, where.offset);
+  const { flags, forget } = jobFlags(s.signal, dataLater);
+  const job: Job = { id: nextId++, path, temp, arena: where.arena, offset: where.offset, length: total, durability: s.durability, mode: s.mode, chown: s.chown, replaceSymlink: s.replaceSymlink, umask: processUmask(), flags, dataLater };
   jobsOut++;
-  return new Promise<Reply>((resolve) => {
+  const reply = new Promise<Reply>((resolve) => {
     queue.push({
       job,
       settle: (r) => {
@@ -300,4 +312,12 @@ export function replaceOffThread(path: string, data: InMemory, s: Settings): Pro
     });
     feed();
   });
+  if (dataLater && flags !== undefined) {
+    // The worker does the lstat and the create meanwhile, and waits for this before its write.
+    copyIn(data, where.arena, where.offset);
+    const f = new Int32Array(flags);
+    Atomics.store(f, 1, 1);
+    Atomics.notify(f, 1);
+  }
+  return reply;
 }

@@ -26,8 +26,13 @@ export interface Job {
   readonly replaceSymlink: boolean;
   /** The main thread's umask (the worker cannot read it cheaply). */
   readonly umask: number;
-  /** One Int32 that the main thread sets to 1 when the call's AbortSignal fires. */
-  readonly abort: SharedArrayBuffer | undefined;
+  /**
+   * Two Int32s, when the call has an AbortSignal or large data: [0] is set to 1 when the signal fires;
+   * [1] is set to 1 once the data is in the arena, when `dataLater` (the main thread copies large data
+   * after posting the job, while the worker does the lstat and the create).
+   */
+  readonly flags: SharedArrayBuffer | undefined;
+  readonly dataLater: boolean;
 }
 
 /**
