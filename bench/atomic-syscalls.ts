@@ -8,7 +8,8 @@
  *
  * For each contender and pattern a child process runs under `strace -f -y` (all threads: the libuv
  * thread pool does the file syscalls). It loads only that contender's library (peers interfere: see
- * `peers` in cases/atomic.ts), warms up (20 writes, untimed and uncounted), then marks the
+ * `peers` in cases/atomic.ts), warms up (20 writes, a 500 ms pause, 20 more: fdkeeper's replace worker
+ * is then running; untimed and uncounted), then marks the
  * start of the measured region with a failing `access("/__fdkeeper_syscalls_begin__")`, does the writes,
  * and marks the end the same way. Only syscalls between the two markers are counted, so Node's
  * start-up, module loading and exit are not in the numbers. Patterns:
@@ -50,6 +51,10 @@ async function drive(name: string, pattern: Pattern, n: number, dir: string): Pr
   const many = Array.from({ length: n }, (_, i) => makeBuf(512 + ((i * 37) % 1024), 5000 + i));
   const files = Array.from({ length: n }, (_, i) => path.join(dir, `file-${i}.bin`));
   // Warm-up: module-level state, lazily created helpers, the files themselves (replaced, not created).
+  for (let i = 0; i < 20; i++) await w.write(target, bufs[i % 4]!);
+  // fdkeeper starts a replace worker after 8 writes (src/atomic/worker-pool.ts): give it time to load,
+  // then warm it up too, so that the measured writes are those of a process that writes often.
+  await new Promise((r) => setTimeout(r, 500));
   for (let i = 0; i < 20; i++) await w.write(target, bufs[i % 4]!);
   if (pattern === 'distinct') await Promise.all(files.map((f, i) => w.write(f, many[i]!)));
   const mark = (m: string): void => {

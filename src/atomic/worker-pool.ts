@@ -45,8 +45,6 @@ export interface WorkerPolicy {
 
 /** Data larger than this is written on the main thread's path (it would have to be copied). */
 export const MAX_JOB_BYTES = 16 << 20;
-/** The shared buffers the data is copied into stay below this, in all. */
-const MAX_ARENA_BYTES = 64 << 20;
 const MIN_ARENA_BYTES = 256 << 10;
 /** Jobs sent to one worker before its replies: it takes them as one batch. */
 const PER_WORKER = 8;
@@ -128,6 +126,7 @@ export function stopWorkers(): Promise<void> {
   if (idleTimer !== undefined) clearTimeout(idleTimer);
   idleTimer = undefined;
   writesSeen = 0;
+  if (jobsOut === 0) arena = undefined; // its memory goes with the workers
   const idle = slots.filter((s) => s.inflight.size === 0);
   for (const s of idle) slots.splice(slots.indexOf(s), 1);
   return Promise.all(idle.map((s) => s.worker.terminate())).then(() => undefined);
@@ -230,12 +229,15 @@ function feed(): void {
 /** Data at least this large is copied after the job is posted, while the worker starts on it. */
 const COPY_LATER_BYTES = 64 << 10;
 
-/** Room for `total` bytes in the shared arena; undefined when they do not fit under the cap. */
-function reserve(total: number): { arena: SharedArrayBuffer; offset: number } | undefined {
+/**
+ * Room for `total` bytes in the shared arena. A bump allocator: when the arena is full, a fresh one of
+ * the same size (larger if `total` needs it) takes over, and the old one is freed once the jobs using it
+ * are done; the arena is reused from the start whenever no job is out.
+ */
+function reserve(total: number): { arena: SharedArrayBuffer; offset: number } {
   if (arena === undefined || arenaUsed + total > arena.byteLength) {
-    let size = Math.max(MIN_ARENA_BYTES, arena === undefined ? 0 : arena.byteLength * 2);
+    let size = arena?.byteLength ?? MIN_ARENA_BYTES;
     while (size < total) size *= 2;
-    if (size > MAX_ARENA_BYTES) return undefined;
     arena = new SharedArrayBuffer(size);
     arenaUsed = 0;
   }
@@ -290,7 +292,6 @@ export function replaceOffThread(path: string, data: InMemory, s: Settings): Pro
   for (const c of data.chunks) total += c.byteLength;
   if (total > MAX_JOB_BYTES) return undefined;
   const where = reserve(total);
-  if (where === undefined) return undefined;
   if (idleTimer !== undefined) {
     clearTimeout(idleTimer);
     idleTimer = undefined;
