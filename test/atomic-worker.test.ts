@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { atomicWrite } from '../src/atomic/atomic-write.js';
-import { setWorkerPolicy, stopWorkers, workerCount, workersReady, workerStats, type WorkerPolicy } from '../src/atomic/worker-pool.js';
+import { cleanupTemps } from '../src/atomic/cleanup-temps.js';
+import { crashWorkers, setWorkerPolicy, stopWorkers, workerCount, workersReady, workerStats, type WorkerPolicy } from '../src/atomic/worker-pool.js';
 import { processUmask } from '../src/atomic/identity.js';
 import { MemoryBackend } from '../src/backend/memory/memory-backend.js';
 import { FsError } from '../src/errors/fs-error.js';
@@ -185,4 +186,28 @@ test('workers start only after `startAfter` writes, and stop after `idleMs` with
   } finally {
     setWorkerPolicy({ startAfter: 0, idleMs: 60_000 });
   }
+});
+
+// Last in this file: after it, workers stay off in this process.
+test('a worker that dies: its writes in flight fail with EIO saying the outcome is unknown; later writes take the main thread\'s path', async () => {
+  assert.equal(await workersReady(), true);
+  const dir = freshDir();
+  const big = Buffer.alloc(4 << 20, 1);
+  const inFlight = Array.from({ length: 6 }, (_, i) => atomicWrite(path.join(dir, `f${i}`), big).then(() => 'ok', (e: unknown) => e));
+  await crashWorkers();
+  const outcomes = await Promise.all(inFlight);
+  assert.ok(outcomes.some((o) => o !== 'ok'), 'writes were in flight on the worker when it died');
+  for (const o of outcomes) {
+    if (o === 'ok') continue;
+    assert.ok(o instanceof FsError, String(o));
+    assert.equal(o.code, 'EIO');
+    assert.match(o.message, /replace worker thread stopped.*may or may not hold the new content/);
+  }
+  assert.equal(workerCount(), 0);
+  assert.equal(await workersReady(), false, 'no worker starts again');
+  const moved = await counted(() => atomicWrite(path.join(dir, 'after'), 'still works'));
+  assert.deepEqual(moved, { done: 0, failed: 0, aborted: 0, handBack: 0 });
+  assert.equal(fs.readFileSync(path.join(dir, 'after'), 'utf8'), 'still works');
+  await cleanupTemps(dir, { olderThanMs: 0 });
+  assert.deepEqual(temps(dir), []);
 });

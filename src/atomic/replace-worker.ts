@@ -20,7 +20,7 @@ import { fsyncDirSync } from './dir-sync.js';
 import { planTarget, type Target } from './resolve-target.js';
 import type { Settings } from './settings.js';
 import { discardSync, setMetaSync, syncAndCloseSync, TEMP_FLAGS, TEMP_MODE, writeAllSync, type TempFile } from './write-protocol.js';
-import { toWire, type Job, type Reply } from './worker-wire.js';
+import { FLAG_ABORTED, FLAG_DATA_READY, toWire, type Job, type Reply } from './worker-wire.js';
 
 /** Jobs taken in one batch at most: a batch's replies wait for its last write and directory fsyncs. */
 const BATCH = 16;
@@ -34,21 +34,18 @@ class Stop extends Error {
   }
 }
 
-/** Index of the abort flag and of the data-ready flag in {@link Job.flags}. */
-const ABORTED = 0;
-const DATA_READY = 1;
 /** How long the worker waits for the main thread to copy the data in (it is copying it right now). */
 const DATA_WAIT_MS = 30_000;
 
 function aborted(job: Job): boolean {
-  return job.flags !== undefined && Atomics.load(new Int32Array(job.flags), ABORTED) !== 0;
+  return job.flags !== undefined && Atomics.load(new Int32Array(job.flags), FLAG_ABORTED) !== 0;
 }
 
 /** The job's data, once the main thread has copied it in (see {@link Job.dataLater}). */
 function dataOf(job: Job): Uint8Array {
   if (job.dataLater && job.flags !== undefined) {
     const flags = new Int32Array(job.flags);
-    if (Atomics.wait(flags, DATA_READY, 0, DATA_WAIT_MS) === 'timed-out') throw new Error('the data was not handed over in time');
+    if (Atomics.wait(flags, FLAG_DATA_READY, 0, DATA_WAIT_MS) === 'timed-out') throw new Error('the data was not handed over in time');
   }
   return new Uint8Array(job.arena, job.offset, job.length);
 }

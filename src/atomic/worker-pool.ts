@@ -25,13 +25,13 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { OsBackend } from '../backend/os-backend.js';
-import { FsError } from '../errors/fs-error.js';
 import type { InMemory } from './data.js';
 import { processUmask } from './identity.js';
 import { addLive, deleteLive } from './live-temps.js';
 import type { Settings } from './settings.js';
 import { tempNameFor } from './temp-name.js';
-import type { Job, Reply } from './worker-wire.js';
+import { atomicError } from './errors.js';
+import { FLAG_ABORTED, FLAG_DATA_READY, toWire, type Job, type Reply } from './worker-wire.js';
 
 /** When workers start, how many run, when they stop. */
 export interface WorkerPolicy {
@@ -132,6 +132,16 @@ export function stopWorkers(): Promise<void> {
   return Promise.all(idle.map((s) => s.worker.terminate())).then(() => undefined);
 }
 
+/**
+ * Terminates every worker as if it had crashed (tests): their writes in flight fail with EIO, and no
+ * worker starts again in this process.
+ *
+ * @internal
+ */
+export function crashWorkers(): Promise<void> {
+  return Promise.all(slots.map((s) => s.worker.terminate())).then(() => undefined);
+}
+
 function workerUrl(): URL {
   // Run from the sources (tests, under tsx) this module is a .ts file, and worker threads do not get
   // tsx's loader: the worker is then the build's (scripts/run-tests.mjs builds first when it is stale).
@@ -189,8 +199,8 @@ function start(): void {
 
 /** The reply for a write whose worker died under it: the target may or may not have been replaced. */
 function lost(job: Job, why: string): Reply {
-  const e = new FsError({ code: 'EIO', syscall: 'write', path: job.path, detail: `the replace worker thread stopped (${why}); the target may or may not hold the new content; a temp file may be left (cleanupTemps removes it)` });
-  return { id: job.id, outcome: 'failed', renamed: true, error: { message: e.message, fs: { code: e.code, syscall: e.syscall, path: e.path, dest: undefined, fd: undefined, bytesWritten: undefined, detail: e.detail }, shaped: true, cause: undefined } };
+  const e = atomicError('EIO', 'write', job.path, `the replace worker thread stopped (${why}); the target may or may not hold the new content; a temp file may be left (cleanupTemps removes it)`);
+  return { id: job.id, outcome: 'failed', renamed: true, error: toWire(e) };
 }
 
 function finish(p: Pending, r: Reply): void {
@@ -261,7 +271,7 @@ function jobFlags(signal: AbortSignal | undefined, needed: boolean): { flags: Sh
   const flags = new SharedArrayBuffer(8);
   if (signal === undefined) return { flags, forget: () => undefined };
   const onAbort = (): void => {
-    Atomics.store(new Int32Array(flags), 0, 1);
+    Atomics.store(new Int32Array(flags), FLAG_ABORTED, 1);
   };
   signal.addEventListener('abort', onAbort, { once: true });
   return {
@@ -317,8 +327,8 @@ export function replaceOffThread(path: string, data: InMemory, s: Settings): Pro
     // The worker does the lstat and the create meanwhile, and waits for this before its write.
     copyIn(data, where.arena, where.offset);
     const f = new Int32Array(flags);
-    Atomics.store(f, 1, 1);
-    Atomics.notify(f, 1);
+    Atomics.store(f, FLAG_DATA_READY, 1);
+    Atomics.notify(f, FLAG_DATA_READY);
   }
   return reply;
 }

@@ -35,6 +35,11 @@ export interface Job {
   readonly dataLater: boolean;
 }
 
+/** Index in {@link Job.flags} of the abort flag, set to 1 when the call's AbortSignal fires. */
+export const FLAG_ABORTED = 0;
+/** Index in {@link Job.flags} of the data-ready flag, set to 1 once `dataLater` data is in the arena. */
+export const FLAG_DATA_READY = 1;
+
 /**
  * What became of a job: `done` (durable as asked), `aborted` (before the rename: the target untouched,
  * no temp left), `failed` (`renamed` says whether before or after the rename), or `handBack`: the main
