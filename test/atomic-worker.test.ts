@@ -8,7 +8,6 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { atomicWrite } from '../src/atomic/atomic-write.js';
 import { cleanupTemps } from '../src/atomic/cleanup-temps.js';
@@ -16,8 +15,9 @@ import { crashWorkers, setWorkerPolicy, stopWorkers, workerCount, workersReady, 
 import { processUmask } from '../src/atomic/identity.js';
 import { MemoryBackend } from '../src/backend/memory/memory-backend.js';
 import { FsError } from '../src/errors/fs-error.js';
+import { freshDirs, leftovers } from './support/atomic-harness.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-worker-'));
+const freshDir = freshDirs('fdkeeper-worker-');
 let saved: WorkerPolicy;
 before(() => {
   saved = setWorkerPolicy({ max: 4, startAfter: 0, idleMs: 60_000 });
@@ -25,17 +25,7 @@ before(() => {
 after(async () => {
   setWorkerPolicy(saved);
   await stopWorkers();
-  fs.rmSync(root, { recursive: true, force: true });
 });
-let serial = 0;
-function freshDir(): string {
-  const d = path.join(root, String(++serial));
-  fs.mkdirSync(d);
-  return d;
-}
-function temps(dir: string): string[] {
-  return fs.readdirSync(dir).filter((n) => n.endsWith('.fdkeeper-tmp'));
-}
 /** Runs `fn` and returns how the worker stats moved meanwhile. */
 async function counted(fn: () => Promise<unknown>): Promise<typeof workerStats> {
   const before = { ...workerStats };
@@ -73,7 +63,7 @@ test('once a worker is online, in-memory writes on the OS backend run on it; con
   assert.equal(fs.readFileSync(path.join(dir, 'moded'), 'utf8'), 'abc');
   assert.equal(fs.statSync(path.join(dir, 'moded')).mode & 0o7777, 0o600);
   assert.equal(fs.readFileSync(path.join(dir, 'empty'), 'utf8'), '');
-  assert.deepEqual(temps(dir), []);
+  assert.deepEqual(leftovers(dir), []);
 });
 
 test('as root the replaced file keeps its owner on the worker path too', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
@@ -100,7 +90,7 @@ test('a symlink, a missing directory with mkdir: handed back to the main thread,
   assert.equal(fs.readFileSync(path.join(dir, 'real'), 'utf8'), 'through the link');
   assert.ok(fs.lstatSync(path.join(dir, 'link')).isSymbolicLink());
   assert.equal(fs.readFileSync(path.join(dir, 'sub', 'deeper', 'f'), 'utf8'), 'made');
-  assert.deepEqual(temps(dir), []);
+  assert.deepEqual(leftovers(dir), []);
 });
 
 test('errors on the worker path are the main thread\'s: same code, path and message; target untouched, no temp', async () => {
@@ -140,7 +130,7 @@ test('an abort right after the call: ECANCELED from the worker, target untouched
   assert.equal(moved.aborted, 1);
   assert.deepEqual(errors.map((e) => [e.code, e.path]), [['ECANCELED', p]]);
   assert.equal(fs.readFileSync(p, 'utf8'), 'old');
-  assert.deepEqual(temps(dir), []);
+  assert.deepEqual(leftovers(dir), []);
 });
 
 test('1,000 concurrent writes to distinct files: several workers, every file exact, one batch shares a directory fsync', async () => {
@@ -152,7 +142,7 @@ test('1,000 concurrent writes to distinct files: several workers, every file exa
   assert.ok(moved.done > 0, 'the worker path was taken');
   assert.ok(workerCount() >= 2, `workers were added under load (${workerCount()})`);
   for (let i = 0; i < bufs.length; i++) assert.deepEqual(fs.readFileSync(path.join(dir, `f${i}`)), bufs[i]);
-  assert.deepEqual(temps(dir), []);
+  assert.deepEqual(leftovers(dir), []);
 });
 
 test('not for other backends, nor streamed data', async () => {
@@ -209,5 +199,5 @@ test('a worker that dies: its writes in flight fail with EIO saying the outcome 
   assert.deepEqual(moved, { done: 0, failed: 0, aborted: 0, handBack: 0 });
   assert.equal(fs.readFileSync(path.join(dir, 'after'), 'utf8'), 'still works');
   await cleanupTemps(dir, { olderThanMs: 0 });
-  assert.deepEqual(temps(dir), []);
+  assert.deepEqual(leftovers(dir), []);
 });

@@ -6,7 +6,7 @@
  * each step in turn: before the rename the target must stay byte-identical with no temp file left and
  * every descriptor closed; after it, the new content is in place and the error is still reported.
  */
-import { test, describe, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,21 +30,13 @@ import { OsBackend } from '../src/backend/os-backend.js';
 import { O } from '../src/backend/flags.js';
 import { FsError } from '../src/errors/fs-error.js';
 import { rejectsFs, throwsFs } from './support/io-fixture.js';
+import { freshDirs } from './support/atomic-harness.js';
 import { settleWorkers } from './support/worker-mode.js';
 
 settleWorkers();
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-atomic-'));
-after(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
-let serial = 0;
 /** A fresh directory for one test. */
-function freshDir(): string {
-  const d = path.join(root, String(++serial));
-  fs.mkdirSync(d);
-  return d;
-}
+const freshDir = freshDirs('fdkeeper-atomic-');
 /** A path in a fresh directory; with `content`, the file is created with it. */
 function file(name: string, content?: string | Uint8Array): string {
   const p = path.join(freshDir(), name);
@@ -1335,7 +1327,7 @@ describe('cleanupTemps', () => {
   });
 
   test('a missing directory is ENOENT; on the memory backend', async () => {
-    await rejectsFs(cleanupTemps(path.join(root, 'no-such-dir')), 'ENOENT');
+    await rejectsFs(cleanupTemps(path.join(freshDir(), 'no-such-dir')), 'ENOENT');
     const m = new MemoryBackend();
     m.mkdirSync('/d');
     const name = `.x.${deadPid().toString(36)}-abcdefabcdef.fdkeeper-tmp`;

@@ -5,6 +5,7 @@
  * privilege, a low descriptor limit.
  */
 import assert from 'node:assert/strict';
+import { after } from 'node:test';
 import fs from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -56,6 +57,23 @@ export function assertUnchanged(path: string, before: FileSnapshot, label = ''):
   assert.equal(now.gid, before.gid, `${where}: group changed`);
   assert.equal(now.mtimeMs, before.mtimeMs, `${where}: mtime changed`);
   assert.equal(now.nlink, before.nlink, `${where}: link count changed`);
+}
+
+/**
+ * A temp root for one test file (removed once its tests are done), and a function that makes a new,
+ * empty directory in it on each call.
+ */
+export function freshDirs(prefix: string): () => string {
+  const root = fs.mkdtempSync(join(os.tmpdir(), prefix));
+  after(() => {
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  let serial = 0;
+  return () => {
+    const d = join(root, String(++serial));
+    fs.mkdirSync(d);
+    return d;
+  };
 }
 
 /** The names in `dir`, sorted. */
