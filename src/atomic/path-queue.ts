@@ -23,7 +23,8 @@ import { canceled, failedAfterRename } from './errors.js';
 import { strongest, type Settings } from './settings.js';
 import { replaceOffThread } from './worker-pool.js';
 import { fromWire } from './worker-wire.js';
-import { replaceUpToRename, type Renamed } from './write-protocol.js';
+import type { Target } from './resolve-target.js';
+import { replaceUpToRename } from './write-protocol.js';
 
 /** One atomicWrite call. */
 interface Call {
@@ -167,9 +168,9 @@ async function runNext(q: PathQueue, map: Map<string, PathQueue>): Promise<void>
       if (r.outcome !== 'handBack') return;
     }
   }
-  let renamed: Renamed;
+  let target: Target;
   try {
-    renamed = await replaceUpToRename(q.key, carrier.data, settings);
+    target = await replaceUpToRename(q.key, carrier.data, settings);
   } catch (e) {
     notRenamed(q, map, carrier, e);
     return;
@@ -179,7 +180,6 @@ async function runNext(q: PathQueue, map: Map<string, PathQueue>): Promise<void>
     settleAll(q, map, calls, undefined);
     return;
   }
-  const { target } = renamed;
   const path = target.path;
   syncDir(settings.backend, target.dir).then(
     () => {

@@ -19,7 +19,7 @@ import { failedAfterRename, failedBeforeRename } from './errors.js';
 import { fsyncDirSync } from './dir-sync.js';
 import { planTarget, type Target } from './resolve-target.js';
 import type { Settings } from './settings.js';
-import { discardSync, setMetaSync, syncAndCloseSync, TEMP_FLAGS, TEMP_MODE, writeAllSync, type TempFile } from './write-protocol.js';
+import { discardSync, removeQuietlySync, setMetaSync, syncAndCloseSync, TEMP_FLAGS, TEMP_MODE, writeAllSync, type TempFile } from './write-protocol.js';
 import { FLAG_ABORTED, FLAG_DATA_READY, toWire, type Job, type Reply } from './worker-wire.js';
 
 /** Jobs taken in one batch at most: a batch's replies wait for its last write and directory fsyncs. */
@@ -73,11 +73,7 @@ function createTemp(job: Job): TempFile {
     return { path: job.temp, fd: backend.openSync(job.temp, TEMP_FLAGS, TEMP_MODE), open: true, removed: false };
   } catch (e) {
     if (hasCode(e, 'EEXIST') || hasCode(e, 'ENOENT')) throw new Stop('handBack');
-    try {
-      backend.unlinkSync(job.temp); // as createTempSync: the name was free, so anything there is ours
-    } catch {
-      // the original error is what is reported
-    }
+    removeQuietlySync(backend, job.temp); // as createTempSync: the name was free, so anything there is ours
     throw failedBeforeRename(e, job.path, job.temp);
   }
 }

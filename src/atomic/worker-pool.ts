@@ -11,8 +11,8 @@
  *
  * When: a process that makes few atomic writes never starts a worker (the first
  * {@link WorkerPolicy.startAfter} in-memory writes on the OS backend, and the writes made while the first
- * worker starts, take the thread-pool path). Workers are added while writes wait for one, up to
- * {@link WorkerPolicy.max}, and all are stopped after {@link WorkerPolicy.idleMs} without a write; they
+ * worker starts, take the thread-pool path). A write that finds every running worker full takes the
+ * thread-pool path and starts one more, up to {@link WorkerPolicy.max}, and all are stopped after {@link WorkerPolicy.idleMs} without a write; they
  * never keep the process alive when idle. `FDKEEPER_ATOMIC_THREADS=0` turns them off (`=N`: at most N).
  *
  * What stays on the main thread: coalescing (path-queue.ts), streamed data, other backends (the memory
@@ -70,8 +70,6 @@ interface Pending {
 }
 
 const slots: Slot[] = [];
-/** Jobs waiting for a worker with room. */
-const queue: Pending[] = [];
 let nextId = 1;
 let writesSeen = 0;
 /** Set when a worker failed to start or died: the thread-pool path from then on. */
@@ -164,7 +162,6 @@ function start(): void {
     if (replies === 'ready') {
       // Its modules are loaded (Node's own 'online' event comes before that): it can take writes.
       slot.online = true;
-      feed();
       armIdleTimer();
       return;
     }
@@ -175,11 +172,9 @@ function start(): void {
       finish(p, r);
     }
     if (slot.inflight.size === 0) worker.unref();
-    feed();
   });
   // An exit not asked for by stopWorkers (which takes the slot out first): a crash, or a failed start.
-  // Its writes in flight are reported lost, waiting ones go back to the main thread's path, and no
-  // worker is started again in this process.
+  // Its writes in flight are reported lost, and no worker is started again in this process.
   const died = (why: string): void => {
     const i = slots.indexOf(slot);
     if (i < 0) return;
@@ -187,7 +182,6 @@ function start(): void {
     broken = true;
     for (const p of slot.inflight.values()) finish(p, lost(p.job, why));
     slot.inflight.clear();
-    if (!slots.some((x) => x.online)) for (const p of queue.splice(0)) finish(p, { id: p.job.id, outcome: 'handBack' });
   };
   worker.on('error', (e: Error) => {
     died(e.message);
@@ -222,18 +216,11 @@ function onIdle(): void {
   if (jobsOut === 0) void stopWorkers();
 }
 
-/** Sends waiting jobs to online workers with room; starts another worker when jobs still wait. */
-function feed(): void {
-  while (queue.length > 0) {
-    let best: Slot | undefined;
-    for (const s of slots) if (s.online && s.inflight.size < PER_WORKER && (best === undefined || s.inflight.size < best.inflight.size)) best = s;
-    if (best === undefined) break;
-    const p = queue.shift() as Pending;
-    if (best.inflight.size === 0) best.worker.ref();
-    best.inflight.set(p.job.id, p);
-    best.worker.postMessage(p.job);
-  }
-  if (queue.length > 0 && slots.length < policy.max && slots.every((s) => s.online)) start();
+/** The online worker with the fewest writes in flight, if one has room for another. */
+function withRoom(): Slot | undefined {
+  let best: Slot | undefined;
+  for (const s of slots) if (s.online && s.inflight.size < PER_WORKER && (best === undefined || s.inflight.size < best.inflight.size)) best = s;
+  return best;
 }
 
 /** Data at least this large is copied after the job is posted, while the worker starts on it. */
@@ -294,7 +281,8 @@ export function replaceOffThread(path: string, data: InMemory, s: Settings): Pro
   if (slots.length === 0 && writesSeen >= policy.startAfter) start();
   // No worker with room (under load, or none online yet): this write takes the thread-pool path, so
   // that the pool's threads and the workers' keep fsyncs in flight together; one more worker starts.
-  if (!slots.some((x) => x.online && x.inflight.size < PER_WORKER)) {
+  const slot = withRoom();
+  if (slot === undefined) {
     if (slots.length > 0 && slots.length < policy.max && slots.every((x) => x.online)) start();
     return undefined;
   }
@@ -314,14 +302,13 @@ export function replaceOffThread(path: string, data: InMemory, s: Settings): Pro
   const job: Job = { id: nextId++, path, temp, arena: where.arena, offset: where.offset, length: total, durability: s.durability, mode: s.mode, chown: s.chown, replaceSymlink: s.replaceSymlink, umask: processUmask(), flags, dataLater };
   jobsOut++;
   const reply = new Promise<Reply>((resolve) => {
-    queue.push({
-      job,
-      settle: (r) => {
-        forget();
-        resolve(r);
-      },
-    });
-    feed();
+    const settle = (r: Reply): void => {
+      forget();
+      resolve(r);
+    };
+    if (slot.inflight.size === 0) slot.worker.ref();
+    slot.inflight.set(job.id, { job, settle });
+    slot.worker.postMessage(job);
   });
   if (dataLater && flags !== undefined) {
     // The worker does the lstat and the create meanwhile, and waits for this before its write.

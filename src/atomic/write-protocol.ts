@@ -125,7 +125,7 @@ export async function createTemp(forPath: string, s: Settings, mode: number = TE
 }
 
 /** Unlinks `path`, ignoring any failure (cleanup on the way out of another error). */
-function removeQuietlySync(backend: Backend, path: string): void {
+export function removeQuietlySync(backend: Backend, path: string): void {
   try {
     backend.unlinkSync(path);
   } catch {
@@ -436,18 +436,14 @@ export async function prepareTemp(abs: string, s: Settings): Promise<{ target: T
   return { target, tmp: ready };
 }
 
-/** What {@link replaceUpToRename} leaves to its caller: the target now in place. */
-export interface Renamed {
-  readonly target: Target;
-}
-
 /**
- * The whole protocol up to and including the rename, in the promise form. The caller makes the rename
+ * The whole protocol up to and including the rename, in the promise form; returns the target now in
+ * place (the end of a symlink chain when `abs` is a link). The caller makes the rename
  * durable for `'full'` (the group-committed directory fsync, {@link syncDir}). Calls overlap where
  * nothing orders them: the write with the fchown/fchmod (both on the temp descriptor, both settled
  * before it is closed).
  */
-export async function replaceUpToRename(abs: string, data: Prepared, s: Settings): Promise<Renamed> {
+export async function replaceUpToRename(abs: string, data: Prepared, s: Settings): Promise<Target> {
   const b = s.backend;
   throwIfAborted(s.signal, abs);
   let gated = false;
@@ -476,7 +472,7 @@ export async function replaceUpToRename(abs: string, data: Prepared, s: Settings
     }
     tmp.removed = true; // renamed: the name is no longer ours (never unlinked from here on)
     deleteLive(tmp.path);
-    return { target };
+    return target;
   } finally {
     if (gated) releaseSlot();
   }
