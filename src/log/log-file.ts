@@ -375,8 +375,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     try {
       this.backend.fsyncSync(this.fd);
     } catch (e) {
-      const err = toFsError(e, 'fsync', { fd: this.fd });
-      this.report(err.path !== undefined ? err : new FsError({ code: err.code, syscall: err.syscall, path: this.path, fd: this.fd, cause: err }));
+      this.report(this.naming(toFsError(e, 'fsync', { fd: this.fd })));
     }
   }
 
@@ -559,10 +558,15 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
 
   // ---------------------------------------------------------------- failure and recovery
 
+  /** Descriptor errors (write, fsync) name only the fd: `e` saying which log it was, if it did not. */
+  private naming(e: FsError): FsError {
+    if (e.path !== undefined) return e;
+    return new FsError({ code: e.code, syscall: e.syscall, path: this.path, fd: e.fd, detail: e.detail, bytesWritten: e.bytesWritten, cause: e });
+  }
+
   /** Enters (or stays in) the failing state; reports the error once per episode and code. */
   private fail(cause: FsError): void {
-    // Descriptor errors (write, fsync) name only the fd: say which log it was.
-    const err = cause.path !== undefined ? cause : new FsError({ code: cause.code, syscall: cause.syscall, path: this.path, fd: cause.fd, detail: cause.detail, bytesWritten: cause.bytesWritten, cause });
+    const err = this.naming(cause);
     const fresh = this.failure === undefined || this.failure.code !== err.code;
     this.failure = err;
     if (fresh) this.report(err);

@@ -148,7 +148,6 @@ function samplePaths(handles: readonly OpenHandle[]): string[] {
   return [...paths];
 }
 
-
 /** `exit` → `at exit`, `signal` → `on SIGUSR2`, `request` → `now`. */
 function when(reason: ReportReason): string {
   return reason === 'exit' ? 'at exit' : reason === 'signal' ? 'on SIGUSR2' : 'now';
