@@ -205,7 +205,8 @@ export async function sweepStaleChannels(dir: string = tmpdir()): Promise<number
   return removed;
 }
 
-function pidExists(pid: number): boolean {
+/** Whether a process `pid` exists (`kill(pid, 0)` does not say ESRCH; one of another user does exist). */
+export function pidExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

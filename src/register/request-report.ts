@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { O } from '../backend/flags.js';
 import { FsError, hasCode, toFsError } from '../errors/fs-error.js';
 import { REPORT_FORMAT, type RegisterReport } from './report.js';
-import { MAX_RESPONSE_BYTES, REQUEST_SIGNAL, channelPattern, channelPrefix, newToken, removeQuietly, requestName, responseName } from './report-channel.js';
+import { MAX_RESPONSE_BYTES, REQUEST_SIGNAL, channelPattern, channelPrefix, newToken, pidExists, removeQuietly, requestName, responseName } from './report-channel.js';
 import { BEACON_PATTERN } from './reporter.js';
 
 
@@ -74,7 +74,7 @@ export async function requestReport(pid: number, options: RequestReportOptions =
     for (;;) {
       const report = readResponse(response, pid, token, target);
       if (report !== undefined) return report;
-      if (!alive(pid)) throw failure('ESRCH', `pid ${pid} exited before it answered`);
+      if (!pidExists(pid)) throw failure('ESRCH', `pid ${pid} exited before it answered`);
       // Giving up takes the request back. If it is already gone, the app claimed it first and answers
       // into a file it removes itself once nobody collects it.
       if (Date.now() >= deadline) throw timedOut(pid, timeoutMs, takeBack(request));
@@ -112,15 +112,6 @@ function assertSignalable(pid: number): void {
     if (hasCode(e, 'ESRCH')) throw failure('ESRCH', `no process with pid ${pid} (it has exited, or never existed)`, e);
     if (hasCode(e, 'EPERM')) throw failure('EPERM', `not permitted to signal pid ${pid}: it belongs to another user; run as that user or as root`, e);
     throw toFsError(e, 'kill');
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return !hasCode(e, 'ESRCH');
   }
 }
 
