@@ -94,6 +94,49 @@ test('a report that gives up on a busy app (tiny --timeout) leaves it running un
   assert.equal(ended.signal, 'SIGUSR2');
 });
 
+// Busy in short bursts, forever: each burst blocks the event loop 0-30 ms, so requests land before,
+// during and after a claim.
+const BURSTS = `const fs = require('fs');
+function keep() { return fs.openSync(__filename, 'r'); } // @keep
+keep();
+process.on('SIGTERM', () => process.exit(0));
+const cell = new Int32Array(new SharedArrayBuffer(4));
+(function burst() { Atomics.wait(cell, 0, 0, Math.random() * 30); setTimeout(burst, Math.random() * 5); })();
+console.log('READY');
+`;
+
+test('a hundred requests that give up at random moments (1-40 ms) against an app busy in bursts: it never dies, never prints, and answers the next one', { skip: linuxOnly }, async () => {
+  const file = write('bursts.cjs', BURSTS);
+  const app = startApp(file, { env: { FDKEEPER_REPORT: 'exit' } });
+  let channel: string | undefined;
+  try {
+    await app.waitFor(/READY/);
+    channel = channelDirOf(app.pid);
+    assert.ok(channel !== undefined);
+    let answered = 0;
+    for (let i = 0; i < 100; i++) {
+      try {
+        await requestReport(app.pid, { timeoutMs: 1 + Math.floor(Math.random() * 40), pollMs: 1 });
+        answered++;
+      } catch (e) {
+        assert.equal((e as { code?: string }).code, 'ETIMEDOUT', String(e));
+      }
+    }
+    await sleep(300);
+    assert.equal(app.child.exitCode, null, `still running after ${answered} answered, ${100 - answered} given up`);
+    assert.equal(app.child.signalCode, null);
+    const next = await requestReport(app.pid, { timeoutMs: 10_000 });
+    assert.deepEqual(next.sites.map((s) => [s.function, s.line, s.count]), [['keep', lineOf(BURSTS, '@keep'), 1]]);
+    // No request is left for the app to act on later; only answers claimed just before their CLI gave
+    // up, which the app removes after a minute or at exit.
+    assert.deepEqual(fs.readdirSync(channel).filter((n) => !/^[0-9a-f]{24}\.json$/.test(n)), []);
+    assert.equal(app.stderr(), '');
+  } finally {
+    await stop(app);
+  }
+  assert.equal(fs.existsSync(channel), false, 'the channel and any uncollected answer removed at exit');
+});
+
 test('another user can neither trigger, block, feed nor read the report channel; plain SIGUSR2 keeps its meaning', { skip: attacker === undefined ? ATTACKER_SKIP : linuxOnly }, async () => {
   const a = attacker!;
   const shared = sharedStickyDir('fdk-report-');
