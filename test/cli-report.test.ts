@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from './support/cli-run.js';
-import { assertBuilt, channelDirOf, lineOf, startApp, tempDir, type RunningApp } from './support/register-apps.js';
+import { assertBuilt, channelDirOf, channelEntries, lineOf, startApp, tempDir, type RunningApp } from './support/register-apps.js';
 
 let dir = '';
 before(() => {
@@ -23,9 +23,10 @@ const SERVER = `const fs = require('fs');
 const dir = process.argv[2];
 function acceptUpload(i) { return fs.openSync(dir + '/upload-' + i, 'w'); } // @upload
 function readTemplate(i) { return fs.promises.open(__filename, 'r'); } // @template
+const kept = []; // the FileHandles stay referenced: the GC must not close them (and warn) mid-test
 (async () => {
   for (let i = 0; i < 30; i++) acceptUpload(i);
-  for (let i = 0; i < 20; i++) await readTemplate(i);
+  for (let i = 0; i < 20; i++) kept.push(await readTemplate(i));
   console.log('READY');
 })();
 process.on('SIGTERM', () => process.exit(0));
@@ -85,7 +86,7 @@ test('fdkeeper report <pid>: the running app answers with its open sites; table 
     const st = fs.lstatSync(channel);
     assert.ok(st.isDirectory());
     assert.equal(st.mode & 0o777, 0o700, 'private to the app\'s user');
-    assert.deepEqual(fs.readdirSync(channel), [], 'requests and answers removed');
+    assert.deepEqual(channelEntries(channel), [], 'requests and answers removed');
     assert.equal(app.stderr(), '', 'FDKEEPER_REPORT=off: a request writes nothing on the app\'s stderr');
     assert.equal(app.child.exitCode, null, 'the app is still running');
     app.child.kill('SIGTERM');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { requestReport } from '../src/register/request-report.js';
 import { ATTACKER_SKIP, attacker, sharedStickyDir } from './support/attacker.js';
 import { runCli } from './support/cli-run.js';
-import { assertBuilt, channelDirOf, lineOf, startApp, tempDir, type RunningApp } from './support/register-apps.js';
+import { assertBuilt, channelDirOf, channelEntries, lineOf, startApp, tempDir, type RunningApp } from './support/register-apps.js';
 
 const linuxOnly = process.platform === 'linux' ? false : 'the report channel is found through /proc';
 
@@ -66,7 +66,7 @@ test('a report that gives up on a busy app (tiny --timeout) leaves it running un
     process.kill(app.pid, 'SIGURG');
     const channel = channelDirOf(app.pid);
     assert.ok(channel !== undefined);
-    assert.deepEqual(fs.readdirSync(channel), [], 'every request taken back');
+    assert.deepEqual(channelEntries(channel), [], 'every request taken back');
 
     fs.writeFileSync(go, '');
     await app.waitFor(/IDLE/);
@@ -78,7 +78,7 @@ test('a report that gives up on a busy app (tiny --timeout) leaves it running un
     const report = JSON.parse(next.stdout) as { sites: { function: string; line: number; count: number }[] };
     assert.deepEqual(report.sites.map((s) => [s.function, s.line, s.count]), [['keep', lineOf(BUSY, '@keep'), 2]]);
     assert.equal(app.stderr(), '', 'no report printed, no error: the requests and the stray signal did nothing');
-    assert.deepEqual(fs.readdirSync(channel), []);
+    assert.deepEqual(channelEntries(channel), []);
   } finally {
     await stop(app);
   }
@@ -129,7 +129,7 @@ test('a hundred requests that give up at random moments (1-40 ms) against an app
     assert.deepEqual(next.sites.map((s) => [s.function, s.line, s.count]), [['keep', lineOf(BURSTS, '@keep'), 1]]);
     // No request is left for the app to act on later; only answers claimed just before their CLI gave
     // up, which the app removes after a minute or at exit.
-    assert.deepEqual(fs.readdirSync(channel).filter((n) => !/^[0-9a-f]{24}\.json$/.test(n)), []);
+    assert.deepEqual(channelEntries(channel).filter((n) => !/^[0-9a-f]{24}\.json$/.test(n)), []);
     assert.equal(app.stderr(), '');
   } finally {
     await stop(app);
@@ -191,7 +191,7 @@ setInterval(() => {}, 1000);
       assert.match(report.request, /^[0-9a-f]{24}$/);
       assert.deepEqual(report.sites.map((s) => [s.function, s.count]), [['keep', 1]]);
     }
-    assert.deepEqual(fs.readdirSync(channel), []);
+    assert.deepEqual(channelEntries(channel), []);
 
     // A plain SIGUSR2 is the app's (nodemon's restart): its own listener runs, and the hook's report.
     app.child.kill('SIGUSR2');
@@ -218,6 +218,45 @@ setInterval(() => {}, 1000);
   assert.equal(fs.existsSync(channel), false, 'our channel removed at exit');
 });
 
+test('in a world-writable TMPDIR without the sticky bit, the attacker cannot remove the channel, and renaming it and planting a link at its name neither blocks nor misdirects a report', { skip: attacker === undefined ? ATTACKER_SKIP : linuxOnly }, async () => {
+  const a = attacker!;
+  const base = tempDir('fdkeeper-open-tmp-');
+  fs.chmodSync(base, 0o755);
+  const open = path.join(base, 'tmp');
+  fs.mkdirSync(open);
+  fs.chmodSync(open, 0o777); // no sticky bit: anyone may rename anything in it
+  const file = write('renamed.cjs', `const fs = require('fs');
+function keep() { return fs.openSync(__filename, 'r'); } // @keep
+keep();
+process.on('SIGTERM', () => process.exit(0));
+console.log('READY');
+setInterval(() => {}, 1000);
+`);
+  const app = startApp(file, { env: { TMPDIR: open, FDKEEPER_REPORT: 'off' } });
+  try {
+    await app.waitFor(/READY/);
+    const channel = channelDirOf(app.pid);
+    assert.ok(channel !== undefined);
+    const moved = path.join(open, 'moved-away');
+    const decoy = path.join(open, 'decoy');
+    assert.notEqual(a.run(['rmdir', channel]).status, 0, 'the hook\'s marker keeps the channel from being empty, so it cannot be removed');
+    a.sh(`mv ${channel} ${moved} && mkdir -m 777 ${decoy} && ln -s ${decoy} ${channel}`);
+    assert.ok(fs.lstatSync(channel).isSymbolicLink());
+
+    const run = await runCli(['report', String(app.pid), '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual((JSON.parse(run.stdout) as { sites: { function: string }[] }).sites.map((s) => s.function), ['keep']);
+    assert.deepEqual(fs.readdirSync(decoy), [], 'nothing went through the planted link');
+    assert.deepEqual(channelEntries(moved), []);
+    await stop(app);
+    assert.ok(fs.lstatSync(channel).isSymbolicLink(), 'at exit the link at the old name is not taken for the channel');
+    assert.deepEqual(fs.readdirSync(decoy), []);
+  } finally {
+    await stop(app);
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+});
+
 test('root asks an app of another user: answered through the app\'s own descriptor, as that user\'s files', { skip: attacker === undefined ? ATTACKER_SKIP : linuxOnly }, async () => {
   const a = attacker!;
   const shared = sharedStickyDir('fdk-report-other-');
@@ -239,7 +278,7 @@ setInterval(() => {}, 1000);
     const report = JSON.parse(run.stdout) as { pid: number; sites: { function: string; count: number }[] };
     assert.equal(report.pid, app.pid);
     assert.deepEqual(report.sites.map((s) => [s.function, s.count]), [['keep', 3]]);
-    assert.deepEqual(fs.readdirSync(channel), []);
+    assert.deepEqual(channelEntries(channel), []);
     assert.equal(app.stderr(), '');
   } finally {
     await stop(app);
@@ -291,7 +330,7 @@ test('root asking a hostile process of another user: a link, a FIFO or a huge fi
       try {
         await app.waitFor(/READY/);
         const run = await runCli(['report', String(app.pid), '--timeout', '10s']);
-        assert.equal(run.code, code, `${mode}: ${run.stderr}`);
+        assert.equal(run.code, code, `${mode}: ${run.stderr}\napp stderr: ${app.stderr()}`);
         assert.match(run.stderr, message, mode);
         assert.doesNotMatch(run.stdout + run.stderr, /ROOT-ONLY-SECRET/);
       } finally {

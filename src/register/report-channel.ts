@@ -41,6 +41,13 @@ export interface ReportChannel {
  */
 export const REQUEST_SIGNAL = 'SIGURG';
 
+/**
+ * A file the hook keeps in its channel: it tells the CLI a directory is a channel even after another
+ * user renamed it (possible in a world-writable directory without the sticky bit), and keeps the
+ * directory from being empty, which such a user could otherwise remove with rmdir.
+ */
+export const CHANNEL_MARKER = '.fdkeeper-report-channel';
+
 /** A request's token: 24 lowercase hex digits. */
 export const TOKEN_PATTERN = /^[0-9a-f]{24}$/;
 
@@ -102,11 +109,14 @@ export function openChannel(dir: string = tmpdir()): ReportChannel | undefined {
     const st = fstatSync(fd);
     const uid = euid();
     if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (process.platform !== 'win32' && (st.mode & 0o077) !== 0)) throw new Error('not private');
-    return { path, fd, via: process.platform === 'linux' ? `/proc/self/fd/${fd}` : path };
+    const via = process.platform === 'linux' ? `/proc/self/fd/${fd}` : path;
+    writeFileSync(join(via, CHANNEL_MARKER), `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+    return { path, fd, via };
   } catch {
     if (fd !== undefined) closeSync(fd);
     // Ours only if it still is the directory we made (a directory another user put there is not empty or not removable).
     try {
+      removeQuietly(join(path, CHANNEL_MARKER));
       rmdirSync(path);
     } catch {
       // Not ours, or gone.
@@ -125,6 +135,7 @@ export function takeRequests(channel: ReportChannel, now = Date.now()): string[]
   const tokens: string[] = [];
   const uid = euid();
   for (const name of readdirSync(channel.via)) {
+    if (name === CHANNEL_MARKER) continue;
     const file = join(channel.via, name);
     let st;
     try {

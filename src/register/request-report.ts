@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { O } from '../backend/flags.js';
 import { FsError, hasCode, toFsError } from '../errors/fs-error.js';
 import { REPORT_FORMAT, type RegisterReport } from './report.js';
-import { MAX_RESPONSE_BYTES, REQUEST_SIGNAL, channelPattern, channelPrefix, newToken, pidExists, removeQuietly, requestName, responseName } from './report-channel.js';
+import { CHANNEL_MARKER, MAX_RESPONSE_BYTES, REQUEST_SIGNAL, channelPattern, channelPrefix, newToken, pidExists, removeQuietly, requestName, responseName } from './report-channel.js';
 import { BEACON_PATTERN } from './reporter.js';
 
 
@@ -157,13 +157,26 @@ function scanFds(pid: number, procRoot: string): { beacon: boolean; channel: str
   const channelLink = channelPattern(pid);
   let beacon = false;
   let channel: string | undefined;
+  const directories: string[] = [];
   for (const name of names) {
     try {
       const link = readlinkSync(`${dir}/${name}`);
       if (BEACON_PATTERN.test(link)) beacon = true;
       else if (channel === undefined && channelLink.test(link)) channel = name;
+      else if (link.startsWith('/')) directories.push(name);
     } catch {
       // Closed while we looked.
+    }
+  }
+  // Renamed (by another user, in a world-writable TMPDIR without the sticky bit): known by its marker.
+  for (const name of channel === undefined ? directories : []) {
+    try {
+      if (lstatSync(`${dir}/${name}/${CHANNEL_MARKER}`).isFile()) {
+        channel = name;
+        break;
+      }
+    } catch {
+      // Not a directory, not a channel, or closed.
     }
   }
   return { beacon, channel };

@@ -163,6 +163,11 @@ export function channelDirOf(pid: number): string | undefined {
   return undefined;
 }
 
+/** What a report channel holds besides the hook's marker file (requests, answers): [] when idle. */
+export function channelEntries(channel: string): string[] {
+  return fs.readdirSync(channel).filter((n) => n !== '.fdkeeper-report-channel');
+}
+
 /** Writes `source` to `<dir>/<name>` and runs it to the end under the hook. */
 export function runApp(dir: string, name: string, source: string, options: AppOptions = {}): Promise<AppRun> {
   const file = path.join(dir, name);
