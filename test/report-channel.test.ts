@@ -29,6 +29,21 @@ function write(name: string, source: string): string {
   return file;
 }
 
+/**
+ * An app that keeps `times` descriptors from one line (`keep`), runs `extra`, prints READY and idles
+ * until SIGTERM (which exits normally, so the hook's exit clean-up runs).
+ */
+function keeper(times: number, extra = ''): string {
+  return `const fs = require('fs');
+function keep() { return fs.openSync(__filename, 'r'); } // @keep
+for (let i = 0; i < ${times}; i++) keep();
+${extra}
+process.on('SIGTERM', () => process.exit(0));
+console.log('READY');
+setInterval(() => {}, 1000);
+`;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function stop(app: RunningApp): Promise<void> {
@@ -140,14 +155,7 @@ test('a hundred requests that give up at random moments (1-40 ms) against an app
 test('another user can neither trigger, block, feed nor read the report channel; plain SIGUSR2 keeps its meaning', { skip: attacker === undefined ? ATTACKER_SKIP : linuxOnly }, async () => {
   const a = attacker!;
   const shared = sharedStickyDir('fdk-report-');
-  const file = write('own-usr2.cjs', `const fs = require('fs');
-function keep() { return fs.openSync(__filename, 'r'); } // @keep
-keep();
-process.on('SIGUSR2', () => console.log('own SIGUSR2'));
-process.on('SIGTERM', () => process.exit(0));
-console.log('READY');
-setInterval(() => {}, 1000);
-`);
+  const file = write('own-usr2.cjs', keeper(1, `process.on('SIGUSR2', () => console.log('own SIGUSR2'));`));
   // A stale channel of a dead process of ours (removed by the app's sweep) and the attacker's look-alike
   // of one (left alone).
   let dead = 4_000_000;
@@ -225,13 +233,7 @@ test('in a world-writable TMPDIR without the sticky bit, the attacker cannot rem
   const open = path.join(base, 'tmp');
   fs.mkdirSync(open);
   fs.chmodSync(open, 0o777); // no sticky bit: anyone may rename anything in it
-  const file = write('renamed.cjs', `const fs = require('fs');
-function keep() { return fs.openSync(__filename, 'r'); } // @keep
-keep();
-process.on('SIGTERM', () => process.exit(0));
-console.log('READY');
-setInterval(() => {}, 1000);
-`);
+  const file = write('renamed.cjs', keeper(1));
   const app = startApp(file, { env: { TMPDIR: open, FDKEEPER_REPORT: 'off' } });
   try {
     await app.waitFor(/READY/);
@@ -260,13 +262,7 @@ setInterval(() => {}, 1000);
 test('root asks an app of another user: answered through the app\'s own descriptor, as that user\'s files', { skip: attacker === undefined ? ATTACKER_SKIP : linuxOnly }, async () => {
   const a = attacker!;
   const shared = sharedStickyDir('fdk-report-other-');
-  const file = write('other-user.cjs', `const fs = require('fs');
-function keep() { return fs.openSync(__filename, 'r'); } // @keep
-keep(); keep(); keep();
-process.on('SIGTERM', () => process.exit(0));
-console.log('READY');
-setInterval(() => {}, 1000);
-`);
+  const file = write('other-user.cjs', keeper(3));
   const app = startApp(file, { asUser: a, env: { TMPDIR: shared, FDKEEPER_REPORT: 'off' } });
   try {
     await app.waitFor(/READY/);
