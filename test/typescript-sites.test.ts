@@ -44,7 +44,8 @@ after(() => {
 });
 
 // Leaks two descriptors from each of four lines (two through a FileTable, two through node:fs, which
-// the register hook tracks), and makes an EBADF naming where a descriptor was opened and closed.
+// the register hook tracks), runs a small fd budget out (its EMFILE names the top open sites), and
+// makes an EBADF naming where a descriptor was opened and closed.
 const APP_TS = `import fs from 'node:fs';
 import { FileTable, type FsError } from 'fdkeeper';
 interface Where { readonly path: string }
@@ -55,11 +56,17 @@ function tableB(w: Where): number { return table.openSync(w.path, 'r'); } // @ta
 function nodeC(w: Where): number { return fs.openSync(w.path, 'r'); } // @nodeC
 function nodeD(w: Where): number { return fs.openSync(w.path, 'r'); } // @nodeD
 for (let i = 0; i < 2; i++) { tableA(here); tableB(here); nodeC(here); nodeD(here); }
+const small = new FileTable({ maxOpen: 2, openSites: 'always' });
+function budgetA(w: Where): number { return small.openSync(w.path, 'r'); } // @budgetA
+function budgetB(w: Where): number { return small.openSync(w.path, 'r'); } // @budgetB
+budgetA(here); budgetB(here);
+let emfile = '';
+try { budgetA(here); } catch (e) { emfile = (e as Error).message; }
 const d = table.openDescriptorSync(here.path, 'r'); // @opened
 d.closeSync(); // @closed
 let failure: Partial<FsError> = {};
 try { d.statSync(); } catch (e) { failure = e as FsError; }
-console.log(JSON.stringify({ sites: table.openHandles().map((h) => h.site), summary: table.leakReport(), openedAt: failure.openedAt, closedAt: failure.closedAt, message: failure.message }));
+console.log(JSON.stringify({ sites: table.openHandles().map((h) => h.site), summary: table.leakReport(), emfile, openedAt: failure.openedAt, closedAt: failure.closedAt, message: failure.message }));
 `;
 
 // The same lines as plain JavaScript.
@@ -68,11 +75,13 @@ const APP_MJS = APP_TS.replace(/, type FsError/, '')
   .replace(/\(w: Where\): number/g, '(w)')
   .replace(/const here: Where/, 'const here')
   .replace(/let failure: Partial<FsError> = \{\};/, 'let failure = {};')
-  .replace(/failure = e as FsError;/, 'failure = e;');
+  .replace(/failure = e as FsError;/, 'failure = e;')
+  .replace(/\(e as Error\)/, 'e');
 
 interface AppOutput {
   sites: string[];
   summary: string;
+  emfile: string;
   openedAt: string;
   closedAt: string;
   message: string;
@@ -100,6 +109,11 @@ function check(label: string, nodeArgs: readonly string[], script: string, sourc
   assert.equal(out.sites.filter((s) => at('tableA', '@tableA').test(s)).length, 2, `${label}: ${out.sites.join(', ')}`);
   assert.equal(out.sites.filter((s) => at('tableB', '@tableB').test(s)).length, 2, `${label}: ${out.sites.join(', ')}`);
   assert.match(out.summary, /from 2 open sites/, label);
+  // The budget's EMFILE names its top open sites.
+  assert.match(out.emfile, /^EMFILE: /, label);
+  for (const [fn, marker] of [['budgetA', '@budgetA'], ['budgetB', '@budgetB']] as const) {
+    assert.ok(out.emfile.includes(`1 × ${fn} (${source}:${lineOf(sourceText, marker)}:`), `${label}: ${out.emfile}`);
+  }
   // EBADF's "opened at" and "closed at".
   assert.match(out.openedAt, at('<anonymous>', '@opened'), label);
   assert.match(out.closedAt, at('<anonymous>', '@closed'), label);
@@ -108,6 +122,8 @@ function check(label: string, nodeArgs: readonly string[], script: string, sourc
   assert.deepEqual(
     hook.sites.map((s) => [s.function, s.file, s.line, s.count]).sort(),
     [
+      ['budgetA', source, lineOf(sourceText, '@budgetA'), 1],
+      ['budgetB', source, lineOf(sourceText, '@budgetB'), 1],
       ['nodeC', source, lineOf(sourceText, '@nodeC'), 2],
       ['nodeD', source, lineOf(sourceText, '@nodeD'), 2],
       ['tableA', source, lineOf(sourceText, '@tableA'), 2],
