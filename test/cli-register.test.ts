@@ -308,11 +308,15 @@ test('FDKEEPER_REPORT=html:<file> writes a self-contained page with both charts 
   try {
     const page = path.join(work, 'report.html');
     const file = path.join(dir, 'leak-html.cjs');
+    fs.writeFileSync(page, 'an older report', { mode: 0o644 });
     const run = await runApp(dir, 'leak-html.cjs', LEAK_CJS, { args: [work], env: { FDKEEPER_REPORT: `html:${page}` } });
     assert.equal(run.code, 3, run.stderr);
     assert.equal(run.stdout, 'app output: 100 files opened\n');
     assert.match(run.stderr, new RegExp(`^fdkeeper: leak report \\(100 descriptors open at exit, 2 open sites, oldest \\d+ ms\\) written to ${re(page)}$`, 'm'));
     const html = fs.readFileSync(page, 'utf8');
+    // It names the app's argv, cwd and files: 0600 like the JSON answer, also where a 0644 file was
+    // there before (replaced, not rewritten in place), and whatever the umask.
+    assert.equal(fs.statSync(page).mode & 0o777, 0o600, 'the page is private to the app\'s user');
     assert.match(html, /^<!doctype html>/);
     assert.doesNotMatch(html, /https?:\/\//, 'no external URL of any kind');
     assert.doesNotMatch(html, /<script|<link|<img|<iframe|@import|url\(/i, 'no scripts, links, images or CSS fetches');

@@ -253,3 +253,46 @@ test('handles without a recorded site are listed after every named site', () => 
     for (const fd of fds) table.closeSync(fd);
   }
 });
+
+test('open sites come from V8\'s call sites: an app\'s Error.prepareStackTrace is neither called nor lost, and frame names read as V8 writes them', () => {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- put back as it was
+  const saved = Error.prepareStackTrace;
+  let calls = 0;
+  Error.prepareStackTrace = () => {
+    calls++;
+    return 'the app\'s own format';
+  };
+  let site: OpenSite;
+  try {
+    site = OpenSite.capture(); // @here
+    assert.equal(calls, 0, 'the app\'s formatter is not used for a capture');
+    assert.equal(new Error('x').stack, 'the app\'s own format', 'and it is back in place afterwards');
+  } finally {
+    Error.prepareStackTrace = saved;
+  }
+  const source = fs.readFileSync(THIS_FILE, 'utf8');
+  const expected = source.split('\n').findIndex((l) => l.includes('OpenSite.capture(); // @here')) + 1;
+  assert.equal(site.topFrame()?.line, expected);
+
+  // Names as V8's own stack text has them (without source maps: Node's source-mapped text drops the
+  // `[as alias]`): constructor, method, method called under another name.
+  class Opener {
+    site: OpenSite;
+    text: string;
+    constructor() {
+      [this.site, this.text] = [OpenSite.capture(), new Error().stack ?? ''];
+    }
+    open(): [OpenSite, string] {
+      return [OpenSite.capture(), new Error().stack ?? ''];
+    }
+  }
+  const made = new Opener();
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- a method called under another name, on another object
+  const viaAlias = { alias: made.open };
+  for (const [captured, text] of [[made.site, made.text], made.open(), viaAlias.alias()] as const) {
+    const v8 = parseStack(text)[0];
+    assert.ok(v8 !== undefined);
+    assert.equal(captured.topFrame()?.line, v8.line);
+  }
+  assert.deepEqual([made.site.topFrame()?.fn, made.open()[0].topFrame()?.fn, viaAlias.alias()[0].topFrame()?.fn], ['new Opener', 'Opener.open', 'Object.open [as alias]']);
+});

@@ -1,5 +1,6 @@
-import { fileURLToPath } from 'node:url';
+import { findSourceMap, type SourceMapping } from 'node:module';
 import { dirname, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * The folder holding fdkeeper's own code (`dist/` or `src/`): frames inside it are not "the site".
@@ -28,15 +29,24 @@ export interface StackFrame {
   readonly column: number;
 }
 
-/** A holder V8 fills with a stack when passed to `Error.captureStackTrace`; formatted only on read. */
+/** A holder V8 fills with a stack when passed to `Error.captureStackTrace`. */
 interface StackHolder {
-  stack?: string;
+  stack?: unknown;
 }
+
+/** Hands V8's structured call sites back unformatted (see {@link OpenSite.capture}). */
+const rawCallSites = (_error: Error, sites: NodeJS.CallSite[]): NodeJS.CallSite[] => sites;
 
 /**
  * Where a handle was opened or closed: a stack captured at that moment, formatted only when somebody
  * asks (a leak report, an EBADF message). Capturing costs about a microsecond; formatting costs far more
  * and is deferred.
+ *
+ * The stack is read as V8's structured call sites, not as text: a call site's file is the file that ran
+ * (`…/fdkeeper/dist/…js`), before any source map moves it to `src/…ts`, so fdkeeper's own frames are
+ * recognised however the app runs (plain, `node --enable-source-maps`, tsx). The user's frames are then
+ * shown at their original positions, through the source map Node has for them, if any (the same map
+ * Node's own stack traces use).
  */
 export class OpenSite {
   private readonly holder: StackHolder;
@@ -61,7 +71,21 @@ export class OpenSite {
 
   /** The frames outside fdkeeper and Node's internals, innermost first. */
   userFrames(): readonly StackFrame[] {
-    if (this.frames === undefined) this.frames = parseStack(this.holder.stack ?? '').filter(isUserFrame);
+    if (this.frames === undefined) {
+      // V8 prepares a captured stack on its first read, with the Error.prepareStackTrace of that moment:
+      // rawCallSites, for this one read.
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- saved to be put back as it was
+      const prepare = Error.prepareStackTrace;
+      let stack: unknown;
+      try {
+        Error.prepareStackTrace = rawCallSites;
+        stack = this.holder.stack;
+      } finally {
+        Error.prepareStackTrace = prepare;
+      }
+      // Text only if something kept Error.prepareStackTrace from being replaced.
+      this.frames = Array.isArray(stack) ? userFramesOf(stack as NodeJS.CallSite[]) : parseStack(typeof stack === 'string' ? stack : '').filter((f) => isUserFile(f.file));
+    }
     return this.frames;
   }
 
@@ -89,6 +113,54 @@ export class OpenSite {
       .map((f) => `${indent}at ${formatFrame(f)}`)
       .join('\n');
   }
+}
+
+/**
+ * The user frames of `sites`: fdkeeper's and Node's are recognised by the file that ran; each user
+ * frame is then placed where its source map (if Node has one) says it was written.
+ */
+function userFramesOf(sites: readonly NodeJS.CallSite[]): StackFrame[] {
+  const frames: StackFrame[] = [];
+  for (const site of sites) {
+    const file = site.getFileName() ?? site.getScriptNameOrSourceURL();
+    const line = site.getLineNumber();
+    const column = site.getColumnNumber();
+    if (!file || line === null || column === null || site.isNative() || !isUserFile(file)) continue;
+    frames.push({ fn: callSiteName(site), ...originalPosition(file, line, column) });
+  }
+  return frames;
+}
+
+/** V8's own name for a frame (`fn`, `Type.method [as alias]`, `new Ctor`, `<anonymous>`), as its stack text shows it. */
+function callSiteName(site: NodeJS.CallSite): string {
+  const fn = site.getFunctionName();
+  if (site.isConstructor()) return `new ${fn || '<anonymous>'}`;
+  if (site.isToplevel()) return fn || '<anonymous>';
+  const type = site.getTypeName();
+  const method = site.getMethodName();
+  if (fn) {
+    const typed = type && !fn.startsWith(`${type}.`) ? `${type}.${fn}` : fn;
+    return method && fn !== method && !fn.endsWith(`.${method}`) ? `${typed} [as ${method}]` : typed;
+  }
+  return `${type ? `${type}.` : ''}${method || '<anonymous>'}`;
+}
+
+/**
+ * Where `file:line:column` (1-based, of the code that ran) was written, by the source map Node holds for
+ * `file` (`--enable-source-maps`, `process.setSourceMapsEnabled(true)`, tsx); the position itself when
+ * there is none.
+ */
+function originalPosition(file: string, line: number, column: number): { file: string; line: number; column: number } {
+  let map;
+  try {
+    map = findSourceMap(file);
+  } catch {
+    map = undefined;
+  }
+  if (map === undefined) return { file, line, column };
+  const entry = map.findEntry(line - 1, column - 1) as Partial<SourceMapping>;
+  if (typeof entry.originalSource !== 'string' || typeof entry.originalLine !== 'number' || typeof entry.originalColumn !== 'number') return { file, line, column };
+  return { file: entry.originalSource, line: entry.originalLine + 1, column: entry.originalColumn + 1 };
 }
 
 /** `fn (file:line:column)`, with `file://` URLs shown as paths. */
@@ -124,10 +196,11 @@ export function parseStack(stack: string): StackFrame[] {
   return frames;
 }
 
-function isUserFrame(f: StackFrame): boolean {
-  if (f.file.startsWith('node:') || f.file === 'native' || f.file === '') return false;
-  if (f.file.startsWith(CLI_ROOT) || f.file.startsWith(CLI_ROOT_URL)) return true;
-  return !(f.file.startsWith(LIBRARY_ROOT) || f.file.startsWith(LIBRARY_ROOT_URL));
+/** Whether a frame in `file` (as it ran, before any source map) is the user's: not Node's, not fdkeeper's (its CLI excepted). */
+function isUserFile(file: string): boolean {
+  if (file.startsWith('node:') || file === 'native' || file === '') return false;
+  if (file.startsWith(CLI_ROOT) || file.startsWith(CLI_ROOT_URL)) return true;
+  return !(file.startsWith(LIBRARY_ROOT) || file.startsWith(LIBRARY_ROOT_URL));
 }
 
 /**

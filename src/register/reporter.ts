@@ -3,10 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { renderHtmlReport } from './html-report.js';
 import type { NodeFsTracker } from './node-fs-tracker.js';
 import { buildReport, formatReportText, htmlWrittenLine, type ReportReason } from './report.js';
-import { reportChannel, takeRequest, writeFileReplacing, type ReportChannel } from './report-channel.js';
+import { REQUEST_SIGNAL, closeChannel, openChannel, sweepStaleChannels, takeRequests, writeFileReplacing, writeResponse, type ReportChannel } from './report-channel.js';
 import type { ReportForm } from './report-form.js';
 
-/** The signal that asks the hook for a report. SIGUSR1 is Node's inspector; SIGUSR2 is free. */
+/**
+ * The signal that prints the report (in the `FDKEEPER_REPORT` form) and then does what it would have done
+ * without the hook. `fdkeeper report` never sends it: it asks with {@link REQUEST_SIGNAL}.
+ */
 export const REPORT_SIGNAL = 'SIGUSR2';
 
 /**
@@ -17,10 +20,16 @@ export const REPORT_SIGNAL = 'SIGUSR2';
  */
 export const BEACON_PATTERN = /[/\\]register[/\\]reporter\.[cm]?[jt]s$/;
 
+/** How long after start-up the stale-channel sweep runs (start-up is the app's busy time). */
+const SWEEP_DELAY_MS = 2000;
+
 /** Options of {@link startReporter}. */
 export interface ReporterOptions {
-  /** Where the request/response files live (default: the temp dir). */
-  readonly channel?: ReportChannel;
+  /**
+   * The `fdkeeper report` channel (default: a new one in the temp dir, see {@link openChannel}); null for
+   * none. The reporter closes and removes it when it stops or the process exits.
+   */
+  readonly channel?: ReportChannel | null;
   /** Where text goes (default: process.stderr). */
   readonly write?: (text: string) => void;
 }
@@ -33,20 +42,20 @@ export interface Reporter {
 type Emit = (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) => boolean;
 
 /**
- * Reports what `tracker` has open: at exit and on a plain SIGUSR2 in the chosen `form`, and as JSON to
- * the response file when `fdkeeper report <pid>` asked (a request file is present).
+ * Reports what `tracker` has open: at exit and on SIGUSR2 in the chosen `form`, and as JSON in its
+ * private channel when `fdkeeper report <pid>` asks (a request there, then {@link REQUEST_SIGNAL}).
  *
  * At exit it runs after every `'exit'` listener of the app (those may still close files), by wrapping
  * `process.emit` the way signal-exit's `alwaysLast` does; listeners run in registration order and the
  * hook registers first, so a plain listener would report too early.
  *
- * The SIGUSR2 listener is added next to any the app has, never instead of them. A plain SIGUSR2 (no
- * request file) prints the report and then does what it would have done without the hook: nothing more
- * when the app listens for it, and otherwise terminates the process by that signal (signal-exit's way:
- * remove the listener, raise it again). Only a `fdkeeper report` request is answered without that.
+ * The SIGUSR2 listener is added next to any the app has, never instead of them. SIGUSR2 prints the
+ * report and then does what it would have done without the hook: nothing more when the app listens for
+ * it, and otherwise terminates the process by that signal (signal-exit's way: remove the listener, raise
+ * it again). `fdkeeper report` asks with another signal, so every SIGUSR2 keeps that one meaning.
  */
 export function startReporter(tracker: NodeFsTracker, form: ReportForm, options: ReporterOptions = {}): Reporter {
-  const channel = options.channel ?? reportChannel(process.pid);
+  const channel = options.channel === undefined ? tracker.untracked(() => openChannel()) : (options.channel ?? undefined);
   const write =
     options.write ??
     ((text: string): void => {
@@ -67,7 +76,8 @@ export function startReporter(tracker: NodeFsTracker, form: ReportForm, options:
             return;
           case 'html': {
             const r = buildReport(tracker, reason, { series: true });
-            writeFileReplacing(form.file, renderHtmlReport(r), 0o644);
+            // 0600 like every answer: the page names the app's arguments, directory and files.
+            writeFileReplacing(form.file, renderHtmlReport(r));
             write(htmlWrittenLine(form.file, r));
             return;
           }
@@ -80,15 +90,20 @@ export function startReporter(tracker: NodeFsTracker, form: ReportForm, options:
   };
 
   const onSignal = (): void => {
+    report('signal');
+    if (process.listenerCount(REPORT_SIGNAL) === 1) dieOfSignal();
+  };
+
+  // Requests are answered only from the channel, so a signal with nothing there (one whose CLI gave up
+  // and took its request back, or a stray one) does nothing: its default action is to be ignored.
+  const onRequest = (): void => {
+    if (channel === undefined) return;
     try {
       tracker.untracked(() => {
-        const request = takeRequest(channel);
-        if (request === undefined) {
-          report('signal');
-          if (process.listenerCount(REPORT_SIGNAL) === 1) dieOfSignal();
-          return;
-        }
-        writeFileReplacing(channel.response, JSON.stringify(buildReport(tracker, 'request', { request: request.token })) + '\n');
+        const tokens = takeRequests(channel);
+        if (tokens.length === 0) return;
+        const base = buildReport(tracker, 'request');
+        for (const token of tokens) writeResponse(channel, token, JSON.stringify({ ...base, request: token }) + '\n');
       });
     } catch (e) {
       write(`fdkeeper: could not answer the report request: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -97,7 +112,7 @@ export function startReporter(tracker: NodeFsTracker, form: ReportForm, options:
 
   // A plain SIGUSR2 to an app with no listener of its own would have terminated it (nodemon restarts
   // apps this way): after the report, the default action is restored and the signal raised again, so
-  // the app ends exactly as it would have. Only `fdkeeper report`'s request leaves it running.
+  // the app ends exactly as it would have.
   const dieOfSignal = (): void => {
     process.removeListener(REPORT_SIGNAL, onSignal);
     process.kill(process.pid, REPORT_SIGNAL);
@@ -105,6 +120,14 @@ export function startReporter(tracker: NodeFsTracker, form: ReportForm, options:
 
   let exited = false;
   let stopped = false;
+  let channelClosed = false;
+  const dropChannel = (): void => {
+    if (channel === undefined || channelClosed) return;
+    channelClosed = true;
+    tracker.untracked(() => {
+      closeChannel(channel);
+    });
+  };
   const originalEmit = Reflect.get(process, 'emit') as Emit;
   const emit: Emit = function (this: NodeJS.Process, event, ...args) {
     if (event !== 'exit' || exited || stopped) return Reflect.apply(originalEmit, this, [event, ...args]);
@@ -113,17 +136,25 @@ export function startReporter(tracker: NodeFsTracker, form: ReportForm, options:
       return Reflect.apply(originalEmit, this, [event, ...args]);
     } finally {
       report('exit');
+      dropChannel();
     }
   };
   process.emit = emit as unknown as typeof process.emit;
   // Windows has no SIGUSR2: there only the exit report exists. The beacon is for /proc, so Linux only.
-  if (process.platform !== 'win32') process.on(REPORT_SIGNAL, onSignal);
+  if (process.platform !== 'win32') {
+    process.on(REPORT_SIGNAL, onSignal);
+    process.on(REQUEST_SIGNAL, onRequest);
+  }
   const beacon = process.platform === 'linux' ? openBeacon(tracker) : undefined;
+  // Channels of this user's processes that were killed: removed a little after start-up, in the background.
+  if (channel !== undefined && options.channel === undefined) setTimeout(() => void sweepStaleChannels(), SWEEP_DELAY_MS).unref();
 
   return {
     stop(): void {
       stopped = true;
       process.removeListener(REPORT_SIGNAL, onSignal);
+      process.removeListener(REQUEST_SIGNAL, onRequest);
+      dropChannel();
       if (beacon !== undefined) closeSync(beacon);
       // Wrapped again by someone after us: ours stays in their chain, passing through.
       if ((process.emit as unknown) === emit) process.emit = originalEmit as unknown as typeof process.emit;

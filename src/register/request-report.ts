@@ -1,18 +1,20 @@
-import { existsSync, readFileSync, readdirSync, readlinkSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fchownSync, fstatSync, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { O } from '../backend/flags.js';
 import { FsError, hasCode, toFsError } from '../errors/fs-error.js';
 import { REPORT_FORMAT, type RegisterReport } from './report.js';
-import { newToken, reportChannel, type ReportChannel } from './report-channel.js';
-import { BEACON_PATTERN, REPORT_SIGNAL } from './reporter.js';
+import { CHANNEL_MARKER, MAX_RESPONSE_BYTES, REQUEST_SIGNAL, channelPattern, channelPrefix, newToken, pidExists, removeQuietly, requestName, responseName } from './report-channel.js';
+import { BEACON_PATTERN } from './reporter.js';
+
 
 /** Options of {@link requestReport}. */
 export interface RequestReportOptions {
   /** How long to wait for the answer, in milliseconds. Default 5000. */
   timeoutMs?: number;
   /**
-   * Send the signal without seeing the hook's beacon: for systems without /proc (macOS; a process that
-   * does not catch SIGUSR2 is then terminated by it). Where /proc shows SIGUSR2 is not caught, it is
-   * still never sent. Default false.
+   * Ask without seeing the hook's beacon: for systems without /proc (macOS), where the channel is then
+   * looked for by name in this process's own temp dir. Default false.
    */
   force?: boolean;
   /** Where procfs is mounted. Default `/proc`. */
@@ -21,21 +23,18 @@ export interface RequestReportOptions {
   pollMs?: number;
 }
 
-/** A request file older than this is left over from a CLI that died, and is replaced. */
-const STALE_REQUEST_MS = 60_000;
-
 /**
  * Asks process `pid`, which runs `fdkeeper/register`, for its report of open descriptors, as
- * `fdkeeper report <pid>` does: writes a request file, sends SIGUSR2, waits for the response file
- * (see {@link ReportChannel}), checks it answers this request and was written by that process, and
- * removes both files.
+ * `fdkeeper report <pid>` does: creates a request in the app's private channel directory, sends
+ * {@link REQUEST_SIGNAL} (ignored by default: it cannot terminate anything), waits for the answer,
+ * checks it (a regular file of the app's user, for this request, from that process), and removes it.
+ * On giving up it takes its request back, so the app does nothing more for it (see `ReportChannel` in report-channel.ts).
  *
  * It signals only a process /proc shows to run the hook (its beacon descriptor, see
- * {@link BEACON_PATTERN}) and to catch SIGUSR2: an app catching SIGUSR2 for itself (a graceful restart)
- * is not disturbed, and one that does not catch it is not terminated. Fails with an {@link FsError}:
- * `ESRCH` no such process (or it exited while asked), `EPERM` not allowed to signal it or read its
- * /proc entries, `ENOSYS` no /proc to check (pass `force`), `ENOTSUP` it does not run the hook,
- * `ETIMEDOUT` no answer in time, `EBUSY` another request is pending.
+ * {@link BEACON_PATTERN}) and its channel. Fails with an {@link FsError}: `ESRCH` no such process (or it
+ * exited while asked), `EPERM` not allowed to signal it or read its /proc entries, or its channel is not
+ * private to its user, `ENOSYS` no /proc to check (pass `force`), `ENOTSUP` it does not run the hook or
+ * has no channel, `ETIMEDOUT` no answer in time, `EINVAL` an answer that is not a report.
  */
 export async function requestReport(pid: number, options: RequestReportOptions = {}): Promise<RegisterReport> {
   const procRoot = options.procRoot ?? '/proc';
@@ -44,38 +43,56 @@ export async function requestReport(pid: number, options: RequestReportOptions =
   assertSignalable(pid);
 
   const status = readStatus(pid, procRoot);
+  let target: Target;
   if (status === undefined) {
     if (options.force !== true) {
-      throw failure('ENOSYS', `cannot check that pid ${pid} catches ${REPORT_SIGNAL} without ${procRoot} (${process.platform}); a process that does not catch it is terminated by it. Pass --force if it runs fdkeeper/register`);
+      throw failure('ENOSYS', `cannot find the report channel of pid ${pid} without ${procRoot} (${process.platform}). Pass --force if it runs fdkeeper/register as your user: the channel is then looked for in ${tmpdir()}`);
     }
+    target = channelByName(pid);
   } else {
-    if (options.force !== true && !hasBeacon(pid, procRoot)) {
-      throw failure('ENOTSUP', `pid ${pid} is not running fdkeeper/register (no descriptor on the hook's register/reporter.js in ${procRoot}/${pid}/fd); start it with \`node --import fdkeeper/register …\`. Nothing was sent`,
-      );
+    const fds = scanFds(pid, procRoot);
+    if (options.force !== true && !fds.beacon) {
+      throw failure('ENOTSUP', `pid ${pid} is not running fdkeeper/register (no descriptor on the hook's register/reporter.js in ${procRoot}/${pid}/fd); start it with \`node --import fdkeeper/register …\`. Nothing was sent`);
     }
-    if (!catches(status, REPORT_SIGNAL)) {
-      throw failure('ENOTSUP', `pid ${pid} does not catch ${REPORT_SIGNAL}, so it is not running fdkeeper/register; the signal was not sent, since it would terminate the process`);
+    if (fds.channel === undefined) {
+      throw failure('ENOTSUP', `pid ${pid} has no fdkeeper report channel open (no ${channelPrefix(pid)}XXXXXX directory in ${procRoot}/${pid}/fd): it is not running fdkeeper/register, or the hook could not create its private directory in its temp dir. Nothing was sent`);
     }
+    if (!catches(status, REQUEST_SIGNAL)) {
+      throw failure('ENOTSUP', `pid ${pid} does not catch ${REQUEST_SIGNAL}, so it is not running fdkeeper/register; nothing was sent`);
+    }
+    target = { via: `${procRoot}/${pid}/fd/${fds.channel}`, uid: status.uid, gid: status.gid };
   }
+  assertPrivate(pid, target);
 
-  const channel = reportChannel(pid, targetTmpdir(pid, procRoot));
   const token = newToken();
-  writeRequest(channel, pid, token);
-  removeQuietly(channel.response);
+  const request = join(target.via, requestName(token));
+  const response = join(target.via, responseName(token));
+  writeRequest(request, target);
   try {
-    process.kill(pid, REPORT_SIGNAL);
+    process.kill(pid, REQUEST_SIGNAL);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const report = readResponse(channel, pid, token, status);
+      const report = readResponse(response, pid, token, target);
       if (report !== undefined) return report;
-      if (!alive(pid)) throw failure('ESRCH', `pid ${pid} exited before it answered`);
-      if (Date.now() >= deadline) throw timedOut(pid, timeoutMs, existsSync(channel.request));
+      if (!pidExists(pid)) throw failure('ESRCH', `pid ${pid} exited before it answered`);
+      // Giving up takes the request back. If it is already gone, the app claimed it first and answers
+      // into a file it removes itself once nobody collects it.
+      if (Date.now() >= deadline) throw timedOut(pid, timeoutMs, takeBack(request));
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
   } finally {
-    removeQuietly(channel.request);
-    removeQuietly(channel.response);
+    takeBack(request);
+    removeQuietly(response);
   }
+}
+
+/** Where the request goes and whose the answer must be. */
+interface Target {
+  /** A path reaching the channel directory: through the app's descriptor where /proc exists. */
+  readonly via: string;
+  /** The app's user: the owner of the directory and the answer. */
+  readonly uid: number | undefined;
+  readonly gid: number | undefined;
 }
 
 /** Descriptions FsError does not carry itself, for the codes only this module raises. */
@@ -98,21 +115,13 @@ function assertSignalable(pid: number): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return !hasCode(e, 'ESRCH');
-  }
-}
-
 /** The fields of /proc/PID/status this needs. */
 interface ProcStatus {
   /** SigCgt: the signals the process catches, as a bit mask. */
   readonly caught: bigint;
-  /** The filesystem uid: the owner of the files it creates. */
-  readonly fsuid: number | undefined;
+  /** The filesystem uid and gid: the owner of the files it creates. */
+  readonly uid: number | undefined;
+  readonly gid: number | undefined;
 }
 
 /** /proc/PID/status, or undefined without procfs. A missing /proc/PID means the process is gone. */
@@ -126,13 +135,16 @@ function readStatus(pid: number, procRoot: string): ProcStatus | undefined {
     throw toFsError(e, 'read', { path: `${procRoot}/${pid}/status` });
   }
   const caught = /^SigCgt:\s*([0-9a-f]+)$/im.exec(text)?.[1];
-  // Uid: real, effective, saved, filesystem.
-  const uids = /^Uid:\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/m.exec(text);
-  return { caught: caught === undefined ? 0n : BigInt(`0x${caught}`), fsuid: uids?.[4] === undefined ? undefined : Number(uids[4]) };
+  // Uid:/Gid: real, effective, saved, filesystem.
+  const fsId = (field: string): number | undefined => {
+    const m = new RegExp(`^${field}:\\s*\\d+\\s+\\d+\\s+\\d+\\s+(\\d+)$`, 'm').exec(text)?.[1];
+    return m === undefined ? undefined : Number(m);
+  };
+  return { caught: caught === undefined ? 0n : BigInt(`0x${caught}`), uid: fsId('Uid'), gid: fsId('Gid') };
 }
 
-/** Whether one of `pid`'s descriptors is the hook's beacon (see {@link BEACON_PATTERN}). */
-function hasBeacon(pid: number, procRoot: string): boolean {
+/** What `pid`'s descriptors show: the hook's beacon (see {@link BEACON_PATTERN}) and its channel directory. */
+function scanFds(pid: number, procRoot: string): { beacon: boolean; channel: string | undefined } {
   const dir = `${procRoot}/${pid}/fd`;
   let names: string[];
   try {
@@ -142,14 +154,32 @@ function hasBeacon(pid: number, procRoot: string): boolean {
     if (hasCode(e, 'EACCES') || hasCode(e, 'EPERM')) throw failure('EPERM', `not permitted to read ${dir}: pid ${pid} belongs to another user; run as that user or as root`, e);
     throw toFsError(e, 'scandir', { path: dir });
   }
+  const channelLink = channelPattern(pid);
+  let beacon = false;
+  let channel: string | undefined;
+  const directories: string[] = [];
   for (const name of names) {
     try {
-      if (BEACON_PATTERN.test(readlinkSync(`${dir}/${name}`))) return true;
+      const link = readlinkSync(`${dir}/${name}`);
+      if (BEACON_PATTERN.test(link)) beacon = true;
+      else if (channel === undefined && channelLink.test(link)) channel = name;
+      else if (link.startsWith('/')) directories.push(name);
     } catch {
       // Closed while we looked.
     }
   }
-  return false;
+  // Renamed (by another user, in a world-writable TMPDIR without the sticky bit): known by its marker.
+  for (const name of channel === undefined ? directories : []) {
+    try {
+      if (lstatSync(`${dir}/${name}/${CHANNEL_MARKER}`).isFile()) {
+        channel = name;
+        break;
+      }
+    } catch {
+      // Not a directory, not a channel, or closed.
+    }
+  }
+  return { beacon, channel };
 }
 
 function catches(status: ProcStatus, signal: NodeJS.Signals): boolean {
@@ -158,88 +188,127 @@ function catches(status: ProcStatus, signal: NodeJS.Signals): boolean {
 }
 
 /**
- * The directory the target writes its answer in: its os.tmpdir(), which Node takes from TMPDIR, TMP or
- * TEMP, else /tmp. Read from /proc/PID/environ (the environment it started with; the hook fixes its
- * directory at startup for the same reason); this process's own when that cannot be read.
+ * Without /proc (`--force`): the channel by name, in this process's temp dir (the app's too when it runs
+ * as the same user with the same environment): a directory of this user, mode 0700, not a link. With
+ * several (a pid reused after a process that was killed), the newest.
  */
-function targetTmpdir(pid: number, procRoot: string): string {
-  let environ: string;
-  try {
-    environ = readFileSync(`${procRoot}/${pid}/environ`, 'latin1');
-  } catch {
-    return tmpdir();
-  }
-  const env = new Map<string, string>();
-  for (const entry of environ.split('\0')) {
-    const eq = entry.indexOf('=');
-    if (eq > 0) env.set(entry.slice(0, eq), entry.slice(eq + 1));
-  }
-  let dir = env.get('TMPDIR') || env.get('TMP') || env.get('TEMP') || '/tmp';
-  if (dir.length > 1 && dir.endsWith('/')) dir = dir.slice(0, -1);
-  return dir;
-}
-
-function writeRequest(channel: ReportChannel, pid: number, token: string): void {
-  const body = JSON.stringify({ token, from: process.pid }) + '\n';
-  for (let attempt = 0; ; attempt++) {
+function channelByName(pid: number): Target {
+  const dir = tmpdir();
+  const uid = process.geteuid?.();
+  const prefix = channelPrefix(pid);
+  let best: { path: string; mtimeMs: number } | undefined;
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const path = join(dir, name);
     try {
-      // Readable by all: the CLI may run as root for another user's process, which must read it.
-      writeFileSync(channel.request, body, { flag: 'wx', mode: 0o644 });
-      return;
-    } catch (e) {
-      if (!hasCode(e, 'EEXIST') || attempt > 0) {
-        if (hasCode(e, 'EEXIST')) throw failure('EBUSY', `another fdkeeper report for pid ${pid} is waiting for its answer (${channel.request}); try again, or remove that file if no report is running`, e);
-        throw toFsError(e, 'open', { path: channel.request });
-      }
-      let age = 0;
-      try {
-        age = Date.now() - statSync(channel.request).mtimeMs;
-      } catch {
-        continue;
-      }
-      if (age < STALE_REQUEST_MS) throw failure('EBUSY', `another fdkeeper report for pid ${pid} is waiting for its answer (${channel.request}); try again, or remove that file if no report is running`, e);
-      removeQuietly(channel.request);
+      const st = lstatSync(path);
+      if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) continue;
+      if (best === undefined || st.mtimeMs > best.mtimeMs) best = { path, mtimeMs: st.mtimeMs };
+    } catch {
+      // Gone while we looked.
     }
   }
+  if (best === undefined) throw failure('ENOTSUP', `no report channel of pid ${pid} (${prefix}XXXXXX, a directory of yours, mode 0700) in ${dir}: it is not running fdkeeper/register as you with this temp dir. Nothing was sent`);
+  return { via: best.path, uid, gid: process.getegid?.() };
 }
 
-/** The answer, once it is there and is for this request; undefined while it is not. */
-function readResponse(channel: ReportChannel, pid: number, token: string, status: ProcStatus | undefined): RegisterReport | undefined {
-  let text: string;
+/** The channel directory must be the app user's and private to it; otherwise nothing is written there. */
+function assertPrivate(pid: number, target: Target): void {
+  let st;
   try {
-    text = readFileSync(channel.response, 'utf8');
+    st = statSync(target.via);
+  } catch (e) {
+    if (hasCode(e, 'ENOENT')) throw failure('ESRCH', `pid ${pid} closed its report channel (it is exiting)`, e);
+    throw toFsError(e, 'stat', { path: target.via });
+  }
+  if (!st.isDirectory() || (target.uid !== undefined && st.uid !== target.uid) || (st.mode & 0o077) !== 0) {
+    throw failure('EPERM', `the report channel of pid ${pid} (${target.via}) is not a directory private to its user (uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}); not using it`);
+  }
+}
+
+/**
+ * Creates the request: a new file (`O_EXCL|O_NOFOLLOW`), mode 0600, given to the app's user when we are
+ * root and it is not, so that the app recognises it as its own user's.
+ */
+function writeRequest(path: string, target: Target): void {
+  let fd: number;
+  try {
+    fd = openSync(path, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW, 0o600);
+  } catch (e) {
+    throw toFsError(e, 'open', { path });
+  }
+  try {
+    const me = process.geteuid?.();
+    if (me === 0 && target.uid !== undefined && target.uid !== 0) fchownSync(fd, target.uid, target.gid ?? -1);
+    writeSync(fd, JSON.stringify({ from: process.pid }) + '\n');
+  } catch (e) {
+    removeQuietly(path);
+    throw toFsError(e, 'write', { path });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Unlinks our request; false when it was not there (the app had claimed it). */
+function takeBack(request: string): boolean {
+  try {
+    unlinkSync(request);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The answer, once it is there; undefined while it is not. Opened without following a link and without
+ * blocking on a FIFO, then checked on the open descriptor: a regular file of the app's user, not larger
+ * than {@link MAX_RESPONSE_BYTES}, a report of `pid` answering `token`.
+ */
+function readResponse(path: string, pid: number, token: string, target: Target): RegisterReport | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, O.RDONLY | O.NOFOLLOW | O.NONBLOCK);
   } catch (e) {
     if (hasCode(e, 'ENOENT')) return undefined;
-    throw toFsError(e, 'open', { path: channel.response });
+    if (hasCode(e, 'ELOOP')) throw failure('EPERM', `${path} is a symbolic link, not pid ${pid}'s answer; not following it`, e);
+    throw toFsError(e, 'open', { path });
   }
-  const owner = statSync(channel.response).uid;
-  if (status?.fsuid !== undefined && owner !== status.fsuid) {
-    throw failure('EPERM', `${channel.response} belongs to uid ${owner}, not to pid ${pid} (uid ${status.fsuid}); not trusting it`);
+  let text: string;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw failure('EPERM', `${path} is not a regular file; not pid ${pid}'s answer`);
+    if (target.uid !== undefined && st.uid !== target.uid) throw failure('EPERM', `${path} belongs to uid ${st.uid}, not to pid ${pid} (uid ${target.uid}); not trusting it`);
+    if (st.size > MAX_RESPONSE_BYTES) throw failure('EINVAL', `${path} is ${st.size} bytes, more than a report may be (${MAX_RESPONSE_BYTES})`);
+    text = readAll(fd, st.size);
+  } finally {
+    closeSync(fd);
   }
   let report: Partial<RegisterReport>;
   try {
     report = JSON.parse(text) as Partial<RegisterReport>;
   } catch (e) {
-    throw failure('EINVAL', `${channel.response} is not a JSON report: ${e instanceof Error ? e.message : String(e)}`, e);
+    throw failure('EINVAL', `${path} is not a JSON report: ${e instanceof Error ? e.message : String(e)}`, e);
   }
-  if (report.format !== REPORT_FORMAT || report.pid !== pid) throw failure('EINVAL', `${channel.response} is not a report of pid ${pid}`);
-  // An answer to an earlier request that gave up: not ours, keep waiting.
-  if (report.request !== token) return undefined;
+  if (report.format !== REPORT_FORMAT || report.pid !== pid || report.request !== token) throw failure('EINVAL', `${path} is not pid ${pid}'s report for this request`);
   return report as RegisterReport;
+}
+
+/** Reads the file on `fd` to its end, but never more than `size` bytes and {@link MAX_RESPONSE_BYTES}. */
+function readAll(fd: number, size: number): string {
+  const buf = Buffer.alloc(Math.min(size, MAX_RESPONSE_BYTES));
+  let n = 0;
+  while (n < buf.length) {
+    const got = readSync(fd, buf, n, buf.length - n, n);
+    if (got === 0) break;
+    n += got;
+  }
+  return buf.subarray(0, n).toString('utf8');
 }
 
 function timedOut(pid: number, timeoutMs: number, requestUntaken: boolean): FsError {
   const seconds = `${(timeoutMs / 1000).toFixed(timeoutMs % 1000 === 0 ? 0 : 1)} s`;
   const why = requestUntaken
-    ? `pid ${pid} catches ${REPORT_SIGNAL} but did not take the request within ${seconds}: it is probably not running fdkeeper/register (something else handles ${REPORT_SIGNAL}), or its event loop is blocked (the hook answers from the event loop)`
+    ? `pid ${pid} did not take the request within ${seconds}: its event loop is probably blocked (the hook answers from the event loop); the request was taken back, and the app goes on undisturbed`
     : `pid ${pid} took the request but wrote no report within ${seconds} (see its stderr)`;
   return failure('ETIMEDOUT', why);
-}
-
-function removeQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // Not there (the usual case), or not ours to remove.
-  }
 }

@@ -47,6 +47,8 @@ export interface AppOptions {
   cwd?: string;
   /** Kill after this long. Default 20 s. */
   timeoutMs?: number;
+  /** Run as this user (setpriv; root only). The hook then loads from {@link hookForOtherUsers}. */
+  asUser?: { readonly uid: number; readonly gid: number };
 }
 
 /**
@@ -73,8 +75,10 @@ export interface RunningApp {
 /** Starts `file` (a script path) under the hook. */
 export function startApp(file: string, options: AppOptions = {}): RunningApp {
   const hook = options.hook ?? true;
-  const argv = [...(options.nodeArgs ?? []), ...(hook ? ['--import', options.importSpecifier ?? REGISTER_URL] : []), file, ...(options.args ?? [])];
-  const child = spawn(process.execPath, argv, { cwd: options.cwd ?? path.dirname(file), env: appEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const register = (): string => options.importSpecifier ?? (options.asUser === undefined ? REGISTER_URL : hookForOtherUsers());
+  const argv = [...(options.nodeArgs ?? []), ...(hook ? ['--import', register()] : []), file, ...(options.args ?? [])];
+  const [command, args] = options.asUser === undefined ? [process.execPath, argv] : ['setpriv', [`--reuid=${options.asUser.uid}`, `--regid=${options.asUser.gid}`, '--clear-groups', '--', process.execPath, ...argv]];
+  const child = spawn(command, args, { cwd: options.cwd ?? path.dirname(file), env: appEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   let ended = false;
@@ -122,6 +126,46 @@ export function startApp(file: string, options: AppOptions = {}): RunningApp {
     });
   assert.ok(child.pid !== undefined, 'the app started');
   return { child, pid: child.pid, stdout: () => out, stderr: () => err, waitFor, done };
+}
+
+let hookCopy: string | undefined;
+
+/**
+ * The built hook as another user can load it: a world-readable copy of `dist/` and package.json (the
+ * checkout may sit in a 0700 directory) in the temp dir, made once per process and removed at exit.
+ * Returns its `register.js` URL.
+ */
+export function hookForOtherUsers(): string {
+  if (hookCopy === undefined) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-hook-copy-'));
+    fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+    fs.chmodSync(dir, 0o755); // mkdtemp makes it 0700
+    process.on('exit', () => {
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    hookCopy = dir;
+  }
+  return pathToFileURL(path.join(hookCopy, 'dist', 'register.js')).href;
+}
+
+/** Process `pid`'s report channel directory (found through /proc, as the CLI finds it), or undefined. */
+export function channelDirOf(pid: number): string | undefined {
+  const fdDir = `/proc/${pid}/fd`;
+  for (const n of fs.readdirSync(fdDir)) {
+    try {
+      const link = fs.readlinkSync(`${fdDir}/${n}`);
+      if (new RegExp(`/fdkeeper-report-${pid}-[A-Za-z0-9]{6}$`).test(link)) return link;
+    } catch {
+      // Closed while we looked.
+    }
+  }
+  return undefined;
+}
+
+/** What a report channel holds besides the hook's marker file (requests, answers): [] when idle. */
+export function channelEntries(channel: string): string[] {
+  return fs.readdirSync(channel).filter((n) => n !== '.fdkeeper-report-channel');
 }
 
 /** Writes `source` to `<dir>/<name>` and runs it to the end under the hook. */

@@ -38,17 +38,21 @@ export function registerReportCommand(program: Command, io: ProgramIo, exit: (co
     .option('--json', 'print the report as JSON (schema: "fdkeeper report" in docs/cli.md)')
     .option('--timeout <duration>', 'how long to wait for the answer', parseTimeout, DEFAULT_TIMEOUT_MS)
     .option('--stacks', "print each open site's stack under the table")
-    .option('--force', 'signal without checking /proc for the hook (systems without /proc, e.g. macOS); never a process /proc shows does not catch SIGUSR2')
+    .option('--force', 'ask without checking /proc for the hook (systems without /proc, e.g. macOS: the channel is then looked for in your temp dir)')
     .addHelpText(
       'after',
       `
-How: writes a request file in the process's temp dir, sends it SIGUSR2, and waits for the hook to
-write its report next to it (atomically); both files are removed afterwards. The process keeps
-running. Only a process that /proc shows to run the hook (it keeps its register/reporter.js open)
-is signalled: an app with its own SIGUSR2 handler, or none, is left alone.
+How: the hook keeps a private directory (mode 0700, random name) open in the process; this finds it
+through /proc/<pid>/fd, puts a request in it, and sends SIGURG, a signal that is ignored by default and
+so cannot terminate any process. The hook answers from its event loop; the answer is checked (a regular
+file of the process's user), printed and removed. On a timeout the request is taken back. The process
+keeps running; its SIGUSR2 handling is never touched. Only a process that /proc shows to run the hook
+(it keeps its register/reporter.js and its channel open) is signalled.
 
-Exit codes: 0 report printed; 2 bad usage; 4 no such process; 5 not permitted to signal it;
-6 no /proc to check it (use --force); 7 it does not run fdkeeper/register or did not answer in time.
+Exit codes: 0 report printed; 2 bad usage; 4 no such process; 5 not permitted to signal it, or its
+channel or answer is not its user's;
+6 no /proc to check it (use --force); 7 it does not run fdkeeper/register or did not answer in time;
+1 its answer was not a report.
 
 Examples:
   $ node --import fdkeeper/register server.js &
