@@ -1,9 +1,9 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { hasCode } from '../../errors/fs-error.js';
 import type { RegisterReport } from '../../register/report.js';
 import { requestReport } from '../../register/request-report.js';
 import { colors, shouldColor, type Colors } from '../output/color.js';
-import { formatDuration, parseDuration } from '../output/duration.js';
+import { durationParser, formatDuration } from '../output/duration.js';
 import { EXIT_FAIL, EXIT_NO_PROCESS, EXIT_OK, EXIT_PERMISSION, EXIT_UNSUPPORTED } from '../output/exit-codes.js';
 import type { ProgramIo } from '../output/io.js';
 import { formatJson } from '../output/json.js';
@@ -23,12 +23,6 @@ interface ReportOptions {
   force?: boolean;
 }
 
-function parseTimeout(text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`'${text}' is not a duration (500ms, 5s, 1m; a bare number is seconds)`);
-  return ms;
-}
-
 /** `fdkeeper report <pid> [--json] [--timeout 5s] [--stacks] [--force]`: the register hook's report, on demand. */
 export function registerReportCommand(program: Command, io: ProgramIo, exit: (code: number) => void): void {
   program
@@ -36,7 +30,7 @@ export function registerReportCommand(program: Command, io: ProgramIo, exit: (co
     .description('Ask a process running fdkeeper/register which descriptors it has open, grouped by the line that opened them')
     .argument('<pid>', 'the process to ask (started with node --import fdkeeper/register)', parsePid)
     .option('--json', 'print the report as JSON (schema: "fdkeeper report" in docs/cli.md)')
-    .option('--timeout <duration>', 'how long to wait for the answer', parseTimeout, DEFAULT_TIMEOUT_MS)
+    .addOption(new Option('--timeout <duration>', 'how long to wait for the answer').argParser(durationParser('--timeout')).default(DEFAULT_TIMEOUT_MS, formatDuration(DEFAULT_TIMEOUT_MS)))
     .option('--stacks', "print each open site's stack under the table")
     .option('--force', 'signal without checking /proc for the hook (systems without /proc, e.g. macOS); never a process /proc shows does not catch SIGUSR2')
     .addHelpText(
