@@ -4,6 +4,7 @@ import type { RegisterReport } from '../../register/report.js';
 import { requestReport } from '../../register/request-report.js';
 import { colors, shouldColor, type Colors } from '../output/color.js';
 import { durationParser, formatDuration } from '../output/duration.js';
+import { escapeLines, escapeText } from '../output/escape.js';
 import { EXIT_FAIL, EXIT_NO_PROCESS, EXIT_OK, EXIT_PERMISSION, EXIT_UNSUPPORTED } from '../output/exit-codes.js';
 import type { ProgramIo } from '../output/io.js';
 import { formatJson } from '../output/json.js';
@@ -63,7 +64,7 @@ async function report(pid: number, options: ReportOptions, io: ProgramIo): Promi
   } catch (e) {
     const code = exitCodeFor(e);
     if (code === undefined) throw e;
-    io.stderr(`fdkeeper report: ${(e as { detail?: string }).detail ?? (e as Error).message}\n`);
+    io.stderr(`fdkeeper report: ${escapeText((e as { detail?: string }).detail ?? (e as Error).message)}\n`);
     return code;
   }
   io.stdout(options.json === true ? formatJson(result) : renderReport(result, { stacks: options.stacks === true, colors: colors(shouldColor({ isTTY: io.isTTY })) }));
@@ -96,7 +97,7 @@ export interface RenderReportOptions {
  */
 export function renderReport(r: RegisterReport, options: RenderReportOptions = {}): string {
   const c = options.colors ?? colors(false);
-  const command = r.argv.slice(1).join(' ');
+  const command = r.argv.slice(1).map(escapeText).join(' ');
   const lines: string[] = [];
   const head = `pid ${r.pid} (${command}), running ${formatDuration(r.uptimeMs)}: ${r.opened} opened through node:fs, ${r.closed} closed`;
   if (r.open === 0) {
@@ -104,23 +105,23 @@ export function renderReport(r: RegisterReport, options: RenderReportOptions = {
   } else {
     lines.push(head, c.bold(`${c.red(plural(r.open, 'descriptor'))} still open, from ${plural(r.sites.length, 'open site')}`), '');
     const rows = r.sites.map((s) => {
-      const shown = s.samplePaths.slice(0, 2).join(', ');
+      const shown = s.samplePaths.slice(0, 2).map(escapeText).join(', ');
       const more = s.count - Math.min(2, s.samplePaths.length);
       return [
         { text: String(s.count), paint: c.red },
         formatDuration(s.oldestAgeMs),
-        s.site ?? '<unknown site>',
+        escapeText(s.site ?? '<unknown site>'),
         more > 0 ? `${shown}, … ${more} more` : shown,
       ];
     });
     lines.push(...renderColumns([{ header: 'OPEN', align: 'right' }, { header: 'OLDEST', align: 'right' }, { header: 'OPEN SITE' }, { header: 'SAMPLE PATHS' }], rows, { header: c.bold, rule: c.dim }));
     if (options.stacks === true) {
-      for (const s of r.sites) lines.push('', `${s.count} × ${s.site ?? '<unknown site>'}`, c.dim(s.stack === '' ? '    (no stack)' : s.stack));
+      for (const s of r.sites) lines.push('', `${s.count} × ${escapeText(s.site ?? '<unknown site>')}`, c.dim(s.stack === '' ? '    (no stack)' : escapeLines(s.stack)));
     }
   }
   if (r.gcClosed > 0) {
     lines.push('', c.yellow(`${plural(r.gcClosed, 'FileHandle')} never closed by the app were closed by the garbage collector:`));
-    for (const g of r.reclaimed.slice(0, 5)) lines.push(`  ${g.count} × ${g.site ?? '<unknown site>'}`);
+    for (const g of r.reclaimed.slice(0, 5)) lines.push(`  ${g.count} × ${escapeText(g.site ?? '<unknown site>')}`);
   }
   if (r.closedElsewhere > 0) lines.push('', c.dim(`${plural(r.closedElsewhere, 'descriptor')} recorded open had been closed outside node:fs and were dropped`));
   return lines.join('\n') + '\n';

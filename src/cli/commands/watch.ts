@@ -3,7 +3,6 @@ import { inspectProcess, type ProcessInspection } from '../proc/inspect-process.
 import { procProblem } from '../proc/proc-error.js';
 import { colors, shouldColor } from '../output/color.js';
 import { durationParser } from '../output/duration.js';
-import { escapeText } from '../output/escape.js';
 import { EXIT_ALARM, EXIT_OK, EXIT_USAGE } from '../output/exit-codes.js';
 import { fitGrowth, secondsToLimit } from '../output/growth.js';
 import type { ProgramIo } from '../output/io.js';
@@ -26,7 +25,7 @@ interface WatchOptions {
 }
 
 function positiveInteger(text: string): number {
-  if (!/^[1-9]\d*$/.test(text)) throw new InvalidArgumentError(`'${escapeText(text)}' is not a positive integer`);
+  if (!/^[1-9]\d*$/.test(text)) throw new InvalidArgumentError(`'${text}' is not a positive integer`);
   return Number(text);
 }
 
@@ -34,7 +33,7 @@ function parseThreshold(text: string): Threshold {
   const pct = /^(\d+(?:\.\d+)?)%$/.exec(text);
   if (pct !== null && Number(pct[1]) > 0 && Number(pct[1]) <= 100) return { percent: Number(pct[1]) };
   if (/^[1-9]\d*$/.test(text)) return { count: Number(text) };
-  throw new InvalidArgumentError(`'${escapeText(text)}' is not a threshold (a descriptor count such as 500, or a percentage of the soft limit such as 80%)`);
+  throw new InvalidArgumentError(`'${text}' is not a threshold (a descriptor count such as 500, or a percentage of the soft limit such as 80%)`);
 }
 
 /** `fdkeeper watch <pid>`: sample the descriptor count, chart it live, alarm on a threshold. */

@@ -2,6 +2,7 @@ import { formatBytes } from './bytes.js';
 import type { Colors } from './color.js';
 import { formatDuration } from './duration.js';
 import { escapeText } from './escape.js';
+import { plural } from './plural.js';
 import { renderColumns } from './table.js';
 
 /** One temp file or claim `fdkeeper clean` looked at (`removed[]` / `kept[]` of `--json`). */
@@ -67,6 +68,6 @@ export function renderClean(r: CleanReport, c: Colors, show: ShowName = (e) => e
     out.push('', `kept ${r.kept.length}:`);
     out.push(...rows(r.kept, c, show));
   }
-  out.push('', c.dim(`${r.otherFiles} other entr${r.otherFiles === 1 ? 'y' : 'ies'} (not fdkeeper temp files or claims) left alone`));
+  out.push('', c.dim(`${plural(r.otherFiles, 'other entry', 'other entries')} (not fdkeeper temp files or claims) left alone`));
   return out.join('\n') + '\n';
 }

@@ -1,5 +1,4 @@
 import { InvalidArgumentError } from 'commander';
-import { escapeText } from './escape.js';
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -38,7 +37,7 @@ export function durationParser(name: string, options: { allowZero?: boolean } = 
   return (text) => {
     const ms = parseDuration(text);
     if (ms === undefined || (ms === 0 && options.allowZero !== true)) {
-      throw new InvalidArgumentError(`'${escapeText(text)}' is not a duration for ${name} (e.g. 500ms, 2s, 5m, 1h, 7d; a bare number is seconds)`);
+      throw new InvalidArgumentError(`'${text}' is not a duration for ${name} (e.g. 500ms, 2s, 5m, 1h, 7d; a bare number is seconds)`);
     }
     return ms;
   };
