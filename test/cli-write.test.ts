@@ -225,7 +225,7 @@ function viaShell(args: readonly string[], redirect: string): { status: number |
 
 // Issue 12.3: Node's stdin gives a directory as an empty stream and a closed fd 0 as /dev/null, so
 // `write cfg.json < somedir` emptied cfg.json and exited 0. Every read error must abort.
-test('stdin that is a directory: EISDIR aborts (exit 1, --json says read-error), target byte-identical, no temp', async () => {
+test('stdin that is a directory: EISDIR aborts (exit 1, --json says read-error), target byte-identical, no temp', () => {
   const dir = tempDir();
   const { target, original } = seed(dir, 'cfg.json');
   const input = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-write-input-'));
@@ -243,7 +243,7 @@ test('stdin that is a directory: EISDIR aborts (exit 1, --json says read-error),
   }
 });
 
-test('a closed stdin (<&-) is refused, not read as empty; < /dev/null still is an empty input', async () => {
+test('a closed stdin (<&-) is refused, not read as empty; < /dev/null still is an empty input', () => {
   const dir = tempDir();
   const { target, original } = seed(dir, 'cfg.json');
   try {
@@ -260,7 +260,7 @@ test('a closed stdin (<&-) is refused, not read as empty; < /dev/null still is a
   }
 });
 
-test('a regular file as stdin is read whole (read(2) on fd 0, not Node\'s stream)', async () => {
+test('a regular file as stdin is read whole (read(2) on fd 0, not Node\'s stream)', () => {
   const dir = tempDir();
   const { target } = seed(dir, 'cfg.json');
   const input = path.join(os.tmpdir(), `fdkeeper-write-input-${process.pid}.bin`);

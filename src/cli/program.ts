@@ -34,7 +34,7 @@ export function buildProgram(io: ProgramIo = processIo, exit: (code: number) => 
     .showHelpAfterError('(run with --help for usage)')
     // Commander's errors quote the arguments given ('…' is not a process id, unknown option '…'):
     // escaped here, in one place, so no parser needs to (and nothing is escaped twice).
-    .configureOutput({ writeOut: io.stdout, writeErr: (text) => io.stderr(escapeLines(text)) })
+    .configureOutput({ writeOut: io.stdout, writeErr: (text) => { io.stderr(escapeLines(text)); } })
     .exitOverride()
     .addHelpText(
       'after',
