@@ -4,7 +4,7 @@ import type { RegisterReport } from '../../register/report.js';
 import { requestReport } from '../../register/request-report.js';
 import { colors, shouldColor, type Colors } from '../output/color.js';
 import { durationParser, formatDuration } from '../output/duration.js';
-import { escapeLines, escapeText } from '../output/escape.js';
+import { escapeStack, escapeText } from '../output/escape.js';
 import { EXIT_FAIL, EXIT_NO_PROCESS, EXIT_OK, EXIT_PERMISSION, EXIT_UNSUPPORTED } from '../output/exit-codes.js';
 import type { ProgramIo } from '../output/io.js';
 import { formatJson } from '../output/json.js';
@@ -116,11 +116,11 @@ export function renderReport(r: RegisterReport, options: RenderReportOptions = {
     });
     lines.push(...renderColumns([{ header: 'OPEN', align: 'right' }, { header: 'OLDEST', align: 'right' }, { header: 'OPEN SITE' }, { header: 'SAMPLE PATHS' }], rows, { header: c.bold, rule: c.dim }));
     if (options.stacks === true) {
-      for (const s of r.sites) lines.push('', `${s.count} × ${escapeText(s.site ?? '<unknown site>')}`, c.dim(s.stack === '' ? '    (no stack)' : escapeLines(s.stack)));
+      for (const s of r.sites) lines.push('', `${s.count} × ${escapeText(s.site ?? '<unknown site>')}`, c.dim(s.stack === '' ? '    (no stack)' : escapeStack(s.stack)));
     }
   }
   if (r.gcClosed > 0) {
-    lines.push('', c.yellow(`${plural(r.gcClosed, 'FileHandle')} never closed by the app were closed by the garbage collector:`));
+    lines.push('', c.yellow(`${plural(r.gcClosed, 'FileHandle')} never closed by the app ${r.gcClosed === 1 ? 'was' : 'were'} closed by the garbage collector:`));
     for (const g of r.reclaimed.slice(0, 5)) lines.push(`  ${g.count} × ${escapeText(g.site ?? '<unknown site>')}`);
   }
   if (r.closedElsewhere > 0) lines.push('', c.dim(`${plural(r.closedElsewhere, 'descriptor')} recorded open had been closed outside node:fs and were dropped`));

@@ -91,3 +91,15 @@ export function escapeText(text: string | Uint8Array): string {
 export function escapeLines(text: string): string {
   return text.split('\n').map(escapeText).join('\n');
 }
+
+/**
+ * A V8 stack (`    at fn (file:line:col)` lines) escaped: a line break is kept only before a frame
+ * line; any other one came from inside a name (a file path, a message) and is escaped as `\n`, so a
+ * path cannot fake a frame or a row.
+ */
+export function escapeStack(stack: string): string {
+  const lines = stack.split('\n');
+  let out = escapeText(lines[0] ?? '');
+  for (const line of lines.slice(1)) out += (/^\s+at /.test(line) ? '\n' : '\\n') + escapeText(line);
+  return out;
+}
