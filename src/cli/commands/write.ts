@@ -65,6 +65,8 @@ export function registerWriteCommand(program: Command, io: ProgramIo, exit: (cod
 The input goes to a temp file beside <path> (O_EXCL, mode 0600); on a clean end of input it is fsynced,
 renamed over <path> and the directory fsynced. On SIGINT/SIGTERM/SIGHUP, a read error, a failing command
 (exec form) or a write error (ENOSPC…), the temp file is removed and <path> is left byte-identical.
+Only a clean end of file commits: stdin that is a directory (EISDIR) or fails to read (EIO) aborts, and
+a closed stdin (<&-) is refused; < /dev/null is an empty input.
 
 A pipe cannot tell the reader that the producer failed: in \`cmd | fdkeeper write out\`, a \`cmd\` that
 dies still closes the pipe, which reads as a clean end of input, and the file is replaced with what it
