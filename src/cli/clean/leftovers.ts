@@ -76,8 +76,8 @@ export interface JudgeContext {
   readonly olderThanMs: number;
   readonly checkPids: boolean;
   readonly anyOwner: boolean;
-  /** The user the cleaner runs as. */
-  readonly uid: number;
+  /** The user the cleaner runs as; undefined where there are no uids (Windows: the owner rule is skipped). */
+  readonly uid: number | undefined;
   readonly pidMax: number;
   /** This host's name (claims from another host cannot have their pid checked). */
   readonly host: string;
@@ -109,7 +109,7 @@ export function notOurs(facts: Omit<Leftover, 'claim' | 'host'>, ctx: JudgeConte
   const st = facts.stat;
   if (st === undefined) return 'vanished before it could be examined';
   if (!st.isFile()) return `${typeName(st)}, not a regular file: not one of ours`;
-  if (!ctx.anyOwner && st.uid !== ctx.uid) return `owned by uid ${st.uid}, not by this user (uid ${ctx.uid}): left alone (--any-owner to include it)`;
+  if (!ctx.anyOwner && ctx.uid !== undefined && st.uid !== ctx.uid) return `owned by uid ${st.uid}, not by this user (uid ${ctx.uid}): left alone (--any-owner to include it)`;
   if (st.nlink !== 1) return `${st.nlink} hard links, where a temp file or claim has one: not one of ours`;
   if (facts.kind === 'temp' && (facts.pid === undefined || facts.pid < 1 || facts.pid > ctx.pidMax)) {
     return `pid ${facts.pid ?? '?'} in its name is not a possible process id (1–${ctx.pidMax}): not one of ours`;

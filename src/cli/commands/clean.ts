@@ -84,7 +84,7 @@ function clean(dirArg: string, options: CleanOptions, io: ProgramIo): number {
     olderThanMs: options.olderThan,
     checkPids: options.checkPids,
     anyOwner: options.anyOwner === true,
-    uid: process.geteuid?.() ?? -1,
+    uid: process.geteuid?.(),
     pidMax: pidMax(),
     host: HOST,
     // This process writes no temp files: one with its pid is an earlier process's.
