@@ -256,6 +256,32 @@ test('finalizer-leak: the fdkeeper child\'s imports load in a fresh node under u
   }
 });
 
+/** The files of the static import graph of `entries` (relative `import … from './x.js'` and `export … from`). */
+function importGraph(entries: readonly string[]): Set<string> {
+  const seen = new Set<string>();
+  const walk = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const source = fs.readFileSync(file, 'utf8');
+    for (const m of source.matchAll(/(?:import|export)\s[^'"]*?from\s*['"](\.[^'"]+)['"]|import\s*\(?\s*['"](\.[^'"]+)['"]/g)) walk(path.resolve(path.dirname(file), m[1] ?? m[2] ?? ''));
+  };
+  for (const e of entries) walk(e);
+  return seen;
+}
+
+// The same guard without timing: a cold page cache makes the loader hold more files open at once than a
+// warm one, up to every module of the graph. Node itself holds about 20 descriptors at start; so even all
+// opened together, the child's modules must leave LOAD_MARGIN of the limit free.
+test('finalizer-leak: the fdkeeper child\'s import graph is small enough to load under the row\'s limit even all at once', () => {
+  const url = pathToFileURL(path.join(root, 'dist', 'index.js')).href;
+  const modules = leakChildModules(url);
+  const graph = importGraph([new URL(modules.table).pathname, new URL(modules.open).pathname]);
+  const NODE_OWN = 24;
+  assert.ok(graph.size <= LEAK_ULIMIT - LOAD_MARGIN - NODE_OWN, `${graph.size} modules: more than ${LEAK_ULIMIT - LOAD_MARGIN - NODE_OWN} could exhaust ulimit -n ${LEAK_ULIMIT} while loading`);
+  // The control: the whole library's graph could not (what the row imported before).
+  assert.ok(importGraph([path.join(root, 'dist', 'index.js')]).size > LEAK_ULIMIT - NODE_OWN);
+});
+
 test('finalizer-leak through the real command, three fresh runs: each passes', async () => {
   for (let i = 0; i < 3; i++) {
     const run = await cli(['demo', '--only', 'finalizer-leak', '--json']);

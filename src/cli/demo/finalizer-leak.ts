@@ -83,10 +83,10 @@ try {
 
 /**
  * The modules the fdkeeper child imports: the two it uses, not the package index. Node's ESM loader
- * reads a module graph's files concurrently, and the whole library (~140 modules) needs about 80
+ * reads a module graph's files concurrently, and the whole library (86 modules) needs 64–80
  * descriptors to load, so under \`ulimit -n 64\` importing dist/index.js failed with EMFILE before the
- * demo began. These two load under \`ulimit -n 36\` (measured 2026-12-07); test/demo.test.ts checks
- * that they still load with {@link LOAD_MARGIN} descriptors to spare.
+ * demo began. These two (18 modules) load under \`ulimit -n 36\` (measured 2026-12-07); test/demo.test.ts
+ * checks that they still load with {@link LOAD_MARGIN} descriptors to spare.
  */
 export function leakChildModules(libraryUrl: string): { table: string; open: string } {
   return { table: new URL('./table/file-table.js', libraryUrl).href, open: new URL('./io/open.js', libraryUrl).href };
