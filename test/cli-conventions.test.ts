@@ -161,3 +161,24 @@ test('a reader that closes the pipe early (`fdkeeper --help | head -0`): a quiet
   assert.equal(run.stderr, '', 'nothing on stderr');
   assert.equal(run.code, 0);
 });
+
+// Issue 12.8: `--interval` showed "(default: 1000)" while a bare number means seconds: 1000 s. Every
+// duration option's default is shown as a duration, and no --help shows a number that reads as one.
+test('--help shows duration defaults as durations (1s, 1m, 1h, 5s), never as milliseconds', async () => {
+  const expected: Record<string, readonly RegExp[]> = {
+    watch: [/--interval <duration> .*\(default: 1s\)/, /--window <duration> .*\(default: 1m\)/],
+    clean: [/--older-than <duration> .*\(default: 1h\)/],
+    report: [/--timeout <duration> .*\(default: 5s\)/],
+  };
+  for (const [name, patterns] of Object.entries(expected)) {
+    const help = await inProcess([name, '--help']);
+    assert.equal(help.code, 0);
+    const flat = help.stdout.replace(/\n {20,}/g, ' '); // commander wraps long option lines
+    for (const p of patterns) assert.match(flat, p, `${name} --help`);
+    assert.doesNotMatch(flat, /\(default: \d{3,}\)/, `${name} --help shows no millisecond default`);
+  }
+  // And the defaults are what they say: a bare `--interval 1` is one second, the default 1000 ms.
+  const program = buildProgram();
+  const watch = program.commands.find((c) => c.name() === 'watch')!;
+  assert.equal(watch.options.find((o) => o.long === '--interval')?.defaultValue, 1000);
+});

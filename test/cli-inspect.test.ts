@@ -11,6 +11,7 @@ import { parseFdInfo } from '../src/cli/proc/fdinfo.js';
 import { parseOpenFilesLimit } from '../src/cli/proc/limits.js';
 import { readSocketTable } from '../src/cli/proc/sockets.js';
 import type { ProcessInspection } from '../src/cli/proc/inspect-process.js';
+import { whyDenied } from '../src/cli/output/proc-failure.js';
 import { ESC, NOBODY, canSwitchUser, runCli } from './support/cli-run.js';
 import { startFdProcess, isRunning } from './support/cli-fd-process.js';
 import { loadSchema, validate } from './support/cli-schema.js';
@@ -229,7 +230,7 @@ test('readSocketTable decodes IPv4, IPv6 and unix entries of the kernel\'s table
 });
 
 test('the schema validator used above rejects what the schema forbids (so a passing validation means something)', () => {
-  const good = { fd: 1, kind: 'file', target: '/x', path: '/x', deleted: false, size: 1, dev: 1, inode: 2, pos: 0, flags: '01', flagNames: ['O_WRONLY'], access: 'write', detail: null, socket: null };
+  const good = { fd: 1, kind: 'file', target: '/x', path: '/x', deleted: false, unlinkedName: false, links: 1, size: 1, dev: 1, inode: 2, pos: 0, flags: '01', flagNames: ['O_WRONLY'], access: 'write', detail: null, socket: null };
   const fdSchema = { $ref: '#/$defs/fd', $defs: (schema as { $defs: unknown }).$defs };
   assert.deepEqual(validate(good, fdSchema), []);
   assert.notDeepEqual(validate({ ...good, kind: 'blob' }, fdSchema), []);
@@ -238,4 +239,91 @@ test('the schema validator used above rejects what the schema forbids (so a pass
   const { pos: _pos, ...noPos } = good;
   assert.notDeepEqual(validate(noPos, fdSchema), []);
   assert.notDeepEqual(validate({ ...good, socket: { protocol: 'tcp' } }, fdSchema), []);
+});
+
+/** A node process that runs `source` (argv[1] is a fresh directory), prints a JSON line when ready, and sleeps. */
+async function nodeChild(source: string): Promise<{ pid: number; dir: string; info: Record<string, number>; stop: () => void }> {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-cli-')));
+  const child = spawn(process.execPath, ['-e', `${source}\nsetInterval(() => {}, 60000);`, dir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout.once('data', (b: Buffer) => {
+      resolve(b.toString());
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`child exited ${String(code)}`));
+    });
+  });
+  return { pid: child.pid!, dir, info: JSON.parse(line) as Record<string, number>, stop: () => { child.kill('SIGKILL'); fs.rmSync(dir, { recursive: true, force: true }); } };
+}
+
+// Issue 12.8: the kernel marks a name " (deleted)" when it is unlinked, though another hard link keeps
+// the file. That path names nothing; inspect says what happened instead of printing it as the file.
+test('inspect: a file whose opened name was unlinked while another link remains is "this name deleted; 1 other link", not deleted', { skip: linux }, async () => {
+  const c = await nodeChild(`const fs = require('fs'); const d = process.argv[1];
+fs.writeFileSync(d + '/orig', 'data'); fs.linkSync(d + '/orig', d + '/other');
+const unlinked = fs.openSync(d + '/orig', 'r'); fs.unlinkSync(d + '/orig');
+fs.writeFileSync(d + '/real (deleted)', 'x'); const named = fs.openSync(d + '/real (deleted)', 'r');
+fs.writeFileSync(d + '/gone', 'y'); const gone = fs.openSync(d + '/gone', 'r'); fs.unlinkSync(d + '/gone');
+console.log(JSON.stringify({ unlinked, named, gone }));`);
+  try {
+    const json = await runCli(['inspect', String(c.pid), '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const out = JSON.parse(json.stdout) as ProcessInspection;
+    assert.deepEqual(validate(out, schema), []);
+    const fd = (n: number | undefined) => out.fds.find((f) => f.fd === n)!;
+    const u = fd(c.info['unlinked']);
+    assert.equal(u.target, `${c.dir}/orig (deleted)`, 'what the kernel says');
+    assert.deepEqual([u.path, u.deleted, u.unlinkedName, u.links], [`${c.dir}/orig`, false, true, 1]);
+    const n = fd(c.info['named']);
+    assert.deepEqual([n.path, n.deleted, n.unlinkedName], [`${c.dir}/real (deleted)`, false, false], 'a file really named "… (deleted)"');
+    const g = fd(c.info['gone']);
+    assert.deepEqual([g.path, g.deleted, g.unlinkedName, g.links], [`${c.dir}/gone`, true, false, 0]);
+    assert.deepEqual(out.deleted.map((d) => d.fd), [c.info['gone']], 'only the file with no links left is deleted');
+
+    const table = await runCli(['inspect', String(c.pid)], { env: { FORCE_COLOR: '0' } });
+    assert.match(table.stdout, new RegExp(`^ *${c.info['unlinked']} +file .* ${c.dir}/orig \\(this name deleted; 1 other link\\)$`, 'm'));
+    assert.match(table.stdout, new RegExp(`^ *${c.info['named']} +file .* ${c.dir}/real \\(deleted\\)$`, 'm'));
+    assert.match(table.stdout, /^deleted but open: 1 file, /m);
+  } finally {
+    c.stop();
+  }
+});
+
+test('inspect of a thread id (a TID, not a TGID): exit 4 naming the process it belongs to', { skip: linux }, async () => {
+  const c = await nodeChild(`const { Worker } = require('worker_threads');
+const w = new Worker('setInterval(() => {}, 60000)', { eval: true });
+w.once('online', () => console.log(JSON.stringify({})));`);
+  try {
+    const tid = fs.readdirSync(`/proc/${c.pid}/task`).map(Number).find((t) => t !== c.pid)!;
+    assert.ok(tid > 0, 'the child has threads');
+    const run = await runCli(['inspect', String(tid)]);
+    assert.equal(run.code, 4, run.stderr);
+    assert.equal(run.stdout, '');
+    assert.equal(run.stderr, `fdkeeper inspect: no process with pid ${tid} (${tid} is a thread (TID) of process ${c.pid}, not a process; run \`fdkeeper inspect ${c.pid}\`)\n`);
+    const watch = await runCli(['watch', String(tid), '--count', '1']);
+    assert.equal(watch.code, 4, watch.stderr);
+    // Control: the process itself is inspected.
+    assert.equal((await runCli(['inspect', String(c.pid), '--json'])).code, 0);
+  } finally {
+    c.stop();
+  }
+});
+
+test('permission denied as root (or as the owner): the message says the kernel refused, never "run as that user or as root"', async () => {
+  assert.match(whyDenied(1, 0, 0), /^even root may not read pid 1 here: the kernel's ptrace access check refused/);
+  assert.doesNotMatch(whyDenied(1, 0, 0), /run as that user/);
+  assert.match(whyDenied(7, 1000, 1000), /^pid 7 is this user's \(uid 1000\), but the kernel refused: it is not dumpable/);
+  assert.equal(whyDenied(7, 0, 1000), 'pid 7 belongs to uid 0 and this is uid 1000; run as that user or as root');
+  // Where root really is refused (a container whose pid 1 is outside its namespace, like this VM's).
+  let refused = false;
+  try {
+    fs.readdirSync('/proc/1/fd');
+  } catch {
+    refused = process.geteuid?.() === 0;
+  }
+  if (refused) {
+    const run = await runCli(['inspect', '1']);
+    assert.equal(run.code, 5);
+    assert.match(run.stderr, /^fdkeeper inspect: permission denied reading \/proc\/1\/fd: even root may not read pid 1 here/);
+  }
 });

@@ -207,3 +207,110 @@ test('bad options are usage errors (exit 2), nothing written', async () => {
   assertUntouched(dir, target, original);
   fs.rmSync(dir, { recursive: true });
 });
+
+/** `sh` arguments and environment that run the CLI with the shell setting up its stdin (`< dir`, `<&-`, a FIFO). */
+function shellRun(args: readonly string[], redirect: string): { argv: string[]; env: NodeJS.ProcessEnv } {
+  const [cmd, argv] = cliCommand(args);
+  const env = { ...process.env };
+  delete env['NODE_OPTIONS'];
+  delete env['NODE_TEST_CONTEXT'];
+  return { argv: ['-c', `"$@" ${redirect}`, 'sh', cmd, ...argv], env };
+}
+
+function viaShell(args: readonly string[], redirect: string): { status: number | null; stdout: string; stderr: string } {
+  const { argv, env } = shellRun(args, redirect);
+  const r = spawnSync('sh', argv, { encoding: 'utf8', env, timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// Issue 12.3: Node's stdin gives a directory as an empty stream and a closed fd 0 as /dev/null, so
+// `write cfg.json < somedir` emptied cfg.json and exited 0. Every read error must abort.
+test('stdin that is a directory: EISDIR aborts (exit 1, --json says read-error), target byte-identical, no temp', () => {
+  const dir = tempDir();
+  const { target, original } = seed(dir, 'cfg.json');
+  const input = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-write-input-'));
+  try {
+    const r = viaShell(['write', target, '--json'], `< '${input}'`);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^fdkeeper write: reading stdin failed: EISDIR: illegal operation on a directory, read; ${target} left as it was\\n$`));
+    const result = JSON.parse(r.stdout) as { committed: boolean; reason: string };
+    assert.equal(result.committed, false);
+    assert.equal(result.reason, 'read-error');
+    assertUntouched(dir, target, original);
+  } finally {
+    fs.rmSync(input, { recursive: true });
+    fs.rmSync(dir, { recursive: true });
+  }
+});
+
+test('a closed stdin (<&-) is refused, not read as empty; < /dev/null still is an empty input', () => {
+  const dir = tempDir();
+  const { target, original } = seed(dir, 'cfg.json');
+  try {
+    const closed = viaShell(['write', target], '<&-');
+    assert.equal(closed.status, 1, closed.stderr);
+    assert.match(closed.stderr, /^fdkeeper write: stdin is closed \(<&-\): there is no input to read; for an empty input give < \/dev\/null; .*cfg\.json left as it was\n$/);
+    assertUntouched(dir, target, original);
+    // The control: /dev/null opened by the shell is a legitimate empty input (sponge empties the file).
+    const empty = viaShell(['write', target], '< /dev/null');
+    assert.equal(empty.status, 0, empty.stderr);
+    assert.equal(fs.statSync(target).size, 0);
+  } finally {
+    fs.rmSync(dir, { recursive: true });
+  }
+});
+
+test('a regular file as stdin is read whole (read(2) on fd 0, not Node\'s stream)', () => {
+  const dir = tempDir();
+  const { target } = seed(dir, 'cfg.json');
+  const input = path.join(os.tmpdir(), `fdkeeper-write-input-${process.pid}.bin`);
+  const content = crypto.randomBytes(200_000);
+  fs.writeFileSync(input, content);
+  try {
+    const r = viaShell(['write', target], `< '${input}'`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(fs.readFileSync(target), content);
+    assert.deepEqual(fs.readdirSync(dir), ['cfg.json']);
+  } finally {
+    fs.rmSync(input, { force: true });
+    fs.rmSync(dir, { recursive: true });
+  }
+});
+
+// What counts as the end of the input: a FIFO's writer closing it (even by dying) is an end of input,
+// as with any pipe (the reader cannot tell); the exec form is how to commit only a producer that
+// succeeded, and a producer killed by a signal mid-way then aborts.
+test('a FIFO whose writer is SIGKILLed mid-way reads as EOF (documented); `write -- cmd` with cmd killed mid-way aborts', async () => {
+  const dir = tempDir();
+  const { target, original } = seed(dir, 'cfg.json');
+  const fifo = path.join(os.tmpdir(), `fdkeeper-write-fifo-${process.pid}`);
+  spawnSync('mkfifo', [fifo]);
+  try {
+    // The writer holds the FIFO open after writing, and is killed while it does.
+    const writer = spawn('sh', ['-c', `exec 3> '${fifo}'; printf partial >&3; exec sleep 60`], { stdio: 'ignore' });
+    const { argv, env } = shellRun(['write', target], `< '${fifo}'`);
+    const reader = spawn('sh', argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    reader.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const closed = new Promise<number | null>((resolve) => reader.on('close', resolve));
+    // Wait until the 7 bytes reached the CLI's temp file, then kill the writer mid-stream.
+    const deadline = Date.now() + 60_000;
+    while (!fs.readdirSync(dir).some((n) => n.endsWith('.fdkeeper-tmp') && fs.statSync(path.join(dir, n)).size === 7)) {
+      assert.ok(Date.now() < deadline, `the temp file never got the bytes: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    writer.kill('SIGKILL');
+    const code = await closed;
+    assert.equal(code, 0, stderr);
+    assert.equal(fs.readFileSync(target, 'utf8'), 'partial', 'a FIFO gives no sign its writer failed');
+
+    fs.writeFileSync(target, original);
+    const killed = await runCli(['write', target, '--', 'sh', '-c', 'printf partial; kill -KILL $$']);
+    assert.equal(killed.code, 137, killed.stderr);
+    assert.match(killed.stderr, /was killed by SIGKILL; .* left as it was/);
+    assertUntouched(dir, target, original);
+  } finally {
+    fs.rmSync(fifo, { force: true });
+    fs.rmSync(dir, { recursive: true });
+  }
+});

@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
+import os from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { DEMO_ROWS, runDemo, UnknownTrapError, type DemoRow } from '../src/cli/demo/index.js';
+import { LEAK_ULIMIT, LOAD_MARGIN, leakChildModules } from '../src/cli/demo/finalizer-leak.js';
 import { renderTable } from '../src/cli/demo/render.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -230,7 +233,94 @@ test('runDemo: a row that throws is shown as failed with its error, never as pas
   assert.deepEqual(rows.map((r) => [r.trap, r.pass]), [['broken', false], ['failing', false]]);
   assert.equal(rows[0]!.fdkeeper.detail, 'boom: no such tool');
   const text = renderTable(rows);
-  assert.match(text, /^ broken +│ the row could not run +│ the row could not run +│ FAIL$/m);
+  // A failed row says so in words of its own, never the same text in both columns.
+  assert.equal(rows[0]!.fdkeeper.outcome, 'FAILED TO RUN: boom: no such tool');
+  assert.notEqual(rows[0]!.plain.outcome, rows[0]!.fdkeeper.outcome);
+  assert.match(text, /^ broken +│ not run: the row failed first +│ FAILED TO RUN: boom: no such tool +│ FAIL$/m);
   assert.match(text, /^0 of 2 passed$/m);
   await assert.rejects(runDemo({ only: 'nope' }), UnknownTrapError);
+});
+
+// Issue 12.2: the finalizer-leak row's fdkeeper child imported the whole library under `ulimit -n 64`,
+// and Node's ESM loader, reading ~140 modules concurrently, ran out of descriptors first (EMFILE in 10
+// of 10 cold imports). The child now imports two modules; this checks they load with LOAD_MARGIN
+// descriptors to spare, each in a fresh node process (nothing loaded or cached before).
+test('finalizer-leak: the fdkeeper child\'s imports load in a fresh node under ulimit -n 48 (16 below the row\'s 64)', { skip: process.platform === 'win32' ? 'needs sh ulimit' : false }, () => {
+  const url = pathToFileURL(path.join(root, 'dist', 'index.js')).href;
+  const modules = leakChildModules(url);
+  const limit = LEAK_ULIMIT - LOAD_MARGIN;
+  const source = `await import(${JSON.stringify(modules.table)}); await Promise.all([import(${JSON.stringify(modules.table)}), import(${JSON.stringify(modules.open)})]); console.log('loaded');`;
+  for (let i = 0; i < 5; i++) {
+    const r = spawnSync('sh', ['-c', 'ulimit -n "$1" && exec "$2" --input-type=module -e "$3"', 'sh', String(limit), process.execPath, source], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    assert.equal(r.stdout.trim(), 'loaded', `run ${i + 1} under ulimit -n ${limit}: ${r.stderr}`);
+  }
+});
+
+/** The files of the static import graph of `entries` (relative `import … from './x.js'` and `export … from`). */
+function importGraph(entries: readonly string[]): Set<string> {
+  const seen = new Set<string>();
+  const walk = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const source = fs.readFileSync(file, 'utf8');
+    for (const m of source.matchAll(/(?:import|export)\s[^'"]*?from\s*['"](\.[^'"]+)['"]|import\s*\(?\s*['"](\.[^'"]+)['"]/g)) walk(path.resolve(path.dirname(file), m[1] ?? m[2] ?? ''));
+  };
+  for (const e of entries) walk(e);
+  return seen;
+}
+
+// The same guard without timing: a cold page cache makes the loader hold more files open at once than a
+// warm one, up to every module of the graph. Node itself holds about 20 descriptors at start; so even all
+// opened together, the child's modules must leave LOAD_MARGIN of the limit free.
+test('finalizer-leak: the fdkeeper child\'s import graph is small enough to load under the row\'s limit even all at once', () => {
+  const url = pathToFileURL(path.join(root, 'dist', 'index.js')).href;
+  const modules = leakChildModules(url);
+  const graph = importGraph([new URL(modules.table).pathname, new URL(modules.open).pathname]);
+  const NODE_OWN = 24;
+  assert.ok(graph.size <= LEAK_ULIMIT - LOAD_MARGIN - NODE_OWN, `${graph.size} modules: more than ${LEAK_ULIMIT - LOAD_MARGIN - NODE_OWN} could exhaust ulimit -n ${LEAK_ULIMIT} while loading`);
+  // The control: the whole library's graph could not (what the row imported before).
+  assert.ok(importGraph([path.join(root, 'dist', 'index.js')]).size > LEAK_ULIMIT - NODE_OWN);
+});
+
+test('finalizer-leak through the real command, three fresh runs: each passes', async () => {
+  for (let i = 0; i < 3; i++) {
+    const run = await cli(['demo', '--only', 'finalizer-leak', '--json']);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const [row] = parseRows(run.stdout);
+    assert.equal(row?.pass, true, `run ${i + 1}: ${row?.fdkeeper.outcome}`);
+  }
+});
+
+test('finalizer-leak whose fdkeeper child cannot load its modules: the plain column shows what happened, the fdkeeper column says FAILED TO RUN and why', async () => {
+  // A stand-in library as the real one was: a module graph too wide to load under ulimit -n 64 (its table
+  // module imports 200 others, which Node's loader opens concurrently).
+  const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-fake-lib-'));
+  fs.mkdirSync(path.join(fake, 'table'));
+  fs.mkdirSync(path.join(fake, 'io'));
+  const many = Array.from({ length: 200 }, (_, i) => `m${i}.js`);
+  for (const m of many) fs.writeFileSync(path.join(fake, 'table', m), 'export {};\n');
+  fs.writeFileSync(path.join(fake, 'table', 'file-table.js'), `${many.map((m) => `import './${m}';`).join('\n')}\nexport class FileTable {}\n`);
+  fs.writeFileSync(path.join(fake, 'io', 'open.js'), 'export const openSync = () => 0;\n');
+  try {
+    const { rows } = await runDemo({ only: 'finalizer-leak', fdkeeperUrl: pathToFileURL(path.join(fake, 'index.js')).href });
+    const row = rows[0]!;
+    assert.equal(row.pass, false);
+    assert.match(row.plain.outcome, /^died with EMFILE after \d+ dropped FileHandles/);
+    assert.match(row.fdkeeper.outcome, /^FAILED TO RUN: the fdkeeper child could not load the library under ulimit -n 64: EMFILE while importing its modules \(exit code 1\)$/);
+    const text = renderTable(rows, { width: 200 });
+    assert.match(text, /^ finalizer-leak +│ died with EMFILE .* │ FAILED TO RUN: the fdkeeper child could not load the library .* │ FAIL$/m);
+    assert.match(text, /^0 of 1 passed$/m);
+  } finally {
+    fs.rmSync(fake, { recursive: true, force: true });
+  }
+});
+
+test('renderTable escapes what the rows quote (error messages, paths): no control character reaches the terminal', () => {
+  const hostile = 'EACCES: open \'/tmp/x\u001b[2J\u001b]0;pwned\u0007\nFAKE │ pass\'';
+  const rows = [{ trap: 't', title: 'title', plain: { outcome: hostile, detail: `line one\n${hostile}` }, fdkeeper: { outcome: 'ok', detail: 'ok' }, pass: false }];
+  const text = renderTable(rows, { width: 200 });
+  assert.ok(!text.includes('\u001b') && !text.includes('\u0007'), text);
+  assert.doesNotMatch(text, /^FAKE/m);
+  assert.ok(text.includes("EACCES: open '/tmp/x\\033[2J\\033]0;pwned\\a\\nFAKE │ pass'"));
+  assert.match(text, /^ {4}line one$/m, 'the evidence keeps its own line breaks');
 });

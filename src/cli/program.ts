@@ -6,6 +6,7 @@ import { registerInspectCommand } from './commands/inspect.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerWatchCommand } from './commands/watch.js';
 import { registerWriteCommand } from './commands/write.js';
+import { escapeLines, escapeText } from './output/escape.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE } from './output/exit-codes.js';
 import { processIo, type ProgramIo } from './output/io.js';
 
@@ -31,7 +32,9 @@ export function buildProgram(io: ProgramIo = processIo, exit: (code: number) => 
     .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    // Commander's errors quote the arguments given ('…' is not a process id, unknown option '…'):
+    // escaped here, in one place, so no parser needs to (and nothing is escaped twice).
+    .configureOutput({ writeOut: io.stdout, writeErr: (text) => { io.stderr(escapeLines(text)); } })
     .exitOverride()
     .addHelpText(
       'after',
@@ -68,7 +71,7 @@ export async function main(argv: readonly string[], io: ProgramIo = processIo): 
     await program.parseAsync([...argv]);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-    io.stderr(`fdkeeper: ${e instanceof Error ? e.message : String(e)}\n`);
+    io.stderr(`fdkeeper: ${escapeText(e instanceof Error ? e.message : String(e))}\n`);
     return EXIT_FAIL;
   }
   return code;

@@ -1,14 +1,12 @@
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
-import { readClaim, type Holder } from '../../atomic/claim.js';
-import { cleanupTemps } from '../../atomic/cleanup-temps.js';
-import { HOST, bootTimeMs, isPidDead } from '../../atomic/pid.js';
-import { isClaimName, parseTempName } from '../../atomic/temp-name.js';
-import { fdtable } from '../../table/default-table.js';
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { HOST, isPidDead } from '../../atomic/pid.js';
+import { classifyName, hostBootTimeMs, judge, notOurs, pidMax, readClaimContent, removeJudged, type JudgeContext, type Leftover } from '../clean/leftovers.js';
 import { type CleanEntry, type CleanReport, renderClean } from '../output/clean-render.js';
 import { colors, shouldColor } from '../output/color.js';
-import { formatDuration, parseDuration } from '../output/duration.js';
+import { durationParser } from '../output/duration.js';
+import { escapeText } from '../output/escape.js';
 import { EXIT_FAIL, EXIT_OK } from '../output/exit-codes.js';
 import type { ProgramIo } from '../output/io.js';
 import { formatJson } from '../output/json.js';
@@ -17,13 +15,8 @@ interface CleanOptions {
   olderThan: number;
   dryRun?: boolean;
   checkPids: boolean;
+  anyOwner?: boolean;
   json?: boolean;
-}
-
-function parseAge(text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined) throw new InvalidArgumentError(`'${text}' is not a duration (e.g. 30m, 1h, 7d)`);
-  return ms;
 }
 
 /** `fdkeeper clean <dir>`: remove the temp files and claims crashed writers left. */
@@ -32,42 +25,41 @@ export function registerCleanCommand(program: Command, io: ProgramIo, exit: (cod
     .command('clean')
     .description('Remove the temp files (and stale claims) that crashed or killed atomic writers left in a directory')
     .argument('<dir>', 'the directory to clean (not recursive)')
-    .option('--older-than <duration>', 'remove a temp file whose writer may still be alive once it is this old', parseAge, 3_600_000)
+    .addOption(
+      new Option('--older-than <duration>', 'remove a temp file whose writer may still be alive once it is this old')
+        .argParser(durationParser('--older-than', { allowZero: true }))
+        .default(3_600_000, '1h'),
+    )
     .option('--dry-run', 'report what would be removed; remove nothing')
     .option('--no-check-pids', 'decide by age alone (a directory shared with other hosts, e.g. NFS)')
+    .option('--any-owner', "also remove other users' temp files and claims (default: only this user's)")
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
       `
-Only fdkeeper's own names are considered (.NAME.PID-RANDOM.fdkeeper-tmp and .NAME.fdkeeper-claim);
-anything else is left alone. A temp file is removed when its writer (the pid in its name) is not
-running, when it was written before this host booted, or when it is older than --older-than. A live
-writer's temp file younger than that is kept, and the report says why.
+Only fdkeeper's own files are considered: a regular file (never a link, FIFO or directory) with one
+link, named .NAME.PID-RANDOM.fdkeeper-tmp (a possible pid) or .NAME.fdkeeper-claim (holding exactly
+"PID\\nHOST\\n", or empty), owned by the user running clean (--any-owner: any user). Anything else is
+left alone. Such a file is removed when its writer (the pid) is not running, when it is older than
+--older-than, or when it was written before this host booted; a live writer's younger file is kept.
+The report says which rule decided, for every file.
 
 Exit codes: 0 done (also when there was nothing to remove); 1 the directory could not be read or a
-file not removed (ENOENT, EACCES…); 2 bad usage.
+file not removed (EACCES…); 2 bad usage.
 
 Examples:
   $ fdkeeper clean /var/lib/app
   $ fdkeeper clean --dry-run --older-than 10m ./data
   $ fdkeeper clean --json /var/lib/app | jq '.removed[].name'
-  $ fdkeeper clean --no-check-pids --older-than 1d /mnt/nfs/shared`,
+  $ fdkeeper clean --no-check-pids --older-than 1d /mnt/nfs/shared
+  $ sudo fdkeeper clean --any-owner /srv/shared     root, for every user's leftovers`,
     )
-    .action(async (dir: string, options: CleanOptions) => {
-      exit(await clean(dir, options, io));
+    .action((dir: string, options: CleanOptions) => {
+      exit(clean(dir, options, io));
     });
 }
 
-/** What was there before the cleanup, to explain afterwards what it did. */
-interface Candidate {
-  readonly name: string;
-  readonly kind: 'temp' | 'claim';
-  readonly stat: Stats | undefined;
-  readonly pid: number | undefined;
-  readonly holder: Holder | undefined;
-}
-
-function lstatOptional(path: string): Stats | undefined {
+function lstatOptional(path: Buffer): Stats | undefined {
   try {
     return lstatSync(path);
   } catch {
@@ -75,90 +67,97 @@ function lstatOptional(path: string): Stats | undefined {
   }
 }
 
-async function clean(dirArg: string, options: CleanOptions, io: ProgramIo): Promise<number> {
+function clean(dirArg: string, options: CleanOptions, io: ProgramIo): number {
   const dir = resolve(dirArg);
-  let names: string[];
+  const dirBytes = Buffer.from(dir);
+  let names: Buffer[];
   try {
-    names = readdirSync(dir).sort();
+    names = readdirSync(dirBytes, { encoding: 'buffer' }).sort((x, y) => Buffer.compare(x, y));
   } catch (e) {
-    io.stderr(`fdkeeper clean: ${e instanceof Error ? e.message : String(e)}\n`);
+    io.stderr(`fdkeeper clean: ${escapeText(e instanceof Error ? e.message : String(e))}\n`);
     return EXIT_FAIL;
   }
-  const candidates: Candidate[] = [];
-  for (const name of names) {
-    const temp = parseTempName(name);
-    if (temp !== undefined) {
-      candidates.push({ name, kind: 'temp', stat: lstatOptional(join(dir, name)), pid: temp.pid, holder: undefined });
-    } else if (isClaimName(name)) {
-      let holder: Holder | undefined;
-      try {
-        holder = await readClaim(fdtable.backend, join(dir, name));
-      } catch {
-        holder = undefined; // not readable as a claim (a FIFO, a directory): cleanupTemps skips it too
-      }
-      candidates.push({ name, kind: 'claim', stat: lstatOptional(join(dir, name)), pid: holder?.pid, holder });
-    }
-  }
-
-  let removed: string[];
-  try {
-    removed = await cleanupTemps(dir, { olderThanMs: options.olderThan, dryRun: options.dryRun === true, checkPids: options.checkPids });
-  } catch (e) {
-    io.stderr(`fdkeeper clean: ${e instanceof Error ? e.message : String(e)}\n`);
-    return EXIT_FAIL;
-  }
-  const removedSet = new Set(removed);
-  const now = Date.now();
-  const booted = bootTimeMs();
-  const limit = formatDuration(options.olderThan);
-  const explain = (cand: Candidate, wasRemoved: boolean): string => {
-    const st = cand.stat;
-    if (st === undefined) return 'vanished while cleaning (another cleaner or its writer)';
-    if (!st.isFile()) return 'not a regular file: not one of ours';
-    const age = now - st.mtimeMs;
-    const ageText = `modified ${formatDuration(age)} ago`;
-    const old = age >= options.olderThan;
-    if (cand.kind === 'claim') {
-      const h = cand.holder;
-      if (h === undefined) return 'unreadable claim';
-      if (h.pid === undefined && h.host === undefined) return wasRemoved ? 'empty claim (its writer crashed before writing it)' : 'empty claim';
-      const who = `claim of pid ${h.pid ?? '?'} on ${h.host === HOST ? 'this host' : `host ${h.host ?? '?'}`}`;
-      if (wasRemoved) {
-        if (options.checkPids && h.host === HOST && h.pid !== undefined && isPidDead(h.pid)) return `${who}, which is not running`;
-        if (options.checkPids && h.host === HOST && h.mtimeMs < booted) return `${who}, made before this host booted`;
-        return `${who}; ${ageText}, older than ${limit}`;
-      }
-      if (h.host !== HOST) return `${who}: its process cannot be checked from here; ${ageText}, younger than ${limit}`;
-      return `${who}, still running; ${ageText}, younger than ${limit}`;
-    }
-    const pid = cand.pid ?? 0;
-    if (wasRemoved) {
-      if (options.checkPids && isPidDead(pid)) return `writer pid ${pid} is not running`;
-      if (options.checkPids && st.mtimeMs < booted) return `written before this host booted (pid ${pid} is someone else now)`;
-      return `${ageText}, older than ${limit}`;
-    }
-    if (!options.checkPids) return `${ageText}, younger than ${limit} (pids not checked)`;
-    if (old) return `${ageText}, but it was being written when the cleanup ran`;
-    return `writer pid ${pid} is running; ${ageText}, younger than ${limit}`;
+  const deadPids = new Map<number, boolean>();
+  const ctx: JudgeContext = {
+    now: Date.now(),
+    bootMs: hostBootTimeMs(),
+    olderThanMs: options.olderThan,
+    checkPids: options.checkPids,
+    anyOwner: options.anyOwner === true,
+    uid: process.geteuid?.(),
+    pidMax: pidMax(),
+    host: HOST,
+    // This process writes no temp files: one with its pid is an earlier process's.
+    isDead: (pid) => {
+      let dead = deadPids.get(pid);
+      if (dead === undefined) deadPids.set(pid, (dead = pid === process.pid || isPidDead(pid)));
+      return dead;
+    },
   };
-  const entry = (cand: Candidate, wasRemoved: boolean): CleanEntry => ({
-    name: cand.name,
-    kind: cand.kind,
-    pid: cand.pid ?? null,
-    host: cand.kind === 'claim' ? (cand.holder?.host ?? null) : null,
-    size: cand.stat?.isFile() === true ? cand.stat.size : null,
-    modified: cand.stat === undefined ? null : new Date(cand.stat.mtimeMs).toISOString(),
-    reason: explain(cand, wasRemoved),
-  });
+  const removed: CleanEntry[] = [];
+  const kept: CleanEntry[] = [];
+  let failed = 0;
+  let otherFiles = 0;
+  // Names as the terminal shows them: escaped from the exact bytes (the JSON name is their UTF-8 text).
+  const shownNames = new Map<CleanEntry, string>();
+  for (const nameBytes of names) {
+    const named = classifyName(nameBytes);
+    if (named === undefined) {
+      otherFiles++;
+      continue;
+    }
+    const path = Buffer.concat([dirBytes, Buffer.from('/'), nameBytes]);
+    const stat = lstatOptional(path);
+    const pid = named.kind === 'temp' ? named.pid : undefined;
+    const base = { nameBytes, kind: named.kind, stat, pid };
+    // A claim's content is read only once the file passed every other check.
+    const claim = named.kind === 'claim' && stat !== undefined && notOurs(base, ctx) === undefined ? readClaimContent(path, stat, ctx.pidMax) : undefined;
+    const facts: Leftover = { ...base, pid: claim?.state === 'valid' ? claim.pid : pid, host: claim?.state === 'valid' ? claim.host : undefined, claim };
+    const verdict = judge(facts, ctx);
+    const entry = (reason: string): CleanEntry => ({
+      name: nameBytes.toString('utf8'),
+      kind: facts.kind,
+      pid: facts.pid ?? null,
+      host: facts.host ?? null,
+      uid: stat?.uid ?? null,
+      size: stat?.isFile() === true ? stat.size : null,
+      modified: stat === undefined ? null : new Date(stat.mtimeMs).toISOString(),
+      reason,
+    });
+    const push = (list: CleanEntry[], reason: string): void => {
+      const e = entry(reason);
+      shownNames.set(e, escapeText(nameBytes));
+      list.push(e);
+    };
+    if (!verdict.remove || stat === undefined) {
+      push(kept, verdict.reason);
+      continue;
+    }
+    if (options.dryRun === true) {
+      push(removed, verdict.reason);
+      continue;
+    }
+    try {
+      const how = removeJudged(dirBytes, path, stat);
+      if (how === 'removed') push(removed, verdict.reason);
+      else push(kept, how === 'vanished' ? 'vanished while cleaning (another cleaner or its writer)' : 'replaced by another file while cleaning: left alone');
+    } catch (e) {
+      failed++;
+      const code = (e as { code?: string }).code ?? 'error';
+      push(kept, `could not be removed (${code}): ${verdict.reason}`);
+      io.stderr(`fdkeeper clean: ${escapeText(e instanceof Error ? e.message : String(e))}\n`);
+    }
+  }
   const report: CleanReport = {
     dir,
     dryRun: options.dryRun === true,
     olderThanMs: options.olderThan,
     checkPids: options.checkPids,
-    removed: candidates.filter((cand) => removedSet.has(cand.name)).map((cand) => entry(cand, true)),
-    kept: candidates.filter((cand) => !removedSet.has(cand.name)).map((cand) => entry(cand, false)),
-    otherFiles: names.length - candidates.length,
+    anyOwner: options.anyOwner === true,
+    removed,
+    kept,
+    otherFiles,
   };
-  io.stdout(options.json === true ? formatJson(report) : renderClean(report, colors(shouldColor({ isTTY: io.isTTY }))));
-  return EXIT_OK;
+  io.stdout(options.json === true ? formatJson(report) : renderClean(report, colors(shouldColor({ isTTY: io.isTTY })), (e) => shownNames.get(e) ?? escapeText(e.name)));
+  return failed === 0 ? EXIT_OK : EXIT_FAIL;
 }

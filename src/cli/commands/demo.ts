@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DEMO_ROWS, UnknownTrapError, findRow, runDemo } from '../demo/index.js';
 import { renderJson, renderTable } from '../demo/render.js';
 import { colors, shouldColor } from '../output/color.js';
+import { escapeText } from '../output/escape.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE } from '../output/exit-codes.js';
 import type { ProgramIo } from '../output/io.js';
 
@@ -39,7 +40,7 @@ Examples:
 
 async function demo(options: DemoOptions, io: ProgramIo): Promise<number> {
   if (options.only !== undefined && findRow(options.only) === undefined) {
-    io.stderr(`fdkeeper demo: ${new UnknownTrapError(options.only).message}\n`);
+    io.stderr(`fdkeeper demo: ${escapeText(new UnknownTrapError(options.only).message)}\n`);
     return EXIT_USAGE;
   }
   const { dir, rows } = await runDemo({ only: options.only });

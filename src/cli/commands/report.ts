@@ -1,9 +1,10 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { hasCode } from '../../errors/fs-error.js';
 import type { RegisterReport } from '../../register/report.js';
 import { requestReport } from '../../register/request-report.js';
 import { colors, shouldColor, type Colors } from '../output/color.js';
-import { formatDuration, parseDuration } from '../output/duration.js';
+import { durationParser, formatDuration } from '../output/duration.js';
+import { escapeStack, escapeText } from '../output/escape.js';
 import { EXIT_FAIL, EXIT_NO_PROCESS, EXIT_OK, EXIT_PERMISSION, EXIT_UNSUPPORTED } from '../output/exit-codes.js';
 import type { ProgramIo } from '../output/io.js';
 import { formatJson } from '../output/json.js';
@@ -23,12 +24,6 @@ interface ReportOptions {
   force?: boolean;
 }
 
-function parseTimeout(text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`'${text}' is not a duration (500ms, 5s, 1m; a bare number is seconds)`);
-  return ms;
-}
-
 /** `fdkeeper report <pid> [--json] [--timeout 5s] [--stacks] [--force]`: the register hook's report, on demand. */
 export function registerReportCommand(program: Command, io: ProgramIo, exit: (code: number) => void): void {
   program
@@ -36,7 +31,7 @@ export function registerReportCommand(program: Command, io: ProgramIo, exit: (co
     .description('Ask a process running fdkeeper/register which descriptors it has open, grouped by the line that opened them')
     .argument('<pid>', 'the process to ask (started with node --import fdkeeper/register)', parsePid)
     .option('--json', 'print the report as JSON (schema: "fdkeeper report" in docs/cli.md)')
-    .option('--timeout <duration>', 'how long to wait for the answer', parseTimeout, DEFAULT_TIMEOUT_MS)
+    .addOption(new Option('--timeout <duration>', 'how long to wait for the answer').argParser(durationParser('--timeout')).default(DEFAULT_TIMEOUT_MS, formatDuration(DEFAULT_TIMEOUT_MS)))
     .option('--stacks', "print each open site's stack under the table")
     .option('--force', 'ask without checking /proc for the hook (systems without /proc, e.g. macOS: the channel is then looked for in your temp dir)')
     .addHelpText(
@@ -73,7 +68,7 @@ async function report(pid: number, options: ReportOptions, io: ProgramIo): Promi
   } catch (e) {
     const code = exitCodeFor(e);
     if (code === undefined) throw e;
-    io.stderr(`fdkeeper report: ${(e as { detail?: string }).detail ?? (e as Error).message}\n`);
+    io.stderr(`fdkeeper report: ${escapeText((e as { detail?: string }).detail ?? (e as Error).message)}\n`);
     return code;
   }
   io.stdout(options.json === true ? formatJson(result) : renderReport(result, { stacks: options.stacks === true, colors: colors(shouldColor({ isTTY: io.isTTY })) }));
@@ -106,7 +101,7 @@ export interface RenderReportOptions {
  */
 export function renderReport(r: RegisterReport, options: RenderReportOptions = {}): string {
   const c = options.colors ?? colors(false);
-  const command = r.argv.slice(1).join(' ');
+  const command = r.argv.slice(1).map(escapeText).join(' ');
   const lines: string[] = [];
   const head = `pid ${r.pid} (${command}), running ${formatDuration(r.uptimeMs)}: ${r.opened} opened through node:fs, ${r.closed} closed`;
   if (r.open === 0) {
@@ -114,23 +109,23 @@ export function renderReport(r: RegisterReport, options: RenderReportOptions = {
   } else {
     lines.push(head, c.bold(`${c.red(plural(r.open, 'descriptor'))} still open, from ${plural(r.sites.length, 'open site')}`), '');
     const rows = r.sites.map((s) => {
-      const shown = s.samplePaths.slice(0, 2).join(', ');
+      const shown = s.samplePaths.slice(0, 2).map(escapeText).join(', ');
       const more = s.count - Math.min(2, s.samplePaths.length);
       return [
         { text: String(s.count), paint: c.red },
         formatDuration(s.oldestAgeMs),
-        s.site ?? '<unknown site>',
+        escapeText(s.site ?? '<unknown site>'),
         more > 0 ? `${shown}, … ${more} more` : shown,
       ];
     });
     lines.push(...renderColumns([{ header: 'OPEN', align: 'right' }, { header: 'OLDEST', align: 'right' }, { header: 'OPEN SITE' }, { header: 'SAMPLE PATHS' }], rows, { header: c.bold, rule: c.dim }));
     if (options.stacks === true) {
-      for (const s of r.sites) lines.push('', `${s.count} × ${s.site ?? '<unknown site>'}`, c.dim(s.stack === '' ? '    (no stack)' : s.stack));
+      for (const s of r.sites) lines.push('', `${s.count} × ${escapeText(s.site ?? '<unknown site>')}`, c.dim(s.stack === '' ? '    (no stack)' : escapeStack(s.stack)));
     }
   }
   if (r.gcClosed > 0) {
-    lines.push('', c.yellow(`${plural(r.gcClosed, 'FileHandle')} never closed by the app were closed by the garbage collector:`));
-    for (const g of r.reclaimed.slice(0, 5)) lines.push(`  ${g.count} × ${g.site ?? '<unknown site>'}`);
+    lines.push('', c.yellow(`${plural(r.gcClosed, 'FileHandle')} never closed by the app ${r.gcClosed === 1 ? 'was' : 'were'} closed by the garbage collector:`));
+    for (const g of r.reclaimed.slice(0, 5)) lines.push(`  ${g.count} × ${escapeText(g.site ?? '<unknown site>')}`);
   }
   if (r.closedElsewhere > 0) lines.push('', c.dim(`${plural(r.closedElsewhere, 'descriptor')} recorded open had been closed outside node:fs and were dropped`));
   return lines.join('\n') + '\n';

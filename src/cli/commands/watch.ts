@@ -1,8 +1,8 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { inspectProcess, type ProcessInspection } from '../proc/inspect-process.js';
 import { procProblem } from '../proc/proc-error.js';
 import { colors, shouldColor } from '../output/color.js';
-import { parseDuration } from '../output/duration.js';
+import { durationParser } from '../output/duration.js';
 import { EXIT_ALARM, EXIT_OK, EXIT_USAGE } from '../output/exit-codes.js';
 import { fitGrowth, secondsToLimit } from '../output/growth.js';
 import type { ProgramIo } from '../output/io.js';
@@ -24,14 +24,6 @@ interface WatchOptions {
   json?: boolean;
 }
 
-function durationOption(name: string): (text: string) => number {
-  return (text) => {
-    const ms = parseDuration(text);
-    if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`'${text}' is not a duration for ${name} (e.g. 500ms, 2s, 5m)`);
-    return ms;
-  };
-}
-
 function positiveInteger(text: string): number {
   if (!/^[1-9]\d*$/.test(text)) throw new InvalidArgumentError(`'${text}' is not a positive integer`);
   return Number(text);
@@ -50,9 +42,9 @@ export function registerWatchCommand(program: Command, io: ProgramIo, exit: (cod
     .command('watch')
     .description("Sample a process's descriptor count and kinds, chart it live, report growth and time to the limit")
     .argument('<pid>', 'the process to watch', parsePid)
-    .option('--interval <duration>', 'time between samples (500ms, 2s, 1m)', durationOption('--interval'), 1000)
-    .option('--window <duration>', 'how far back the live growth rate looks', durationOption('--window'), 60_000)
-    .option('--duration <duration>', 'stop after this long', durationOption('--duration'))
+    .addOption(new Option('--interval <duration>', 'time between samples (500ms, 2s, 1m)').argParser(durationParser('--interval')).default(1000, '1s'))
+    .addOption(new Option('--window <duration>', 'how far back the live growth rate looks').argParser(durationParser('--window')).default(60_000, '1m'))
+    .option('--duration <duration>', 'stop after this long', durationParser('--duration'))
     .option('--count <n>', 'stop after this many samples', positiveInteger)
     .option('--threshold <n|p%>', 'alarm: stop with exit code 3 as soon as the count reaches n (or p% of the soft limit)', parseThreshold)
     .option('--json', 'one JSON object per sample (NDJSON), then a summary object')

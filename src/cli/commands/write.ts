@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
-import type { Readable } from 'node:stream';
+import { resolve } from 'node:path';
 import { Option, InvalidArgumentError, type Command } from 'commander';
 import { atomicCreate } from '../../atomic/pending-file.js';
 import type { Durability } from '../../atomic/types.js';
+import { stdinInput, StdinError } from '../input/stdin.js';
+import { escapeText } from '../output/escape.js';
 import { EXIT_FAIL, EXIT_OK } from '../output/exit-codes.js';
 import type { ProgramIo } from '../output/io.js';
 import { formatJson } from '../output/json.js';
@@ -63,6 +65,8 @@ export function registerWriteCommand(program: Command, io: ProgramIo, exit: (cod
 The input goes to a temp file beside <path> (O_EXCL, mode 0600); on a clean end of input it is fsynced,
 renamed over <path> and the directory fsynced. On SIGINT/SIGTERM/SIGHUP, a read error, a failing command
 (exec form) or a write error (ENOSPC…), the temp file is removed and <path> is left byte-identical.
+Only a clean end of file commits: stdin that is a directory (EISDIR) or fails to read (EIO) aborts, and
+a closed stdin (<&-) is refused; < /dev/null is an empty input.
 
 A pipe cannot tell the reader that the producer failed: in \`cmd | fdkeeper write out\`, a \`cmd\` that
 dies still closes the pipe, which reads as a clean end of input, and the file is replaced with what it
@@ -104,12 +108,12 @@ async function write(path: string, command: string[], options: WriteOptions, io:
   const controller = new AbortController();
   let caught: AbortSignalName | undefined;
   let child: ChildProcess | undefined;
-  let source: Readable | undefined;
+  let source: { chunks: AsyncIterable<Buffer>; stop: () => void } | undefined;
   const onSignal = (signal: AbortSignalName): void => {
     caught ??= signal;
     controller.abort(new Error(`interrupted by ${signal}`));
     child?.kill(signal);
-    source?.destroy();
+    source?.stop();
   };
   const handlers = ABORT_SIGNALS.map((s) => [s, () => { onSignal(s); }] as const);
   for (const [s, h] of handlers) process.on(s, h);
@@ -119,10 +123,19 @@ async function write(path: string, command: string[], options: WriteOptions, io:
     result.reason = reason;
     result.exitCode = code;
     result.message = message;
-    io.stderr(`fdkeeper write: ${message}\n`);
+    io.stderr(`fdkeeper write: ${escapeText(message)}\n`); // --json keeps the exact message
     return code;
   };
   try {
+    let stdin: ReturnType<typeof stdinInput> | undefined;
+    if (!exec) {
+      try {
+        stdin = stdinInput();
+      } catch (e) {
+        if (!(e instanceof StdinError)) throw e;
+        return fail('read-error', EXIT_FAIL, `${e.message}; ${resolve(path)} left as it was`);
+      }
+    }
     let pending;
     try {
       pending = await atomicCreate(path, { durability: options.durability, mode: options.mode, mkdir: options.mkdir === true, replaceSymlink: options.replaceSymlink === true, signal: controller.signal });
@@ -138,9 +151,10 @@ async function write(path: string, command: string[], options: WriteOptions, io:
       const started = run(command);
       child = started.child;
       ended = started.ended;
-      source = child.stdout ?? undefined;
+      const out = child.stdout;
+      source = out === null ? undefined : { chunks: out as AsyncIterable<Buffer>, stop: () => out.destroy() };
     } else {
-      source = process.stdin;
+      source = stdin;
       if (process.stdin.isTTY && process.stderr.isTTY) io.stderr('fdkeeper write: reading the terminal; Ctrl-D to commit, Ctrl-C to abort\n');
     }
 
@@ -148,8 +162,7 @@ async function write(path: string, command: string[], options: WriteOptions, io:
     let writeError: unknown;
     try {
       if (source !== undefined) {
-        for await (const chunk of source) {
-          const bytes = chunk as Buffer;
+        for await (const bytes of source.chunks) {
           try {
             await pending.write(bytes);
           } catch (e) {
@@ -164,7 +177,7 @@ async function write(path: string, command: string[], options: WriteOptions, io:
     }
     if (writeError !== undefined) {
       // The output has nowhere to go: stop reading, and stop the command rather than wait for it.
-      source?.destroy();
+      source?.stop();
       child?.kill('SIGTERM');
     }
     const status = ended === undefined ? undefined : await ended;
@@ -193,7 +206,7 @@ async function write(path: string, command: string[], options: WriteOptions, io:
     return EXIT_OK;
   } finally {
     for (const [s, h] of handlers) process.off(s, h);
-    if (!exec) process.stdin.destroy();
+    if (!exec) source?.stop();
     if (options.json === true) io.stdout(formatJson(result));
   }
 }

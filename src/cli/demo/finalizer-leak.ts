@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPORT_FUNCTION, describeExit, lineOf, resultOf, runScript, sourceLine } from './child.js';
-import type { DemoContext, DemoRow, RowOutcome } from './types.js';
+import { failedSide } from './types.js';
+import type { DemoContext, DemoRow, RowOutcome, SideResult } from './types.js';
 
 /** The descriptor limit the children run under. */
 export const LEAK_ULIMIT = 64;
@@ -80,9 +81,25 @@ try {
 }
 `;
 
+/**
+ * The modules the fdkeeper child imports: the two it uses, not the package index. Node's ESM loader
+ * reads a module graph's files concurrently, and the whole library (86 modules) needs 64–80
+ * descriptors to load, so under \`ulimit -n 64\` importing dist/index.js failed with EMFILE before the
+ * demo began. These two (18 modules) load under \`ulimit -n 36\` (measured 2026-12-07); test/demo.test.ts
+ * checks that they still load with {@link LOAD_MARGIN} descriptors to spare.
+ */
+export function leakChildModules(libraryUrl: string): { table: string; open: string } {
+  return { table: new URL('./table/file-table.js', libraryUrl).href, open: new URL('./io/open.js', libraryUrl).href };
+}
+
+/** Descriptors below {@link LEAK_ULIMIT} that the fdkeeper child's imports must load within. */
+export const LOAD_MARGIN = 16;
+
 function fdkeeperScript(url: string): string {
+  const modules = leakChildModules(url);
   return `import { writeSync } from 'node:fs';
-import { FileTable, openSync } from ${JSON.stringify(url)};
+import { FileTable } from ${JSON.stringify(modules.table)};
+import { openSync } from ${JSON.stringify(modules.open)};
 ${REPORT_FUNCTION}
 const [dataPath, configPath] = process.argv.slice(2);
 const table = new FileTable({ maxOpen: ${LEAK_BUDGET}, openSites: 'auto' });
@@ -146,6 +163,10 @@ export async function plainFinalizerLeak(ctx: DemoContext): Promise<PlainLeakFac
 export async function fdkeeperFinalizerLeak(ctx: DemoContext): Promise<FdkeeperLeakFacts> {
   const source = fdkeeperScript(ctx.fdkeeperUrl);
   const run = await runScript<Pick<FdkeeperLeakFacts, 'leaked' | 'error' | 'failMs' | 'leakReport' | 'openAtFailure' | 'sizeAfter' | 'heldAfter'>>(ctx, 'fdkeeper-leak.mjs', source, { ulimit: LEAK_ULIMIT, args: files(ctx) });
+  if (run.result === undefined && /\bEMFILE\b/.test(run.stderr)) {
+    const tail = run.stderr.trim().split('\n').slice(-4).join('\n');
+    throw new Error(`the fdkeeper child could not load the library under ulimit -n ${LEAK_ULIMIT}: EMFILE while importing its modules (${describeExit(run)})\n${tail}`);
+  }
   const r = resultOf('the fdkeeper', run);
   const line = lineOf(source, '// @leak');
   return { ...r, exit: describeExit(run), exitCode: run.code, expectedSite: `leakyOpen (${run.script}:${line}:`, leakLineNumber: line, leakLine: sourceLine(source, line) };
@@ -157,25 +178,35 @@ function pickLine(text: string, re: RegExp): string {
   return lines.find((l) => re.test(l)) ?? lines[0] ?? '';
 }
 
+/** The plain node:fs column of the row. */
+function plainSide(p: PlainLeakFacts): SideResult {
+  const died = p.exitCode !== 0 && p.code === 'EMFILE';
+  const failedAt = pickLine(p.stack, /^at (?!.*\(node:)/);
+  const plainOutcome = died
+    ? `died with EMFILE after ${p.leaked} dropped FileHandles (GC closed ${p.gcClosed}); the error ${p.namesLeaker ? 'mentions' : 'says nothing about'} the leaking leakyOpen()`
+    : `did not die of EMFILE (${p.exit}, ${p.code ?? p.message})`;
+  const plainDetail = [
+    `ulimit -n ${LEAK_ULIMIT}; loop: readConfig() then leakyOpen(), which drops a fs.promises FileHandle each time`,
+    `${p.exit} after ${p.leaked} leaked handles; garbage collection closed ${p.gcClosed} of them`,
+    `error: ${p.message}`,
+    `  ${failedAt === '' ? '(no stack)' : failedAt}  <- ${p.namesLeaker ? 'the stack' : 'only the call that happened to open next, not the leak'}`,
+    `stderr: ${pickLine(p.stderr, /EMFILE/)}`,
+  ].join('\n');
+  return { outcome: plainOutcome, detail: plainDetail };
+}
+
 export const finalizerLeak: DemoRow = {
   id: 'finalizer-leak',
   title: 'leaks from relying on finalizers',
   async run(ctx): Promise<RowOutcome> {
     const p = await plainFinalizerLeak(ctx);
-    const f = await fdkeeperFinalizerLeak(ctx);
-
-    const died = p.exitCode !== 0 && p.code === 'EMFILE';
-    const failedAt = pickLine(p.stack, /^at (?!.*\(node:)/);
-    const plainOutcome = died
-      ? `died with EMFILE after ${p.leaked} dropped FileHandles (GC closed ${p.gcClosed}); the error ${p.namesLeaker ? 'mentions' : 'says nothing about'} the leaking leakyOpen()`
-      : `did not die of EMFILE (${p.exit}, ${p.code ?? p.message})`;
-    const plainDetail = [
-      `ulimit -n ${LEAK_ULIMIT}; loop: readConfig() then leakyOpen(), which drops a fs.promises FileHandle each time`,
-      `${p.exit} after ${p.leaked} leaked handles; garbage collection closed ${p.gcClosed} of them`,
-      `error: ${p.message}`,
-      `  ${failedAt === '' ? '(no stack)' : failedAt}  <- ${p.namesLeaker ? 'the stack' : 'only the call that happened to open next, not the leak'}`,
-      `stderr: ${pickLine(p.stderr, /EMFILE/)}`,
-    ].join('\n');
+    let f: FdkeeperLeakFacts;
+    try {
+      f = await fdkeeperFinalizerLeak(ctx);
+    } catch (e) {
+      // The plain side ran: show what it did, and the fdkeeper side's failure in its own column.
+      return { plain: plainSide(p), fdkeeper: failedSide(e), pass: false };
+    }
 
     const e = f.error;
     const namesLeak = e !== null && e.message.includes(f.expectedSite);
@@ -197,6 +228,6 @@ export const finalizerLeak: DemoRow = {
       `table.leakReport() at that moment (${f.openAtFailure} open; 'auto' starts recording sites once 32 descriptors are open):`,
       ...report,
     ].join('\n');
-    return { plain: { outcome: plainOutcome, detail: plainDetail }, fdkeeper: { outcome: fdOutcome, detail: fdDetail }, pass };
+    return { plain: plainSide(p), fdkeeper: { outcome: fdOutcome, detail: fdDetail }, pass };
   },
 };

@@ -10,7 +10,7 @@ import { emfileBudget } from './emfile-budget.js';
 import { finalizerLeak } from './finalizer-leak.js';
 import { logReplaced } from './log-replaced.js';
 import { tornWrite } from './torn-write.js';
-import type { DemoContext, DemoRow, RowResult } from './types.js';
+import { NOT_REACHED, failedSide, type DemoContext, type DemoRow, type RowResult } from './types.js';
 
 export type { DemoContext, DemoRow, RowOutcome, RowResult, SideResult } from './types.js';
 
@@ -90,9 +90,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoRun> {
       try {
         result = { trap: row.id, title: row.title, ...(await row.run(ctx)) };
       } catch (e) {
-        const detail = e instanceof Error ? e.message : String(e);
-        const failed = { outcome: 'the row could not run', detail };
-        result = { trap: row.id, title: row.title, plain: failed, fdkeeper: failed, pass: false };
+        result = { trap: row.id, title: row.title, plain: NOT_REACHED, fdkeeper: failedSide(e), pass: false };
       }
       results.push(result);
       options.onRow?.(result);

@@ -1,5 +1,7 @@
 import pc from 'picocolors';
 import type { RowResult } from './types.js';
+import { escapeLines, escapeText } from '../output/escape.js';
+import { plural } from '../output/plural.js';
 
 /** The color functions the renderer uses (picocolors' own, or pass-throughs). */
 export type Colors = ReturnType<typeof pc.createColors>;
@@ -85,22 +87,23 @@ export function renderTable(rows: readonly RowResult[], options: RenderOptions =
 
   const passed = rows.filter((r) => r.pass).length;
   const out: string[] = [];
-  out.push(c.bold(`fdkeeper demo: ${rows.length} trap${rows.length === 1 ? '' : 's'}, plain node:fs first, then fdkeeper`), '');
+  out.push(c.bold(`fdkeeper demo: ${plural(rows.length, 'trap')}, plain node:fs first, then fdkeeper`), '');
   out.push(...line(HEADERS.map((h) => [h]), HEADERS.map(() => c.bold)));
   out.push(rule);
   for (const r of rows) {
     const verdict = r.pass ? 'pass' : 'FAIL';
     out.push(
       ...line(
-        [wrap(r.trap, trapW), wrap(r.plain.outcome, plainW), wrap(r.fdkeeper.outcome, fdW), [verdict]],
+        [wrap(r.trap, trapW), wrap(escapeText(r.plain.outcome), plainW), wrap(escapeText(r.fdkeeper.outcome), fdW), [verdict]],
         [c.cyan, c.yellow, r.pass ? c.green : c.red, r.pass ? c.green : (s: string) => c.bold(c.red(s))],
       ),
     );
     out.push(rule);
   }
 
-  out.push('', c.bold('Evidence') + (options.dir === undefined ? '' : c.dim(` ($DEMO_DIR = ${options.dir}, removed afterwards)`)));
-  const short = (text: string): string => (options.dir === undefined ? text : text.split(options.dir).join('$DEMO_DIR'));
+  out.push('', c.bold('Evidence') + (options.dir === undefined ? '' : c.dim(` ($DEMO_DIR = ${escapeText(options.dir)}, removed afterwards)`)));
+  // The evidence quotes error messages, paths and stacks: each line is escaped, the line breaks kept.
+  const short = (text: string): string => escapeLines(options.dir === undefined ? text : text.split(options.dir).join('$DEMO_DIR'));
   for (const r of rows) {
     out.push('', `${c.cyan(r.trap)}: ${r.title} ${r.pass ? c.green('(pass)') : c.red('(FAIL)')}`);
     out.push(`  ${c.yellow('plain node:fs')}`, ...indent(short(r.plain.detail), width));

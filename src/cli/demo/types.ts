@@ -41,3 +41,16 @@ export interface DemoRow {
   /** Runs plain node:fs first, then fdkeeper; every cell is computed from what happened. */
   run(ctx: DemoContext): Promise<RowOutcome>;
 }
+
+/**
+ * The column of a side that could not run: `FAILED TO RUN: <first line of the error>`, the whole error
+ * as its evidence. Distinct from any outcome a side that ran reports, so a failed row never reads like
+ * a result (or shows one text in both columns).
+ */
+export function failedSide(e: unknown): SideResult {
+  const detail = e instanceof Error ? e.message : String(e);
+  return { outcome: `FAILED TO RUN: ${detail.split('\n')[0] ?? ''}`, detail };
+}
+
+/** The other column of a row that failed before either side reported. */
+export const NOT_REACHED: SideResult = { outcome: 'not run: the row failed first', detail: 'the row failed before this side reported; its error is in the fdkeeper column' };

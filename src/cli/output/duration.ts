@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from 'commander';
+
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
@@ -23,4 +25,20 @@ export function formatDuration(ms: number): string {
   const h = Math.floor(m / 60);
   if (h < 48) return m % 60 === 0 ? `${h}h` : `${h}h ${String(m % 60).padStart(2, '0')}m`;
   return h % 24 === 0 ? `${Math.floor(h / 24)}d` : `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+/**
+ * The argument parser of a duration option (`--interval`, `--older-than`…): milliseconds, or a usage
+ * error naming the option. Zero is refused unless `allowZero`. Give the option its default with
+ * `Option.default(ms, formatDuration(ms))`, so `--help` shows `1s`, not the milliseconds a bare number
+ * would be misread as (a bare number means seconds).
+ */
+export function durationParser(name: string, options: { allowZero?: boolean } = {}): (text: string) => number {
+  return (text) => {
+    const ms = parseDuration(text);
+    if (ms === undefined || (ms === 0 && options.allowZero !== true)) {
+      throw new InvalidArgumentError(`'${text}' is not a duration for ${name} (e.g. 500ms, 2s, 5m, 1h, 7d; a bare number is seconds)`);
+    }
+    return ms;
+  };
 }

@@ -2,6 +2,8 @@ import type { FdEntry } from '../proc/fd-entry.js';
 import type { ProcessInspection } from '../proc/inspect-process.js';
 import { formatBytes } from './bytes.js';
 import type { Colors } from './color.js';
+import { escapeText } from './escape.js';
+import { plural } from './plural.js';
 import { renderColumns, type Cell } from './table.js';
 
 const ACCESS_SHORT: Readonly<Record<string, string>> = { read: 'r', write: 'w', 'read-write': 'rw', path: 'path' };
@@ -15,19 +17,26 @@ function shownFlags(f: FdEntry): string {
   return names.length === 0 ? '-' : names.map((n) => n.replace(/^O_/, '')).join(',');
 }
 
+/** What the TARGET column says; every name in it escaped (a path or socket name can hold anything). */
 function targetCell(f: FdEntry, c: Colors): Cell {
-  if (f.deleted) return { text: `${f.path ?? f.target} (deleted)`, paint: (s) => c.bold(c.red(s)) };
+  if (f.deleted) return { text: `${escapeText(f.path ?? f.target)} (deleted)`, paint: (s) => c.bold(c.red(s)) };
+  if (f.unlinkedName) return { text: `${escapeText(f.path ?? f.target)} ${unlinkedNote(f)}`, paint: c.yellow };
   if (f.kind === 'socket' || f.kind === 'anon_inode' || f.kind === 'memfd' || f.kind === 'other') {
-    return { text: f.detail ?? f.target, paint: c.cyan };
+    return { text: escapeText(f.detail ?? f.target), paint: c.cyan };
   }
-  if (f.kind === 'pipe' && f.path === null) return { text: f.target, paint: c.cyan };
-  return { text: f.path ?? f.target };
+  if (f.kind === 'pipe' && f.path === null) return { text: escapeText(f.target), paint: c.cyan };
+  return { text: escapeText(f.path ?? f.target) };
+}
+
+/** `(this name deleted; 1 other link)`: the file lives on under another name, which /proc does not give. */
+function unlinkedNote(f: FdEntry): string {
+  return `(this name deleted; ${plural(f.links ?? 0, 'other link')})`;
 }
 
 /** How `fdkeeper inspect` prints a process: a summary, the descriptor table, then the findings. */
 export function renderInspection(r: ProcessInspection, c: Colors): string {
   const out: string[] = [];
-  const name = r.cmdline.length > 0 ? r.cmdline.join(' ') : (r.command ?? '?');
+  const name = r.cmdline.length > 0 ? r.cmdline.map(escapeText).join(' ') : escapeText(r.command ?? '?');
   out.push(`${c.bold(`pid ${r.pid}`)}  ${name}`);
   const soft = r.limit?.soft ?? null;
   const hard = r.limit?.hard ?? null;
@@ -66,15 +75,15 @@ export function renderInspection(r: ProcessInspection, c: Colors): string {
   if (r.deleted.length === 0) out.push(c.dim('deleted but open: none'));
   else {
     out.push(
-      c.bold(c.red(`deleted but open: ${r.deleted.length} file${r.deleted.length === 1 ? '' : 's'}, ${formatBytes(r.deletedBytes)} held on disk until closed`)),
+      c.bold(c.red(`deleted but open: ${plural(r.deleted.length, 'file')}, ${formatBytes(r.deletedBytes)} held on disk until closed`)),
       c.red('  (the stale-handle symptom: writes go to a file no one can open by name, e.g. a log rotated or deleted under its writer)'),
     );
-    for (const d of r.deleted) out.push(`  fd ${d.fd}  ${d.path}  ${d.size === null ? '' : formatBytes(d.size)}`.trimEnd());
+    for (const d of r.deleted) out.push(`  fd ${d.fd}  ${escapeText(d.path)}  ${d.size === null ? '' : formatBytes(d.size)}`.trimEnd());
   }
   if (r.sameFile.length === 0) out.push(c.dim('open more than once: none'));
   else {
-    out.push(c.yellow(`open more than once: ${r.sameFile.length} file${r.sameFile.length === 1 ? '' : 's'}`));
-    for (const g of r.sameFile) out.push(`  ${g.path}  fds ${g.fds.join(', ')}`);
+    out.push(c.yellow(`open more than once: ${plural(r.sameFile.length, 'file')}`));
+    for (const g of r.sameFile) out.push(`  ${escapeText(g.path)}  fds ${g.fds.join(', ')}`);
   }
   return out.join('\n') + '\n';
 }

@@ -2,6 +2,8 @@ import { FD_KINDS, type FdKind } from '../proc/fd-entry.js';
 import type { OpenFilesLimit } from '../proc/limits.js';
 import type { Colors } from './color.js';
 import { formatDuration } from './duration.js';
+import { escapeText } from './escape.js';
+import { plural } from './plural.js';
 import { fitGrowth, type Growth } from './growth.js';
 import { bar, sparkline } from './sparkline.js';
 
@@ -80,7 +82,7 @@ export function renderFrame(samples: readonly WatchSample[], info: FrameInfo, c:
   const lines: string[] = [];
   lines.push(
     c.bold(`fdkeeper watch ${info.pid}`) +
-      c.dim(` (${info.command ?? '?'}) · every ${formatDuration(info.intervalMs)} · ${samples.length} samples over ${formatDuration(last.elapsedMs)} · Ctrl-C to stop`),
+      c.dim(` (${escapeText(info.command ?? '?')}) · every ${formatDuration(info.intervalMs)} · ${plural(samples.length, 'sample')} over ${formatDuration(last.elapsedMs)} · Ctrl-C to stop`),
   );
   const label = `open ${String(last.count).padStart(6)} `;
   const stats = `  min ${Math.min(...counts)} · max ${Math.max(...counts)}`;
@@ -126,9 +128,9 @@ const REASONS: Readonly<Record<StopReason, string>> = {
 /** The summary as text. */
 export function renderSummary(s: WatchSummary, c: Colors): string {
   const out: string[] = [];
-  out.push(c.bold(`fdkeeper watch: pid ${s.pid} (${s.command ?? '?'}), stopped: ${REASONS[s.reason]}`));
+  out.push(c.bold(`fdkeeper watch: pid ${s.pid} (${escapeText(s.command ?? '?')}), stopped: ${REASONS[s.reason]}`));
   if (s.samples === 0 || s.first === null || s.last === null) return out.join('\n') + '\n';
-  out.push(`  ${s.samples} samples over ${formatDuration(s.durationMs)}: ${s.first} → ${s.last} open (${s.last - s.first > 0 ? '+' : ''}${s.last - s.first}), min ${s.min ?? '?'}, max ${s.max ?? '?'}`);
+  out.push(`  ${plural(s.samples, 'sample')} over ${formatDuration(s.durationMs)}: ${s.first} → ${s.last} open (${s.last - s.first > 0 ? '+' : ''}${s.last - s.first}), min ${s.min ?? '?'}, max ${s.max ?? '?'}`);
   if (s.growthPerMinute !== null) {
     const g = { perMinute: s.growthPerMinute, r2: s.r2 ?? 0 };
     out.push(`  growth ${growthText(g, c)} (r² ${g.r2.toFixed(2)}); ${etaText(s.secondsToLimit, s.limit?.soft ?? null)}`);

@@ -23,6 +23,14 @@ export interface FdEntry {
   readonly path: string | null;
   /** The file was unlinked while open: its name is gone, its space is not freed until the last close. */
   readonly deleted: boolean;
+  /**
+   * The name it was opened by was unlinked, but the file lives on under other hard links (the kernel
+   * still says " (deleted)"): not deleted, its space not held by this descriptor alone, and `path`
+   * names no file. /proc does not say which other names it has.
+   */
+  readonly unlinkedName: boolean;
+  /** The file's hard link count (stat through the descriptor); null when stat failed. */
+  readonly links: number | null;
   /** Size in bytes of a regular file (deleted or not); null for anything else. */
   readonly size: number | null;
   /** Device and inode numbers, which identify the file whatever its name (null when stat failed). */

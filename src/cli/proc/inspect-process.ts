@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { hasCode } from '../../errors/fs-error.js';
 import { FD_KINDS, type FdEntry, type FdKind } from './fd-entry.js';
 import { parseFdInfo } from './fdinfo.js';
@@ -51,6 +51,12 @@ export interface ProcessInspection {
   readonly fds: readonly FdEntry[];
 }
 
+/** The thread group (the process) `<proc>/<n>` belongs to, from its status `Tgid:` line; undefined when unreadable. */
+function threadGroupOf(base: string): number | undefined {
+  const m = /^Tgid:\s*(\d+)$/m.exec(readOptional(`${base}/status`) ?? '');
+  return m === null ? undefined : Number(m[1]);
+}
+
 /** Options of {@link inspectProcess}. */
 export interface InspectOptions {
   /** Where procfs is mounted. Default `/proc`. */
@@ -80,24 +86,46 @@ function statOptional(path: string): Stats | undefined {
 
 const DELETED_SUFFIX = ' (deleted)';
 
+/** Whether `path` names the file `st` describes (lstat: the name itself). */
+function namesFile(path: string, st: Stats): boolean {
+  try {
+    const named = lstatSync(path);
+    return named.dev === st.dev && named.ino === st.ino;
+  } catch {
+    return false;
+  }
+}
+
+interface Classified {
+  kind: FdKind;
+  path: string | null;
+  deleted: boolean;
+  unlinkedName: boolean;
+  detail: string | null;
+}
+
 /** Kind, path and detail from the link text, refined by a stat through the link when it names a path. */
-function classify(target: string, st: Stats | undefined): { kind: FdKind; path: string | null; deleted: boolean; detail: string | null } {
-  if (target.startsWith('socket:[')) return { kind: 'socket', path: null, deleted: false, detail: null };
-  if (target.startsWith('pipe:[')) return { kind: 'pipe', path: null, deleted: false, detail: null };
+function classify(target: string, st: Stats | undefined): Classified {
+  const nameless = (kind: FdKind, detail: string | null): Classified => ({ kind, path: null, deleted: false, unlinkedName: false, detail });
+  if (target.startsWith('socket:[')) return nameless('socket', null);
+  if (target.startsWith('pipe:[')) return nameless('pipe', null);
   if (target.startsWith('anon_inode:')) {
     // anon_inode:[eventfd], anon_inode:inotify, anon_inode:[io_uring]…
-    return { kind: 'anon_inode', path: null, deleted: false, detail: target.slice('anon_inode:'.length).replace(/^\[(.*)\]$/, '$1') };
+    return nameless('anon_inode', target.slice('anon_inode:'.length).replace(/^\[(.*)\]$/, '$1'));
   }
   if (target.startsWith('/memfd:')) {
     // memfd_create files never had a name: always "(deleted)", which means nothing here.
     const name = target.endsWith(DELETED_SUFFIX) ? target.slice(0, -DELETED_SUFFIX.length) : target;
-    return { kind: 'memfd', path: null, deleted: false, detail: name.slice(1) };
+    return nameless('memfd', name.slice(1));
   }
-  if (!target.startsWith('/')) return { kind: 'other', path: null, deleted: false, detail: target };
-  // The kernel appends " (deleted)" to an unlinked file's last path; a link count of 0 is the proof
-  // (a live file may be named "x (deleted)").
-  const deleted = st === undefined ? target.endsWith(DELETED_SUFFIX) : st.nlink === 0 && target.endsWith(DELETED_SUFFIX);
-  const path = deleted ? target.slice(0, -DELETED_SUFFIX.length) : target;
+  if (!target.startsWith('/')) return nameless('other', target);
+  // The kernel appends " (deleted)" to a path that was unlinked. A link count of 0 is the proof the file
+  // is deleted; with links left, the name alone was removed (another hard link keeps the file), unless
+  // the file really is named "x (deleted)", which an lstat of that name shows.
+  const marked = target.endsWith(DELETED_SUFFIX);
+  const deleted = marked && (st === undefined || st.nlink === 0);
+  const unlinkedName = marked && st !== undefined && st.nlink > 0 && !namesFile(target, st);
+  const path = deleted || unlinkedName ? target.slice(0, -DELETED_SUFFIX.length) : target;
   let kind: FdKind = 'file';
   if (st !== undefined) {
     if (st.isDirectory()) kind = 'dir';
@@ -105,7 +133,7 @@ function classify(target: string, st: Stats | undefined): { kind: FdKind; path: 
     else if (st.isFIFO()) kind = 'pipe';
     else if (st.isSocket()) kind = 'socket';
   } else if (path.startsWith('/dev/')) kind = 'device';
-  return { kind, path, deleted, detail: st?.isFIFO() === true ? 'named pipe' : null };
+  return { kind, path, deleted, unlinkedName, detail: st?.isFIFO() === true ? 'named pipe' : null };
 }
 
 /**
@@ -123,6 +151,11 @@ export function inspectProcess(pid: number, options: InspectOptions = {}): Proce
   const details = options.details ?? true;
   assertProcfs(proc);
   const base = `${proc}/${pid}`;
+  const tgid = threadGroupOf(base);
+  if (tgid !== undefined && tgid !== pid) {
+    // /proc/TID exists for every thread, though readdir does not list it: a thread id is not a process.
+    throw noSuchProcess(pid, proc, `${pid} is a thread (TID) of process ${tgid}, not a process; run \`fdkeeper inspect ${tgid}\``);
+  }
   let names: string[];
   try {
     names = readdirSync(`${base}/fd`);
@@ -164,6 +197,8 @@ export function inspectProcess(pid: number, options: InspectOptions = {}): Proce
       target,
       path: c.path,
       deleted: c.deleted,
+      unlinkedName: c.unlinkedName,
+      links: st?.nlink ?? null,
       size: st?.isFile() === true ? st.size : null,
       dev: st?.dev ?? null,
       inode: st?.ino ?? null,
