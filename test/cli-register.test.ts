@@ -332,6 +332,25 @@ test('FDKEEPER_REPORT=html:<file> writes a self-contained page with both charts 
   }
 });
 
+test('FDKEEPER_REPORT=html:<file> that cannot be written: the error and the whole report as text on stderr', async () => {
+  const work = tempDir();
+  try {
+    // A directory where the page should go: the write fails (EISDIR) whoever runs the test.
+    const page = path.join(work, 'report.html');
+    fs.mkdirSync(page);
+    const run = await runApp(dir, 'leak-html-fail.cjs', LEAK_CJS, { args: [work], env: { FDKEEPER_REPORT: `html:${page}` } });
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(run.stderr, new RegExp(`^fdkeeper: could not write the HTML report to ${re(page)}: .*EISDIR.*; the report follows as text$`, 'm'));
+    // The report itself is not lost: the text form, with both sites, follows the error.
+    assert.match(run.stderr, /100 descriptors opened through node:fs still open at exit/);
+    assert.match(run.stderr, new RegExp(`openConfig \\(.*${re(path.basename('leak-html-fail.cjs'))}:${lineOf(LEAK_CJS, '@config')}`));
+    assert.match(run.stderr, new RegExp(`openCache \\(.*${re(path.basename('leak-html-fail.cjs'))}:${lineOf(LEAK_CJS, '@cache')}`));
+    assert.deepEqual(fs.readdirSync(page), [], 'nothing left inside the directory');
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});
+
 test('a FileHandle dropped for the garbage collector is reported as reclaimed, not as still open', async () => {
   const source = `import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';

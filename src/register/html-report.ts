@@ -53,7 +53,7 @@ svg text { font: 11px ui-monospace, monospace; fill: #445; }
 <p class="meta"><code>${escapeHtml(command)}</code><br>report made ${escapeHtml(report.reason === 'exit' ? 'at exit' : report.reason === 'signal' ? 'on SIGUSR2' : 'on request')} ${escapeHtml(report.time)}, after ${escapeHtml(formatAge(report.uptimeMs))}; Node ${escapeHtml(report.node)}; cwd <code>${escapeHtml(report.cwd)}</code></p>
 <div class="numbers">
 <div class="${report.open > 0 ? 'bad' : ''}"><b>${report.open}</b>still open</div>
-<div><b>${report.sites.length}</b>open sites</div>
+<div><b>${report.sites.length}</b>${report.sites.length === 1 ? 'open site' : 'open sites'}</div>
 <div><b>${report.opened}</b>opened through node:fs</div>
 <div><b>${report.closed}</b>closed</div>
 <div class="${report.gcClosed > 0 ? 'bad' : ''}"><b>${report.gcClosed}</b>closed by the garbage collector</div>

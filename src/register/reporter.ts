@@ -76,8 +76,16 @@ export function startReporter(tracker: NodeFsTracker, form: ReportForm, options:
             return;
           case 'html': {
             const r = buildReport(tracker, reason, { series: true });
-            // 0600 like every answer: the page names the app's arguments, directory and files.
-            writeFileReplacing(form.file, renderHtmlReport(r));
+            try {
+              // 0600 like every answer: the page names the app's arguments, directory and files.
+              writeFileReplacing(form.file, renderHtmlReport(r));
+            } catch (e) {
+              // A page that cannot be written must not take the report with it: say why, then give
+              // the text form on stderr, as FDKEEPER_REPORT=exit would have.
+              write(`fdkeeper: could not write the HTML report to ${form.file}: ${e instanceof Error ? e.message : String(e)}; the report follows as text\n`);
+              write(formatReportText(tracker, reason));
+              return;
+            }
             write(htmlWrittenLine(form.file, r));
             return;
           }
