@@ -384,11 +384,13 @@ export async function replaceUpToRename(abs: string, data: Prepared, s: Settings
     if (wait !== undefined) await wait;
     gated = true;
   }
+  let handedOver = data.kind === 'memory'; // a stream: once writeStream has it, it closes it on failure
   try {
     throwIfAborted(s.signal, abs);
     const { target, tmp } = await prepareTemp(abs, s);
     try {
       throwIfAborted(s.signal, target.path);
+      handedOver = true;
       const writing = data.kind === 'memory' ? writeChunks(b, tmp.fd, data) : writeStream(b, tmp.fd, data.source, s.encoding, s.signal, target.path);
       const meta = setMeta(b, tmp.fd, target);
       const [w, m] = await Promise.allSettled([writing, meta]);
@@ -405,6 +407,10 @@ export async function replaceUpToRename(abs: string, data: Prepared, s: Settings
     tmp.removed = true; // renamed: the name is no longer ours (never unlinked from here on)
     deleteLive(tmp.path);
     return target;
+  } catch (e) {
+    // Failed (refused, aborted) before the stream was read: it is given up on all the same.
+    if (!handedOver && data.kind === 'stream') destroySource(data.source);
+    throw e;
   } finally {
     if (gated) releaseSlot();
   }
