@@ -64,7 +64,7 @@ type Write = (p: string, data: string, o?: AtomicWriteOptions) => Promise<void>;
 /** Every way a write reaches the protocol on the main thread. */
 const WRITERS: Record<string, Write> = {
   atomicWrite: (p, data, o) => atomicWrite(p, data, o),
-  atomicWriteSync: (p, data, o) => Promise.resolve().then(() => atomicWriteSync(p, data, o)),
+  atomicWriteSync: (p, data, o) => Promise.resolve().then(() => { atomicWriteSync(p, data, o); }),
   atomicCreate: async (p, data, o) => {
     const f = await atomicCreate(p, o);
     await f.write(data);
@@ -164,7 +164,7 @@ describe('a symlink another user planted in a sticky world-writable directory', 
       const mine = path.join(shared, 'mine');
       fs.symlinkSync(path.join(shared, 'theirs'), mine);
       await rejectsWith(atomicWrite(mine, 'x'), { code: 'EACCES', path: mine });
-      throwsWith(() => atomicWriteSync(mine, 'x'), { code: 'EACCES', path: mine });
+      throwsWith(() => { atomicWriteSync(mine, 'x'); }, { code: 'EACCES', path: mine });
       assertUnchanged(secret, before);
     });
   });
