@@ -54,6 +54,16 @@ function plant(link: string, to: string): void {
   assert.equal(ownerOf(link), theAttacker().uid);
 }
 
+/** A fresh sticky shared directory with the attacker's `report.txt` → a root-only file (and its snapshot). */
+function plantedSecret(): { shared: string; secret: string; before: ReturnType<typeof snapshot>; link: string } {
+  const shared = sharedStickyDir();
+  const secret = rootOnlyFile();
+  const before = snapshot(secret);
+  const link = path.join(shared, 'report.txt');
+  plant(link, secret);
+  return { shared, secret, before, link };
+}
+
 /** Runs `fn` with the kernel's fs.protected_symlinks as it is, then off (where it can be turned off). */
 async function bothKernelSettings(t: TestContext, fn: (kernelOff: boolean) => Promise<void> | void): Promise<void> {
   await fn(protectedSymlinks() === 0);
@@ -105,11 +115,7 @@ describe('a symlink another user planted in a sticky world-writable directory', 
   for (const [name, write] of Object.entries(WRITERS)) {
     test(`${name}: a link to a root-only file is refused (EACCES); the file byte-identical, mode and owner unchanged; no temp left`, async (t) => {
       await bothKernelSettings(t, async () => {
-        const shared = sharedStickyDir();
-        const secret = rootOnlyFile();
-        const before = snapshot(secret);
-        const link = path.join(shared, 'report.txt');
-        plant(link, secret);
+        const { shared, secret, before, link } = plantedSecret();
         const e = await rejectsWith(write(link, 'attacker-chosen content\n'), { code: 'EACCES', path: link });
         assert.match(e.message, /fs\.protected_symlinks/);
         assertUnchanged(secret, before);
@@ -233,11 +239,7 @@ describe('a symlink another user planted in a sticky world-writable directory', 
 
   test('`fdkeeper write` (the CLI, through the library): refused, root-only file intact, `--mkdir` creates nothing', async (t) => {
     await bothKernelSettings(t, async () => {
-      const shared = sharedStickyDir();
-      const secret = rootOnlyFile();
-      const before = snapshot(secret);
-      const link = path.join(shared, 'report.txt');
-      plant(link, secret);
+      const { shared, secret, before, link } = plantedSecret();
       const r = await runCli(['write', link], { input: 'x\n' });
       assert.notEqual(r.code, 0, r.stdout);
       assert.match(r.stderr, /EACCES/);
@@ -270,11 +272,7 @@ describe('the same attacks through the replace workers', { skip }, () => {
     setWorkerPolicy({ max: 1, startAfter: 0, idleMs: 60_000 });
     assert.equal(await workersReady(), true, 'a replace worker starts');
     await bothKernelSettings(t, async () => {
-      const shared = sharedStickyDir();
-      const secret = rootOnlyFile();
-      const before = snapshot(secret);
-      const link = path.join(shared, 'report.txt');
-      plant(link, secret);
+      const { shared, secret, before, link } = plantedSecret();
       const failed = workerStats.failed;
       await rejectsWith(atomicWrite(link, 'x'), { code: 'EACCES', path: link });
       assert.equal(workerStats.failed, failed + 1, 'the worker judged the link itself');
