@@ -41,6 +41,8 @@ export interface Target {
 
 /** Symlinks followed before ELOOP, as Linux (MAXSYMLINKS). */
 const MAX_LINKS = 40;
+/** mkdir calls in one walk before giving up (more than a PATH_MAX path has components: entries that keep vanishing). */
+const MAX_LOOK_AGAIN = 4096;
 
 /**
  * The absolute path `path` names (path.resolve against the process's working directory). A trailing
@@ -141,6 +143,7 @@ function* followStep(w: Walk, link: string, st: FileStat, dir: WalkedDir, finalC
 function* walkDir(w: Walk, root: string, parts: string[]): Steps<WalkedDir> {
   let cur: WalkedDir = { path: root, st: undefined, missing: false }; // st: only needed under a link
   let rest = parts;
+  let lookAgain = 0;
   while (rest.length > 0) {
     const name = rest[0] as string;
     rest = rest.slice(1);
@@ -153,6 +156,7 @@ function* walkDir(w: Walk, root: string, parts: string[]): Steps<WalkedDir> {
     const st = yield* lstatStep(next);
     if (st === undefined) {
       if (!w.mkdir) return { path: join(next, ...rest), st: undefined, missing: true };
+      if (++lookAgain > MAX_LOOK_AGAIN) throw atomicError('ENOENT', 'mkdir', w.target, `'${next}' kept disappearing after it was created`);
       if ((yield { op: 'mkdir', path: next }) === true) w.made.push(next);
       rest = [name, ...rest]; // look again: ours, or whatever appeared there meanwhile
       continue;
