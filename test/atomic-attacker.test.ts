@@ -294,6 +294,13 @@ describe('the same attacks through the replace workers', { skip }, () => {
       await atomicWrite(ownLink, 'followed\n');
       assert.equal(fs.readFileSync(own, 'utf8'), 'followed\n');
       assert.equal(workerStats.handBack, handed + 1, 'the followed link was handed back to the main thread');
+      const theirDir = sharedStickyDir();
+      fs.chownSync(theirDir, theAttacker().uid, theAttacker().gid);
+      const dirOwners = path.join(theirDir, 'link');
+      plant(dirOwners, own);
+      await atomicWrite(dirOwners, 'the directory owner\'s link\n');
+      assert.equal(fs.readFileSync(own, 'utf8'), 'the directory owner\'s link\n', "a link owned by the directory's owner is followed");
+      assert.equal(workerStats.handBack, handed + 2);
       const done = workerStats.done;
       const replaced = path.join(shared, 'replace-me');
       plant(replaced, secret);
