@@ -6,13 +6,23 @@
  * A claim is written to a temp file and then hard-linked to the claim name (link(2) fails with EEXIST
  * if the name exists, like O_EXCL), so nobody ever reads a claim that is still empty.
  *
+ * The name is predictable (cooperating producers must find it), so in a shared directory another user
+ * can plant something there first. A claim is honoured only when its owner is trusted by the same rule
+ * as a symlink ({@link ownerTrusted}: the caller, the directory's owner, or anyone when the directory is
+ * not sticky and world-writable); anything else at the name — a file, a symlink, a FIFO — is stepped
+ * around: never opened, never followed, never removed, and the file is produced without a claim (its
+ * link(2) into place still lets exactly one producer create it).
+ *
  * @module
  */
 import { Buffer } from 'node:buffer';
+import { dirname } from 'node:path';
 import type { Backend, FileStat } from '../backend/backend.js';
 import { O } from '../backend/flags.js';
 import { hasCode } from '../errors/fs-error.js';
 import { atomicError, claimFailed } from './errors.js';
+import { identityOf } from './identity.js';
+import { ownerTrusted } from './link-rule.js';
 import { addLive, deleteLive, isLive } from './live-temps.js';
 import { HOST, bootTimeMs, isPidDead } from './pid.js';
 import type { Settings } from './settings.js';
@@ -32,6 +42,8 @@ export interface Holder {
   readonly pid: number | undefined;
   /** The host it ran on, if the claim could be read. */
   readonly host: string | undefined;
+  /** Who owns the claim file (or whatever has its name). */
+  readonly uid: number;
   readonly dev: number;
   readonly ino: number;
   /** Last modification (the claim's creation), ms since the epoch. */
@@ -58,20 +70,38 @@ export function holderIsDead(h: Holder, claimPath: string): boolean {
 /** Claims are a few dozen bytes; more is not a claim's content. */
 const CLAIM_READ = 1024;
 
-/** Reads the claim at `claimPath`; undefined when there is none. */
-export async function readClaim(backend: Backend, claimPath: string): Promise<Holder | undefined> {
-  let fd: number;
+/** What has a claim's name without being a readable claim: its owner and identity only. */
+function notAClaim(st: FileStat): Holder {
+  return { pid: undefined, host: undefined, uid: st.uid, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, isFile: false };
+}
+
+/**
+ * Reads the claim at `claimPath`; undefined when there is none. It is looked at first (lstat): only a
+ * regular file is opened, and only when `open` says so (given its lstat) — a symlink, a FIFO, a socket
+ * or a file of an untrusted owner is reported by its owner and identity, unopened.
+ */
+export async function readClaim(backend: Backend, claimPath: string, open: (st: FileStat) => boolean = () => true): Promise<Holder | undefined> {
+  let seen: FileStat;
   try {
-    fd = await backend.open(claimPath, O.RDONLY | O.NOFOLLOW | O.NONBLOCK | O.CLOEXEC); // NONBLOCK: a FIFO must not hang us
+    seen = await backend.lstat(claimPath);
   } catch (e) {
     if (hasCode(e, 'ENOENT')) return undefined;
+    throw e;
+  }
+  if (!seen.isFile() || !open(seen)) return notAClaim(seen);
+  let fd: number;
+  try {
+    fd = await backend.open(claimPath, O.RDONLY | O.NOFOLLOW | O.NONBLOCK | O.CLOEXEC); // swapped meanwhile: no link followed, no FIFO waited on
+  } catch (e) {
+    if (hasCode(e, 'ENOENT')) return undefined;
+    if (hasCode(e, 'ELOOP') || hasCode(e, 'ENXIO') || hasCode(e, 'EISDIR')) return notAClaim(seen);
     throw e;
   }
   let st: FileStat;
   let text: string;
   try {
     st = await backend.fstat(fd);
-    if (!st.isFile()) return { pid: undefined, host: undefined, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, isFile: false };
+    if (!st.isFile() || st.dev !== seen.dev || st.ino !== seen.ino) return notAClaim(st);
     const buf = Buffer.alloc(CLAIM_READ);
     const n = await backend.read(fd, buf, 0, CLAIM_READ, 0);
     text = buf.toString('utf8', 0, n);
@@ -80,7 +110,7 @@ export async function readClaim(backend: Backend, claimPath: string): Promise<Ho
   }
   const [pidText, host] = text.split('\n');
   const pid = pidText !== undefined && /^[1-9][0-9]{0,9}$/.test(pidText) ? Number(pidText) : undefined;
-  return { pid, host: host === '' ? undefined : host, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, isFile: true };
+  return { pid, host: host === '' ? undefined : host, uid: st.uid, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, isFile: true };
 }
 
 /**
@@ -117,18 +147,31 @@ export async function removeClaim(backend: Backend, claimPath: string, holder: H
 }
 
 /**
- * Tries to claim the production of `target`. Returns the claim, or the live holder of the existing one.
- * A claim whose holder is dead on this host is removed and the claim tried again.
+ * Tries to claim the production of `target` (a path with no symlink in its directory part). Returns
+ * the claim; or the live holder of the existing one; or `stepAround`: something at the claim's name
+ * that is not to be honoured — its owner is not trusted ({@link ownerTrusted}), or it is stale but this
+ * process may not remove it (another user's, in a sticky directory) — and the caller produces the file
+ * without a claim. A claim whose holder is dead on this host is removed and the claim tried again.
  */
-export async function tryClaim(target: string, s: Settings): Promise<{ claim: Claim } | { holder: Holder }> {
+export async function tryClaim(target: string, s: Settings): Promise<{ claim: Claim } | { holder: Holder } | { stepAround: Holder }> {
   const b = s.backend;
   const claimPath = claimNameFor(target);
   const content = Buffer.from(`${process.pid}\n${HOST}\n`);
+  const uid = identityOf(b).uid;
+  let dirSt: FileStat | undefined;
+  const trusted = (st: FileStat): boolean => dirSt === undefined || ownerTrusted(st.uid, dirSt, uid);
   for (let round = 0; round < 100; round++) {
-    const existing = await readClaim(b, claimPath);
+    dirSt ??= await b.lstat(dirname(claimPath)).catch(() => undefined);
+    const existing = await readClaim(b, claimPath, trusted);
     if (existing !== undefined) {
+      if (dirSt !== undefined && !ownerTrusted(existing.uid, dirSt, uid)) return { stepAround: existing };
       if (!holderIsDead(existing, claimPath)) return { holder: existing };
-      await removeClaim(b, claimPath, existing);
+      try {
+        await removeClaim(b, claimPath, existing);
+      } catch (e) {
+        if (hasCode(e, 'EPERM') || hasCode(e, 'EACCES')) return { stepAround: existing };
+        throw e;
+      }
       continue;
     }
     let tmp: Awaited<ReturnType<typeof createTemp>>;

@@ -1,10 +1,11 @@
+import { basename, dirname, join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { FsError, hasCode, rejected } from '../errors/fs-error.js';
 import { releaseClaim, tryClaim, type Holder } from './claim.js';
 import { prepare, type Prepared } from './data.js';
-import { atomicError, canceled, isShaped, sourceFailed, throwIfAborted } from './errors.js';
+import { atomicError, canceled, failedBeforeRename, isShaped, sourceFailed, throwIfAborted } from './errors.js';
 import { PendingFile } from './pending-file.js';
-import { absoluteTarget, planTarget } from './resolve-target.js';
+import { absoluteTarget, dirSteps, planTarget, runSteps } from './resolve-target.js';
 import { settingsOf, type Settings } from './settings.js';
 import type { AtomicData, CreateExclusiveOptions, ExclusiveResult } from './types.js';
 import { createTemp, discard } from './write-protocol.js';
@@ -144,13 +145,36 @@ export function createExclusive(path: string, content: AtomicData | ((file: Pend
   return run(key, what, s, wait);
 }
 
+/**
+ * `key` with its directory part resolved (every symlink on it judged as for a write, see
+ * resolve-target.ts; missing directories made for `mkdir`): the claim, the temp file and the link all
+ * go into that directory. The final component is never followed: anything there means `'exists'`.
+ */
+async function resolveKey(key: string, s: Settings): Promise<string> {
+  const dir = dirname(key);
+  try {
+    const reached = await runSteps(s.backend, dirSteps(dir, s, s.mkdir, key), dir);
+    return join(reached.path, basename(key));
+  } catch (e) {
+    throw failedBeforeRename(e, key, undefined);
+  }
+}
+
 async function run(key: string, what: Prepared | Producer, s: Settings, wait: { timeoutMs: number; pollMs: number } | undefined): Promise<ExclusiveResult> {
+  const real = await resolveKey(key, s);
+  const r = await runAt(real, what, s, wait);
+  return { ...r, path: key };
+}
+
+async function runAt(key: string, what: Prepared | Producer, s: Settings, wait: { timeoutMs: number; pollMs: number } | undefined): Promise<ExclusiveResult> {
   const b = s.backend;
   const deadline = wait === undefined ? 0 : Date.now() + wait.timeoutMs;
   for (;;) {
     throwIfAborted(s.signal, key);
     if (await nameExists(b, key)) return { created: false, path: key, reason: 'exists' };
     const r = await tryClaim(key, s);
+    // Something another user put at the claim's name: produced without a claim (link(2) decides).
+    if ('stepAround' in r) return await produce(key, what, s);
     if ('claim' in r) {
       try {
         // Someone may have finished (and dropped the claim) between the look above and the claim.

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { Backend } from '../backend/backend.js';
 
 /** The credentials files are created with. */
@@ -20,13 +20,19 @@ export interface Identity {
 let cachedUmask: number | undefined;
 
 /**
- * The process umask, read once and cached. On Linux it comes from `/proc/self/status` (a read that
- * changes nothing); elsewhere from `process.umask()`, which has to set the mask to read it and so races
- * with worker threads and other readers (Node's DEP0139). A program that changes its umask after the
- * first atomic write should call {@link refreshProcessUmask}.
+ * The process umask as it is now. On Linux it is read from `/proc/self/status` at each call (a read
+ * that changes nothing, ~10–15 µs; it is only needed when a new file gets no explicit `mode`), so a
+ * program that tightens its umask after its first atomic write gets files with the new one. Elsewhere
+ * the only way is `process.umask()`, which has to set the mask to read it and so races with file
+ * creation on other threads (Node's DEP0139): there it is read once and cached, and a program that
+ * changes its umask later should call {@link refreshProcessUmask}.
  */
 export function processUmask(): number {
-  if (cachedUmask === undefined) cachedUmask = readUmask();
+  if (process.platform === 'linux') {
+    const m = readProcUmask();
+    if (m !== undefined) return m;
+  }
+  if (cachedUmask === undefined) cachedUmask = readUmaskBySetting();
   return cachedUmask;
 }
 
@@ -36,19 +42,34 @@ export function processUmask(): number {
  * @internal
  */
 export function refreshProcessUmask(): number {
-  cachedUmask = readUmask();
-  return cachedUmask;
+  cachedUmask = undefined;
+  return processUmask();
 }
 
-function readUmask(): number {
-  if (process.platform === 'linux') {
-    try {
-      const m = /^Umask:\s*([0-7]+)/m.exec(readFileSync('/proc/self/status', 'latin1'));
-      if (m?.[1] !== undefined) return parseInt(m[1], 8);
-    } catch {
-      // no /proc: fall back
-    }
+/** The first 512 bytes of /proc/self/status hold its `Umask:` line (the 2nd line since Linux 4.7). */
+const STATUS_HEAD = 512;
+const statusBuf = Buffer.alloc(STATUS_HEAD);
+
+/** The umask from /proc/self/status, or undefined (no /proc, or a kernel before 4.7 without the line). */
+function readProcUmask(): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync('/proc/self/status', 'r');
+  } catch {
+    return undefined;
   }
+  try {
+    const n = readSync(fd, statusBuf, 0, STATUS_HEAD, 0);
+    const m = /^Umask:\s*([0-7]+)/m.exec(statusBuf.toString('latin1', 0, n));
+    return m?.[1] === undefined ? undefined : parseInt(m[1], 8);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readUmaskBySetting(): number {
   // The only portable way to read it (it sets the mask to 0 and back): done once, see processUmask.
   // eslint-disable-next-line @typescript-eslint/no-deprecated
   return process.umask();
@@ -77,6 +98,9 @@ export function identityOf(backend: Backend): Identity {
   return {
     uid: process.geteuid?.() ?? -1,
     gid: process.getegid?.() ?? -1,
-    umask: processUmask(),
+    // Read when asked (only a new file without an explicit mode needs it), and as it is then.
+    get umask() {
+      return processUmask();
+    },
   };
 }

@@ -5,19 +5,21 @@
  * directory once for all the `'full'` writes into it, and replies for the batch in one message.
  *
  * Only the common case is done here: a target that is a regular file or nothing yet, in a directory
- * that exists, with a temp name that is free. A symlink to follow, a directory to create or a taken
- * temp name is handed back untouched, and the main thread does that write itself.
+ * that exists, with a temp name that is free. The path is resolved as on the main thread (every
+ * component judged by the fs.protected_symlinks rule: a refused link fails here, with the same error);
+ * a symlink followed to another file, a directory to create or a taken temp name is handed back
+ * untouched, and the main thread does that write itself.
  *
  * @module
  */
 import { dirname } from 'node:path';
 import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { FileStat } from '../backend/backend.js';
 import { OsBackend } from '../backend/os-backend.js';
 import { hasCode } from '../errors/fs-error.js';
 import { failedAfterRename, failedBeforeRename } from './errors.js';
 import { fsyncDirSync } from './dir-sync.js';
-import { planTarget, type Target } from './resolve-target.js';
+import { processUmask, type Identity } from './identity.js';
+import { runStepsSync, targetSteps, type Target } from './resolve-target.js';
 import type { Settings } from './settings.js';
 import { discardSync, removeQuietlySync, setMetaSync, syncAndCloseSync, TEMP_FLAGS, TEMP_MODE, writeAllSync, type TempFile } from './write-protocol.js';
 import { FLAG_ABORTED, FLAG_DATA_READY, toWire, type Job, type Reply } from './worker-wire.js';
@@ -51,20 +53,30 @@ function dataOf(job: Job): Uint8Array {
 }
 
 function settingsFor(job: Job): Settings {
-  return { backend, durability: job.durability, mode: job.mode, chown: job.chown, encoding: 'utf8', mkdir: false, replaceSymlink: job.replaceSymlink, signal: undefined };
+  return { backend, durability: job.durability, mode: job.mode, chown: job.chown, encoding: 'utf8', mkdir: false, replaceSymlink: job.replaceSymlink, untrustedSymlink: job.untrustedSymlink, signal: undefined };
 }
 
-/** Steps 1–2: lstat and plan; a symlink to follow is handed back. */
+/** Who acts: this process; its umask read here, as it is now (the main thread's where it cannot be). */
+function identityFor(job: Job): Identity {
+  return {
+    uid: process.geteuid?.() ?? -1,
+    gid: process.getegid?.() ?? -1,
+    get umask() {
+      return job.umask ?? processUmask();
+    },
+  };
+}
+
+/** Steps 1–2: resolve and plan; a symlink followed to another file is handed back. */
 function planFor(job: Job): Target {
-  let st: FileStat | undefined;
+  let target: Target;
   try {
-    st = backend.lstatSync(job.path);
+    target = runStepsSync(backend, targetSteps(job.path, settingsFor(job), identityFor(job)));
   } catch (e) {
-    if (!hasCode(e, 'ENOENT')) throw failedBeforeRename(e, job.path, undefined);
+    throw failedBeforeRename(e, job.path, undefined);
   }
-  if (st?.isSymbolicLink() === true && !job.replaceSymlink) throw new Stop('handBack');
-  const id = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1, umask: job.umask };
-  return planTarget(job.path, st, settingsFor(job), id);
+  if (target.path !== job.path) throw new Stop('handBack');
+  return target;
 }
 
 /** Step 3 with the main thread's temp name: a taken name or a missing directory is handed back. */

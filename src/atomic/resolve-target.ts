@@ -1,19 +1,33 @@
 /**
- * Step 1 and 2 of the protocol: which file a write replaces (symlinks followed unless `replaceSymlink`),
- * and the mode and owner the new file must end with. One lstat(2) in the common case (no symlink).
+ * Step 1 and 2 of the protocol: which file a write replaces, and the mode and owner the new file must
+ * end with.
+ *
+ * The path is resolved in user space, one component at a time (an lstat(2) each), so that every symlink
+ * on it — in the directory part as well as at the end, and in what a link points to — is judged by the
+ * kernel's fs.protected_symlinks rule ({@link ownerTrusted}) before it is followed, whatever the
+ * kernel's own setting: the kernel never sees fdkeeper's follows of the final component (readlink, then
+ * a rename onto the result), so its rule would not apply to them. The same walk creates missing
+ * directories for the `mkdir` option, judging each entry it did not create itself.
+ *
+ * The steps are written once, as a generator of the system calls they need ({@link Step}), and run by a
+ * synchronous driver ({@link runStepsSync}) or a promise one ({@link runSteps}).
  *
  * @module
  */
-import { dirname, isAbsolute, resolve } from 'node:path';
-import type { FileStat } from '../backend/backend.js';
+import { dirname, join, parse, resolve, sep } from 'node:path';
+import type { Backend, FileStat } from '../backend/backend.js';
 import { hasCode } from '../errors/fs-error.js';
+import { quickCallsSyncIn } from './close-policy.js';
+import { fsyncDirSync, syncDir } from './dir-sync.js';
 import { atomicError } from './errors.js';
 import { identityOf, type Identity } from './identity.js';
+import { ownerTrusted, untrustedLinkError } from './link-rule.js';
 import type { Settings } from './settings.js';
+import type { Durability } from './types.js';
 
 /** The file a write replaces, and how the new one must look. */
 export interface Target {
-  /** The absolute path renamed over: the given path, or the end of its symlink chain. */
+  /** The absolute path renamed over, with no symlink in it (the end of any symlink chain). */
   readonly path: string;
   /** Its directory (the temp file's, and the one fsynced after the rename). */
   readonly dir: string;
@@ -27,6 +41,8 @@ export interface Target {
 
 /** Symlinks followed before ELOOP, as Linux (MAXSYMLINKS). */
 const MAX_LINKS = 40;
+/** mkdir calls in one walk before giving up (more than a PATH_MAX path has components: entries that keep vanishing). */
+const MAX_LOOK_AGAIN = 4096;
 
 /**
  * The absolute path `path` names (path.resolve against the process's working directory). A trailing
@@ -39,11 +55,6 @@ export function absoluteTarget(path: string): string {
   return abs;
 }
 
-/** A symlink's target, absolute: relative targets are relative to the link's directory. */
-function follow(link: string, content: string): string {
-  return isAbsolute(content) ? resolve(content) : resolve(dirname(link), content);
-}
-
 /**
  * What the final lstat of `path` says (`undefined`: nothing there): the target, or an error for something
  * that must not be replaced (EISDIR, EINVAL). `id` is who the process acts as (uid, gid, umask: the
@@ -52,7 +63,7 @@ function follow(link: string, content: string): string {
 export function planTarget(path: string, st: FileStat | undefined, s: Settings, id: Identity = identityOf(s.backend)): Target {
   const dir = dirname(path);
   if (st?.isDirectory() === true) throw atomicError('EISDIR', 'open', path, 'the target is a directory');
-  const replacingLink = st?.isSymbolicLink() === true; // only with replaceSymlink
+  const replacingLink = st?.isSymbolicLink() === true; // replaceSymlink, or an untrusted link replaced
   if (st !== undefined && !st.isFile() && !replacingLink) throw atomicError('EINVAL', 'open', path, 'the target is not a regular file (a FIFO, socket or device is never replaced by a rename)');
   const existing = st !== undefined && !replacingLink ? st : undefined;
   const mode = s.mode ?? (existing !== undefined ? existing.mode & 0o7777 : 0o666 & ~id.umask);
@@ -63,55 +74,258 @@ export function planTarget(path: string, st: FileStat | undefined, s: Settings, 
 }
 
 function tooManyLinks(path: string): never {
-  throw atomicError('ELOOP', 'open', path, `more than ${MAX_LINKS} symbolic links`);
+  throw atomicError('ELOOP', 'open', path, `more than ${String(MAX_LINKS)} symbolic links`);
 }
 
-/** Synchronous form of {@link resolveTarget}. */
-export function resolveTargetSync(abs: string, s: Settings): Target {
-  let path = abs;
-  for (let hops = 0; ; hops++) {
-    let st: FileStat;
-    try {
-      st = s.backend.lstatSync(path);
-    } catch (e) {
-      if (hasCode(e, 'ENOENT')) return planTarget(path, undefined, s);
-      throw e;
-    }
-    if (!st.isSymbolicLink() || s.replaceSymlink) return planTarget(path, st, s);
-    if (hops >= MAX_LINKS) tooManyLinks(abs);
-    path = follow(path, s.backend.readlinkSync(path));
-  }
+/** One system call the resolution needs; {@link runStepsSync} and {@link runSteps} make it. */
+export type Step =
+  /** lstat(2): the FileStat, or undefined for ENOENT. */
+  | { readonly op: 'lstat'; readonly path: string }
+  /** readlink(2): the link's content. */
+  | { readonly op: 'readlink'; readonly path: string }
+  /** mkdir(2) with 0o777 (less the umask): true if made, false on EEXIST. */
+  | { readonly op: 'mkdir'; readonly path: string }
+  /** Makes the entries of a directory durable (fsync; group-committed in the promise form). */
+  | { readonly op: 'syncDir'; readonly path: string };
+
+/** The steps of a resolution, returning a `T`. */
+export type Steps<T> = Generator<Step, T, unknown>;
+
+/** A directory the walk reached: its link-free path and, if looked at, its lstat. */
+export interface WalkedDir {
+  readonly path: string;
+  /** Its lstat, when the walk made one (not for the root, nor after `..`). */
+  readonly st: FileStat | undefined;
+  /** It does not exist (a component is missing and was not to be created). */
+  readonly missing: boolean;
+}
+
+/** What a walk carries along: who judges the links, the links followed so far, what `mkdir` made. */
+interface Walk {
+  /** The path the caller asked for (errors name it). */
+  readonly target: string;
+  readonly uid: number;
+  /** Create missing directories (the `mkdir` option). */
+  readonly mkdir: boolean;
+  hops: number;
+  /** Directories made, top-down: their parents are fsynced for `'full'` durability. */
+  readonly made: string[];
+}
+
+/** `p`'s components (no empty ones). */
+function partsOf(p: string): string[] {
+  return p.split(sep).filter((x) => x !== '');
+}
+
+function* lstatStep(path: string): Steps<FileStat | undefined> {
+  return (yield { op: 'lstat', path }) as FileStat | undefined;
 }
 
 /**
- * Resolves the absolute path `abs`: lstat(2) it; a symlink is followed (readlink, relative to its
- * directory, ELOOP after 40) unless `replaceSymlink`; a directory is EISDIR; anything else that is not a
- * regular file EINVAL. A missing file is fine (and so, here, is a missing parent: the temp file's
+ * Checks the link `link` (its lstat `st`) in the directory `dir` against the rule, counts the hop, and
+ * returns its content. Throws EACCES for a link the rule does not follow, ELOOP after 40 links.
+ */
+function* followStep(w: Walk, link: string, st: FileStat, dir: WalkedDir, finalComponent: boolean): Steps<string> {
+  const dirSt = dir.st ?? (yield* lstatStep(dir.path));
+  if (dirSt !== undefined && !ownerTrusted(st.uid, dirSt, w.uid)) throw untrustedLinkError(w.target, link, st, dirSt, finalComponent);
+  if (++w.hops > MAX_LINKS) tooManyLinks(w.target);
+  return (yield { op: 'readlink', path: link }) as string;
+}
+
+/**
+ * Walks the components `parts` from `root`, as the kernel's path walk would but in user space: `.` and
+ * `..` (from a link's content) against the link-free directory reached so far; each symlink judged
+ * ({@link followStep}) and followed, its content walked in place of it; a missing directory created when
+ * `mkdir` (an entry that appears meanwhile is looked at again); anything but a directory ENOTDIR.
+ * Returns the directory reached: missing (st undefined) when a component does not exist and is not
+ * to be created — the path then holds the rest of the components unresolved.
+ */
+function* walkDir(w: Walk, root: string, parts: string[]): Steps<WalkedDir> {
+  let cur: WalkedDir = { path: root, st: undefined, missing: false }; // st: only needed under a link
+  let rest = parts;
+  let lookAgain = 0;
+  while (rest.length > 0) {
+    const name = rest[0] as string;
+    rest = rest.slice(1);
+    if (name === '.') continue;
+    if (name === '..') {
+      cur = { path: dirname(cur.path), st: undefined, missing: false };
+      continue;
+    }
+    const next = join(cur.path, name);
+    const st = yield* lstatStep(next);
+    if (st === undefined) {
+      if (!w.mkdir) return { path: join(next, ...rest), st: undefined, missing: true };
+      if (++lookAgain > MAX_LOOK_AGAIN) throw atomicError('ENOENT', 'mkdir', w.target, `'${next}' kept disappearing after it was created`);
+      if ((yield { op: 'mkdir', path: next }) === true) w.made.push(next);
+      rest = [name, ...rest]; // look again: ours, or whatever appeared there meanwhile
+      continue;
+    }
+    if (st.isSymbolicLink()) {
+      const content = yield* followStep(w, next, st, cur, false);
+      const from = parse(content);
+      if (from.root !== '') cur = { path: from.root, st: undefined, missing: false };
+      rest = [...partsOf(content), ...rest];
+      continue;
+    }
+    if (!st.isDirectory()) throw atomicError('ENOTDIR', 'open', w.target, `'${next}' is not a directory`);
+    cur = { path: next, st, missing: false };
+  }
+  return cur;
+}
+
+/**
+ * The steps of {@link resolveTargetSync}: the directory part walked ({@link walkDir}), then the final
+ * component: a symlink is judged and followed (its content walked in turn) unless `replaceSymlink`; one
+ * the rule does not follow is EACCES, or the target itself with `untrustedSymlink: 'replace'`. `id`:
+ * who acts (see {@link planTarget}).
+ */
+export function* targetSteps(abs: string, s: Settings, id: Identity = identityOf(s.backend)): Steps<Target> {
+  const w: Walk = { target: abs, uid: id.uid, mkdir: s.mkdir, hops: 0, made: [] };
+  let root = parse(abs).root;
+  let parts = partsOf(abs);
+  for (;;) {
+    const base = parts.pop();
+    const dir = yield* walkDir(w, root, parts);
+    if (base === undefined || base === '.' || base === '..') throw atomicError('EISDIR', 'open', abs, 'the target is a directory');
+    const path = join(dir.path, base);
+    if (dir.missing) return planTarget(path, undefined, s, id);
+    const st = yield* lstatStep(path);
+    yield* syncMade(w, s.durability);
+    if (st?.isSymbolicLink() !== true || s.replaceSymlink) return planTarget(path, st, s, id);
+    const dirSt = dir.st ?? (yield* lstatStep(dir.path));
+    if (dirSt !== undefined && !ownerTrusted(st.uid, dirSt, w.uid) && s.untrustedSymlink === 'replace') return planTarget(path, st, s, id);
+    const content = yield* followStep(w, path, st, { path: dir.path, st: dirSt, missing: false }, true);
+    const from = parse(content);
+    root = from.root === '' ? dir.path : from.root;
+    parts = partsOf(content);
+  }
+}
+
+/** For `'full'` durability: the parent of each directory the walk made is fsynced (its new entry). */
+function* syncMade(w: Walk, durability: Durability): Steps<void> {
+  if (durability === 'full') for (const d of w.made.splice(0)) yield { op: 'syncDir', path: dirname(d) };
+  else w.made.length = 0;
+}
+
+/**
+ * The steps of making the directory `dir` exist (the `mkdir` option, `mkdir -p`), every link on the way
+ * judged as for a write: returns its link-free path. Errors name `target` (default: `dir`).
+ */
+export function* dirSteps(dir: string, s: { readonly backend: Backend; readonly durability: Durability }, mkdir: boolean, target = dir): Steps<WalkedDir> {
+  const w: Walk = { target, uid: identityOf(s.backend).uid, mkdir, hops: 0, made: [] };
+  const reached = yield* walkDir(w, parse(dir).root, partsOf(dir));
+  yield* syncMade(w, s.durability);
+  return reached;
+}
+
+function lstatOrUndefined(b: Backend, path: string): FileStat | undefined {
+  try {
+    return b.lstatSync(path);
+  } catch (e) {
+    if (hasCode(e, 'ENOENT')) return undefined;
+    throw e;
+  }
+}
+
+function mkdirSyncOrExists(b: Backend, path: string): boolean {
+  try {
+    b.mkdirSync(path, 0o777);
+    return true;
+  } catch (e) {
+    if (hasCode(e, 'EEXIST')) return false;
+    throw e;
+  }
+}
+
+function stepSync(b: Backend, step: Step): unknown {
+  switch (step.op) {
+    case 'lstat':
+      return lstatOrUndefined(b, step.path);
+    case 'readlink':
+      return b.readlinkSync(step.path);
+    case 'mkdir':
+      return mkdirSyncOrExists(b, step.path);
+    case 'syncDir':
+      fsyncDirSync(b, step.path);
+      return undefined;
+  }
+}
+
+async function stepAsync(b: Backend, step: Step, quick: boolean): Promise<unknown> {
+  // On a local file system a path lookup has no journal to wait for: no thread-pool job (close-policy.ts).
+  if (quick && (step.op === 'lstat' || step.op === 'readlink')) return stepSync(b, step);
+  switch (step.op) {
+    case 'lstat':
+      return b.lstat(step.path).catch((e: unknown) => {
+        if (hasCode(e, 'ENOENT')) return undefined;
+        throw e;
+      });
+    case 'readlink':
+      return b.readlink(step.path);
+    case 'mkdir':
+      return b.mkdir(step.path, 0o777).then(
+        () => true,
+        (e: unknown) => {
+          if (hasCode(e, 'EEXIST')) return false;
+          throw e;
+        },
+      );
+    case 'syncDir':
+      return syncDir(b, step.path);
+  }
+}
+
+/** Runs `steps` with synchronous calls on `b`. */
+export function runStepsSync<T>(b: Backend, steps: Steps<T>): T {
+  let r = steps.next();
+  while (r.done !== true) {
+    let value: unknown;
+    try {
+      value = stepSync(b, r.value);
+    } catch (e) {
+      r = steps.throw(e);
+      continue;
+    }
+    r = steps.next(value);
+  }
+  return r.value;
+}
+
+/**
+ * Runs `steps` with promise calls on `b`; lookups (lstat, readlink) synchronously where `near` (a
+ * directory on the way) is known to be on a local file system.
+ */
+export async function runSteps<T>(b: Backend, steps: Steps<T>, near: string): Promise<T> {
+  const quick = quickCallsSyncIn(b, near);
+  let r = steps.next();
+  while (r.done !== true) {
+    let value: unknown;
+    try {
+      value = await stepAsync(b, r.value, quick);
+    } catch (e) {
+      r = steps.throw(e);
+      continue;
+    }
+    r = steps.next(value);
+  }
+  return r.value;
+}
+
+/**
+ * Resolves the absolute path `abs` (see the module): every symlink on it judged by the
+ * fs.protected_symlinks rule and followed (ELOOP after 40), or EACCES; the final one replaced instead
+ * with `replaceSymlink`, or with `untrustedSymlink: 'replace'` when the rule would not follow it; missing
+ * directories created with `mkdir`. Then: a directory is EISDIR, anything else that is not a regular
+ * file EINVAL; a missing file is fine (and so, without `mkdir`, is a missing parent: the temp file's
  * create finds that out). Mode: `mode`, or the existing file's permission bits, or 0o666 less the umask.
  * Owner: `chown`, or, as root, the existing file's (only when it differs from root's own).
- *
- * `first`, when given, is what lstat(abs) already said (a FileStat, or undefined for ENOENT): the
- * resolution continues from there without asking again.
  */
-export async function resolveTarget(abs: string, s: Settings, first?: { st: FileStat | undefined }): Promise<Target> {
-  let path = abs;
-  let known = first;
-  for (let hops = 0; ; hops++) {
-    let st: FileStat;
-    if (known !== undefined) {
-      if (known.st === undefined) return planTarget(path, undefined, s);
-      st = known.st;
-      known = undefined;
-    } else {
-      try {
-        st = await s.backend.lstat(path);
-      } catch (e) {
-        if (hasCode(e, 'ENOENT')) return planTarget(path, undefined, s);
-        throw e;
-      }
-    }
-    if (!st.isSymbolicLink() || s.replaceSymlink) return planTarget(path, st, s);
-    if (hops >= MAX_LINKS) tooManyLinks(abs);
-    path = follow(path, await s.backend.readlink(path));
-  }
+export function resolveTargetSync(abs: string, s: Settings): Target {
+  return runStepsSync(s.backend, targetSteps(abs, s));
+}
+
+/** Promise form of {@link resolveTargetSync}. */
+export function resolveTarget(abs: string, s: Settings): Promise<Target> {
+  return runSteps(s.backend, targetSteps(abs, s), dirname(abs));
 }

@@ -16,6 +16,7 @@ export interface Settings {
   readonly encoding: BufferEncoding;
   readonly mkdir: boolean;
   readonly replaceSymlink: boolean;
+  readonly untrustedSymlink: 'refuse' | 'replace';
   readonly signal: AbortSignal | undefined;
 }
 
@@ -42,6 +43,8 @@ export function settingsOf(options: AtomicOptions): Settings {
   if (mode !== undefined && !(Number.isSafeInteger(mode) && mode >= 0 && mode <= 0o7777)) throw new TypeError(`mode must be an integer from 0 to 0o7777, got ${show(mode)}`);
   const chown = options.chown;
   if (chown !== undefined && chown !== false && !(typeof chown === 'object' && isId(chown.uid) && isId(chown.gid))) throw new TypeError('chown must be false or { uid, gid } with non-negative integer ids');
+  const untrustedSymlink: unknown = options.untrustedSymlink ?? 'refuse';
+  if (untrustedSymlink !== 'refuse' && untrustedSymlink !== 'replace') throw new TypeError(`untrustedSymlink must be 'refuse' or 'replace', got ${show(untrustedSymlink)}`);
   const encoding = options.encoding ?? 'utf8';
   if (!Buffer.isEncoding(encoding)) throw new TypeError(`unknown encoding ${show(encoding)}`);
   return {
@@ -52,6 +55,7 @@ export function settingsOf(options: AtomicOptions): Settings {
     encoding,
     mkdir: options.mkdir === true,
     replaceSymlink: options.replaceSymlink === true,
+    untrustedSymlink,
     signal: options.signal,
   };
 }

@@ -41,6 +41,15 @@ export interface AtomicOptions {
    * stays); true replaces the link itself with a regular file.
    */
   replaceSymlink?: boolean;
+  /**
+   * A symlink fdkeeper would follow (`replaceSymlink` false) that sits in a sticky world-writable
+   * directory (/tmp…) and is owned neither by the caller nor by the directory's owner, where the kernel's
+   * fs.protected_symlinks rule would not follow it either (another user may have planted it):
+   * `'refuse'` (default) fails with EACCES and changes nothing; `'replace'` replaces that link itself
+   * with a regular file (as `replaceSymlink` does; the sticky bit lets only root or the directory's owner
+   * do that). Such a link inside the directory part of a path is always refused. See docs/security.md.
+   */
+  untrustedSymlink?: 'refuse' | 'replace';
   /** Where the files are. Default: the operating system (the process-wide table's backend). */
   backend?: Backend;
 }

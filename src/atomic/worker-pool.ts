@@ -299,7 +299,7 @@ export function replaceOffThread(path: string, data: InMemory, s: Settings): Pro
   const dataLater = total >= COPY_LATER_BYTES;
   if (!dataLater) copyIn(data, where.arena, where.offset);
   const { flags, forget } = jobFlags(s.signal, dataLater);
-  const job: Job = { id: nextId++, path, temp, arena: where.arena, offset: where.offset, length: total, durability: s.durability, mode: s.mode, chown: s.chown, replaceSymlink: s.replaceSymlink, umask: processUmask(), flags, dataLater };
+  const job: Job = { id: nextId++, path, temp, arena: where.arena, offset: where.offset, length: total, durability: s.durability, mode: s.mode, chown: s.chown, replaceSymlink: s.replaceSymlink, untrustedSymlink: s.untrustedSymlink, umask: process.platform === 'linux' ? undefined : processUmask(), flags, dataLater };
   jobsOut++;
   const reply = new Promise<Reply>((resolve) => {
     const settle = (r: Reply): void => {

@@ -12,7 +12,7 @@ import type { Durability } from './types.js';
 /** One write for a worker: the whole protocol, from the lstat to the directory fsync. */
 export interface Job {
   readonly id: number;
-  /** The absolute target path (not a symlink: the worker hands those back, see {@link Reply}). */
+  /** The absolute target path (a symlink followed to another file is handed back, see {@link Reply}). */
   readonly path: string;
   /** The temp file's path, chosen (and registered as live) by the main thread. */
   readonly temp: string;
@@ -24,8 +24,12 @@ export interface Job {
   readonly mode: number | undefined;
   readonly chown: { readonly uid: number; readonly gid: number } | false | undefined;
   readonly replaceSymlink: boolean;
-  /** The main thread's umask (the worker cannot read it cheaply). */
-  readonly umask: number;
+  readonly untrustedSymlink: 'refuse' | 'replace';
+  /**
+   * Not on Linux: the main thread's umask (elsewhere it cannot be read without changing it, see
+   * identity.ts). On Linux undefined: the worker reads the process's own when a new file needs it.
+   */
+  readonly umask: number | undefined;
   /**
    * Two Int32s, when the call has an AbortSignal or large data: [0] is set to 1 when the signal fires;
    * [1] is set to 1 once the data is in the arena, when `dataLater` (the main thread copies large data

@@ -1,7 +1,8 @@
 /**
  * The protocol of an atomic replace, step by step (docs/atomic.md explains each):
  *
- * 1. resolve the target (symlinks, lstat) — {@link resolveTarget};
+ * 1. resolve the target (each component lstat'ed, symlinks judged by the fs.protected_symlinks rule and
+ *    followed, missing directories made for `mkdir`) — {@link resolveTarget};
  * 2. mode and owner from the existing file;
  * 3. create a temp file beside it: O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, mode 0600;
  * 4. write everything (looping on short writes), fchown, fchmod, fsync (`'full'`, `'file'`), close;
@@ -10,13 +11,14 @@
  *    the rename, never unlink the temp name again (another writer may own it by then).
  *
  * The steps exist in a synchronous and a promise form. The promise form overlaps independent calls on
- * Node's thread pool (the lstat with the temp file's create, the write with the fchmod), so a write costs
- * no more round trips than the bare minimum; every call on a descriptor has settled before it is closed.
+ * Node's thread pool (the write with the fchmod), and makes the path lookups synchronously on a local
+ * file system, so a write costs no more round trips than the bare minimum; every call on a descriptor
+ * has settled before it is closed.
  *
  * @module
  */
 import { dirname } from 'node:path';
-import type { Backend, FileStat } from '../backend/backend.js';
+import type { Backend } from '../backend/backend.js';
 import { O } from '../backend/flags.js';
 import { FsError, hasCode } from '../errors/fs-error.js';
 import type { InMemory, Prepared } from './data.js';
@@ -26,8 +28,7 @@ import { fsyncDirSync } from './dir-sync.js';
 import { canceled, failedAfterRename, failedBeforeRename, isShaped, sourceFailed, throwIfAborted } from './errors.js';
 import { acquireSlot, releaseSlot } from './fd-gate.js';
 import { addLive, deleteLive } from './live-temps.js';
-import { makeParents, makeParentsSync } from './make-parents.js';
-import { planTarget, resolveTarget, resolveTargetSync, type Target } from './resolve-target.js';
+import { resolveTarget, resolveTargetSync, type Target } from './resolve-target.js';
 import type { Settings } from './settings.js';
 import { tempNameFor } from './temp-name.js';
 import type { Durability } from './types.js';
@@ -59,12 +60,11 @@ function noUnusedName(e: unknown, forPath: string, temp: string): unknown {
 }
 
 /**
- * Step 3: creates a temp file for `forPath` in `dir` (a fresh random name per try, up to 100 tries on
- * EEXIST). A missing directory (ENOENT) is created first with `mkdir`. The temp path is registered as
- * live (cleanupTemps keeps it) before the create. Errors come out shaped (path: `forPath`).
+ * Step 3: creates a temp file for `forPath` in its directory (a fresh random name per try, up to 100
+ * tries on EEXIST; the directory was made, for `mkdir`, by the resolution). The temp path is registered
+ * as live (cleanupTemps keeps it) before the create. Errors come out shaped (path: `forPath`).
  */
 export function createTempSync(forPath: string, s: Settings, mode: number = TEMP_MODE): TempFile {
-  let madeParents = false;
   for (let tries = 1; ; tries++) {
     const path = tempNameFor(forPath);
     addLive(path);
@@ -76,16 +76,6 @@ export function createTempSync(forPath: string, s: Settings, mode: number = TEMP
         if (tries < MAX_NAME_TRIES) continue;
         throw noUnusedName(e, forPath, path);
       }
-      if (hasCode(e, 'ENOENT') && s.mkdir && !madeParents) {
-        madeParents = true;
-        tries--;
-        try {
-          makeParentsSync(s.backend, dirname(forPath), s.durability);
-        } catch (e2) {
-          throw failedBeforeRename(e2, forPath, undefined);
-        }
-        continue;
-      }
       // Not EEXIST: the name was free, so if the open created the file before failing (a permission
       // hook refusing it after the create, say) it is ours to remove.
       removeQuietlySync(s.backend, path);
@@ -96,7 +86,6 @@ export function createTempSync(forPath: string, s: Settings, mode: number = TEMP
 
 /** Promise form of {@link createTempSync}. */
 export async function createTemp(forPath: string, s: Settings, mode: number = TEMP_MODE): Promise<TempFile> {
-  let madeParents = false;
   for (let tries = 1; ; tries++) {
     const path = tempNameFor(forPath);
     addLive(path);
@@ -107,16 +96,6 @@ export async function createTemp(forPath: string, s: Settings, mode: number = TE
       if (hasCode(e, 'EEXIST')) {
         if (tries < MAX_NAME_TRIES) continue;
         throw noUnusedName(e, forPath, path);
-      }
-      if (hasCode(e, 'ENOENT') && s.mkdir && !madeParents) {
-        madeParents = true;
-        tries--;
-        try {
-          await makeParents(s.backend, dirname(forPath), s.durability);
-        } catch (e2) {
-          throw failedBeforeRename(e2, forPath, undefined);
-        }
-        continue;
       }
       await s.backend.unlink(path).catch(() => undefined); // see createTempSync
       throw failedBeforeRename(e, forPath, path);
@@ -375,65 +354,18 @@ export function replaceSync(abs: string, data: Prepared, s: Settings): void {
   }
 }
 
-/** What lstat(abs) said: a stat, `undefined` for ENOENT, or the error. */
-type Lstat = { ok: true; st: FileStat | undefined } | { ok: false; error: unknown };
-
-function lstatOutcome(backend: Backend, abs: string): Promise<Lstat> {
-  if (quickCallsSyncIn(backend, dirname(abs))) {
-    // A local file system: a path walk, no journal (see close-policy.ts) — no thread-pool job.
-    try {
-      return Promise.resolve({ ok: true, st: backend.lstatSync(abs) });
-    } catch (error) {
-      return Promise.resolve(hasCode(error, 'ENOENT') ? { ok: true, st: undefined } : { ok: false, error });
-    }
-  }
-  return backend.lstat(abs).then(
-    (st): Lstat => ({ ok: true, st }),
-    (error: unknown): Lstat => (hasCode(error, 'ENOENT') ? { ok: true, st: undefined } : { ok: false, error }),
-  );
-}
-
 /**
- * Steps 1–3 in the promise form: the lstat of `abs` and the temp file's create beside it run at once.
- * When `abs` turns out to be a symlink to another directory, the temp file is dropped and made again
- * beside the link's final target. Returns the target and the open temp file; on failure nothing is left.
+ * Steps 1–3 in the promise form: the target resolved (see {@link resolveTarget}), then the temp file
+ * created beside it. Returns both; on failure nothing is left.
  */
 export async function prepareTemp(abs: string, s: Settings): Promise<{ target: Target; tmp: TempFile }> {
-  const b = s.backend;
-  const stat = lstatOutcome(b, abs);
-  let tmp: TempFile | undefined; // open and ours to discard on failure
-  let openError: unknown;
-  try {
-    tmp = await createTemp(abs, s);
-  } catch (e) {
-    openError = e;
-  }
-  const first = await stat;
   let target: Target;
-  let ready: TempFile;
   try {
-    if (!first.ok) throw first.error;
-    if (first.st?.isSymbolicLink() === true && !s.replaceSymlink) {
-      target = await resolveTarget(abs, s, { st: first.st });
-      if (tmp !== undefined && target.dir === dirname(abs)) ready = tmp;
-      else {
-        if (tmp !== undefined) {
-          const wrongPlace = tmp;
-          tmp = undefined;
-          await discard(b, wrongPlace);
-        }
-        ready = tmp = await createTemp(target.path, s);
-      }
-    } else {
-      target = planTarget(abs, first.st, s);
-      if (tmp === undefined) throw openError;
-      ready = tmp;
-    }
+    target = await resolveTarget(abs, s);
   } catch (e) {
-    if (tmp !== undefined) await discard(b, tmp);
     throw failedBeforeRename(e, abs, undefined);
   }
-  return { target, tmp: ready };
+  return { target, tmp: await createTemp(target.path, s) };
 }
 
 /**
@@ -452,11 +384,13 @@ export async function replaceUpToRename(abs: string, data: Prepared, s: Settings
     if (wait !== undefined) await wait;
     gated = true;
   }
+  let handedOver = data.kind === 'memory'; // a stream: once writeStream has it, it closes it on failure
   try {
     throwIfAborted(s.signal, abs);
     const { target, tmp } = await prepareTemp(abs, s);
     try {
       throwIfAborted(s.signal, target.path);
+      handedOver = true;
       const writing = data.kind === 'memory' ? writeChunks(b, tmp.fd, data) : writeStream(b, tmp.fd, data.source, s.encoding, s.signal, target.path);
       const meta = setMeta(b, tmp.fd, target);
       const [w, m] = await Promise.allSettled([writing, meta]);
@@ -473,6 +407,10 @@ export async function replaceUpToRename(abs: string, data: Prepared, s: Settings
     tmp.removed = true; // renamed: the name is no longer ours (never unlinked from here on)
     deleteLive(tmp.path);
     return target;
+  } catch (e) {
+    // Failed (refused, aborted) before the stream was read: it is given up on all the same.
+    if (!handedOver && data.kind === 'stream') destroySource(data.source);
+    throw e;
   } finally {
     if (gated) releaseSlot();
   }
