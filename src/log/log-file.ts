@@ -16,7 +16,7 @@ import { FsError, hasCode, toFsError } from '../errors/fs-error.js';
 import { makeParentsSync } from '../atomic/make-parents.js';
 import { carryOver } from './carry-over.js';
 import { watchDirectory, type DirWatch } from './dir-watch.js';
-import { addExitFlush, removeExitFlush, type ExitFlushable } from './exit-flush.js';
+import { addExitFlush, removeExitFlush, type ExitFlushable } from '../process/exit-hooks.js';
 import { checkIdentity } from './identity-check.js';
 import { KeepQueue } from './keep-queue.js';
 import { RecordBuffer } from './record-buffer.js';
