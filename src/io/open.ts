@@ -144,7 +144,7 @@ function planOpen(file: string | number, mode: string, options: OpenOptions): Pl
   };
 }
 
-/** Builds raw → buffered → text on an open descriptor and registers the outermost object with the leak watch. */
+/** Builds raw → buffered → text on an open descriptor and registers the outermost object with the watch. */
 function build(plan: Plan, descriptor: Descriptor, file: string | number, mode: string, options: OpenOptions, adopted = false): AnyFile {
   // An adoption's table entry belongs to the file even with closefd: false (see openSync).
   const raw = new RawFile(plan.table, descriptor, file, plan.parsed.rawMode, plan.closefd, plan.closefd || adopted);
@@ -159,16 +159,24 @@ function build(plan: Plan, descriptor: Descriptor, file: string | number, mode: 
   if (options.buffering === 0) return watched(plan, raw, descriptor);
   const buffered = new BufferedFile(raw, plan.bufferSize);
   const pending = buffered.pending;
+  const lock = buffered.opLock;
+  // Captures the buffer, the raw file and the lock, never the file object (the watch must not keep it alive).
   const flush = (): void => {
     flushWriteBufferSync(pending, raw);
   };
-  if (plan.parsed.binary) return watched(plan, buffered, descriptor, flush);
+  const busy = (): boolean => lock.held;
+  if (plan.parsed.binary) return watched(plan, buffered, descriptor, flush, busy);
   const text = new TextFile(buffered, mode, { ...options, lineBuffering: plan.lineBuffering });
-  return watched(plan, text, descriptor, flush);
+  return watched(plan, text, descriptor, flush, busy);
 }
 
-function watched<T extends AnyFile>(plan: Plan, file: T, descriptor: Descriptor, flush?: () => void): T {
-  if (plan.closefd) plan.table.unclosed.watch(file, descriptor, flush);
+/**
+ * Registers the outermost object with the table's watch: an owned descriptor for the leak report, a
+ * writable buffered or text file (owned or borrowed, as `fdopen(1, 'w')`) for the flush at exit.
+ */
+function watched<T extends AnyFile>(plan: Plan, file: T, descriptor: Descriptor, flush?: () => void, busy?: () => boolean): T {
+  const flushAtExit = flush !== undefined && plan.parsed.writing;
+  if (plan.closefd || flushAtExit) plan.table.unclosed.watch(file, descriptor, { flush, owns: plan.closefd, flushAtExit, busy });
   return file;
 }
 
