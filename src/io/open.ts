@@ -1,4 +1,5 @@
 import { FsError } from '../errors/fs-error.js';
+import { INT32_MAX, MODE_RULE, checkNumber, numberOption, type NumberRule } from '../errors/number-option.js';
 import { fdtable } from '../table/default-table.js';
 import type { Descriptor } from '../table/descriptor.js';
 import type { FileTable } from '../table/file-table.js';
@@ -69,7 +70,7 @@ export function openSync(file: string | number, mode = 'r', options: OpenOptions
       opened = adopted = true;
     }
   } else {
-    descriptor = plan.table.openDescriptorSync(file, plan.parsed.flags, options.perm ?? 0o666, mode);
+    descriptor = plan.table.openDescriptorSync(file, plan.parsed.flags, plan.perm, mode);
     opened = true;
   }
   try {
@@ -86,7 +87,7 @@ export async function open<const M extends string = 'r', const O extends OpenOpt
 export async function open(file: string | number, mode = 'r', options: OpenOptions = {}): Promise<AnyFile> {
   const plan = planOpen(file, mode, options);
   if (typeof file === 'number') return openSync(file, mode, options);
-  const descriptor = await plan.table.openDescriptor(file, plan.parsed.flags, options.perm ?? 0o666, mode);
+  const descriptor = await plan.table.openDescriptor(file, plan.parsed.flags, plan.perm, mode);
   try {
     // fstat on a descriptor just opened answers from memory: cheaper inline than a thread-pool round trip.
     if (!plan.parsed.writing && descriptor.statSync().isDirectory()) throw isDirectory(file);
@@ -106,9 +107,15 @@ export function fdopen<const M extends string = 'r', const O extends OpenOptions
   return openSync(fd, mode, options);
 }
 
+/** A descriptor number: what the kernel's int takes. */
+const FD_RULE: NumberRule = { min: 0, max: INT32_MAX, says: 'an integer from 0 to 2**31-1' };
+/** -1 (default), 0 (unbuffered), 1 (lines) or a buffer size in bytes. */
+const BUFFERING_RULE: NumberRule = { min: -1, max: INT32_MAX, says: '-1, 0, 1 or a buffer size in bytes (an integer up to 2**31-1)' };
+
 interface Plan {
   readonly table: FileTable;
   readonly parsed: ParsedMode;
+  readonly perm: number;
   readonly closefd: boolean;
   readonly bufferSize: number;
   readonly lineBuffering: boolean;
@@ -119,13 +126,14 @@ function planOpen(file: string | number, mode: string, options: OpenOptions): Pl
   const path = typeof file === 'string' ? file : undefined;
   const invalid = (detail: string): FsError => new FsError({ code: 'EINVAL', syscall: 'open', path, detail });
   const parsed = parseMode(mode, path);
+  const site = { syscall: 'open', path };
   if (typeof file === 'string') {
     if (options.closefd === false) throw invalid('closefd: false needs a descriptor number, not a path');
-  } else if (!Number.isSafeInteger(file) || file < 0) {
-    throw invalid(`not a path or descriptor number: ${String(file)}`);
+  } else {
+    checkNumber('file (a descriptor number)', file, FD_RULE, site);
   }
-  const buffering = options.buffering ?? -1;
-  if (!Number.isSafeInteger(buffering) || buffering < -1) throw invalid(`buffering must be -1, 0, 1 or a buffer size, not ${String(buffering)}`);
+  const perm = numberOption('perm', options.perm, 0o666, MODE_RULE, site);
+  const buffering = numberOption('buffering', options.buffering, -1, BUFFERING_RULE, site);
   if (parsed.binary) {
     if (options.encoding !== undefined) throw invalid("binary mode doesn't take an encoding");
     if (options.errors !== undefined) throw invalid("binary mode doesn't take an errors argument");
@@ -138,6 +146,7 @@ function planOpen(file: string | number, mode: string, options: OpenOptions): Pl
   return {
     table: options.table ?? fdtable,
     parsed,
+    perm,
     closefd: options.closefd ?? (typeof file === 'number' ? file > 2 : true),
     bufferSize: buffering > 1 ? buffering : DEFAULT_BUFFER_SIZE,
     lineBuffering: !parsed.binary && (buffering === 1 || options.lineBuffering === true),

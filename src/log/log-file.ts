@@ -127,7 +127,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   constructor(path: string, options: LogFileOptions = {}) {
     super();
     if (typeof path !== 'string' || path === '') throw new TypeError(`path must be a non-empty string, got ${typeof path === 'string' ? "''" : typeof path}`);
-    this.settings = logSettingsOf(options);
+    this.settings = logSettingsOf(options, path);
     this.backend = this.settings.backend;
     this.path = path;
     // A chdir later must not move the log: name it absolutely for the OS; the memory backend has its own cwd.
