@@ -19,6 +19,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { assertLogDistFresh } from './support/log-loss/harness.js';
+import { childEnv } from './support/child-env.js';
 import { LINE_BYTES, scanLines } from './support/log-loss/line.mjs';
 import { isExitFlushListener, signalAction, EXIT_FLUSH_MARK } from '../src/process/exit-hooks.js';
 
@@ -37,7 +38,7 @@ interface ChildConfig {
   readonly libs: readonly string[];
   readonly kind: 'log' | 'io';
   readonly mode?: string;
-  readonly end: 'exit' | 'natural' | 'throw' | 'wait' | 'self';
+  readonly end: 'exit' | 'natural' | 'throw' | 'wait';
   readonly signal?: NodeJS.Signals;
   readonly se?: 'none' | 'before' | 'after';
   readonly naive?: boolean;
@@ -55,11 +56,6 @@ interface ChildRun {
   readonly dir: string;
   /** Milliseconds from the parent's signal to the child's end (wait only). */
   readonly afterSignalMs: number | undefined;
-}
-
-function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const nodeOptions = (process.env['NODE_OPTIONS'] ?? '').replace(/--import[= ]tsx\b/g, '').trim();
-  return { ...process.env, NODE_OPTIONS: nodeOptions, ...extra };
 }
 
 function runChild(config: ChildConfig, env: NodeJS.ProcessEnv = {}): Promise<ChildRun> {

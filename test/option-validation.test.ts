@@ -16,6 +16,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { assertLogDistFresh } from './support/log-loss/harness.js';
+import { childEnv } from './support/child-env.js';
 import { checkNumber, int32Arg, MODE_RULE, showValue } from '../src/errors/number-option.js';
 import { FsError } from '../src/errors/fs-error.js';
 
@@ -76,12 +77,6 @@ interface Outcome {
   readonly error: { name: string; code: string | null; message: string } | null;
   readonly files: readonly string[];
   readonly content: string | null;
-}
-
-/** The children run plain JavaScript (dist/): without the runner's TypeScript loader, which they could not find from `root`. */
-function childEnv(): NodeJS.ProcessEnv {
-  const nodeOptions = (process.env['NODE_OPTIONS'] ?? '').replace(/--import[= ]tsx\b/g, '').trim();
-  return { ...process.env, NODE_OPTIONS: nodeOptions };
 }
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-options-'));

@@ -20,7 +20,7 @@ export interface OpenOptions extends TextOptions {
    * 0, 1 and 2. With a path it must be true (or omitted).
    */
   closefd?: boolean;
-  /** Permission bits for a file the open creates (before the umask). Default 0o666. */
+  /** Permission bits for a file the open creates (before the umask): an integer 0–0o7777. Default 0o666. */
   perm?: number;
   /** The descriptor table to open in. Default: the process-wide {@link fdtable}. */
   table?: FileTable;
@@ -49,7 +49,10 @@ export type FileFor<M extends string, O> = string extends M ? AnyFile : O extend
  * (`x`), EISDIR (a directory, whatever the mode), EMFILE (budget or OS limit) — with the path. If
  * building the stack fails after the open, the descriptor is closed again (when this call opened it).
  *
- * The returned object supports `await using`. Closing it flushes and closes the descriptor.
+ * The returned object supports `await using`. Closing it flushes and closes the descriptor. A writable
+ * buffered or text file still open when the process exits (or gets SIGINT, SIGTERM, SIGHUP) has its
+ * buffer written out then, as CPython does at shutdown; a failure there is printed on stderr with the path
+ * and open site.
  */
 export function openSync<const M extends string = 'r', const O extends OpenOptions = OpenOptions>(file: string | number, mode?: M, options?: O): FileFor<M, O>;
 export function openSync(file: string | number, mode = 'r', options: OpenOptions = {}): AnyFile {

@@ -12,16 +12,15 @@
 //             the lines go to stdout, a pipe to the parent)
 //   lines     how many lines each copy writes
 //   end       'exit' (process.exit(3)) | 'natural' | 'throw' (uncaught, in a timer) | 'wait' (print
-//             READY on stderr and wait for the parent's signal) | 'self' (raise `signal` itself)
-//   signal    for 'self'
+//             READY on stderr and wait for the parent's signal)
 //   se        'none' | 'before' | 'after': load signal-exit (its onExit) before or after fdkeeper opens
 //   naive     drop fdkeeper's process hooks before ending (the no-flush control)
-//   env       extra settings: { faulty: true } wraps the file in a FaultyBackend whose writes fail (io only)
+//   faulty    io: open the file in a table over a FaultyBackend whose writes fail with ENOSPC
 import fs from 'node:fs';
 import { formatLine } from './log-loss/line.mjs';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
-const { dir, libs, kind, mode, lines, end, signal, se, naive } = config;
+const { dir, libs, kind, mode, lines, end, se, naive } = config;
 
 async function loadSignalExit() {
   const { onExit } = await import('signal-exit');
@@ -77,10 +76,6 @@ switch (end) {
     setTimeout(() => {
       throw new Error('boom');
     }, 0);
-    break;
-  case 'self':
-    process.kill(process.pid, signal);
-    setTimeout(() => undefined, 20_000);
     break;
   case 'wait':
     process.stderr.write('READY\n');
