@@ -81,8 +81,11 @@ try {
 `;
 
 function fdkeeperScript(url: string): string {
+  // The two modules it uses, not the whole package: under `ulimit -n 64` Node's ESM loader, which reads
+  // every module of a graph at once, ran out of descriptors loading the index's ~140 files.
   return `import { writeSync } from 'node:fs';
-import { FileTable, openSync } from ${JSON.stringify(url)};
+import { FileTable } from ${JSON.stringify(new URL('./table/file-table.js', url).href)};
+import { openSync } from ${JSON.stringify(new URL('./io/open.js', url).href)};
 ${REPORT_FUNCTION}
 const [dataPath, configPath] = process.argv.slice(2);
 const table = new FileTable({ maxOpen: ${LEAK_BUDGET}, openSites: 'auto' });
