@@ -237,7 +237,7 @@ describe('content of every data kind', () => {
     assert.throws(() => { atomicWriteSync(p, chunksOf('x') as unknown as Iterable<string>); }, TypeError);
     assert.throws(() => { atomicWriteSync(p, (function* () { yield 'ok'; yield {}; })() as unknown as Iterable<string>); }, TypeError);
     await assert.rejects(atomicWrite(p, 'x', { durability: 'always' as Durability }), TypeError);
-    await assert.rejects(atomicWrite(p, 'x', { mode: 0o10000 }), TypeError);
+    await assert.rejects(atomicWrite(p, 'x', { mode: 0o10000 }), { name: 'FsError', code: 'EINVAL' }); // numeric options: EINVAL (issue 11)
     await assert.rejects(atomicWrite('', 'x'), TypeError);
     assert.equal(fs.readFileSync(p, 'utf8'), 'old');
     assertNoTemps(path.dirname(p));

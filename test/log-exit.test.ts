@@ -20,6 +20,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { assertLogDistFresh } from './support/log-loss/harness.js';
+import { childEnv } from './support/child-env.js';
 import { LINE_BYTES, scanLines } from './support/log-loss/line.mjs';
 
 const CHILD = fileURLToPath(new URL('./support/log-loss/exit-child.mjs', import.meta.url));
@@ -48,11 +49,6 @@ interface ChildOptions {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-log-exit-'));
 let runs = 0;
-
-function childEnv(): NodeJS.ProcessEnv {
-  const nodeOptions = (process.env['NODE_OPTIONS'] ?? '').replace(/--import[= ]tsx\b/g, '').trim();
-  return { ...process.env, NODE_OPTIONS: nodeOptions };
-}
 
 /** Runs one child to its end; for the waiting endings, sends the signal once it has written. */
 function runChild(options: ChildOptions): Promise<ChildRun> {

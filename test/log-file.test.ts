@@ -377,7 +377,7 @@ describe('failures: error, keep, drop, resume', () => {
     const dir = tmpdir(t);
     assert.throws(() => openLog(path.join(dir, 'missing', 'app.log'), MANUAL), (e: unknown) => e instanceof FsError && e.code === 'ENOENT');
     assert.throws(() => openLog(dir, MANUAL), (e: unknown) => e instanceof FsError && e.code === 'EISDIR');
-    assert.throws(() => openLog(path.join(dir, 'a.log'), { checkInterval: -1 }), TypeError);
+    assert.throws(() => openLog(path.join(dir, 'a.log'), { checkInterval: -1 }), (e: unknown) => e instanceof FsError && e.code === 'EINVAL' && e.message.includes('checkInterval')); // numeric options: EINVAL (issue 11)
   });
 });
 

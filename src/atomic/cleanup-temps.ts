@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { FileStat } from '../backend/backend.js';
 import { hasCode, rejected } from '../errors/fs-error.js';
+import { TIMEOUT_RULE, invalidOption, obeys } from '../errors/number-option.js';
 import { fdtable } from '../table/default-table.js';
 import { holderIsDead, readClaim, removeClaim } from './claim.js';
 import { isLive } from './live-temps.js';
@@ -31,7 +32,7 @@ const DEFAULT_OLDER_THAN_MS = 60 * 60 * 1000;
  */
 export function cleanupTemps(dir: string, options: CleanupOptions = {}): Promise<string[]> {
   const olderThanMs = options.olderThanMs ?? DEFAULT_OLDER_THAN_MS;
-  if (typeof olderThanMs !== 'number' || Number.isNaN(olderThanMs)) return rejected(new TypeError('olderThanMs must be a number'));
+  if (!obeys(olderThanMs, TIMEOUT_RULE)) return rejected(invalidOption('olderThanMs', olderThanMs, TIMEOUT_RULE, { syscall: 'scandir', path: dir }));
   if (typeof dir !== 'string' || dir === '') return rejected(new TypeError('dir must be a non-empty string'));
   return cleanup(resolve(dir), olderThanMs, options.dryRun === true, options.checkPids !== false, options.backend ?? fdtable.backend);
 }

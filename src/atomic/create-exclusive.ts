@@ -1,6 +1,7 @@
 import { basename, dirname, join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { FsError, hasCode, rejected } from '../errors/fs-error.js';
+import { INTERVAL_RULE, TIMEOUT_RULE, checkNumber } from '../errors/number-option.js';
 import { releaseClaim, tryClaim, type Holder } from './claim.js';
 import { prepare, type Prepared } from './data.js';
 import { atomicError, canceled, failedBeforeRename, isShaped, sourceFailed, throwIfAborted } from './errors.js';
@@ -22,7 +23,8 @@ function waitLimits(wait: CreateExclusiveOptions['wait']): { timeoutMs: number; 
   const limits = wait === true ? {} : wait;
   const timeoutMs = limits.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const pollMs = limits.pollMs ?? DEFAULT_POLL_MS;
-  if (!(timeoutMs >= 0) || !(pollMs > 0)) throw new TypeError('wait: timeoutMs must be ≥ 0 and pollMs > 0');
+  checkNumber('wait.timeoutMs', timeoutMs, TIMEOUT_RULE, { syscall: 'open' });
+  checkNumber('wait.pollMs', pollMs, INTERVAL_RULE, { syscall: 'open' });
   return { timeoutMs, pollMs };
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Backend } from '../backend/backend.js';
+import { ID_RULE, MODE_RULE, checkNumber } from '../errors/number-option.js';
 import { fdtable } from '../table/default-table.js';
 import type { AtomicOptions, Durability } from './types.js';
 
@@ -31,18 +32,21 @@ function show(v: unknown): string {
   return typeof v === 'string' ? `'${v}'` : String(v);
 }
 
-function isId(n: unknown): boolean {
-  return Number.isSafeInteger(n) && (n as number) >= 0;
-}
-
-/** Checks `options` (TypeError for a wrong type or value) and fills in the defaults. */
+/**
+ * Checks `options` and fills in the defaults: a bad number (mode, chown ids) is an FsError EINVAL naming
+ * it (src/errors/number-option.ts), another wrong type or value a TypeError.
+ */
 export function settingsOf(options: AtomicOptions): Settings {
   const durability = options.durability ?? 'full';
   if (!(durability in DURABILITY_RANK)) throw new TypeError(`durability must be 'full', 'file' or 'none', got ${show(durability)}`);
-  const mode = options.mode;
-  if (mode !== undefined && !(Number.isSafeInteger(mode) && mode >= 0 && mode <= 0o7777)) throw new TypeError(`mode must be an integer from 0 to 0o7777, got ${show(mode)}`);
+  const site = { syscall: 'open' };
+  const mode = options.mode === undefined ? undefined : checkNumber('mode', options.mode, MODE_RULE, site);
   const chown = options.chown;
-  if (chown !== undefined && chown !== false && !(typeof chown === 'object' && isId(chown.uid) && isId(chown.gid))) throw new TypeError('chown must be false or { uid, gid } with non-negative integer ids');
+  if (chown !== undefined && chown !== false) {
+    if (typeof chown !== 'object' || (chown as unknown) === null) throw new TypeError('chown must be false or { uid, gid } with non-negative integer ids');
+    checkNumber('chown.uid', chown.uid, ID_RULE, site);
+    checkNumber('chown.gid', chown.gid, ID_RULE, site);
+  }
   const untrustedSymlink: unknown = options.untrustedSymlink ?? 'refuse';
   if (untrustedSymlink !== 'refuse' && untrustedSymlink !== 'replace') throw new TypeError(`untrustedSymlink must be 'refuse' or 'replace', got ${show(untrustedSymlink)}`);
   const encoding = options.encoding ?? 'utf8';

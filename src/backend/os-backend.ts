@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Backend, Bytes, FdInfo, FileStat, TimeLike } from './backend.js';
 import { FsError, hasCode, rejected, toFsError } from '../errors/fs-error.js';
+import { int32Arg } from '../errors/number-option.js';
 import { O, O_PATH, accessMode, descriptionFlags } from './flags.js';
 
 type Callback<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
@@ -80,13 +81,13 @@ export class OsBackend implements Backend {
 
   openSync(path: string, flags: number, mode = 0o666): number {
     try {
-      return fs.openSync(path, flags, mode);
+      return fs.openSync(path, int32Arg(flags, 'flags', { syscall: 'open', path }), int32Arg(mode, 'mode', { syscall: 'open', path }));
     } catch (e) {
       throw toFsError(e, 'open', { path });
     }
   }
   open(path: string, flags: number, mode = 0o666): Promise<number> {
-    return callback('open', { path }, (cb) => { fs.open(path, flags, mode, cb); });
+    return callback('open', { path }, (cb) => { fs.open(path, int32Arg(flags, 'flags', { syscall: 'open', path }), int32Arg(mode, 'mode', { syscall: 'open', path }), cb); });
   }
   closeSync(fd: number): void {
     try {
@@ -254,13 +255,13 @@ export class OsBackend implements Backend {
   }
   mkdirSync(path: string, mode = 0o777): void {
     try {
-      fs.mkdirSync(path, { mode });
+      fs.mkdirSync(path, { mode: int32Arg(mode, 'mode', { syscall: 'mkdir', path }) });
     } catch (e) {
       throw toFsError(e, 'mkdir', { path });
     }
   }
   mkdir(path: string, mode = 0o777): Promise<void> {
-    return settle('mkdir', { path }, (cb) => { fs.mkdir(path, { mode }, cb); });
+    return settle('mkdir', { path }, (cb) => { fs.mkdir(path, { mode: int32Arg(mode, 'mode', { syscall: 'mkdir', path }) }, cb); });
   }
   rmdirSync(path: string): void {
     try {
@@ -284,23 +285,23 @@ export class OsBackend implements Backend {
   }
   chmodSync(path: string, mode: number): void {
     try {
-      fs.chmodSync(path, mode);
+      fs.chmodSync(path, int32Arg(mode, 'mode', { syscall: 'chmod', path }));
     } catch (e) {
       throw toFsError(e, 'chmod', { path });
     }
   }
   chmod(path: string, mode: number): Promise<void> {
-    return settle('chmod', { path }, (cb) => { fs.chmod(path, mode, cb); });
+    return settle('chmod', { path }, (cb) => { fs.chmod(path, int32Arg(mode, 'mode', { syscall: 'chmod', path }), cb); });
   }
   fchmodSync(fd: number, mode: number): void {
     try {
-      fs.fchmodSync(fd, mode);
+      fs.fchmodSync(fd, int32Arg(mode, 'mode', { syscall: 'fchmod', fd }));
     } catch (e) {
       throw toFsError(e, 'fchmod', { fd });
     }
   }
   fchmod(fd: number, mode: number): Promise<void> {
-    return settle('fchmod', { fd }, (cb) => { fs.fchmod(fd, mode, cb); });
+    return settle('fchmod', { fd }, (cb) => { fs.fchmod(fd, int32Arg(mode, 'mode', { syscall: 'fchmod', fd }), cb); });
   }
   fchownSync(fd: number, uid: number, gid: number): void {
     try {

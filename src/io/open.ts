@@ -1,4 +1,5 @@
 import { FsError } from '../errors/fs-error.js';
+import { INT32_MAX, MODE_RULE, checkNumber, numberOption, type NumberRule } from '../errors/number-option.js';
 import { fdtable } from '../table/default-table.js';
 import type { Descriptor } from '../table/descriptor.js';
 import type { FileTable } from '../table/file-table.js';
@@ -19,7 +20,7 @@ export interface OpenOptions extends TextOptions {
    * 0, 1 and 2. With a path it must be true (or omitted).
    */
   closefd?: boolean;
-  /** Permission bits for a file the open creates (before the umask). Default 0o666. */
+  /** Permission bits for a file the open creates (before the umask): an integer 0–0o7777. Default 0o666. */
   perm?: number;
   /** The descriptor table to open in. Default: the process-wide {@link fdtable}. */
   table?: FileTable;
@@ -48,7 +49,10 @@ export type FileFor<M extends string, O> = string extends M ? AnyFile : O extend
  * (`x`), EISDIR (a directory, whatever the mode), EMFILE (budget or OS limit) — with the path. If
  * building the stack fails after the open, the descriptor is closed again (when this call opened it).
  *
- * The returned object supports `await using`. Closing it flushes and closes the descriptor.
+ * The returned object supports `await using`. Closing it flushes and closes the descriptor. A writable
+ * buffered or text file still open when the process exits (or gets SIGINT, SIGTERM, SIGHUP) has its
+ * buffer written out then, as CPython does at shutdown; a failure there is printed on stderr with the path
+ * and open site.
  */
 export function openSync<const M extends string = 'r', const O extends OpenOptions = OpenOptions>(file: string | number, mode?: M, options?: O): FileFor<M, O>;
 export function openSync(file: string | number, mode = 'r', options: OpenOptions = {}): AnyFile {
@@ -69,7 +73,7 @@ export function openSync(file: string | number, mode = 'r', options: OpenOptions
       opened = adopted = true;
     }
   } else {
-    descriptor = plan.table.openDescriptorSync(file, plan.parsed.flags, options.perm ?? 0o666, mode);
+    descriptor = plan.table.openDescriptorSync(file, plan.parsed.flags, plan.perm, mode);
     opened = true;
   }
   try {
@@ -86,7 +90,7 @@ export async function open<const M extends string = 'r', const O extends OpenOpt
 export async function open(file: string | number, mode = 'r', options: OpenOptions = {}): Promise<AnyFile> {
   const plan = planOpen(file, mode, options);
   if (typeof file === 'number') return openSync(file, mode, options);
-  const descriptor = await plan.table.openDescriptor(file, plan.parsed.flags, options.perm ?? 0o666, mode);
+  const descriptor = await plan.table.openDescriptor(file, plan.parsed.flags, plan.perm, mode);
   try {
     // fstat on a descriptor just opened answers from memory: cheaper inline than a thread-pool round trip.
     if (!plan.parsed.writing && descriptor.statSync().isDirectory()) throw isDirectory(file);
@@ -106,9 +110,15 @@ export function fdopen<const M extends string = 'r', const O extends OpenOptions
   return openSync(fd, mode, options);
 }
 
+/** A descriptor number: what the kernel's int takes. */
+const FD_RULE: NumberRule = { min: 0, max: INT32_MAX, says: 'an integer from 0 to 2**31-1' };
+/** -1 (default), 0 (unbuffered), 1 (lines) or a buffer size in bytes. */
+const BUFFERING_RULE: NumberRule = { min: -1, max: INT32_MAX, says: '-1, 0, 1 or a buffer size in bytes (an integer up to 2**31-1)' };
+
 interface Plan {
   readonly table: FileTable;
   readonly parsed: ParsedMode;
+  readonly perm: number;
   readonly closefd: boolean;
   readonly bufferSize: number;
   readonly lineBuffering: boolean;
@@ -119,13 +129,14 @@ function planOpen(file: string | number, mode: string, options: OpenOptions): Pl
   const path = typeof file === 'string' ? file : undefined;
   const invalid = (detail: string): FsError => new FsError({ code: 'EINVAL', syscall: 'open', path, detail });
   const parsed = parseMode(mode, path);
+  const site = { syscall: 'open', path };
   if (typeof file === 'string') {
     if (options.closefd === false) throw invalid('closefd: false needs a descriptor number, not a path');
-  } else if (!Number.isSafeInteger(file) || file < 0) {
-    throw invalid(`not a path or descriptor number: ${String(file)}`);
+  } else {
+    checkNumber('file (a descriptor number)', file, FD_RULE, site);
   }
-  const buffering = options.buffering ?? -1;
-  if (!Number.isSafeInteger(buffering) || buffering < -1) throw invalid(`buffering must be -1, 0, 1 or a buffer size, not ${String(buffering)}`);
+  const perm = numberOption('perm', options.perm, 0o666, MODE_RULE, site);
+  const buffering = numberOption('buffering', options.buffering, -1, BUFFERING_RULE, site);
   if (parsed.binary) {
     if (options.encoding !== undefined) throw invalid("binary mode doesn't take an encoding");
     if (options.errors !== undefined) throw invalid("binary mode doesn't take an errors argument");
@@ -138,13 +149,14 @@ function planOpen(file: string | number, mode: string, options: OpenOptions): Pl
   return {
     table: options.table ?? fdtable,
     parsed,
+    perm,
     closefd: options.closefd ?? (typeof file === 'number' ? file > 2 : true),
     bufferSize: buffering > 1 ? buffering : DEFAULT_BUFFER_SIZE,
     lineBuffering: !parsed.binary && (buffering === 1 || options.lineBuffering === true),
   };
 }
 
-/** Builds raw → buffered → text on an open descriptor and registers the outermost object with the leak watch. */
+/** Builds raw → buffered → text on an open descriptor and registers the outermost object with the watch. */
 function build(plan: Plan, descriptor: Descriptor, file: string | number, mode: string, options: OpenOptions, adopted = false): AnyFile {
   // An adoption's table entry belongs to the file even with closefd: false (see openSync).
   const raw = new RawFile(plan.table, descriptor, file, plan.parsed.rawMode, plan.closefd, plan.closefd || adopted);
@@ -159,16 +171,24 @@ function build(plan: Plan, descriptor: Descriptor, file: string | number, mode: 
   if (options.buffering === 0) return watched(plan, raw, descriptor);
   const buffered = new BufferedFile(raw, plan.bufferSize);
   const pending = buffered.pending;
+  const lock = buffered.opLock;
+  // Captures the buffer, the raw file and the lock, never the file object (the watch must not keep it alive).
   const flush = (): void => {
     flushWriteBufferSync(pending, raw);
   };
-  if (plan.parsed.binary) return watched(plan, buffered, descriptor, flush);
+  const busy = (): boolean => lock.held;
+  if (plan.parsed.binary) return watched(plan, buffered, descriptor, flush, busy);
   const text = new TextFile(buffered, mode, { ...options, lineBuffering: plan.lineBuffering });
-  return watched(plan, text, descriptor, flush);
+  return watched(plan, text, descriptor, flush, busy);
 }
 
-function watched<T extends AnyFile>(plan: Plan, file: T, descriptor: Descriptor, flush?: () => void): T {
-  if (plan.closefd) plan.table.unclosed.watch(file, descriptor, flush);
+/**
+ * Registers the outermost object with the table's watch: an owned descriptor for the leak report, a
+ * writable buffered or text file (owned or borrowed, as `fdopen(1, 'w')`) for the flush at exit.
+ */
+function watched<T extends AnyFile>(plan: Plan, file: T, descriptor: Descriptor, flush?: () => void, busy?: () => boolean): T {
+  const flushAtExit = flush !== undefined && plan.parsed.writing;
+  if (plan.closefd || flushAtExit) plan.table.unclosed.watch(file, descriptor, { flush, owns: plan.closefd, flushAtExit, busy });
   return file;
 }
 

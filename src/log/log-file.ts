@@ -16,7 +16,7 @@ import { FsError, hasCode, toFsError } from '../errors/fs-error.js';
 import { makeParentsSync } from '../atomic/make-parents.js';
 import { carryOver } from './carry-over.js';
 import { watchDirectory, type DirWatch } from './dir-watch.js';
-import { addExitFlush, removeExitFlush, type ExitFlushable } from './exit-flush.js';
+import { addExitFlush, removeExitFlush, type ExitFlushable } from '../process/exit-hooks.js';
 import { checkIdentity } from './identity-check.js';
 import { KeepQueue } from './keep-queue.js';
 import { RecordBuffer } from './record-buffer.js';
@@ -127,7 +127,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   constructor(path: string, options: LogFileOptions = {}) {
     super();
     if (typeof path !== 'string' || path === '') throw new TypeError(`path must be a non-empty string, got ${typeof path === 'string' ? "''" : typeof path}`);
-    this.settings = logSettingsOf(options);
+    this.settings = logSettingsOf(options, path);
     this.backend = this.settings.backend;
     this.path = path;
     // A chdir later must not move the log: name it absolutely for the OS; the memory backend has its own cwd.

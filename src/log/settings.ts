@@ -4,6 +4,7 @@
  * @module
  */
 import type { Backend } from '../backend/backend.js';
+import { INTERVAL_RULE, MODE_RULE, SIZE_RULE, checkNumber, numberOption, type NumberRule, type OptionSite } from '../errors/number-option.js';
 import { fdtable } from '../table/default-table.js';
 import type { FsyncPolicy, LogFileOptions, ReopenSignal } from './types.js';
 
@@ -41,11 +42,8 @@ function show(v: unknown): string {
   return typeof v === 'string' ? `'${v}'` : String(v);
 }
 
-function positive(name: string, v: unknown, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new TypeError(`${name} must be a positive number, got ${show(v)}`);
-  return v;
-}
+/** maxKept: a byte count kept in memory, any positive integer. */
+const KEPT_RULE: NumberRule = { min: 1, says: 'a positive integer (bytes)' };
 
 function flag(name: string, v: unknown, fallback: boolean): boolean {
   if (v === undefined) return fallback;
@@ -53,31 +51,35 @@ function flag(name: string, v: unknown, fallback: boolean): boolean {
   return v;
 }
 
-/** Checks `options` (a TypeError names the bad one) and fills in the defaults. */
-export function logSettingsOf(options: LogFileOptions): LogSettings {
-  const mode = options.mode ?? LOG_DEFAULTS.mode;
-  if (!(Number.isSafeInteger(mode) && mode >= 0 && mode <= 0o7777)) throw new TypeError(`mode must be an integer from 0 to 0o7777, got ${show(mode)}`);
+/**
+ * Checks `options` and fills in the defaults. A bad numeric option is an FsError EINVAL naming it (see
+ * src/errors/number-option.ts); another bad option a TypeError naming it.
+ */
+export function logSettingsOf(options: LogFileOptions, path?: string): LogSettings {
+  const site: OptionSite = { syscall: 'open', path };
+  const mode = numberOption('mode', options.mode, LOG_DEFAULTS.mode, MODE_RULE, site);
   const fsync = options.fsync ?? 'never';
-  if (!(fsync === 'never' || fsync === 'every' || (typeof fsync === 'object' && typeof fsync.intervalMs === 'number' && fsync.intervalMs > 0))) {
+  if (!(fsync === 'never' || fsync === 'every' || (typeof fsync === 'object' && (fsync as unknown) !== null))) {
     throw new TypeError(`fsync must be 'never', 'every' or { intervalMs } with a positive interval, got ${show(fsync)}`);
   }
+  if (typeof fsync === 'object') checkNumber('fsync.intervalMs', fsync.intervalMs, INTERVAL_RULE, site);
   const signal = options.reopenOnSignal ?? false;
   if (signal !== false && !SIGNALS.includes(signal)) throw new TypeError(`reopenOnSignal must be false, 'SIGHUP', 'SIGUSR1' or 'SIGUSR2', got ${show(signal)}`);
-  const bufferSize = Math.floor(positive('bufferSize', options.bufferSize, LOG_DEFAULTS.bufferSize));
+  const positive = (name: keyof LogFileOptions & keyof typeof LOG_DEFAULTS, rule: NumberRule): number => numberOption(name, options[name], LOG_DEFAULTS[name], rule, site);
   return {
     backend: options.backend ?? fdtable.backend,
     mode,
     mkdir: flag('mkdir', options.mkdir, false),
-    checkInterval: positive('checkInterval', options.checkInterval, LOG_DEFAULTS.checkInterval),
+    checkInterval: positive('checkInterval', INTERVAL_RULE),
     watch: flag('watch', options.watch, true),
     carryOver: flag('carryOver', options.carryOver, true),
-    bufferSize: Math.max(1, bufferSize),
-    flushInterval: positive('flushInterval', options.flushInterval, LOG_DEFAULTS.flushInterval),
+    bufferSize: positive('bufferSize', SIZE_RULE),
+    flushInterval: positive('flushInterval', INTERVAL_RULE),
     sync: flag('sync', options.sync, true),
     fsync,
     reopenOnSignal: signal,
     exitFlush: flag('exitFlush', options.exitFlush, true),
-    maxKept: positive('maxKept', options.maxKept, LOG_DEFAULTS.maxKept),
-    retryInterval: positive('retryInterval', options.retryInterval, LOG_DEFAULTS.retryInterval),
+    maxKept: positive('maxKept', KEPT_RULE),
+    retryInterval: positive('retryInterval', INTERVAL_RULE),
   };
 }

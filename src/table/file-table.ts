@@ -2,6 +2,7 @@ import { writeSync as fsWriteSync } from 'node:fs';
 import type { Backend, Bytes, FileStat } from '../backend/backend.js';
 import { OsBackend } from '../backend/os-backend.js';
 import { O, descriptionFlags, flagsToMode, parseOpenFlags, type OpenFlags } from '../backend/flags.js';
+import { TIMEOUT_RULE, numberOption } from '../errors/number-option.js';
 import { FsError, hasCode, rejected } from '../errors/fs-error.js';
 import { OpenSite, SitePolicy, type SiteMode } from '../diagnostics/open-site.js';
 import { OpenHandle, formatLeakReport, summarizeOpenSites, type LeakReportOptions } from '../diagnostics/leak-report.js';
@@ -104,9 +105,10 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
 
   constructor(options: FileTableOptions = {}) {
     this.backend = options.backend ?? sharedOsBackend();
-    this.sites = new SitePolicy({ mode: options.openSites, autoThreshold: options.siteThreshold });
-    this.budget = new FdBudget(options.maxOpen);
-    this.emfileRetryMs = options.emfileRetryMs ?? 60_000;
+    const site = { syscall: 'open' };
+    this.sites = new SitePolicy({ mode: options.openSites, autoThreshold: numberOption('siteThreshold', options.siteThreshold, 32, { min: 0, says: 'an integer from 0 up' }, site) });
+    this.budget = new FdBudget(numberOption('maxOpen', options.maxOpen, Infinity, { min: 1, max: Infinity, says: 'an integer from 1 up, or Infinity' }, site));
+    this.emfileRetryMs = numberOption('emfileRetryMs', options.emfileRetryMs, 60_000, TIMEOUT_RULE, site);
     if (options.reportAtExit === true) this.reportAtExit(true);
   }
 
