@@ -161,23 +161,6 @@ export function encodedLength(s: string, encoding: CanonicalEncoding): number {
   return encoding === 'utf8' ? Buffer.byteLength(s, 'utf8') : encoding === 'utf16le' ? s.length * 2 : s.length;
 }
 
-/** The number of bytes the first `units` UTF-16 units of `d.s` were decoded from. */
-export function bytesBefore(d: Decoded, units: number, encoding: CanonicalEncoding): number {
-  if (units === 0) return 0;
-  if (units === d.s.length) return d.bytes;
-  let u = 0;
-  let b = 0;
-  const a = d.anchors;
-  if (a !== undefined) {
-    // The last anchor at or before `units` (anchors are few: one per replacement that was not 3 bytes).
-    for (let i = 0; i < a.length && (a[i] ?? 0) <= units; i += 2) {
-      u = a[i] ?? 0;
-      b = a[i + 1] ?? 0;
-    }
-  }
-  return b + encodedLength(d.s.slice(u, units), encoding);
-}
-
 /** How many leading bytes of `chunk` form whole characters in `encoding`. */
 export function completeLength(chunk: Buffer, encoding: CanonicalEncoding): number {
   const len = chunk.length;
@@ -207,19 +190,13 @@ export function completeLength(chunk: Buffer, encoding: CanonicalEncoding): numb
 }
 
 /**
- * Decodes the incomplete bytes left at end of file (replace mode): every one is invalid. UTF-8: one
- * U+FFFD per maximal subpart; UTF-16LE: a dangling high surrogate and a dangling odd byte are one U+FFFD each.
+ * Decodes the incomplete bytes left at end of file (replace mode): what {@link completeLength} held back,
+ * one unfinished character. UTF-8: one U+FFFD per maximal subpart. UTF-16LE: a dangling high surrogate, an
+ * odd byte, or both, are one U+FFFD, as in CPython.
  */
 export function decodeTail(rest: Buffer, encoding: CanonicalEncoding): Decoded {
-  if (encoding !== 'utf16le') {
-    const r = decodeChunk(rest, rest.length, encoding, false).text;
-    return r ?? { s: '', bytes: 0, anchors: undefined };
-  }
-  const even = rest.length - (rest.length % 2);
-  const s = rest.toString('utf16le', 0, even).replace(LONE_SURROGATES, REPLACEMENT);
-  if (even === rest.length) return { s, bytes: even, anchors: undefined };
-  // The odd byte is one U+FFFD standing for one byte, not two.
-  return { s: s + REPLACEMENT, bytes: rest.length, anchors: [s.length + 1, rest.length] };
+  if (encoding === 'utf16le') return { s: REPLACEMENT, bytes: rest.length, anchors: rest.length === 2 ? undefined : [1, rest.length] };
+  return decodeChunk(rest, rest.length, encoding, false).text ?? { s: '', bytes: 0, anchors: undefined };
 }
 
 /** Python's `len()`: code points, a surrogate pair counting once (a lone surrogate counts once too). */

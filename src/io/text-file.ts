@@ -4,7 +4,7 @@ import { FsError, rejected } from '../errors/fs-error.js';
 import type { Whence } from '../table/file-table.js';
 import type { BufferedFile } from './buffered-file.js';
 import { checkSize, lineIterator, unsupported } from './io-base.js';
-import { bytesBefore, canonicalEncoding, codePointLength, completeLength, decodeChunk, decodeTail, encodedLength, type CanonicalEncoding, type Decoded } from './text-codec.js';
+import { canonicalEncoding, codePointLength, completeLength, decodeChunk, decodeTail, encodedLength, type CanonicalEncoding, type Decoded } from './text-codec.js';
 
 /** Encodings the text layer reads and writes. */
 export type TextEncoding = 'utf8' | 'utf-8' | 'utf16le' | 'utf-16le' | 'ucs2' | 'ucs-2' | 'latin1' | 'binary' | 'ascii';
@@ -62,6 +62,11 @@ interface Segment extends Decoded {
   cr: number;
   /** `s` translated, when a read of everything translated it as it was decoded (while it was fresh). */
   t: string | undefined;
+  /** Memo for `tell()`: the first `mu` units of `s` came from `mb` bytes (so a tell() per line stays linear). */
+  mu: number;
+  mb: number;
+  /** The first anchor (index into `anchors`) past `mu`. */
+  ai: number;
 }
 
 /** The text options, checked and resolved. */
@@ -130,6 +135,8 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
   private eof = false;
   /** How many characters the last {@link TextFile.advance} counted. */
   private counted = 0;
+  /** See {@link TextFile.work}. */
+  private units = 0;
   private readonly universal: boolean;
   private readonly translateRead: boolean;
   private readonly writeNewline: string | undefined;
@@ -146,6 +153,14 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
     this.universal = newline === undefined || newline === '';
     this.translateRead = newline === undefined;
     this.writeNewline = newline === undefined ? (EOL === '\n' ? undefined : EOL) : newline === '' || newline === '\n' ? undefined : newline;
+  }
+
+  /**
+   * @internal UTF-16 units the read path has decoded, searched, counted, translated and copied so far: a
+   * measure of work the linearity tests compare with the length of the text (no clocks).
+   */
+  get work(): number {
+    return this.units;
   }
 
   /** The path or number the file was opened by. */
@@ -346,7 +361,8 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
 
   private push(d: Decoded): void {
     this.buffer.consumeBuffered(d.bytes);
-    this.segs.push({ s: d.s, bytes: d.bytes, anchors: d.anchors, lf: UNKNOWN, cr: UNKNOWN, t: undefined });
+    this.units += d.s.length;
+    this.segs.push({ s: d.s, bytes: d.bytes, anchors: d.anchors, lf: UNKNOWN, cr: UNKNOWN, t: undefined, mu: 0, mb: 0, ai: 0 });
   }
 
   private decodeError(what: string): FsError {
@@ -361,7 +377,9 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
   private find(seg: Segment, which: 'lf' | 'cr', i: number): number {
     const cached = seg[which];
     if (cached === UNKNOWN || (cached >= 0 && cached < i)) {
-      return (seg[which] = seg.s.indexOf(which === 'lf' ? '\n' : this.newline === '\r\n' ? '\r\n' : '\r', i));
+      const at = (seg[which] = seg.s.indexOf(which === 'lf' ? '\n' : this.newline === '\r\n' ? '\r\n' : '\r', i));
+      this.units += (at < 0 ? seg.s.length : at + 1) - i;
+      return at;
     }
     return cached;
   }
@@ -502,6 +520,7 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
       count++;
     }
     this.counted = count;
+    this.units += i - from;
     return i;
   }
 
@@ -512,7 +531,9 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
   private pretranslate(): void {
     if (!this.translateRead) return;
     const seg = this.segs[this.segs.length - 1];
-    if (seg !== undefined && seg.s.includes('\r')) seg.t = translate(seg.s);
+    if (seg === undefined) return;
+    this.units += seg.s.length;
+    if (seg.s.includes('\r')) seg.t = translate(seg.s);
   }
 
   /** Everything decoded: the scan ends at the end. */
@@ -533,6 +554,7 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
     let out: string;
     if (end === 0) {
       const from = this.tpos;
+      this.units += at - from;
       out = head.s.slice(from, at);
       if (this.translateRead) {
         const cr = this.find(head, 'cr', from);
@@ -545,6 +567,8 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
     } else {
       const last = segs[end] as Segment;
       const parts: string[] = [];
+      this.units += head.s.length - this.tpos + at;
+      for (let k = 1; k < end; k++) this.units += (segs[k] as Segment).s.length;
       if (this.translateRead) {
         let prevCr = translateInto(parts, head.s.slice(this.tpos), undefined, false);
         for (let k = 1; k < end; k++) {
@@ -573,9 +597,26 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
     const segs = this.segs;
     const head = segs[0];
     if (head === undefined) return 0;
-    let n = head.anchors === undefined ? encodedLength(head.s.slice(this.tpos), this.encoding) : head.bytes - bytesBefore(head, this.tpos, this.encoding);
+    let n = head.bytes - this.bytesBefore(head, this.tpos);
     for (let k = 1; k < segs.length; k++) n += (segs[k] as Segment).bytes;
     return n;
+  }
+
+  /** The bytes the first `u` units of `seg` came from. */
+  private bytesBefore(seg: Segment, u: number): number {
+    if (u < seg.mu) seg.mu = seg.mb = seg.ai = 0;
+    const a = seg.anchors;
+    if (a !== undefined) {
+      // Jump to the last anchor at or before `u`: between anchors every character is its encoded length.
+      for (; seg.ai < a.length && (a[seg.ai] ?? 0) <= u; seg.ai += 2) {
+        seg.mu = a[seg.ai] ?? 0;
+        seg.mb = a[seg.ai + 1] ?? 0;
+      }
+    }
+    this.units += u - seg.mu;
+    seg.mb += encodedLength(seg.s.slice(seg.mu, u), this.encoding);
+    seg.mu = u;
+    return seg.mb;
   }
 
   /** Before writing after reading: move the buffered position back to the first undelivered character. */
