@@ -37,49 +37,31 @@ function content(kind: string, chars: number): string {
 const MODES: readonly (Newline | undefined)[] = [undefined, '', '\n', '\r', '\r\n'];
 
 type Reader = (f: TextFile) => Promise<void>;
+
+/** Calls `call` until it returns `''` (end of file). */
+async function drain(call: () => string | Promise<string>): Promise<void> {
+  while ((await call()) !== '') {
+    // on
+  }
+}
+
 const READERS: Readonly<Record<string, Reader>> = {
-  'readSync()': (f) => {
-    f.readSync();
-    return Promise.resolve();
-  },
-  'read()': async (f) => {
-    await f.read();
-  },
-  'readSync(1000)': (f) => {
-    while (f.readSync(1000) !== '') {
-      // on
-    }
-    return Promise.resolve();
-  },
-  'read(100000) (one call spanning many chunks)': async (f) => {
-    while ((await f.read(100_000)) !== '') {
-      // on
-    }
-  },
-  'readlineSync()': (f) => {
-    while (f.readlineSync() !== '') {
-      // on
-    }
-    return Promise.resolve();
-  },
-  'readlineSync(7)': (f) => {
-    while (f.readlineSync(7) !== '') {
-      // on
-    }
-    return Promise.resolve();
-  },
-  'readline(7)': async (f) => {
-    while ((await f.readline(7)) !== '') {
-      // on
-    }
-  },
+  'readSync()': (f) => drain(() => f.readSync()),
+  'read()': (f) => drain(() => f.read()),
+  'readSync(1000)': (f) => drain(() => f.readSync(1000)),
+  'read(100000) (one call spanning many chunks)': (f) => drain(() => f.read(100_000)),
+  'readlineSync()': (f) => drain(() => f.readlineSync()),
+  'readlineSync(7)': (f) => drain(() => f.readlineSync(7)),
+  'readline(7)': (f) => drain(() => f.readline(7)),
   'for await': async (f) => {
     for await (const line of f) assert.ok(line.length > 0);
   },
-  'readline() + tell() per line': (f) => {
-    while (f.readlineSync() !== '') f.tell();
-    return Promise.resolve();
-  },
+  'readline() + tell() per line': (f) =>
+    drain(() => {
+      const line = f.readlineSync();
+      f.tell();
+      return line;
+    }),
 };
 
 /** Work per character of text allowed: each unit is decoded, searched, counted and copied a few times. */
