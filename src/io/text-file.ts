@@ -353,8 +353,8 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
    * next call fails again).
    */
   private appendDecoded(chunk: Buffer, k: number): boolean {
-    const { text, invalidAt } = decodeChunk(chunk, k, this.encoding, this.errors === 'strict');
-    if (text === undefined) throw this.decodeError(invalidAt === undefined ? 'invalid bytes' : `invalid ${this.encoding === 'utf8' ? 'utf-8' : this.encoding === 'utf16le' ? 'utf-16le (lone surrogate)' : 'ascii (byte above 0x7f)'}`);
+    const { text } = decodeChunk(chunk, k, this.encoding, this.errors === 'strict');
+    if (text === undefined) throw this.decodeError(`invalid ${this.encoding === 'utf8' ? 'utf-8' : this.encoding === 'utf16le' ? 'utf-16le (lone surrogate)' : 'ascii (byte above 0x7f)'}`);
     this.push(text);
     return true;
   }
