@@ -836,9 +836,14 @@ export class TextFile implements Disposable, AsyncDisposable, AsyncIterable<stri
 /** Universal newlines: every `\r\n` and lone `\r` becomes `\n`. */
 function translate(s: string): string {
   if (!s.includes('\r')) return s;
-  // split/join: three times faster than replaceAll or a regular expression on V8 (docs/benchmarks.md).
-  const t = s.split('\r\n').join('\n');
-  return t.includes('\r') ? t.split('\r').join('\n') : t;
+  // One split at '\r', the '\n' of each '\r\n' dropped, joined with '\n': three times faster on V8 than
+  // replaceAll or a regular expression (docs/benchmarks.md, "Text reads").
+  const pieces = s.split('\r');
+  for (let i = 1; i < pieces.length; i++) {
+    const p = pieces[i] as string;
+    if (p.charCodeAt(0) === LF) pieces[i] = p.slice(1);
+  }
+  return pieces.join('\n');
 }
 
 /**
