@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import fc from 'fast-check';
 import { BufferedFile } from '../src/io/buffered-file.js';
 import { openSync, type OpenOptions } from '../src/io/open.js';
+import { pipe } from '../src/io/pipe.js';
 import { RawFile } from '../src/io/raw-file.js';
 import { TextFile, type Newline, type TextEncoding, type TextOptions } from '../src/io/text-file.js';
 import { ioFixture, rejectsFs, throwsFs } from './support/io-fixture.js';
@@ -275,6 +276,48 @@ test('strict: a line before the invalid bytes still reads; a read across a chunk
     assert.equal(g.tell(), 6);
   } finally {
     g.closeSync();
+  }
+});
+
+test('strict read() of everything that fails consumes nothing: translating (segments translated early, then rewound) and on a pipe', async () => {
+  // Many small segments, \r\n split across some of them, then a bad byte: read() translates each segment
+  // as it decodes it and drops its raw text; on the error it must seek back to where it started.
+  const body = 'ab\r\ncd\re\r\n'.repeat(40);
+  const p = file('strict-all.txt', bytes(body, [0xff], 'tail\r\n'));
+  for (const size of [3, 7, 64, 8192]) {
+    for (const sync of [true, false]) {
+      const f = tiny(p, 'r', size, { errors: 'strict' });
+      const where = `buffer ${size} ${sync ? 'sync' : 'promise'}`;
+      try {
+        assert.equal(f.readlineSync(), 'ab\n');
+        if (sync) throwsFs(() => f.readSync(), 'EILSEQ', new RegExp(`at byte ${body.length}\\b`));
+        else await rejectsFs(f.read(), 'EILSEQ', new RegExp(`at byte ${body.length}\\b`));
+        assert.equal(f.tell(), 4, `${where}: nothing consumed`);
+        assert.equal(f.readlineSync(), 'cd\n', where);
+        assert.equal(f.tell(), 7, where);
+        const rest = body.slice(7).replace(/\r\n?/g, '\n');
+        assert.equal(sync ? f.readSync(rest.length) : await f.read(rest.length), rest, where);
+        assert.equal(f.tell(), body.length, where);
+        if (sync) throwsFs(() => f.readSync(), 'EILSEQ');
+        else await rejectsFs(f.read(), 'EILSEQ');
+        assert.equal(f.tell(), body.length, where);
+      } finally {
+        f.closeSync();
+      }
+    }
+  }
+  // A pipe cannot seek back: there the raw text is kept instead, and nothing is lost either.
+  using pp = pipe({ table });
+  pp.writer.writeSync(bytes('x\r\ny\r\n'.repeat(3000), [0xff]));
+  pp.writer.closeSync();
+  const t = new TextFile(new BufferedFile(pp.reader, 1024), 'r', { errors: 'strict' });
+  try {
+    throwsFs(() => t.readSync(), 'EILSEQ');
+    assert.equal(t.readlineSync(), 'x\n');
+    assert.equal(t.readSync(11_998), 'y\n' + 'x\ny\n'.repeat(2999));
+    throwsFs(() => t.readSync(), 'EILSEQ');
+  } finally {
+    t.closeSync();
   }
 });
 
