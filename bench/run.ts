@@ -4,7 +4,7 @@
  *
  *   npm run bench -- [--rounds N] [--only name,…] [--json FILE] [--quick] [--sample-ms MS] [--list]
  *
- * `--only` takes case names (open-close, rw4k, read1m, lines, overhead, memory, atomic, log, register) and/or group ids (pread4k-sync, …).
+ * `--only` takes case names (open-close, rw4k, read1m, lines, textread, overhead, memory, atomic, log, register) and/or group ids (pread4k-sync, …).
  * `--quick`: 2 rounds, 100 ms samples, smaller files (well under a minute).
  */
 import { execFileSync } from 'node:child_process';
@@ -23,9 +23,10 @@ import { overhead } from './cases/overhead.js';
 import { read1m } from './cases/read1m.js';
 import { register } from './cases/register.js';
 import { rw4k } from './cases/rw4k.js';
+import { textRead } from './cases/text-read.js';
 
 /** Every case, in the order they run. Add new groups (atomic writes, log files…) here. */
-const CASES: readonly BenchCase[] = [openClose, rw4k, read1m, lines, overhead, memory, atomic, log, register];
+const CASES: readonly BenchCase[] = [openClose, rw4k, read1m, lines, textRead, overhead, memory, atomic, log, register];
 
 interface Args {
   rounds: number | undefined;
