@@ -36,6 +36,8 @@ export interface HandleNotes {
 
 /** The fdkeeper outcome plus, per step, the notes of the handle it used and the files tainted so far. */
 export interface FdkeeperOutcome extends Outcome {
+  /** A descriptor below the sequence's base was closed by something else while it ran (see runFdkeeper). */
+  interfered: boolean;
   notes: (HandleNotes | undefined)[];
   /**
    * Per step (before it), and once more after the last: the files written by a handle while it had
@@ -88,19 +90,31 @@ export function plugDescriptors(): { base: number; plugs: number[] } {
 export async function runFdkeeper(seq: Sequence, dir: string): Promise<FdkeeperOutcome> {
   for (const [name, data] of Object.entries(seq.init)) fs.writeFileSync(join(dir, name), Buffer.from(data, 'hex'));
   const table = new FileTable({ openSites: 'never' });
-  let out: Omit<FdkeeperOutcome, 'files'>;
+  let out: Omit<FdkeeperOutcome, 'files' | 'interfered'>;
+  let interfered = false;
   if (seq.level === 'os') {
     const { base, plugs } = plugDescriptors();
     try {
       out = await runOs(seq, dir, table, base);
+      // Something else in this process closed a descriptor below the base while the sequence ran (a
+      // number this sequence could then be given): its numbers are not comparable. The caller reruns it.
+      const open = new Set(fs.readdirSync('/proc/self/fd').map(Number));
+      for (let n = 0; n < base; n++) if (!open.has(n)) interfered = true;
     } finally {
       for (const p of plugs) fs.closeSync(p);
     }
   } else {
     out = await runIo(seq, dir, table);
   }
-  for (const d of table.descriptors()) d.closeSync();
   const files: Record<string, string | null> = {};
+  for (const d of table.descriptors()) {
+    try {
+      d.closeSync();
+    } catch (e) {
+      // CPython closes what a sequence left open without a word: a failure here is a divergence.
+      files['(closing what was left open)'] = codeOf(e);
+    }
+  }
   for (const name of seq.files) {
     try {
       files[name] = fs.readFileSync(join(dir, name)).toString('hex');
@@ -108,10 +122,10 @@ export async function runFdkeeper(seq: Sequence, dir: string): Promise<FdkeeperO
       files[name] = null;
     }
   }
-  return { ...out, files };
+  return { ...out, files, interfered };
 }
 
-async function runOs(seq: Sequence, dir: string, table: FileTable, base: number): Promise<Omit<FdkeeperOutcome, 'files'>> {
+async function runOs(seq: Sequence, dir: string, table: FileTable, base: number): Promise<Omit<FdkeeperOutcome, 'files' | 'interfered'>> {
   const fds: number[] = [];
   const steps: Step[] = [];
   const p = seq.api === 'promise';
@@ -186,7 +200,7 @@ function holdsInvalidUtf8(path: string): boolean {
   }
 }
 
-async function runIo(seq: Sequence, dir: string, table: FileTable): Promise<Omit<FdkeeperOutcome, 'files'>> {
+async function runIo(seq: Sequence, dir: string, table: FileTable): Promise<Omit<FdkeeperOutcome, 'files' | 'interfered'>> {
   const files: (AnyFile | undefined)[] = [];
   const info: { file: string; text: boolean; encoding: string; errors: string; notes: HandleNotes }[] = [];
   const steps: Step[] = [];
@@ -222,8 +236,9 @@ async function runIo(seq: Sequence, dir: string, table: FileTable): Promise<Omit
     const n = hi.notes;
     if ((op[0] === 'read' || op[0] === 'readline') && e === undefined && hi.errors === 'replace' && hi.encoding === 'utf-8' && holdsInvalidUtf8(join(dir, hi.file))) n.replaceReadInvalid = true;
     if ((op[0] === 'read' || op[0] === 'readline') && e instanceof FsError && e.code === 'EILSEQ') n.strictReadFailed = true;
-    if (op[0] === 'seek' && e === undefined && op[3] !== 1) n.replaceReadInvalid = n.strictReadFailed = false;
-    if (op[0] === 'write' || op[0] === 'truncate') {
+    // An absolute seek starts afresh; seek(tell()) goes wherever tell() said, right or wrong.
+    if (op[0] === 'seek' && op[3] !== 1 && e === undefined) n.replaceReadInvalid = n.strictReadFailed = false;
+    if (op[0] === 'write' || op[0] === 'truncate' || op[0] === 'seektell') {
       const s = taint.get(hi.file) ?? new Set();
       if (n.replaceReadInvalid) s.add('a');
       if (n.strictReadFailed) s.add('b');
@@ -273,6 +288,11 @@ async function runIo(seq: Sequence, dir: string, table: FileTable): Promise<Omit
       }
       case 'tell':
         return f.tell();
+      case 'seektell': {
+        const at = f.tell();
+        if (f instanceof RawFile) return f.seek(at, 0);
+        return p ? f.seek(at, 0) : f.seekSync(at, 0);
+      }
       case 'truncate': {
         const size = op[2] ?? undefined;
         return p ? f.truncate(size) : f.truncateSync(size);

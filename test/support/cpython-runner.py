@@ -2,8 +2,8 @@
 """The CPython side of test/cpython-differential.test.ts: the oracle.
 
 Reads {"root": dir, "sequences": [...]} as JSON from stdin, runs every sequence through CPython's `os`
-(descriptor level) or `io.open` (io level) in a fresh directory under `root`, and prints one JSON array
-of results, one entry per sequence: {"steps": [result per op], "files": {name: hex or null}}.
+(descriptor level) or `io.open` (io level) in a fresh directory under `root`, and writes one JSON array
+to stdout of results, one entry per sequence: {"steps": [result per op], "files": {name: hex or null}}.
 A result is {"v": value} or {"e": code}; bytes are hex strings, text is a JSON string.
 
 The format of sequences is defined by test/support/cpython-sequences.ts (the generator); both sides
@@ -128,6 +128,22 @@ def run_os(seq, d, base):
     return steps
 
 
+def strict_read(f, kind, n):
+    """Normalization N6: a strict text read that fails with a decode error leaves CPython's position
+    wherever its read-ahead got to (the decoder consumed the chunk). fdkeeper's contract is that a failed
+    read consumes nothing, so the position from before the call is restored here."""
+    try:
+        before = f.tell() if not f.closed and f.readable() else None
+    except (OSError, ValueError):
+        before = None
+    try:
+        return f.read(n) if kind == 'read' else f.readline(n)
+    except UnicodeError:
+        if before is not None:
+            f.seek(before)
+        raise
+
+
 def run_io(seq, d):
     files = []  # handle index -> file object, or None (the open failed)
     steps = []
@@ -145,6 +161,11 @@ def run_io(seq, d):
                     kw['errors'] = opts.get('errors', 'replace')
                     if 'newline' in opts:
                         kw['newline'] = opts['newline']
+                if kw.get('buffering') == 0 and 'b' not in mode:
+                    # Normalization N3: CPython creates (or truncates) the file before it refuses
+                    # unbuffered text; fdkeeper validates first and opens nothing.
+                    files.append(None)
+                    raise ValueError("can't have unbuffered text I/O")
                 try:
                     f = io.open(os.path.join(d, name), mode, **kw)
                 except Exception:
@@ -158,10 +179,18 @@ def run_io(seq, d):
                     steps.append({'e': 'NOHANDLE'})
                     continue
                 binary = 'b' in f.mode
-                if kind == 'read':
+                if kind in ('read', 'readline') and not binary and f.errors == 'strict':
+                    v = strict_read(f, kind, op[2])
+                elif kind == 'read':
                     r = f.read(op[2])
                     v = r.hex() if binary else r
                 elif kind == 'readline':
+                    if op[2] == 0 and binary and (f.closed or not f.readable()):
+                        # Normalization N4: IOBase.readline(0) returns b'' without checking that the
+                        # file is open and readable; fdkeeper (and CPython's TextIOWrapper) refuse.
+                        if f.closed:
+                            raise ValueError('I/O operation on closed file.')
+                        raise io.UnsupportedOperation('not readable')
                     r = f.readline(op[2])
                     v = r.hex() if binary else r
                 elif kind == 'write':
@@ -169,7 +198,15 @@ def run_io(seq, d):
                 elif kind == 'seek':
                     v = f.seek(op[2], op[3])
                 elif kind == 'tell':
+                    if binary and 'a' in f.mode and isinstance(f, (io.BufferedWriter, io.BufferedRandom)):
+                        # Normalization N5: with unflushed writes in append mode, CPython counts from
+                        # its offset although they will land at the end; fdkeeper counts from the end.
+                        f.flush()
                     v = f.tell()
+                    if not binary and v >= COOKIE_STATE:
+                        v = 'opaque-cookie'  # Normalization N2
+                elif kind == 'seektell':
+                    v = f.seek(f.tell())
                     if not binary and v >= COOKIE_STATE:
                         v = 'opaque-cookie'  # Normalization N2
                 elif kind == 'truncate':
@@ -208,7 +245,7 @@ def main():
     root = batch['root']
     results = []
     for i, seq in enumerate(batch['sequences']):
-        d = os.path.join(root, str(i))
+        d = os.path.join(root, 's%d' % i)
         os.mkdir(d)
         for name, data in seq['init'].items():
             with open(os.path.join(d, name), 'wb') as f:

@@ -13,7 +13,12 @@
  * test against CPython"): buffer timing is implementation-defined, so
  * - G1: before an op on a file while another handle on it holds unflushed writes, that handle is flushed;
  * - G2: a buffered handle that has read (so may hold read-ahead) when another handle changes the file is
- *   stale: its next op is `seek(0, 2)` (which drops the read-ahead in both) or `close`.
+ *   stale: its next op is `seek(0, 2)` (which drops the read-ahead in both) or `close`;
+ * - G3: a text handle that has read does a `seek(tell())` before it writes or truncates (C's rule for
+ *   update streams: CPython's TextIOWrapper writes where its read-ahead ended, fdkeeper where the reading
+ *   stopped);
+ * - G4: a text handle with unflushed writes flushes before it reads (the other half of C's rule:
+ *   CPython's TextIOWrapper.readline reads before its pending writes go out, fdkeeper flushes first).
  */
 
 /** One operation; the first element names it. See the runner for the exact meaning of each. */
@@ -27,6 +32,7 @@ export type Op =
   | ['lseek', number, number, 0 | 1 | 2]
   | ['seek', number, number, number]
   | ['tell', number]
+  | ['seektell', number]
   | ['truncate', number, number | null]
   | ['flush', number]
   | ['pread', number, number, number]
@@ -211,6 +217,8 @@ interface IoHandle {
   closed: boolean;
   dirty: boolean;
   readSince: boolean;
+  /** Read (text) since its last seek: G3. */
+  textRead: boolean;
   stale: boolean;
   text: boolean;
 }
@@ -232,8 +240,18 @@ function ioOps(r: Rng, maxOps: number): Op[] {
       if (r.chance(0.6)) opts.newline = r.pick([null, '', '\n', '\r', '\r\n'] as const);
     }
     if (r.chance(0.02)) opts.buffering = 0; // text with buffering 0 (an error) now and then
+    // An open may truncate ('w') the file: G1 and G2 apply to it as to a write.
+    for (let j = 0; j < hs.length; j++) {
+      const o = hs[j] as IoHandle;
+      if (o.closed || o.file !== file) continue;
+      if (o.dirty) {
+        ops.push(['flush', j]);
+        o.dirty = false;
+      }
+      if (mode.startsWith('w') && o.buffered && o.readSince) o.stale = true;
+    }
     ops.push(['ioopen', file, mode, opts]);
-    hs.push({ file, buffered: opts.buffering !== 0, closed: false, dirty: false, readSince: false, stale: false, text: !binary });
+    hs.push({ file, buffered: opts.buffering !== 0, closed: false, dirty: false, readSince: false, textRead: false, stale: false, text: !binary });
   };
   const n = r.int(4, maxOps);
   const first = r.int(1, 3);
@@ -259,7 +277,15 @@ function ioOps(r: Rng, maxOps: number): Op[] {
       // G2: a stale handle first drops its read-ahead.
       ops.push(['seek', a, 0, 2]);
       hd.stale = false;
-      hd.readSince = false;
+      hd.readSince = hd.textRead = false;
+    }
+    if (hd.text && hd.dirty && !hd.closed && (kind === 'read' || kind === 'readline')) {
+      ops.push(['flush', a]); // G4
+      hd.dirty = false;
+    }
+    if (hd.textRead && !hd.closed && (kind === 'write' || kind === 'truncate')) {
+      ops.push(['seektell', a]); // G3
+      hd.textRead = false;
     }
     const changes = (): void => {
       for (let j = 0; j < hs.length; j++) {
@@ -271,10 +297,12 @@ function ioOps(r: Rng, maxOps: number): Op[] {
       case 'read':
         ops.push(['read', a, r.chance(0.25) ? -1 : r.int(0, 10)]);
         hd.readSince = true;
+        hd.textRead = hd.text;
         break;
       case 'readline':
         ops.push(['readline', a, r.chance(0.6) ? -1 : r.int(0, 10)]);
         hd.readSince = true;
+        hd.textRead = hd.text;
         break;
       case 'write':
         ops.push(['write', a, hd.text ? randomText(r) : randomBytes(r)]);
@@ -285,7 +313,8 @@ function ioOps(r: Rng, maxOps: number): Op[] {
         const whence = r.pick([0, 0, 1, 2]);
         const off = whence === 0 ? r.int(r.chance(0.05) ? -2 : 0, 20) : hd.text && r.chance(0.9) ? 0 : r.int(-3, 5);
         ops.push(['seek', a, off, whence]);
-        hd.dirty = false;
+        if (!(hd.text && whence === 1)) hd.dirty = false; // a text seek(0, 1) is tell(): fdkeeper does not flush
+        hd.textRead = false;
         if (whence === 2) hd.readSince = false;
         break;
       }
@@ -358,6 +387,8 @@ export function renderOp(seq: Sequence, op: Op, index: number): string {
       return `${fName(op[1])}.seek(${op[2]}, ${op[3]})`;
     case 'tell':
       return `${fName(op[1])}.tell()`;
+    case 'seektell':
+      return `${fName(op[1])}.seek(${fName(op[1])}.tell())`;
     case 'truncate':
       return `${fName(op[1])}.truncate(${py(op[2])})`;
     case 'flush':
