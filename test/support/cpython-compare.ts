@@ -88,14 +88,15 @@ export interface Divergence {
  * a cookie is a stop, see {@link UNDEFINED_STOPS}: CPython then writes after the bytes it re-decoded.)
  */
 function sameStep(op: Op | undefined, py: Step, fk: Step): boolean {
-  if (op?.[0] === 'tell' && 'v' in py && py.v === 'opaque-cookie' && 'v' in fk && typeof fk.v === 'number') return true;
+  const tell = op?.[0] === 'tell' || (op?.[0] === 'seek' && op[3] === 1);
+  if (tell && 'v' in py && py.v === 'opaque-cookie' && 'v' in fk && typeof fk.v === 'number') return true;
   return isDeepStrictEqual(py, fk);
 }
 
-/** The first difference between the two outcomes of `seq`, or undefined. */
-export function firstDivergence(seq: Sequence, py: Outcome, fk: Outcome): Divergence | undefined {
+/** The first difference between the two outcomes of `seq` at or after step `from`, or undefined. */
+export function firstDivergence(seq: Sequence, py: Outcome, fk: Outcome, from = 0): Divergence | undefined {
   const n = Math.max(py.steps.length, fk.steps.length);
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < n; i++) {
     const a = py.steps[i];
     const b = fk.steps[i];
     if (a === undefined || b === undefined || !sameStep(seq.ops[i], a, b)) return { step: i, py: a, fk: b };
@@ -117,6 +118,11 @@ export interface DivergenceContext {
 export interface KnownBug {
   id: string;
   why: string;
+  /**
+   * True when the bug shows only in the step's own result (a return value, an error code) and changes
+   * no state: the comparison then goes on after it. Otherwise it stops at the step.
+   */
+  continues?: boolean;
   matches(c: DivergenceContext): boolean;
 }
 
@@ -170,6 +176,7 @@ export const KNOWN_TEXT_BUGS: readonly KnownBug[] = [
   {
     id: '12.7c',
     why: 'TextFile.write() returns UTF-16 code units, not code points, for a string with characters beyond U+FFFF',
+    continues: true,
     matches: (c) => {
       const op = c.op;
       if (op?.[0] !== 'write' || typeof op[2] !== 'string' || !/[\u{10000}-\u{10ffff}]/u.test(op[2])) return false;
@@ -179,6 +186,7 @@ export const KNOWN_TEXT_BUGS: readonly KnownBug[] = [
   {
     id: '12.7d',
     why: "promise TextFile.write() on a closed file encodes first: an unencodable string fails with EILSEQ instead of EBADF",
+    continues: true,
     matches: (c) => c.seq.api === 'promise' && c.op?.[0] === 'write' && isDeepStrictEqual(c.d.py, { e: 'EBADF' }) && isDeepStrictEqual(c.d.fk, { e: 'EILSEQ' }),
   },
 ];
@@ -214,11 +222,22 @@ export function classify(c: DivergenceContext): KnownBug | undefined {
 }
 
 /** Compares one sequence: undefined when equal, else the divergence and its classification. */
-export function check(seq: Sequence, py: Outcome, fk: FdkeeperOutcome): { d: Divergence; known: KnownBug | undefined } | undefined {
-  const d = firstDivergence(seq, py, fk);
-  if (d === undefined) return undefined;
-  const op = d.step === 'files' ? undefined : seq.ops[d.step];
-  return { d, known: classify({ seq, d, op, fk }) };
+/**
+ * Compares one sequence. `passed` lists the known bugs the comparison went on past ({@link KnownBug.continues});
+ * `stop` is where it ended early: a divergence with its classification (undefined `known`: a failure).
+ */
+export function check(seq: Sequence, py: Outcome, fk: FdkeeperOutcome): { passed: KnownBug[]; stop: { d: Divergence; known: KnownBug | undefined } | undefined } {
+  const passed: KnownBug[] = [];
+  let from = 0;
+  for (;;) {
+    const d = firstDivergence(seq, py, fk, from);
+    if (d === undefined) return { passed, stop: undefined };
+    const op = d.step === 'files' ? undefined : seq.ops[d.step];
+    const known = classify({ seq, d, op, fk });
+    if (known?.continues !== true || d.step === 'files') return { passed, stop: { d, known } };
+    passed.push(known);
+    from = d.step + 1;
+  }
 }
 
 function creates(op: Op): boolean {
@@ -256,7 +275,7 @@ export async function shrink(seq: Sequence, d: Divergence, rounds = 25): Promise
     let found = false;
     for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i] as Sequence;
-      const r = check(c, run.py[i] as Outcome, run.fk[i] as FdkeeperOutcome);
+      const r = check(c, run.py[i] as Outcome, run.fk[i] as FdkeeperOutcome).stop;
       if (r !== undefined && r.known === undefined && kindOf(c, r.d) === kind) {
         best = r.d.step === 'files' ? c : { ...c, ops: c.ops.slice(0, r.d.step + 1) };
         bestRun = { py: [run.py[i] as Outcome], fk: [run.fk[i] as FdkeeperOutcome] };

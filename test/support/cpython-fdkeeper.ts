@@ -69,18 +69,24 @@ function codeOf(e: unknown): string {
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
+/** How many consecutive free numbers a sequence needs above its base (it makes at most ~45 descriptors). */
+const WINDOW = 64;
+
 /**
- * Takes every free descriptor number below the highest open one, so that the sequence's numbers start
- * at `base` and go up without holes, as in the runner. Returns the base and the plugs to close after.
+ * Finds the lowest number with {@link WINDOW} free numbers from it on (the base) and fills every free
+ * number below it, so that the sequence's numbers are base, base+1, … without holes, as in the runner.
+ * Returns the base and the plugs to close afterwards.
  */
 export function plugDescriptors(): { base: number; plugs: number[] } {
-  const top = Math.max(...fs.readdirSync('/proc/self/fd').map(Number));
+  const used = new Set(fs.readdirSync('/proc/self/fd').map(Number));
+  let base = 0;
+  for (let n = 0; n < base + WINDOW; n++) if (used.has(n)) base = n + 1;
   const plugs: number[] = [];
   for (;;) {
     const fd = fs.openSync('/dev/null', 'r');
-    if (fd > top) {
+    if (fd >= base) {
       fs.closeSync(fd);
-      return { base: fd, plugs };
+      return { base, plugs };
     }
     plugs.push(fd);
   }

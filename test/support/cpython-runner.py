@@ -47,16 +47,24 @@ def code_of(exc):
     return type(exc).__name__
 
 
+# How many consecutive free numbers a sequence needs above its base (it makes at most ~45 descriptors).
+WINDOW = 64
+
+
 def plug():
-    """Fills every free descriptor number below the highest open one, so that the next numbers the
-    sequence gets are base, base+1, … exactly as in the fdkeeper process (which does the same)."""
-    top = max(int(n) for n in os.listdir('/proc/self/fd'))
+    """Finds the lowest number with WINDOW free numbers from it on (the base) and fills every free number
+    below it, so that the numbers a sequence gets are base, base+1, ... exactly as in the fdkeeper
+    process (which does the same). Returns the base and the plugs to close afterwards."""
+    used = set(int(n) for n in os.listdir('/proc/self/fd'))
+    base = 0
+    while any(n in used for n in range(base, base + WINDOW)):
+        base += 1
     plugs = []
     while True:
         fd = os.open('/dev/null', os.O_RDONLY)
-        if fd > top:
+        if fd >= base:
             os.close(fd)
-            return fd, plugs
+            return base, plugs
         plugs.append(fd)
 
 
@@ -197,6 +205,8 @@ def run_io(seq, d):
                     v = f.write(bytes.fromhex(op[2]) if binary else op[2])
                 elif kind == 'seek':
                     v = f.seek(op[2], op[3])
+                    if not binary and v >= COOKIE_STATE:
+                        v = 'opaque-cookie'  # Normalization N2 (text seek(0, 1) is tell())
                 elif kind == 'tell':
                     if binary and 'a' in f.mode and isinstance(f, (io.BufferedWriter, io.BufferedRandom)):
                         # Normalization N5: with unflushed writes in append mode, CPython counts from
