@@ -62,7 +62,7 @@ test(`fdkeeper matches CPython on ${REPLAY === undefined ? COUNT : 1} random os/
   console.log(`# cpython-differential: ${seeds.length} sequences, ${ops} ops (${rerun.count} rerun after interference); stopped early at a known text bug or undefined behaviour: ${summary(known)}; known-bug steps passed over: ${summary(seen)}`);
   // The lists must not hide everything: most sequences are compared to the end.
   const hidden = [...known.values()].reduce((a, b) => a + b, 0);
-  assert.ok(hidden <= seeds.length / 5, `${hidden} of ${seeds.length} sequences stopped at a known bug`);
+  if (seeds.length >= 100) assert.ok(hidden <= seeds.length / 5, `${hidden} of ${seeds.length} sequences stopped at a known bug`);
 });
 
 test('the known-bug allow-list names only issue 12.7 a–d; the undefined-behaviour stops are N2 and N7', () => {

@@ -28,7 +28,10 @@ export interface Outcome {
 
 /** Facts about an io handle at one step, for the known-bug matchers. */
 export interface HandleNotes {
-  /** A text handle with errors 'replace' read from a file holding invalid UTF-8 since its last absolute seek. */
+  /**
+   * A text handle with errors 'replace' read U+FFFD, or from a file holding invalid UTF-8, since its last
+   * absolute seek.
+   */
   replaceReadInvalid: boolean;
   /** A text handle with errors 'strict' had a read fail with EILSEQ since its last absolute seek. */
   strictReadFailed: boolean;
@@ -220,8 +223,9 @@ async function runIo(seq: Sequence, dir: string, table: FileTable): Promise<Omit
     notes.push(hi === undefined ? undefined : { ...hi.notes });
     taints.push(new Map([...taint].map(([k, v]) => [k, new Set(v)])));
     try {
-      steps.push({ v: await ioOp(op) });
-      if (hi !== undefined) noteAfter(op, hi, undefined);
+      const v = await ioOp(op);
+      steps.push({ v });
+      if (hi !== undefined) noteAfter(op, hi, undefined, v);
     } catch (e) {
       steps.push({ e: codeOf(e) });
       if (hi !== undefined) noteAfter(op, hi, e);
@@ -237,10 +241,11 @@ async function runIo(seq: Sequence, dir: string, table: FileTable): Promise<Omit
   }
   return { steps, notes, taints };
 
-  function noteAfter(op: Op, hi: (typeof info)[number], e: unknown): void {
+  function noteAfter(op: Op, hi: (typeof info)[number], e: unknown, result?: unknown): void {
     if (!hi.text) return;
     const n = hi.notes;
-    if ((op[0] === 'read' || op[0] === 'readline') && e === undefined && hi.errors === 'replace' && hi.encoding === 'utf-8' && holdsInvalidUtf8(join(dir, hi.file))) n.replaceReadInvalid = true;
+    // Invalid bytes are in the file, or the read began inside a character (a seek there): U+FFFD.
+    if ((op[0] === 'read' || op[0] === 'readline') && e === undefined && hi.errors === 'replace' && hi.encoding === 'utf-8' && (String(result).includes('\ufffd') || holdsInvalidUtf8(join(dir, hi.file)))) n.replaceReadInvalid = true;
     if ((op[0] === 'read' || op[0] === 'readline') && e instanceof FsError && e.code === 'EILSEQ') n.strictReadFailed = true;
     // An absolute seek starts afresh; seek(tell()) goes wherever tell() said, right or wrong.
     if (op[0] === 'seek' && op[3] !== 1 && e === undefined) n.replaceReadInvalid = n.strictReadFailed = false;
