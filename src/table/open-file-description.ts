@@ -412,7 +412,8 @@ export class OpenFileDescription {
       try {
         this.backend.closeSync(fd);
       } catch (e) {
-        error = e instanceof FsError ? e : new FsError({ code: 'EIO', syscall: 'close', fd, cause: e });
+        if (hasCode(e, 'EBADF')) error = new FsError({ code: 'EBADF', syscall: 'close', fd, path: this.path, detail: `descriptor ${fd} was closed outside fdkeeper`, cause: e });
+        else error = e instanceof FsError ? e : new FsError({ code: 'EIO', syscall: 'close', fd, cause: e });
       }
     }
     this.owner.backendFdReleased(this, fd);
