@@ -17,8 +17,10 @@
  * - G3: a text handle that has read does a `seek(tell())` before it writes or truncates (C's rule for
  *   update streams: CPython's TextIOWrapper writes where its read-ahead ended, fdkeeper where the reading
  *   stopped);
- * - G4: a text handle with unflushed writes flushes before it reads (the other half of C's rule:
- *   CPython's TextIOWrapper.readline reads before its pending writes go out, fdkeeper flushes first).
+ * - G4: a text handle, or a buffered binary one in append mode, with unflushed writes flushes before it
+ *   reads (the other half of C's rule: CPython's TextIOWrapper.readline reads before its pending writes
+ *   go out, and its BufferedRandom in append mode, having read ahead, reads from a position of its own
+ *   making once the writes have gone to the end; fdkeeper flushes first and reads where they ended).
  */
 
 /** One operation; the first element names it. See the runner for the exact meaning of each. */
@@ -221,6 +223,7 @@ interface IoHandle {
   textRead: boolean;
   stale: boolean;
   text: boolean;
+  append: boolean;
 }
 
 function ioOps(r: Rng, maxOps: number): Op[] {
@@ -251,7 +254,7 @@ function ioOps(r: Rng, maxOps: number): Op[] {
       if (mode.startsWith('w') && o.buffered && o.readSince) o.stale = true;
     }
     ops.push(['ioopen', file, mode, opts]);
-    hs.push({ file, buffered: opts.buffering !== 0, closed: false, dirty: false, readSince: false, textRead: false, stale: false, text: !binary });
+    hs.push({ file, buffered: opts.buffering !== 0, closed: false, dirty: false, readSince: false, textRead: false, stale: false, text: !binary, append: mode.startsWith('a') });
   };
   const n = r.int(4, maxOps);
   const first = r.int(1, 3);
@@ -279,7 +282,7 @@ function ioOps(r: Rng, maxOps: number): Op[] {
       hd.stale = false;
       hd.readSince = hd.textRead = false;
     }
-    if (hd.text && hd.dirty && !hd.closed && (kind === 'read' || kind === 'readline')) {
+    if ((hd.text || (hd.append && hd.buffered)) && hd.dirty && !hd.closed && (kind === 'read' || kind === 'readline')) {
       ops.push(['flush', a]); // G4
       hd.dirty = false;
     }
