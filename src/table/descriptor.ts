@@ -259,7 +259,7 @@ export class Descriptor implements Disposable, AsyncDisposable {
       return rejected(e);
     }
     return this.run('ftruncate', async (b, fd) => {
-      await d.pinOffset();
+      d.pinOffsetSync(); // reads the kernel's offset: no I/O to wait for
       await b.ftruncate(fd, length);
     });
   }

@@ -192,11 +192,6 @@ export class OpenFileDescription {
     if (this.offset === AT_END && this.seekable !== false) this.offset = this.appendedSync();
   }
 
-  /** Promise form of {@link OpenFileDescription.pinOffsetSync}. */
-  async pinOffset(): Promise<void> {
-    if (this.offset === AT_END && this.seekable !== false) this.offset = this.appendedSync();
-  }
-
   /** Learns whether the file can seek, by fstat, before the first seek or tell on it. */
   private probeSeekable(): void {
     const st = this.backend.fstatSync(this.backendFd);

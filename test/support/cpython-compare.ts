@@ -129,7 +129,7 @@ export interface KnownBug {
 /** The file an io op works on. */
 function fileOf(seq: Sequence, op: Op | undefined): string | undefined {
   if (op === undefined || op[0] === 'ioopen' || op[0] === 'open') return undefined;
-  return handleOpen(seq, op[1] as number)?.[1];
+  return handleOpen(seq, op[1])?.[1];
 }
 
 function tainted(c: DivergenceContext, bug: 'a' | 'b'): boolean {
@@ -210,7 +210,7 @@ export const UNDEFINED_STOPS: readonly KnownBug[] = [
       const open = handleOpen(c.seq, op[1]);
       if (open === undefined || open[2].includes('b') || open[3].errors !== 'strict') return false;
       const failed = (s: unknown): boolean => isDeepStrictEqual(s, { e: 'EILSEQ' });
-      const answered = (s: unknown): boolean => typeof s === 'object' && s !== null && 'v' in s && typeof (s as { v: unknown }).v === 'string';
+      const answered = (s: unknown): boolean => typeof s === 'object' && s !== null && 'v' in s && typeof (s).v === 'string';
       return (failed(c.d.py) && answered(c.d.fk)) || (failed(c.d.fk) && answered(c.d.py));
     },
   },
@@ -251,7 +251,7 @@ function creates(op: Op): boolean {
  * renumber the handles after it).
  */
 export async function shrink(seq: Sequence, d: Divergence, rounds = 25): Promise<{ seq: Sequence; d: Divergence; py: Outcome; fk: FdkeeperOutcome }> {
-  const kindOf = (s: Sequence, x: Divergence): string => (x.step === 'files' ? 'files' : ((s.ops[x.step] as Op)[0] as string));
+  const kindOf = (s: Sequence, x: Divergence): string => (x.step === 'files' ? 'files' : ((s.ops[x.step] as Op)[0]));
   const kind = kindOf(seq, d);
   let best = { ...seq, ops: d.step === 'files' ? seq.ops : seq.ops.slice(0, d.step + 1) };
   let bestRun = await runBoth([best]);
@@ -266,9 +266,7 @@ export async function shrink(seq: Sequence, d: Divergence, rounds = 25): Promise
     }
     // Fewer initial files is simpler too.
     for (const name of Object.keys(best.init)) {
-      const init = { ...best.init };
-      delete init[name];
-      candidates.push({ ...best, init });
+      candidates.push({ ...best, init: Object.fromEntries(Object.entries(best.init).filter(([k]) => k !== name)) });
     }
     if (candidates.length === 0) break;
     const run = await runBoth(candidates);

@@ -347,7 +347,7 @@ function ioOps(r: Rng, maxOps: number): Op[] {
 
 /** Renders one op as the Python line that runs it (the repro printed with a divergence). */
 export function renderOp(seq: Sequence, op: Op, index: number): string {
-  const py = (x: unknown): string => (x === null ? 'None' : typeof x === 'string' ? pyStr(x) : String(x));
+  const py = (x: string | number | null | undefined): string => (x === null ? 'None' : typeof x === 'string' ? pyStr(x) : String(x));
   const hx = (hex: string): string => pyBytes(hex);
   const fdName = (h: number): string => `fd${h}`;
   const fName = (h: number): string => `f${h}`;
@@ -360,7 +360,7 @@ export function renderOp(seq: Sequence, op: Op, index: number): string {
     case 'open':
       return `${fdName(handle)} = os.open(${py(op[1])}, ${op[2]})`;
     case 'ioopen': {
-      const o = op[3];
+      const o: Record<string, string | number | null | undefined> = { ...op[3] };
       const kw = Object.entries(o).map(([k, v]) => `, ${k}=${py(v)}`).join('');
       return `${fName(handle)} = open(${py(op[1])}, ${py(op[2])}${kw})`;
     }
