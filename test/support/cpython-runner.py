@@ -75,20 +75,22 @@ def run_os(seq, d, base):
     def fd(h):
         return fds[h]
 
-    def rel(n):
+    def made(call, *args):
+        """A call that makes a descriptor: its handle is the number (-1 when it failed), the result
+        the number relative to the base."""
+        try:
+            n = call(*args)
+        except OSError:
+            fds.append(-1)
+            raise
+        fds.append(n)
         return n - base
 
     for op in seq['ops']:
         kind = op[0]
         try:
             if kind == 'open':
-                try:
-                    n = os.open(os.path.join(d, op[1]), FLAGS[op[2]], 0o666)
-                except OSError:
-                    fds.append(-1)
-                    raise
-                fds.append(n)
-                v = rel(n)
+                v = made(os.open, os.path.join(d, op[1]), FLAGS[op[2]], 0o666)
             elif kind == 'close':
                 v = os.close(fd(op[1]))
             elif kind == 'read':
@@ -106,22 +108,9 @@ def run_os(seq, d, base):
             elif kind == 'fstat':
                 v = os.fstat(fd(op[1])).st_size
             elif kind == 'dup':
-                try:
-                    n = os.dup(fd(op[1]))
-                except OSError:
-                    fds.append(-1)
-                    raise
-                fds.append(n)
-                v = rel(n)
+                v = made(os.dup, fd(op[1]))
             elif kind == 'dup2':
-                target = fd(op[2]['h']) if 'h' in op[2] else base + op[2]['rel']
-                try:
-                    n = os.dup2(fd(op[1]), target)
-                except OSError:
-                    fds.append(-1)
-                    raise
-                fds.append(n)
-                v = rel(n)
+                v = made(os.dup2, fd(op[1]), fd(op[2]['h']) if 'h' in op[2] else base + op[2]['rel'])
             else:
                 raise RuntimeError('unknown op ' + kind)
             steps.append({'v': v})
