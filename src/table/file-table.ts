@@ -679,11 +679,16 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
         return true;
       }
       if (n >= 0) this.backend.closeSync(n);
-      const back = this.backend.reserveSync(from);
+      let back = -1;
+      try {
+        back = this.backend.reserveSync(from);
+      } catch {
+        // treated as lost below
+      }
       if (back !== target) {
-        // Another thread's open took the number in between (the race documented for dup2): the heir's
-        // number is no longer ours.
-        this.backend.closeSync(back);
+        // Another thread's open took the number in between (the race documented for dup2), or the
+        // reservation could not be made again: the heir's number is no longer ours.
+        if (back >= 0) this.backend.closeSync(back);
         this.entries.delete(target);
         this.held.delete(target);
         heir.markClosedWithoutRelease(`descriptor ${target} was taken by another open while fdkeeper moved its description`);
