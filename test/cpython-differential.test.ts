@@ -14,7 +14,7 @@
  * (test/support/cpython-compare.ts). The normalizations and generator rules are listed in docs/design.md
  * ("Differential test against CPython").
  *
- * Default: 3 000 sequences. FDKEEPER_STRESS=1: 12 000 longer ones. FDKEEPER_PYDIFF_SEED=<n> replays one
+ * Default: 2 000 sequences (about 40 000 ops). FDKEEPER_STRESS=1: 12 000 longer ones (about 340 000 ops). FDKEEPER_PYDIFF_SEED=<n> replays one
  * sequence and prints its comparison; FDKEEPER_PYDIFF_COUNT and FDKEEPER_PYDIFF_FIRST choose the range.
  */
 import { test } from 'node:test';
@@ -25,7 +25,7 @@ import { generate, type Sequence } from './support/cpython-sequences.js';
 
 const STRESS = process.env['FDKEEPER_STRESS'] !== undefined && process.env['FDKEEPER_STRESS'] !== '';
 const REPLAY = process.env['FDKEEPER_PYDIFF_SEED'];
-const COUNT = Number(process.env['FDKEEPER_PYDIFF_COUNT'] ?? (STRESS ? 12_000 : 3_000));
+const COUNT = Number(process.env['FDKEEPER_PYDIFF_COUNT'] ?? (STRESS ? 12_000 : 2_000));
 const FIRST = Number(process.env['FDKEEPER_PYDIFF_FIRST'] ?? 1);
 const MAX_OPS = STRESS ? 45 : 30;
 const BATCH = 500;
