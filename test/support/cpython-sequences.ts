@@ -316,9 +316,18 @@ function ioOps(r: Rng, maxOps: number): Op[] {
         const whence = r.pick([0, 0, 1, 2]);
         const off = whence === 0 ? r.int(r.chance(0.05) ? -2 : 0, 20) : hd.text && r.chance(0.9) ? 0 : r.int(-3, 5);
         ops.push(['seek', a, off, whence]);
-        if (!(hd.text && whence === 1)) hd.dirty = false; // a text seek(0, 1) is tell(): fdkeeper does not flush
-        hd.textRead = false;
-        if (whence === 2) hd.readSince = false;
+        // The rules count only seeks that surely succeed and move: a failed one (a negative target, a
+        // text seek by a nonzero amount from the current position or the end) changes nothing. A text
+        // seek(0, 1) is tell(): fdkeeper does not flush for it, and CPython's cookie may need re-decoding
+        // (N2), so it does not stand for G3's seek either.
+        const sure = hd.text ? whence === 0 ? off >= 0 : off === 0 : off >= 0 || whence === 1;
+        if (sure && !(hd.text && whence === 1)) {
+          hd.dirty = false;
+          hd.textRead = false;
+          if (whence === 2) hd.readSince = false;
+        } else if (!hd.text) {
+          hd.dirty = false; // a binary seek flushes before it tries
+        }
         break;
       }
       case 'tell':
