@@ -197,10 +197,6 @@ def run_io(seq, d):
                     if not binary and v >= COOKIE_STATE:
                         v = 'opaque-cookie'  # Normalization N2 (text seek(0, 1) is tell())
                 elif kind == 'tell':
-                    if binary and 'a' in f.mode and isinstance(f, (io.BufferedWriter, io.BufferedRandom)):
-                        # Normalization N5: with unflushed writes in append mode, CPython counts from
-                        # its offset although they will land at the end; fdkeeper counts from the end.
-                        f.flush()
                     v = f.tell()
                     if not binary and v >= COOKIE_STATE:
                         v = 'opaque-cookie'  # Normalization N2

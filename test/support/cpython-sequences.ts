@@ -17,10 +17,11 @@
  * - G3: a text handle that has read does a `seek(tell())` before it writes or truncates (C's rule for
  *   update streams: CPython's TextIOWrapper writes where its read-ahead ended, fdkeeper where the reading
  *   stopped);
- * - G4: a text handle, or a buffered binary one in append mode, with unflushed writes flushes before it
- *   reads (the other half of C's rule: CPython's TextIOWrapper.readline reads before its pending writes
- *   go out, and its BufferedRandom in append mode, having read ahead, reads from a position of its own
- *   making once the writes have gone to the end; fdkeeper flushes first and reads where they ended).
+ * - G4: a text handle with unflushed writes flushes before it reads, and a buffered binary one in append
+ *   mode before it reads, seeks or tells (the other half of C's rule: CPython's TextIOWrapper.readline
+ *   reads before its pending writes go out, and its BufferedRandom in append mode counts unflushed
+ *   writes from its offset although they land at the end, so its position is one of its own making
+ *   until an explicit flush; fdkeeper flushes first and goes on where the writes ended).
  */
 
 /** One operation; the first element names it. See the runner for the exact meaning of each. */
@@ -282,7 +283,8 @@ function ioOps(r: Rng, maxOps: number): Op[] {
       hd.stale = false;
       hd.readSince = hd.textRead = false;
     }
-    if ((hd.text || (hd.append && hd.buffered)) && hd.dirty && !hd.closed && (kind === 'read' || kind === 'readline')) {
+    const positional = kind === 'read' || kind === 'readline' || (!hd.text && (kind === 'seek' || kind === 'tell'));
+    if ((hd.text || (hd.append && hd.buffered)) && hd.dirty && !hd.closed && positional) {
       ops.push(['flush', a]); // G4
       hd.dirty = false;
     }
