@@ -459,8 +459,11 @@ test('the model test catches a table whose dup reopens the file instead of shari
     assert.equal(result.failed, true, 'fast-check should find a sequence telling the broken dup apart');
     const counterexample = result.counterexample?.[0] ?? [];
     assert.ok(counterexample.some((op) => op.kind === 'dup'), `the shrunk counterexample should involve dup: ${fc.stringify(counterexample)}`);
-    // Shrinking leaves only what matters: a handful of steps, printed like calls.
-    assert.ok(counterexample.length <= 6, `counterexample not shrunk: ${fc.stringify(counterexample)}`);
+    // Shrinking leaves only what matters: a handful of steps, printed like calls. (Since closing an
+    // original frees its number in the model too, the broken dup shows only through the shared offset,
+    // which can take a few more steps than the retained number used to; ops name numbers, so shrinking
+    // cannot always drop an open without breaking later references.)
+    assert.ok(counterexample.length <= 12, `counterexample not shrunk: ${fc.stringify(counterexample)}`);
     assert.match(fc.stringify(counterexample), /^\[open\("[abc]", .*dup\(\d+\)/);
   });
 });

@@ -155,17 +155,19 @@ test('dup returns the lowest free kernel number, skipping numbers held outside t
   const d2 = table.dup(c);
   assert.equal(d2, free);
   assert.notEqual(d2, outside);
-  // The retention rule: closing an original with live duplicates keeps its number busy.
+  // Closing an original with live duplicates frees its number, as close(2) does: the description moves
+  // onto the duplicate's number (reopened there), which keeps working at the same offset.
+  table.seek(a, 1);
   table.closeSync(a);
-  assert.ok(isOpen(a), 'the original\'s number stays open in the kernel while its duplicate lives');
-  const expected = lowestFree();
-  const d3 = table.dup(c);
-  assert.equal(d3, expected);
-  assert.notEqual(d3, a);
-  table.closeSync(d1); // the last user of a's description: a's number is freed too
-  assert.equal(isOpen(a), false);
+  assert.equal(isOpen(a), false, 'the original\'s number is free again');
   assert.equal(lowestFree(), a);
-  assert.equal(table.dup(c), a);
+  assert.equal(table.seek(d1, 0, 1), 1);
+  assert.equal(readText(table, d1, 1), '');
+  const d3 = table.dup(c);
+  assert.equal(d3, a, 'the next dup takes the original\'s number');
+  table.closeSync(d1); // the last user of a's description
+  assert.equal(isOpen(d1), false);
+  assert.equal(table.dup(c), d1);
 });
 
 test('raw I/O on a duplicate\'s number fails with EBADF, while /proc/self/fd names the same file', (t) => {
@@ -253,10 +255,8 @@ test('dup2 onto an original that still has duplicates: they keep working, with t
   assert.equal(writeText(table, dupOfOrig, 'EF'), 2);
   assert.equal(fs.readFileSync(oldPath, 'utf8'), 'abcdEFgh');
   assert.equal(fs.readFileSync(newPath, 'utf8'), '12345678');
-  // The old description lives on under a fresh kernel number (plus the duplicate's reservation).
-  const naming = fdsNaming(oldPath);
-  assert.equal(naming.length, 2);
-  assert.ok(naming.includes(dupOfOrig));
+  // The old description lives on under the duplicate's number (reopened there): no other number is used.
+  assert.deepEqual(fdsNaming(oldPath), [dupOfOrig]);
   table.closeSync(dupOfOrig);
   assert.deepEqual(fdsNaming(oldPath), [], 'the last duplicate closed the moved description');
   assert.equal(table.heldCount, 2);
@@ -336,13 +336,16 @@ test('dup2 onto numbers the table does not own fails with EBUSY and changes noth
   const raw = rawOpen(other, 'r');
   assert.throws(() => table.dup2(a, raw), { code: 'EBUSY' });
   assert.equal(fdTarget(raw), other);
-  // a number retained for the duplicates of a closed original
-  const b = table.openSync(p, 'r');
-  const bDup = table.dup(b);
-  table.closeSync(b);
+  // a number retained for the duplicates of a closed original (a pipe end: it cannot be reopened onto
+  // the duplicate's number, so its own stays busy)
+  const [pipeRead, pipeWrite] = table.pipeDescriptors();
+  const b = pipeWrite.number;
+  const bDup = table.dupDescriptor(pipeWrite);
+  pipeWrite.closeSync();
   assert.throws(() => table.dup2(a, b), { code: 'EBUSY' });
-  assert.equal(fdTarget(b), p);
-  table.closeSync(bDup);
+  assert.ok(isOpen(b));
+  bDup.closeSync();
+  pipeRead.closeSync();
   assert.equal(table.heldCount, heldBefore);
   assert.equal(isOpen(b), false);
 });
@@ -360,17 +363,19 @@ test('close is exactly-once: every backend descriptor is closed once, when its l
   const closesOf = (n: number): number => counting.closes().filter((c) => c === n).length;
 
   a.closeSync();
-  assert.equal(closesOf(a.number), 0, 'the description stays open while duplicates use it');
+  // The description moved onto d1's number (its reservation closed, the file reopened there); a's own
+  // number is closed, as close(2) frees it.
+  assert.equal(closesOf(a.number), 1, 'the original\'s number is freed');
+  assert.equal(closesOf(d1.number), 1, 'd1\'s reservation made way for the description');
   a.closeSync();
   await a.close();
-  assert.equal(closesOf(a.number), 0);
+  assert.equal(closesOf(a.number), 1);
   table.closeSync(d1.number);
-  assert.equal(closesOf(d1.number), 1, 'the duplicate\'s reservation is closed at once');
-  assert.equal(closesOf(a.number), 0);
+  assert.equal(closesOf(d1.number), 2, 'd1 was the description\'s backend: it moved on to d2');
+  assert.equal(closesOf(d2.number), 1);
   assert.throws(() => { table.closeSync(d1.number); }, isEbadf);
   await table.close(d2.number);
-  assert.equal(closesOf(d2.number), 1);
-  assert.equal(closesOf(a.number), 1, 'the last duplicate closed the description');
+  assert.equal(closesOf(d2.number), 2, 'the last duplicate closed the description');
   d1.closeSync();
   d2.closeSync();
   await assert.rejects(table.close(d2.number), isEbadf);

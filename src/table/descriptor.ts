@@ -15,6 +15,29 @@ export interface DescriptorTable {
 }
 
 /**
+ * pread(2)/pwrite(2) positions must be non-negative integers: EINVAL otherwise, as the kernel says —
+ * and, as Linux does, before it looks at the descriptor (a bad position on a closed or write-only
+ * descriptor is EINVAL, not EBADF). Checked at all because node:fs reads a negative position as "at the
+ * kernel's current offset", which is not the description's offset: a stray -1 would read or write at
+ * the wrong place.
+ */
+export function checkPosition(position: number, syscall: string, fd: number, path?: string): void {
+  if (!(Number.isSafeInteger(position) && position >= 0)) {
+    throw new FsError({ code: 'EINVAL', syscall, fd, path, detail: `position ${String(position)} is not a non-negative integer` });
+  }
+}
+
+/**
+ * ftruncate(2)'s length must be a non-negative integer: EINVAL otherwise, before the descriptor is
+ * looked at (as Linux does), and before anything else happens, so a refused truncate changes nothing.
+ */
+export function checkLength(length: number, fd: number, path?: string): void {
+  if (!(Number.isSafeInteger(length) && length >= 0)) {
+    throw new FsError({ code: 'EINVAL', syscall: 'ftruncate', fd, path, detail: `length ${String(length)} is not a non-negative integer` });
+  }
+}
+
+/**
  * One entry of a {@link FileTable}: a descriptor number pointing at an {@link OpenFileDescription}.
  *
  * A Descriptor object *is* the identity of the entry. Once closed it stays closed: if the table later
@@ -104,27 +127,6 @@ export class Descriptor implements Disposable, AsyncDisposable {
     return d;
   }
 
-  /**
-   * pread(2)/pwrite(2) positions must be non-negative integers (EINVAL otherwise, as the kernel says).
-   * Checked here because node:fs reads a negative position as "at the kernel's current offset", which
-   * is not the description's offset: a stray -1 would read or write at the wrong place.
-   */
-  private checkPosition(position: number, syscall: string): void {
-    if (!(Number.isSafeInteger(position) && position >= 0)) {
-      throw new FsError({ code: 'EINVAL', syscall, fd: this.number, path: this.path, detail: `position ${String(position)} is not a non-negative integer` });
-    }
-  }
-
-  /**
-   * ftruncate(2)'s length must be a non-negative integer (EINVAL otherwise, as the kernel says). Checked
-   * before anything else happens, so a refused truncate leaves the description exactly as it was.
-   */
-  private checkLength(length: number): void {
-    if (!(Number.isSafeInteger(length) && length >= 0)) {
-      throw new FsError({ code: 'EINVAL', syscall: 'ftruncate', fd: this.number, path: this.path, detail: `length ${String(length)} is not a non-negative integer` });
-    }
-  }
-
   /** The EBADF error for a call on this closed descriptor. */
   closedError(syscall: string): FsError {
     if (this.revokedBecause !== undefined) return new FsError({ code: 'EBADF', syscall, fd: this.number, path: this.path, detail: this.revokedBecause, openedAt: this.openSite });
@@ -156,8 +158,8 @@ export class Descriptor implements Disposable, AsyncDisposable {
   readSync(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): number {
     // The hot path: one combined test, the detailed checks only when it fails.
     const d = this.description;
+    if (position !== null) checkPosition(position, 'read', this.number, this.path);
     if (this.isClosed || d.revoked !== undefined || !d.readable) this.checkReadable();
-    if (position !== null) this.checkPosition(position, 'read');
     try {
       return position === null ? d.readSync(buffer, offset, length) : d.preadSync(buffer, offset, length, position);
     } catch (e) {
@@ -169,8 +171,8 @@ export class Descriptor implements Disposable, AsyncDisposable {
   read(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): Promise<number> {
     const d = this.description;
     try {
+      if (position !== null) checkPosition(position, 'read', this.number, this.path);
       if (this.isClosed || d.revoked !== undefined || !d.readable) this.checkReadable();
-      if (position !== null) this.checkPosition(position, 'read');
     } catch (e) {
       return rejected(e);
     }
@@ -182,8 +184,8 @@ export class Descriptor implements Disposable, AsyncDisposable {
   /** write(2) at the shared offset (the end, in append mode), or pwrite(2) when `position` is a number. */
   writeSync(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): number {
     const d = this.description;
+    if (position !== null) checkPosition(position, 'write', this.number, this.path);
     if (this.isClosed || d.revoked !== undefined || !d.writable) this.checkWritable('write');
-    if (position !== null) this.checkPosition(position, 'write');
     try {
       return position === null ? d.writeSync(buffer, offset, length) : d.pwriteSync(buffer, offset, length, position);
     } catch (e) {
@@ -195,8 +197,8 @@ export class Descriptor implements Disposable, AsyncDisposable {
   write(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): Promise<number> {
     const d = this.description;
     try {
+      if (position !== null) checkPosition(position, 'write', this.number, this.path);
       if (this.isClosed || d.revoked !== undefined || !d.writable) this.checkWritable('write');
-      if (position !== null) this.checkPosition(position, 'write');
     } catch (e) {
       return rejected(e);
     }
@@ -237,8 +239,8 @@ export class Descriptor implements Disposable, AsyncDisposable {
 
   /** ftruncate(2). The offset does not move. */
   truncateSync(length: number): void {
+    checkLength(length, this.number, this.path);
     const d = this.checkWritable('ftruncate');
-    this.checkLength(length);
     try {
       d.pinOffsetSync();
       d.backend.ftruncateSync(d.backendFd, length);
@@ -251,13 +253,13 @@ export class Descriptor implements Disposable, AsyncDisposable {
   truncate(length: number): Promise<void> {
     let d: OpenFileDescription;
     try {
+      checkLength(length, this.number, this.path);
       d = this.checkWritable('ftruncate');
-      this.checkLength(length);
     } catch (e) {
       return rejected(e);
     }
     return this.run('ftruncate', async (b, fd) => {
-      await d.pinOffset();
+      d.pinOffsetSync(); // reads the kernel's offset: no I/O to wait for
       await b.ftruncate(fd, length);
     });
   }

@@ -7,7 +7,7 @@ import { FsError, hasCode, rejected } from '../errors/fs-error.js';
 import { OpenSite, SitePolicy, type SiteMode } from '../diagnostics/open-site.js';
 import { OpenHandle, formatLeakReport, summarizeOpenSites, type LeakReportOptions } from '../diagnostics/leak-report.js';
 import { UnclosedWatch } from '../diagnostics/unclosed-watch.js';
-import { Descriptor, type DescriptorOrigin, type DescriptorTable } from './descriptor.js';
+import { Descriptor, checkLength, checkPosition, type DescriptorOrigin, type DescriptorTable } from './descriptor.js';
 import { OpenFileDescription, type DescriptionOwner } from './open-file-description.js';
 import { FdBudget, type RoomWake } from './fd-budget.js';
 import { NumberMap } from './number-map.js';
@@ -203,12 +203,14 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
 
   /** read(2)/pread(2) on descriptor `fd`. */
   readSync(fd: number, buffer: Bytes, offset?: number, length?: number, position?: number | null): number {
+    if (position != null) checkPosition(position, 'read', fd);
     return this.entry(fd, 'read').readSync(buffer, offset, length, position);
   }
 
   /** Promise form of {@link FileTable.readSync}. */
   read(fd: number, buffer: Bytes, offset?: number, length?: number, position?: number | null): Promise<number> {
     try {
+      if (position != null) checkPosition(position, 'read', fd);
       return this.entry(fd, 'read').read(buffer, offset, length, position);
     } catch (e) {
       return rejected(e);
@@ -217,12 +219,14 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
 
   /** write(2)/pwrite(2) on descriptor `fd`. */
   writeSync(fd: number, buffer: Bytes, offset?: number, length?: number, position?: number | null): number {
+    if (position != null) checkPosition(position, 'write', fd);
     return this.entry(fd, 'write').writeSync(buffer, offset, length, position);
   }
 
   /** Promise form of {@link FileTable.writeSync}. */
   write(fd: number, buffer: Bytes, offset?: number, length?: number, position?: number | null): Promise<number> {
     try {
+      if (position != null) checkPosition(position, 'write', fd);
       return this.entry(fd, 'write').write(buffer, offset, length, position);
     } catch (e) {
       return rejected(e);
@@ -236,12 +240,14 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
 
   /** ftruncate(2). */
   ftruncateSync(fd: number, length = 0): void {
+    checkLength(length, fd);
     this.entry(fd, 'ftruncate').truncateSync(length);
   }
 
   /** Promise form of {@link FileTable.ftruncateSync}. */
   ftruncate(fd: number, length = 0): Promise<void> {
     try {
+      checkLength(length, fd);
       return this.entry(fd, 'ftruncate').truncate(length);
     } catch (e) {
       return rejected(e);
@@ -459,6 +465,17 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
   /** @internal DescriptorTable: the descriptor closed; free its number (and its reservation). */
   detach(d: Descriptor): void {
     if (this.entries.get(d.number) === d) this.entries.delete(d.number);
+    const description = d.description;
+    if (this.held.get(d.number) === description && description.refs > 1 && this.promoteDuplicate(description, d.number)) {
+      // The description lives on under a duplicate's number; this number is free again, as close(2)
+      // leaves it (the description's other references keep it open, not this number).
+      try {
+        this.backend.closeSync(d.number);
+      } finally {
+        this.budget.release();
+      }
+      return;
+    }
     if (d.origin === 'dup' && this.held.get(d.number) === d) {
       this.held.delete(d.number);
       try {
@@ -553,16 +570,19 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
     const oldDescription = old.description;
     let ok: boolean;
     let releaseOld = true; // whether old's reference to its description is still to be dropped
-    if (old.origin === 'dup') {
-      // fd2 is a reservation: swap it for one naming the new file.
+    if (this.held.get(fd2) === old) {
+      // fd2 is a duplicate's reservation: swap it for one naming the new file. (A duplicate whose number
+      // became its description's backend descriptor, when the original closed, takes the branch below.)
       ok = this.backend.reserveAtSync(fd2, description.backendFd, true);
     } else {
       // fd2 is the backend descriptor of old's description.
       if (!oldDescription.ownsBackendFd) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: fd2, path: old.path, detail: 'the number is borrowed (stdio or closefd: false); Node cannot redirect a kernel descriptor' });
       if (oldDescription.inflight > 0) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: fd2, path: old.path, detail: 'I/O is in flight on it' });
       const shared = oldDescription.refs > 1;
-      if (shared) {
-        // Duplicates still use the old description: move it to a fresh backend descriptor first.
+      // Duplicates still use the old description: it moves onto one of their numbers (no number changes
+      // hands, as with dup2(2)), or failing that to a fresh backend descriptor.
+      const promoted = shared && this.promoteDuplicate(oldDescription, fd2);
+      if (shared && !promoted) {
         const moved = this.backend.reopenSync(fd2, oldDescription.flags);
         this.budget.forceTake();
         oldDescription.moveTo(moved);
@@ -571,7 +591,18 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
       try {
         ok = this.backend.reserveAtSync(fd2, description.backendFd, true);
       } catch (e) {
-        if (shared) {
+        if (promoted) {
+          // fd2's kernel descriptor no longer backs anything: close it, and with it `old` (as when the
+          // number is lost to a concurrent open).
+          this.entries.delete(fd2);
+          old.markClosedWithoutRelease('dup2 failed after moving its description away');
+          oldDescription.refs--;
+          try {
+            this.backend.closeSync(fd2);
+          } finally {
+            this.budget.release();
+          }
+        } else if (shared) {
           // Undo the move: fd2 is still open and still the description's.
           const moved = oldDescription.moveTo(fd2);
           this.held.delete(moved);
@@ -594,6 +625,82 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
     if (releaseOld) oldDescription.releaseSync();
     if (!ok) this.budget.release();
     return ok;
+  }
+
+  /**
+   * Moves `description`'s backend descriptor off the number `from` (which is closing, or being replaced
+   * by dup2) onto the number of one of its duplicates: that duplicate's reservation is replaced by a
+   * reopened descriptor on the same file, landing on the same number (every free number below it is
+   * taken first, as in {@link Backend.reserveAtSync}). No number changes hands, so the numbers handed
+   * out afterwards are the ones POSIX would give. On success the kernel descriptor `from` is still open
+   * but no longer held: the caller closes or replaces it (and owns its budget slot).
+   *
+   * Returns false, changing nothing, when that cannot be done: I/O in flight, a borrowed or revoked
+   * description, no duplicate with a reservation, or a file that cannot be reopened onto the number (a
+   * socket; a FIFO opened for one direction, whose reopen needs a second descriptor).
+   */
+  private promoteDuplicate(description: OpenFileDescription, from: number): boolean {
+    if (!description.ownsBackendFd || description.inflight > 0 || description.revoked !== undefined || description.backendFd !== from) return false;
+    let heir: Descriptor | undefined;
+    for (const d of this.entries.values()) {
+      if (d.description === description && d.number !== from && this.held.get(d.number) === d) {
+        heir = d;
+        break;
+      }
+    }
+    if (heir === undefined) return false;
+    const target = heir.number;
+    const placeholders: number[] = [];
+    try {
+      // The reopened descriptor starts at the kernel's offset 0: fix an "after an append" offset first.
+      description.pinOffsetSync();
+      for (;;) {
+        const n = this.backend.reserveSync(from);
+        if (n > target) {
+          this.backend.closeSync(n);
+          break;
+        }
+        placeholders.push(n);
+      }
+    } catch {
+      for (const p of placeholders) this.backend.closeSync(p);
+      return false;
+    }
+    try {
+      this.backend.closeSync(target); // the heir's reservation; `target` is now the lowest free number
+      let n = -1;
+      try {
+        n = this.backend.reopenSync(from, description.flags);
+      } catch {
+        // not reopenable: put the reservation back below
+      }
+      if (n === target) {
+        description.moveTo(target);
+        this.held.set(target, description);
+        this.held.delete(from);
+        return true;
+      }
+      if (n >= 0) this.backend.closeSync(n);
+      let back = -1;
+      try {
+        back = this.backend.reserveSync(from);
+      } catch {
+        // treated as lost below
+      }
+      if (back !== target) {
+        // Another thread's open took the number in between (the race documented for dup2), or the
+        // reservation could not be made again: the heir's number is no longer ours.
+        if (back >= 0) this.backend.closeSync(back);
+        this.entries.delete(target);
+        this.held.delete(target);
+        heir.markClosedWithoutRelease(`descriptor ${target} was taken by another open while fdkeeper moved its description`);
+        description.refs--;
+        this.budget.release();
+      }
+      return false;
+    } finally {
+      for (const p of placeholders) this.backend.closeSync(p);
+    }
   }
 
   private takeSlotSync(syscall: string, path?: string): void {

@@ -24,8 +24,8 @@ export interface DescriptionOwner {
  * pwrite) at it. The kernel's own offset for the backend descriptor is therefore not moved. Two cases
  * fall back to the kernel:
  * - append mode: writes go through write(2), which O_APPEND sends to the end of the file (pwrite on Linux
- *   would too, but not on every platform); afterwards the offset is "at end" and resolved by fstat when
- *   it is next needed;
+ *   would too, but not on every platform); afterwards the offset is where that write ended (the end of
+ *   the file as of the write, as POSIX has it), read from the kernel's offset when next needed;
  * - unseekable files (pipes, sockets, terminals): the first positioned call fails with ESPIPE, and from
  *   then on plain read/write are used and seek/tell fail with ESPIPE.
  *
@@ -101,7 +101,7 @@ export class OpenFileDescription {
       return n;
     }
     if (this.seekable !== false) {
-      const pos = this.offset === AT_END ? this.endSync() : this.offset;
+      const pos = this.offset === AT_END ? this.appendedSync() : this.offset;
       try {
         const n = this.backend.readSync(this.backendFd, buffer, offset, length, pos);
         this.offset = pos + n;
@@ -149,9 +149,13 @@ export class OpenFileDescription {
   /**
    * pwrite(2): at `position`, leaving the shared offset alone. In append mode the data goes to the end
    * of the file whatever `position` says (Linux's pwrite does the same; write(2) makes it so everywhere).
+   * write(2) moves the kernel's offset, which is where an earlier append write's offset is read from:
+   * so that offset is fixed first (pwrite leaves the offset alone).
    */
   pwriteSync(buffer: Bytes, offset: number, length: number, position: number): number {
-    return this.backend.writeSync(this.backendFd, buffer, offset, length, this.append ? null : position);
+    if (!this.append) return this.backend.writeSync(this.backendFd, buffer, offset, length, position);
+    this.pinOffsetSync();
+    return this.backend.writeSync(this.backendFd, buffer, offset, length, null);
   }
 
   /**
@@ -165,7 +169,7 @@ export class OpenFileDescription {
     if (!Number.isSafeInteger(offset)) throw new FsError({ code: 'EINVAL', syscall: 'lseek', path: this.path, detail: `offset ${String(offset)} is not an integer` });
     let base: number;
     if (w === 0) base = 0;
-    else if (w === 1) base = this.offset === AT_END ? this.endSync() : this.offset;
+    else if (w === 1) base = this.offset === AT_END ? this.appendedSync() : this.offset;
     else if (w !== 2) throw new FsError({ code: 'EINVAL', syscall: 'lseek', path: this.path, detail: `whence must be 0, 1 or 2, not ${String(w)}` });
     else base = this.endSync();
     const target = base + offset;
@@ -174,23 +178,18 @@ export class OpenFileDescription {
     return target;
   }
 
-  /** The current offset (resolving "at end" after an append write by fstat). */
+  /** The current offset (after an append write: where that write ended). */
   tell(): number {
     return this.seek(0, 1);
   }
 
   /**
-   * Fixes an "at end" offset (left by an append write) to the file's size now. Called before anything
-   * that changes the size through this description (ftruncate), so the offset stays where the write
-   * left it, as the kernel keeps it.
+   * Fixes an "after an append write" offset to a number. Called before anything that changes the size
+   * through this description (ftruncate) or moves it to another backend descriptor (whose kernel offset
+   * would be 0), so the offset stays where the write left it, as the kernel keeps it.
    */
   pinOffsetSync(): void {
-    if (this.offset === AT_END && this.seekable !== false) this.offset = this.endSync();
-  }
-
-  /** Promise form of {@link OpenFileDescription.pinOffsetSync}. */
-  async pinOffset(): Promise<void> {
-    if (this.offset === AT_END && this.seekable !== false) this.offset = await this.end();
+    if (this.offset === AT_END && this.seekable !== false) this.offset = this.appendedSync();
   }
 
   /** Learns whether the file can seek, by fstat, before the first seek or tell on it. */
@@ -198,6 +197,23 @@ export class OpenFileDescription {
     const st = this.backend.fstatSync(this.backendFd);
     if (st.isFIFO() || st.isSocket()) this.seekable = false;
     else if (!st.isCharacterDevice()) this.seekable = true; // a terminal cannot seek, /dev/null can: leave it to the first call
+  }
+
+  /**
+   * Where the last append write left the offset: the end of the file *as of that write*, as POSIX has it
+   * (another description appending since must not move it). That is the kernel's offset of the backend
+   * descriptor, which only write(2) moves (fdkeeper's other I/O is positioned): read from
+   * `/proc/self/fdinfo` on Linux, from the memory backend's state. Where the backend cannot tell, the
+   * size now (fstat), which differs only if someone appended in between.
+   */
+  private appendedSync(): number {
+    let offset: number | undefined;
+    try {
+      offset = this.backend.fdInfoSync(this.backendFd).offset;
+    } catch {
+      offset = undefined;
+    }
+    return offset ?? this.endSync();
   }
 
   /** The size of the file now, by fstat; also detects unseekable files. */
@@ -228,7 +244,7 @@ export class OpenFileDescription {
     else this.turnHeld = true;
     try {
       if (this.seekable !== false) {
-        const pos = this.offset === AT_END ? await this.end() : this.offset;
+        const pos = this.offset === AT_END ? this.appendedSync() : this.offset;
         try {
           const n = await this.backend.read(this.backendFd, buffer, offset, length, pos);
           this.offset = pos + n;
@@ -284,12 +300,26 @@ export class OpenFileDescription {
     }
   }
 
-  /** Promise form of {@link OpenFileDescription.pwriteSync}. */
+  /**
+   * Promise form of {@link OpenFileDescription.pwriteSync}. In append mode it waits for earlier offset
+   * calls, like a write: it moves the kernel's offset.
+   */
   async pwrite(buffer: Bytes, offset: number, length: number, position: number): Promise<number> {
     this.inflight++;
+    if (!this.append) {
+      try {
+        return await this.backend.write(this.backendFd, buffer, offset, length, position);
+      } finally {
+        this.finished();
+      }
+    }
+    if (this.turnHeld) await this.waitTurn();
+    else this.turnHeld = true;
     try {
-      return await this.backend.write(this.backendFd, buffer, offset, length, this.append ? null : position);
+      this.pinOffsetSync();
+      return await this.backend.write(this.backendFd, buffer, offset, length, null);
     } finally {
+      this.passTurn();
       this.finished();
     }
   }
@@ -377,7 +407,8 @@ export class OpenFileDescription {
       try {
         this.backend.closeSync(fd);
       } catch (e) {
-        error = e instanceof FsError ? e : new FsError({ code: 'EIO', syscall: 'close', fd, cause: e });
+        if (hasCode(e, 'EBADF')) error = new FsError({ code: 'EBADF', syscall: 'close', fd, path: this.path, detail: `descriptor ${fd} was closed outside fdkeeper`, cause: e });
+        else error = e instanceof FsError ? e : new FsError({ code: 'EIO', syscall: 'close', fd, cause: e });
       }
     }
     this.owner.backendFdReleased(this, fd);

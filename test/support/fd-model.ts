@@ -14,20 +14,16 @@
  *
  * What it models because fdkeeper documents it (a real kernel would differ):
  * - numbers are allocated lowest-free among the numbers *busy in the kernel*, which are: numbers open
- *   outside the table (seeded from /proc/self/fd at the start), the table's open numbers, and the
- *   backend number of every open file description still referenced. An original's number is its
- *   description's backend number, so closing the original while duplicates live keeps the number busy
- *   (the documented retention rule);
- * - dup2 onto a number busy outside the table's open numbers (held by somebody else, or retained by
- *   the rule above) fails with EBUSY;
- * - dup2 onto an original whose description still has duplicates first moves the description to a
- *   fresh backend number (the lowest free one, while the target is still busy): that number stays busy
- *   until the description's last duplicate closes;
- * - by default (`appendOffset: 'lazy-end'`), after a write in append mode the offset is "at the end of
- *   the file", resolved to the file's size when it is next needed (fdkeeper has no lseek and resolves
- *   it by fstat), not fixed at the size the file had right after the write as POSIX says (an ftruncate
- *   through the same description fixes it first, so only another description's change shows). Pass
- *   `appendOffset: 'posix'` for the POSIX rule.
+ *   outside the table (seeded from /proc/self/fd at the start) and the table's open numbers. Each open
+ *   file description has one backend number among its open numbers: closing it (or dup2 onto it) while
+ *   duplicates live moves the description onto a duplicate's number, so no number stays busy that
+ *   POSIX would have freed (regular files: fdkeeper reopens the file onto the duplicate's number);
+ * - dup2 onto a number busy outside the table's open numbers fails with EBUSY;
+ * - a negative position (pread) or length (ftruncate) is EINVAL before the descriptor is looked at, as
+ *   Linux checks them;
+ * - after a write in append mode the offset is where the write ended (`appendOffset: 'posix'`, the
+ *   default). `appendOffset: 'lazy-end'` is the rule fdkeeper had before: "at the end of the file",
+ *   resolved to the file's size when next needed (the model test's control uses it).
  */
 import { constants } from 'node:fs';
 
@@ -60,7 +56,7 @@ export type AppendOffsetRule = 'lazy-end' | 'posix';
 export interface FdModelOptions {
   /** Numbers open in the process outside the table when the model starts (stdio, the runner's, …). */
   outside: Iterable<number>;
-  /** See {@link AppendOffsetRule}. Default `'lazy-end'`, as fdkeeper documents. */
+  /** See {@link AppendOffsetRule}. Default `'posix'`. */
   appendOffset?: AppendOffsetRule;
   /** Initial files. */
   files?: Iterable<[string, Uint8Array]>;
@@ -76,7 +72,7 @@ interface Description {
   readonly writable: boolean;
   readonly append: boolean;
   offset: Offset;
-  /** The number busy in the kernel for this description (the original's number until dup2 moves it). */
+  /** The table number that is this description's backend descriptor (the original's, until it closes or dup2 replaces it). */
   backend: number;
   /** Numbers in the table pointing at it. */
   refs: number;
@@ -95,7 +91,7 @@ export class FdModel {
 
   constructor(options: FdModelOptions) {
     this.outside = new Set(options.outside);
-    this.appendRule = options.appendOffset ?? 'lazy-end';
+    this.appendRule = options.appendOffset ?? 'posix';
     for (const [name, bytes] of options.files ?? []) this.files.set(name, Uint8Array.from(bytes));
   }
 
@@ -160,6 +156,18 @@ export class FdModel {
     const d = this.get(fd, 'close');
     this.entries.delete(fd);
     d.refs--;
+    this.moveBackendOff(d, fd);
+  }
+
+  /** When `d`'s backend number `fd` leaves it, the description moves onto another of its numbers. */
+  private moveBackendOff(d: Description, fd: number): void {
+    if (d.backend !== fd) return;
+    for (const [n, other] of this.entries) {
+      if (other === d && n !== fd) {
+        d.backend = n;
+        return;
+      }
+    }
   }
 
   /** dup(2). */
@@ -180,13 +188,11 @@ export class FdModel {
     if (old === undefined) {
       if (this.busyNumbers().includes(fd2)) throw new ModelError('EBUSY', `dup2 onto ${fd2}, busy outside the table`);
     } else {
-      if (old.backend === fd2 && old.refs > 1) {
-        // The original of a description that duplicates still use: move it to a fresh number first.
-        old.backend = this.lowestFree();
-      }
       old.refs--;
     }
     this.entries.set(fd2, d);
+    // The original of a description that duplicates still use: it moves onto one of their numbers.
+    if (old !== undefined) this.moveBackendOff(old, fd2);
     d.refs++;
     return fd2;
   }
@@ -204,9 +210,9 @@ export class FdModel {
 
   /** pread(2): up to `length` bytes at `position`; the offset does not move. */
   pread(fd: number, length: number, position: number): Uint8Array {
+    if (position < 0) throw new ModelError('EINVAL', `pread at ${position}`);
     const d = this.get(fd, 'read');
     if (!d.readable) throw new ModelError('EBADF', `pread: fd ${fd} not open for reading`);
-    if (position < 0) throw new ModelError('EINVAL', `pread at ${position}`);
     const file = this.file(d);
     return file.slice(Math.min(position, file.length), Math.min(position + length, file.length));
   }
@@ -245,9 +251,9 @@ export class FdModel {
 
   /** ftruncate(2); the offset does not move. */
   ftruncate(fd: number, length: number): void {
+    if (length < 0) throw new ModelError('EINVAL', `ftruncate to ${length}`);
     const d = this.get(fd, 'ftruncate');
     if (!d.writable) throw new ModelError('EINVAL', `ftruncate: fd ${fd} not open for writing`);
-    if (length < 0) throw new ModelError('EINVAL', `ftruncate to ${length}`);
     const file = this.file(d);
     // fdkeeper fixes an "at end" offset before changing the size through the same description.
     if (d.offset === 'end') d.offset = file.length;
