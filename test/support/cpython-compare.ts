@@ -1,6 +1,6 @@
 /**
  * Running batches through CPython and fdkeeper, comparing them step by step, classifying divergences
- * (the allow-list of known text bugs) and shrinking an unexplained one to a short repro.
+ * (only undefined behaviour: no known bug is allow-listed) and shrinking an unexplained one to a short repro.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -126,71 +126,6 @@ export interface KnownBug {
   matches(c: DivergenceContext): boolean;
 }
 
-/** The file an io op works on. */
-function fileOf(seq: Sequence, op: Op | undefined): string | undefined {
-  if (op === undefined || op[0] === 'ioopen' || op[0] === 'open') return undefined;
-  return handleOpen(seq, op[1])?.[1];
-}
-
-function tainted(c: DivergenceContext, bug: 'a' | 'b'): boolean {
-  // taints[i]: before op i; the last entry: after the last op (for the final contents).
-  const taints = c.fk.taints[c.d.step === 'files' ? c.fk.taints.length - 1 : c.d.step];
-  if (taints === undefined) return false;
-  if (c.d.step === 'files') return [...taints.values()].some((s) => s.has(bug));
-  const f = fileOf(c.seq, c.op);
-  return f !== undefined && (taints.get(f)?.has(bug) ?? false);
-}
-
-function codePointLength(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
-
-/**
- * KNOWN_TEXT_BUGS — divergences in src/io/text-file.ts that another branch is fixing (issue 12.7 a–d).
- * Each entry matches only its symptom. DELETE THIS LIST (and `classify`'s use of it) once that fix is
- * merged: the harness then fails on any of them.
- */
-export const KNOWN_TEXT_BUGS: readonly KnownBug[] = [
-  {
-    id: '12.7a',
-    why: "text tell() (and the position a write or truncate() after reading uses) is wrong after reading invalid bytes with errors 'replace': the read-ahead is re-encoded, U+FFFD as 3 bytes",
-    matches: (c) => {
-      const n = c.d.step === 'files' ? undefined : c.fk.notes[c.d.step];
-      const op = c.op;
-      const positional = op !== undefined && (op[0] === 'tell' || op[0] === 'seektell' || op[0] === 'truncate' || op[0] === 'write' || (op[0] === 'seek' && op[3] === 1));
-      return (n?.replaceReadInvalid === true && positional) || tainted(c, 'a');
-    },
-  },
-  {
-    id: '12.7b',
-    why: "a strict read(n) that fails part-way (EILSEQ) has consumed the characters decoded before the bad byte: later reads miss them",
-    matches: (c) => {
-      const n = c.d.step === 'files' ? undefined : c.fk.notes[c.d.step];
-      const op = c.op;
-      const onHandle = op !== undefined && ['read', 'readline', 'tell', 'seektell', 'truncate', 'write'].includes(op[0]);
-      return (n?.strictReadFailed === true && onHandle) || tainted(c, 'b');
-    },
-  },
-  {
-    id: '12.7c',
-    why: 'TextFile.write() returns UTF-16 code units, not code points, for a string with characters beyond U+FFFF',
-    continues: true,
-    matches: (c) => {
-      const op = c.op;
-      if (op?.[0] !== 'write' || typeof op[2] !== 'string' || !/[\u{10000}-\u{10ffff}]/u.test(op[2])) return false;
-      return isDeepStrictEqual(c.d.py, { v: codePointLength(op[2]) }) && isDeepStrictEqual(c.d.fk, { v: op[2].length });
-    },
-  },
-  {
-    id: '12.7d',
-    why: "promise TextFile.write() on a closed file encodes first: an unencodable string fails with EILSEQ instead of EBADF",
-    continues: true,
-    matches: (c) => c.seq.api === 'promise' && c.op?.[0] === 'write' && isDeepStrictEqual(c.d.py, { e: 'EBADF' }) && isDeepStrictEqual(c.d.fk, { e: 'EILSEQ' }),
-  },
-];
-
 /**
  * Divergences that are not bugs on either side, where the comparison of a sequence stops (counted and
  * printed by the test; docs/design.md lists them).
@@ -218,7 +153,7 @@ export const UNDEFINED_STOPS: readonly KnownBug[] = [
 
 /** The allow-list entry explaining a divergence, if any. */
 export function classify(c: DivergenceContext): KnownBug | undefined {
-  return KNOWN_TEXT_BUGS.find((b) => b.matches(c)) ?? UNDEFINED_STOPS.find((b) => b.matches(c));
+  return UNDEFINED_STOPS.find((b) => b.matches(c));
 }
 
 /** Compares one sequence: undefined when equal, else the divergence and its classification. */

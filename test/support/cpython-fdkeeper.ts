@@ -7,7 +7,6 @@
  */
 import fs from 'node:fs';
 import { join } from 'node:path';
-import { TextDecoder } from 'node:util';
 import { O } from '../../src/backend/flags.js';
 import { FsError } from '../../src/errors/fs-error.js';
 import { open, openSync, type AnyFile, type OpenOptions } from '../../src/io/open.js';
@@ -26,27 +25,10 @@ export interface Outcome {
   files: Record<string, string | null>;
 }
 
-/** Facts about an io handle at one step, for the known-bug matchers. */
-export interface HandleNotes {
-  /**
-   * A text handle with errors 'replace' read U+FFFD, or from a file holding invalid UTF-8, since its last
-   * absolute seek.
-   */
-  replaceReadInvalid: boolean;
-  /** A text handle with errors 'strict' had a read fail with EILSEQ since its last absolute seek. */
-  strictReadFailed: boolean;
-}
-
-/** The fdkeeper outcome plus, per step, the notes of the handle it used and the files tainted so far. */
+/** The fdkeeper outcome. */
 export interface FdkeeperOutcome extends Outcome {
   /** A descriptor below the sequence's base was closed by something else while it ran (see runFdkeeper). */
   interfered: boolean;
-  notes: (HandleNotes | undefined)[];
-  /**
-   * Per step (before it), and once more after the last: the files written by a handle while it had
-   * {@link HandleNotes} set ('a' or 'b' for 12.7a/b).
-   */
-  taints: Map<string, Set<'a' | 'b'>>[];
 }
 
 export const OS_FLAG_BITS: Readonly<Record<string, number>> = {
@@ -146,7 +128,7 @@ async function runOs(seq: Sequence, dir: string, table: FileTable, base: number)
       steps.push({ e: codeOf(e) });
     }
   }
-  return { steps, notes: [], taints: [] };
+  return { steps };
 
   async function made(n: () => number | Promise<number>): Promise<number> {
     try {
@@ -199,39 +181,17 @@ async function runOs(seq: Sequence, dir: string, table: FileTable, base: number)
   }
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-function holdsInvalidUtf8(path: string): boolean {
-  try {
-    UTF8.decode(fs.readFileSync(path));
-    return false;
-  } catch (e) {
-    return e instanceof TypeError;
-  }
-}
-
 async function runIo(seq: Sequence, dir: string, table: FileTable): Promise<Omit<FdkeeperOutcome, 'files' | 'interfered'>> {
   const files: (AnyFile | undefined)[] = [];
-  const info: { file: string; text: boolean; encoding: string; errors: string; notes: HandleNotes }[] = [];
   const steps: Step[] = [];
-  const notes: (HandleNotes | undefined)[] = [];
-  const taints: Map<string, Set<'a' | 'b'>>[] = [];
-  const taint = new Map<string, Set<'a' | 'b'>>();
   const p = seq.api === 'promise';
   for (const op of seq.ops) {
-    const h = op[0] === 'ioopen' ? -1 : (op[1] as number);
-    const hi = info[h];
-    notes.push(hi === undefined ? undefined : { ...hi.notes });
-    taints.push(new Map([...taint].map(([k, v]) => [k, new Set(v)])));
     try {
-      const v = await ioOp(op);
-      steps.push({ v });
-      if (hi !== undefined) noteAfter(op, hi, undefined, v);
+      steps.push({ v: await ioOp(op) });
     } catch (e) {
       steps.push({ e: codeOf(e) });
-      if (hi !== undefined) noteAfter(op, hi, e);
     }
   }
-  taints.push(taint);
   for (const f of files) {
     try {
       f?.closeSync();
@@ -239,23 +199,7 @@ async function runIo(seq: Sequence, dir: string, table: FileTable): Promise<Omit
       // compared through the sequence's own close ops
     }
   }
-  return { steps, notes, taints };
-
-  function noteAfter(op: Op, hi: (typeof info)[number], e: unknown, result?: unknown): void {
-    if (!hi.text) return;
-    const n = hi.notes;
-    // Invalid bytes are in the file, or the read began inside a character (a seek there): U+FFFD.
-    if ((op[0] === 'read' || op[0] === 'readline') && e === undefined && hi.errors === 'replace' && hi.encoding === 'utf-8' && (String(result).includes('\ufffd') || holdsInvalidUtf8(join(dir, hi.file)))) n.replaceReadInvalid = true;
-    if ((op[0] === 'read' || op[0] === 'readline') && e instanceof FsError && e.code === 'EILSEQ') n.strictReadFailed = true;
-    // An absolute seek starts afresh; seek(tell()) goes wherever tell() said, right or wrong.
-    if (op[0] === 'seek' && op[3] !== 1 && e === undefined) n.replaceReadInvalid = n.strictReadFailed = false;
-    if (op[0] === 'write' || op[0] === 'truncate' || op[0] === 'seektell') {
-      const s = taint.get(hi.file) ?? new Set();
-      if (n.replaceReadInvalid) s.add('a');
-      if (n.strictReadFailed) s.add('b');
-      if (s.size > 0) taint.set(hi.file, s);
-    }
-  }
+  return { steps };
 
   function file(h: number): AnyFile | undefined {
     return files[h];
@@ -269,8 +213,6 @@ async function runIo(seq: Sequence, dir: string, table: FileTable): Promise<Omit
       if (o.encoding !== undefined) options.encoding = o.encoding;
       if (o.errors !== undefined) options.errors = o.errors;
       if (o.newline !== undefined) options.newline = o.newline;
-      const text = !mode.includes('b');
-      info.push({ file: name, text, encoding: o.encoding ?? 'utf-8', errors: o.errors ?? 'replace', notes: { replaceReadInvalid: false, strictReadFailed: false } });
       try {
         files.push(p ? await open(join(dir, name), mode, options) : openSync(join(dir, name), mode, options));
       } catch (e) {
