@@ -20,7 +20,7 @@ import type { Backend } from '../src/backend/backend.js';
 import { FsError } from '../src/errors/fs-error.js';
 
 /** Options that leave detection to explicit `checkNow()` calls. */
-const MANUAL = { checkInterval: 3_600_000, flushInterval: 3_600_000, watch: false, exitFlush: false } as const;
+const MANUAL = { checkInterval: 3_600_000, flushInterval: 3_600_000, watch: false, exitFlush: false, checkAroundWrites: false, renameGrace: 0 } as const;
 
 function tmpdir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-log-'));
@@ -422,8 +422,9 @@ describe('detection on the real file system', () => {
         assert.equal(e.reason, reason, name);
         assert.ok(at - t0 < bound, `${name} noticed after ${(at - t0).toFixed(0)} ms (bound ${bound} ms)`);
       };
-      await step('rename', () => {
+      await step('rename (and create, as logrotate does)', () => {
         fs.renameSync(p, p + '.1');
+        fs.writeFileSync(p, '', { flag: 'wx' });
       }, 'renamed');
       await step('delete', () => {
         fs.unlinkSync(p);

@@ -10,29 +10,19 @@ import { EventEmitter } from 'node:events';
 import { basename, dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Backend, FileStat } from '../backend/backend.js';
-import { O } from '../backend/flags.js';
 import { isOnOs } from '../backend/on-os.js';
-import { FsError, hasCode, toFsError } from '../errors/fs-error.js';
-import { makeParentsSync } from '../atomic/make-parents.js';
+import { FsError, toFsError } from '../errors/fs-error.js';
 import { carryOver } from './carry-over.js';
 import { watchDirectory, type DirWatch } from './dir-watch.js';
 import { addExitFlush, removeExitFlush, type ExitFlushable } from './exit-flush.js';
 import { checkIdentity } from './identity-check.js';
 import { KeepQueue } from './keep-queue.js';
+import { openLogPath, type OpenedPath } from './open-path.js';
 import { RecordBuffer } from './record-buffer.js';
 import { logSettingsOf, type LogSettings } from './settings.js';
 import { addSignalReopen, removeSignalReopen, type SignalReopenable } from './signal-reopen.js';
 import { type CarriedOver, type DropEvent, type LogFileOptions, type LogFileStats, type ReopenEvent, type ReopenReason } from './types.js';
 import { writeFully } from './write-fully.js';
-
-/**
- * Read and write (the read side is for carry-over: the writer reads back what a deleted file held),
- * append, create, close-on-exec, and non-blocking so that a FIFO put at the path can never hang the
- * synchronous open (on regular files the flag does nothing).
- */
-const OPEN_FLAGS = O.RDWR | O.APPEND | O.CREAT | O.CLOEXEC | O.NONBLOCK;
-/** When the file may be written but not read (mode 0o222): no carry-over from it. */
-const OPEN_FLAGS_WRITE_ONLY = O.WRONLY | O.APPEND | O.CREAT | O.CLOEXEC | O.NONBLOCK;
 
 /** The events of a {@link LogFile}, for typed listeners. */
 export interface LogFileEvents {
@@ -96,6 +86,12 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   /** At least this many bytes should be in the file (confirmed + written since): less means truncated. */
   private expectedMin = 0;
   private lastCheck = 0;
+  /**
+   * Set while the open file has been renamed away and nothing is at the path yet: until this instant
+   * (performance.now()) the log waits for the rotator to create the next file, writing on into the
+   * renamed one (logrotate's `create` opens the path with O_EXCL and fails if we create it first).
+   */
+  private graceUntil: number | undefined;
   private lastSync = 0;
   private unsynced = false;
 
@@ -136,10 +132,9 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     this.kept = new KeepQueue(this.settings.maxKept);
 
     // Throws: a log that cannot be opened at all is the caller's error.
-    const { fd, readable } = this.openPath();
+    const { fd, readable, st } = this.openPath();
     this.fd = fd;
     this.readable = readable;
-    const st = this.backend.fstatSync(this.fd);
     this.adopt(st);
     this.lastCheck = performance.now();
     this.lastSync = this.lastCheck;
@@ -339,9 +334,17 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
 
   // ---------------------------------------------------------------- writing
 
-  /** Writes the buffer to the file (one write syscall for a regular file); on failure, keeps the rest. */
+  /**
+   * Writes the buffer to the file (one write syscall for a regular file); on failure, keeps the rest.
+   * With `checkAroundWrites` (default) a regular file is checked on both sides of the write (two fstat +
+   * stat pairs per buffer, nothing per record): before, so that a buffer never goes into a file the path stopped naming a moment ago (a
+   * rotator's compressor may be reading it: what it misses is gone with it); after, so that what was
+   * just written is confirmed at once and never carried over (duplicated) when the file later goes.
+   */
   private flushBuffer(): void {
     if (this.buffer.empty) return;
+    const around = this.regular && this.settings.checkAroundWrites;
+    if (this.failure === undefined && around) this.check();
     if (this.failure !== undefined) {
       this.keepBuffer();
       return;
@@ -356,8 +359,9 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
       this.fail(out.error);
       return;
     }
-    // A busy writer may keep the event loop from running the timer: check on its own flushes then.
-    if (performance.now() - this.lastCheck >= this.settings.checkInterval) this.check();
+    // Confirm what was written (on a regular file), and check on the writer's own flushes anyway once the
+    // interval has passed: a busy writer may keep the event loop from running the timer.
+    if (around || performance.now() - this.lastCheck >= this.settings.checkInterval) this.check();
   }
 
   private accountWrite(bytes: number, calls: number): void {
@@ -425,6 +429,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     const v = checkIdentity(this.backend, this.absolute, this.fd);
     if (v.kind === 'unknown') return undefined;
     if (v.kind === 'same') {
+      this.graceUntil = undefined;
       const truncated = this.regular && v.size < this.expectedMin;
       this.confirmed = v.size;
       this.expectedMin = v.size;
@@ -434,8 +439,26 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
       this.emit('reopen', { reason: 'truncated', carried: { bytes: 0, lines: 0 } });
       return 'truncated';
     }
+    if (v.reason === 'renamed' && v.vacant && this.waitForRotator(v.size)) return undefined;
     this.reopenFor(v.reason, v.unlinked);
     return v.reason;
+  }
+
+  /**
+   * Renamed away, nothing at the path: whether to keep writing into the renamed file a while longer
+   * (`renameGrace`), leaving the path for the rotator to create. What the renamed file holds now was
+   * written while the path was empty, before any create, so a compressor started after that create
+   * reads all of it: confirmed.
+   */
+  private waitForRotator(size: number): boolean {
+    const grace = this.settings.renameGrace;
+    if (grace <= 0) return false;
+    const now = performance.now();
+    this.graceUntil ??= now + grace;
+    if (now >= this.graceUntil) return false;
+    this.confirmed = size;
+    this.expectedMin = size;
+    return true;
   }
 
   /** A reopen asked for from outside (manual, signal): with carry-over if the old file has no name left. */
@@ -461,8 +484,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     let st: FileStat;
     let readable: boolean;
     try {
-      ({ fd, readable } = this.openPath());
-      st = this.backend.fstatSync(fd);
+      ({ fd, readable, st } = this.openPath());
     } catch (e) {
       this.pendingReopen = { reason, unlinked };
       this.keepBuffer();
@@ -500,6 +522,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
       }
     }
     this.pendingReopen = undefined;
+    this.graceUntil = undefined;
     try {
       this.backend.closeSync(old);
     } catch {
@@ -518,25 +541,9 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     return true;
   }
 
-  /** Opens the path for appending, creating it (and with `mkdir`, its parents). */
-  private openPath(): { fd: number; readable: boolean } {
-    const { backend, mode, mkdir } = this.settings;
-    const attempt = (flags: number): number => {
-      try {
-        return backend.openSync(this.absolute, flags, mode);
-      } catch (e) {
-        if (!(mkdir && hasCode(e, 'ENOENT'))) throw e;
-        makeParentsSync(backend, dirname(this.absolute), 'none');
-        return backend.openSync(this.absolute, flags, mode);
-      }
-    };
-    try {
-      return { fd: attempt(OPEN_FLAGS), readable: true };
-    } catch (e) {
-      if (!hasCode(e, 'EACCES')) throw e;
-      // Writable but not readable (mode 0o222 and not root): log without carry-over from this file.
-      return { fd: attempt(OPEN_FLAGS_WRITE_ONLY), readable: false };
-    }
+  /** Opens the path (see open-path.ts: the link rule, regular files only). */
+  private openPath(): OpenedPath {
+    return openLogPath(this.settings, this.absolute);
   }
 
   /** Takes `st` (the newly opened file) as the confirmed state. */
@@ -551,8 +558,11 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     this.watch = undefined;
     if (!this.settings.watch || !isOnOs(this.backend) || this.closed) return;
     this.watch = watchDirectory(dirname(this.absolute), basename(this.absolute), () => {
-      // A name changed in the directory: check now rather than at the next tick.
-      if (!this.closed && this.failure === undefined) this.check();
+      // A name changed in the directory: check now rather than at the next tick; while a reopen fails
+      // (a FIFO or a foreign link at the path), try it again now: the name that blocked it may be gone.
+      if (this.closed) return;
+      if (this.failure === undefined) this.check();
+      else if (this.pendingReopen !== undefined) this.recover();
     });
   }
 

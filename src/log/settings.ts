@@ -5,7 +5,7 @@
  */
 import type { Backend } from '../backend/backend.js';
 import { fdtable } from '../table/default-table.js';
-import type { FsyncPolicy, LogFileOptions, ReopenSignal } from './types.js';
+import type { FsyncPolicy, LogFileOptions, ReopenSignal, SymlinkPolicy } from './types.js';
 
 /** The options a LogFile runs with. */
 export interface LogSettings {
@@ -23,6 +23,9 @@ export interface LogSettings {
   readonly exitFlush: boolean;
   readonly maxKept: number;
   readonly retryInterval: number;
+  readonly renameGrace: number;
+  readonly followSymlinks: SymlinkPolicy;
+  readonly checkAroundWrites: boolean;
 }
 
 /** The defaults, in one place (docs/logs.md quotes them). */
@@ -33,9 +36,11 @@ export const LOG_DEFAULTS = {
   flushInterval: 100,
   maxKept: 16 * 1024 * 1024,
   retryInterval: 500,
+  renameGrace: 1000,
 } as const;
 
 const SIGNALS: readonly string[] = ['SIGHUP', 'SIGUSR1', 'SIGUSR2'];
+const SYMLINK_POLICIES: readonly string[] = ['protected', 'always', 'never'];
 
 function show(v: unknown): string {
   return typeof v === 'string' ? `'${v}'` : String(v);
@@ -63,6 +68,10 @@ export function logSettingsOf(options: LogFileOptions): LogSettings {
   }
   const signal = options.reopenOnSignal ?? false;
   if (signal !== false && !SIGNALS.includes(signal)) throw new TypeError(`reopenOnSignal must be false, 'SIGHUP', 'SIGUSR1' or 'SIGUSR2', got ${show(signal)}`);
+  const renameGrace = options.renameGrace ?? LOG_DEFAULTS.renameGrace;
+  if (!(typeof renameGrace === 'number' && Number.isFinite(renameGrace) && renameGrace >= 0)) throw new TypeError(`renameGrace must be a number of milliseconds, 0 or more, got ${show(renameGrace)}`);
+  const followSymlinks = options.followSymlinks ?? 'protected';
+  if (!SYMLINK_POLICIES.includes(followSymlinks)) throw new TypeError(`followSymlinks must be 'protected', 'always' or 'never', got ${show(followSymlinks)}`);
   const bufferSize = Math.floor(positive('bufferSize', options.bufferSize, LOG_DEFAULTS.bufferSize));
   return {
     backend: options.backend ?? fdtable.backend,
@@ -79,5 +88,8 @@ export function logSettingsOf(options: LogFileOptions): LogSettings {
     exitFlush: flag('exitFlush', options.exitFlush, true),
     maxKept: positive('maxKept', options.maxKept, LOG_DEFAULTS.maxKept),
     retryInterval: positive('retryInterval', options.retryInterval, LOG_DEFAULTS.retryInterval),
+    renameGrace,
+    followSymlinks,
+    checkAroundWrites: flag('checkAroundWrites', options.checkAroundWrites, true),
   };
 }
