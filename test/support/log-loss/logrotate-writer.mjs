@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
+import { waitForGo } from './line.mjs';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 const { writer, path, rate, durationMs, report } = config;
@@ -97,17 +98,7 @@ function endWinston(logger, transport) {
 
 const w = await open();
 process.stdout.write('R');
-await new Promise((resolve) => {
-  let input = '';
-  process.stdin.setEncoding('utf8');
-  process.stdin.on('data', function onData(s) {
-    input += s;
-    if (!input.includes('go\n')) return;
-    process.stdin.off('data', onData);
-    process.stdin.pause();
-    resolve();
-  });
-});
+await waitForGo();
 
 const start = performance.now();
 let seq = 0;

@@ -14,6 +14,7 @@ import { execFile, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { assertLogDistFresh } from './harness.js';
+import { generator } from './line.mjs';
 
 const WRITER = fileURLToPath(new URL('./logrotate-writer.mjs', import.meta.url));
 
@@ -160,18 +161,6 @@ function isJsonRecord(line: string): boolean {
   }
 }
 
-/** A seeded generator (mulberry32), so a failing schedule can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function childEnv(): NodeJS.ProcessEnv {
   const nodeOptions = (process.env['NODE_OPTIONS'] ?? '').replace(/--import[= ]tsx\b/g, '').trim();
   return { ...process.env, NODE_OPTIONS: nodeOptions };
@@ -190,7 +179,7 @@ function rotateOnce(logrotate: string, state: string, conf: string): Promise<{ s
 export async function runLogrotate(o: RotateRunOptions): Promise<RotateRunResult> {
   if (FDKEEPER_WRITERS.includes(o.writer)) assertLogDistFresh();
   const seed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const rand = random(seed);
+  const rand = generator(seed);
   const rate = o.rate ?? 10_000;
   const [minMs, maxMs] = o.intervalMs ?? [100, 500];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-logrotate-'));
