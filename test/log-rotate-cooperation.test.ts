@@ -13,15 +13,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
-import { openLog, type LogFile } from '../src/log/log-file.js';
+import { openLog } from '../src/log/log-file.js';
 import { MemoryBackend } from '../src/backend/memory/memory-backend.js';
 import type { Backend } from '../src/backend/backend.js';
 import { hasCode } from '../src/errors/fs-error.js';
 import { assertLogDistFresh } from './support/log-loss/harness.js';
+import { lines, memText, memWrite, writeLines } from './support/log-loss/memory-lines.js';
 
 /** Detection only by explicit checkNow() (plus, where a test says so, around writes). */
 const MANUAL = { checkInterval: 3_600_000, flushInterval: 3_600_000, watch: false, exitFlush: false, checkAroundWrites: false } as const;
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
+const { O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
 
 let alive: NodeJS.Timeout | undefined;
 before(() => {
@@ -30,28 +31,6 @@ before(() => {
 after(() => {
   clearInterval(alive);
 });
-
-function lines(from: number, to: number): string {
-  let s = '';
-  for (let i = from; i < to; i++) s += `line ${i}\n`;
-  return s;
-}
-
-function writeLines(log: LogFile, from: number, to: number): void {
-  for (let i = from; i < to; i++) log.write(`line ${i}\n`);
-}
-
-function memText(m: Backend, p: string): string {
-  const fd = m.openSync(p, O_RDONLY);
-  try {
-    const size = m.fstatSync(fd).size;
-    const b = Buffer.alloc(size);
-    m.readSync(fd, b, 0, size, 0);
-    return b.toString();
-  } finally {
-    m.closeSync(fd);
-  }
-}
 
 function memExists(m: Backend, p: string): boolean {
   try {
@@ -158,10 +137,7 @@ describe('checks around writes', () => {
       using log = openLog('/app.log', { ...MANUAL, backend: m, checkAroundWrites: around });
       writeLines(log, 0, 4);
       log.flushSync();
-      const copy = memText(m, '/app.log');
-      const fd = m.openSync('/app.log.tmp', O_WRONLY | O_CREAT, 0o644);
-      m.writeSync(fd, Buffer.from(copy), 0, copy.length, null);
-      m.closeSync(fd);
+      memWrite(m, '/app.log.tmp', memText(m, '/app.log'));
       m.renameSync('/app.log.tmp', '/app.log');
       writeLines(log, 4, 6);
       log.flushSync();
