@@ -53,8 +53,10 @@ function newlines(b: Uint8Array): number {
  *   between write syscalls, so several processes appending to one file never interleave inside one).
  *   It buffers; a full buffer (`bufferSize`) is written at once, and a timer writes the rest every
  *   `flushInterval` ms. It returns false while records cannot reach the file (backpressure).
- * - Every `checkInterval` ms, and at once when `fs.watch` reports a name change in the directory, it
- *   compares (dev, ino) of the path with the open descriptor and reopens when they differ.
+ * - Every `checkInterval` ms, at once when `fs.watch` reports a name change in the directory, and around
+ *   every buffer write (`checkAroundWrites`), it compares (dev, ino) of the path with the open descriptor
+ *   and reopens when they differ — except that after a rename with nothing at the path it leaves the
+ *   path to the rotator for `renameGrace` ms, writing on into the renamed file.
  * - Failures (disk full, permission refused, the directory gone) go to the `'error'` event; records are
  *   kept (up to `maxKept` bytes, the rest counted in {@link LogFile.dropped}) and written when a retry
  *   succeeds (`'resume'`).
@@ -219,7 +221,9 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   /**
    * Runs the identity check now (the timer and the `fs.watch` hint do this by themselves) and reopens
    * if the path no longer names the open file. Returns what it found: the reopen reason, or undefined
-   * when the path still names the file (or the log is failing, closed, or the check could not tell).
+   * when the path still names the file, when the file was renamed away and the log is still leaving the
+   * empty path to the rotator (`renameGrace`), or when the log is failing, closed, or the check could
+   * not tell.
    */
   checkNow(): ReopenReason | undefined {
     if (this.closed || this.failure !== undefined) return undefined;
