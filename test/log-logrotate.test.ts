@@ -79,11 +79,13 @@ test('real logrotate, copytruncate: every fdkeeper writer loses about as much as
       assert.equal(r.writerEnd, 'exit 0', what);
       assert.equal(r.failedRotations.length, 0, what);
       assert.equal(r.duplicated, 0, what);
-      assert.equal(r.torn, 0, what);
+      // logrotate copies as many bytes as its stat saw; a stat taken while a write was landing can end the
+      // copy inside a line: at most one torn line per copy (the issue's run saw one with pino too).
+      assert.ok(r.torn <= r.rotations, what);
       // copytruncate loses what reaches the file between logrotate's stat and its truncate: rate ×
-      // window for every writer on average, but a batch writer loses whole batches (a 64 KiB buffer is
-      // ~650 records) on rarer hits, so one run's numbers scatter. The bound: the best plain writer's
-      // loss with room for one batch or half again, whichever is more.
+      // window for every writer on average, but a batch writer loses whole batches on rarer hits, so one
+      // run's numbers scatter (LogFile drops to 4 KiB batches after the first truncation to narrow
+      // that). The bound: the best plain writer's loss with room for one 64 KiB batch or half again.
       assert.ok(r.lost <= Math.max(1.5 * best, best + 700), `${what}\n(best plain writer lost ${best}: ${plain.map(describeRun).join(' / ')})`);
     }
   }

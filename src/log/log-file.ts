@@ -24,6 +24,14 @@ import { addSignalReopen, removeSignalReopen, type SignalReopenable } from './si
 import { type CarriedOver, type DropEvent, type LogFileOptions, type LogFileStats, type ReopenEvent, type ReopenReason } from './types.js';
 import { writeFully } from './write-fully.js';
 
+/**
+ * The buffer size once the file has been truncated under the log (logrotate's `copytruncate`): a buffer
+ * written between logrotate's look at the file and its truncate is lost whole, so after the first
+ * truncation the log writes in smaller batches (~40 lines of 100 bytes instead of ~650): the same loss on
+ * average as a line-by-line writer, without its scatter.
+ */
+const COPYTRUNCATE_BATCH = 4096;
+
 /** The events of a {@link LogFile}, for typed listeners. */
 export interface LogFileEvents {
   /** The log reopened its path (or, for `'truncated'`, noticed a truncation). */
@@ -341,9 +349,10 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   /**
    * Writes the buffer to the file (one write syscall for a regular file); on failure, keeps the rest.
    * With `checkAroundWrites` (default) a regular file is checked on both sides of the write (two fstat +
-   * stat pairs per buffer, nothing per record): before, so that a buffer never goes into a file the path stopped naming a moment ago (a
-   * rotator's compressor may be reading it: what it misses is gone with it); after, so that what was
-   * just written is confirmed at once and never carried over (duplicated) when the file later goes.
+   * stat pairs per buffer, nothing per record): before, so that a buffer never goes into a file the path
+   * stopped naming a moment ago (a rotator's compressor may be reading it: what it misses is gone with
+   * it); after, so that what was just written is confirmed at once and never carried over (duplicated)
+   * when the file later goes.
    */
   private flushBuffer(): void {
     if (this.buffer.empty) return;
@@ -439,6 +448,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
       this.expectedMin = v.size;
       if (!truncated) return undefined;
       // copytruncate: O_APPEND already writes at the new end; nothing to reopen, but say so.
+      this.buffer.lowerLimit(COPYTRUNCATE_BATCH);
       this.reopenCounts.truncated++;
       this.emit('reopen', { reason: 'truncated', carried: { bytes: 0, lines: 0 } });
       return 'truncated';

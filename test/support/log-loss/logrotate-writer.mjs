@@ -53,9 +53,15 @@ async function open() {
     const logger = pino(transport);
     return {
       log: (s) => logger.info(s),
+      // pino's worker is unref'd: a process awaiting its 'close' with nothing else to do exits 13
+      // (unsettled top-level await) before the worker is done. Hold the loop open until then.
       close: () =>
         new Promise((resolve) => {
-          transport.once('close', resolve);
+          const hold = setInterval(() => undefined, 1000);
+          transport.once('close', () => {
+            clearInterval(hold);
+            resolve();
+          });
           transport.end();
         }),
       errors,
