@@ -100,17 +100,23 @@ export function generator(seed) {
   };
 }
 
-/** Resolves once a line `go` arrives on stdin (the parent's start signal to a writer child); stdin is paused then. */
-export function waitForGo() {
+/** Resolves once a line `word` arrives on stdin; stdin is paused then. */
+export function waitForLine(word) {
   return new Promise((resolve) => {
     let input = '';
     process.stdin.setEncoding('utf8');
+    process.stdin.resume();
     process.stdin.on('data', function onData(s) {
       input += s;
-      if (!input.includes('go\n')) return;
+      if (!input.includes(`${word}\n`)) return;
       process.stdin.off('data', onData);
       process.stdin.pause();
       resolve();
     });
   });
+}
+
+/** Resolves once a line `go` arrives on stdin (the parent's start signal to a writer child). */
+export function waitForGo() {
+  return waitForLine('go');
 }

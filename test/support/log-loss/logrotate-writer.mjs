@@ -5,7 +5,7 @@
 // Opens the log through one writer, prints 'R', waits for 'go' on stdin, then logs sequence-numbered
 // records at `rate` per second for `durationMs` (every millisecond a burst brings the count up to
 // rate × elapsed, so a stalled loop catches up), prints 'E', closes the logger the way its documentation
-// says, writes its report and exits 0. A SIGHUP it does not handle kills it (the harness reports that).
+// says once the parent sends 'close', writes its report and exits 0. A SIGHUP it does not handle kills it (the harness reports that).
 //
 // Writers: the fdkeeper ones run the built library (dist/) with the documented SIGHUP recipe
 // (`reopenOnSignal: 'SIGHUP'`; for the pino transport also `relayReopenSignal()` in the main thread);
@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
-import { waitForGo } from './line.mjs';
+import { waitForGo, waitForLine } from './line.mjs';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 const { writer, path, rate, durationMs, report } = config;
@@ -126,5 +126,8 @@ await new Promise((resolve) => {
 });
 const emitMs = performance.now() - start;
 process.stdout.write('E');
+// Close when the parent says so: after its last logrotate run has finished (a HUP from a postrotate
+// still in flight would otherwise reach a process whose logs, and their handler, are gone).
+await waitForLine('close');
 await w.close();
 fs.writeFileSync(report, JSON.stringify({ written: seq, emitMs, maxStallMs, errors: w.errors, stats: w.stats() }));

@@ -197,6 +197,7 @@ export async function runLogrotate(o: RotateRunOptions): Promise<RotateRunResult
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
   child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+  child.stdin.on('error', () => undefined); // a writer killed by a HUP has closed its end
   const exited = new Promise<string>((resolve) => {
     child.on('close', (code, signal) => {
       resolve(signal !== null ? signal : `exit ${String(code)}`);
@@ -231,7 +232,7 @@ export async function runLogrotate(o: RotateRunOptions): Promise<RotateRunResult
         failed.push({ status: r.status, errors: (lines.length > 0 ? lines : r.output.split('\n').slice(-5)).join('\n') });
       }
     }
-    child.stdin.end();
+    child.stdin.end('close\n');
     const writerEnd = await Promise.race([exited, delay(120_000, undefined, { ref: false }).then(() => 'timeout')]);
     let written = 0;
     let rateDone = 0;
