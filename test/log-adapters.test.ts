@@ -27,7 +27,7 @@ after(() => {
   clearInterval(alive);
 });
 
-const MANUAL = { checkInterval: 3_600_000, watch: false, exitFlush: false } as const;
+const MANUAL = { checkInterval: 3_600_000, watch: false, exitFlush: false, checkAroundWrites: false, renameGrace: 0 } as const;
 
 function tmpdir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-logad-'));

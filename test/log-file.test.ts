@@ -16,11 +16,11 @@ import type { ReopenEvent } from '../src/log/types.js';
 import { MemoryBackend } from '../src/backend/memory/memory-backend.js';
 import { FaultyBackend } from '../src/backend/faulty-backend.js';
 import { OsBackend } from '../src/backend/os-backend.js';
-import type { Backend } from '../src/backend/backend.js';
 import { FsError } from '../src/errors/fs-error.js';
+import { lines, memText, memWrite, writeLines } from './support/log-loss/memory-lines.js';
 
 /** Options that leave detection to explicit `checkNow()` calls. */
-const MANUAL = { checkInterval: 3_600_000, flushInterval: 3_600_000, watch: false, exitFlush: false } as const;
+const MANUAL = { checkInterval: 3_600_000, flushInterval: 3_600_000, watch: false, exitFlush: false, checkAroundWrites: false, renameGrace: 0 } as const;
 
 function tmpdir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-log-'));
@@ -28,34 +28,6 @@ function tmpdir(t: { after(fn: () => void): void }): string {
     fs.rmSync(dir, { recursive: true, force: true });
   });
   return dir;
-}
-
-function lines(from: number, to: number): string {
-  let s = '';
-  for (let i = from; i < to; i++) s += `line ${i}\n`;
-  return s;
-}
-
-function writeLines(log: LogFile, from: number, to: number): void {
-  for (let i = from; i < to; i++) log.write(`line ${i}\n`);
-}
-
-function memText(m: Backend, p: string): string {
-  const fd = m.openSync(p, fs.constants.O_RDONLY);
-  try {
-    const size = m.fstatSync(fd).size;
-    const b = Buffer.alloc(size);
-    m.readSync(fd, b, 0, size, 0);
-    return b.toString();
-  } finally {
-    m.closeSync(fd);
-  }
-}
-
-function memWrite(m: Backend, p: string, text: string): void {
-  const fd = m.openSync(p, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
-  m.writeSync(fd, Buffer.from(text), 0, Buffer.byteLength(text), null);
-  m.closeSync(fd);
 }
 
 function reopens(log: LogFile): ReopenEvent[] {
@@ -422,8 +394,9 @@ describe('detection on the real file system', () => {
         assert.equal(e.reason, reason, name);
         assert.ok(at - t0 < bound, `${name} noticed after ${(at - t0).toFixed(0)} ms (bound ${bound} ms)`);
       };
-      await step('rename', () => {
+      await step('rename (and create, as logrotate does)', () => {
         fs.renameSync(p, p + '.1');
+        fs.writeFileSync(p, '', { flag: 'wx' });
       }, 'renamed');
       await step('delete', () => {
         fs.unlinkSync(p);

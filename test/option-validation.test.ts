@@ -48,6 +48,7 @@ const OPTIONS: readonly OptionCase[] = [
   { api: 'openLog', option: 'checkInterval', accepts: ['1.5'] },
   { api: 'openLog', option: 'flushInterval', accepts: ['1.5'] },
   { api: 'openLog', option: 'retryInterval', accepts: ['1.5'] },
+  { api: 'openLog', option: 'renameGrace', accepts: ['1.5'] },
   { api: 'openLog', option: 'fsync.intervalMs', accepts: ['1.5'] },
   { api: 'openLog', option: 'maxKept', accepts: ['2**31'] },
   { api: 'atomicWrite', option: 'mode', leaves: 'original' },

@@ -16,9 +16,10 @@ export type IdentityVerdict =
   | { readonly kind: 'same'; readonly size: number; readonly regular: boolean }
   /**
    * The path no longer names the open file. `unlinked`: the open file has no name left (nlink 0), so
-   * what it holds is lost unless carried over; `size` is its size now.
+   * what it holds is lost unless carried over; `size` is its size now; `vacant`: nothing is at the path
+   * (a rotator that renamed the file may be about to create the next one there).
    */
-  | { readonly kind: 'moved'; readonly reason: ReopenReason; readonly unlinked: boolean; readonly size: number }
+  | { readonly kind: 'moved'; readonly reason: ReopenReason; readonly unlinked: boolean; readonly size: number; readonly vacant: boolean }
   /** The check itself failed in a way that says nothing (EACCES on a parent, EIO…): do nothing now. */
   | { readonly kind: 'unknown'; readonly error: unknown };
 
@@ -50,8 +51,8 @@ export function checkIdentity(backend: Backend, path: string, fd: number): Ident
     }
   }
   if (named !== undefined && sameFile(open, named)) return { kind: 'same', size: open.size, regular: open.isFile() };
-  if (named === undefined) return moved(backend, fd, open, undefined);
-  if (named.isDirectory() || named.isFIFO() || named.isSocket()) return moved(backend, fd, open, 'not-a-file');
+  if (named === undefined) return moved(backend, fd, open, undefined, true);
+  if (!named.isFile() && !named.isCharacterDevice()) return moved(backend, fd, open, 'not-a-file');
   return moved(backend, fd, open, 'replaced');
 }
 
@@ -59,7 +60,7 @@ export function checkIdentity(backend: Backend, path: string, fd: number): Ident
  * A mismatch: the link count is read again, since the file may have been unlinked between the first
  * fstat and the stat (a rename seen with the old count would lose the lines carry-over would save).
  */
-function moved(backend: Backend, fd: number, first: FileStat, kind: ReopenReason | undefined): IdentityVerdict {
+function moved(backend: Backend, fd: number, first: FileStat, kind: ReopenReason | undefined, vacant = false): IdentityVerdict {
   let now = first;
   try {
     now = backend.fstatSync(fd);
@@ -70,5 +71,5 @@ function moved(backend: Backend, fd: number, first: FileStat, kind: ReopenReason
   // With no name left the file was deleted (nothing at the path) or replaced (something else is there);
   // with a name left it was renamed away, whatever took the path since.
   const reason: ReopenReason = kind === 'not-a-file' ? kind : unlinked ? (kind === undefined ? 'deleted' : 'replaced') : 'renamed';
-  return { kind: 'moved', reason, unlinked, size: now.size };
+  return { kind: 'moved', reason, unlinked, size: now.size, vacant };
 }

@@ -10,15 +10,14 @@ import { EventEmitter } from 'node:events';
 import { basename, dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Backend, FileStat } from '../backend/backend.js';
-import { O } from '../backend/flags.js';
 import { isOnOs } from '../backend/on-os.js';
-import { FsError, hasCode, toFsError } from '../errors/fs-error.js';
-import { makeParentsSync } from '../atomic/make-parents.js';
+import { FsError, toFsError } from '../errors/fs-error.js';
 import { carryOver } from './carry-over.js';
 import { watchDirectory, type DirWatch } from './dir-watch.js';
 import { addExitFlush, removeExitFlush, type ExitFlushable } from '../process/exit-hooks.js';
 import { checkIdentity } from './identity-check.js';
 import { KeepQueue } from './keep-queue.js';
+import { openLogPath, type OpenedPath } from './open-path.js';
 import { RecordBuffer } from './record-buffer.js';
 import { logSettingsOf, type LogSettings } from './settings.js';
 import { addSignalReopen, removeSignalReopen, type SignalReopenable } from './signal-reopen.js';
@@ -26,13 +25,12 @@ import { type CarriedOver, type DropEvent, type LogFileOptions, type LogFileStat
 import { writeFully } from './write-fully.js';
 
 /**
- * Read and write (the read side is for carry-over: the writer reads back what a deleted file held),
- * append, create, close-on-exec, and non-blocking so that a FIFO put at the path can never hang the
- * synchronous open (on regular files the flag does nothing).
+ * The buffer size once the file has been truncated under the log (logrotate's `copytruncate`): a buffer
+ * written between logrotate's look at the file and its truncate is lost whole, so after the first
+ * truncation the log writes in smaller batches (~40 lines of 100 bytes instead of ~650): the same loss on
+ * average as a line-by-line writer, without its scatter.
  */
-const OPEN_FLAGS = O.RDWR | O.APPEND | O.CREAT | O.CLOEXEC | O.NONBLOCK;
-/** When the file may be written but not read (mode 0o222): no carry-over from it. */
-const OPEN_FLAGS_WRITE_ONLY = O.WRONLY | O.APPEND | O.CREAT | O.CLOEXEC | O.NONBLOCK;
+const COPYTRUNCATE_BATCH = 4096;
 
 /** The events of a {@link LogFile}, for typed listeners. */
 export interface LogFileEvents {
@@ -63,8 +61,10 @@ function newlines(b: Uint8Array): number {
  *   between write syscalls, so several processes appending to one file never interleave inside one).
  *   It buffers; a full buffer (`bufferSize`) is written at once, and a timer writes the rest every
  *   `flushInterval` ms. It returns false while records cannot reach the file (backpressure).
- * - Every `checkInterval` ms, and at once when `fs.watch` reports a name change in the directory, it
- *   compares (dev, ino) of the path with the open descriptor and reopens when they differ.
+ * - Every `checkInterval` ms, at once when `fs.watch` reports a name change in the directory, and around
+ *   every buffer write (`checkAroundWrites`), it compares (dev, ino) of the path with the open descriptor
+ *   and reopens when they differ — except that after a rename with nothing at the path it leaves the
+ *   path to the rotator for `renameGrace` ms, writing on into the renamed file.
  * - Failures (disk full, permission refused, the directory gone) go to the `'error'` event; records are
  *   kept (up to `maxKept` bytes, the rest counted in {@link LogFile.dropped}) and written when a retry
  *   succeeds (`'resume'`).
@@ -96,6 +96,12 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   /** At least this many bytes should be in the file (confirmed + written since): less means truncated. */
   private expectedMin = 0;
   private lastCheck = 0;
+  /**
+   * Set while the open file has been renamed away and nothing is at the path yet: until this instant
+   * (performance.now()) the log waits for the rotator to create the next file, writing on into the
+   * renamed one (logrotate's `create` opens the path with O_EXCL and fails if we create it first).
+   */
+  private graceUntil: number | undefined;
   private lastSync = 0;
   private unsynced = false;
 
@@ -136,10 +142,9 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     this.kept = new KeepQueue(this.settings.maxKept);
 
     // Throws: a log that cannot be opened at all is the caller's error.
-    const { fd, readable } = this.openPath();
+    const { fd, readable, st } = this.openPath();
     this.fd = fd;
     this.readable = readable;
-    const st = this.backend.fstatSync(this.fd);
     this.adopt(st);
     this.lastCheck = performance.now();
     this.lastSync = this.lastCheck;
@@ -224,7 +229,9 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   /**
    * Runs the identity check now (the timer and the `fs.watch` hint do this by themselves) and reopens
    * if the path no longer names the open file. Returns what it found: the reopen reason, or undefined
-   * when the path still names the file (or the log is failing, closed, or the check could not tell).
+   * when the path still names the file, when the file was renamed away and the log is still leaving the
+   * empty path to the rotator (`renameGrace`), or when the log is failing, closed, or the check could
+   * not tell.
    */
   checkNow(): ReopenReason | undefined {
     if (this.closed || this.failure !== undefined) return undefined;
@@ -339,9 +346,18 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
 
   // ---------------------------------------------------------------- writing
 
-  /** Writes the buffer to the file (one write syscall for a regular file); on failure, keeps the rest. */
+  /**
+   * Writes the buffer to the file (one write syscall for a regular file); on failure, keeps the rest.
+   * With `checkAroundWrites` (default) a regular file is checked on both sides of the write (two fstat +
+   * stat pairs per buffer, nothing per record): before, so that a buffer never goes into a file the path
+   * stopped naming a moment ago (a rotator's compressor may be reading it: what it misses is gone with
+   * it); after, so that what was just written is confirmed at once and never carried over (duplicated)
+   * when the file later goes.
+   */
   private flushBuffer(): void {
     if (this.buffer.empty) return;
+    const around = this.regular && this.settings.checkAroundWrites;
+    if (this.failure === undefined && around) this.check();
     if (this.failure !== undefined) {
       this.keepBuffer();
       return;
@@ -356,8 +372,9 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
       this.fail(out.error);
       return;
     }
-    // A busy writer may keep the event loop from running the timer: check on its own flushes then.
-    if (performance.now() - this.lastCheck >= this.settings.checkInterval) this.check();
+    // Confirm what was written (on a regular file), and check on the writer's own flushes anyway once the
+    // interval has passed: a busy writer may keep the event loop from running the timer.
+    if (around || performance.now() - this.lastCheck >= this.settings.checkInterval) this.check();
   }
 
   private accountWrite(bytes: number, calls: number): void {
@@ -425,17 +442,37 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     const v = checkIdentity(this.backend, this.absolute, this.fd);
     if (v.kind === 'unknown') return undefined;
     if (v.kind === 'same') {
+      this.graceUntil = undefined;
       const truncated = this.regular && v.size < this.expectedMin;
       this.confirmed = v.size;
       this.expectedMin = v.size;
       if (!truncated) return undefined;
       // copytruncate: O_APPEND already writes at the new end; nothing to reopen, but say so.
+      this.buffer.lowerLimit(COPYTRUNCATE_BATCH);
       this.reopenCounts.truncated++;
       this.emit('reopen', { reason: 'truncated', carried: { bytes: 0, lines: 0 } });
       return 'truncated';
     }
+    if (v.reason === 'renamed' && v.vacant && this.waitForRotator(v.size)) return undefined;
     this.reopenFor(v.reason, v.unlinked);
     return v.reason;
+  }
+
+  /**
+   * Renamed away, nothing at the path: whether to keep writing into the renamed file a while longer
+   * (`renameGrace`), leaving the path for the rotator to create. What the renamed file holds now was
+   * written while the path was empty, before any create, so a compressor started after that create
+   * reads all of it: confirmed.
+   */
+  private waitForRotator(size: number): boolean {
+    const grace = this.settings.renameGrace;
+    if (grace <= 0) return false;
+    const now = performance.now();
+    this.graceUntil ??= now + grace;
+    if (now >= this.graceUntil) return false;
+    this.confirmed = size;
+    this.expectedMin = size;
+    return true;
   }
 
   /** A reopen asked for from outside (manual, signal): with carry-over if the old file has no name left. */
@@ -461,8 +498,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     let st: FileStat;
     let readable: boolean;
     try {
-      ({ fd, readable } = this.openPath());
-      st = this.backend.fstatSync(fd);
+      ({ fd, readable, st } = this.openPath());
     } catch (e) {
       this.pendingReopen = { reason, unlinked };
       this.keepBuffer();
@@ -500,6 +536,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
       }
     }
     this.pendingReopen = undefined;
+    this.graceUntil = undefined;
     try {
       this.backend.closeSync(old);
     } catch {
@@ -518,25 +555,9 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     return true;
   }
 
-  /** Opens the path for appending, creating it (and with `mkdir`, its parents). */
-  private openPath(): { fd: number; readable: boolean } {
-    const { backend, mode, mkdir } = this.settings;
-    const attempt = (flags: number): number => {
-      try {
-        return backend.openSync(this.absolute, flags, mode);
-      } catch (e) {
-        if (!(mkdir && hasCode(e, 'ENOENT'))) throw e;
-        makeParentsSync(backend, dirname(this.absolute), 'none');
-        return backend.openSync(this.absolute, flags, mode);
-      }
-    };
-    try {
-      return { fd: attempt(OPEN_FLAGS), readable: true };
-    } catch (e) {
-      if (!hasCode(e, 'EACCES')) throw e;
-      // Writable but not readable (mode 0o222 and not root): log without carry-over from this file.
-      return { fd: attempt(OPEN_FLAGS_WRITE_ONLY), readable: false };
-    }
+  /** Opens the path (see open-path.ts: the link rule, regular files only). */
+  private openPath(): OpenedPath {
+    return openLogPath(this.settings, this.absolute);
   }
 
   /** Takes `st` (the newly opened file) as the confirmed state. */
@@ -551,8 +572,11 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     this.watch = undefined;
     if (!this.settings.watch || !isOnOs(this.backend) || this.closed) return;
     this.watch = watchDirectory(dirname(this.absolute), basename(this.absolute), () => {
-      // A name changed in the directory: check now rather than at the next tick.
-      if (!this.closed && this.failure === undefined) this.check();
+      // A name changed in the directory: check now rather than at the next tick; while a reopen fails
+      // (a FIFO or a foreign link at the path), try it again now: the name that blocked it may be gone.
+      if (this.closed) return;
+      if (this.failure === undefined) this.check();
+      else if (this.pendingReopen !== undefined) this.recover();
     });
   }
 

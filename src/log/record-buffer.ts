@@ -23,16 +23,25 @@ export class RecordBuffer {
   /** Records since the last take (a string or bytes record counts one). */
   records = 0;
 
+  /** The size at which a push reports the buffer full (at most `threshold`). */
+  private limit: number;
+
   constructor(private readonly threshold: number) {
     // Room for a full buffer of strings in the worst case (3 UTF-8 bytes per UTF-16 code unit).
     this.area = Buffer.allocUnsafe(threshold * 3 + 16);
+    this.limit = threshold;
+  }
+
+  /** Lowers the size at which the buffer reports full (never above the threshold it was made with). */
+  lowerLimit(bytes: number): void {
+    this.limit = Math.max(1, Math.min(this.limit, bytes));
   }
 
   /** Adds a string record; returns true when the buffer has reached its threshold. */
   pushText(s: string): boolean {
     this.text += s;
     this.records++;
-    return this.text.length + this.used >= this.threshold;
+    return this.text.length + this.used >= this.limit;
   }
 
   /** Adds a bytes record (copied); returns true when the buffer has reached its threshold. */
@@ -42,7 +51,7 @@ export class RecordBuffer {
     this.area.set(b, this.used);
     this.used += b.length;
     this.records++;
-    return this.used >= this.threshold;
+    return this.used >= this.limit;
   }
 
   /** Whether nothing is buffered. */

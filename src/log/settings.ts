@@ -4,9 +4,9 @@
  * @module
  */
 import type { Backend } from '../backend/backend.js';
-import { INTERVAL_RULE, MODE_RULE, SIZE_RULE, checkNumber, numberOption, type NumberRule, type OptionSite } from '../errors/number-option.js';
+import { INT32_MAX, INTERVAL_RULE, MODE_RULE, SIZE_RULE, checkNumber, numberOption, type NumberRule, type OptionSite } from '../errors/number-option.js';
 import { fdtable } from '../table/default-table.js';
-import type { FsyncPolicy, LogFileOptions, ReopenSignal } from './types.js';
+import type { FsyncPolicy, LogFileOptions, ReopenSignal, SymlinkPolicy } from './types.js';
 
 /** The options a LogFile runs with. */
 export interface LogSettings {
@@ -24,6 +24,9 @@ export interface LogSettings {
   readonly exitFlush: boolean;
   readonly maxKept: number;
   readonly retryInterval: number;
+  readonly renameGrace: number;
+  readonly followSymlinks: SymlinkPolicy;
+  readonly checkAroundWrites: boolean;
 }
 
 /** The defaults, in one place (docs/logs.md quotes them). */
@@ -34,13 +37,18 @@ export const LOG_DEFAULTS = {
   flushInterval: 100,
   maxKept: 16 * 1024 * 1024,
   retryInterval: 500,
+  renameGrace: 1000,
 } as const;
 
 const SIGNALS: readonly string[] = ['SIGHUP', 'SIGUSR1', 'SIGUSR2'];
+const SYMLINK_POLICIES: readonly string[] = ['protected', 'always', 'never'];
 
 function show(v: unknown): string {
   return typeof v === 'string' ? `'${v}'` : String(v);
 }
+
+/** renameGrace: 0 (reopen at once) or a delay a timer can take. */
+const GRACE_RULE: NumberRule = { integer: false, min: 0, max: INT32_MAX, says: 'a number of milliseconds from 0 to 2**31-1' };
 
 /** maxKept: a byte count kept in memory, any positive integer. */
 const KEPT_RULE: NumberRule = { min: 1, says: 'a positive integer (bytes)' };
@@ -66,6 +74,8 @@ export function logSettingsOf(options: LogFileOptions, path?: string): LogSettin
   const signal = options.reopenOnSignal ?? false;
   if (signal !== false && !SIGNALS.includes(signal)) throw new TypeError(`reopenOnSignal must be false, 'SIGHUP', 'SIGUSR1' or 'SIGUSR2', got ${show(signal)}`);
   const positive = (name: keyof LogFileOptions & keyof typeof LOG_DEFAULTS, rule: NumberRule): number => numberOption(name, options[name], LOG_DEFAULTS[name], rule, site);
+  const followSymlinks = options.followSymlinks ?? 'protected';
+  if (!SYMLINK_POLICIES.includes(followSymlinks)) throw new TypeError(`followSymlinks must be 'protected', 'always' or 'never', got ${show(followSymlinks)}`);
   return {
     backend: options.backend ?? fdtable.backend,
     mode,
@@ -81,5 +91,8 @@ export function logSettingsOf(options: LogFileOptions, path?: string): LogSettin
     exitFlush: flag('exitFlush', options.exitFlush, true),
     maxKept: positive('maxKept', KEPT_RULE),
     retryInterval: positive('retryInterval', INTERVAL_RULE),
+    renameGrace: positive('renameGrace', GRACE_RULE),
+    followSymlinks,
+    checkAroundWrites: flag('checkAroundWrites', options.checkAroundWrites, true),
   };
 }

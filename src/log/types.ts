@@ -53,6 +53,16 @@ export interface DropEvent {
  */
 export type FsyncPolicy = 'never' | 'every' | { readonly intervalMs: number };
 
+/**
+ * Which symlinks at the log path a (re)open follows:
+ * - `'protected'` (default): the kernel's `fs.protected_symlinks` rule, applied whatever the kernel's
+ *   setting: in a sticky world-writable directory (like /tmp) a link is followed only if it is owned by
+ *   this process's user or by the directory's owner; anywhere else links are followed;
+ * - `'always'`: follow every link, as open(2) does with the kernel protection off;
+ * - `'never'`: never follow a link at the path (the open fails with ELOOP).
+ */
+export type SymlinkPolicy = 'protected' | 'always' | 'never';
+
 /** The signals that can request a reopen (the logrotate `postrotate kill -HUP` convention). */
 export type ReopenSignal = 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
 
@@ -73,6 +83,23 @@ export interface LogFileOptions {
    * keeps the loop busy is checked on its own buffer flushes once this delay has passed.
    */
   readonly checkInterval?: number;
+  /**
+   * Milliseconds to wait, after the open file was renamed away and nothing is at the path yet, for the
+   * rotator to create the next file there (logrotate's `create` step) before creating it ourselves.
+   * Meanwhile records go on into the renamed file, where the rotator expects them. Default 1000; 0
+   * creates the path at once (and races logrotate's `create`, which then fails with EEXIST).
+   */
+  readonly renameGrace?: number;
+  /**
+   * Check the path right before and right after every buffer write to a regular file (two fstat + stat
+   * pairs per write syscall; nothing per record). Before: a buffer never goes into a file renamed away
+   * and already replaced at the path (a rotator's compressor may be reading it, and what it misses is
+   * deleted with it). After: what was just written is confirmed at once, so carry-over never copies it
+   * a second time. Default true; false leaves detection to the timer, the hint and `checkNow()`.
+   */
+  readonly checkAroundWrites?: boolean;
+  /** Which symlinks at the path are followed: see {@link SymlinkPolicy}. Default `'protected'`. */
+  readonly followSymlinks?: SymlinkPolicy;
   /** Watch the directory (`fs.watch`) to check at once when an entry is created, renamed or removed. Default true. */
   readonly watch?: boolean;
   /** Copy the lines a deleted or replaced file received after the last confirmed check into the new file. Default true. */

@@ -8,3 +8,9 @@ export declare function now(): number;
 export declare function formatLine(seq: number, t: number): string;
 /** Calls `onLine` for every intact line in `bytes`; returns the bytes that belong to no intact line. */
 export declare function scanLines(bytes: Buffer, onLine: (seq: number, t: number, offset: number) => void): number;
+/** mulberry32: a seeded generator of numbers in [0, 1). */
+export declare function generator(seed: number): () => number;
+/** Resolves once a line `word` arrives on stdin. */
+export declare function waitForLine(word: string): Promise<void>;
+/** Resolves once a line `go` arrives on stdin. */
+export declare function waitForGo(): Promise<void>;

@@ -88,3 +88,35 @@ function parseAt(bytes, start) {
   for (i++; i < start + LINE_BYTES - 1; i++) if (bytes[i] !== DOT) return undefined;
   return { seq, t };
 }
+
+/** mulberry32: a small seeded generator, so that a failing schedule can be replayed. */
+export function generator(seed) {
+  let a = seed | 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Resolves once a line `word` arrives on stdin; stdin is paused then. */
+export function waitForLine(word) {
+  return new Promise((resolve) => {
+    let input = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.resume();
+    process.stdin.on('data', function onData(s) {
+      input += s;
+      if (!input.includes(`${word}\n`)) return;
+      process.stdin.off('data', onData);
+      process.stdin.pause();
+      resolve();
+    });
+  });
+}
+
+/** Resolves once a line `go` arrives on stdin (the parent's start signal to a writer child). */
+export function waitForGo() {
+  return waitForLine('go');
+}

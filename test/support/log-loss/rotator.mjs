@@ -18,22 +18,13 @@
 // (one JSON line); it keeps its descriptors open until stdin ends, then exits.
 import fs from 'node:fs';
 import nodePath from 'node:path';
-import { now } from './line.mjs';
+import { generator, now } from './line.mjs';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 const { style, path, seed, minMs, maxMs } = config;
 const dir = nodePath.dirname(path);
 const base = nodePath.basename(path);
 
-/** mulberry32: a small seeded generator, so that a failing schedule can be replayed. */
-function generator(a) {
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = generator(seed);
 
 const events = [];

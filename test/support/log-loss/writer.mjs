@@ -13,7 +13,7 @@
 // found nowhere was emitted. While emitting it samples, once per tick, how many bytes the contender has handed to the kernel (when
 // the contender says): the analysis uses these samples to bound when a line reached the file.
 import fs from 'node:fs';
-import { formatLine, now } from './line.mjs';
+import { formatLine, now, waitForGo } from './line.mjs';
 import { ReferenceLog } from './reference-log.mjs';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
@@ -75,17 +75,7 @@ function kernelBytesOf(stats) {
 const log = await openContender();
 process.stdout.write('R');
 // Emitting starts when the parent says so (once the rotator runs), so that every run is rotated from its start.
-await new Promise((resolve) => {
-  let input = '';
-  process.stdin.setEncoding('utf8');
-  process.stdin.on('data', function onData(s) {
-    input += s;
-    if (!input.includes('go\n')) return;
-    process.stdin.off('data', onData);
-    process.stdin.pause();
-    resolve();
-  });
-});
+await waitForGo();
 
 const start = now();
 const samples = [];
