@@ -1,7 +1,8 @@
 /**
  * The kernel's `fs.protected_symlinks` rule, applied by fdkeeper itself to the links it resolves in user
  * space (the kernel never sees those follows, so its own rule never applies to them), and the same
- * trust rule for the claims createExclusive finds in shared directories.
+ * trust rule for the claims createExclusive finds in shared directories and for the links a log's
+ * reopen meets (src/log/open-path.ts).
  *
  * @module
  */
@@ -20,8 +21,13 @@ const STICKY_WORLD_WRITABLE = 0o1002;
  */
 export function ownerTrusted(owner: number, dir: FileStat, uid: number): boolean {
   if (uid < 0 || owner === uid) return true;
-  if ((dir.mode & STICKY_WORLD_WRITABLE) !== STICKY_WORLD_WRITABLE) return true;
+  if (!isStickyWorldWritable(dir)) return true;
   return owner === dir.uid;
+}
+
+/** Whether `dir` is sticky and world-writable: where the rule above can refuse anything. */
+export function isStickyWorldWritable(dir: FileStat): boolean {
+  return (dir.mode & STICKY_WORLD_WRITABLE) === STICKY_WORLD_WRITABLE;
 }
 
 /**

@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import type { Backend, FileStat } from '../backend/backend.js';
 import { O } from '../backend/flags.js';
 import { FsError, hasCode } from '../errors/fs-error.js';
+import { isStickyWorldWritable, ownerTrusted } from '../atomic/link-rule.js';
 import { makeParentsSync } from '../atomic/make-parents.js';
 import type { SymlinkPolicy } from './types.js';
 
@@ -22,9 +23,6 @@ import type { SymlinkPolicy } from './types.js';
 const OPEN_FLAGS = O.RDWR | O.APPEND | O.CREAT | O.CLOEXEC | O.NONBLOCK;
 /** When the file may be written but not read (mode 0o222): no carry-over from it. */
 const OPEN_FLAGS_WRITE_ONLY = O.WRONLY | O.APPEND | O.CREAT | O.CLOEXEC | O.NONBLOCK;
-
-/** Sticky and writable by others: the directories where the kernel's `protected_symlinks` applies. */
-const STICKY_WORLD_WRITABLE = 0o1002;
 
 /** An opened log path. */
 export interface OpenedPath {
@@ -80,12 +78,13 @@ function linkRule(s: OpenPathSettings, path: string): boolean {
   } catch {
     return false; // the open itself reports a missing or unreadable directory
   }
-  if ((dir.mode & STICKY_WORLD_WRITABLE) !== STICKY_WORLD_WRITABLE) return false;
+  if (!isStickyWorldWritable(dir)) return false;
   if (link?.isSymbolicLink() !== true) return true;
   const me = process.geteuid?.() ?? -1;
-  // The kernel's rule (fs.protected_symlinks): follow a link in a sticky world-writable directory only if
-  // the follower owns it or the directory's owner does. Nobody else can then swap it (the sticky bit).
-  if (link.uid === me || link.uid === dir.uid) return false;
+  // The kernel's rule (fs.protected_symlinks), the one atomic writes apply: follow a link in a sticky
+  // world-writable directory only if the follower owns it or the directory's owner does. Nobody else can
+  // then swap it (the sticky bit).
+  if (ownerTrusted(link.uid, dir, me)) return false;
   throw new FsError({
     code: 'EACCES',
     syscall: 'open',
