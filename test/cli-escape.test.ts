@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { renderReport } from '../src/cli/commands/report.js';
-import { escapeLines, escapeText } from '../src/cli/output/escape.js';
+import { escapeLines, escapeText } from '../src/diagnostics/terminal-text.js';
 import type { ProcessInspection } from '../src/cli/proc/inspect-process.js';
 import type { RegisterReport } from '../src/register/report.js';
 import { runCli } from './support/cli-run.js';

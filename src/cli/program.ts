@@ -6,7 +6,7 @@ import { registerInspectCommand } from './commands/inspect.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerWatchCommand } from './commands/watch.js';
 import { registerWriteCommand } from './commands/write.js';
-import { escapeLines, escapeText } from './output/escape.js';
+import { escapeLines, escapeText } from '../diagnostics/terminal-text.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE } from './output/exit-codes.js';
 import { processIo, type ProgramIo } from './output/io.js';
 

@@ -1,6 +1,7 @@
 import { writeSync } from 'node:fs';
 import { addExitFlush, removeExitFlush, type ExitFlushable } from '../process/exit-hooks.js';
 import type { Descriptor } from '../table/descriptor.js';
+import { escapeText } from './terminal-text.js';
 
 /** The warning code of a handle garbage-collected while open. */
 export const UNCLOSED_WARNING = 'FDKEEPER_UNCLOSED';
@@ -100,13 +101,7 @@ export function flushOpenFilesAtExit(): void {
 
 /** `file '/a' (fd 5, mode 'w')`, with control characters escaped (the text goes to a terminal). */
 function describeFile(d: Descriptor): string {
-  return `${d.path === undefined ? 'descriptor' : `file '${escapeControls(d.path)}'`} (fd ${d.number}, mode '${d.mode}')`;
-}
-
-/** Shows C0 and C1 control characters (and DEL) as `\xNN`, so a file name cannot drive the terminal. */
-export function escapeControls(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return `${d.path === undefined ? 'descriptor' : `file '${escapeText(d.path)}'`} (fd ${d.number}, mode '${d.mode}')`;
 }
 
 /**

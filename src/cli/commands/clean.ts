@@ -6,7 +6,7 @@ import { classifyName, hostBootTimeMs, judge, notOurs, pidMax, readClaimContent,
 import { type CleanEntry, type CleanReport, renderClean } from '../output/clean-render.js';
 import { colors, shouldColor } from '../output/color.js';
 import { durationParser } from '../output/duration.js';
-import { escapeText } from '../output/escape.js';
+import { escapeText } from '../../diagnostics/terminal-text.js';
 import { EXIT_FAIL, EXIT_OK } from '../output/exit-codes.js';
 import type { ProgramIo } from '../output/io.js';
 import { formatJson } from '../output/json.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { DEMO_ROWS, UnknownTrapError, findRow, runDemo } from '../demo/index.js';
 import { renderJson, renderTable } from '../demo/render.js';
 import { colors, shouldColor } from '../output/color.js';
-import { escapeText } from '../output/escape.js';
+import { escapeText } from '../../diagnostics/terminal-text.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE } from '../output/exit-codes.js';
 import type { ProgramIo } from '../output/io.js';
 

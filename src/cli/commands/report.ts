@@ -4,7 +4,7 @@ import type { RegisterReport } from '../../register/report.js';
 import { requestReport } from '../../register/request-report.js';
 import { colors, shouldColor, type Colors } from '../output/color.js';
 import { durationParser, formatDuration } from '../output/duration.js';
-import { escapeStack, escapeText } from '../output/escape.js';
+import { escapeStack, escapeText } from '../../diagnostics/terminal-text.js';
 import { EXIT_FAIL, EXIT_NO_PROCESS, EXIT_OK, EXIT_PERMISSION, EXIT_UNSUPPORTED } from '../output/exit-codes.js';
 import type { ProgramIo } from '../output/io.js';
 import { formatJson } from '../output/json.js';

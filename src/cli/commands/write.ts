@@ -5,7 +5,7 @@ import { Option, InvalidArgumentError, type Command } from 'commander';
 import { atomicCreate } from '../../atomic/pending-file.js';
 import type { Durability } from '../../atomic/types.js';
 import { stdinInput, StdinError } from '../input/stdin.js';
-import { escapeText } from '../output/escape.js';
+import { escapeText } from '../../diagnostics/terminal-text.js';
 import { EXIT_FAIL, EXIT_OK } from '../output/exit-codes.js';
 import type { ProgramIo } from '../output/io.js';
 import { formatJson } from '../output/json.js';

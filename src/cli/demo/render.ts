@@ -1,6 +1,6 @@
 import pc from 'picocolors';
 import type { RowResult } from './types.js';
-import { escapeLines, escapeText } from '../output/escape.js';
+import { escapeLines, escapeText } from '../../diagnostics/terminal-text.js';
 import { plural } from '../output/plural.js';
 
 /** The color functions the renderer uses (picocolors' own, or pass-throughs). */

@@ -1,7 +1,7 @@
 import { formatBytes } from './bytes.js';
 import type { Colors } from './color.js';
 import { formatDuration } from './duration.js';
-import { escapeText } from './escape.js';
+import { escapeText } from '../../diagnostics/terminal-text.js';
 import { plural } from './plural.js';
 import { renderColumns } from './table.js';
 

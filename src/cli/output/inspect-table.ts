@@ -2,7 +2,7 @@ import type { FdEntry } from '../proc/fd-entry.js';
 import type { ProcessInspection } from '../proc/inspect-process.js';
 import { formatBytes } from './bytes.js';
 import type { Colors } from './color.js';
-import { escapeText } from './escape.js';
+import { escapeText } from '../../diagnostics/terminal-text.js';
 import { plural } from './plural.js';
 import { renderColumns, type Cell } from './table.js';
 

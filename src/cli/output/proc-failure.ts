@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { procProblem } from '../proc/proc-error.js';
-import { escapeText } from './escape.js';
+import { escapeText } from '../../diagnostics/terminal-text.js';
 import { EXIT_NO_PROCESS, EXIT_PERMISSION, EXIT_UNSUPPORTED } from './exit-codes.js';
 import type { ProgramIo } from './io.js';
 

@@ -2,7 +2,7 @@ import { FD_KINDS, type FdKind } from '../proc/fd-entry.js';
 import type { OpenFilesLimit } from '../proc/limits.js';
 import type { Colors } from './color.js';
 import { formatDuration } from './duration.js';
-import { escapeText } from './escape.js';
+import { escapeText } from '../../diagnostics/terminal-text.js';
 import { plural } from './plural.js';
 import { fitGrowth, type Growth } from './growth.js';
 import { bar, sparkline } from './sparkline.js';

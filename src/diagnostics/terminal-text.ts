@@ -1,6 +1,7 @@
 /**
  * The one function through which outside text (file names, paths, argv, host names, error messages,
- * stacks) reaches a terminal. A name such as `log\n\u001b[31mfake row` printed raw adds a row, paints the
+ * stacks) reaches a terminal: the CLI's output and the library's own stderr messages (the exit-flush
+ * report of src/diagnostics/unclosed-watch.ts). A name such as `log\n\u001b[31mfake row` printed raw adds a row, paints the
  * screen, sets the window title or hides what follows; printed through {@link escapeText} it reads
  * `log\n\033[31mfake row`, one line, as `ls -b` shows it.
  *
