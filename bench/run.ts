@@ -4,7 +4,7 @@
  *
  *   npm run bench -- [--rounds N] [--only name,…] [--json FILE] [--quick] [--sample-ms MS] [--list]
  *
- * `--only` takes case names (open-close, rw4k, read1m, lines, textread, overhead, memory, atomic, log, register) and/or group ids (pread4k-sync, …).
+ * `--only` takes case names (open-close, rw4k, read1m, lines, textread, overhead, memory, atomic, log, register, import) and/or group ids (pread4k-sync, …).
  * `--quick`: 2 rounds, 100 ms samples, smaller files (well under a minute).
  */
 import { execFileSync } from 'node:child_process';
@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatGroup, formatMachine, formatRatio, machineInfo, makeContext, runGroup, type BenchCase, type GroupResult, type HarnessOptions } from './harness.js';
 import { atomic } from './cases/atomic.js';
+import { importCost } from './cases/import.js';
 import { log } from './cases/log.js';
 import { lines } from './cases/lines.js';
 import { memory } from './cases/memory.js';
@@ -26,7 +27,7 @@ import { rw4k } from './cases/rw4k.js';
 import { textRead } from './cases/text-read.js';
 
 /** Every case, in the order they run. Add new groups (atomic writes, log files…) here. */
-const CASES: readonly BenchCase[] = [openClose, rw4k, read1m, lines, textRead, overhead, memory, atomic, log, register];
+const CASES: readonly BenchCase[] = [openClose, rw4k, read1m, lines, textRead, overhead, memory, atomic, log, register, importCost];
 
 interface Args {
   rounds: number | undefined;

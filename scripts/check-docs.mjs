@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const entries = ['src/index.ts', 'src/testing.ts'].map((p) => path.join(root, p));
+const entries = ['src/index.ts', 'src/testing.ts', 'src/fs.ts', 'src/log.ts'].map((p) => path.join(root, p));
 const config = ts.readConfigFile(path.join(root, 'tsconfig.build.json'), ts.sys.readFile);
 const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, root);
 const program = ts.createProgram(entries, parsed.options);

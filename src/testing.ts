@@ -1,5 +1,8 @@
 /**
- * Test helpers: fail a test that leaves descriptors open.
+ * Test helpers: fail a test that leaves descriptors open ({@link withoutLeaks}, {@link leakCheck}); backends
+ * to run fdkeeper (or, through `fdkeeper/fs`, node:fs code) on: {@link MemoryBackend} (with a crash
+ * model), {@link FaultyBackend} (injected errors), {@link OsBackend} (the real one, to wrap), and
+ * {@link exploreCrashes}, which enumerates every state a power loss could leave.
  *
  * ```ts
  * import { test } from 'node:test';
@@ -107,3 +110,9 @@ export function withoutLeaks<A extends unknown[], R>(body: (...args: A) => R | P
 }
 
 export { CrashExplorationError, describeCrashState, exploreCrashes, type CrashExploration, type CrashFailure, type CrashMoment, type DescribeCrashStateOptions, type ExploreCrashesOptions } from './testing/explore-crashes.js';
+
+export type { Backend, Bytes, FdInfo, FileStat, TimeLike } from './backend/backend.js';
+export { OsBackend } from './backend/os-backend.js';
+export { O } from './backend/flags.js';
+export { MemoryBackend, type MemoryBackendOptions, type MemoryTreeEntry, type MemoryTreeOptions } from './backend/memory/memory-backend.js';
+export { FaultyBackend, type FaultCall, type FaultRule, type FaultSyscall, type PathMatcher } from './backend/faulty-backend.js';

@@ -90,10 +90,10 @@ test('demo --json: every row runs, passes, and has the documented shape', async 
   const closed = by.get('closed-behind-back')!;
   assert.match(closed.plain.outcome, /landed in the other file/);
   assert.match(closed.plain.detail, /other file now holds "borrower: a log line\\n"/);
-  assert.match(closed.fdkeeper.detail, /EBADF: bad file descriptor, write .*opened at ownerOpens \(.*fdkeeper-closed\.mjs:\d+:\d+\); closed at ownerCloses/);
+  assert.match(closed.fdkeeper.detail, /EBADF: bad file descriptor, write .*opened at ownerOpens \(.*fdkeeper-closed\.js:\d+:\d+\); closed at ownerCloses/);
   const leak = by.get('finalizer-leak')!;
   assert.match(leak.plain.outcome, /^died with EMFILE after \d+ dropped FileHandles/);
-  assert.match(leak.fdkeeper.detail, /fd budget of 40 exhausted.*leakyOpen \(.*fdkeeper-leak\.mjs:\d+:\d+\)/);
+  assert.match(leak.fdkeeper.detail, /fd budget of 40 exhausted.*leakyOpen \(.*fdkeeper-leak\.js:\d+:\d+\)/);
   assert.match(leak.fdkeeper.detail, /\| fdkeeper: 40 descriptors still open/);
   assert.match(by.get('dup-offset')!.plain.detail, /file: "second\\n"/);
   assert.match(by.get('dup-offset')!.fdkeeper.outcome, /"first\\nsecond\\nthird\\n"; one offset \(19\)/);

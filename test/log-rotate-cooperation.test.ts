@@ -154,7 +154,7 @@ describe('SIGHUP for a log in a worker thread (the pino transport)', () => {
   const child = `
     import pino from 'pino';
     const [dist, dest, relay] = process.argv.slice(1);
-    const { relayReopenSignal } = await import(dist + '/index.js');
+    const { relayReopenSignal } = await import(dist + '/log/pino-transport.js');
     // Only the signal can reopen: no timer, no hint, a rename grace longer than the test.
     const transport = pino.transport({ target: dist + '/log/pino-transport.js', options: { destination: dest, reopenOnSignal: 'SIGHUP', checkInterval: 3600000, watch: false, renameGrace: 3600000 } });
     if (relay === 'relay') relayReopenSignal('SIGHUP');

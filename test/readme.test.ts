@@ -11,8 +11,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
 const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
-const entry = pathToFileURL(path.join(root, 'src/index.ts')).href;
-const testing = pathToFileURL(path.join(root, 'src/testing.ts')).href;
+/** The package's import specifiers the snippets use, mapped to the source entry each one names. */
+const entries: [string, string][] = [['fdkeeper/testing', 'src/testing.ts'], ['fdkeeper/fs', 'src/fs.ts'], ['fdkeeper/log', 'src/log.ts'], ['fdkeeper', 'src/index.ts']];
 // The snippets run in a temporary directory, where a bare `--import tsx` would not resolve.
 const env = { ...process.env, NODE_OPTIONS: `--import ${import.meta.resolve('tsx')}` };
 
@@ -25,7 +25,7 @@ for (const [i, block] of blocks.entries()) {
   test(`README snippet ${i + 1} runs: ${title.slice(0, 60)}`, () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-readme-'));
     try {
-      const code = block.replaceAll("from 'fdkeeper/testing'", `from '${testing}'`).replaceAll("from 'fdkeeper'", `from '${entry}'`);
+      const code = entries.reduce((c, [specifier, file]) => c.replaceAll(`from '${specifier}'`, `from '${pathToFileURL(path.join(root, file)).href}'`), block);
       const file = path.join(dir, 'snippet.mts');
       fs.writeFileSync(file, code);
       const r = spawnSync(process.execPath, [file], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });

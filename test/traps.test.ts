@@ -13,6 +13,7 @@ import { FsError } from '../src/errors/fs-error.js';
 import { FileTable } from '../src/table/file-table.js';
 import { open, openSync } from '../src/io/open.js';
 import { builtLibraryUrl, makeTempDir } from '../src/cli/demo/index.js';
+import { childPath } from '../src/cli/demo/child.js';
 import type { DemoContext } from '../src/cli/demo/types.js';
 import { fdkeeperFinalizerLeak, LEAK_BUDGET, plainFinalizerLeak } from '../src/cli/demo/finalizer-leak.js';
 import { BUDGET_MAX_OPEN, BUDGET_OPENS, fdkeeperEmfileBurst, plainEmfileBurst } from '../src/cli/demo/emfile-budget.js';
@@ -153,7 +154,7 @@ test('finalizer leak: plain node:fs dies with EMFILE blaming nobody; fdkeeper\'s
   assert.ok(fk.error !== null);
   assert.equal(fk.error.name, 'FsError');
   assert.equal(fk.error.code, 'EMFILE');
-  const script = path.join(ctx.dir, 'fdkeeper-leak.mjs');
+  const script = childPath('fdkeeper-leak');
   const leakLine = markedLine(script, '// @leak');
   assert.ok(fk.error.message.includes(`fd budget of ${String(LEAK_BUDGET)} exhausted`), fk.error.message);
   assert.ok(fk.error.message.includes(`leakyOpen (${script}:${String(leakLine)}:`), `the EMFILE names the leaking function and file:line: ${fk.error.message}`);
@@ -175,7 +176,8 @@ test('finalizer leak with the GC: FDKEEPER_UNCLOSED names the path and open site
   fs.writeFileSync(
     script,
     `import { readlinkSync, writeSync } from 'node:fs';
-import { FileTable, open, UNCLOSED_WARNING } from ${JSON.stringify(srcUrl)};
+import { FileTable, open } from ${JSON.stringify(srcUrl)};
+import { UNCLOSED_WARNING } from ${JSON.stringify(new URL('diagnostics/unclosed-watch.ts', srcUrl).href)};
 const [escapedPath, droppedPath] = process.argv.slice(2);
 const table = new FileTable({ openSites: 'always' });
 const warnings = [];

@@ -15,7 +15,8 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { logDestination, openLog } from '../../dist/index.js';
+import { openLog } from '../../dist/index.js';
+import { logDestination } from '../../dist/log.js';
 import type { BenchCase, Contender, Group } from '../harness.js';
 
 const require = createRequire(import.meta.url);

@@ -9,7 +9,8 @@
  * - the facade over `MemoryBackend({ crashModel: true })`.
  */
 import { Volume, createFsFromVolume } from 'memfs';
-import { MemoryBackend, O, createFs } from '../../dist/index.js';
+import { createFs } from '../../dist/fs.js';
+import { MemoryBackend, O } from '../../dist/testing.js';
 import type { BenchCase, Contender, Group } from '../harness.js';
 
 const MEMFS = 'memfs (createFsFromVolume, sync API)';

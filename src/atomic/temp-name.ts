@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../process/builtins.js';
 import { basename, dirname, join } from 'node:path';
 
 const TEMP_SUFFIX = '.fdkeeper-tmp';
@@ -29,7 +29,7 @@ let poolOffset = 0;
 
 function poolRandom(): string {
   if (poolOffset + 6 > pool.length) {
-    pool = randomBytes(POOL_SIZE);
+    pool = nodeCrypto().randomBytes(POOL_SIZE);
     poolOffset = 0;
   }
   const s = pool.toString('hex', poolOffset, poolOffset + 6);

@@ -23,7 +23,8 @@
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { workerThreads } from '../process/builtins.js';
 import { OsBackend } from '../backend/os-backend.js';
 import type { InMemory } from './data.js';
 import { processUmask } from './identity.js';
@@ -150,7 +151,7 @@ function workerUrl(): URL {
 function start(): void {
   let worker: Worker;
   try {
-    worker = new Worker(workerUrl(), { stdout: false, stderr: false });
+    worker = new (workerThreads().Worker)(workerUrl(), { stdout: false, stderr: false });
   } catch {
     broken = true;
     return;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { devNull, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { childProcess } from '../process/builtins.js';
 import type { Backend, Bytes, FdInfo, FileStat, TimeLike } from './backend.js';
 import { FsError, hasCode, rejected, toFsError } from '../errors/fs-error.js';
 import { int32Arg } from '../errors/number-option.js';
@@ -411,7 +411,7 @@ export class OsBackend implements Backend {
     const fifo = join(dir, 'fifo');
     const opened: number[] = [];
     try {
-      const made = spawnSync('mkfifo', ['-m', '600', fifo], { stdio: 'ignore' });
+      const made = childProcess().spawnSync('mkfifo', ['-m', '600', fifo], { stdio: 'ignore' });
       if (made.status !== 0) throw new FsError({ code: 'ENOSYS', syscall: 'pipe', path: fifo, detail: 'mkfifo(1) failed or is missing' });
       // O_RDWR on a FIFO never blocks on Linux and macOS; it lets both blocking ends open at once.
       const anchor = this.openSync(fifo, O.RDWR | O.CLOEXEC);

@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { BroadcastChannel, isMainThread } from 'node:worker_threads';
+import type { BroadcastChannel } from 'node:worker_threads';
+import { workerThreads } from '../process/builtins.js';
 import type { ReopenSignal } from './types.js';
 
 /** What the listener calls. */
@@ -34,7 +35,7 @@ let sender: BroadcastChannel | undefined;
 
 function relay(signal: ReopenSignal): void {
   if (sender === undefined) {
-    sender = new BroadcastChannel(CHANNEL);
+    sender = new (workerThreads().BroadcastChannel)(CHANNEL);
     sender.unref();
   }
   sender.postMessage(signal);
@@ -45,7 +46,7 @@ function reopenAll(members: Set<SignalReopenable>): void {
 }
 
 function listen(signal: ReopenSignal, members: Set<SignalReopenable>): () => void {
-  if (isMainThread) {
+  if (workerThreads().isMainThread) {
     const listener = (): void => {
       reopenAll(members);
       relay(signal);
@@ -55,7 +56,7 @@ function listen(signal: ReopenSignal, members: Set<SignalReopenable>): () => voi
       process.removeListener(signal, listener);
     };
   }
-  const channel = new BroadcastChannel(CHANNEL);
+  const channel = new (workerThreads().BroadcastChannel)(CHANNEL);
   channel.unref();
   channel.onmessage = (event: unknown): void => {
     if ((event as { data?: unknown }).data === signal) reopenAll(members);
@@ -101,7 +102,7 @@ export function removeSignalReopen(signal: ReopenSignal, m: SignalReopenable): v
  */
 export function relayReopenSignal(signal: ReopenSignal = 'SIGHUP'): () => void {
   if (!['SIGHUP', 'SIGUSR1', 'SIGUSR2'].includes(signal)) throw new TypeError(`relayReopenSignal: the signal must be 'SIGHUP', 'SIGUSR1' or 'SIGUSR2', got ${signal}`);
-  if (!isMainThread) return () => undefined;
+  if (!workerThreads().isMainThread) return () => undefined;
   const member: SignalReopenable = { reopenForSignal: () => undefined };
   addSignalReopen(signal, member);
   let done = false;

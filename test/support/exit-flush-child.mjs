@@ -32,7 +32,7 @@ async function loadSignalExit() {
 await null;
 if (se === 'before') await loadSignalExit();
 const loaded = [];
-for (const url of libs) loaded.push(await import(url));
+for (const url of libs) loaded.push({ ...(await import(url)), testing: await import(new URL('testing.js', url).href) });
 
 let i = 0;
 for (const lib of loaded) {
@@ -41,7 +41,7 @@ for (const lib of loaded) {
     const log = lib.openLog(out, { flushInterval: 60_000 });
     for (let seq = 0; seq < lines; seq++) log.write(formatLine(seq, 0));
   } else if (mode === 'fdopen1') {
-    const f = lib.fdopen(1, 'w');
+    const f = lib.openSync(1, 'w');
     for (let seq = 0; seq < lines; seq++) f.writeSync(formatLine(seq, 0));
   } else {
     if (mode.startsWith('r')) fs.writeFileSync(out, '');
@@ -61,7 +61,7 @@ if (naive) {
 
 function faultyTable(lib, out) {
   // Every write(2) on the file fails with ENOSPC: its flush at exit must be reported.
-  const backend = new lib.FaultyBackend(lib.fdtable.backend);
+  const backend = new lib.testing.FaultyBackend(lib.fdtable.backend);
   backend.addRule({ syscall: 'write', code: 'ENOSPC', path: out });
   return new lib.FileTable({ backend, openSites: 'always' });
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 
 const { lib: url, root, cases } = JSON.parse(process.argv[2] ?? '{}');
 const lib = await import(url);
-const facade = lib.createFs(lib.fdtable.backend);
+const facade = (await import(new URL('fs.js', url).href)).createFs(lib.fdtable.backend);
 
 function decode(v) {
   return v === "'x'" ? 'x' : v === '-0' ? -0 : v === '2**31' ? 2 ** 31 : Number(v);
@@ -32,7 +32,7 @@ async function call(api, option, v, dir) {
       lib.openSync(file, 'w', { [option]: v }).closeSync();
       return;
     case 'fdopen':
-      lib.fdopen(v, 'w').closeSync();
+      lib.openSync(v, 'w').closeSync();
       return;
     case 'openLog': {
       const options = option === 'fsync.intervalMs' ? { fsync: { intervalMs: v } } : { [option]: v };

@@ -1,11 +1,15 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LIBRARY_ENV, RESULT_PREFIX } from './children/report.js';
 import type { DemoContext } from './types.js';
+
+export { RESULT_PREFIX } from './children/report.js';
 
 /** How a child script run ended. */
 export interface ChildRun<R> {
-  /** Where the script was written. */
+  /** The child program that ran (a module of the build: dist/cli/demo/children/<name>.js). */
   readonly script: string;
   /** Exit code, or null when killed by a signal. */
   readonly code: number | null;
@@ -18,7 +22,7 @@ export interface ChildRun<R> {
   readonly timedOut: boolean;
 }
 
-/** Options of {@link runScript}. */
+/** Options of {@link runChild}. */
 export interface ChildOptions {
   /** Lower the soft descriptor limit (`ulimit -n`) before starting node. */
   readonly ulimit?: number;
@@ -30,19 +34,26 @@ export interface ChildOptions {
   readonly timeoutMs?: number;
 }
 
-/** The prefix of the line a child script reports its findings on. */
-export const RESULT_PREFIX = 'RESULT ';
-
 /**
- * A snippet for child scripts: `report(value)` prints the RESULT line with a synchronous write, which
- * needs no new descriptor (the child may be out of them) and is not lost if the child then dies.
+ * The path of the demo child program `name` (`fdkeeper-leak`…) in the build. The children are modules of
+ * src/cli/demo/children, compiled, type-checked and linted with the rest; they run in plain node, so run
+ * from the sources (tests under tsx) this still names the build's copy (scripts/run-tests.mjs builds
+ * first when it is stale).
  */
-export const REPORT_FUNCTION = `function report(value) { writeSync(1, ${JSON.stringify(RESULT_PREFIX)} + JSON.stringify(value) + '\\n'); }`;
+export function childPath(name: string): string {
+  const fromSource = extname(fileURLToPath(import.meta.url)) === '.ts';
+  return fileURLToPath(new URL(fromSource ? `../../../dist/cli/demo/children/${name}.js` : `./children/${name}.js`, import.meta.url));
+}
+
+/** The text of the child program `name` (to find its marker lines: the sites its stack traces name). */
+export function childSource(name: string): string {
+  return readFileSync(childPath(name), 'utf8');
+}
 
 /** The 1-based number of the first line of `source` containing `marker`. */
 export function lineOf(source: string, marker: string): number {
   const index = source.split('\n').findIndex((l) => l.includes(marker));
-  if (index < 0) throw new Error(`marker ${marker} not found in the child script`);
+  if (index < 0) throw new Error(`marker ${marker} not found in the child program`);
   return index + 1;
 }
 
@@ -56,27 +67,27 @@ export function sourceLine(source: string, line: number): string {
  * (tsx, a coverage hook) takes descriptors of its own and would skew the lowered limits, and so is
  * FDKEEPER_OPEN_SITES, since each child sets its site mode explicitly.
  */
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
+function childEnv(ctx: DemoContext): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, [LIBRARY_ENV]: ctx.fdkeeperUrl };
   delete env['NODE_OPTIONS'];
   delete env['FDKEEPER_OPEN_SITES'];
   return env;
 }
 
 /**
- * Writes `source` to `<ctx.dir>/<name>` and runs it with node, optionally under a lowered descriptor
- * limit (`sh -c 'ulimit -n N; exec node …'`). Resolves when the child has exited, however it ended.
+ * Runs the child program `name` with node in `ctx.dir`, optionally under a lowered descriptor limit
+ * (`sh -c 'ulimit -n N; exec node …'`); the child finds the library under test through
+ * `FDKEEPER_DEMO_LIBRARY` (`ctx.fdkeeperUrl`). Resolves when the child has exited, however it ended.
  */
-export function runScript<R>(ctx: DemoContext, name: string, source: string, options: ChildOptions = {}): Promise<ChildRun<R>> {
-  const script = join(ctx.dir, name);
-  writeFileSync(script, source);
+export function runChild<R>(ctx: DemoContext, name: string, options: ChildOptions = {}): Promise<ChildRun<R>> {
+  const script = childPath(name);
   const nodeArgv = [...(options.nodeArgs ?? []), script, ...(options.args ?? [])];
   const [command, argv] =
     options.ulimit === undefined
       ? [ctx.node, nodeArgv]
       : ['sh', ['-c', 'ulimit -n "$1" || exit 125; shift; exec "$@"', 'sh', String(options.ulimit), ctx.node, ...nodeArgv]];
   return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { cwd: ctx.dir, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, argv, { cwd: ctx.dir, env: childEnv(ctx), stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;

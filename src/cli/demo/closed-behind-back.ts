@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPORT_FUNCTION, lineOf, resultOf, runScript, sourceLine } from './child.js';
+import { childSource, lineOf, resultOf, runChild, sourceLine } from './child.js';
+import { BORROWER_BYTES } from './children/shared.js';
 import type { DemoContext, DemoRow, RowOutcome } from './types.js';
 
-/** The bytes the borrower writes through the number it kept. */
-export const BORROWER_BYTES = 'borrower: a log line\n';
+export { BORROWER_BYTES } from './children/shared.js';
 
 /** What the plain node:fs child saw. */
 export interface PlainClosedFacts {
@@ -41,69 +41,11 @@ export interface FdkeeperClosedFacts {
   readonly tableHeld: number;
 }
 
-const PLAIN_SCRIPT = `import { closeSync, openSync, writeSync } from 'node:fs';
-${REPORT_FUNCTION}
-const [ownerPath, otherPath] = process.argv.slice(2);
-
-function ownerOpens() { return openSync(ownerPath, 'w'); }
-function ownerCloses(fd) { closeSync(fd); }
-function otherOpens() { return openSync(otherPath, 'w'); }
-function borrowerWrites(fd) { return writeSync(fd, ${JSON.stringify(BORROWER_BYTES)}); }
-
-const ownerFd = ownerOpens();
-const borrowed = ownerFd; // the borrower keeps the bare number
-ownerCloses(ownerFd);
-const otherFd = otherOpens(); // the kernel hands out the lowest free number
-let written = null;
-let error = null;
-try {
-  written = borrowerWrites(borrowed);
-} catch (e) {
-  error = { code: e.code, message: e.message };
-}
-closeSync(otherFd);
-report({ ownerFd, otherFd, written, error });
-`;
-
-function fdkeeperScript(url: string): string {
-  return `import { closeSync, openSync as fsOpenSync, writeSync } from 'node:fs';
-import { FileTable, openSync } from ${JSON.stringify(url)};
-${REPORT_FUNCTION}
-const [ownerPath, otherPath] = process.argv.slice(2);
-const table = new FileTable({ openSites: 'always' });
-
-function ownerOpens() {
-  return openSync(ownerPath, 'wb', { table, buffering: 0 }); // @open-site
-}
-function ownerCloses(file) {
-  file.closeSync(); // @close-site
-}
-function otherOpens() { return fsOpenSync(otherPath, 'w'); }
-function borrowerWrites(view) { return view.writeSync(Buffer.from(${JSON.stringify(BORROWER_BYTES)})); }
-
-const owner = ownerOpens();
-const view = owner.borrow(); // the borrower gets a borrowed view, not the number
-const number = owner.descriptor.number;
-ownerCloses(owner);
-const otherFd = otherOpens();
-let written = null;
-let error = null;
-try {
-  written = borrowerWrites(view);
-} catch (e) {
-  error = { name: e.name, code: e.code, message: e.message, openedAt: e.openedAt ?? null, closedAt: e.closedAt ?? null };
-}
-view.closeSync();
-closeSync(otherFd);
-report({ number, otherFd, written, error, tableSize: table.size, tableHeld: table.heldCount });
-`;
-}
-
 /** Plain node:fs in a child: the owner closes, another open reuses the number, the borrower writes. */
 export async function plainClosedBehindBack(ctx: DemoContext): Promise<PlainClosedFacts> {
   const owner = join(ctx.dir, 'plain-owner.log');
   const other = join(ctx.dir, 'plain-other.log');
-  const run = await runScript<Omit<PlainClosedFacts, 'ownerContent' | 'otherContent'>>(ctx, 'plain-closed.mjs', PLAIN_SCRIPT, { args: [owner, other] });
+  const run = await runChild<Omit<PlainClosedFacts, 'ownerContent' | 'otherContent'>>(ctx, 'plain-closed', { args: [owner, other] });
   const r = resultOf('the plain node:fs', run);
   return { ...r, ownerContent: readFileSync(owner, 'utf8'), otherContent: readFileSync(other, 'utf8') };
 }
@@ -112,8 +54,8 @@ export async function plainClosedBehindBack(ctx: DemoContext): Promise<PlainClos
 export async function fdkeeperClosedBehindBack(ctx: DemoContext): Promise<FdkeeperClosedFacts> {
   const owner = join(ctx.dir, 'fdkeeper-owner.log');
   const other = join(ctx.dir, 'fdkeeper-other.log');
-  const source = fdkeeperScript(ctx.fdkeeperUrl);
-  const run = await runScript<Pick<FdkeeperClosedFacts, 'number' | 'otherFd' | 'written' | 'error' | 'tableSize' | 'tableHeld'>>(ctx, 'fdkeeper-closed.mjs', source, { args: [owner, other] });
+  const run = await runChild<Pick<FdkeeperClosedFacts, 'number' | 'otherFd' | 'written' | 'error' | 'tableSize' | 'tableHeld'>>(ctx, 'fdkeeper-closed', { args: [owner, other] });
+  const source = childSource('fdkeeper-closed');
   const r = resultOf('the fdkeeper', run);
   const openAt = lineOf(source, '// @open-site');
   const closeAt = lineOf(source, '// @close-site');

@@ -1,14 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeExit, REPORT_FUNCTION, resultOf, runScript } from './child.js';
+import { describeExit, resultOf, runChild } from './child.js';
+import { BUDGET_MAX_OPEN } from './children/shared.js';
 import type { DemoContext, DemoRow, RowOutcome } from './types.js';
 
 /** The descriptor limit the children run under. */
 export const BUDGET_ULIMIT = 256;
 /** Concurrent opens each child starts. */
 export const BUDGET_OPENS = 2000;
-/** The fdkeeper table's budget. */
-export const BUDGET_MAX_OPEN = 64;
+export { BUDGET_MAX_OPEN } from './children/shared.js';
 
 /** What a child reported about its concurrent opens. */
 export interface BurstFacts {
@@ -32,61 +32,6 @@ export interface FdkeeperBurstFacts extends BurstFacts {
   readonly heldAfter: number;
 }
 
-const SHARED = `${REPORT_FUNCTION}
-const [path, countText] = process.argv.slice(2);
-const count = Number(countText);
-function tally(results, started, extra) {
-  const codes = {};
-  let firstError = null;
-  for (const r of results) {
-    if (r.status === 'fulfilled') continue;
-    const code = r.reason?.code ?? 'other';
-    codes[code] = (codes[code] ?? 0) + 1;
-    firstError ??= String(r.reason?.message ?? r.reason);
-  }
-  const ok = results.filter((r) => r.status === 'fulfilled').length;
-  report({ count, ok, codes, firstError, ms: performance.now() - started, ...extra });
-}
-`;
-
-const PLAIN_SCRIPT = `import { writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-${SHARED}
-async function readOnce() {
-  const handle = await open(path, 'r');
-  try {
-    return (await handle.read(Buffer.alloc(16), 0, 16, 0)).bytesRead;
-  } finally {
-    await handle.close();
-  }
-}
-
-const started = performance.now();
-tally(await Promise.allSettled(Array.from({ length: count }, () => readOnce())), started, {});
-`;
-
-function fdkeeperScript(url: string): string {
-  return `import { writeSync } from 'node:fs';
-import { FileTable } from ${JSON.stringify(url)};
-${SHARED}
-const table = new FileTable({ maxOpen: ${BUDGET_MAX_OPEN} });
-let peak = 0;
-async function readOnce() {
-  const fd = await table.open(path, 'r');
-  peak = Math.max(peak, table.heldCount);
-  try {
-    return await table.read(fd, Buffer.alloc(16), 0, 16, 0);
-  } finally {
-    await table.close(fd);
-  }
-}
-
-const started = performance.now();
-const results = await Promise.allSettled(Array.from({ length: count }, () => readOnce()));
-tally(results, started, { peak, sizeAfter: table.size, heldAfter: table.heldCount });
-`;
-}
-
 function dataFile(ctx: DemoContext): string {
   const path = join(ctx.dir, 'burst.txt');
   writeFileSync(path, 'burst of opens\n');
@@ -95,13 +40,13 @@ function dataFile(ctx: DemoContext): string {
 
 /** Plain node:fs under `ulimit -n 256`: 2,000 concurrent `fs.promises.open`, each read and closed. */
 export async function plainEmfileBurst(ctx: DemoContext, count = BUDGET_OPENS): Promise<BurstFacts> {
-  const run = await runScript<Omit<BurstFacts, 'exit' | 'exitCode'>>(ctx, 'plain-burst.mjs', PLAIN_SCRIPT, { ulimit: BUDGET_ULIMIT, args: [dataFile(ctx), String(count)] });
+  const run = await runChild<Omit<BurstFacts, 'exit' | 'exitCode'>>(ctx, 'plain-burst', { ulimit: BUDGET_ULIMIT, args: [dataFile(ctx), String(count)] });
   return { ...resultOf('the plain node:fs', run), exit: describeExit(run), exitCode: run.code };
 }
 
 /** fdkeeper under `ulimit -n 256`: 2,000 concurrent `table.open` on a table with `maxOpen: 64`. */
 export async function fdkeeperEmfileBurst(ctx: DemoContext, count = BUDGET_OPENS): Promise<FdkeeperBurstFacts> {
-  const run = await runScript<Omit<FdkeeperBurstFacts, 'exit' | 'exitCode'>>(ctx, 'fdkeeper-burst.mjs', fdkeeperScript(ctx.fdkeeperUrl), { ulimit: BUDGET_ULIMIT, args: [dataFile(ctx), String(count)] });
+  const run = await runChild<Omit<FdkeeperBurstFacts, 'exit' | 'exitCode'>>(ctx, 'fdkeeper-burst', { ulimit: BUDGET_ULIMIT, args: [dataFile(ctx), String(count)] });
   return { ...resultOf('the fdkeeper', run), exit: describeExit(run), exitCode: run.code };
 }
 

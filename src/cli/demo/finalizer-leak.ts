@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPORT_FUNCTION, describeExit, lineOf, resultOf, runScript, sourceLine } from './child.js';
+import { childSource, describeExit, lineOf, resultOf, runChild, sourceLine } from './child.js';
+import { LEAK_BUDGET } from './children/shared.js';
 import { failedSide } from './types.js';
 import type { DemoContext, DemoRow, RowOutcome, SideResult } from './types.js';
 
 /** The descriptor limit the children run under. */
 export const LEAK_ULIMIT = 64;
-/** The fdkeeper child's budget. */
-export const LEAK_BUDGET = 40;
+export { LEAK_BUDGET } from './children/shared.js';
 
 /** What the plain node:fs child reported, and how it ended. */
 export interface PlainLeakFacts {
@@ -52,37 +52,8 @@ export interface FdkeeperLeakFacts {
   readonly leakLine: string;
 }
 
-const PLAIN_SCRIPT = `import { readFileSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-${REPORT_FUNCTION}
-const [dataPath, configPath] = process.argv.slice(2);
-let leaked = 0;
-let gcClosed = 0;
-process.on('warning', (w) => { if (/^Closing file descriptor \\d+ on garbage collection/.test(w.message)) gcClosed++; });
-
-function readConfig() {
-  return readFileSync(configPath, 'utf8'); // @victim
-}
-
-async function leakyOpen() {
-  const handle = await open(dataPath, 'r'); // @leak
-  leaked++;
-  // ...uses handle, never closes it: the FileHandle is left for the garbage collector to close
-}
-
-try {
-  for (;;) {
-    readConfig();
-    await leakyOpen();
-  }
-} catch (e) {
-  report({ leaked, gcClosed, code: e.code ?? null, message: e.message, stack: e.stack ?? '' });
-  throw e;
-}
-`;
-
 /**
- * The modules the fdkeeper child imports: the two it uses, not the package index. Node's ESM loader
+ * The modules the fdkeeper child (children/fdkeeper-leak.ts) imports: the two it uses, not the package index. Node's ESM loader
  * reads a module graph's files concurrently, and the whole library (86 modules) needs 64–80
  * descriptors to load, so under \`ulimit -n 64\` importing dist/index.js failed with EMFILE before the
  * demo began. These two (18 modules) load under \`ulimit -n 36\` (measured 2026-12-07); test/demo.test.ts
@@ -95,48 +66,6 @@ export function leakChildModules(libraryUrl: string): { table: string; open: str
 /** Descriptors below {@link LEAK_ULIMIT} that the fdkeeper child's imports must load within. */
 export const LOAD_MARGIN = 16;
 
-function fdkeeperScript(url: string): string {
-  const modules = leakChildModules(url);
-  return `import { writeSync } from 'node:fs';
-import { FileTable } from ${JSON.stringify(modules.table)};
-import { openSync } from ${JSON.stringify(modules.open)};
-${REPORT_FUNCTION}
-const [dataPath, configPath] = process.argv.slice(2);
-const table = new FileTable({ maxOpen: ${LEAK_BUDGET}, openSites: 'auto' });
-let leaked = 0;
-
-function readConfig() {
-  const f = openSync(configPath, 'rb', { table }); // @victim
-  try { return f.readSync(); } finally { f.closeSync(); }
-}
-
-function leakyOpen() {
-  const file = openSync(dataPath, 'rb', { table }); // @leak
-  leaked++;
-  // ...uses file, never closes it: the file object is left for the garbage collector
-}
-
-let error = null;
-let failMs = null;
-let t0 = 0;
-try {
-  for (;;) {
-    t0 = performance.now();
-    readConfig();
-    t0 = performance.now();
-    leakyOpen();
-  }
-} catch (e) {
-  failMs = performance.now() - t0;
-  error = { name: e.name, code: e.code, message: e.message };
-}
-const leakReport = table.leakReport();
-const openAtFailure = table.size;
-for (const d of table.descriptors()) d.closeSync(); // the demo cleans up what the loop leaked
-report({ leaked, error, failMs, leakReport, openAtFailure, sizeAfter: table.size, heldAfter: table.heldCount });
-`;
-}
-
 function files(ctx: DemoContext): [string, string] {
   const data = join(ctx.dir, 'data.bin');
   const config = join(ctx.dir, 'config.json');
@@ -147,7 +76,7 @@ function files(ctx: DemoContext): [string, string] {
 
 /** Plain node:fs under `ulimit -n 64`: FileHandles dropped for the GC until the process dies with EMFILE. */
 export async function plainFinalizerLeak(ctx: DemoContext): Promise<PlainLeakFacts> {
-  const run = await runScript<Pick<PlainLeakFacts, 'leaked' | 'gcClosed' | 'code' | 'message' | 'stack'>>(ctx, 'plain-leak.mjs', PLAIN_SCRIPT, { ulimit: LEAK_ULIMIT, args: files(ctx) });
+  const run = await runChild<Pick<PlainLeakFacts, 'leaked' | 'gcClosed' | 'code' | 'message' | 'stack'>>(ctx, 'plain-leak', { ulimit: LEAK_ULIMIT, args: files(ctx) });
   const r = resultOf('the plain node:fs', run);
   return {
     ...r,
@@ -155,14 +84,14 @@ export async function plainFinalizerLeak(ctx: DemoContext): Promise<PlainLeakFac
     exitCode: run.code,
     stderr: run.stderr,
     namesLeaker: `${r.message}\n${r.stack}\n${run.stderr}`.includes('leakyOpen'),
-    victimSite: `readConfig (${run.script}:${lineOf(PLAIN_SCRIPT, '// @victim')}`,
+    victimSite: `readConfig (${run.script}:${lineOf(childSource('plain-leak'), '// @victim')}`,
   };
 }
 
 /** The same loop on `FileTable({ maxOpen: 40, openSites: 'auto' })` under `ulimit -n 64`. */
 export async function fdkeeperFinalizerLeak(ctx: DemoContext): Promise<FdkeeperLeakFacts> {
-  const source = fdkeeperScript(ctx.fdkeeperUrl);
-  const run = await runScript<Pick<FdkeeperLeakFacts, 'leaked' | 'error' | 'failMs' | 'leakReport' | 'openAtFailure' | 'sizeAfter' | 'heldAfter'>>(ctx, 'fdkeeper-leak.mjs', source, { ulimit: LEAK_ULIMIT, args: files(ctx) });
+  const run = await runChild<Pick<FdkeeperLeakFacts, 'leaked' | 'error' | 'failMs' | 'leakReport' | 'openAtFailure' | 'sizeAfter' | 'heldAfter'>>(ctx, 'fdkeeper-leak', { ulimit: LEAK_ULIMIT, args: files(ctx) });
+  const source = childSource('fdkeeper-leak');
   if (run.result === undefined && /\bEMFILE\b/.test(run.stderr)) {
     const tail = run.stderr.trim().split('\n').slice(-4).join('\n');
     throw new Error(`the fdkeeper child could not load the library under ulimit -n ${LEAK_ULIMIT}: EMFILE while importing its modules (${describeExit(run)})\n${tail}`);
@@ -212,7 +141,7 @@ export const finalizerLeak: DemoRow = {
     const namesLeak = e !== null && e.message.includes(f.expectedSite);
     const clean = f.sizeAfter === 0 && f.heldAfter === 0;
     const pass = e?.code === 'EMFILE' && namesLeak && f.leaked === LEAK_BUDGET && f.exitCode === 0 && clean;
-    const site = `leakyOpen (fdkeeper-leak.mjs:${f.leakLineNumber})`;
+    const site = `leakyOpen (fdkeeper-leak.js:${f.leakLineNumber})`;
     let fdOutcome: string;
     if (e === null) fdOutcome = `the loop ended without an error (${f.exit})`;
     else if (e.code !== 'EMFILE') fdOutcome = `failed with ${e.code}: ${e.message}`;

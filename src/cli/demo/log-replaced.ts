@@ -1,13 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { REPORT_FUNCTION, resultOf, runScript, type ChildRun } from './child.js';
+import { resultOf, runChild, type ChildRun } from './child.js';
+import { HALF, LINE_GAP_MS } from './children/shared.js';
 import type { DemoContext, DemoRow, RowOutcome } from './types.js';
 
-/** Lines the writer writes before the file is replaced or deleted, and as many after. */
-export const HALF = 100;
-/** Milliseconds between two lines (the writer is a slow, steady logger). */
-const LINE_GAP_MS = 2;
+export { HALF } from './children/shared.js';
 /** How long the demo waits for the writer to reach the middle. */
 const HANDSHAKE_MS = 10_000;
 
@@ -34,53 +32,6 @@ export interface LogRunFacts {
   readonly linesInFile: number;
 }
 
-// The writer writes lines 1..HALF, makes sure they are in the file, says so (the `half` file), waits
-// for the demo to replace or delete the log (the `go` file), then writes lines HALF+1..2*HALF.
-const WRITER = (open: string, imports: string): string => `${imports}
-import { existsSync, writeFileSync, writeSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
-${REPORT_FUNCTION}
-const [path, dir] = process.argv.slice(2);
-${open}
-let written = 0;
-for (let i = 1; i <= ${2 * HALF}; i++) {
-  log.write('line ' + i + '\\n');
-  written++;
-  if (i === ${HALF}) {
-    await log.flushed();
-    writeFileSync(dir + '/half', '');
-    while (!existsSync(dir + '/go')) await sleep(1);
-  }
-  await sleep(${LINE_GAP_MS});
-}
-await log.close();
-report({ written, ...log.facts() });
-`;
-
-const PLAIN_WRITER = WRITER(
-  `const stream = createWriteStream(path, { flags: 'a' });
-const log = {
-  write: (line) => stream.write(line),
-  flushed: () => new Promise((resolve) => stream.write('', resolve)),
-  close: () => new Promise((resolve) => stream.end(resolve)),
-  facts: () => ({}),
-};`,
-  `import { createWriteStream } from 'node:fs';`,
-);
-
-function fdkeeperWriter(url: string): string {
-  return WRITER(
-    `const file = openLog(path);
-const log = {
-  write: (line) => file.write(line),
-  flushed: () => file.flush(),
-  close: () => file.close(),
-  facts: () => ({ reopens: Object.fromEntries(Object.entries(file.stats.reopens).filter(([, n]) => n > 0)), carriedLines: file.stats.carried.lines }),
-};`,
-    `import { openLog } from ${JSON.stringify(url)};`,
-  );
-}
-
 /** Does to `path` what an editor saving it (write a copy, rename it over) or a cleanup script (rm) does. */
 function strike(path: string, event: LogEvent): void {
   if (event === 'deleted') {
@@ -92,11 +43,11 @@ function strike(path: string, event: LogEvent): void {
   renameSync(copy, path);
 }
 
-async function runOnce(ctx: DemoContext, side: string, source: string, event: LogEvent): Promise<LogRunFacts> {
+async function runOnce(ctx: DemoContext, side: 'plain' | 'fdkeeper', event: LogEvent): Promise<LogRunFacts> {
   const dir = join(ctx.dir, `${side}-${event}`);
   mkdirSync(dir);
   const path = join(dir, 'app.log');
-  const child = runScript<LogWriterFacts>(ctx, `${side}-${event}-writer.mjs`, source, { args: [path, dir], timeoutMs: 20_000 });
+  const child = runChild<LogWriterFacts>(ctx, `${side}-log-writer`, { args: [path, dir], timeoutMs: 20_000 });
   let finished: ChildRun<LogWriterFacts> | undefined;
   void child.then((r) => (finished = r));
   const deadline = Date.now() + HANDSHAKE_MS;
@@ -120,19 +71,19 @@ async function runOnce(ctx: DemoContext, side: string, source: string, event: Lo
   return { event, writer, lostAfter, duplicates: numbers.length - present.size, linesInFile: numbers.length };
 }
 
-async function bothEvents(ctx: DemoContext, side: string, source: string): Promise<[LogRunFacts, LogRunFacts]> {
-  const [replaced, deleted] = await Promise.all([runOnce(ctx, side, source, 'replaced'), runOnce(ctx, side, source, 'deleted')]);
+async function bothEvents(ctx: DemoContext, side: 'plain' | 'fdkeeper'): Promise<[LogRunFacts, LogRunFacts]> {
+  const [replaced, deleted] = await Promise.all([runOnce(ctx, side, 'replaced'), runOnce(ctx, side, 'deleted')]);
   return [replaced, deleted];
 }
 
 /** Plain node:fs: `fs.createWriteStream(path, { flags: 'a' })`. */
 export function plainLogReplaced(ctx: DemoContext): Promise<[LogRunFacts, LogRunFacts]> {
-  return bothEvents(ctx, 'plain', PLAIN_WRITER);
+  return bothEvents(ctx, 'plain');
 }
 
 /** fdkeeper: `openLog(path)` with its defaults. */
 export function fdkeeperLogReplaced(ctx: DemoContext): Promise<[LogRunFacts, LogRunFacts]> {
-  return bothEvents(ctx, 'fdkeeper', fdkeeperWriter(ctx.fdkeeperUrl));
+  return bothEvents(ctx, 'fdkeeper');
 }
 
 function runLine(r: LogRunFacts): string {

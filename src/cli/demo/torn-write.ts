@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPORT_FUNCTION, resultOf, runScript } from './child.js';
+import { resultOf, runChild } from './child.js';
+import { DOC_BYTES } from './children/shared.js';
 import type { DemoContext, DemoRow, RowOutcome } from './types.js';
 
 /** How long the writer rewrites the file and the reader reads it, in milliseconds (each side). */
 export const RACE_MS = 500;
-/** The size of each version of the file. */
-export const DOC_BYTES = 64 * 1024;
+export { DOC_BYTES } from './children/shared.js';
 
 /** What the writer child reported. */
 export interface WriterFacts {
@@ -33,65 +33,26 @@ export interface RaceFacts {
   readonly reader: ReaderFacts;
 }
 
-// The document: a version number at both ends, so a read mixing two versions or cut short is caught
-// (JSON.parse fails, or the two numbers differ).
-const WRITER = (write: string, imports: string): string => `${imports}
-${REPORT_FUNCTION}
-const [path, ms] = process.argv.slice(2);
-const pad = 'x'.repeat(${DOC_BYTES - 40});
-const doc = (v) => JSON.stringify({ v, pad, end: v });
-let writes = 0;
-const deadline = performance.now() + Number(ms);
-while (performance.now() < deadline) {
-  writes++;
-  ${write}
-}
-report({ writes });
-`;
-
-const PLAIN_WRITER = WRITER('writeFileSync(path, doc(writes)); // rewrite in place', `import { writeFileSync, writeSync } from 'node:fs';`);
-
-function fdkeeperWriter(url: string): string {
-  return WRITER(`atomicWriteSync(path, doc(writes), { durability: 'none' }); // temp file + rename`, `import { writeSync } from 'node:fs';\nimport { atomicWriteSync } from ${JSON.stringify(url)};`);
-}
-
-const READER = `import { readFileSync, writeSync } from 'node:fs';
-${REPORT_FUNCTION}
-const [path, ms] = process.argv.slice(2);
-let reads = 0, whole = 0, empty = 0, torn = 0, tornExample = null;
-const deadline = performance.now() + Number(ms);
-while (performance.now() < deadline) {
-  const bytes = readFileSync(path);
-  reads++;
-  if (bytes.length === 0) { empty++; continue; }
-  let ok = false;
-  try { const d = JSON.parse(bytes.toString()); ok = d.v === d.end; } catch {}
-  if (ok) whole++;
-  else { torn++; tornExample ??= bytes.length; }
-}
-report({ reads, whole, empty, torn, tornExample });
-`;
-
 /** Runs one writer and one reader child at the same time on one file (which holds version 0 first). */
-async function race(ctx: DemoContext, side: string, writerSource: string): Promise<RaceFacts> {
+async function race(ctx: DemoContext, side: 'plain' | 'fdkeeper'): Promise<RaceFacts> {
   const path = join(ctx.dir, `${side}-config.json`);
   writeFileSync(path, JSON.stringify({ v: 0, pad: '', end: 0 }));
   const args = [path, String(RACE_MS)];
   const [w, r] = await Promise.all([
-    runScript<WriterFacts>(ctx, `${side}-writer.mjs`, writerSource, { args }),
-    runScript<ReaderFacts>(ctx, `${side}-reader.mjs`, READER, { args }),
+    runChild<WriterFacts>(ctx, `${side}-writer`, { args }),
+    runChild<ReaderFacts>(ctx, 'reader', { args }),
   ]);
   return { writer: resultOf(`the ${side} writer`, w), reader: resultOf(`the ${side} reader`, r) };
 }
 
 /** Plain node:fs: `writeFileSync` rewrites the file in place while another process reads it. */
 export function plainTornWrite(ctx: DemoContext): Promise<RaceFacts> {
-  return race(ctx, 'plain', PLAIN_WRITER);
+  return race(ctx, 'plain');
 }
 
 /** fdkeeper: `atomicWriteSync` (temp file, rename) while another process reads. */
 export function fdkeeperTornWrite(ctx: DemoContext): Promise<RaceFacts> {
-  return race(ctx, 'fdkeeper', fdkeeperWriter(ctx.fdkeeperUrl));
+  return race(ctx, 'fdkeeper');
 }
 
 function readsLine(r: ReaderFacts): string {

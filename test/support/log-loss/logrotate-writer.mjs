@@ -37,7 +37,7 @@ async function open() {
     return { log: (s) => log.write(`${s}\n`), close: () => log.close(), errors, stats: () => log.stats };
   }
   if (writer === 'pino-destination') {
-    const { logDestination } = await import(dist('index.js'));
+    const { logDestination } = await import(dist('log.js'));
     const pino = require('pino');
     const dest = logDestination(path, { reopenOnSignal: 'SIGHUP', ...extra });
     dest.on('error', onError);
@@ -45,7 +45,7 @@ async function open() {
     return { log: (s) => logger.info(s), close: () => new Promise((resolve) => dest.end(resolve)), errors, stats: () => dest.log.stats };
   }
   if (writer === 'pino-transport') {
-    const { relayReopenSignal } = await import(dist('index.js'));
+    const { relayReopenSignal } = await import(dist('log/pino-transport.js'));
     const pino = require('pino');
     const transport = pino.transport({ target: new URL(dist('log/pino-transport.js')).pathname, options: { destination: path, reopenOnSignal: 'SIGHUP', ...extra } });
     relayReopenSignal('SIGHUP');
@@ -69,7 +69,7 @@ async function open() {
     };
   }
   if (writer === 'winston') {
-    const { LogTransport } = await import(dist('index.js'));
+    const { LogTransport } = await import(dist('log.js'));
     const winston = require('winston');
     const transport = new LogTransport({ filename: path, reopenOnSignal: 'SIGHUP', ...extra });
     transport.file.on('error', onError);

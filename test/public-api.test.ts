@@ -1,0 +1,136 @@
+// The public API: the exact values every entry point exports (an addition is a deliberate edit here and in
+// docs/design.md "Public API"), no aliases or internals in any entry, and what importing the root costs in
+// modules — checked in fresh node processes from the module lists, never from timing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { childEnv } from './support/child-env.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+/** Every export path of package.json and the value names it must export, sorted. */
+const ENTRIES: Record<string, readonly string[]> = {
+  fdkeeper: [
+    'BufferedFile',
+    'Descriptor',
+    'FileTable',
+    'FsError',
+    'LogFile',
+    'PendingFile',
+    'RawFile',
+    'TextFile',
+    'activeNodeFsTracker',
+    'atomicCreate',
+    'atomicCreateSync',
+    'atomicWrite',
+    'atomicWriteSync',
+    'cleanupTemps',
+    'createExclusive',
+    'fdtable',
+    'formatLeakReport',
+    'hasCode',
+    'open',
+    'openLog',
+    'openSync',
+    'pipe',
+    'trackNodeFs',
+  ],
+  'fdkeeper/testing': ['CrashExplorationError', 'FaultyBackend', 'LeakError', 'MemoryBackend', 'O', 'OsBackend', 'describeCrashState', 'exploreCrashes', 'leakCheck', 'withoutLeaks'],
+  'fdkeeper/fs': ['createFs'],
+  'fdkeeper/log': ['LogTransport', 'createLogWritable', 'logDestination'],
+  'fdkeeper/pino': ['default', 'relayReopenSignal'],
+  'fdkeeper/register': [],
+};
+
+/** Names that were aliases of another export, or internals, before issue 13.4: no entry may export them. */
+const REMOVED = ['fdopen', 'fdkeeperDestination', 'createLogTransport', 'tempNameFor', 'parseTempName', 'isTempName', 'isClaimName', 'formatAge', 'O_PATH', 'accessMode', 'flagsToMode', 'parseOpenFlags', 'parseMode'];
+
+interface EntryFacts {
+  names: string[];
+  /** Pairs of names in one entry bound to the same function, class or object: an alias. */
+  aliases: [string, string][];
+}
+
+/** Imports every entry through the package's own exports map (self-reference) in a fresh node. */
+function importEntries(): Record<string, EntryFacts> {
+  const source = `
+const out = {};
+for (const spec of ${JSON.stringify(Object.keys(ENTRIES))}) {
+  const m = await import(spec);
+  const names = Object.keys(m).sort();
+  const aliases = [];
+  for (const [i, a] of names.entries()) for (const b of names.slice(i + 1)) if (typeof m[a] === 'object' || typeof m[a] === 'function' ? m[a] === m[b] : false) aliases.push([a, b]);
+  out[spec] = { names, aliases };
+}
+console.log(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', source], { cwd: root, encoding: 'utf8', env: childEnv({ FDKEEPER_REPORT: 'off' }) });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as Record<string, EntryFacts>;
+}
+
+test('every entry exports exactly its pinned value list; package.json exports exactly these entries', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+  const paths = Object.keys(pkg.exports).filter((p) => p !== './package.json');
+  assert.deepEqual(paths.map((p) => (p === '.' ? 'fdkeeper' : `fdkeeper/${p.slice(2)}`)).sort(), Object.keys(ENTRIES).sort());
+  const facts = importEntries();
+  for (const [spec, expected] of Object.entries(ENTRIES)) assert.deepEqual(facts[spec]?.names, [...expected].sort(), `the values ${spec} exports`);
+});
+
+test('no entry exports an alias (two names for one value) or a removed alias or internal', () => {
+  const facts = importEntries();
+  for (const [spec, f] of Object.entries(facts)) {
+    assert.deepEqual(f.aliases, [], `${spec} exports one value under two names`);
+    for (const name of REMOVED) assert.ok(!f.names.includes(name), `${spec} exports ${name}`);
+  }
+  // The control: the alias check sees an alias when there is one.
+  const withAlias = { a: Math.max, b: Math.max, c: 1, d: 1 };
+  const names = Object.keys(withAlias) as (keyof typeof withAlias)[];
+  const found = names.flatMap((a, i) => names.slice(i + 1).filter((b) => typeof withAlias[a] === 'function' && withAlias[a] === withAlias[b]).map((b) => [a, b]));
+  assert.deepEqual(found, [['a', 'b']]);
+});
+
+/** The node built-ins and the package's files a fresh node loads for `code` (an ES module body). */
+function loadedBy(code: string): { builtins: string[]; files: string[] } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-api-'));
+  try {
+    const log = path.join(dir, 'resolved.txt');
+    // The hook runs on the loader's own thread: it writes each resolved URL to a file, so the process under
+    // test needs no MessagePort (which would load worker_threads itself).
+    const hook = path.join(dir, 'hook.mjs');
+    fs.writeFileSync(hook, `import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }\n`);
+    const register = path.join(dir, 'register.mjs');
+    fs.writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hook).href)});\n`);
+    // Built-ins: a run without the hook (the hook's thread would show up in the list).
+    const plain = spawnSync(process.execPath, ['--input-type=module', '-e', `${code}\nconsole.log(JSON.stringify(process.moduleLoadList));`], { cwd: dir, encoding: 'utf8', env: childEnv() });
+    assert.equal(plain.status, 0, plain.stderr);
+    const builtins = (JSON.parse(plain.stdout.trim().split('\n').at(-1) ?? '[]') as string[]).filter((m) => m.startsWith('NativeModule ') && !m.startsWith('NativeModule internal/')).map((m) => m.slice('NativeModule '.length));
+    const hooked = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, '--input-type=module', '-e', code], { cwd: dir, encoding: 'utf8', env: childEnv() });
+    assert.equal(hooked.status, 0, hooked.stderr);
+    const dist = pathToFileURL(path.join(root, 'dist')).href + '/';
+    const files = fs.readFileSync(log, 'utf8').split('\n').filter((u) => u.startsWith(dist)).map((u) => u.slice(dist.length));
+    return { builtins, files: [...new Set(files)] };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const HEAVY_BUILTINS = ['worker_threads', 'child_process', 'crypto'];
+const heavyFiles = (files: readonly string[]): string[] => files.filter((f) => f.startsWith('facade/') || f.startsWith('backend/memory/'));
+const url = (file: string): string => JSON.stringify(pathToFileURL(path.join(root, 'dist', file)).href);
+
+test('importing the root loads no worker_threads, child_process, crypto, facade or memory backend module', () => {
+  const root = loadedBy(`await import(${url('index.js')});`);
+  assert.ok(root.files.includes('index.js') && root.files.includes('table/file-table.js'), `the hook saw the import: ${root.files.join(' ')}`);
+  assert.deepEqual(HEAVY_BUILTINS.filter((b) => root.builtins.includes(b)), []);
+  assert.deepEqual(heavyFiles(root.files), []);
+  // The controls: the subpaths that need them load them, and so does the first call that needs crypto
+  // (temp names) and a replace worker (atomicWrite's rename off the main thread).
+  const testing = loadedBy(`await import(${url('testing.js')}); await import(${url('fs.js')});`);
+  assert.ok(heavyFiles(testing.files).some((f) => f.startsWith('facade/')) && heavyFiles(testing.files).some((f) => f.startsWith('backend/memory/')), testing.files.join(' '));
+  const used = loadedBy(`const { atomicWriteSync } = await import(${url('index.js')}); atomicWriteSync('out.txt', 'x', { durability: 'none' });`);
+  assert.ok(used.builtins.includes('crypto'), 'a temp name loads crypto at first use');
+});
