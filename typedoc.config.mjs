@@ -1,20 +1,9 @@
 // typedoc's configuration for `npm run docs` (the API reference in docs/api/) and `npm run docs:check`.
-// The entry points are the package's own: every "exports" path with types, mapped from dist/*.d.ts
-// back to the src/*.ts it is built from, so a new subpath is documented without editing this file.
+// The entry points are the package's own, read from "exports" (scripts/entry-points.mjs).
 import { readFileSync } from 'node:fs';
+import { entryPoints } from './scripts/entry-points.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
-
-/** The source file behind each export path that has types, e.g. "./dist/testing.d.ts" → "src/testing.ts". */
-export function entryPoints(exports = pkg.exports) {
-  const out = [];
-  for (const target of Object.values(exports)) {
-    const types = typeof target === 'object' && target !== null ? target.types : undefined;
-    if (typeof types !== 'string') continue;
-    out.push(types.replace(/^\.\/dist\//, 'src/').replace(/\.d\.ts$/, '.ts'));
-  }
-  return out;
-}
 
 /** @type {Partial<import('typedoc').TypeDocOptions>} */
 const config = {
