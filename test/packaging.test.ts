@@ -103,9 +103,12 @@ test(`the tarball is lean: at most ${MAX_PACKED} bytes, no source maps, no inter
   // Every file "exports" and "bin" name is in the tarball (a moved entry would otherwise ship broken).
   const leaves = (v: unknown): string[] => (typeof v === 'string' ? [v] : typeof v === 'object' && v !== null ? Object.values(v).flatMap(leaves) : []);
   for (const t of leaves([pkg.exports, pkg.bin]).filter((x) => !x.includes('*'))) assert.ok(files.includes(t.replace(/^\.\//, '')), `${t} is not in the tarball`);
-  // No JavaScript file carries comments (they are in the .d.ts), but the CLI keeps its shebang.
+  // The CLI keeps its shebang (the JavaScript is emitted without comments).
   const cli = fs.readFileSync(path.join(project, 'node_modules', pkg.name, Object.values(pkg.bin)[0] ?? ''), 'utf8');
   assert.match(cli, /^#!\/usr\/bin\/env node\n/);
+  // stripInternal: no @internal member reaches the declarations (nor users' autocomplete).
+  const internal = files.filter((f) => f.endsWith('.d.ts') && fs.readFileSync(path.join(project, 'node_modules', pkg.name, f), 'utf8').includes('@internal'));
+  assert.deepEqual(internal, [], 'declarations with @internal members');
   console.log(`# packed: ${report}`);
 });
 
