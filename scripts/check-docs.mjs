@@ -2,11 +2,10 @@
 // Fails when an export of the public API (the package's entry points) has no TSDoc comment, or when a
 // public member of an exported class or interface has none, or when `any` appears in a public type.
 import ts from 'typescript';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { entryPoints, root } from './entry-points.mjs';
 
-const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const entries = ['src/index.ts', 'src/testing.ts', 'src/fs.ts', 'src/log.ts'].map((p) => path.join(root, p));
+const entries = entryPoints().map((p) => path.join(root, p));
 const config = ts.readConfigFile(path.join(root, 'tsconfig.build.json'), ts.sys.readFile);
 const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, root);
 const program = ts.createProgram(entries, parsed.options);

@@ -936,7 +936,7 @@ function stripEnding(line: string): string {
 // of the graph at once.)
 
 /** Encodings the text layer reads and writes, by their canonical Node name. */
-type CanonicalEncoding = 'utf8' | 'utf16le' | 'latin1' | 'ascii';
+export type CanonicalEncoding = 'utf8' | 'utf16le' | 'latin1' | 'ascii';
 
 /** The canonical name of an encoding option, or undefined if unsupported. */
 function canonicalEncoding(e: string): CanonicalEncoding | undefined {

@@ -14,13 +14,13 @@ import { isOnOs } from '../backend/on-os.js';
 import { FsError, toFsError } from '../errors/fs-error.js';
 import { carryOver } from './carry-over.js';
 import { watchDirectory, type DirWatch } from './dir-watch.js';
-import { addExitFlush, removeExitFlush, type ExitFlushable } from '../process/exit-hooks.js';
+import { addExitFlush, removeExitFlush } from '../process/exit-hooks.js';
 import { checkIdentity } from './identity-check.js';
 import { KeepQueue } from './keep-queue.js';
 import { openLogPath, type OpenedPath } from './open-path.js';
 import { RecordBuffer } from './record-buffer.js';
 import { logSettingsOf, type LogSettings } from './settings.js';
-import { addSignalReopen, removeSignalReopen, type SignalReopenable } from './signal-reopen.js';
+import { addSignalReopen, removeSignalReopen } from './signal-reopen.js';
 import { type CarriedOver, type DropEvent, type LogFileOptions, type LogFileStats, type ReopenEvent, type ReopenReason } from './types.js';
 import { writeFully } from './write-fully.js';
 
@@ -76,7 +76,7 @@ function newlines(b: Uint8Array): number {
  * Single-threaded JavaScript makes every method safe to call from anywhere in the process; the file
  * may be shared with other processes appending to it.
  */
-export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, AsyncDisposable, ExitFlushable, SignalReopenable {
+export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, AsyncDisposable {
   /** The path written to, as given (resolved against the working directory at open). */
   readonly path: string;
 

@@ -4,6 +4,8 @@
  * @module
  */
 import type { Backend } from '../backend/backend.js';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- the target of {@link LogFile} in the comments
+import type { LogFile } from './log-file.js';
 
 /**
  * Why a {@link LogFile} reopened its path:

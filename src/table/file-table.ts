@@ -7,8 +7,8 @@ import { FsError, hasCode, rejected } from '../errors/fs-error.js';
 import { OpenSite, SitePolicy, type SiteMode } from '../diagnostics/open-site.js';
 import { OpenHandle, formatLeakReport, summarizeOpenSites, type LeakReportOptions } from '../diagnostics/leak-report.js';
 import { UnclosedWatch } from '../diagnostics/unclosed-watch.js';
-import { Descriptor, checkLength, checkPosition, type DescriptorOrigin, type DescriptorTable } from './descriptor.js';
-import { OpenFileDescription, type DescriptionOwner } from './open-file-description.js';
+import { Descriptor, checkLength, checkPosition, type DescriptorOrigin } from './descriptor.js';
+import { OpenFileDescription } from './open-file-description.js';
 import { FdBudget, type RoomWake } from './fd-budget.js';
 import { NumberMap } from './number-map.js';
 
@@ -87,7 +87,7 @@ export interface AdoptOptions {
  *
  * Not safe for use from several worker threads: each thread should have its own table.
  */
-export class FileTable implements DescriptionOwner, DescriptorTable {
+export class FileTable {
   /** The backend descriptors come from. */
   readonly backend: Backend;
   /** When open and close sites are recorded. Its `mode` may be changed at run time. */

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Builds dist/ from src/ for the package (`npm run build`, also run by `prepare` on a clone).
+//
+// Two passes of the project's own TypeScript (node_modules/typescript, not whatever `tsc` is on PATH:
+// the `typescript-5.2` devDependency also installs a `tsc` bin and may win node_modules/.bin/tsc):
+//   1. type check and emit the declarations (.d.ts, with their TSDoc; `stripInternal` drops @internal);
+//   2. emit the JavaScript without comments and without checking again (`noCheck`): the TSDoc lives in
+//      the .d.ts files, where editors read it, and leaving it out of the .js keeps the tarball small.
+// No source maps: they would point at src/*.ts, which the package does not ship (docs/packaging.md).
+// dist/ is removed first, so a module that was moved or deleted in src/ is not shipped stale.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+
+function run(args) {
+  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', ...args], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+run(['--emitDeclarationOnly']);
+run(['--declaration', 'false', '--removeComments', '--noCheck']);
+chmodSync(path.join(root, 'dist', 'cli', 'main.js'), 0o755);
