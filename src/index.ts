@@ -57,7 +57,7 @@ export type { AtomicCreateOptions, AtomicData, AtomicDataSync, AtomicOptions, At
 export { LogFile, openLog, type LogFileEvents } from './log/log-file.js';
 export { REOPEN_REASONS, type CarriedOver, type DropEvent, type FsyncPolicy, type LogFileOptions, type LogFileStats, type ReopenEvent, type ReopenReason, type ReopenSignal, type SymlinkPolicy } from './log/types.js';
 export { relayReopenSignal } from './log/signal-reopen.js';
-export { LogDestination, fdkeeperDestination, logDestination, type LogDestinationEvents } from './log/log-destination.js';
+export { LogDestination, logDestination, type LogDestinationEvents } from './log/log-destination.js';
 export { LogTransport, createLogTransport, type LogTransportOptions, type WinstonFormat, type WinstonInfo } from './log/winston-transport.js';
 export { createLogWritable, type LogWritable, type LogWritableOptions } from './log/log-writable.js';
 export type { PinoTransportOptions } from './log/pino-transport.js';
