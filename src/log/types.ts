@@ -4,6 +4,7 @@
  * @module
  */
 import type { Backend } from '../backend/backend.js';
+import type { FileTable } from '../table/file-table.js';
 
 /**
  * Why a {@link LogFile} reopened its path:
@@ -69,7 +70,16 @@ export type ReopenSignal = 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
 /** Options of {@link openLog}. Every one is optional; the defaults are the documented behaviour. */
 export interface LogFileOptions {
   /**
-   * The file system to write to. Default: the process-wide table's backend (the real OS). The
+   * The descriptor table the log opens its files through: the log's descriptor counts against the
+   * table's `maxOpen` budget and shows in its `openHandles()` and leak report (with the line that
+   * opened the log as its open site). Default: a table over `backend` if one is given, else the
+   * process table `fdtable`.
+   */
+  readonly table?: FileTable;
+  /**
+   * The file system to write to, when no `table` is given: the log then opens through one table over
+   * this backend (the same table for every log given the same backend). Default: the table's backend
+   * (the real OS for the process table). Given together with `table`, it must be `table.backend`. The
    * `fs.watch` hint is used only when the backend is the OS (or a fault-injecting wrapper over it).
    */
   readonly backend?: Backend;
