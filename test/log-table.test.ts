@@ -159,7 +159,8 @@ test('table and backend options: a table over a memory backend; a backend that i
   log.closeSync();
   assert.equal(memText(backend, '/app.log'), 'a\n');
   assert.throws(() => openLog('/b.log', { ...MANUAL, table, backend: new MemoryBackend() }), /backend and table disagree/);
-  assert.throws(() => openLog('/b.log', { ...MANUAL, table: {} as FileTable }), /table must be a FileTable/);
+  const notATable: unknown = { backend };
+  assert.throws(() => openLog('/b.log', { ...MANUAL, table: notATable as FileTable }), /table must be a FileTable/);
   // Given the table's own backend as well, it is accepted.
   openLog('/c.log', { ...MANUAL, table, backend }).closeSync();
   assert.equal(table.size, 0);
