@@ -151,6 +151,63 @@ test("the table's budget counts the log: a full budget refuses other opens with 
   assert.equal(roomy.budget.inUse, 0);
 });
 
+test('its number closed behind its back and reused by another open of the table: the log never writes there; it reports EBADF, reopens (reason lost) and writes on', async (t) => {
+  const dir = tmpdir(t);
+  const p = path.join(dir, 'app.log');
+  const table = new FileTable();
+  const log = openLog(p, { ...MANUAL, table, retryInterval: 20 });
+  const errors: FsError[] = [];
+  log.on('error', (e) => errors.push(e));
+  const reasons: string[] = [];
+  log.on('reopen', (e) => reasons.push(e.reason));
+  const warnings: string[] = [];
+  const onWarning = (w: Error & { code?: string }): void => {
+    warnings.push(w.code ?? '');
+  };
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  log.write('a\n');
+  log.flushSync();
+  const n = table.openHandles()[0]?.fd ?? -1;
+  fs.closeSync(n); // behind the log's back
+  // Open through the table until the kernel hands out n again (lowest free number first).
+  const others = [];
+  let other: ReturnType<FileTable['openDescriptorSync']> | undefined;
+  for (let i = 0; i < 64 && other === undefined; i++) {
+    const d = table.openDescriptorSync(path.join(dir, `other-${i}`), 'w');
+    if (d.number === n) other = d;
+    else others.push(d);
+  }
+  assert.ok(other !== undefined, `number ${n} came back`);
+  const otherPath = other.path ?? '';
+  log.write('b\n');
+  log.flushSync();
+  assert.equal(fs.readFileSync(otherPath, 'utf8'), '', "the log's record did not go into the file that took its number");
+  assert.equal(errors[0]?.code, 'EBADF');
+  const resumed = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => {
+      resolve(false);
+    }, 10_000);
+    log.once('resume', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+  assert.ok(resumed, 'resumed');
+  assert.deepEqual(reasons, ['lost']);
+  log.write('c\n');
+  log.closeSync();
+  assert.equal(fs.readFileSync(p, 'utf8'), 'a\nb\nc\n');
+  assert.equal(fs.readFileSync(otherPath, 'utf8'), '');
+  assert.ok(warnings.includes('FDKEEPER_FD_REUSED'), `warnings: ${warnings.join(', ')}`);
+  // Control: a writer holding the bare number (what LogFile held before) writes into the other file.
+  fs.writeSync(n, 'naive\n');
+  assert.equal(fs.readFileSync(otherPath, 'utf8'), 'naive\n');
+  other.closeSync();
+  for (const d of others) d.closeSync();
+  assert.equal(table.size, 0);
+});
+
 test('table and backend options: a table over a memory backend; a backend that is not the table’s is refused', () => {
   const backend = new MemoryBackend();
   const table = new FileTable({ backend });

@@ -127,7 +127,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   private warned = false;
 
   // statistics
-  private readonly reopenCounts: Record<ReopenReason, number> = { renamed: 0, deleted: 0, replaced: 0, 'not-a-file': 0, truncated: 0, manual: 0, signal: 0 };
+  private readonly reopenCounts: Record<ReopenReason, number> = { renamed: 0, deleted: 0, replaced: 0, 'not-a-file': 0, truncated: 0, manual: 0, signal: 0, lost: 0 };
   private carriedBytes = 0;
   private carriedLines = 0;
   private writes = 0;
@@ -619,6 +619,9 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     const err = this.naming(cause);
     const fresh = this.failure === undefined || this.failure.code !== err.code;
     this.failure = err;
+    // The descriptor itself is gone (closed behind the log's back, or revoked by its table when the
+    // kernel gave its number to another open): no retry on it can succeed, a reopen of the path can.
+    if (this.pendingReopen === undefined && (this.d.closed || this.d.description.revoked !== undefined)) this.pendingReopen = { reason: 'lost', unlinked: false };
     if (fresh) this.report(err);
     this.scheduleRetry();
   }

@@ -16,12 +16,14 @@ import type { FileTable } from '../table/file-table.js';
  * - `'truncated'`: the open file shrank under the writer (logrotate's `copytruncate`); the descriptor is
  *   kept, since `O_APPEND` already writes at the new end;
  * - `'manual'`: {@link LogFile.reopen} or {@link LogFile.reopenSync} was called;
- * - `'signal'`: the configured {@link LogFileOptions.reopenOnSignal} signal arrived.
+ * - `'signal'`: the configured {@link LogFileOptions.reopenOnSignal} signal arrived;
+ * - `'lost'`: the log's own descriptor became unusable (its number was closed behind the log's back, or
+ *   its table revoked it when the kernel gave the number to another open); nothing is carried.
  */
-export type ReopenReason = 'renamed' | 'deleted' | 'replaced' | 'not-a-file' | 'truncated' | 'manual' | 'signal';
+export type ReopenReason = 'renamed' | 'deleted' | 'replaced' | 'not-a-file' | 'truncated' | 'manual' | 'signal' | 'lost';
 
 /** Every {@link ReopenReason}, in a fixed order (for statistics and reports). */
-export const REOPEN_REASONS: readonly ReopenReason[] = ['renamed', 'deleted', 'replaced', 'not-a-file', 'truncated', 'manual', 'signal'];
+export const REOPEN_REASONS: readonly ReopenReason[] = ['renamed', 'deleted', 'replaced', 'not-a-file', 'truncated', 'manual', 'signal', 'lost'];
 
 /** What carry-over moved from the old file into the new one. */
 export interface CarriedOver {
