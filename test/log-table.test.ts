@@ -264,3 +264,33 @@ test('exit: a table that reports at exit lists the still-open log with its openL
   assert.match(r.stderr, /child\.mjs:3:/, 'with the line that opened it');
   assert.doesNotMatch(r.stderr, /Error|at process\./, 'nothing thrown at exit');
 });
+
+test("exit: an earlier exit listener closes every descriptor of the table (the log's too): the exit flush reopens the path and writes every buffered line", (t) => {
+  assertLogDistFresh();
+  const dir = tmpdir(t);
+  const file = path.join(dir, 'app.log');
+  const child = path.join(dir, 'child.mjs');
+  const dist = pathToFileURL(path.resolve('dist/index.js')).href;
+  fs.writeFileSync(
+    child,
+    [
+      `import { FileTable, openLog } from ${JSON.stringify(dist)};`,
+      `const table = new FileTable();`,
+      // Registered before the log joins the exit hooks, so it runs before the exit flush.
+      `process.on('exit', () => { let n = 0; for (const d of table.descriptors()) { d.closeSync(); n++; } process.stdout.write('swept ' + n + '\\n'); });`,
+      `const log = openLog(${JSON.stringify(file)}, { table, flushInterval: 3600000, checkInterval: 3600000 });`,
+      `log.on('error', (e) => { process.stdout.write('error ' + e.code + '\\n'); });`,
+      // Registered after: runs once the exit flush is done.
+      `process.on('exit', () => { process.stdout.write('lost ' + log.stats.reopens.lost + '\\n'); });`,
+      `for (let i = 0; i < 100; i++) log.write('line ' + i + '\\n');`,
+      `process.exit(0);`,
+    ].join('\n'),
+  );
+  const r = spawnSync(process.execPath, [child], { encoding: 'utf8', env: childEnv(), timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  // The log's descriptor was closed before the flush (its write failed with EBADF), and the flush reopened.
+  assert.equal(r.stdout, 'swept 1\nerror EBADF\nlost 1\n');
+  assert.equal(r.stderr, '');
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  assert.deepEqual(lines, Array.from({ length: 100 }, (_, i) => `line ${i}`));
+});

@@ -364,6 +364,9 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   flushForExit(): void {
     if (this.closed) return;
     this.flushSync();
+    // The descriptor was lost just now (an earlier exit listener closed it through the table): reopen
+    // and write the kept records at once, since no retry timer runs after this.
+    if (this.pendingReopen?.reason === 'lost') this.recover();
     if (this.failure === undefined) this.check();
     if (this.unsynced && this.settings.fsync !== 'never') this.syncNow();
   }
