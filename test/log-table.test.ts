@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { openLog } from '../src/log/log-file.js';
 import { FileTable } from '../src/table/file-table.js';
@@ -237,60 +237,56 @@ test('close(): the records are in the file when it returns; the fsync and close(
   assert.equal(table.heldCount, 0);
 });
 
-test('exit: a table that reports at exit lists the still-open log with its openLog line; the flush at exit writes every line; an exit handler closing the log after the report does not throw', (t) => {
+/**
+ * Runs an ES module child over the built library: line 1 imports FileTable and openLog, then `body`'s
+ * lines, given the log's path as a JavaScript string literal. Returns the run and the log's path.
+ */
+function runChild(t: { after(fn: () => void): void }, body: (file: string) => string[]): { r: SpawnSyncReturns<string>; file: string } {
   assertLogDistFresh();
   const dir = tmpdir(t);
   const file = path.join(dir, 'app.log');
   const child = path.join(dir, 'child.mjs');
   const dist = pathToFileURL(path.resolve('dist/index.js')).href;
-  fs.writeFileSync(
-    child,
-    [
-      `import { FileTable, openLog } from ${JSON.stringify(dist)};`,
-      `const table = new FileTable({ reportAtExit: true, openSites: 'always' });`,
-      `const log = openLog(${JSON.stringify(file)}, { table, flushInterval: 3600000, checkInterval: 3600000 }); // line 3`,
-      `for (let i = 0; i < 100; i++) log.write('line ' + i + '\\n');`,
-      `process.on('exit', () => { log.closeSync(); process.stdout.write('closed ' + table.size + '\\n'); });`,
-      `process.exit(0);`,
-    ].join('\n'),
-  );
-  const r = spawnSync(process.execPath, [child], { encoding: 'utf8', env: childEnv(), timeout: 30_000 });
+  fs.writeFileSync(child, [`import { FileTable, openLog } from ${JSON.stringify(dist)};`, ...body(JSON.stringify(file))].join('\n'));
+  return { r: spawnSync(process.execPath, [child], { encoding: 'utf8', env: childEnv(), timeout: 30_000 }), file };
+}
+
+/** The child's log opening (no timer flush or check before the exit) and its 100 lines. */
+const OPEN_LOG = (file: string): string => `const log = openLog(${file}, { table, flushInterval: 3600000, checkInterval: 3600000 });`;
+const WRITE_100 = `for (let i = 0; i < 100; i++) log.write('line ' + i + '\\n');`;
+const LINES_100 = Array.from({ length: 100 }, (_, i) => `line ${i}`);
+
+test('exit: a table that reports at exit lists the still-open log with its openLog line; the flush at exit writes every line; an exit handler closing the log after the report does not throw', (t) => {
+  const { r, file } = runChild(t, (f) => [
+    `const table = new FileTable({ reportAtExit: true, openSites: 'always' });`,
+    OPEN_LOG(f) + ' // line 3',
+    WRITE_100,
+    `process.on('exit', () => { log.closeSync(); process.stdout.write('closed ' + table.size + '\\n'); });`,
+    `process.exit(0);`,
+  ]);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'closed 0\n');
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
-  assert.equal(lines.length, 101, 'all 100 lines and a final newline');
-  assert.equal(lines[99], 'line 99');
+  assert.deepEqual(fs.readFileSync(file, 'utf8').split('\n'), [...LINES_100, '']);
   assert.match(r.stderr, /app\.log/, 'the report lists the log');
   assert.match(r.stderr, /child\.mjs:3:/, 'with the line that opened it');
   assert.doesNotMatch(r.stderr, /Error|at process\./, 'nothing thrown at exit');
 });
 
 test("exit: an earlier exit listener closes every descriptor of the table (the log's too): the exit flush reopens the path and writes every buffered line", (t) => {
-  assertLogDistFresh();
-  const dir = tmpdir(t);
-  const file = path.join(dir, 'app.log');
-  const child = path.join(dir, 'child.mjs');
-  const dist = pathToFileURL(path.resolve('dist/index.js')).href;
-  fs.writeFileSync(
-    child,
-    [
-      `import { FileTable, openLog } from ${JSON.stringify(dist)};`,
-      `const table = new FileTable();`,
-      // Registered before the log joins the exit hooks, so it runs before the exit flush.
-      `process.on('exit', () => { let n = 0; for (const d of table.descriptors()) { d.closeSync(); n++; } process.stdout.write('swept ' + n + '\\n'); });`,
-      `const log = openLog(${JSON.stringify(file)}, { table, flushInterval: 3600000, checkInterval: 3600000 });`,
-      `log.on('error', (e) => { process.stdout.write('error ' + e.code + '\\n'); });`,
-      // Registered after: runs once the exit flush is done.
-      `process.on('exit', () => { process.stdout.write('lost ' + log.stats.reopens.lost + '\\n'); });`,
-      `for (let i = 0; i < 100; i++) log.write('line ' + i + '\\n');`,
-      `process.exit(0);`,
-    ].join('\n'),
-  );
-  const r = spawnSync(process.execPath, [child], { encoding: 'utf8', env: childEnv(), timeout: 30_000 });
+  const { r, file } = runChild(t, (f) => [
+    `const table = new FileTable();`,
+    // Registered before the log joins the exit hooks, so it runs before the exit flush.
+    `process.on('exit', () => { let n = 0; for (const d of table.descriptors()) { d.closeSync(); n++; } process.stdout.write('swept ' + n + '\\n'); });`,
+    OPEN_LOG(f),
+    `log.on('error', (e) => { process.stdout.write('error ' + e.code + '\\n'); });`,
+    // Registered after: runs once the exit flush is done.
+    `process.on('exit', () => { process.stdout.write('lost ' + log.stats.reopens.lost + '\\n'); });`,
+    WRITE_100,
+    `process.exit(0);`,
+  ]);
   assert.equal(r.status, 0, r.stderr);
   // The log's descriptor was closed before the flush (its write failed with EBADF), and the flush reopened.
   assert.equal(r.stdout, 'swept 1\nerror EBADF\nlost 1\n');
   assert.equal(r.stderr, '');
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
-  assert.deepEqual(lines, Array.from({ length: 100 }, (_, i) => `line ${i}`));
+  assert.deepEqual(fs.readFileSync(file, 'utf8').split('\n'), [...LINES_100, '']);
 });
