@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { createRequire } from 'node:module';
 import pino from 'pino';
 import winston from 'winston';
-import { fdkeeperDestination, logDestination } from '../src/log/log-destination.js';
+import { logDestination } from '../src/log/log-destination.js';
 import { LogTransport } from '../src/log/winston-transport.js';
 import { createLogWritable } from '../src/log/log-writable.js';
 import pinoTransport from '../src/log/pino-transport.js';
@@ -75,7 +75,9 @@ describe('pino', () => {
     assert.deepEqual(seqs(p), range(100, 300));
     const first = JSON.parse(fs.readFileSync(p, 'utf8').split('\n')[0] ?? '') as { level: number; msg: string };
     assert.deepEqual(first, { level: 30, msg: 'n=100' });
-    assert.equal(fdkeeperDestination, logDestination);
+    // Issue 13.4: no aliases; the old name `fdkeeperDestination` is gone from the module and the root.
+    const modules: Record<string, unknown>[] = [await import('../src/log/log-destination.js'), await import('../src/index.js')];
+    for (const m of modules) assert.equal(m['fdkeeperDestination'], undefined);
   });
 
   test('pino.transport({ target: "fdkeeper/pino" }) writes through a worker and survives a delete', async (t) => {

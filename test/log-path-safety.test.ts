@@ -15,7 +15,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { openLog, type LogFile } from '../src/log/log-file.js';
-import { OsBackend } from '../src/backend/os-backend.js';
+import { FileTable } from '../src/table/file-table.js';
 import { O } from '../src/backend/flags.js';
 import { writeFully } from '../src/log/write-fully.js';
 import type { FsError } from '../src/errors/fs-error.js';
@@ -118,16 +118,16 @@ for (const kind of KINDS) {
 test('control: writing into a FIFO nobody reads stalls the thread (what the reopen used to do)', (t) => {
   const p = path.join(tmpdir(t), 'fifo');
   assert.equal(spawnSync('mkfifo', [p]).status, 0);
-  const os = new OsBackend();
-  const fd = os.openSync(p, O.RDWR | O.NONBLOCK | O.CLOEXEC);
+  const table = new FileTable();
+  const d = table.openDescriptorSync(p, O.RDWR | O.NONBLOCK, 0o666);
   try {
     const t0 = performance.now();
-    const out = writeFully(os, fd, Buffer.alloc(1 << 20, 0x61)); // more than a pipe holds
+    const out = writeFully(d, Buffer.alloc(1 << 20, 0x61)); // more than a pipe holds
     const took = performance.now() - t0;
     assert.equal(out.error?.code, 'EAGAIN');
     assert.ok(took > 250, `blocked ${took.toFixed(0)} ms`);
   } finally {
-    os.closeSync(fd);
+    d.closeSync();
   }
 });
 

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { Backend } from '../backend/backend.js';
 import type { FsError } from '../errors/fs-error.js';
+import type { Descriptor } from '../table/descriptor.js';
 import { writeFully } from './write-fully.js';
 
 /** Bytes read back per pread(2). */
@@ -34,12 +34,12 @@ function countNewlines(b: Uint8Array, from: number, to: number): number {
 }
 
 /**
- * Appends `oldFd`'s bytes from `from` to its end onto `newFd`. Writes end at a newline whenever the
+ * Appends `old`'s bytes from `from` to its end onto `next`. Writes end at a newline whenever the
  * data has one, so the copy, like every other write of the log, never splits a line between two
  * write(2) calls (other appenders cannot interleave inside it). A read failure stops the copy quietly
  * (what was read is written); a write failure returns the unwritten bytes in `rest`.
  */
-export function carryOver(backend: Backend, oldFd: number, newFd: number, from: number): CarryResult {
+export function carryOver(old: Descriptor, next: Descriptor, from: number): CarryResult {
   let pos = from;
   let bytes = 0;
   let lines = 0;
@@ -49,7 +49,7 @@ export function carryOver(backend: Backend, oldFd: number, newFd: number, from: 
   for (;;) {
     let n = 0;
     try {
-      n = backend.readSync(oldFd, chunk, 0, CHUNK, pos);
+      n = old.readSync(chunk, 0, CHUNK, pos);
     } catch {
       n = 0; // unreadable: carry what was read so far
     }
@@ -59,12 +59,12 @@ export function carryOver(backend: Backend, oldFd: number, newFd: number, from: 
     // Up to and including the last newline, unless this is the end (then everything).
     const cut = eof ? data.length : data.lastIndexOf(10) + 1;
     if (cut > 0) {
-      const out = writeFully(backend, newFd, data, 0, cut);
+      const out = writeFully(next, data, 0, cut);
       calls += out.calls;
       bytes += out.written;
       lines += countNewlines(data, 0, out.written);
       if (out.error !== undefined) {
-        const rest = Buffer.concat([data.subarray(out.written), readRest(backend, oldFd, pos)]);
+        const rest = Buffer.concat([data.subarray(out.written), readRest(old, pos)]);
         return { bytes, lines, calls, rest, error: out.error };
       }
     }
@@ -73,14 +73,14 @@ export function carryOver(backend: Backend, oldFd: number, newFd: number, from: 
   }
 }
 
-/** Everything from `pos` to the end of `fd`, for keeping after a failed copy. */
-function readRest(backend: Backend, fd: number, pos: number): Buffer {
+/** Everything from `pos` to the end of `d`'s file, for keeping after a failed copy. */
+function readRest(d: Descriptor, pos: number): Buffer {
   const parts: Buffer[] = [];
   const chunk = Buffer.allocUnsafe(CHUNK);
   for (;;) {
     let n: number;
     try {
-      n = backend.readSync(fd, chunk, 0, CHUNK, pos);
+      n = d.readSync(chunk, 0, CHUNK, pos);
     } catch {
       break; // unreadable: what was read is all there is
     }

@@ -8,6 +8,7 @@
  */
 import type { Backend, FileStat } from '../backend/backend.js';
 import { hasCode } from '../errors/fs-error.js';
+import type { Descriptor } from '../table/descriptor.js';
 import type { ReopenReason } from './types.js';
 
 /** What an identity check found. */
@@ -29,13 +30,13 @@ export function sameFile(st: FileStat, other: FileStat): boolean {
 }
 
 /**
- * Compares `path` with what `fd` has open. Order matters: fstat first, so every byte counted in
+ * Compares `path` (stat through `backend`) with what `d` has open. Order matters: fstat first, so every byte counted in
  * `size` was in the file before the stat confirmed the path still named it.
  */
-export function checkIdentity(backend: Backend, path: string, fd: number): IdentityVerdict {
+export function checkIdentity(backend: Backend, path: string, d: Descriptor): IdentityVerdict {
   let open: FileStat;
   try {
-    open = backend.fstatSync(fd);
+    open = d.statSync();
   } catch (e) {
     return { kind: 'unknown', error: e };
   }
@@ -46,24 +47,24 @@ export function checkIdentity(backend: Backend, path: string, fd: number): Ident
     // Nothing at the path (or a parent is gone or is no longer a directory). A dangling symlink is ENOENT too.
     if (!(hasCode(e, 'ENOENT') || hasCode(e, 'ENOTDIR'))) {
       // A symlink loop at the path cannot be written through: treat it like a directory.
-      if (hasCode(e, 'ELOOP')) return moved(backend, fd, open, 'not-a-file');
+      if (hasCode(e, 'ELOOP')) return moved(d, open, 'not-a-file');
       return { kind: 'unknown', error: e };
     }
   }
   if (named !== undefined && sameFile(open, named)) return { kind: 'same', size: open.size, regular: open.isFile() };
-  if (named === undefined) return moved(backend, fd, open, undefined, true);
-  if (!named.isFile() && !named.isCharacterDevice()) return moved(backend, fd, open, 'not-a-file');
-  return moved(backend, fd, open, 'replaced');
+  if (named === undefined) return moved(d, open, undefined, true);
+  if (!named.isFile() && !named.isCharacterDevice()) return moved(d, open, 'not-a-file');
+  return moved(d, open, 'replaced');
 }
 
 /**
  * A mismatch: the link count is read again, since the file may have been unlinked between the first
  * fstat and the stat (a rename seen with the old count would lose the lines carry-over would save).
  */
-function moved(backend: Backend, fd: number, first: FileStat, kind: ReopenReason | undefined, vacant = false): IdentityVerdict {
+function moved(d: Descriptor, first: FileStat, kind: ReopenReason | undefined, vacant = false): IdentityVerdict {
   let now = first;
   try {
-    now = backend.fstatSync(fd);
+    now = d.statSync();
   } catch {
     // keep the first answer
   }

@@ -111,6 +111,3 @@ export class LogDestination extends EventEmitter {
 export function logDestination(path: string, options?: LogFileOptions): LogDestination {
   return new LogDestination(path, options);
 }
-
-/** The issue's name for {@link logDestination}: `pino(fdkeeperDestination(path))`. */
-export const fdkeeperDestination = logDestination;

@@ -11,7 +11,10 @@ import { basename, dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Backend, FileStat } from '../backend/backend.js';
 import { isOnOs } from '../backend/on-os.js';
+import { OpenSite } from '../diagnostics/open-site.js';
 import { FsError, toFsError } from '../errors/fs-error.js';
+import { call, runAsync, runSync, type Protocol } from '../protocol/run.js';
+import type { Descriptor } from '../table/descriptor.js';
 import { carryOver } from './carry-over.js';
 import { watchDirectory, type DirWatch } from './dir-watch.js';
 import { addExitFlush, removeExitFlush } from '../process/exit-hooks.js';
@@ -85,11 +88,15 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   private readonly absolute: string;
   private readonly buffer: RecordBuffer;
   private readonly kept: KeepQueue;
+  /**
+   * Where the log was opened (the caller of openLog), when the table's site policy records sites:
+   * every descriptor the log opens, reopens included, shows this line in the table's leak report.
+   */
+  private readonly site: OpenSite | undefined;
 
-  private fd: number;
-  /** Whether `fd` can be read back (carry-over needs it). */
-  private readable: boolean;
-  /** Whether `fd` is a regular file (truncation is checked only then). */
+  /** The open file, a descriptor in the settings' table (`d.readable`: carry-over can read it back). */
+  private d: Descriptor;
+  /** Whether `d` is a regular file (truncation is checked only then). */
   private regular = true;
   /** The size of the open file at the last check that confirmed the path: carry-over starts here. */
   private confirmed = 0;
@@ -120,7 +127,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   private warned = false;
 
   // statistics
-  private readonly reopenCounts: Record<ReopenReason, number> = { renamed: 0, deleted: 0, replaced: 0, 'not-a-file': 0, truncated: 0, manual: 0, signal: 0 };
+  private readonly reopenCounts: Record<ReopenReason, number> = { renamed: 0, deleted: 0, replaced: 0, 'not-a-file': 0, truncated: 0, manual: 0, signal: 0, lost: 0 };
   private carriedBytes = 0;
   private carriedLines = 0;
   private writes = 0;
@@ -140,11 +147,14 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     this.absolute = isOnOs(this.backend) ? resolve(path) : path;
     this.buffer = new RecordBuffer(this.settings.bufferSize);
     this.kept = new KeepQueue(this.settings.maxKept);
+    const table = this.settings.table;
+    // Captured here, not in the table: this frame's callers are the user's line, and a reopen (from a
+    // timer) has no user frame at all.
+    this.site = table.sites.shouldCapture(table.size) ? OpenSite.capture() : undefined;
 
     // Throws: a log that cannot be opened at all is the caller's error.
-    const { fd, readable, st } = this.openPath();
-    this.fd = fd;
-    this.readable = readable;
+    const { d, st } = this.openPath();
+    this.d = d;
     this.adopt(st);
     this.lastCheck = performance.now();
     this.lastSync = this.lastCheck;
@@ -252,6 +262,20 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
    * {@link LogFile.dropped}.
    */
   closeSync(): void {
+    runSync(this.closing());
+  }
+
+  /**
+   * Promise form of {@link LogFile.closeSync}: the records are written before it returns (a `write()`
+   * after it throws EBADF); the final fsync (with an `fsync` policy) and the close run without blocking
+   * the event loop, and the promise resolves once the descriptor is closed.
+   */
+  close(): Promise<void> {
+    return runAsync(this.closing());
+  }
+
+  /** The close, run by {@link LogFile.closeSync} and {@link LogFile.close}: everything but fsync and close(2) is synchronous in both. */
+  private *closing(): Protocol<void> {
     if (this.closed) return;
     this.flushSync();
     if (this.failure === undefined) this.check();
@@ -266,25 +290,30 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
       this.kept.dropKept();
       this.reportDrops();
     }
-    try {
-      if (this.unsynced && this.settings.fsync !== 'never') this.backend.fsyncSync(this.fd);
-    } catch {
-      // reported with the close below if it matters
+    const d = this.d;
+    if (this.unsynced && this.settings.fsync !== 'never') {
+      try {
+        yield* call(
+          () => {
+            d.syncSync();
+          },
+          () => d.sync(),
+        );
+      } catch {
+        // reported with the close below if it matters
+      }
     }
     try {
-      this.backend.closeSync(this.fd);
+      yield* call(
+        () => {
+          d.closeSync();
+        },
+        () => d.close(),
+      );
     } catch (e) {
-      this.report(toFsError(e, 'close', { path: this.path, fd: this.fd }));
+      this.report(toFsError(e, 'close', { path: this.path, fd: d.number }));
     }
     this.emit('close');
-  }
-
-  /** Promise form of {@link LogFile.closeSync}. */
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.closeSync();
-      resolve();
-    });
   }
 
   /** Closes synchronously (`using log = openLog(…)`). */
@@ -335,6 +364,9 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   flushForExit(): void {
     if (this.closed) return;
     this.flushSync();
+    // The descriptor was lost just now (an earlier exit listener closed it through the table): reopen
+    // and write the kept records at once, since no retry timer runs after this.
+    if (this.pendingReopen?.reason === 'lost') this.recover();
     if (this.failure === undefined) this.check();
     if (this.unsynced && this.settings.fsync !== 'never') this.syncNow();
   }
@@ -364,7 +396,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     }
     const records = this.buffer.records;
     const bytes = this.buffer.take();
-    const out = writeFully(this.backend, this.fd, bytes);
+    const out = writeFully(this.d, bytes);
     this.accountWrite(out.written, out.calls);
     if (out.error !== undefined) {
       const rest = bytes.subarray(out.written);
@@ -390,9 +422,9 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     this.lastSync = performance.now();
     this.unsynced = false;
     try {
-      this.backend.fsyncSync(this.fd);
+      this.d.syncSync();
     } catch (e) {
-      this.report(this.naming(toFsError(e, 'fsync', { fd: this.fd })));
+      this.report(this.naming(toFsError(e, 'fsync', { fd: this.d.number })));
     }
   }
 
@@ -439,7 +471,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     if (this.closed || this.pendingReopen !== undefined) return undefined;
     this.checks++;
     this.lastCheck = performance.now();
-    const v = checkIdentity(this.backend, this.absolute, this.fd);
+    const v = checkIdentity(this.backend, this.absolute, this.d);
     if (v.kind === 'unknown') return undefined;
     if (v.kind === 'same') {
       this.graceUntil = undefined;
@@ -480,7 +512,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     if (this.closed) return;
     let unlinked = false;
     try {
-      unlinked = this.backend.fstatSync(this.fd).nlink === 0;
+      unlinked = this.d.statSync().nlink === 0;
     } catch {
       // the descriptor is unusable: reopen anyway, nothing to carry
     }
@@ -494,24 +526,22 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
    * the old descriptor is then kept, for the carry-over of a later attempt.
    */
   private reopenFor(reason: ReopenReason, unlinked: boolean): boolean {
-    let fd: number;
+    let d: Descriptor;
     let st: FileStat;
-    let readable: boolean;
     try {
-      ({ fd, readable, st } = this.openPath());
+      ({ d, st } = this.openPath());
     } catch (e) {
       this.pendingReopen = { reason, unlinked };
       this.keepBuffer();
       this.fail(toFsError(e, 'open', { path: this.path }));
       return false;
     }
-    const old = this.fd;
-    const oldReadable = this.readable;
+    const old = this.d;
     let carried = { bytes: 0, lines: 0 };
     let keptRest: Buffer | undefined;
     let carryError: FsError | undefined;
-    if (unlinked && this.settings.carryOver && oldReadable) {
-      const r = carryOver(this.backend, old, fd, this.confirmed);
+    if (unlinked && this.settings.carryOver && old.readable) {
+      const r = carryOver(old, d, this.confirmed);
       this.writeCalls += r.calls;
       this.bytesWritten += r.bytes;
       carried = { bytes: r.bytes, lines: r.lines };
@@ -520,8 +550,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
       keptRest = r.rest;
       carryError = r.error;
     }
-    this.fd = fd;
-    this.readable = readable;
+    this.d = d;
     this.adopt(st);
     this.expectedMin += carried.bytes;
     if (carried.bytes > 0) {
@@ -529,7 +558,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
       // The carried lines are in the new file now; confirm them there at once. Left unconfirmed (the
       // fstat above predates them), a replace of the new file before the next check would carry them
       // a second time. If the path no longer names the new file, the next check deals with it.
-      const v = checkIdentity(this.backend, this.absolute, fd);
+      const v = checkIdentity(this.backend, this.absolute, d);
       if (v.kind === 'same') {
         this.confirmed = v.size;
         this.expectedMin = v.size;
@@ -538,7 +567,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     this.pendingReopen = undefined;
     this.graceUntil = undefined;
     try {
-      this.backend.closeSync(old);
+      old.closeSync();
     } catch {
       // close(2) frees the number even when it reports an error; nothing was pending on it
     }
@@ -555,9 +584,9 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     return true;
   }
 
-  /** Opens the path (see open-path.ts: the link rule, regular files only). */
+  /** Opens the path in the table (see open-path.ts: the link rule, regular files only). */
   private openPath(): OpenedPath {
-    return openLogPath(this.settings, this.absolute);
+    return openLogPath(this.settings, this.absolute, this.site);
   }
 
   /** Takes `st` (the newly opened file) as the confirmed state. */
@@ -593,6 +622,9 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     const err = this.naming(cause);
     const fresh = this.failure === undefined || this.failure.code !== err.code;
     this.failure = err;
+    // The descriptor itself is gone (closed behind the log's back, or revoked by its table when the
+    // kernel gave its number to another open): no retry on it can succeed, a reopen of the path can.
+    if (this.pendingReopen === undefined && (this.d.closed || this.d.description.revoked !== undefined)) this.pendingReopen = { reason: 'lost', unlinked: false };
     if (fresh) this.report(err);
     this.scheduleRetry();
   }
@@ -629,7 +661,7 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
       if (!this.reopenFor(reason, unlinked)) return false;
     }
     for (let chunk = this.kept.peek(); chunk !== undefined; chunk = this.kept.peek()) {
-      const out = writeFully(this.backend, this.fd, chunk);
+      const out = writeFully(this.d, chunk);
       this.accountWrite(out.written, out.calls);
       this.kept.consume(out.written);
       if (out.error !== undefined) {

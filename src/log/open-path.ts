@@ -13,6 +13,9 @@ import { O } from '../backend/flags.js';
 import { FsError, hasCode } from '../errors/fs-error.js';
 import { isStickyWorldWritable, ownerTrusted } from '../atomic/link-rule.js';
 import { makeParentsSync } from '../atomic/make-parents.js';
+import type { OpenSite } from '../diagnostics/open-site.js';
+import type { Descriptor } from '../table/descriptor.js';
+import type { FileTable } from '../table/file-table.js';
 import type { SymlinkPolicy } from './types.js';
 
 /**
@@ -26,15 +29,17 @@ const OPEN_FLAGS_WRITE_ONLY = O.WRONLY | O.APPEND | O.CREAT | O.CLOEXEC | O.NONB
 
 /** An opened log path. */
 export interface OpenedPath {
-  readonly fd: number;
-  /** Whether `fd` can be read back (carry-over needs it). */
-  readonly readable: boolean;
-  /** fstat of `fd` right after the open. */
+  /** The descriptor, in the settings' table (`d.readable`: whether carry-over can read it back). */
+  readonly d: Descriptor;
+  /** fstat of `d` right after the open. */
   readonly st: FileStat;
 }
 
 /** What {@link openLogPath} needs. */
 export interface OpenPathSettings {
+  /** The table to open in. */
+  readonly table: FileTable;
+  /** `table.backend`, for the path calls (lstat, stat, mkdir). */
   readonly backend: Backend;
   readonly mode: number;
   readonly mkdir: boolean;
@@ -94,35 +99,33 @@ function linkRule(s: OpenPathSettings, path: string): boolean {
 }
 
 /**
- * Opens `path` for appending, creating it (and with `mkdir`, its parents), under the link rule, and
- * refuses anything but a regular file or a character device (the descriptor is closed again). Throws an
- * {@link FsError} (or the backend's error) when it cannot.
+ * Opens `path` for appending in `s.table`, creating it (and with `mkdir`, its parents), under the link
+ * rule, and refuses anything but a regular file or a character device (the descriptor is closed again).
+ * `site` is recorded as the descriptor's open site (the line that opened the log, for every reopen).
+ * Throws an {@link FsError} (or the backend's error) when it cannot; EMFILE when the table's budget is full.
  */
-export function openLogPath(s: OpenPathSettings, path: string): OpenedPath {
-  const { backend, mode, mkdir } = s;
-  const attempt = (flags: number): number => {
+export function openLogPath(s: OpenPathSettings, path: string, site: OpenSite | undefined): OpenedPath {
+  const { table, backend, mode, mkdir } = s;
+  const attempt = (flags: number): Descriptor => {
     try {
-      return backend.openSync(path, flags, mode);
+      return table.openDescriptorSync(path, flags, mode, undefined, site);
     } catch (e) {
       if (!(mkdir && hasCode(e, 'ENOENT'))) throw e;
       makeParentsSync(backend, dirname(path), 'none');
-      return backend.openSync(path, flags, mode);
+      return table.openDescriptorSync(path, flags, mode, undefined, site);
     }
   };
-  let fd: number | undefined;
-  let readable = true;
+  let d: Descriptor | undefined;
   // A link may appear between the rule's lstat and an O_NOFOLLOW open (ELOOP): decide again, a few times.
-  for (let round = 0; fd === undefined; round++) {
+  for (let round = 0; d === undefined; round++) {
     const noFollow = linkRule(s, path) ? O.NOFOLLOW : 0;
     try {
       try {
-        fd = attempt(OPEN_FLAGS | noFollow);
-        readable = true;
+        d = attempt(OPEN_FLAGS | noFollow);
       } catch (e) {
         if (!hasCode(e, 'EACCES')) throw e;
         // Writable but not readable (mode 0o222 and not root): log without carry-over from this file.
-        fd = attempt(OPEN_FLAGS_WRITE_ONLY | noFollow);
-        readable = false;
+        d = attempt(OPEN_FLAGS_WRITE_ONLY | noFollow);
       }
     } catch (e) {
       if (!(noFollow !== 0 && hasCode(e, 'ELOOP') && round < 3)) throw e;
@@ -130,15 +133,15 @@ export function openLogPath(s: OpenPathSettings, path: string): OpenedPath {
   }
   let st: FileStat;
   try {
-    st = backend.fstatSync(fd);
+    st = d.statSync();
   } catch (e) {
-    backend.closeSync(fd);
+    d.closeSync();
     throw e;
   }
   const kind = kindOf(st);
   if (kind !== undefined) {
-    backend.closeSync(fd);
+    d.closeSync();
     throw new FsError({ code: 'EINVAL', syscall: 'open', path, detail: `the log path is ${kind}, not a regular file: refused (a log writes only to regular files and character devices)` });
   }
-  return { fd, readable, st };
+  return { d, st };
 }

@@ -6,6 +6,7 @@
 import type { Backend } from '../backend/backend.js';
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the target of {@link LogFile} in the comments
 import type { LogFile } from './log-file.js';
+import type { FileTable } from '../table/file-table.js';
 
 /**
  * Why a {@link LogFile} reopened its path:
@@ -17,12 +18,14 @@ import type { LogFile } from './log-file.js';
  * - `'truncated'`: the open file shrank under the writer (logrotate's `copytruncate`); the descriptor is
  *   kept, since `O_APPEND` already writes at the new end;
  * - `'manual'`: {@link LogFile.reopen} or {@link LogFile.reopenSync} was called;
- * - `'signal'`: the configured {@link LogFileOptions.reopenOnSignal} signal arrived.
+ * - `'signal'`: the configured {@link LogFileOptions.reopenOnSignal} signal arrived;
+ * - `'lost'`: the log's own descriptor became unusable (its number was closed behind the log's back, or
+ *   its table revoked it when the kernel gave the number to another open); nothing is carried.
  */
-export type ReopenReason = 'renamed' | 'deleted' | 'replaced' | 'not-a-file' | 'truncated' | 'manual' | 'signal';
+export type ReopenReason = 'renamed' | 'deleted' | 'replaced' | 'not-a-file' | 'truncated' | 'manual' | 'signal' | 'lost';
 
 /** Every {@link ReopenReason}, in a fixed order (for statistics and reports). */
-export const REOPEN_REASONS: readonly ReopenReason[] = ['renamed', 'deleted', 'replaced', 'not-a-file', 'truncated', 'manual', 'signal'];
+export const REOPEN_REASONS: readonly ReopenReason[] = ['renamed', 'deleted', 'replaced', 'not-a-file', 'truncated', 'manual', 'signal', 'lost'];
 
 /** What carry-over moved from the old file into the new one. */
 export interface CarriedOver {
@@ -71,7 +74,16 @@ export type ReopenSignal = 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
 /** Options of {@link openLog}. Every one is optional; the defaults are the documented behaviour. */
 export interface LogFileOptions {
   /**
-   * The file system to write to. Default: the process-wide table's backend (the real OS). The
+   * The descriptor table the log opens its files through: the log's descriptor counts against the
+   * table's `maxOpen` budget and shows in its `openHandles()` and leak report (with the line that
+   * opened the log as its open site). Default: a table over `backend` if one is given, else the
+   * process table `fdtable`.
+   */
+  readonly table?: FileTable;
+  /**
+   * The file system to write to, when no `table` is given: the log then opens through one table over
+   * this backend (the same table for every log given the same backend). Default: the table's backend
+   * (the real OS for the process table). Given together with `table`, it must be `table.backend`. The
    * `fs.watch` hint is used only when the backend is the OS (or a fault-injecting wrapper over it).
    */
   readonly backend?: Backend;

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { Backend } from '../backend/backend.js';
 import { FsError, toFsError } from '../errors/fs-error.js';
+import type { Descriptor } from '../table/descriptor.js';
 
 /** What {@link writeFully} did. */
 export interface WriteOutcome {
@@ -27,12 +27,12 @@ function sleepSync(ms: number): void {
 }
 
 /**
- * Writes `bytes[from, to)` to `fd`. A regular file takes it in one write(2), so concurrent appenders
+ * Writes `bytes[from, to)` through `d` (write(2) at the end: the log opens with O_APPEND). A regular file takes it in one write(2), so concurrent appenders
  * (other processes with `O_APPEND`) never interleave inside it; the loop only matters for pipes,
  * terminals, signals and a disk that fills up in the middle (the part that fitted stays, the rest is
  * reported through `written` and `error`).
  */
-export function writeFully(backend: Backend, fd: number, bytes: Uint8Array, from = 0, to = bytes.length): WriteOutcome {
+export function writeFully(d: Descriptor, bytes: Uint8Array, from = 0, to = bytes.length): WriteOutcome {
   let off = from;
   let calls = 0;
   let waited = 0;
@@ -41,9 +41,9 @@ export function writeFully(backend: Backend, fd: number, bytes: Uint8Array, from
     let n: number;
     calls++;
     try {
-      n = backend.writeSync(fd, bytes, off, to - off, null);
+      n = d.writeSync(bytes, off, to - off, null);
     } catch (e) {
-      const err = toFsError(e, 'write', { fd });
+      const err = toFsError(e, 'write', { fd: d.number });
       if (err.code === 'EINTR') continue;
       if (err.code === 'EAGAIN' && waited < EAGAIN_PATIENCE_MS) {
         sleepSync(pause);
@@ -55,7 +55,7 @@ export function writeFully(backend: Backend, fd: number, bytes: Uint8Array, from
     }
     if (n === 0) {
       // write(2) returns 0 only for a zero-length request; treat a 0 as "try again" rather than spin forever.
-      if (waited >= EAGAIN_PATIENCE_MS) return { written: off - from, calls, error: new FsError({ code: 'EIO', syscall: 'write', fd, detail: 'write returned 0 bytes repeatedly' }) };
+      if (waited >= EAGAIN_PATIENCE_MS) return { written: off - from, calls, error: new FsError({ code: 'EIO', syscall: 'write', fd: d.number, path: d.path, detail: 'write returned 0 bytes repeatedly' }) };
       sleepSync(pause);
       waited += pause;
       pause = Math.min(pause * 2, 50);

@@ -321,10 +321,14 @@ export class FileTable {
     return this.entries.has(fd);
   }
 
-  /** Opens `path` and returns its {@link Descriptor}. `modeText` is what reports show (default from the flags). */
-  openDescriptorSync(path: string, flags: OpenFlags = 'r', mode = 0o666, modeText?: string): Descriptor {
+  /**
+   * Opens `path` and returns its {@link Descriptor}. `modeText` is what reports show (default from the
+   * flags); `openSite`, the site to record instead of this call's (a feature opening on its caller's
+   * behalf, such as a log reopening after rotation, passes the site of the call that created it).
+   */
+  openDescriptorSync(path: string, flags: OpenFlags = 'r', mode = 0o666, modeText?: string, openSite?: OpenSite): Descriptor {
     const bits = this.flagBits(flags, path);
-    const site = this.captureSite();
+    const site = openSite ?? this.captureSite();
     this.takeSlotSync('open', path);
     let fd: number;
     try {
