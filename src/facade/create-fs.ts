@@ -20,7 +20,7 @@ import type { FsCallbacks, FsSync, ReadStreamOptions, WriteStreamOptions } from 
  * The object {@link createFs} returns: node:fs's synchronous and callback functions, `promises`,
  * streams, `constants` and the classes, all over one backend.
  */
-export interface FsFacade extends FsSync, FsCallbacks {
+export type FsFacade = FsSync & FsCallbacks & {
   /** The backend every call goes to. */
   readonly backend: Backend;
   /** The descriptor table the facade's open files live in (its numbers are the ones `openSync` returns). */
@@ -51,7 +51,7 @@ export interface FsFacade extends FsSync, FsCallbacks {
   readonly WriteStream: typeof WriteStream;
   /** The class of `promises.open()`'s results. */
   readonly FileHandle: typeof FileHandle;
-}
+};
 
 /**
  * A node:fs-compatible object over `backend`.

@@ -440,12 +440,12 @@ export function* readdir(ctx: FacadeContext, p: PathLike, options: ReaddirOption
   if (o.recursive !== true) {
     const names = yield* readdirCall(b, root);
     if (!types) return encodeNames(names, o.encoding);
-    const dirents: Dirent[] = [];
+    const dirents: Dirent<string | Buffer>[] = [];
     for (const n of names) dirents.push(new Dirent(encodeName(n, o.encoding), root, (yield* statPath(b, joinPath(root, n), true)).mode));
     return dirents;
   }
   const names: string[] = [];
-  const dirents: Dirent[] = [];
+  const dirents: Dirent<string | Buffer>[] = [];
   const queue: [string, string][] = [[root, '']];
   // A for-of over an array also visits what is pushed while it runs.
   for (const [dir, rel] of queue) {

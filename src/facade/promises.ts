@@ -199,8 +199,11 @@ export class FileHandle {
 
 // ================================================================ the promise API
 
-/** The `promises` object of the facade: node:fs/promises over a backend. */
-export interface FsPromises {
+/**
+ * The `promises` object of the facade: node:fs/promises over a backend. (A type alias, not an
+ * interface, so that it fits option types with an index signature, such as glob's `fs.promises`.)
+ */
+export type FsPromises = {
   /** Opens a file and returns a {@link FileHandle}. */
   open: (path: PathLike, flags?: FsOpenFlags, mode?: FsMode) => Promise<FileHandle>;
   /** The whole content of a file (or a FileHandle, from its current offset). */
@@ -258,7 +261,7 @@ export interface FsPromises {
   utimes: (path: PathLike, atime: FsTime, mtime: FsTime) => Promise<void>;
   /** `fs.constants`. */
   constants: typeof import('node:fs').constants;
-}
+};
 
 /** The promise form of `StringResult`: a call resolving to a path or name (a Buffer with `encoding: 'buffer'`). */
 export interface PromiseStringResult<A extends unknown[]> {

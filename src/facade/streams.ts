@@ -20,6 +20,68 @@ function descriptorOption(table: FileTable, fd: number | { readonly fd: number }
   return table.descriptor(typeof fd === 'number' ? fd : fd.fd, syscall);
 }
 
+/** The descriptor side of a facade stream: the file to open (or the one given), opening it, closing it. */
+class StreamFile {
+  /** The open descriptor; null before the open and after the close. */
+  file: Descriptor | null;
+  private readonly flags: number;
+  private readonly mode: number;
+  readonly autoClose: boolean;
+
+  constructor(
+    private readonly table: FileTable,
+    readonly path: string | undefined,
+    options: ReadStreamOptions | WriteStreamOptions,
+    defaultFlags: string,
+    file: Descriptor | undefined,
+  ) {
+    this.file = file ?? descriptorOption(table, options.fd, 'open') ?? null;
+    this.flags = parseFlags(options.flags, defaultFlags);
+    this.mode = options.mode ?? 0o666;
+    this.autoClose = options.autoClose ?? true;
+    if (path === undefined && this.file === null) throw invalidArgValue('path', path, 'must be a path or an fd option');
+  }
+
+  /** A stream's `_construct`: opens the file (waiting in the table's budget queue) unless it has one. */
+  construct(stream: Readable | Writable, opened: (d: Descriptor) => void, callback: (error?: Error | null) => void): void {
+    if (this.file !== null) {
+      callback();
+      return;
+    }
+    this.table.openDescriptor(this.path ?? '', this.flags, this.mode).then(
+      (d) => {
+        this.file = d;
+        opened(d);
+        callback();
+        stream.emit('open', d.number);
+        stream.emit('ready');
+      },
+      (e: unknown) => {
+        callback(e as Error);
+      },
+    );
+  }
+
+  /** A stream's `_destroy`: closes the descriptor if the stream owns it (`closed` runs first), passing on the first error. */
+  destroy(error: Error | null, callback: (error?: Error | null) => void, closed: () => void): void {
+    const file = this.autoClose ? this.file : null;
+    if (file === null) {
+      callback(error);
+      return;
+    }
+    this.file = null;
+    closed();
+    file.close().then(
+      () => {
+        callback(error);
+      },
+      (e: unknown) => {
+        callback(error ?? (e as Error));
+      },
+    );
+  }
+}
+
 function checkNumber(name: string, v: number | undefined, min: number): void {
   if (v !== undefined && !(Number.isSafeInteger(v) && v >= min)) throw invalidArgValue(name, v, `must be an integer >= ${min}`);
 }
@@ -39,31 +101,19 @@ export class ReadStream extends Readable {
   /** The last byte read (inclusive); Infinity for "to the end". */
   readonly end: number;
   private pos: number | undefined;
-  private readonly table: FileTable;
-  private file: Descriptor | null;
-  private readonly flags: number;
-  private readonly mode: number;
-  private readonly autoClose: boolean;
+  private readonly target: StreamFile;
 
   /** @internal Use the facade's `createReadStream`. */
   constructor(table: FileTable, path: string | undefined, options: ReadStreamOptions = {}, file?: Descriptor) {
-    const autoClose = options.autoClose ?? true;
     super({
       highWaterMark: options.highWaterMark ?? 64 * 1024,
       encoding: options.encoding === 'buffer' || options.encoding == null ? undefined : options.encoding,
       emitClose: options.emitClose ?? true,
-      autoDestroy: autoClose,
+      autoDestroy: options.autoClose ?? true,
     });
     checkNumber('start', options.start, 0);
     checkNumber('end', options.end, 0);
-    this.table = table;
     this.path = path;
-    this.file = file ?? descriptorOption(table, options.fd, 'open') ?? null;
-    this.fd = this.file?.number ?? null;
-    this.pending = this.fd === null;
-    this.flags = parseFlags(options.flags, 'r');
-    this.mode = options.mode ?? 0o666;
-    this.autoClose = autoClose;
     this.start = options.start;
     this.end = options.end ?? Infinity;
     this.pos = options.start ?? (options.end !== undefined ? 0 : undefined);
@@ -72,33 +122,22 @@ export class ReadStream extends Readable {
       (e as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
       throw e;
     }
-    if (path === undefined && this.fd === null) throw invalidArgValue('path', path, 'must be a path or an fd option');
+    this.target = new StreamFile(table, path, options, 'r', file);
+    this.fd = this.target.file?.number ?? null;
+    this.pending = this.fd === null;
   }
 
   /** @internal */
   override _construct(callback: (error?: Error | null) => void): void {
-    if (this.file !== null) {
-      callback();
-      return;
-    }
-    this.table.openDescriptor(this.path ?? '', this.flags, this.mode).then(
-      (d) => {
-        this.file = d;
-        this.fd = d.number;
-        this.pending = false;
-        callback();
-        this.emit('open', d.number);
-        this.emit('ready');
-      },
-      (e: unknown) => {
-        callback(e as Error);
-      },
-    );
+    this.target.construct(this, (d) => {
+      this.fd = d.number;
+      this.pending = false;
+    }, callback);
   }
 
   /** @internal */
   override _read(size: number): void {
-    const file = this.file;
+    const file = this.target.file;
     if (file === null) return;
     const want = this.pos === undefined || this.end === Infinity ? size : Math.min(size, this.end - this.pos + 1);
     if (want <= 0) {
@@ -124,12 +163,9 @@ export class ReadStream extends Readable {
 
   /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    const file = this.autoClose ? this.file : null;
-    if (file !== null) {
-      this.file = null;
+    this.target.destroy(error, callback, () => {
       this.fd = null;
-    }
-    closeOnDestroy(file, error, callback);
+    });
   }
 
   /** Destroys the stream (closing the descriptor); `callback` runs on `'close'`. */
@@ -152,57 +188,34 @@ export class WriteStream extends Writable {
   /** Where writing started, if given. */
   readonly start: number | undefined;
   private pos: number | undefined;
-  private readonly table: FileTable;
-  private file: Descriptor | null;
-  private readonly flags: number;
-  private readonly mode: number;
-  private readonly autoClose: boolean;
+  private readonly target: StreamFile;
   private readonly flush: boolean;
 
   /** @internal Use the facade's `createWriteStream`. */
   constructor(table: FileTable, path: string | undefined, options: WriteStreamOptions = {}, file?: Descriptor) {
-    const autoClose = options.autoClose ?? true;
     super({
       highWaterMark: options.highWaterMark ?? 16 * 1024,
       defaultEncoding: options.encoding === 'buffer' || options.encoding == null ? 'utf8' : options.encoding,
       emitClose: options.emitClose ?? true,
-      autoDestroy: autoClose,
+      autoDestroy: options.autoClose ?? true,
       decodeStrings: true,
     });
     checkNumber('start', options.start, 0);
-    this.table = table;
     this.path = path;
-    this.file = file ?? descriptorOption(table, options.fd, 'open') ?? null;
-    this.fd = this.file?.number ?? null;
-    this.pending = this.fd === null;
-    this.flags = parseFlags(options.flags, 'w');
-    this.mode = options.mode ?? 0o666;
-    this.autoClose = autoClose;
     this.flush = options.flush === true;
     this.start = options.start;
     this.pos = options.start;
-    if (path === undefined && this.fd === null) throw invalidArgValue('path', path, 'must be a path or an fd option');
+    this.target = new StreamFile(table, path, options, 'w', file);
+    this.fd = this.target.file?.number ?? null;
+    this.pending = this.fd === null;
   }
 
   /** @internal */
   override _construct(callback: (error?: Error | null) => void): void {
-    if (this.file !== null) {
-      callback();
-      return;
-    }
-    this.table.openDescriptor(this.path ?? '', this.flags, this.mode).then(
-      (d) => {
-        this.file = d;
-        this.fd = d.number;
-        this.pending = false;
-        callback();
-        this.emit('open', d.number);
-        this.emit('ready');
-      },
-      (e: unknown) => {
-        callback(e as Error);
-      },
-    );
+    this.target.construct(this, (d) => {
+      this.fd = d.number;
+      this.pending = false;
+    }, callback);
   }
 
   /** @internal */
@@ -216,7 +229,7 @@ export class WriteStream extends Writable {
   }
 
   private writeChunk(chunk: Buffer, callback: (error?: Error | null) => void): void {
-    const file = this.file;
+    const file = this.target.file;
     if (file === null) {
       callback(new Error('WriteStream: the file is not open'));
       return;
@@ -235,7 +248,7 @@ export class WriteStream extends Writable {
 
   /** @internal */
   override _final(callback: (error?: Error | null) => void): void {
-    const file = this.file;
+    const file = this.target.file;
     if (!this.flush || file === null) {
       callback();
       return;
@@ -252,12 +265,9 @@ export class WriteStream extends Writable {
 
   /** @internal */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    const file = this.autoClose ? this.file : null;
-    if (file !== null) {
-      this.file = null;
+    this.target.destroy(error, callback, () => {
       this.fd = null;
-    }
-    closeOnDestroy(file, error, callback);
+    });
   }
 
   /** Ends the stream (flushing what is buffered) and closes the descriptor; `callback` runs on `'close'`. */
@@ -279,20 +289,4 @@ function onClosed(stream: Readable | Writable, callback: (err?: Error | null) =>
   stream.once('close', () => {
     callback(stream.errored);
   });
-}
-
-/** On a stream's destroy: closes its descriptor (`file` null: nothing to close), passing on the first error. */
-function closeOnDestroy(file: Descriptor | null, error: Error | null, callback: (error?: Error | null) => void): void {
-  if (file === null) {
-    callback(error);
-    return;
-  }
-  file.close().then(
-    () => {
-      callback(error);
-    },
-    (e: unknown) => {
-      callback(error ?? (e as Error));
-    },
-  );
 }

@@ -24,21 +24,22 @@ export function syncApi(ctx: FacadeContext): FsSync {
   const P = ctx.path;
   const target = (file: PathLike | number, syscall: string): PathLike | Descriptor => op.fileOf(table, file, syscall);
 
+  /** stat (`link` false) or lstat; undefined for a missing path with `throwIfNoEntry: false`. */
+  const statWith = (p: PathLike, options: StatOptions | undefined, link: boolean): Stats | undefined => {
+    checkStatOptions(options);
+    if (options?.throwIfNoEntry !== false) return new Stats(link ? b.lstatSync(P(p)) : b.statSync(P(p)));
+    const st = runSync(op.statOf(ctx, p, link, false));
+    return st === undefined ? undefined : new Stats(st);
+  };
   function statSync(p: PathLike, options: StatOptions & { throwIfNoEntry: false }): Stats | undefined;
   function statSync(p: PathLike, options?: StatOptions): Stats;
   function statSync(p: PathLike, options?: StatOptions): Stats | undefined {
-    checkStatOptions(options);
-    if (options?.throwIfNoEntry !== false) return new Stats(b.statSync(P(p)));
-    const st = runSync(op.statOf(ctx, p, false, false));
-    return st === undefined ? undefined : new Stats(st);
+    return statWith(p, options, false);
   }
   function lstatSync(p: PathLike, options: StatOptions & { throwIfNoEntry: false }): Stats | undefined;
   function lstatSync(p: PathLike, options?: StatOptions): Stats;
   function lstatSync(p: PathLike, options?: StatOptions): Stats | undefined {
-    checkStatOptions(options);
-    if (options?.throwIfNoEntry !== false) return new Stats(b.lstatSync(P(p)));
-    const st = runSync(op.statOf(ctx, p, true, false));
-    return st === undefined ? undefined : new Stats(st);
+    return statWith(p, options, true);
   }
 
   function readSync(fd: number, buffer: NodeJS.ArrayBufferView, offset: number, length: number, position?: number | bigint | null): number;
