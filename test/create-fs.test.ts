@@ -181,7 +181,7 @@ both('mkdirSync recursive returns the first directory created; readdirSync with 
   fs.symlinkSync('f.txt', `${root}/a/link`);
 
   assert.deepEqual(sorted(fs.readdirSync(`${root}/a`)), ['b', 'f.txt', 'link']);
-  const dirents = fs.readdirSync(`${root}/a`, { withFileTypes: true }).sort((x, y) => String(x.name).localeCompare(String(y.name)));
+  const dirents = fs.readdirSync(`${root}/a`, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name));
   assert.deepEqual(dirents.map((d) => [d.name, d.isDirectory(), d.isFile(), d.isSymbolicLink()]), [
     ['b', true, false, false],
     ['f.txt', false, true, false],
@@ -190,7 +190,7 @@ both('mkdirSync recursive returns the first directory created; readdirSync with 
   assert.equal(dirents[0]!.parentPath, `${root}/a`);
   assert.deepEqual(sorted(fs.readdirSync(`${root}/a`, { recursive: true })), ['b', 'b/c', 'b/d', 'f.txt', 'link']);
   const deep = fs.readdirSync(`${root}/a`, { recursive: true, withFileTypes: true });
-  assert.deepEqual(sorted(deep.map((d) => `${d.parentPath}/${String(d.name)}`)), [`${root}/a/b`, `${root}/a/b/c`, `${root}/a/b/d`, `${root}/a/f.txt`, `${root}/a/link`]);
+  assert.deepEqual(sorted(deep.map((d) => `${d.parentPath}/${d.name}`)), [`${root}/a/b`, `${root}/a/b/c`, `${root}/a/b/d`, `${root}/a/f.txt`, `${root}/a/link`]);
   assert.deepEqual(fs.readdirSync(`${root}/a/b/c`), []);
   assert.deepEqual(sorted(fs.readdirSync(`${root}/a`, 'buffer')).map(String), ['b', 'f.txt', 'link']);
   assert.ok(Buffer.isBuffer(fs.readdirSync(`${root}/a`, { encoding: 'buffer' })[0]));
@@ -394,7 +394,7 @@ both('callback API: results and errors arrive asynchronously', async ({ fs, root
   const names = await new Promise<string[]>((resolve, reject) => {
     fs.readdir(`${root}/m`, { withFileTypes: true }, (e, ds) => {
       if (e !== null) reject(e);
-      else resolve(ds.map((d) => `${String(d.name)}:${d.isDirectory()}`));
+      else resolve(ds.map((d) => `${d.name}:${d.isDirectory()}`));
     });
   });
   assert.deepEqual(names, ['n:true']);

@@ -1,20 +1,21 @@
 /**
- * The callback functions of the node:fs facade: each runs the promise form and hands its outcome to the
- * callback on a later tick (so a callback that throws is an uncaught exception, as in node:fs, not a
- * rejected promise).
+ * The callback functions of the node:fs facade: each runs the promise form (a path call of the
+ * `promises` object, a descriptor call of the facade's table, a protocol of operations.ts with
+ * `runAsync`) and hands its outcome to the callback on a later tick (so a callback that throws is an
+ * uncaught exception, as in node:fs, not a rejected promise). Opens wait in the table's budget queue.
  *
  * @module
  */
-import type { Backend } from '../backend/backend.js';
-import { invalidArgType, positionOf, type FacadeContext } from './context.js';
-import { Stats } from './stats.js';
-import { checkStatOptions, toTime, transferArgs } from './sync.js';
+import { runAsync } from '../protocol/run.js';
+import { invalidArgType, parseFlags, parseMode, type FacadeContext, type FsData, type FsEncoding, type PathLike } from './context.js';
+import { checkStatOptions, transferArgs, writeArgs } from './arguments.js';
+import * as op from './operations.js';
 import type { FsPromises } from './promises.js';
-import { readAll, writeAll } from './promises.js';
-import { decode, optionsOf, type FsEncoding, type PathLike } from './context.js';
-import type { FsCallbacks, FsTime, ReadFileOptions, ReadPositionOptions, StatOptions, WriteFileOptions } from './types.js';
+import { Stats } from './stats.js';
+import type { FsCallbacks, FsMode, FsOpenFlags, ReadFileOptions, ReadPositionOptions, StatOptions, WriteFileOptions } from './types.js';
 
-type AnyCallback = (...args: unknown[]) => void;
+/** A node-style callback as the facade calls it: an error or null, then the values. */
+type AnyCallback = (err: unknown, ...values: unknown[]) => void;
 
 /** Splits a call's arguments into the leading ones and the callback (which must be a function). */
 function split(args: unknown[], optional = false): [unknown[], AnyCallback] {
@@ -55,103 +56,83 @@ function attempt<T>(run: () => Promise<T>): Promise<T> {
 }
 
 /** A callback function from a promise function taking the same leading arguments. */
-function fromPromise(fn: (...args: never[]) => Promise<unknown>): (...args: unknown[]) => void {
+function fromPromise(fn: (...args: never[]) => Promise<unknown>, values: 'value' | 'none' = 'value'): (...args: unknown[]) => void {
+  const f = fn as (...a: unknown[]) => Promise<unknown>;
   return (...args: unknown[]): void => {
     const [rest, cb] = split(args);
-    deliver(attempt(() => (fn as (...a: unknown[]) => Promise<unknown>)(...rest)), cb);
+    deliver(attempt(() => f(...rest)), cb, values === 'none' ? () => [] : undefined);
   };
 }
 
-/** The callback functions of a facade over `ctx`, built on its promise API. */
+/** The callback functions of a facade over `ctx`, built on its promise API and its table. */
 export function callbackApi(ctx: FacadeContext, promises: FsPromises): FsCallbacks {
-  const b: Backend = ctx.backend;
-  const P = ctx.path;
-
-  const readFileFd = async (fd: number, options?: ReadFileOptions | FsEncoding | null): Promise<string | Buffer> => decode(await readAll(b, fd, undefined, null), optionsOf(options).encoding);
-  const writeFileFd = async (fd: number, data: string | NodeJS.ArrayBufferView, options?: WriteFileOptions | FsEncoding | null): Promise<void> => {
-    const o = optionsOf(options);
-    await writeAll(b, fd, typeof data === 'string' ? Buffer.from(data, o.encoding === 'buffer' || o.encoding == null ? 'utf8' : o.encoding) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength), null);
+  const table = ctx.table;
+  const none = (): unknown[] => [];
+  const fileCall = (file: PathLike | number, data: FsData, args: unknown[], flag: 'w' | 'a'): void => {
+    const [rest, cb] = split(args);
+    const options = rest[0] as WriteFileOptions | FsEncoding | null | undefined;
+    deliver(attempt(() => runAsync(op.writeFile(ctx, op.fileOf(table, file, 'write'), data, options, flag))), cb, none);
   };
 
-  const api = {
-    exists(p: PathLike, callback: (exists: boolean) => void): void {
-      let path: string;
-      try {
-        path = P(p);
-      } catch {
-        process.nextTick(callback, false);
-        return;
-      }
-      b.stat(path).then(
-        () => {
-          process.nextTick(callback, true);
-        },
-        () => {
-          process.nextTick(callback, false);
-        },
-      );
+  return {
+    exists: (p: PathLike, callback: (exists: boolean) => void): void => {
+      void runAsync(op.exists(ctx, p)).then((yes) => {
+        process.nextTick(callback, yes);
+      });
     },
-    access: fromPromise(promises.access),
-    open(...args: unknown[]): void {
+    access: fromPromise(promises.access, 'none'),
+    open: (...args: unknown[]): void => {
       const [rest, cb] = split(args);
-      deliver(attempt(async () => (await promises.open(...(rest as [PathLike]))).fd), cb);
+      const [p, flags, mode] = rest as [PathLike, FsOpenFlags | undefined, FsMode | undefined | null];
+      deliver(attempt(() => table.open(ctx.path(p), parseFlags(flags, 'r'), parseMode(mode, 0o666))), cb);
     },
-    close(...args: unknown[]): void {
+    close: (...args: unknown[]): void => {
       const [rest, cb] = split(args, true);
-      deliver(attempt(() => b.close(rest[0] as number)), cb, () => []);
+      deliver(attempt(() => table.close(rest[0] as number)), cb, none);
     },
-    read(fd: number, buffer: NodeJS.ArrayBufferView, ...args: unknown[]): void {
+    read: (fd: number, buffer: NodeJS.ArrayBufferView, ...args: unknown[]): void => {
       const [rest, cb] = split(args);
       deliver(
         attempt(async () => {
           const [a1, a2, a3] = rest as [number | ReadPositionOptions | undefined, number | undefined, number | bigint | null | undefined];
           const a = transferArgs(buffer, a1, a2, a3);
-          return a.length === 0 ? 0 : b.read(fd, a.bytes, a.offset, a.length, a.position);
+          return a.length === 0 ? 0 : table.read(fd, a.bytes, a.offset, a.length, a.position);
         }),
         cb,
         (n) => [n, buffer],
       );
     },
-    write(fd: number, data: NodeJS.ArrayBufferView | string, ...args: unknown[]): void {
+    write: (fd: number, data: NodeJS.ArrayBufferView | string, ...args: unknown[]): void => {
       const [rest, cb] = split(args);
       deliver(
-        attempt(async () => {
-          if (typeof data === 'string') {
-            const [position, encoding] = rest as [number | null | undefined, BufferEncoding | null | undefined];
-            const bytes = Buffer.from(data, encoding ?? 'utf8');
-            return b.write(fd, bytes, 0, bytes.byteLength, positionOf(position));
-          }
-          const [a1, a2, a3] = rest as [number | ReadPositionOptions | null | undefined, number | null | undefined, number | null | undefined];
-          const a = transferArgs(data, a1, a2, a3);
-          return b.write(fd, a.bytes, a.offset, a.length, a.position);
+        attempt(() => {
+          const [a1, a2, a3] = rest as [number | ReadPositionOptions | null | undefined, number | string | null | undefined, number | null | undefined];
+          const a = writeArgs(data, a1, a2, a3);
+          return table.write(fd, a.bytes, a.offset, a.length, a.position);
         }),
         cb,
         (n) => [n, data],
       );
     },
-    readFile(file: PathLike | number, ...args: unknown[]): void {
+    readFile: (file: PathLike | number, ...args: unknown[]): void => {
       const [rest, cb] = split(args);
       const options = rest[0] as ReadFileOptions | FsEncoding | null | undefined;
-      deliver(attempt(() => (typeof file === 'number' ? readFileFd(file, options) : promises.readFile(file, options))), cb);
+      deliver(attempt(() => runAsync(op.readFile(ctx, op.fileOf(table, file, 'read'), options))), cb);
     },
-    writeFile(file: PathLike | number, data: string | NodeJS.ArrayBufferView, ...args: unknown[]): void {
-      const [rest, cb] = split(args);
-      const options = rest[0] as WriteFileOptions | FsEncoding | null | undefined;
-      deliver(attempt(() => (typeof file === 'number' ? writeFileFd(file, data, options) : promises.writeFile(file, data, options))), cb, () => []);
+    writeFile: (file: PathLike | number, data: FsData, ...args: unknown[]): void => {
+      fileCall(file, data, args, 'w');
     },
-    appendFile(file: PathLike | number, data: string | NodeJS.ArrayBufferView, ...args: unknown[]): void {
-      const [rest, cb] = split(args);
-      const options = rest[0] as WriteFileOptions | FsEncoding | null | undefined;
-      deliver(attempt(() => (typeof file === 'number' ? writeFileFd(file, data, options) : promises.appendFile(file, data, options))), cb, () => []);
+    appendFile: (file: PathLike | number, data: FsData, ...args: unknown[]): void => {
+      fileCall(file, data, args, 'a');
     },
     stat: fromPromise(promises.stat),
     lstat: fromPromise(promises.lstat),
-    fstat(fd: number, ...args: unknown[]): void {
+    fstat: (fd: number, ...args: unknown[]): void => {
       const [rest, cb] = split(args);
       deliver(
         attempt(async () => {
           checkStatOptions(rest[0] as StatOptions | undefined);
-          return new Stats(await b.fstat(fd));
+          return new Stats(await table.fstat(fd));
         }),
         cb,
       );
@@ -159,37 +140,38 @@ export function callbackApi(ctx: FacadeContext, promises: FsPromises): FsCallbac
     readdir: fromPromise(promises.readdir),
     mkdir: fromPromise(promises.mkdir),
     mkdtemp: fromPromise(promises.mkdtemp),
-    rmdir: fromPromise(promises.rmdir),
-    rm: fromPromise(promises.rm),
-    unlink: fromPromise(promises.unlink),
-    rename: fromPromise(promises.rename),
-    copyFile: fromPromise(promises.copyFile),
-    link: fromPromise(promises.link),
-    symlink: fromPromise(promises.symlink),
+    rmdir: fromPromise(promises.rmdir, 'none'),
+    rm: fromPromise(promises.rm, 'none'),
+    unlink: fromPromise(promises.unlink, 'none'),
+    rename: fromPromise(promises.rename, 'none'),
+    copyFile: fromPromise(promises.copyFile, 'none'),
+    link: fromPromise(promises.link, 'none'),
+    symlink: fromPromise(promises.symlink, 'none'),
     readlink: fromPromise(promises.readlink),
     realpath: fromPromise(promises.realpath),
-    chmod: fromPromise(promises.chmod),
-    fchmod(fd: number, mode: number | string, callback: AnyCallback): void {
-      deliver(attempt(() => b.fchmod(fd, typeof mode === 'string' ? parseInt(mode, 8) : mode)), callback, () => []);
+    chmod: fromPromise(promises.chmod, 'none'),
+    fchmod: (...args: unknown[]): void => {
+      const [[fd, mode], cb] = split(args);
+      deliver(attempt(() => runAsync(op.fchmodOf(table.descriptor(fd as number, 'fchmod'), mode as FsMode))), cb, none);
     },
-    chown: fromPromise(promises.chown),
-    fchown(fd: number, uid: number, gid: number, callback: AnyCallback): void {
-      deliver(attempt(() => b.fchown(fd, uid, gid)), callback, () => []);
+    chown: fromPromise(promises.chown, 'none'),
+    fchown: (...args: unknown[]): void => {
+      const [[fd, uid, gid], cb] = split(args);
+      deliver(attempt(() => runAsync(op.fchownOf(table.descriptor(fd as number, 'fchown'), uid as number, gid as number))), cb, none);
     },
-    truncate: fromPromise(promises.truncate),
-    ftruncate(fd: number, ...args: unknown[]): void {
+    truncate: fromPromise(promises.truncate, 'none'),
+    ftruncate: (fd: number, ...args: unknown[]): void => {
       const [rest, cb] = split(args);
-      deliver(attempt(() => b.ftruncate(fd, (rest[0] as number | null | undefined) ?? 0)), cb, () => []);
+      deliver(attempt(() => table.ftruncate(fd, (rest[0] as number | null | undefined) ?? 0)), cb, none);
     },
-    fsync(fd: number, callback: AnyCallback): void {
-      deliver(attempt(() => b.fsync(fd)), callback, () => []);
+    fsync: (...args: unknown[]): void => {
+      const [[fd], cb] = split(args);
+      deliver(attempt(() => table.fsync(fd as number)), cb, none);
     },
-    fdatasync(fd: number, callback: AnyCallback): void {
-      deliver(attempt(() => b.fdatasync(fd)), callback, () => []);
+    fdatasync: (...args: unknown[]): void => {
+      const [[fd], cb] = split(args);
+      deliver(attempt(() => table.fdatasync(fd as number)), cb, none);
     },
-    utimes(p: PathLike, atime: FsTime, mtime: FsTime, callback: AnyCallback): void {
-      deliver(attempt(() => b.utimes(P(p), toTime(atime, 'atime'), toTime(mtime, 'mtime'))), callback, () => []);
-    },
+    utimes: fromPromise(promises.utimes, 'none'),
   };
-  return api as unknown as FsCallbacks;
 }

@@ -11,6 +11,8 @@ import type { Backend } from '../backend/backend.js';
 import { OsBackend } from '../backend/os-backend.js';
 import { O, parseOpenFlags } from '../backend/flags.js';
 import { FsError } from '../errors/fs-error.js';
+import { FileTable } from '../table/file-table.js';
+import { fdtable } from '../table/default-table.js';
 
 /** A path as node:fs takes it: a string, a Buffer (its UTF-8 bytes), or a `file:` URL. */
 export type PathLike = string | Buffer | URL;
@@ -21,9 +23,11 @@ export type FsEncoding = BufferEncoding | 'buffer';
 /** Data to write: a string or any typed array / DataView. */
 export type FsData = string | NodeJS.ArrayBufferView;
 
-/** The shared state of one facade: its backend and how it resolves relative paths. */
+/** The shared state of one facade: its backend, its descriptor table and how it resolves relative paths. */
 export interface FacadeContext {
   readonly backend: Backend;
+  /** Where every file the facade opens is held, as a Descriptor. */
+  readonly table: FileTable;
   /** Turns a path argument into the path handed to the backend. */
   readonly path: (p: PathLike, name?: string) => string;
   /** The absolute form of a path argument (for `realpath`). */
@@ -41,6 +45,14 @@ export interface CreateFsOptions {
    * against its `cwd` option, `'/'` by default.
    */
   cwd?: string;
+  /**
+   * The descriptor table every open file of the facade lives in: `openSync` returns its numbers, a
+   * FileHandle and a stream hold its Descriptors, and the promise and callback forms wait in its budget
+   * queue (see `FileTableOptions.maxOpen`) and retry an EMFILE instead of failing. Its backend must be
+   * `backend`. Default: the process table ({@link fdtable}) when `backend` is its backend, otherwise a
+   * new `FileTable({ backend })` of the facade's own.
+   */
+  table?: FileTable;
 }
 
 /** A backend that says what its working directory is (the in-memory one does). */
@@ -65,7 +77,14 @@ export function makeContext(backend: Backend, options: CreateFsOptions = {}): Fa
     const own = (backend as WithCwd).cwd;
     return posix.resolve(typeof own === 'string' ? own : '/', s);
   };
-  return { backend, path, absolute, credentials: () => credentialsOf(backend) };
+  return { backend, table: tableFor(backend, options.table), path, absolute, credentials: () => credentialsOf(backend) };
+}
+
+/** The table of a facade over `backend`: the one given (over the same backend), or the default. */
+function tableFor(backend: Backend, table: FileTable | undefined): FileTable {
+  if (table === undefined) return backend === fdtable.backend ? fdtable : new FileTable({ backend });
+  if (table.backend !== backend) throw new TypeError('createFs: options.table must be a FileTable over the same backend');
+  return table;
 }
 
 /** A backend that says which user it acts as (the in-memory one does). */

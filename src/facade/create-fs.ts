@@ -7,6 +7,7 @@
  */
 import { constants as fsConstants } from 'node:fs';
 import type { Backend } from '../backend/backend.js';
+import type { FileTable } from '../table/file-table.js';
 import { F_OK, R_OK, W_OK, X_OK, makeContext, optionsOf, pathString, type CreateFsOptions, type FsEncoding, type PathLike } from './context.js';
 import { Dirent, Stats } from './stats.js';
 import { syncApi } from './sync.js';
@@ -19,9 +20,11 @@ import type { FsCallbacks, FsSync, ReadStreamOptions, WriteStreamOptions } from 
  * The object {@link createFs} returns: node:fs's synchronous and callback functions, `promises`,
  * streams, `constants` and the classes, all over one backend.
  */
-export interface FsFacade extends FsSync, FsCallbacks {
+export type FsFacade = FsSync & FsCallbacks & {
   /** The backend every call goes to. */
   readonly backend: Backend;
+  /** The descriptor table the facade's open files live in (its numbers are the ones `openSync` returns). */
+  readonly table: FileTable;
   /** node:fs/promises over the same backend. */
   readonly promises: FsPromises;
   /** `fs.constants` (open flags, modes, `COPYFILE_EXCL`, `F_OK`…). */
@@ -48,7 +51,7 @@ export interface FsFacade extends FsSync, FsCallbacks {
   readonly WriteStream: typeof WriteStream;
   /** The class of `promises.open()`'s results. */
   readonly FileHandle: typeof FileHandle;
-}
+};
 
 /**
  * A node:fs-compatible object over `backend`.
@@ -60,9 +63,17 @@ export interface FsFacade extends FsSync, FsCallbacks {
  * const text = await fs.promises.readFile('/app/config/a.json', 'utf8');
  * ```
  *
- * - **Descriptors** are the backend's own numbers: `openSync` returns what `backend.openSync` returns,
- *   and every fd function hands the number straight back to the backend. (So on the OS backend they
- *   are real OS descriptors, usable with node:fs too.)
+ * - **Descriptors** live in a {@link FileTable} (`options.table`; by default the process table for the
+ *   OS backend, a table of the facade's own for any other): `openSync` returns the table's number
+ *   (the backend's own number, so on the OS backend a real OS descriptor), a FileHandle and a stream
+ *   hold the table's Descriptor, and every fd function goes through the table. A number not opened in
+ *   the table is EBADF (adopt it first: `fs.table.adopt(fd)`).
+ * - **EMFILE:** the promise and callback forms (and streams) wait in the table's budget queue when it is
+ *   full, and retry when the backend refuses with EMFILE, instead of failing; the synchronous forms
+ *   cannot wait and fail at once with an EMFILE that names the top open sites.
+ * - **Close during I/O:** a FileHandle's `close()` waits for the operations already started on it (as
+ *   Node's does), and a closed number's backend descriptor stays open until the calls in flight on it
+ *   finish, so no call ever lands on a number the kernel has meanwhile given to another open.
  * - **Errors** are the backend's {@link FsError}s: `code`, `errno`, `syscall`, `path` (and `dest`), as
  *   node:fs gives them. A few multi-step calls report as node:fs does (`copyfile 'a' -> 'b'`,
  *   `access`, `ERR_FS_EISDIR` from `rm` on a directory without `recursive`). Bad argument types are
@@ -86,6 +97,7 @@ export function createFs(backend: Backend, options: CreateFsOptions = {}): FsFac
     ...callbackApi(ctx, promises),
     ...syncApi(ctx),
     backend,
+    table: ctx.table,
     promises,
     constants: fsConstants,
     F_OK,
@@ -94,11 +106,11 @@ export function createFs(backend: Backend, options: CreateFsOptions = {}): FsFac
     X_OK,
     createReadStream(path: PathLike | null, options?: ReadStreamOptions | FsEncoding): ReadStream {
       if (path !== null) pathString(path);
-      return new ReadStream(backend, streamPath(path), streamOptions(options));
+      return new ReadStream(ctx.table, streamPath(path), streamOptions(options));
     },
     createWriteStream(path: PathLike | null, options?: WriteStreamOptions | FsEncoding): WriteStream {
       if (path !== null) pathString(path);
-      return new WriteStream(backend, streamPath(path), streamOptions(options));
+      return new WriteStream(ctx.table, streamPath(path), streamOptions(options));
     },
     Stats,
     Dirent,

@@ -82,10 +82,13 @@ export class Stats extends TypedByMode implements FileStat {
   }
 }
 
-/** A directory entry, shaped like node:fs's `Dirent` (`readdir` with `withFileTypes: true`). */
-export class Dirent extends TypedByMode {
+/**
+ * A directory entry, shaped like node:fs's `Dirent` (`readdir` with `withFileTypes: true`), and like
+ * it generic in its name's type: a string, or a Buffer with `encoding: 'buffer'`.
+ */
+export class Dirent<Name extends string | Buffer = string> extends TypedByMode {
   /** The entry's name (a Buffer with `encoding: 'buffer'`). */
-  readonly name: string | Buffer;
+  readonly name: Name;
   /** The directory the entry is in. */
   readonly parentPath: string;
   /** The same as {@link Dirent.parentPath} (node:fs's older name for it). */
@@ -93,7 +96,7 @@ export class Dirent extends TypedByMode {
   /** The `S_IFMT` bits of the entry's type. */
   private readonly type: number;
 
-  constructor(name: string | Buffer, parentPath: string, mode: number) {
+  constructor(name: Name, parentPath: string, mode: number) {
     super();
     this.name = name;
     this.parentPath = parentPath;

@@ -155,10 +155,10 @@ export type Callback<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
 export type NoResultCallback = (err: NodeJS.ErrnoException | null) => void;
 
 /** `readdir`'s result for a set of options. */
-export type ReaddirResult = string[] | Buffer[] | Dirent[];
+export type ReaddirResult = string[] | Buffer[] | Dirent<string | Buffer>[];
 
 /** The synchronous half of the node:fs API, over a backend. */
-export interface FsSync {
+export type FsSync = {
   /** Whether the path exists (following symlinks); never throws. */
   existsSync: (path: PathLike) => boolean;
   /** Throws unless the path exists and this process may access it with `mode` (`F_OK`, `R_OK`, `W_OK`, `X_OK`), judged from the mode bits. */
@@ -250,10 +250,10 @@ export interface FsSync {
   fdatasyncSync: (fd: number) => void;
   /** Sets access and modification times (Dates, or seconds since the epoch). */
   utimesSync: (path: PathLike, atime: FsTime, mtime: FsTime) => void;
-}
+};
 
 /** The callback half of the node:fs API, over a backend. Callbacks run asynchronously, never within the call. */
-export interface FsCallbacks {
+export type FsCallbacks = {
   /** Whether the path exists (the callback gets only a boolean, as in node:fs). */
   exists: (path: PathLike, callback: (exists: boolean) => void) => void;
   /** See {@link FsSync.accessSync}. */
@@ -395,4 +395,4 @@ export interface FsCallbacks {
   fdatasync: (fd: number, callback: NoResultCallback) => void;
   /** See {@link FsSync.utimesSync}. */
   utimes: (path: PathLike, atime: FsTime, mtime: FsTime, callback: NoResultCallback) => void;
-}
+};
