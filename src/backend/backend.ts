@@ -246,6 +246,9 @@ const TWINS: Record<TwinMethod, true> = {
  */
 export const TWIN_METHODS = Object.keys(TWINS) as readonly TwinMethod[];
 
+/** The synchronous twin of a {@link TwinMethod} (`'openSync'`, `'readSync'`…). */
+export type TwinSyncMethod = `${TwinMethod}Sync`;
+
 /** The promise forms of a {@link Backend}. */
 export type BackendPromiseForms = Pick<Backend, TwinMethod>;
 
