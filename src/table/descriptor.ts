@@ -207,19 +207,22 @@ export class Descriptor implements Disposable, AsyncDisposable {
     });
   }
 
-  /** lseek(2): moves the shared offset; returns the new one. */
-  seek(offset: number, whence: 0 | 1 | 2 = 0): number {
+  /**
+   * lseek(2): moves the shared offset; returns the new one. Synchronous, and may make a syscall (fstat
+   * for `SEEK_END` and to learn whether the file can seek at all).
+   */
+  seekSync(offset: number, whence: 0 | 1 | 2 = 0): number {
     const d = this.check('lseek');
     try {
-      return d.seek(offset, whence);
+      return d.seekSync(offset, whence);
     } catch (e) {
       throw this.failure(e, 'lseek');
     }
   }
 
-  /** The shared offset. */
-  tell(): number {
-    return this.seek(0, 1);
+  /** The shared offset: {@link Descriptor.seekSync}`(0, 1)`, which may make a syscall (see there). */
+  tellSync(): number {
+    return this.seekSync(0, 1);
   }
 
   /** fstat(2). */

@@ -38,7 +38,7 @@ export interface FileTableOptions {
   reportAtExit?: boolean;
 }
 
-/** Whence values for {@link FileTable.seek}: from the start, the current offset, the end. */
+/** Whence values for {@link FileTable.seekSync}: from the start, the current offset, the end. */
 export const SEEK_SET = 0;
 /** See {@link SEEK_SET}. */
 export const SEEK_CUR = 1;
@@ -67,7 +67,7 @@ export interface AdoptOptions {
  * description that holds the offset, the status flags and one backend descriptor.
  *
  * It offers two ways in:
- * - the **number API**, shaped like POSIX (`openSync`, `dup`, `dup2`, `readSync(fd, …)`, `seek`,
+ * - the **number API**, shaped like POSIX (`openSync`, `dup`, `dup2`, `readSync(fd, …)`, `seekSync`,
  *   `closeSync`): numbers, with POSIX's hazards (a stale number names whatever reuses it);
  * - the **descriptor API** (`openDescriptorSync`, `descriptor(n)`), returning {@link Descriptor} objects
  *   that fail loudly once closed. The io layer (`open()`) is built on it.
@@ -233,9 +233,9 @@ export class FileTable implements DescriptionOwner, DescriptorTable {
     }
   }
 
-  /** lseek(2): moves `fd`'s shared offset and returns it. */
-  seek(fd: number, offset: number, whence: Whence = SEEK_SET): number {
-    return this.entry(fd, 'lseek').seek(offset, whence);
+  /** lseek(2): moves `fd`'s shared offset and returns it. Synchronous; `SEEK_END` makes an fstat. */
+  seekSync(fd: number, offset: number, whence: Whence = SEEK_SET): number {
+    return this.entry(fd, 'lseek').seekSync(offset, whence);
   }
 
   /** ftruncate(2). */

@@ -162,7 +162,7 @@ export class OpenFileDescription {
    * lseek(2). `whence` 0 = from the start, 1 = from the current offset, 2 = from the end.
    * Returns the new offset. EINVAL for a negative result, ESPIPE on a pipe or socket.
    */
-  seek(offset: number, whence: 0 | 1 | 2): number {
+  seekSync(offset: number, whence: 0 | 1 | 2): number {
     const w: number = whence; // callers from JavaScript may pass anything
     if (this.seekable === undefined) this.probeSeekable();
     if (this.seekable === false) throw new FsError({ code: 'ESPIPE', syscall: 'lseek', path: this.path });
@@ -178,9 +178,12 @@ export class OpenFileDescription {
     return target;
   }
 
-  /** The current offset (after an append write: where that write ended). */
-  tell(): number {
-    return this.seek(0, 1);
+  /**
+   * The current offset. Synchronous and may make a syscall: fstat the first time (is it a pipe?), and
+   * after an append write the kernel's offset (where that write ended).
+   */
+  tellSync(): number {
+    return this.seekSync(0, 1);
   }
 
   /**
