@@ -1,5 +1,6 @@
 import type { Backend, Bytes, FileStat } from '../backend/backend.js';
 import { FsError, rejected } from '../errors/fs-error.js';
+import { call, runAsync, runSync, type Protocol } from '../protocol/run.js';
 import { OpenSite } from '../diagnostics/open-site.js';
 import type { OpenFileDescription } from './open-file-description.js';
 
@@ -227,86 +228,73 @@ export class Descriptor implements Disposable, AsyncDisposable {
 
   /** fstat(2). */
   statSync(): FileStat {
-    const d = this.check('fstat');
-    try {
-      return d.backend.fstatSync(d.backendFd);
-    } catch (e) {
-      throw this.failure(e, 'fstat');
-    }
+    return runSync(this.onBackend('fstat', fstatCall));
   }
 
   /** Promise form of {@link Descriptor.statSync}. */
   stat(): Promise<FileStat> {
-    return this.run('fstat', (b, fd) => b.fstat(fd));
+    return runAsync(this.onBackend('fstat', fstatCall));
   }
 
   /** ftruncate(2). The offset does not move. */
   truncateSync(length: number): void {
-    checkLength(length, this.number, this.path);
-    const d = this.checkWritable('ftruncate');
-    try {
-      d.pinOffsetSync();
-      d.backend.ftruncateSync(d.backendFd, length);
-    } catch (e) {
-      throw this.failure(e, 'ftruncate');
-    }
+    runSync(this.truncating(length));
   }
 
   /** Promise form of {@link Descriptor.truncateSync}. */
   truncate(length: number): Promise<void> {
-    let d: OpenFileDescription;
-    try {
-      checkLength(length, this.number, this.path);
-      d = this.checkWritable('ftruncate');
-    } catch (e) {
-      return rejected(e);
-    }
-    return this.run('ftruncate', async (b, fd) => {
-      d.pinOffsetSync(); // reads the kernel's offset: no I/O to wait for
-      await b.ftruncate(fd, length);
-    });
+    return runAsync(this.truncating(length));
   }
 
   /** fsync(2). */
   syncSync(): void {
-    const d = this.check('fsync');
-    try {
-      d.backend.fsyncSync(d.backendFd);
-    } catch (e) {
-      throw this.failure(e, 'fsync');
-    }
+    runSync(this.onBackend('fsync', fsyncCall));
   }
 
   /** Promise form of {@link Descriptor.syncSync}. */
   sync(): Promise<void> {
-    return this.run('fsync', (b, fd) => b.fsync(fd));
+    return runAsync(this.onBackend('fsync', fsyncCall));
   }
 
   /** fdatasync(2). */
   datasyncSync(): void {
-    const d = this.check('fdatasync');
-    try {
-      d.backend.fdatasyncSync(d.backendFd);
-    } catch (e) {
-      throw this.failure(e, 'fdatasync');
-    }
+    runSync(this.onBackend('fdatasync', fdatasyncCall));
   }
 
   /** Promise form of {@link Descriptor.datasyncSync}. */
   datasync(): Promise<void> {
-    return this.run('fdatasync', (b, fd) => b.fdatasync(fd));
+    return runAsync(this.onBackend('fdatasync', fdatasyncCall));
   }
 
-  private run<T>(syscall: string, op: (backend: Backend, fd: number) => Promise<T>): Promise<T> {
-    let d: OpenFileDescription;
+  /**
+   * One backend call on the descriptor, the protocol of both forms: refused with EBADF once closed
+   * (naming `syscall`, the same in both forms), made with the in-flight count held (a close meanwhile
+   * waits for it), and a failure wrapped with this descriptor's number, path and open site.
+   */
+  private *onBackend<T>(syscall: string, op: (backend: Backend, fd: number) => Protocol<T>, checked?: OpenFileDescription): Protocol<T> {
+    // Checked in the body, not as a parameter default: a generator's defaults run when it is created,
+    // and the promise form must reject, not throw.
+    const d = checked ?? this.check(syscall);
     try {
-      d = this.check(syscall);
+      return yield* d.holding(op);
     } catch (e) {
-      return rejected(e);
-    }
-    return d.call(op).catch((e: unknown) => {
       throw this.failure(e, syscall);
-    });
+    }
+  }
+
+  /** ftruncate(2) for both forms: arguments, then access, then the call. */
+  private *truncating(length: number): Protocol<void> {
+    checkLength(length, this.number, this.path);
+    const d = this.checkWritable('ftruncate');
+    yield* this.onBackend(
+      'ftruncate',
+      function* (b, fd) {
+        // The reopened or truncated file keeps the offset an append write left: fix it first (no I/O to wait for).
+        d.pinOffsetSync();
+        yield* call(() => { b.ftruncateSync(fd, length); }, () => b.ftruncate(fd, length));
+      },
+      d,
+    );
   }
 
   // ---------------------------------------------------------------- lifetime
@@ -317,29 +305,30 @@ export class Descriptor implements Disposable, AsyncDisposable {
    * Closing twice is a no-op.
    */
   closeSync(): void {
+    runSync(this.closing());
+  }
+
+  /** Promise form of {@link Descriptor.closeSync}: resolves when the backend descriptor is closed (if this was its last reference). */
+  close(): Promise<void> {
+    return runAsync(this.closing());
+  }
+
+  /** The close of both forms: leave the table at once, then drop the description's reference. */
+  private *closing(): Protocol<void> {
     if (!this.markClosed()) return;
     const detachError = this.detach();
+    const d = this.description;
     try {
-      this.description.releaseSync();
+      yield* call(() => { d.dropRefSync(); }, () => d.dropRef());
     } catch (e) {
       throw this.closeFailure(detachError ?? e);
     }
     if (detachError !== undefined) throw this.closeFailure(detachError);
   }
 
-  /** Promise form of {@link Descriptor.closeSync}: resolves when the backend descriptor is closed (if this was its last reference). */
-  close(): Promise<void> {
-    if (!this.markClosed()) return Promise.resolve();
-    const detachError = this.detach();
-    return this.description.release().then(
-      () => (detachError === undefined ? undefined : rejected(this.closeFailure(detachError))),
-      (e: unknown) => rejected(this.closeFailure(detachError ?? e)),
-    );
-  }
-
   /** A close failure from below, as an FsError naming this descriptor's number and path. */
-  private closeFailure(e: unknown): unknown {
-    if (!(e instanceof FsError)) return e;
+  private closeFailure(e: unknown): Error {
+    if (!(e instanceof FsError)) return e instanceof Error ? e : new Error(String(e));
     return new FsError({ code: e.code, syscall: 'close', fd: this.number, path: this.path, detail: e.detail, openedAt: this.openSite, cause: e });
   }
 
@@ -391,3 +380,7 @@ export class Descriptor implements Disposable, AsyncDisposable {
     return `Descriptor(fd=${this.number}${this.path === undefined ? '' : `, path='${this.path}'`}, mode='${this.mode}', ${this.isClosed ? 'closed' : 'open'})`;
   }
 }
+
+const fstatCall = (b: Backend, fd: number): Protocol<FileStat> => call(() => b.fstatSync(fd), () => b.fstat(fd));
+const fsyncCall = (b: Backend, fd: number): Protocol<void> => call(() => { b.fsyncSync(fd); }, () => b.fsync(fd));
+const fdatasyncCall = (b: Backend, fd: number): Protocol<void> => call(() => { b.fdatasyncSync(fd); }, () => b.fdatasync(fd));

@@ -1,6 +1,7 @@
-import type { Backend, Bytes, FileStat } from '../backend/backend.js';
+import type { Backend, Bytes } from '../backend/backend.js';
 import { O, isReadable, isWritable } from '../backend/flags.js';
 import { FsError, hasCode } from '../errors/fs-error.js';
+import { call, runAsync, runSync, type Protocol } from '../protocol/run.js';
 
 /** `offset` value meaning "at the end of the file, wherever that now is" (after an append write). */
 const AT_END = -1;
@@ -51,13 +52,13 @@ export class OpenFileDescription {
   readonly writable: boolean;
   /** The path it was opened by, for messages and reports (not used for I/O). */
   readonly path: string | undefined;
-  /** Descriptors referring to this description. */
-  refs = 0;
-  /** Calls accepted and not yet finished; the backend descriptor stays open while this is non-zero. */
-  inflight = 0;
-  /** Set once the backend descriptor can no longer be trusted (closed behind fdkeeper's back). */
-  revoked: string | undefined;
 
+  /** Descriptors referring to this description: {@link OpenFileDescription.addRef}, {@link OpenFileDescription.dropRefSync}. */
+  private refCount = 0;
+  /** Calls accepted and not yet finished; the backend descriptor stays open while this is non-zero. */
+  private inflight = 0;
+  /** Why the backend descriptor can no longer be trusted, once it cannot. */
+  private revokedBecause: string | undefined;
   private offset: number;
   private seekable: boolean | undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
@@ -78,6 +79,19 @@ export class OpenFileDescription {
     this.append = (flags & O.APPEND) !== 0;
     this.readable = isReadable(flags);
     this.writable = isWritable(flags);
+  }
+
+  /** How many descriptors refer to this description. */
+  get refs(): number {
+    return this.refCount;
+  }
+  /** Whether a call is in flight (accepted, not yet finished): the backend descriptor stays open meanwhile. */
+  get busy(): boolean {
+    return this.inflight > 0;
+  }
+  /** Set once the backend descriptor can no longer be trusted (closed behind fdkeeper's back): why. */
+  get revoked(): string | undefined {
+    return this.revokedBecause;
   }
 
   /** True once the last reference has gone (the backend close may still be waiting for I/O). */
@@ -327,23 +341,17 @@ export class OpenFileDescription {
     }
   }
 
-  /** Runs a backend call on the descriptor with the in-flight count held (fstat, fsync, ftruncate…). */
-  async call<T>(op: (backend: Backend, fd: number) => Promise<T>): Promise<T> {
+  /**
+   * Runs `op`, a protocol of backend calls on the descriptor (fstat, fsync, ftruncate…), with the
+   * in-flight count held, so a close in the meantime waits for it. Run two ways by the caller.
+   */
+  *holding<T>(op: (backend: Backend, fd: number) => Protocol<T>): Protocol<T> {
     this.inflight++;
     try {
-      return await op(this.backend, this.backendFd);
+      return yield* op(this.backend, this.backendFd);
     } finally {
       this.finished();
     }
-  }
-
-  private async end(): Promise<number> {
-    const st: FileStat = await this.backend.fstat(this.backendFd);
-    if (st.isFIFO() || st.isSocket()) {
-      this.seekable = false;
-      throw new FsError({ code: 'ESPIPE', syscall: 'lseek', path: this.path });
-    }
-    return st.size;
   }
 
   private waitTurn(): Promise<void> {
@@ -358,33 +366,44 @@ export class OpenFileDescription {
 
   private finished(): void {
     this.inflight--;
-    if (this.inflight === 0 && this.state === 'closing') this.closeBackend();
+    if (this.inflight === 0 && this.state === 'closing') this.closeDeferred();
   }
 
   // ---------------------------------------------------------------- lifetime
 
+  /** Adds a reference: a descriptor now refers to this description (open, dup, dup2). */
+  addRef(): void {
+    this.refCount++;
+  }
+
   /**
    * Drops one reference. When it was the last, the backend descriptor is closed, at once if no call is
    * in flight, otherwise when the last one finishes (so a libuv thread never reads a number that the
-   * kernel has meanwhile given to another open). Errors of an immediate close are thrown.
+   * kernel has meanwhile given to another open). Errors of an immediate close are thrown; those of a
+   * deferred one are reported to the table ({@link DescriptionOwner.deferredCloseFailed}).
    */
-  releaseSync(): void {
-    if (--this.refs > 0 || this.state !== 'open') return;
-    this.state = 'closing';
-    if (this.inflight === 0) this.closeBackend(true);
+  dropRefSync(): void {
+    runSync(this.dropping());
   }
 
-  /** Like {@link OpenFileDescription.releaseSync}, resolving once the backend descriptor is closed. */
-  release(): Promise<void> {
-    if (--this.refs > 0 || this.state !== 'open') return Promise.resolve();
+  /**
+   * Promise form of {@link OpenFileDescription.dropRefSync}: resolves once the backend descriptor is
+   * closed (after the calls in flight, if any) and rejects with that close's error.
+   */
+  dropRef(): Promise<void> {
+    return runAsync(this.dropping());
+  }
+
+  /** The one protocol of both: drop a reference; the last one closes, now or after the calls in flight. */
+  private *dropping(): Protocol<void> {
+    if (--this.refCount > 0 || this.state !== 'open') return;
     this.state = 'closing';
-    if (this.inflight === 0) {
-      this.state = 'closed';
-      return this.closeBackendAsync();
-    }
-    return new Promise<void>((resolve, reject) => {
-      (this.closeWaiters ??= []).push({ resolve, reject });
-    });
+    if (this.inflight === 0) return yield* this.closingBackend();
+    // Synchronously nothing to wait for: the last call in flight closes it (finished()).
+    yield* call(
+      () => undefined,
+      () => new Promise<void>((resolve, reject) => (this.closeWaiters ??= []).push({ resolve, reject })),
+    );
   }
 
   /**
@@ -399,43 +418,46 @@ export class OpenFileDescription {
 
   /** Marks the backend descriptor untrustworthy: no further syscall will use its number. */
   revoke(reason: string): void {
-    this.revoked ??= reason;
+    this.revokedBecause ??= reason;
   }
 
-  private closeBackend(throwErrors = false): void {
+  /** Closes the backend descriptor (unless borrowed or revoked) and gives its number back to the table. */
+  private *closingBackend(): Protocol<void> {
     this.state = 'closed';
     const fd = this.backendFd;
-    let error: FsError | undefined;
-    if (this.ownsBackendFd && this.revoked === undefined) {
-      try {
-        this.backend.closeSync(fd);
-      } catch (e) {
-        if (hasCode(e, 'EBADF')) error = new FsError({ code: 'EBADF', syscall: 'close', fd, path: this.path, detail: `descriptor ${fd} was closed outside fdkeeper`, cause: e });
-        else error = e instanceof FsError ? e : new FsError({ code: 'EIO', syscall: 'close', fd, cause: e });
+    try {
+      if (this.ownsBackendFd && this.revokedBecause === undefined) {
+        const backend = this.backend;
+        yield* call(
+          () => { backend.closeSync(fd); },
+          () => backend.close(fd),
+        );
       }
+    } catch (e) {
+      if (hasCode(e, 'EBADF')) throw new FsError({ code: 'EBADF', syscall: 'close', fd, path: this.path, detail: `descriptor ${fd} was closed outside fdkeeper`, cause: e });
+      throw e instanceof FsError ? e : new FsError({ code: 'EIO', syscall: 'close', fd, cause: e });
+    } finally {
+      this.owner.backendFdReleased(this, fd);
     }
-    this.owner.backendFdReleased(this, fd);
+  }
+
+  /** The close the last call in flight makes after a dropped last reference: settles the waiting drops. */
+  private closeDeferred(): void {
     const waiters = this.closeWaiters;
     this.closeWaiters = undefined;
+    let error: unknown;
+    try {
+      runSync(this.closingBackend());
+    } catch (e) {
+      error = e;
+    }
     if (waiters !== undefined) {
       for (const w of waiters) {
         if (error === undefined) w.resolve();
         else w.reject(error);
       }
-      return;
-    }
-    if (error !== undefined) {
-      if (throwErrors) throw error;
-      this.owner.deferredCloseFailed(error);
-    }
-  }
-
-  private async closeBackendAsync(): Promise<void> {
-    const fd = this.backendFd;
-    try {
-      if (this.ownsBackendFd && this.revoked === undefined) await this.backend.close(fd);
-    } finally {
-      this.owner.backendFdReleased(this, fd);
+    } else if (error !== undefined) {
+      this.owner.deferredCloseFailed(error as FsError);
     }
   }
 }
