@@ -1,6 +1,6 @@
 import type { Backend, Bytes, FileStat } from '../backend/backend.js';
 import { FsError, rejected } from '../errors/fs-error.js';
-import { call, runAsync, runSync, type Protocol } from '../protocol/run.js';
+import { runAsync, runSync, type Call, type Protocol } from '../protocol/run.js';
 import { OpenSite } from '../diagnostics/open-site.js';
 import type { OpenFileDescription } from './open-file-description.js';
 
@@ -271,14 +271,17 @@ export class Descriptor implements Disposable, AsyncDisposable {
    * (naming `syscall`, the same in both forms), made with the in-flight count held (a close meanwhile
    * waits for it), and a failure wrapped with this descriptor's number, path and open site.
    */
-  private *onBackend<T>(syscall: string, op: (backend: Backend, fd: number) => Protocol<T>, checked?: OpenFileDescription): Protocol<T> {
+  private *onBackend<T>(syscall: string, forms: (backend: Backend, fd: number) => Call<T>, checked?: OpenFileDescription): Protocol<T> {
     // Checked in the body, not as a parameter default: a generator's defaults run when it is created,
     // and the promise form must reject, not throw.
     const d = checked ?? this.check(syscall);
+    d.beginCall();
     try {
-      return yield* d.holding(op);
+      return (yield forms(d.backend, d.backendFd)) as T;
     } catch (e) {
       throw this.failure(e, syscall);
+    } finally {
+      d.endCall();
     }
   }
 
@@ -286,13 +289,19 @@ export class Descriptor implements Disposable, AsyncDisposable {
   private *truncating(length: number): Protocol<void> {
     checkLength(length, this.number, this.path);
     const d = this.checkWritable('ftruncate');
+    // The truncated file keeps the offset an append write left: it is fixed first (no I/O to wait for).
     yield* this.onBackend(
       'ftruncate',
-      function* (b, fd) {
-        // The reopened or truncated file keeps the offset an append write left: fix it first (no I/O to wait for).
-        d.pinOffsetSync();
-        yield* call(() => { b.ftruncateSync(fd, length); }, () => b.ftruncate(fd, length));
-      },
+      (b, fd) => ({
+        sync: () => {
+          d.pinOffsetSync();
+          b.ftruncateSync(fd, length);
+        },
+        async: () => {
+          d.pinOffsetSync();
+          return b.ftruncate(fd, length);
+        },
+      }),
       d,
     );
   }
@@ -305,25 +314,38 @@ export class Descriptor implements Disposable, AsyncDisposable {
    * Closing twice is a no-op.
    */
   closeSync(): void {
-    runSync(this.closing());
-  }
-
-  /** Promise form of {@link Descriptor.closeSync}: resolves when the backend descriptor is closed (if this was its last reference). */
-  close(): Promise<void> {
-    return runAsync(this.closing());
-  }
-
-  /** The close of both forms: leave the table at once, then drop the description's reference. */
-  private *closing(): Protocol<void> {
-    if (!this.markClosed()) return;
-    const detachError = this.detach();
-    const d = this.description;
+    const detachError = this.leaveTable();
+    if (detachError === false) return;
     try {
-      yield* call(() => { d.dropRefSync(); }, () => d.dropRef());
+      this.description.dropRefSync();
     } catch (e) {
       throw this.closeFailure(detachError ?? e);
     }
     if (detachError !== undefined) throw this.closeFailure(detachError);
+  }
+
+  /** Promise form of {@link Descriptor.closeSync}: resolves when the backend descriptor is closed (if this was its last reference). */
+  close(): Promise<void> {
+    const detachError = this.leaveTable();
+    if (detachError === false) return Promise.resolve();
+    return this.description.dropRef().then(
+      () => {
+        if (detachError !== undefined) throw this.closeFailure(detachError);
+      },
+      (e: unknown) => {
+        throw this.closeFailure(detachError ?? e);
+      },
+    );
+  }
+
+  /**
+   * The first step of both close forms (the second is one call, dropping the description's reference,
+   * so the forms stay a thin pair: see docs/design.md): marks the descriptor closed and takes it out of
+   * the table. False when it was closed already; otherwise what detaching it failed with, if anything.
+   */
+  private leaveTable(): Error | undefined | false {
+    if (!this.markClosed()) return false;
+    return this.detach();
   }
 
   /** A close failure from below, as an FsError naming this descriptor's number and path. */
@@ -381,6 +403,6 @@ export class Descriptor implements Disposable, AsyncDisposable {
   }
 }
 
-const fstatCall = (b: Backend, fd: number): Protocol<FileStat> => call(() => b.fstatSync(fd), () => b.fstat(fd));
-const fsyncCall = (b: Backend, fd: number): Protocol<void> => call(() => { b.fsyncSync(fd); }, () => b.fsync(fd));
-const fdatasyncCall = (b: Backend, fd: number): Protocol<void> => call(() => { b.fdatasyncSync(fd); }, () => b.fdatasync(fd));
+const fstatCall = (b: Backend, fd: number): Call<FileStat> => ({ sync: () => b.fstatSync(fd), async: () => b.fstat(fd) });
+const fsyncCall = (b: Backend, fd: number): Call<void> => ({ sync: () => { b.fsyncSync(fd); }, async: () => b.fsync(fd) });
+const fdatasyncCall = (b: Backend, fd: number): Call<void> => ({ sync: () => { b.fdatasyncSync(fd); }, async: () => b.fdatasync(fd) });
