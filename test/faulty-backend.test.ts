@@ -11,7 +11,8 @@ import path from 'node:path';
 import { FaultyBackend, type FaultRule } from '../src/backend/faulty-backend.js';
 import { OsBackend } from '../src/backend/os-backend.js';
 import { O } from '../src/backend/flags.js';
-import { TWIN_METHODS, type TwinMethod } from '../src/backend/backend.js';
+import { TWIN_METHODS } from '../src/backend/backend.js';
+import { twinArgs } from './support/backend-twins.js';
 import { MemoryBackend } from '../src/backend/memory/memory-backend.js';
 import { FsError } from '../src/errors/fs-error.js';
 import { FileTable } from '../src/table/file-table.js';
@@ -404,30 +405,8 @@ test('a rule fires for the sync and the promise form of every twinned call alike
   const inner = new MemoryBackend();
   const fd = inner.openSync('/f', O.RDWR | O.CREAT);
   inner.mkdirSync('/d');
-  const args: Record<TwinMethod, unknown[]> = {
-    open: ['/f', O.RDONLY],
-    close: [fd],
-    read: [fd, Buffer.alloc(4), 0, 4, null],
-    write: [fd, b('data'), 0, 4, null],
-    fstat: [fd],
-    stat: ['/f'],
-    lstat: ['/f'],
-    ftruncate: [fd, 9],
-    fsync: [fd],
-    fdatasync: [fd],
-    rename: ['/f', '/g'],
-    unlink: ['/f'],
-    link: ['/f', '/h'],
-    symlink: ['/f', '/s'],
-    readlink: ['/s'],
-    mkdir: ['/e'],
-    rmdir: ['/d'],
-    readdir: ['/d'],
-    chmod: ['/f', 0o600],
-    fchmod: [fd, 0o600],
-    fchown: [fd, 1, 1],
-    utimes: ['/f', 1, 1],
-  };
+  inner.symlinkSync('/f', '/s');
+  const args = twinArgs(fd);
   const before = JSON.stringify([inner.tree(), inner.descriptors()]);
   const calls = (x: FaultyBackend): Record<string, (...a: unknown[]) => unknown> => x as unknown as Record<string, (...a: unknown[]) => unknown>;
   for (const name of TWIN_METHODS) {

@@ -4,7 +4,8 @@ import { MemoryBackend, type MemoryBackendOptions } from '../src/backend/memory/
 import { FsState } from '../src/backend/memory/fs-state.js';
 import { CHUNK } from '../src/backend/memory/inode.js';
 import { O } from '../src/backend/flags.js';
-import { TWIN_METHODS, type TwinMethod } from '../src/backend/backend.js';
+import { TWIN_METHODS } from '../src/backend/backend.js';
+import { failingTwinArgs } from './support/backend-twins.js';
 import { FsError } from '../src/errors/fs-error.js';
 import { FileTable } from '../src/table/file-table.js';
 import { open, openSync } from '../src/io/open.js';
@@ -911,31 +912,7 @@ describe('crash model and helpers', () => {
 });
 
 describe('promise forms derived from the sync ones (issue 13.2)', () => {
-  /** Arguments for every twinned call, all of which fail on an empty file system (ENOENT or EBADF). */
-  const failing: Record<TwinMethod, unknown[]> = {
-    open: ['/missing', O.RDONLY],
-    close: [99],
-    read: [99, Buffer.alloc(4), 0, 4, null],
-    write: [99, Buffer.alloc(4), 0, 4, null],
-    fstat: [99],
-    stat: ['/missing'],
-    lstat: ['/missing'],
-    ftruncate: [99, 0],
-    fsync: [99],
-    fdatasync: [99],
-    rename: ['/missing', '/b'],
-    unlink: ['/missing'],
-    link: ['/missing', '/b'],
-    symlink: ['', '/b'],
-    readlink: ['/missing'],
-    mkdir: ['/missing/a'],
-    rmdir: ['/missing'],
-    readdir: ['/missing'],
-    chmod: ['/missing', 0o644],
-    fchmod: [99, 0o644],
-    fchown: [99, 0, 0],
-    utimes: ['/missing', 1, 1],
-  };
+  const failing = failingTwinArgs();
 
   test('every twinned method fails the same way in both forms, the promise one rejecting rather than throwing', async () => {
     assert.deepEqual(new Set(Object.keys(failing)), new Set(TWIN_METHODS), 'the table covers every twin');

@@ -215,16 +215,10 @@ const DESCRIPTOR_ARGS: Record<string, unknown[]> = {
   datasync: [],
 };
 
-/** Arguments for every twinned FileTable number-API call, after the descriptor number. */
-const TABLE_ARGS: Record<string, unknown[]> = {
-  read: [Buffer.alloc(4)],
-  write: [Buffer.from('x')],
-  fstat: [],
-  ftruncate: [0],
-  fsync: [],
-  fdatasync: [],
-  close: [],
-};
+/** The FileTable number-API twins: the Descriptor ones under their syscall names, and close. */
+const TABLE_NAMES: Record<string, string> = { read: 'read', write: 'write', stat: 'fstat', truncate: 'ftruncate', sync: 'fsync', datasync: 'fdatasync' };
+const TABLE_ARGS: Record<string, unknown[]> = { close: [] };
+for (const [name, args] of Object.entries(DESCRIPTOR_ARGS)) TABLE_ARGS[TABLE_NAMES[name]!] = args;
 
 /** The promise names `x` of an object's methods that have an `xSync` twin. */
 function twins(proto: object): string[] {
