@@ -159,6 +159,15 @@ function matchPath(m: PathMatcher, p: string): boolean {
   return m(p);
 }
 
+/* eslint-disable @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type --
+   the interface declares what the class's static block installs on the prototype */
+/**
+ * Both forms of every twinned {@link Backend} call (`open` and `openSync`…), installed on the prototype
+ * by the class's static block from one protocol each; this declaration tells the compiler they exist.
+ */
+export interface FaultyBackend extends Pick<Backend, TwinMethod | TwinSyncMethod> {}
+/* eslint-enable @typescript-eslint/no-empty-object-type */
+
 /**
  * A {@link Backend} wrapper that injects faults: `new FaultyBackend(inner, rules)` behaves exactly like
  * `inner` except where one of the {@link FaultRule}s fires. It also logs every call ({@link FaultyBackend.calls})
@@ -178,12 +187,6 @@ function matchPath(m: PathMatcher, p: string): boolean {
  * Descriptors opened through the wrapper (`open`, `reserve`, `reserveAt`, `reopen`) remember their path
  * until closed, so rules with `path` also match reads, writes, fsyncs… on them.
  */
-// Both forms of the twinned calls are installed on the prototype (see the class's static block); this
-// interface tells the compiler they exist.
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
-export interface FaultyBackend extends Pick<Backend, TwinMethod | TwinSyncMethod> {}
-
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class FaultyBackend implements Backend {
   /** `faulty(<inner name>)`. */
   readonly name: string;
@@ -408,6 +411,7 @@ export class FaultyBackend implements Backend {
     return runSync(this.guarded(syscall, true, plan, () => now(real)));
   }
 
+  /** Installs both forms of every twinned call: each runs {@link FaultyBackend.guarded} through `twin`. */
   static {
     for (const name of TWIN_METHODS) {
       const install = (key: string, sync: boolean): void => {
@@ -472,6 +476,8 @@ export class FaultyBackend implements Backend {
     return this.syncOnly('fdInfo', { target: this.fdTarget(fd) }, () => this.inner.fdInfoSync(fd));
   }
 }
+
+/* eslint-enable @typescript-eslint/no-unsafe-declaration-merging */
 
 /** What each twinned call is about: a path, two paths (the second one `dest`), or a descriptor. */
 const SHAPES: Record<TwinMethod, 'path' | 'paths' | 'fd'> = {
