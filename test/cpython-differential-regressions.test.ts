@@ -64,7 +64,7 @@ for (const [name, table] of [['OsBackend', () => new FileTable()], ['MemoryBacke
       // pwrite in append mode goes to the end and leaves the offset alone (write(2) would move the kernel's).
       t.writeSync(reader, Buffer.from('12'), 0, 2, 0);
       t.ftruncateSync(writer, 7);
-      assert.equal(t.seek(reader, 0, 1), 3);
+      assert.equal(t.seekSync(reader, 0, 1), 3);
       const dup = t.dup(reader);
       t.dup2(writer, reader); // reader's description moves onto dup's number, offset kept
       const buf = Buffer.alloc(10);

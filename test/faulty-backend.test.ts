@@ -11,6 +11,9 @@ import path from 'node:path';
 import { FaultyBackend, type FaultRule } from '../src/backend/faulty-backend.js';
 import { OsBackend } from '../src/backend/os-backend.js';
 import { O } from '../src/backend/flags.js';
+import { TWIN_METHODS } from '../src/backend/backend.js';
+import { twinArgs } from './support/backend-twins.js';
+import { MemoryBackend } from '../src/backend/memory/memory-backend.js';
 import { FsError } from '../src/errors/fs-error.js';
 import { FileTable } from '../src/table/file-table.js';
 import { open, openSync } from '../src/io/open.js';
@@ -396,4 +399,32 @@ test('fsync that writes but reports EIO, through a file object', async () => {
   assert.equal(e.syscall, 'fsync');
   await rejectsFs(t.buffer.raw.datasync(), 'EIO', p);
   assert.equal(fs.readFileSync(p, 'utf8'), 'durable?');
+});
+
+test('a rule fires for the sync and the promise form of every twinned call alike, before the real call', async () => {
+  const inner = new MemoryBackend();
+  const fd = inner.openSync('/f', O.RDWR | O.CREAT);
+  inner.mkdirSync('/d');
+  inner.symlinkSync('/f', '/s');
+  const args = twinArgs(fd);
+  const before = JSON.stringify([inner.tree(), inner.descriptors()]);
+  const calls = (x: FaultyBackend): Record<string, (...a: unknown[]) => unknown> => x as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const name of TWIN_METHODS) {
+    const f = new FaultyBackend(inner, [{ syscall: name, code: 'EIO' }]);
+    const syncError = throwsFs(() => calls(f)[`${name}Sync`]!(...args[name]), 'EIO');
+    let p: unknown;
+    assert.doesNotThrow(() => (p = calls(f)[name]!(...args[name])), `${name}() threw synchronously`);
+    const asyncError = await rejectsFs(p as Promise<unknown>, 'EIO');
+    assert.ok(f.injected(syncError) && f.injected(asyncError), name);
+    assert.deepEqual([asyncError.syscall, asyncError.path, asyncError.dest, asyncError.fd], [syncError.syscall, syncError.path, syncError.dest, syncError.fd], name);
+    assert.deepEqual(f.calls.map((c) => [c.syscall, c.sync, c.fault]), [[name, true, 'error'], [name, false, 'error']], name);
+    assert.deepEqual(f.fired(), [2], `${name}: the rule fired for both forms`);
+  }
+  assert.equal(JSON.stringify([inner.tree(), inner.descriptors()]), before, 'no real call was made');
+  // Control: with no rule every form reaches the inner backend.
+  const f = new FaultyBackend(inner);
+  assert.equal(typeof f.openSync('/f', O.RDONLY), 'number');
+  assert.equal(typeof (await f.open('/f', O.RDONLY)), 'number');
+  assert.deepEqual(f.fired(), []);
+  assert.equal(f.opened(), 2);
 });

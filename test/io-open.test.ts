@@ -44,7 +44,7 @@ test('open() returns RawFile, BufferedFile or TextFile by mode and buffering', a
 test('a table number is wrapped, sharing its offset; closing the file closes it (closefd default)', () => {
   const p = file('table-number.txt', 'line1\nline2\n');
   const n = table.openSync(p, 'r');
-  table.seek(n, 6);
+  table.seekSync(n, 6);
   {
     using f = openSync(n, 'r', { table });
     assert.equal(f.name, n);

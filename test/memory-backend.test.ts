@@ -4,6 +4,8 @@ import { MemoryBackend, type MemoryBackendOptions } from '../src/backend/memory/
 import { FsState } from '../src/backend/memory/fs-state.js';
 import { CHUNK } from '../src/backend/memory/inode.js';
 import { O } from '../src/backend/flags.js';
+import { TWIN_METHODS } from '../src/backend/backend.js';
+import { failingTwinArgs } from './support/backend-twins.js';
 import { FsError } from '../src/errors/fs-error.js';
 import { FileTable } from '../src/table/file-table.js';
 import { open, openSync } from '../src/io/open.js';
@@ -906,5 +908,38 @@ describe('crash model and helpers', () => {
     assert.deepEqual(after.tree(), { '/durable': 'safe' });
     assert.deepEqual(after.descriptors(), []);
     assert.equal(after.dev, 77, 'the same options, device number included');
+  });
+});
+
+describe('promise forms derived from the sync ones (issue 13.2)', () => {
+  const failing = failingTwinArgs();
+
+  test('every twinned method fails the same way in both forms, the promise one rejecting rather than throwing', async () => {
+    assert.deepEqual(new Set(Object.keys(failing)), new Set(TWIN_METHODS), 'the table covers every twin');
+    const b = new MemoryBackend();
+    const calls = b as unknown as Record<string, (...args: unknown[]) => unknown>;
+    for (const name of TWIN_METHODS) {
+      const args = failing[name];
+      const syncError = throwsCode(() => calls[`${name}Sync`]!(...args), typeof args[0] === 'number' ? 'EBADF' : 'ENOENT');
+      let p: unknown;
+      assert.doesNotThrow(() => (p = calls[name]!(...args)), `${name}() threw synchronously`);
+      assert.ok(p instanceof Promise, `${name}() returns a promise`);
+      const asyncError: unknown = await p.then(() => undefined, (e: unknown) => e);
+      assert.ok(asyncError instanceof FsError, `${name}() rejects with an FsError`);
+      assert.deepEqual([asyncError.code, asyncError.syscall, asyncError.path, asyncError.fd, asyncError.dest], [syncError.code, syncError.syscall, syncError.path, syncError.fd, syncError.dest], name);
+    }
+  });
+
+  test('a promise form makes its change before it returns, with the sync form\'s result', async () => {
+    const b = new MemoryBackend();
+    const p = b.open('/a', O.RDWR | O.CREAT);
+    assert.deepEqual(b.descriptors(), [3], 'the open happened at the call, not at a later tick');
+    const fd = await p;
+    assert.equal(fd, 3);
+    assert.equal(await b.write(fd, bytes('hello'), 0, 5, null), 5);
+    assert.equal((await b.fstat(fd)).size, 5);
+    assert.deepEqual(await b.readdir('/'), ['a']);
+    await b.close(fd);
+    assert.deepEqual(b.descriptors(), []);
   });
 });

@@ -171,7 +171,7 @@ function onTable(table: FileTable, dir: string, op: Op): Outcome {
       case 'write':
         return table.writeSync(op.fd, Buffer.from(op.data, 'latin1'));
       case 'seek':
-        return table.seek(op.fd, op.offset, op.whence as Whence);
+        return table.seekSync(op.fd, op.offset, op.whence as Whence);
       case 'ftruncate':
         table.ftruncateSync(op.fd, op.length);
         return null;

@@ -117,19 +117,19 @@ test('dup shares the offset both ways', (t) => {
   assert.notEqual(a, b);
   assert.equal(readText(table, a, 3), 'abc');
   assert.equal(readText(table, b, 2), 'de', 'a read through the original moves the duplicate\'s offset');
-  assert.equal(table.seek(a, 0, SEEK_CUR), 5);
-  assert.equal(table.seek(b, 8, SEEK_SET), 8);
+  assert.equal(table.seekSync(a, 0, SEEK_CUR), 5);
+  assert.equal(table.seekSync(b, 8, SEEK_SET), 8);
   assert.equal(readText(table, a, 5), 'ij', 'a seek through the duplicate moves the original\'s offset');
-  table.seek(a, 0, SEEK_SET);
+  table.seekSync(a, 0, SEEK_SET);
   assert.equal(writeText(table, b, 'XY'), 2);
-  assert.equal(table.seek(a, 0, SEEK_CUR), 2, 'a write through the duplicate moves the original\'s offset');
+  assert.equal(table.seekSync(a, 0, SEEK_CUR), 2, 'a write through the duplicate moves the original\'s offset');
   assert.equal(readText(table, a, 3), 'cde');
   assert.equal(writeText(table, a, 'Z'), 1);
   assert.equal(readText(table, b, 1), 'g');
   assert.equal(fs.readFileSync(file('f'), 'utf8'), 'XYcdeZghij');
   // Still shared once the original is closed.
   table.closeSync(a);
-  table.seek(b, 0, SEEK_SET);
+  table.seekSync(b, 0, SEEK_SET);
   const c = table.dup(b);
   assert.equal(readText(table, b, 4), 'XYcd');
   assert.equal(readText(table, c, 2), 'eZ');
@@ -157,11 +157,11 @@ test('dup returns the lowest free kernel number, skipping numbers held outside t
   assert.notEqual(d2, outside);
   // Closing an original with live duplicates frees its number, as close(2) does: the description moves
   // onto the duplicate's number (reopened there), which keeps working at the same offset.
-  table.seek(a, 1);
+  table.seekSync(a, 1);
   table.closeSync(a);
   assert.equal(isOpen(a), false, 'the original\'s number is free again');
   assert.equal(lowestFree(), a);
-  assert.equal(table.seek(d1, 0, 1), 1);
+  assert.equal(table.seekSync(d1, 0, 1), 1);
   assert.equal(readText(table, d1, 1), '');
   const d3 = table.dup(c);
   assert.equal(d3, a, 'the next dup takes the original\'s number');
@@ -274,7 +274,7 @@ test('dup2 of a duplicate onto its own original keeps the description', (t) => {
   assert.equal(readText(table, d, 2), 'ef');
   assert.equal(fdTarget(orig), p);
   table.closeSync(d);
-  table.seek(orig, 0);
+  table.seekSync(orig, 0);
   assert.equal(readText(table, orig, 6), 'abcdef');
 });
 
@@ -283,11 +283,11 @@ test('dup2 onto itself returns the number and changes nothing; on closed numbers
   const table = new FileTable({ backend: counting.backend });
   const { file } = fixture(t, table);
   const a = table.openSync(file('f', 'abcdef'), 'r+');
-  table.seek(a, 3);
+  table.seekSync(a, 3);
   const calls = counting.calls.length;
   assert.equal(table.dup2(a, a), a);
   assert.equal(counting.calls.length, calls, 'dup2(fd, fd) makes no syscall');
-  assert.equal(table.seek(a, 0, SEEK_CUR), 3);
+  assert.equal(table.seekSync(a, 0, SEEK_CUR), 3);
   assert.equal(readText(table, a, 3), 'def');
   table.closeSync(a);
   assert.throws(() => table.dup2(a, a), isEbadf);
@@ -424,8 +424,8 @@ test('use after close throws EBADF naming the open and close sites, and makes no
   };
   assert.throws(() => d.readSync(buf), check);
   assert.throws(() => d.writeSync(buf), check);
-  assert.throws(() => d.seek(0, 0), check);
-  assert.throws(() => d.tell(), check);
+  assert.throws(() => d.seekSync(0, 0), check);
+  assert.throws(() => d.tellSync(), check);
   assert.throws(() => d.statSync(), check);
   assert.throws(() => { d.truncateSync(0); }, check);
   assert.throws(() => { d.syncSync(); }, check);
@@ -451,11 +451,11 @@ test('a stale Descriptor whose number was reused by another open fails with EBAD
   assert.throws(() => stale.writeSync(Buffer.from('XX')), isEbadf);
   assert.throws(() => stale.readSync(Buffer.alloc(2)), isEbadf);
   assert.throws(() => { stale.truncateSync(0); }, isEbadf);
-  assert.throws(() => stale.seek(2, SEEK_SET), isEbadf);
+  assert.throws(() => stale.seekSync(2, SEEK_SET), isEbadf);
   stale.closeSync(); // a no-op: must not close the number's new owner
   assert.equal(fs.readFileSync(pb, 'utf8'), 'bbbb');
   assert.equal(fresh.closed, false);
-  assert.equal(fresh.tell(), 0, 'the stale seek did not move the new description');
+  assert.equal(fresh.tellSync(), 0, 'the stale seek did not move the new description');
   assert.equal(table.descriptor(fresh.number), fresh);
   assert.equal(fdTarget(fresh.number), pb);
   const buf = Buffer.alloc(4);
@@ -581,7 +581,7 @@ test('promise reads and writes on one description run in call order', async (t) 
   await Promise.all(writes);
   const expected = Array.from({ length: 40 }, (_, i) => `${i},`).join('');
   assert.equal(fs.readFileSync(p, 'utf8'), expected);
-  table.seek(a, 0);
+  table.seekSync(a, 0);
   const reads: Promise<string>[] = [];
   for (let i = 0; i < 20; i++) {
     const buf = Buffer.alloc(5);
@@ -589,7 +589,7 @@ test('promise reads and writes on one description run in call order', async (t) 
   }
   assert.equal((await Promise.all(reads)).join(''), expected.slice(0, 100));
   // Interleaved reads and writes keep their order too.
-  table.seek(a, 0);
+  table.seekSync(a, 0);
   const buf1 = Buffer.alloc(2);
   const r1 = table.read(a, buf1, 0, 2, null);
   const w1 = table.write(b, Buffer.from('XX'));
@@ -687,7 +687,7 @@ test('adopt() reads the access mode, append flag and offset from /proc/self/fdin
   assert.equal(app.description.append, true);
   assert.equal(app.mode, 'a');
   assert.throws(() => app.readSync(Buffer.alloc(1)), isEbadf);
-  app.seek(0, SEEK_SET);
+  app.seekSync(0, SEEK_SET);
   assert.equal(app.writeSync(Buffer.from('G')), 1);
   assert.equal(fs.readFileSync(p, 'utf8'), 'abcdefG', 'an adopted append descriptor appends');
   app.closeSync();
@@ -697,7 +697,7 @@ test('adopt() reads the access mode, append flag and offset from /proc/self/fdin
   const rd = table.adoptDescriptor(rawRead);
   assert.equal(rd.writable, false);
   assert.equal(rd.mode, 'r');
-  assert.equal(rd.tell(), 3, 'the offset comes from the kernel');
+  assert.equal(rd.tellSync(), 3, 'the offset comes from the kernel');
   const buf = Buffer.alloc(4);
   assert.equal(rd.readSync(buf), 4);
   assert.equal(buf.toString(), 'defG');
@@ -733,8 +733,8 @@ test('pipe descriptors: data flows, seek is ESPIPE, EOF after the write end clos
   const buf = Buffer.alloc(16);
   assert.equal(r.readSync(buf), 5);
   assert.equal(buf.subarray(0, 5).toString(), 'hello');
-  assert.throws(() => r.seek(0, SEEK_SET), { code: 'ESPIPE' });
-  assert.throws(() => w.tell(), { code: 'ESPIPE' });
+  assert.throws(() => r.seekSync(0, SEEK_SET), { code: 'ESPIPE' });
+  assert.throws(() => w.tellSync(), { code: 'ESPIPE' });
   // a duplicate of the write end writes into the same pipe
   const w2 = table.dupDescriptor(w);
   assert.equal(await w2.write(Buffer.from('abc')), 3);
@@ -796,7 +796,7 @@ test('a negative read or write position is EINVAL, not "at the kernel\'s offset"
   const { file } = fixture(t, table);
   const p = file('f', 'abcdef');
   const a = table.openSync(p, 'r+');
-  table.seek(a, 4);
+  table.seekSync(a, 4);
   const buf = Buffer.alloc(2);
   assert.throws(() => table.readSync(a, buf, 0, 2, -1), { code: 'EINVAL' });
   await assert.rejects(table.read(a, buf, 0, 2, -1), { code: 'EINVAL' });
@@ -805,7 +805,7 @@ test('a negative read or write position is EINVAL, not "at the kernel\'s offset"
   assert.equal(fs.readFileSync(p, 'utf8'), 'abcdef');
   assert.equal(table.readSync(a, buf, 0, 2, 1), 2);
   assert.equal(buf.toString(), 'bc');
-  assert.equal(table.seek(a, 0, SEEK_CUR), 4, 'pread leaves the offset alone');
+  assert.equal(table.seekSync(a, 0, SEEK_CUR), 4, 'pread leaves the offset alone');
   assert.equal(readText(table, a, 2), 'ef');
 });
 
@@ -815,17 +815,17 @@ test('append mode writes at the end whatever the offset; the offset then reads a
   const p = file('f', 'abc');
   const a = table.openSync(p, 'a+');
   assert.equal(readText(table, a, 2), 'ab', 'a+ starts reading at 0');
-  table.seek(a, 0, SEEK_SET);
+  table.seekSync(a, 0, SEEK_SET);
   assert.equal(writeText(table, a, 'XYZ'), 3);
   assert.equal(fs.readFileSync(p, 'utf8'), 'abcXYZ');
-  assert.equal(table.seek(a, 0, SEEK_CUR), 6);
-  assert.equal(table.seek(a, -2, SEEK_END), 4);
+  assert.equal(table.seekSync(a, 0, SEEK_CUR), 6);
+  assert.equal(table.seekSync(a, -2, SEEK_END), 4);
   assert.equal(readText(table, a, 5), 'YZ');
-  assert.throws(() => table.seek(a, -1, SEEK_SET), { code: 'EINVAL' });
-  assert.equal(table.seek(a, 0, SEEK_CUR), 6, 'a failed seek leaves the offset');
+  assert.throws(() => table.seekSync(a, -1, SEEK_SET), { code: 'EINVAL' });
+  assert.equal(table.seekSync(a, 0, SEEK_CUR), 6, 'a failed seek leaves the offset');
   // A hole reads as zeros.
   const b = table.openSync(p, 'r+');
-  table.seek(b, 8);
+  table.seekSync(b, 8);
   writeText(table, b, '!');
   assert.equal(fs.readFileSync(p, 'latin1'), 'abcXYZ\0\0!');
 });

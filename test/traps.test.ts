@@ -282,12 +282,12 @@ test('duplicated descriptors: the plain reopen workaround loses data; table.dup,
       assert.equal(table.dup2(fd, target), target);
       if (linux) assert.equal(procLink(target), p, 'dup2 made the target number name the file');
       table.writeSync(fd, Buffer.from('first\n'));
-      assert.equal(table.seek(dup, 0, 1), 6, 'the dup sees the original\'s write in its offset');
+      assert.equal(table.seekSync(dup, 0, 1), 6, 'the dup sees the original\'s write in its offset');
       table.writeSync(dup, Buffer.from('second\n'));
       table.writeSync(target, Buffer.from('third\n'));
-      assert.deepEqual([fd, dup, target].map((n) => table.seek(n, 0, 1)), [19, 19, 19]);
-      table.seek(dup, 0);
-      assert.equal(table.seek(fd, 0, 1), 0, 'seeking one moves them all');
+      assert.deepEqual([fd, dup, target].map((n) => table.seekSync(n, 0, 1)), [19, 19, 19]);
+      table.seekSync(dup, 0);
+      assert.equal(table.seekSync(fd, 0, 1), 0, 'seeking one moves them all');
     } finally {
       for (const n of [fd, dup, target]) if (table.has(n)) table.closeSync(n);
     }

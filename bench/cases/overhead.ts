@@ -149,13 +149,13 @@ export const overhead: BenchCase = {
           for (let i = 0; i < n; i++) total += auto.readSync(num, b, 0, BLOCK, 0);
           return total;
         } },
-        { name: 'Descriptor.readSync(b) (sequential)', beforeSample() { d.seek(0); k1 = 0; }, run(n) {
+        { name: 'Descriptor.readSync(b) (sequential)', beforeSample() { d.seekSync(0); k1 = 0; }, run(n) {
           let total = 0;
           for (let i = 0; i < n; i++) {
             total += d.readSync(b);
             if (++k1 === perPass) {
               k1 = 0;
-              d.seek(0);
+              d.seekSync(0);
             }
           }
           return total;
@@ -171,24 +171,24 @@ export const overhead: BenchCase = {
           }
           return total;
         } },
-        { name: 'table.readSync(fd, b) (sequential)', beforeSample() { auto.seek(num, 0); k3 = 0; }, run(n) {
+        { name: 'table.readSync(fd, b) (sequential)', beforeSample() { auto.seekSync(num, 0); k3 = 0; }, run(n) {
           let total = 0;
           for (let i = 0; i < n; i++) {
             total += auto.readSync(num, b);
             if (++k3 === perPass) {
               k3 = 0;
-              auto.seek(num, 0);
+              auto.seekSync(num, 0);
             }
           }
           return total;
         } },
-        { name: 'Descriptor.writeSync(b) (sequential)', beforeSample() { d.seek(0); k1 = 0; }, run(n) {
+        { name: 'Descriptor.writeSync(b) (sequential)', beforeSample() { d.seekSync(0); k1 = 0; }, run(n) {
           let total = 0;
           for (let i = 0; i < n; i++) {
             total += d.writeSync(b);
             if (++k1 === perPass) {
               k1 = 0;
-              d.seek(0);
+              d.seekSync(0);
             }
           }
           return total;
@@ -204,13 +204,13 @@ export const overhead: BenchCase = {
           }
           return total;
         } },
-        { name: 'table.writeSync(fd, b) (sequential)', beforeSample() { auto.seek(num, 0); k3 = 0; }, run(n) {
+        { name: 'table.writeSync(fd, b) (sequential)', beforeSample() { auto.seekSync(num, 0); k3 = 0; }, run(n) {
           let total = 0;
           for (let i = 0; i < n; i++) {
             total += auto.writeSync(num, b);
             if (++k3 === perPass) {
               k3 = 0;
-              auto.seek(num, 0);
+              auto.seekSync(num, 0);
             }
           }
           return total;

@@ -139,7 +139,7 @@ export const rw4k: BenchCase = {
           }
           return total;
         } },
-        { name: 'fdkeeper Descriptor.readSync(b)', setup: desc.setup, teardown: desc.teardown, beforeSample() { desc.get().seek(0); k2 = 0; }, run(n) {
+        { name: 'fdkeeper Descriptor.readSync(b)', setup: desc.setup, teardown: desc.teardown, beforeSample() { desc.get().seekSync(0); k2 = 0; }, run(n) {
           const d = desc.get();
           const b = buf();
           let total = 0;
@@ -147,12 +147,12 @@ export const rw4k: BenchCase = {
             total += d.readSync(b);
             if (++k2 === perPass) {
               k2 = 0;
-              d.seek(0);
+              d.seekSync(0);
             }
           }
           return total;
         } },
-        { name: 'fdkeeper table.readSync(fd, b)', setup: num.setup, teardown: num.teardown, beforeSample() { table.seek(num.get(), 0); k3 = 0; }, run(n) {
+        { name: 'fdkeeper table.readSync(fd, b)', setup: num.setup, teardown: num.teardown, beforeSample() { table.seekSync(num.get(), 0); k3 = 0; }, run(n) {
           const fd = num.get();
           const b = buf();
           let total = 0;
@@ -160,7 +160,7 @@ export const rw4k: BenchCase = {
             total += table.readSync(fd, b);
             if (++k3 === perPass) {
               k3 = 0;
-              table.seek(fd, 0);
+              table.seekSync(fd, 0);
             }
           }
           return total;
@@ -216,34 +216,34 @@ export const rw4k: BenchCase = {
           }
           return total;
         } },
-        { name: 'fdkeeper Descriptor.writeSync(b)', setup: wDesc.setup, teardown: wDesc.teardown, beforeSample() { const d = wDesc.get(); d.truncateSync(0); d.seek(0); }, run(n) {
+        { name: 'fdkeeper Descriptor.writeSync(b)', setup: wDesc.setup, teardown: wDesc.teardown, beforeSample() { const d = wDesc.get(); d.truncateSync(0); d.seekSync(0); }, run(n) {
           const d = wDesc.get();
           const b = buf();
           let total = 0;
-          let at = d.tell();
+          let at = d.tellSync();
           for (let i = 0; i < n; i++) {
             const put = d.writeSync(b);
             total += put;
             at += put;
             if (at === wrap) {
               at = 0;
-              d.seek(0);
+              d.seekSync(0);
             }
           }
           return total;
         } },
-        { name: 'fdkeeper table.writeSync(fd, b)', setup: wNum.setup, teardown: wNum.teardown, beforeSample() { const fd = wNum.get(); table.ftruncateSync(fd, 0); table.seek(fd, 0); }, run(n) {
+        { name: 'fdkeeper table.writeSync(fd, b)', setup: wNum.setup, teardown: wNum.teardown, beforeSample() { const fd = wNum.get(); table.ftruncateSync(fd, 0); table.seekSync(fd, 0); }, run(n) {
           const fd = wNum.get();
           const b = buf();
           let total = 0;
-          let at = table.seek(fd, 0, 1);
+          let at = table.seekSync(fd, 0, 1);
           for (let i = 0; i < n; i++) {
             const put = table.writeSync(fd, b);
             total += put;
             at += put;
             if (at === wrap) {
               at = 0;
-              table.seek(fd, 0);
+              table.seekSync(fd, 0);
             }
           }
           return total;
@@ -352,7 +352,7 @@ export const rw4k: BenchCase = {
           }
           return total;
         } },
-        { name: 'fdkeeper table.read(fd, b)', setup: num.setup, teardown: num.teardown, beforeSample() { table.seek(num.get(), 0); k5 = 0; }, async run(n) {
+        { name: 'fdkeeper table.read(fd, b)', setup: num.setup, teardown: num.teardown, beforeSample() { table.seekSync(num.get(), 0); k5 = 0; }, async run(n) {
           const fd = num.get();
           const b = buf();
           let total = 0;
@@ -360,7 +360,7 @@ export const rw4k: BenchCase = {
             total += await table.read(fd, b);
             if (++k5 === perPass) {
               k5 = 0;
-              table.seek(fd, 0);
+              table.seekSync(fd, 0);
             }
           }
           return total;
@@ -428,18 +428,18 @@ export const rw4k: BenchCase = {
           }
           return total;
         } },
-        { name: 'fdkeeper table.write(fd, b)', setup: wNumP.setup, teardown: wNumP.teardown, beforeSample() { const fd = wNumP.get(); table.ftruncateSync(fd, 0); table.seek(fd, 0); }, async run(n) {
+        { name: 'fdkeeper table.write(fd, b)', setup: wNumP.setup, teardown: wNumP.teardown, beforeSample() { const fd = wNumP.get(); table.ftruncateSync(fd, 0); table.seekSync(fd, 0); }, async run(n) {
           const fd = wNumP.get();
           const b = buf();
           let total = 0;
-          let at = table.seek(fd, 0, 1);
+          let at = table.seekSync(fd, 0, 1);
           for (let i = 0; i < n; i++) {
             const put = await table.write(fd, b);
             total += put;
             at += put;
             if (at === wrap) {
               at = 0;
-              table.seek(fd, 0);
+              table.seekSync(fd, 0);
             }
           }
           return total;

@@ -209,3 +209,48 @@ export interface Backend {
    */
   fdInfoSync(fd: number): FdInfo;
 }
+
+/** A {@link Backend} method that has a synchronous twin, by its promise name (`'open'`, `'read'`…). */
+export type TwinMethod = { [K in keyof Backend]: `${K}Sync` extends keyof Backend ? K : never }[keyof Backend];
+
+/** Every twinned method, as an object so that the compiler checks the list is complete. */
+const TWINS: Record<TwinMethod, true> = {
+  open: true,
+  close: true,
+  read: true,
+  write: true,
+  fstat: true,
+  stat: true,
+  lstat: true,
+  ftruncate: true,
+  fsync: true,
+  fdatasync: true,
+  rename: true,
+  unlink: true,
+  link: true,
+  symlink: true,
+  readlink: true,
+  mkdir: true,
+  rmdir: true,
+  readdir: true,
+  chmod: true,
+  fchmod: true,
+  fchown: true,
+  utimes: true,
+};
+
+/**
+ * The {@link Backend} methods that come in a synchronous and a promise form (`open` and `openSync`…),
+ * by their promise name. Backends that derive one form from the other (`SyncBackend`, the
+ * fault-injecting wrapper) install them from this list; it follows {@link Backend} by construction.
+ */
+export const TWIN_METHODS = Object.keys(TWINS) as readonly TwinMethod[];
+
+/** The synchronous twin of a {@link TwinMethod} (`'openSync'`, `'readSync'`…). */
+export type TwinSyncMethod = `${TwinMethod}Sync`;
+
+/** The promise forms of a {@link Backend}. */
+export type BackendPromiseForms = Pick<Backend, TwinMethod>;
+
+/** Everything of a {@link Backend} but its promise forms: what a `SyncBackend` writes itself. */
+export type BackendSyncForms = Omit<Backend, TwinMethod>;

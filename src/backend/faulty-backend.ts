@@ -6,41 +6,15 @@
  * @module
  */
 import { getSystemErrorMap } from 'node:util';
-import type { Backend, Bytes, FdInfo, FileStat, TimeLike } from './backend.js';
-import { FsError, rejected } from '../errors/fs-error.js';
+import { TWIN_METHODS, type Backend, type FdInfo, type TwinMethod, type TwinSyncMethod } from './backend.js';
+import { FsError } from '../errors/fs-error.js';
+import { call, now, runAsync, runSync, type Protocol } from '../protocol/run.js';
 
 /**
  * The calls a {@link FaultRule} can select: the {@link Backend} method names without `Sync` (a rule
  * selects the synchronous and the promise form alike).
  */
-export type FaultSyscall =
-  | 'open'
-  | 'close'
-  | 'read'
-  | 'write'
-  | 'fstat'
-  | 'stat'
-  | 'lstat'
-  | 'ftruncate'
-  | 'fsync'
-  | 'fdatasync'
-  | 'rename'
-  | 'unlink'
-  | 'link'
-  | 'symlink'
-  | 'readlink'
-  | 'mkdir'
-  | 'rmdir'
-  | 'readdir'
-  | 'chmod'
-  | 'fchmod'
-  | 'fchown'
-  | 'utimes'
-  | 'reserve'
-  | 'reserveAt'
-  | 'reopen'
-  | 'pipe'
-  | 'fdInfo';
+export type FaultSyscall = TwinMethod | 'reserve' | 'reserveAt' | 'reopen' | 'pipe' | 'fdInfo';
 
 /** How a {@link FaultRule} matches a path: exactly, by regular expression, or by a predicate. */
 export type PathMatcher = string | RegExp | ((path: string) => boolean);
@@ -126,6 +100,19 @@ function describe(code: string): string | undefined {
   return descriptions.get(code);
 }
 
+/** How the wrapper sees one call: what it is about, and what it does to the wrapper's accounting. */
+interface Plan<T> {
+  readonly target: Target;
+  /** For read and write: the length asked for (what a short-transfer rule shortens). */
+  readonly length?: number | undefined;
+  /** Bookkeeping when the real call is issued. */
+  readonly before?: () => void;
+  /** Bookkeeping after the real call succeeded (a new descriptor, a closed one), even if an error is injected after it. */
+  readonly effect?: (value: T) => void;
+  /** The descriptors a successful call created, closed again when an error is injected after it. */
+  readonly orphans?: (value: T) => number[];
+}
+
 interface Target {
   readonly path?: string | undefined;
   readonly dest?: string | undefined;
@@ -171,6 +158,15 @@ function matchPath(m: PathMatcher, p: string): boolean {
   }
   return m(p);
 }
+
+/* eslint-disable @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type --
+   the interface declares what the class's static block installs on the prototype */
+/**
+ * Both forms of every twinned {@link Backend} call (`open` and `openSync`…), installed on the prototype
+ * by the class's static block from one protocol each; this declaration tells the compiler they exist.
+ */
+export interface FaultyBackend extends Pick<Backend, TwinMethod | TwinSyncMethod> {}
+/* eslint-enable @typescript-eslint/no-empty-object-type */
 
 /**
  * A {@link Backend} wrapper that injects faults: `new FaultyBackend(inner, rules)` behaves exactly like
@@ -320,39 +316,47 @@ export class FaultyBackend implements Backend {
   }
 
   /**
-   * Runs one synchronous call. `effect` applies what the call did to the wrapper's accounting (a new
-   * descriptor, a closed one); it runs after the real call whether or not an error is injected after it.
+   * One call through the wrapper, written once for both forms: logs it, decides which rule fires,
+   * injects the rule's error before the real call, or shortens its transfer, or lets it through (`real`
+   * yields it; `length` is the shortened length of a short transfer), then applies its bookkeeping and
+   * an `after: true` error. Run by `runSync` for a synchronous form and `runAsync` for a promise form,
+   * which decides the rule and issues the real call when the method is called, not a tick later.
    */
-  private runSync<T>(syscall: FaultSyscall, target: Target, real: () => T, effect?: (value: T) => void, orphans?: (value: T) => number[]): T {
-    const call = this.log(syscall, true, target);
-    const s = this.decide(syscall, target);
-    if (s !== undefined && s.rule.code !== undefined && s.rule.after !== true) {
-      call.fault = 'error';
-      call.error = s.rule.code;
-      throw this.makeError(syscall, target, s.rule);
+  private *guarded<T>(syscall: FaultSyscall, sync: boolean, plan: Plan<T>, real: (length: number | undefined) => Protocol<T>): Protocol<T> {
+    const { target } = plan;
+    const record = this.log(syscall, sync, target);
+    const rule = this.decide(syscall, target)?.rule;
+    let length: number | undefined;
+    if (rule !== undefined) {
+      if (rule.code !== undefined && rule.after !== true) {
+        record.fault = 'error';
+        record.error = rule.code;
+        throw this.makeError(syscall, target, rule);
+      }
+      if (rule.code === undefined) {
+        // A short transfer (validate() allows shortRead and shortWrite on read and write only).
+        const n = syscall === 'write' ? rule.shortWrite : rule.shortRead;
+        const asked = plan.length ?? 0;
+        length = n === 'half' || n === undefined ? Math.floor(asked / 2) : Math.min(n, asked);
+        record.fault = 'short';
+      }
     }
+    plan.before?.();
     let value: T;
     try {
-      value = real();
+      value = yield* real(length);
     } catch (e) {
-      call.error = codeOf(e);
+      record.error = codeOf(e);
       throw e;
     }
-    return this.completed(call, syscall, target, s, value, effect, orphans);
-  }
-
-  /**
-   * After the real call succeeded: logs its result, runs its bookkeeping, and, for an `after: true`
-   * rule, reports the injected error anyway (closing descriptors the caller will never learn of).
-   */
-  private completed<T>(call: FaultCall, syscall: FaultSyscall, target: Target, s: RuleState | undefined, value: T, effect?: (value: T) => void, orphans?: (value: T) => number[]): T {
-    if (typeof value === 'number') call.result = value;
-    effect?.(value);
-    if (s !== undefined) {
-      call.fault = 'error-after';
-      call.error = s.rule.code;
-      if (orphans !== undefined) this.closeOrphans(orphans(value));
-      throw this.makeError(syscall, target, s.rule);
+    if (typeof value === 'number') record.result = value;
+    plan.effect?.(value);
+    if (rule?.code !== undefined) {
+      // after: true — the call happened; report the error anyway, closing descriptors the caller will never learn of.
+      record.fault = 'error-after';
+      record.error = rule.code;
+      if (plan.orphans !== undefined) this.closeOrphans(plan.orphans(value));
+      throw this.makeError(syscall, target, rule);
     }
     return value;
   }
@@ -369,94 +373,61 @@ export class FaultyBackend implements Backend {
     }
   }
 
-  /** Promise form of {@link FaultyBackend.runSync}: the rule is decided when the call is made. */
-  private runAsync<T>(syscall: FaultSyscall, target: Target, real: () => Promise<T>, effect?: (value: T) => void, orphans?: (value: T) => number[]): Promise<T> {
-    const call = this.log(syscall, false, target);
-    const s = this.decide(syscall, target);
-    if (s !== undefined && s.rule.code !== undefined && s.rule.after !== true) {
-      call.fault = 'error';
-      call.error = s.rule.code;
-      return rejected(this.makeError(syscall, target, s.rule));
+  /** What a twinned call is about and what it does to the accounting, from its arguments. */
+  private plan(name: TwinMethod, args: readonly unknown[]): Plan<unknown> {
+    const shape = SHAPES[name];
+    const first = args[0];
+    if (shape === 'fd') {
+      const fd = first as number;
+      // The number is untracked when the real close is issued, not when it completes: close(2) frees it at
+      // once (even when it reports an error), and a concurrent open may be handed it before the promise settles.
+      if (name === 'close') return { target: this.fdTarget(fd), before: () => { this.untrack(fd); } };
+      return { target: this.fdTarget(fd), length: name === 'read' || name === 'write' ? (args[3] as number) : undefined };
     }
-    let p: Promise<T>;
-    try {
-      p = real();
-    } catch (e) {
-      call.error = codeOf(e);
-      return rejected(e);
-    }
-    return p.then(
-      (value) => this.completed(call, syscall, target, s, value, effect, orphans),
-      (e: unknown) => {
-        call.error = codeOf(e);
-        throw e;
-      },
-    );
+    const path = first as string;
+    if (shape === 'paths') return { target: { path, dest: args[1] as string } };
+    if (name === 'open') return { target: { path }, effect: this.track(path) as (value: unknown) => void, orphans: single as (value: unknown) => number[] };
+    return { target: { path } };
   }
 
-  /** The byte count a short-transfer rule allows out of `length`, or `length` when no such rule fires. */
-  private shortLength(syscall: 'read' | 'write', sync: boolean, target: Target, length: number): { call: FaultCall; length: number; error: FsError | undefined; after: FaultRule | undefined } {
-    const call = this.log(syscall, sync, target);
-    const s = this.decide(syscall, target);
-    if (s === undefined) return { call, length, error: undefined, after: undefined };
-    const r = s.rule;
-    if (r.code !== undefined) {
-      if (r.after === true) return { call, length, error: undefined, after: r };
-      call.fault = 'error';
-      call.error = r.code;
-      return { call, length, error: this.makeError(syscall, target, r), after: undefined };
-    }
-    const n = syscall === 'write' ? r.shortWrite : r.shortRead;
-    call.fault = 'short';
-    return { call, length: n === 'half' || n === undefined ? Math.floor(length / 2) : Math.min(n, length), error: undefined, after: undefined };
+  /** Both forms of every twinned Backend method, installed on the prototype by the static block below. */
+  private twin(name: TwinMethod, sync: boolean, args: unknown[]): unknown {
+    const inner = this.inner;
+    const protocol = this.guarded(name, sync, this.plan(name, args), (length) => {
+      if (length !== undefined) args[3] = length; // `args` is this call's own rest array
+      // Reflect.apply calls each form as a method of `inner`.
+      return call(
+        // eslint-disable-next-line @typescript-eslint/unbound-method
+        (): unknown => Reflect.apply(inner[`${name}Sync`], inner, args),
+        // eslint-disable-next-line @typescript-eslint/unbound-method
+        () => Reflect.apply(inner[name], inner, args) as Promise<unknown>,
+      );
+    });
+    return sync ? runSync(protocol) : runAsync(protocol);
   }
 
-  private transferSync(syscall: 'read' | 'write', fd: number, buffer: Bytes, offset: number, length: number, position: number | null): number {
-    const target = this.fdTarget(fd);
-    const plan = this.shortLength(syscall, true, target, length);
-    if (plan.error !== undefined) throw plan.error;
-    let n: number;
-    try {
-      n = syscall === 'read' ? this.inner.readSync(fd, buffer, offset, plan.length, position) : this.inner.writeSync(fd, buffer, offset, plan.length, position);
-    } catch (e) {
-      plan.call.error = codeOf(e);
-      throw e;
-    }
-    plan.call.result = n;
-    if (plan.after !== undefined) {
-      plan.call.fault = 'error-after';
-      plan.call.error = plan.after.code;
-      throw this.makeError(syscall, target, plan.after);
-    }
-    return n;
+  /** A Backend call that has a synchronous form only. */
+  private syncOnly<T>(syscall: FaultSyscall, plan: Plan<T>, real: () => T): T {
+    return runSync(this.guarded(syscall, true, plan, () => now(real)));
   }
 
-  private transfer(syscall: 'read' | 'write', fd: number, buffer: Bytes, offset: number, length: number, position: number | null): Promise<number> {
-    const target = this.fdTarget(fd);
-    const plan = this.shortLength(syscall, false, target, length);
-    if (plan.error !== undefined) return rejected(plan.error);
-    let p: Promise<number>;
-    try {
-      p = syscall === 'read' ? this.inner.read(fd, buffer, offset, plan.length, position) : this.inner.write(fd, buffer, offset, plan.length, position);
-    } catch (e) {
-      plan.call.error = codeOf(e);
-      return rejected(e);
+  /** Installs both forms of every twinned call: each runs {@link FaultyBackend.guarded} through `twin`. */
+  static {
+    for (const name of TWIN_METHODS) {
+      const install = (key: string, sync: boolean): void => {
+        Object.defineProperty(FaultyBackend.prototype, key, {
+          configurable: true,
+          writable: true,
+          value: {
+            [key](this: FaultyBackend, ...args: unknown[]): unknown {
+              return this.twin(name, sync, args);
+            },
+          }[key],
+        });
+      };
+      install(`${name}Sync`, true);
+      install(name, false);
     }
-    return p.then(
-      (n) => {
-        plan.call.result = n;
-        if (plan.after !== undefined) {
-          plan.call.fault = 'error-after';
-          plan.call.error = plan.after.code;
-          throw this.makeError(syscall, target, plan.after);
-        }
-        return n;
-      },
-      (e: unknown) => {
-        plan.call.error = codeOf(e);
-        throw e;
-      },
-    );
   }
 
   private track(path: string | undefined): (fd: number) => void {
@@ -470,186 +441,69 @@ export class FaultyBackend implements Backend {
     if (this.paths.delete(fd)) this.closedCount++;
   }
 
-  // ---------------------------------------------------------------- Backend
-
-  openSync(path: string, flags: number, mode?: number): number {
-    return this.runSync('open', { path }, () => this.inner.openSync(path, flags, mode), this.track(path), single);
-  }
-  open(path: string, flags: number, mode?: number): Promise<number> {
-    return this.runAsync('open', { path }, () => this.inner.open(path, flags, mode), this.track(path), single);
-  }
-  // The number is untracked when the real close is issued, not when it completes: close(2) frees it at
-  // once (even when it reports an error), and a concurrent open may be handed it before the promise settles.
-  closeSync(fd: number): void {
-    this.runSync('close', this.fdTarget(fd), () => {
-      this.untrack(fd);
-      this.inner.closeSync(fd);
-    });
-  }
-  close(fd: number): Promise<void> {
-    return this.runAsync('close', this.fdTarget(fd), () => {
-      this.untrack(fd);
-      return this.inner.close(fd);
-    });
-  }
-
-  readSync(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): number {
-    return this.transferSync('read', fd, buffer, offset, length, position);
-  }
-  read(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): Promise<number> {
-    return this.transfer('read', fd, buffer, offset, length, position);
-  }
-  writeSync(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): number {
-    return this.transferSync('write', fd, buffer, offset, length, position);
-  }
-  write(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): Promise<number> {
-    return this.transfer('write', fd, buffer, offset, length, position);
-  }
-
-  fstatSync(fd: number): FileStat {
-    return this.runSync('fstat', this.fdTarget(fd), () => this.inner.fstatSync(fd));
-  }
-  fstat(fd: number): Promise<FileStat> {
-    return this.runAsync('fstat', this.fdTarget(fd), () => this.inner.fstat(fd));
-  }
-  statSync(path: string): FileStat {
-    return this.runSync('stat', { path }, () => this.inner.statSync(path));
-  }
-  stat(path: string): Promise<FileStat> {
-    return this.runAsync('stat', { path }, () => this.inner.stat(path));
-  }
-  lstatSync(path: string): FileStat {
-    return this.runSync('lstat', { path }, () => this.inner.lstatSync(path));
-  }
-  lstat(path: string): Promise<FileStat> {
-    return this.runAsync('lstat', { path }, () => this.inner.lstat(path));
-  }
-
-  ftruncateSync(fd: number, length: number): void {
-    this.runSync('ftruncate', this.fdTarget(fd), () => { this.inner.ftruncateSync(fd, length); });
-  }
-  ftruncate(fd: number, length: number): Promise<void> {
-    return this.runAsync('ftruncate', this.fdTarget(fd), () => this.inner.ftruncate(fd, length));
-  }
-  fsyncSync(fd: number): void {
-    this.runSync('fsync', this.fdTarget(fd), () => { this.inner.fsyncSync(fd); });
-  }
-  fsync(fd: number): Promise<void> {
-    return this.runAsync('fsync', this.fdTarget(fd), () => this.inner.fsync(fd));
-  }
-  fdatasyncSync(fd: number): void {
-    this.runSync('fdatasync', this.fdTarget(fd), () => { this.inner.fdatasyncSync(fd); });
-  }
-  fdatasync(fd: number): Promise<void> {
-    return this.runAsync('fdatasync', this.fdTarget(fd), () => this.inner.fdatasync(fd));
-  }
-
-  renameSync(oldPath: string, newPath: string): void {
-    this.runSync('rename', { path: oldPath, dest: newPath }, () => { this.inner.renameSync(oldPath, newPath); });
-  }
-  rename(oldPath: string, newPath: string): Promise<void> {
-    return this.runAsync('rename', { path: oldPath, dest: newPath }, () => this.inner.rename(oldPath, newPath));
-  }
-  unlinkSync(path: string): void {
-    this.runSync('unlink', { path }, () => { this.inner.unlinkSync(path); });
-  }
-  unlink(path: string): Promise<void> {
-    return this.runAsync('unlink', { path }, () => this.inner.unlink(path));
-  }
-  linkSync(existingPath: string, newPath: string): void {
-    this.runSync('link', { path: existingPath, dest: newPath }, () => { this.inner.linkSync(existingPath, newPath); });
-  }
-  link(existingPath: string, newPath: string): Promise<void> {
-    return this.runAsync('link', { path: existingPath, dest: newPath }, () => this.inner.link(existingPath, newPath));
-  }
-  symlinkSync(target: string, path: string): void {
-    this.runSync('symlink', { path: target, dest: path }, () => { this.inner.symlinkSync(target, path); });
-  }
-  symlink(target: string, path: string): Promise<void> {
-    return this.runAsync('symlink', { path: target, dest: path }, () => this.inner.symlink(target, path));
-  }
-  readlinkSync(path: string): string {
-    return this.runSync('readlink', { path }, () => this.inner.readlinkSync(path));
-  }
-  readlink(path: string): Promise<string> {
-    return this.runAsync('readlink', { path }, () => this.inner.readlink(path));
-  }
-  mkdirSync(path: string, mode?: number): void {
-    this.runSync('mkdir', { path }, () => { this.inner.mkdirSync(path, mode); });
-  }
-  mkdir(path: string, mode?: number): Promise<void> {
-    return this.runAsync('mkdir', { path }, () => this.inner.mkdir(path, mode));
-  }
-  rmdirSync(path: string): void {
-    this.runSync('rmdir', { path }, () => { this.inner.rmdirSync(path); });
-  }
-  rmdir(path: string): Promise<void> {
-    return this.runAsync('rmdir', { path }, () => this.inner.rmdir(path));
-  }
-  readdirSync(path: string): string[] {
-    return this.runSync('readdir', { path }, () => this.inner.readdirSync(path));
-  }
-  readdir(path: string): Promise<string[]> {
-    return this.runAsync('readdir', { path }, () => this.inner.readdir(path));
-  }
-  chmodSync(path: string, mode: number): void {
-    this.runSync('chmod', { path }, () => { this.inner.chmodSync(path, mode); });
-  }
-  chmod(path: string, mode: number): Promise<void> {
-    return this.runAsync('chmod', { path }, () => this.inner.chmod(path, mode));
-  }
-  fchmodSync(fd: number, mode: number): void {
-    this.runSync('fchmod', this.fdTarget(fd), () => { this.inner.fchmodSync(fd, mode); });
-  }
-  fchmod(fd: number, mode: number): Promise<void> {
-    return this.runAsync('fchmod', this.fdTarget(fd), () => this.inner.fchmod(fd, mode));
-  }
-  fchownSync(fd: number, uid: number, gid: number): void {
-    this.runSync('fchown', this.fdTarget(fd), () => { this.inner.fchownSync(fd, uid, gid); });
-  }
-  fchown(fd: number, uid: number, gid: number): Promise<void> {
-    return this.runAsync('fchown', this.fdTarget(fd), () => this.inner.fchown(fd, uid, gid));
-  }
-  utimesSync(path: string, atime: TimeLike, mtime: TimeLike): void {
-    this.runSync('utimes', { path }, () => { this.inner.utimesSync(path, atime, mtime); });
-  }
-  utimes(path: string, atime: TimeLike, mtime: TimeLike): Promise<void> {
-    return this.runAsync('utimes', { path }, () => this.inner.utimes(path, atime, mtime));
-  }
-
   // ---------------------------------------------------------------- descriptor-table support
 
   reserveSync(fd: number): number {
     const path = this.paths.get(fd);
-    return this.runSync('reserve', this.fdTarget(fd), () => this.inner.reserveSync(fd), this.track(path), single);
+    return this.syncOnly('reserve', { target: this.fdTarget(fd), effect: this.track(path), orphans: single }, () => this.inner.reserveSync(fd));
   }
 
   reserveAtSync(target: number, fd: number, replace: boolean): boolean {
     const path = this.paths.get(fd);
     const wasOpen = this.paths.has(target);
-    return this.runSync('reserveAt', { fd: target, path }, () => this.inner.reserveAtSync(target, fd, replace), (took) => {
+    const effect = (took: boolean): void => {
       // Whatever happens past the swap, a replaced number was closed; `took` says whether it was taken again.
       if (wasOpen && replace) this.untrack(target);
       if (took) this.track(path)(target);
-    });
+    };
+    return this.syncOnly('reserveAt', { target: { fd: target, path }, effect }, () => this.inner.reserveAtSync(target, fd, replace));
   }
 
   reopenSync(fd: number, flags: number): number {
     const path = this.paths.get(fd);
-    return this.runSync('reopen', this.fdTarget(fd), () => this.inner.reopenSync(fd, flags), this.track(path), single);
+    return this.syncOnly('reopen', { target: this.fdTarget(fd), effect: this.track(path), orphans: single }, () => this.inner.reopenSync(fd, flags));
   }
 
   pipeSync(): [number, number] {
-    return this.runSync('pipe', {}, () => this.inner.pipeSync(), ([r, w]) => {
+    const effect = ([r, w]: [number, number]): void => {
       this.track(undefined)(r);
       this.track(undefined)(w);
-    }, (ends) => [...ends]);
+    };
+    return this.syncOnly('pipe', { target: {}, effect, orphans: (ends) => [...ends] }, () => this.inner.pipeSync());
   }
 
   fdInfoSync(fd: number): FdInfo {
-    return this.runSync('fdInfo', this.fdTarget(fd), () => this.inner.fdInfoSync(fd));
+    return this.syncOnly('fdInfo', { target: this.fdTarget(fd) }, () => this.inner.fdInfoSync(fd));
   }
 }
+
+/* eslint-enable @typescript-eslint/no-unsafe-declaration-merging */
+
+/** What each twinned call is about: a path, two paths (the second one `dest`), or a descriptor. */
+const SHAPES: Record<TwinMethod, 'path' | 'paths' | 'fd'> = {
+  open: 'path',
+  close: 'fd',
+  read: 'fd',
+  write: 'fd',
+  fstat: 'fd',
+  stat: 'path',
+  lstat: 'path',
+  ftruncate: 'fd',
+  fsync: 'fd',
+  fdatasync: 'fd',
+  rename: 'paths',
+  unlink: 'path',
+  link: 'paths',
+  symlink: 'paths',
+  readlink: 'path',
+  mkdir: 'path',
+  rmdir: 'path',
+  readdir: 'path',
+  chmod: 'path',
+  fchmod: 'fd',
+  fchown: 'fd',
+  utimes: 'path',
+};
 
 function single(fd: number): number[] {
   return [fd];

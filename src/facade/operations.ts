@@ -107,7 +107,15 @@ export function onBackendFd(d: Descriptor, syscall: string, sync: (b: Backend, f
       const x = d.check(syscall);
       sync(x.backend, x.backendFd);
     },
-    () => d.check(syscall).call(async),
+    async () => {
+      const x = d.check(syscall);
+      x.beginCall();
+      try {
+        await async(x.backend, x.backendFd);
+      } finally {
+        x.endCall();
+      }
+    },
   );
 }
 

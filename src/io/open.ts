@@ -163,7 +163,7 @@ function build(plan: Plan, descriptor: Descriptor, file: string | number, mode: 
   if (plan.parsed.appending) {
     // As Python's FileIO: an append-mode file starts at the end (reads included), not only its writes.
     try {
-      descriptor.seek(0, 2);
+      descriptor.seekSync(0, 2);
     } catch (e) {
       if (!(e instanceof FsError && e.code === 'ESPIPE')) throw e;
     }

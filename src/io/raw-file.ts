@@ -168,7 +168,7 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
     if (!st.isFile()) return READALL_CHUNK;
     let pos: number;
     try {
-      pos = this.descriptor.tell();
+      pos = this.descriptor.tellSync();
     } catch {
       return READALL_CHUNK;
     }
@@ -292,13 +292,13 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
   /** Moves the offset (whence 0: from start, 1: from current, 2: from end); returns the new offset. */
   seek(offset: number, whence: Whence = 0): number {
     this.check('lseek');
-    return this.descriptor.seek(offset, whence);
+    return this.descriptor.seekSync(offset, whence);
   }
 
   /** The current offset. */
   tell(): number {
     this.check('lseek');
-    return this.descriptor.tell();
+    return this.descriptor.tellSync();
   }
 
   /** Whether the file supports seek (false for pipes, sockets and terminals). */
@@ -309,7 +309,7 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
     const st = this.descriptor.statSync();
     if (st.isFIFO() || st.isSocket()) return false;
     try {
-      this.descriptor.tell();
+      this.descriptor.tellSync();
       return true;
     } catch (e) {
       if (e instanceof FsError && e.code === 'ESPIPE') return false;
@@ -320,7 +320,7 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
   /** Resizes the file to `size` bytes (default: the current offset), leaving the offset alone. Returns the new size. */
   truncateSync(size?: number): number {
     this.checkWritable('ftruncate');
-    const n = size ?? this.descriptor.tell();
+    const n = size ?? this.descriptor.tellSync();
     this.descriptor.truncateSync(n);
     return n;
   }
@@ -328,7 +328,7 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
   /** Promise form of {@link RawFile.truncateSync}. */
   async truncate(size?: number): Promise<number> {
     this.checkWritable('ftruncate');
-    const n = size ?? this.descriptor.tell();
+    const n = size ?? this.descriptor.tellSync();
     await this.descriptor.truncate(n);
     return n;
   }

@@ -1,5 +1,6 @@
 import type { Backend, Bytes, FileStat } from '../backend/backend.js';
 import { FsError, rejected } from '../errors/fs-error.js';
+import { runAsync, runSync, type Call, type Protocol } from '../protocol/run.js';
 import { OpenSite } from '../diagnostics/open-site.js';
 import type { OpenFileDescription } from './open-file-description.js';
 
@@ -207,103 +208,102 @@ export class Descriptor implements Disposable, AsyncDisposable {
     });
   }
 
-  /** lseek(2): moves the shared offset; returns the new one. */
-  seek(offset: number, whence: 0 | 1 | 2 = 0): number {
+  /**
+   * lseek(2): moves the shared offset; returns the new one. Synchronous, and may make a syscall (fstat
+   * for `SEEK_END` and to learn whether the file can seek at all).
+   */
+  seekSync(offset: number, whence: 0 | 1 | 2 = 0): number {
     const d = this.check('lseek');
     try {
-      return d.seek(offset, whence);
+      return d.seekSync(offset, whence);
     } catch (e) {
       throw this.failure(e, 'lseek');
     }
   }
 
-  /** The shared offset. */
-  tell(): number {
-    return this.seek(0, 1);
+  /** The shared offset: {@link Descriptor.seekSync}`(0, 1)`, which may make a syscall (see there). */
+  tellSync(): number {
+    return this.seekSync(0, 1);
   }
 
   /** fstat(2). */
   statSync(): FileStat {
-    const d = this.check('fstat');
-    try {
-      return d.backend.fstatSync(d.backendFd);
-    } catch (e) {
-      throw this.failure(e, 'fstat');
-    }
+    return runSync(this.onBackend('fstat', fstatCall));
   }
 
   /** Promise form of {@link Descriptor.statSync}. */
   stat(): Promise<FileStat> {
-    return this.run('fstat', (b, fd) => b.fstat(fd));
+    return runAsync(this.onBackend('fstat', fstatCall));
   }
 
   /** ftruncate(2). The offset does not move. */
   truncateSync(length: number): void {
-    checkLength(length, this.number, this.path);
-    const d = this.checkWritable('ftruncate');
-    try {
-      d.pinOffsetSync();
-      d.backend.ftruncateSync(d.backendFd, length);
-    } catch (e) {
-      throw this.failure(e, 'ftruncate');
-    }
+    runSync(this.truncating(length));
   }
 
   /** Promise form of {@link Descriptor.truncateSync}. */
   truncate(length: number): Promise<void> {
-    let d: OpenFileDescription;
-    try {
-      checkLength(length, this.number, this.path);
-      d = this.checkWritable('ftruncate');
-    } catch (e) {
-      return rejected(e);
-    }
-    return this.run('ftruncate', async (b, fd) => {
-      d.pinOffsetSync(); // reads the kernel's offset: no I/O to wait for
-      await b.ftruncate(fd, length);
-    });
+    return runAsync(this.truncating(length));
   }
 
   /** fsync(2). */
   syncSync(): void {
-    const d = this.check('fsync');
-    try {
-      d.backend.fsyncSync(d.backendFd);
-    } catch (e) {
-      throw this.failure(e, 'fsync');
-    }
+    runSync(this.onBackend('fsync', fsyncCall));
   }
 
   /** Promise form of {@link Descriptor.syncSync}. */
   sync(): Promise<void> {
-    return this.run('fsync', (b, fd) => b.fsync(fd));
+    return runAsync(this.onBackend('fsync', fsyncCall));
   }
 
   /** fdatasync(2). */
   datasyncSync(): void {
-    const d = this.check('fdatasync');
-    try {
-      d.backend.fdatasyncSync(d.backendFd);
-    } catch (e) {
-      throw this.failure(e, 'fdatasync');
-    }
+    runSync(this.onBackend('fdatasync', fdatasyncCall));
   }
 
   /** Promise form of {@link Descriptor.datasyncSync}. */
   datasync(): Promise<void> {
-    return this.run('fdatasync', (b, fd) => b.fdatasync(fd));
+    return runAsync(this.onBackend('fdatasync', fdatasyncCall));
   }
 
-  private run<T>(syscall: string, op: (backend: Backend, fd: number) => Promise<T>): Promise<T> {
-    let d: OpenFileDescription;
+  /**
+   * One backend call on the descriptor, the protocol of both forms: refused with EBADF once closed
+   * (naming `syscall`, the same in both forms), made with the in-flight count held (a close meanwhile
+   * waits for it), and a failure wrapped with this descriptor's number, path and open site.
+   */
+  private *onBackend<T>(syscall: string, forms: (backend: Backend, fd: number) => Call<T>, checked?: OpenFileDescription): Protocol<T> {
+    // Checked in the body, not as a parameter default: a generator's defaults run when it is created,
+    // and the promise form must reject, not throw.
+    const d = checked ?? this.check(syscall);
+    d.beginCall();
     try {
-      d = this.check(syscall);
+      return (yield forms(d.backend, d.backendFd)) as T;
     } catch (e) {
-      return rejected(e);
-    }
-    return d.call(op).catch((e: unknown) => {
       throw this.failure(e, syscall);
-    });
+    } finally {
+      d.endCall();
+    }
+  }
+
+  /** ftruncate(2) for both forms: arguments, then access, then the call. */
+  private *truncating(length: number): Protocol<void> {
+    checkLength(length, this.number, this.path);
+    const d = this.checkWritable('ftruncate');
+    // The truncated file keeps the offset an append write left: it is fixed first (no I/O to wait for).
+    yield* this.onBackend(
+      'ftruncate',
+      (b, fd) => ({
+        sync: () => {
+          d.pinOffsetSync();
+          b.ftruncateSync(fd, length);
+        },
+        async: () => {
+          d.pinOffsetSync();
+          return b.ftruncate(fd, length);
+        },
+      }),
+      d,
+    );
   }
 
   // ---------------------------------------------------------------- lifetime
@@ -314,10 +314,10 @@ export class Descriptor implements Disposable, AsyncDisposable {
    * Closing twice is a no-op.
    */
   closeSync(): void {
-    if (!this.markClosed()) return;
-    const detachError = this.detach();
+    const detachError = this.leaveTable();
+    if (detachError === false) return;
     try {
-      this.description.releaseSync();
+      this.description.dropRefSync();
     } catch (e) {
       throw this.closeFailure(detachError ?? e);
     }
@@ -326,17 +326,31 @@ export class Descriptor implements Disposable, AsyncDisposable {
 
   /** Promise form of {@link Descriptor.closeSync}: resolves when the backend descriptor is closed (if this was its last reference). */
   close(): Promise<void> {
-    if (!this.markClosed()) return Promise.resolve();
-    const detachError = this.detach();
-    return this.description.release().then(
-      () => (detachError === undefined ? undefined : rejected(this.closeFailure(detachError))),
-      (e: unknown) => rejected(this.closeFailure(detachError ?? e)),
+    const detachError = this.leaveTable();
+    if (detachError === false) return Promise.resolve();
+    return this.description.dropRef().then(
+      () => {
+        if (detachError !== undefined) throw this.closeFailure(detachError);
+      },
+      (e: unknown) => {
+        throw this.closeFailure(detachError ?? e);
+      },
     );
   }
 
+  /**
+   * The first step of both close forms (the second is one call, dropping the description's reference,
+   * so the forms stay a thin pair: see docs/design.md): marks the descriptor closed and takes it out of
+   * the table. False when it was closed already; otherwise what detaching it failed with, if anything.
+   */
+  private leaveTable(): Error | undefined | false {
+    if (!this.markClosed()) return false;
+    return this.detach();
+  }
+
   /** A close failure from below, as an FsError naming this descriptor's number and path. */
-  private closeFailure(e: unknown): unknown {
-    if (!(e instanceof FsError)) return e;
+  private closeFailure(e: unknown): Error {
+    if (!(e instanceof FsError)) return e instanceof Error ? e : new Error(String(e));
     return new FsError({ code: e.code, syscall: 'close', fd: this.number, path: this.path, detail: e.detail, openedAt: this.openSite, cause: e });
   }
 
@@ -388,3 +402,7 @@ export class Descriptor implements Disposable, AsyncDisposable {
     return `Descriptor(fd=${this.number}${this.path === undefined ? '' : `, path='${this.path}'`}, mode='${this.mode}', ${this.isClosed ? 'closed' : 'open'})`;
   }
 }
+
+const fstatCall = (b: Backend, fd: number): Call<FileStat> => ({ sync: () => b.fstatSync(fd), async: () => b.fstat(fd) });
+const fsyncCall = (b: Backend, fd: number): Call<void> => ({ sync: () => { b.fsyncSync(fd); }, async: () => b.fsync(fd) });
+const fdatasyncCall = (b: Backend, fd: number): Call<void> => ({ sync: () => { b.fdatasyncSync(fd); }, async: () => b.fdatasync(fd) });

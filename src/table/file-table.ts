@@ -4,6 +4,7 @@ import { OsBackend } from '../backend/os-backend.js';
 import { O, descriptionFlags, flagsToMode, parseOpenFlags, type OpenFlags } from '../backend/flags.js';
 import { TIMEOUT_RULE, numberOption } from '../errors/number-option.js';
 import { FsError, hasCode, rejected } from '../errors/fs-error.js';
+import { runAsync, runSync, type Protocol } from '../protocol/run.js';
 import { OpenSite, SitePolicy, type SiteMode } from '../diagnostics/open-site.js';
 import { OpenHandle, formatLeakReport, summarizeOpenSites, type LeakReportOptions } from '../diagnostics/leak-report.js';
 import { UnclosedWatch } from '../diagnostics/unclosed-watch.js';
@@ -38,7 +39,7 @@ export interface FileTableOptions {
   reportAtExit?: boolean;
 }
 
-/** Whence values for {@link FileTable.seek}: from the start, the current offset, the end. */
+/** Whence values for {@link FileTable.seekSync}: from the start, the current offset, the end. */
 export const SEEK_SET = 0;
 /** See {@link SEEK_SET}. */
 export const SEEK_CUR = 1;
@@ -67,7 +68,7 @@ export interface AdoptOptions {
  * description that holds the offset, the status flags and one backend descriptor.
  *
  * It offers two ways in:
- * - the **number API**, shaped like POSIX (`openSync`, `dup`, `dup2`, `readSync(fd, …)`, `seek`,
+ * - the **number API**, shaped like POSIX (`openSync`, `dup`, `dup2`, `readSync(fd, …)`, `seekSync`,
  *   `closeSync`): numbers, with POSIX's hazards (a stale number names whatever reuses it);
  * - the **descriptor API** (`openDescriptorSync`, `descriptor(n)`), returning {@link Descriptor} objects
  *   that fail loudly once closed. The io layer (`open()`) is built on it.
@@ -145,11 +146,7 @@ export class FileTable {
 
   /** Promise form of {@link FileTable.closeSync}. */
   close(fd: number): Promise<void> {
-    try {
-      return this.entry(fd, 'close').close();
-    } catch (e) {
-      return rejected(e);
-    }
+    return this.onEntry(fd, 'close', (d) => d.close());
   }
 
   /** dup(2): a new, lowest-free number sharing `fd`'s open file description. */
@@ -184,7 +181,7 @@ export class FileTable {
       throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: fd2, detail: `descriptor ${fd2} was closed, but another open took the number before it could be reused` });
     }
     const d = new Descriptor(this, fd2, description, 'dup', src.mode, site);
-    description.refs++;
+    description.addRef();
     this.claim(fd2, d);
     this.entries.set(fd2, d);
     d.escaped = true;
@@ -209,12 +206,7 @@ export class FileTable {
 
   /** Promise form of {@link FileTable.readSync}. */
   read(fd: number, buffer: Bytes, offset?: number, length?: number, position?: number | null): Promise<number> {
-    try {
-      if (position != null) checkPosition(position, 'read', fd);
-      return this.entry(fd, 'read').read(buffer, offset, length, position);
-    } catch (e) {
-      return rejected(e);
-    }
+    return this.onEntry(fd, 'read', (d) => d.read(buffer, offset, length, position), position);
   }
 
   /** write(2)/pwrite(2) on descriptor `fd`. */
@@ -225,17 +217,12 @@ export class FileTable {
 
   /** Promise form of {@link FileTable.writeSync}. */
   write(fd: number, buffer: Bytes, offset?: number, length?: number, position?: number | null): Promise<number> {
-    try {
-      if (position != null) checkPosition(position, 'write', fd);
-      return this.entry(fd, 'write').write(buffer, offset, length, position);
-    } catch (e) {
-      return rejected(e);
-    }
+    return this.onEntry(fd, 'write', (d) => d.write(buffer, offset, length, position), position);
   }
 
-  /** lseek(2): moves `fd`'s shared offset and returns it. */
-  seek(fd: number, offset: number, whence: Whence = SEEK_SET): number {
-    return this.entry(fd, 'lseek').seek(offset, whence);
+  /** lseek(2): moves `fd`'s shared offset and returns it. Synchronous; `SEEK_END` makes an fstat. */
+  seekSync(fd: number, offset: number, whence: Whence = SEEK_SET): number {
+    return this.entry(fd, 'lseek').seekSync(offset, whence);
   }
 
   /** ftruncate(2). */
@@ -246,12 +233,7 @@ export class FileTable {
 
   /** Promise form of {@link FileTable.ftruncateSync}. */
   ftruncate(fd: number, length = 0): Promise<void> {
-    try {
-      checkLength(length, fd);
-      return this.entry(fd, 'ftruncate').truncate(length);
-    } catch (e) {
-      return rejected(e);
-    }
+    return this.onEntry(fd, 'ftruncate', (d) => d.truncate(length), length);
   }
 
   /** fstat(2). */
@@ -261,11 +243,7 @@ export class FileTable {
 
   /** Promise form of {@link FileTable.fstatSync}. */
   fstat(fd: number): Promise<FileStat> {
-    try {
-      return this.entry(fd, 'fstat').stat();
-    } catch (e) {
-      return rejected(e);
-    }
+    return this.onEntry(fd, 'fstat', (d) => d.stat());
   }
 
   /** fsync(2). */
@@ -275,11 +253,7 @@ export class FileTable {
 
   /** Promise form of {@link FileTable.fsyncSync}. */
   fsync(fd: number): Promise<void> {
-    try {
-      return this.entry(fd, 'fsync').sync();
-    } catch (e) {
-      return rejected(e);
-    }
+    return this.onEntry(fd, 'fsync', (d) => d.sync());
   }
 
   /** fdatasync(2). */
@@ -289,11 +263,7 @@ export class FileTable {
 
   /** Promise form of {@link FileTable.fdatasyncSync}. */
   fdatasync(fd: number): Promise<void> {
-    try {
-      return this.entry(fd, 'fdatasync').datasync();
-    } catch (e) {
-      return rejected(e);
-    }
+    return this.onEntry(fd, 'fdatasync', (d) => d.datasync());
   }
 
   // ================================================================ descriptor API
@@ -307,6 +277,23 @@ export class FileTable {
     const d = this.entry(fd, syscall);
     d.shared = true;
     return d;
+  }
+
+  /**
+   * A promise call of the number API on descriptor `fd`: EINVAL for a bad `position` (read, write) or
+   * `length` (ftruncate) first, as the kernel checks arguments before the descriptor, then EBADF if
+   * `fd` is not open; either as a rejection.
+   */
+  private onEntry<T>(fd: number, syscall: string, op: (d: Descriptor) => Promise<T>, argument?: number | null): Promise<T> {
+    try {
+      if (argument != null) {
+        if (syscall === 'ftruncate') checkLength(argument, fd);
+        else checkPosition(argument, syscall, fd);
+      }
+      return op(this.entry(fd, syscall));
+    } catch (e) {
+      return rejected(e);
+    }
   }
 
   /** The open descriptor numbered `fd` for a number-API call; EBADF if there is none. */
@@ -327,12 +314,31 @@ export class FileTable {
    * behalf, such as a log reopening after rotation, passes the site of the call that created it).
    */
   openDescriptorSync(path: string, flags: OpenFlags = 'r', mode = 0o666, modeText?: string, openSite?: OpenSite): Descriptor {
+    return runSync(this.opening(path, flags, mode, modeText, openSite));
+  }
+
+  /**
+   * Promise form of {@link FileTable.openDescriptorSync}. Waits in the budget queue when the table is at
+   * `maxOpen`, and retries when the OS refuses with EMFILE/ENFILE (see {@link FileTableOptions.emfileRetryMs}).
+   */
+  openDescriptor(path: string, flags: OpenFlags = 'r', mode = 0o666, modeText?: string, openSite?: OpenSite): Promise<Descriptor> {
+    return runAsync(this.opening(path, flags, mode, modeText, openSite));
+  }
+
+  /**
+   * The open of both forms: a budget slot, the backend's open, the descriptor installed; the slot given
+   * back if the open fails. Where the forms must differ, the two forms of a step say how: synchronously
+   * the budget has a slot or the open fails with EMFILE at once, a promise open waits its turn in the
+   * queue and retries after the OS's EMFILE/ENFILE.
+   */
+  private *opening(path: string, flags: OpenFlags, mode: number, modeText: string | undefined, openSite: OpenSite | undefined): Protocol<Descriptor> {
     const bits = this.flagBits(flags, path);
     const site = openSite ?? this.captureSite();
-    this.takeSlotSync('open', path);
+    // Plain yields rather than `yield* call(…)`: open is on the hot path, and each generator costs.
+    yield { sync: () => { this.takeSlotSync('open', path); }, async: () => this.budget.take() ?? Promise.resolve() };
     let fd: number;
     try {
-      fd = this.backend.openSync(path, bits | O.CLOEXEC, mode);
+      fd = (yield { sync: () => this.backend.openSync(path, bits | O.CLOEXEC, mode), async: () => this.openRetrying(path, bits | O.CLOEXEC, mode) }) as number;
     } catch (e) {
       this.budget.release();
       throw this.explainExhaustion(e);
@@ -340,16 +346,8 @@ export class FileTable {
     return this.install(fd, new OpenFileDescription(this, this.backend, fd, descriptionFlags(bits), path), 'open', modeText ?? flagsToMode(bits), site);
   }
 
-  /**
-   * Promise form of {@link FileTable.openDescriptorSync}. Waits in the budget queue when the table is at
-   * `maxOpen`, and retries when the OS refuses with EMFILE/ENFILE (see {@link FileTableOptions.emfileRetryMs}).
-   */
-  async openDescriptor(path: string, flags: OpenFlags = 'r', mode = 0o666, modeText?: string): Promise<Descriptor> {
-    const bits = this.flagBits(flags, path);
-    const site = this.captureSite();
-    const wait = this.budget.take();
-    if (wait !== undefined) await wait;
-    let fd: number;
+  /** The promise form's open(2): while the OS refuses with EMFILE/ENFILE, waits for a close and retries. */
+  private async openRetrying(path: string, bits: number, mode: number): Promise<number> {
     let delay = 5;
     const deadline = Date.now() + this.emfileRetryMs;
     // While earlier opens wait for the OS to have room, queue behind them rather than try (and fail).
@@ -357,22 +355,17 @@ export class FileTable {
     let refused = woken !== undefined; // a refusal after waiting in the queue goes back to its head
     for (;;) {
       try {
-        fd = await this.backend.open(path, bits | O.CLOEXEC, mode);
+        const fd = await this.backend.open(path, bits, mode);
         // Room found by the timer was freed outside the table and may fit more: let the next one try.
         if (woken === 'timer') this.budget.wakeRoomWaiter('timer');
-        break;
+        return fd;
       } catch (e) {
-        if ((hasCode(e, 'EMFILE') || hasCode(e, 'ENFILE')) && Date.now() < deadline) {
-          woken = await this.budget.nextRelease(delay, refused);
-          refused = true;
-          delay = Math.min(delay * 2, 500);
-          continue;
-        }
-        this.budget.release();
-        throw this.explainExhaustion(e);
+        if (!(hasCode(e, 'EMFILE') || hasCode(e, 'ENFILE')) || Date.now() >= deadline) throw e;
+        woken = await this.budget.nextRelease(delay, refused);
+        refused = true;
+        delay = Math.min(delay * 2, 500);
       }
     }
-    return this.install(fd, new OpenFileDescription(this, this.backend, fd, descriptionFlags(bits), path), 'open', modeText ?? flagsToMode(bits), site);
   }
 
   /** dup(2) on a Descriptor: a new Descriptor sharing its open file description. */
@@ -387,7 +380,7 @@ export class FileTable {
       this.budget.release();
       throw this.explainExhaustion(e);
     }
-    description.refs++;
+    description.addRef();
     const d = new Descriptor(this, n, description, 'dup', source.mode, site);
     this.claim(n, d);
     this.entries.set(n, d);
@@ -523,7 +516,7 @@ export class FileTable {
   }
 
   private install(fd: number, description: OpenFileDescription, origin: DescriptorOrigin, modeText: string, site: OpenSite | undefined): Descriptor {
-    description.refs = 1;
+    description.addRef();
     const d = new Descriptor(this, fd, description, origin, modeText, site);
     this.claim(fd, description);
     this.entries.set(fd, d);
@@ -555,10 +548,10 @@ export class FileTable {
     }
     if (prev instanceof OpenFileDescription) {
       prev.revoke(reason);
-      if (stale !== undefined && stale.description === prev) prev.releaseSync();
+      if (stale !== undefined && stale.description === prev) prev.dropRefSync();
     } else {
       prev.markClosedWithoutRelease(reason);
-      prev.description.releaseSync();
+      prev.description.dropRefSync();
     }
     const opened = stale?.openSite === undefined ? '' : ` (it was opened at ${stale.openSite.describe()})`;
     process.emitWarning(`fdkeeper: ${reason}${stale?.path === undefined ? '' : `; '${stale.path}'`}${opened}`, { code: REUSED_WARNING });
@@ -581,7 +574,7 @@ export class FileTable {
     } else {
       // fd2 is the backend descriptor of old's description.
       if (!oldDescription.ownsBackendFd) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: fd2, path: old.path, detail: 'the number is borrowed (stdio or closefd: false); Node cannot redirect a kernel descriptor' });
-      if (oldDescription.inflight > 0) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: fd2, path: old.path, detail: 'I/O is in flight on it' });
+      if (oldDescription.busy) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: fd2, path: old.path, detail: 'I/O is in flight on it' });
       const shared = oldDescription.refs > 1;
       // Duplicates still use the old description: it moves onto one of their numbers (no number changes
       // hands, as with dup2(2)), or failing that to a fresh backend descriptor.
@@ -600,7 +593,7 @@ export class FileTable {
           // number is lost to a concurrent open).
           this.entries.delete(fd2);
           old.markClosedWithoutRelease('dup2 failed after moving its description away');
-          oldDescription.refs--;
+          oldDescription.dropRefSync();
           try {
             this.backend.closeSync(fd2);
           } finally {
@@ -616,7 +609,7 @@ export class FileTable {
         throw e;
       }
       if (shared) {
-        oldDescription.refs--; // its backend descriptor is `moved` now; nothing to close
+        oldDescription.dropRefSync(); // its backend descriptor is `moved` now; nothing to close
         releaseOld = false;
       } else {
         oldDescription.revoke('replaced by dup2'); // its backend descriptor was closed by the swap
@@ -626,7 +619,7 @@ export class FileTable {
     this.held.delete(fd2);
     this.entries.delete(fd2);
     old.markClosedWithoutRelease();
-    if (releaseOld) oldDescription.releaseSync();
+    if (releaseOld) oldDescription.dropRefSync();
     if (!ok) this.budget.release();
     return ok;
   }
@@ -644,7 +637,7 @@ export class FileTable {
    * socket; a FIFO opened for one direction, whose reopen needs a second descriptor).
    */
   private promoteDuplicate(description: OpenFileDescription, from: number): boolean {
-    if (!description.ownsBackendFd || description.inflight > 0 || description.revoked !== undefined || description.backendFd !== from) return false;
+    if (!description.ownsBackendFd || description.busy || description.revoked !== undefined || description.backendFd !== from) return false;
     let heir: Descriptor | undefined;
     for (const d of this.entries.values()) {
       if (d.description === description && d.number !== from && this.held.get(d.number) === d) {
@@ -698,7 +691,7 @@ export class FileTable {
         this.entries.delete(target);
         this.held.delete(target);
         heir.markClosedWithoutRelease(`descriptor ${target} was taken by another open while fdkeeper moved its description`);
-        description.refs--;
+        description.dropRefSync();
         this.budget.release();
       }
       return false;

@@ -164,7 +164,7 @@ async function runOs(seq: Sequence, dir: string, table: FileTable, base: number)
         return p ? table.write(fd(op[1]), data, 0, data.length, pos) : table.writeSync(fd(op[1]), data, 0, data.length, pos);
       }
       case 'lseek':
-        return table.seek(fd(op[1]), op[2], op[3]);
+        return table.seekSync(fd(op[1]), op[2], op[3]);
       case 'ftruncate':
         return p ? table.ftruncate(fd(op[1]), op[2]).then(() => null) : (table.ftruncateSync(fd(op[1]), op[2]), null);
       case 'fstat':

@@ -1,5 +1,6 @@
 import type { Backend, Bytes, FdInfo, FileStat, TimeLike } from '../backend.js';
-import { FsError, rejected } from '../../errors/fs-error.js';
+import { FsError } from '../../errors/fs-error.js';
+import { SyncBackend } from '../sync-backend.js';
 import { O } from '../flags.js';
 import { CrashJournal, type CrashStatesOptions } from './crash-journal.js';
 import { Credentials, R_OK, S_ISGID, S_ISUID, W_OK, X_OK } from './credentials.js';
@@ -94,10 +95,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * journal can then build the states a power loss could leave: {@link MemoryBackend.crash},
  * {@link MemoryBackend.crashStates}.
  *
- * The promise forms run the call synchronously when called and return a settled promise: the change
- * has taken effect before the promise is even returned.
+ * The promise forms are derived from the synchronous ones ({@link SyncBackend}): each runs the call
+ * synchronously when called and returns a settled promise, so the change has taken effect before the
+ * promise is even returned, and the two forms cannot differ.
  */
-export class MemoryBackend implements Backend {
+export class MemoryBackend extends SyncBackend implements Backend {
   readonly name = 'memory';
 
   /** The root file system. */
@@ -117,6 +119,7 @@ export class MemoryBackend implements Backend {
    * {@link MemoryBackend.fromState}).
    */
   constructor(options: MemoryBackendOptions = {}, state?: FsState) {
+    super();
     const uid = options.uid ?? 0;
     const gid = options.gid ?? 0;
     this.clock = options.now ?? Date.now;
@@ -218,9 +221,9 @@ export class MemoryBackend implements Backend {
   chdir(path: string): void {
     const w = this.walker.walk(path, FOLLOW, 'chdir', path);
     const node = w.node;
-    if (node === undefined) throw fail('ENOENT', 'chdir', path);
-    if (node.kind !== 'dir') throw fail('ENOTDIR', 'chdir', path);
-    if (!this.creds.can(node, X_OK)) throw fail('EACCES', 'chdir', path);
+    if (node === undefined) throw new FsError({ code: 'ENOENT', syscall: 'chdir', path });
+    if (node.kind !== 'dir') throw new FsError({ code: 'ENOTDIR', syscall: 'chdir', path });
+    if (!this.creds.can(node, X_OK)) throw new FsError({ code: 'EACCES', syscall: 'chdir', path });
     const cwd = this.walker.cwd;
     this.walker.cwd = path.charCodeAt(0) === 47 ? path : cwd === '/' ? '/' + path : cwd + '/' + path;
   }
@@ -279,14 +282,14 @@ export class MemoryBackend implements Backend {
     const other = fs instanceof MemoryBackend ? fs : new MemoryBackend(fs);
     const w = this.walker.walk(path, FOLLOW, 'mount', path);
     const node = w.node;
-    if (node === undefined) throw fail('ENOENT', 'mount', path);
-    if (node.kind !== 'dir') throw fail('ENOTDIR', 'mount', path);
+    if (node === undefined) throw new FsError({ code: 'ENOENT', syscall: 'mount', path });
+    if (node.kind !== 'dir') throw new FsError({ code: 'ENOTDIR', syscall: 'mount', path });
     const host = w.nodeDev;
-    if (node.ino === host.state.root) throw fail('EBUSY', 'mount', path, undefined, 'already the root of a file system');
+    if (node.ino === host.state.root) throw new FsError({ code: 'EBUSY', syscall: 'mount', path, detail: 'already the root of a file system' });
     const guest = other.device;
-    if (guest.mountedOn !== undefined) throw fail('EBUSY', 'mount', path, undefined, 'that file system is mounted elsewhere');
+    if (guest.mountedOn !== undefined) throw new FsError({ code: 'EBUSY', syscall: 'mount', path, detail: 'that file system is mounted elsewhere' });
     for (let d: Device | undefined = host; d !== undefined; d = d.mountedOn?.device) {
-      if (d === guest) throw fail('EINVAL', 'mount', path, undefined, 'cannot mount a file system inside itself');
+      if (d === guest) throw new FsError({ code: 'EINVAL', syscall: 'mount', path, detail: 'cannot mount a file system inside itself' });
     }
     host.mounts.set(node.ino, guest);
     guest.mountedOn = { device: host, ino: node.ino };
@@ -297,11 +300,11 @@ export class MemoryBackend implements Backend {
   unmount(path: string): void {
     const w = this.walker.walk(path, FOLLOW, 'umount', path);
     const node = w.node;
-    if (node === undefined) throw fail('ENOENT', 'umount', path);
+    if (node === undefined) throw new FsError({ code: 'ENOENT', syscall: 'umount', path });
     const guest = w.nodeDev;
     const on = guest.mountedOn;
-    if (guest === this.device || node.ino !== guest.state.root || on === undefined) throw fail('EINVAL', 'umount', path, undefined, 'not a mount point');
-    if (guest.mounts.size > 0 || this.fds.some((f) => f.device === guest)) throw fail('EBUSY', 'umount', path);
+    if (guest === this.device || node.ino !== guest.state.root || on === undefined) throw new FsError({ code: 'EINVAL', syscall: 'umount', path, detail: 'not a mount point' });
+    if (guest.mounts.size > 0 || this.fds.some((f) => f.device === guest)) throw new FsError({ code: 'EBUSY', syscall: 'umount', path });
     on.device.mounts.delete(on.ino);
     guest.mountedOn = undefined;
   }
@@ -354,36 +357,36 @@ export class MemoryBackend implements Backend {
 
   openSync(path: string, flags: number, mode = 0o666): number {
     const fd = this.fds.lowestFree();
-    if (fd < 0) throw fail('EMFILE', 'open', path);
+    if (fd < 0) throw new FsError({ code: 'EMFILE', syscall: 'open', path });
     const creat = (flags & O.CREAT) !== 0;
     const excl = creat && (flags & O.EXCL) !== 0;
     const directory = (flags & O.DIRECTORY) !== 0;
-    if (creat && directory) throw fail('EINVAL', 'open', path, undefined, 'O_CREAT with O_DIRECTORY');
+    if (creat && directory) throw new FsError({ code: 'EINVAL', syscall: 'open', path, detail: 'O_CREAT with O_DIRECTORY' });
     const acc = flags & O.ACCMODE;
     const writable = acc === O.WRONLY || acc === O.RDWR;
     const trunc = (flags & O.TRUNC) !== 0;
     if (creat && path.endsWith('/')) {
       // Linux: O_CREAT with a trailing slash is EISDIR once the parent resolves, whatever the name is.
       this.walker.walk(path, PARENT, 'open', path);
-      throw fail('EISDIR', 'open', path);
+      throw new FsError({ code: 'EISDIR', syscall: 'open', path });
     }
     const w = this.walker.walk(path, excl || (flags & O.NOFOLLOW) !== 0 ? NOFOLLOW : FOLLOW, 'open', path);
     let node = w.node;
     let dev = w.nodeDev;
     if (node === undefined) {
-      if (!creat) throw fail('ENOENT', 'open', path);
-      if (w.slash) throw fail('EISDIR', 'open', path);
-      if (!this.creds.can(w.dir, W_OK | X_OK)) throw fail('EACCES', 'open', path);
+      if (!creat) throw new FsError({ code: 'ENOENT', syscall: 'open', path });
+      if (w.slash) throw new FsError({ code: 'EISDIR', syscall: 'open', path });
+      if (!this.creds.can(w.dir, W_OK | X_OK)) throw new FsError({ code: 'EACCES', syscall: 'open', path });
       dev = w.dev;
       node = this.create(dev, w.dir, w.name, 'file', mode & 0o7777 & ~this.creds.umask);
     } else {
-      if (excl) throw fail('EEXIST', 'open', path);
-      if (directory && node.kind !== 'dir') throw fail('ENOTDIR', 'open', path);
-      if (node.kind === 'symlink') throw fail('ELOOP', 'open', path); // reached only with O_NOFOLLOW
-      if (node.kind === 'dir' && (creat || writable || trunc)) throw fail('EISDIR', 'open', path);
-      if (node.kind === 'fifo') throw fail('ENXIO', 'open', path, undefined, 'named FIFOs are not supported by the memory backend');
+      if (excl) throw new FsError({ code: 'EEXIST', syscall: 'open', path });
+      if (directory && node.kind !== 'dir') throw new FsError({ code: 'ENOTDIR', syscall: 'open', path });
+      if (node.kind === 'symlink') throw new FsError({ code: 'ELOOP', syscall: 'open', path }); // reached only with O_NOFOLLOW
+      if (node.kind === 'dir' && (creat || writable || trunc)) throw new FsError({ code: 'EISDIR', syscall: 'open', path });
+      if (node.kind === 'fifo') throw new FsError({ code: 'ENXIO', syscall: 'open', path, detail: 'named FIFOs are not supported by the memory backend' });
       const want = (acc === O.RDONLY || acc === O.RDWR ? R_OK : 0) | (writable || trunc ? W_OK : 0);
-      if (!this.creds.can(node, want)) throw fail('EACCES', 'open', path);
+      if (!this.creds.can(node, want)) throw new FsError({ code: 'EACCES', syscall: 'open', path });
       if (trunc && node.kind === 'file') {
         // Shrinking never needs space; a truncate on open always sets mtime and ctime, as Linux does.
         const growth = truncateGrowth(node, 0);
@@ -396,59 +399,37 @@ export class MemoryBackend implements Backend {
     this.fds.set(fd, file);
     return fd;
   }
-  open(path: string, flags: number, mode?: number): Promise<number> {
-    try {
-      return Promise.resolve(this.openSync(path, flags, mode));
-    } catch (e) {
-      return rejected(e);
-    }
-  }
 
   closeSync(fd: number): void {
     const file = this.fds.remove(fd);
-    if (file === undefined) throw fail('EBADF', 'close', undefined, fd);
+    if (file === undefined) throw new FsError({ code: 'EBADF', syscall: 'close', fd });
     this.release(file);
-  }
-  close(fd: number): Promise<void> {
-    try {
-      this.closeSync(fd);
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e);
-    }
   }
 
   // ================================================================ read and write
 
   readSync(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): number {
-    if (position !== null && !(position >= 0 && Number.isSafeInteger(position))) throw fail('EINVAL', 'read', undefined, fd, `position ${position} is not a non-negative integer`);
+    if (position !== null && !(position >= 0 && Number.isSafeInteger(position))) throw new FsError({ code: 'EINVAL', syscall: 'read', fd, detail: `position ${position} is not a non-negative integer` });
     checkRange(buffer, offset, length);
     const file = this.fds.get(fd);
-    if (file === undefined || !file.readable) throw fail('EBADF', 'read', undefined, fd);
+    if (file === undefined || !file.readable) throw new FsError({ code: 'EBADF', syscall: 'read', fd });
     const pipe = file.pipe;
     if (pipe !== undefined) return this.readPipe(fd, pipe, buffer, offset, length, position);
     if (length === 0) return 0;
     const inode = file.inode;
-    if (inode.kind === 'dir') throw fail('EISDIR', 'read', undefined, fd);
+    if (inode.kind === 'dir') throw new FsError({ code: 'EISDIR', syscall: 'read', fd });
     const pos = position ?? file.offset;
     const n = (file.device as Device).state.read(inode, buffer, offset, length, pos);
     if (position === null) file.offset = pos + n;
     this.touch(inode);
     return n;
   }
-  read(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): Promise<number> {
-    try {
-      return Promise.resolve(this.readSync(fd, buffer, offset, length, position));
-    } catch (e) {
-      return rejected(e);
-    }
-  }
 
   writeSync(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): number {
-    if (position !== null && !(position >= 0 && Number.isSafeInteger(position))) throw fail('EINVAL', 'write', undefined, fd, `position ${position} is not a non-negative integer`);
+    if (position !== null && !(position >= 0 && Number.isSafeInteger(position))) throw new FsError({ code: 'EINVAL', syscall: 'write', fd, detail: `position ${position} is not a non-negative integer` });
     checkRange(buffer, offset, length);
     const file = this.fds.get(fd);
-    if (file === undefined || !file.writable) throw fail('EBADF', 'write', undefined, fd);
+    if (file === undefined || !file.writable) throw new FsError({ code: 'EBADF', syscall: 'write', fd });
     const pipe = file.pipe;
     if (pipe !== undefined) return writePipe(fd, pipe, buffer, offset, length, position);
     if (length === 0) return 0; // no change at all, not even the times (Linux)
@@ -456,9 +437,9 @@ export class MemoryBackend implements Backend {
     const dev = file.device as Device;
     // O_APPEND: at the end, even for a pwrite (Linux); the offset moves only for a plain write.
     const pos = file.append ? inode.size : (position ?? file.offset);
-    if (pos + length > MAX_FILE_SIZE) throw fail('EFBIG', 'write', undefined, fd);
+    if (pos + length > MAX_FILE_SIZE) throw new FsError({ code: 'EFBIG', syscall: 'write', fd });
     const growth = writeGrowth(inode, pos, length);
-    if (growth > 0 && dev.used + growth > dev.capacity) throw fail('ENOSPC', 'write', undefined, fd);
+    if (growth > 0 && dev.used + growth > dev.capacity) throw new FsError({ code: 'ENOSPC', syscall: 'write', fd });
     // The state copies the bytes in at once; only a journal that keeps the op needs its own copy.
     const keep = dev.keepsData;
     const data = keep ? copyBytes(buffer, offset, length) : offset === 0 && length === buffer.length ? buffer : buffer.subarray(offset, offset + length);
@@ -473,20 +454,13 @@ export class MemoryBackend implements Backend {
     else if ((file.flags & O.DSYNC) !== 0) dev.journal.barrier('fdatasync', inode.ino, false);
     return length;
   }
-  write(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): Promise<number> {
-    try {
-      return Promise.resolve(this.writeSync(fd, buffer, offset, length, position));
-    } catch (e) {
-      return rejected(e);
-    }
-  }
 
   private readPipe(fd: number, pipe: MemoryPipe, buffer: Bytes, offset: number, length: number, position: number | null): number {
-    if (position !== null) throw fail('ESPIPE', 'read', undefined, fd);
+    if (position !== null) throw new FsError({ code: 'ESPIPE', syscall: 'read', fd });
     if (length === 0) return 0;
     const n = pipe.read(buffer, offset, length);
     // An empty pipe with a writer would block; a single-threaded emulation cannot wait.
-    if (n === 0 && pipe.writers > 0) throw fail('EAGAIN', 'read', undefined, fd, 'the pipe is empty and its write end is open (the memory backend cannot block)');
+    if (n === 0 && pipe.writers > 0) throw new FsError({ code: 'EAGAIN', syscall: 'read', fd, detail: 'the pipe is empty and its write end is open (the memory backend cannot block)' });
     return n;
   }
 
@@ -494,97 +468,52 @@ export class MemoryBackend implements Backend {
 
   fstatSync(fd: number): FileStat {
     const file = this.fds.get(fd);
-    if (file === undefined) throw fail('EBADF', 'fstat', undefined, fd);
+    if (file === undefined) throw new FsError({ code: 'EBADF', syscall: 'fstat', fd });
     return new MemoryStat(file.device === undefined ? PIPE_DEV : file.device.dev, file.inode);
-  }
-  fstat(fd: number): Promise<FileStat> {
-    try {
-      return Promise.resolve(this.fstatSync(fd));
-    } catch (e) {
-      return rejected(e);
-    }
   }
 
   statSync(path: string): FileStat {
     return this.statWith(path, FOLLOW, 'stat');
   }
-  stat(path: string): Promise<FileStat> {
-    try {
-      return Promise.resolve(this.statWith(path, FOLLOW, 'stat'));
-    } catch (e) {
-      return rejected(e);
-    }
-  }
 
   lstatSync(path: string): FileStat {
     return this.statWith(path, NOFOLLOW, 'lstat');
   }
-  lstat(path: string): Promise<FileStat> {
-    try {
-      return Promise.resolve(this.statWith(path, NOFOLLOW, 'lstat'));
-    } catch (e) {
-      return rejected(e);
-    }
-  }
 
   private statWith(path: string, mode: number, syscall: string): FileStat {
     const w = this.walker.walk(path, mode, syscall, path);
-    if (w.node === undefined) throw fail('ENOENT', syscall, path);
+    if (w.node === undefined) throw new FsError({ code: 'ENOENT', syscall, path });
     return new MemoryStat(w.nodeDev.dev, w.node);
   }
 
   // ================================================================ truncate and sync
 
   ftruncateSync(fd: number, length: number): void {
-    if (!(Number.isSafeInteger(length) && length >= 0)) throw fail('EINVAL', 'ftruncate', undefined, fd, `length ${String(length)} is not a non-negative integer`);
+    if (!(Number.isSafeInteger(length) && length >= 0)) throw new FsError({ code: 'EINVAL', syscall: 'ftruncate', fd, detail: `length ${String(length)} is not a non-negative integer` });
     const file = this.fds.get(fd);
-    if (file === undefined || file.pathOnly) throw fail('EBADF', 'ftruncate', undefined, fd);
+    if (file === undefined || file.pathOnly) throw new FsError({ code: 'EBADF', syscall: 'ftruncate', fd });
     const inode = file.inode;
-    if (!file.writable || inode.kind !== 'file' || file.device === undefined) throw fail('EINVAL', 'ftruncate', undefined, fd);
-    if (length > MAX_FILE_SIZE) throw fail('EFBIG', 'ftruncate', undefined, fd);
+    if (!file.writable || inode.kind !== 'file' || file.device === undefined) throw new FsError({ code: 'EINVAL', syscall: 'ftruncate', fd });
+    if (length > MAX_FILE_SIZE) throw new FsError({ code: 'EFBIG', syscall: 'ftruncate', fd });
     const dev = file.device;
     const growth = truncateGrowth(inode, length);
-    if (growth > 0 && dev.used + growth > dev.capacity) throw fail('ENOSPC', 'ftruncate', undefined, fd);
+    if (growth > 0 && dev.used + growth > dev.capacity) throw new FsError({ code: 'ENOSPC', syscall: 'ftruncate', fd });
     dev.apply({ type: 'truncate', ino: inode.ino, size: length, mtimeMs: this.clock() });
     dev.used += growth;
-  }
-  ftruncate(fd: number, length: number): Promise<void> {
-    try {
-      this.ftruncateSync(fd, length);
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e);
-    }
   }
 
   fsyncSync(fd: number): void {
     this.barrier(fd, 'fsync');
   }
-  fsync(fd: number): Promise<void> {
-    try {
-      this.barrier(fd, 'fsync');
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e);
-    }
-  }
 
   fdatasyncSync(fd: number): void {
     this.barrier(fd, 'fdatasync');
   }
-  fdatasync(fd: number): Promise<void> {
-    try {
-      this.barrier(fd, 'fdatasync');
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e);
-    }
-  }
 
   private barrier(fd: number, kind: BarrierKind): void {
     const file = this.fds.get(fd);
-    if (file === undefined || file.pathOnly) throw fail('EBADF', kind, undefined, fd);
-    if (file.device === undefined) throw fail('EINVAL', kind, undefined, fd, 'a pipe cannot be synced');
+    if (file === undefined || file.pathOnly) throw new FsError({ code: 'EBADF', syscall: kind, fd });
+    if (file.device === undefined) throw new FsError({ code: 'EINVAL', syscall: kind, fd, detail: 'a pipe cannot be synced' });
     file.device.journal.barrier(kind, file.inode.ino, file.inode.kind === 'dir');
   }
 
@@ -593,7 +522,7 @@ export class MemoryBackend implements Backend {
   renameSync(oldPath: string, newPath: string): void {
     const sc = 'rename';
     const w = this.walker.walk(oldPath, PARENT, sc, oldPath, newPath);
-    if (w.last !== LAST_NAME) throw fail('EBUSY', sc, oldPath, undefined, undefined, newPath);
+    if (w.last !== LAST_NAME) throw new FsError({ code: 'EBUSY', syscall: sc, path: oldPath, dest: newPath });
     const fromDev = w.dev;
     const fromDir = w.dir;
     const fromName = w.name;
@@ -601,188 +530,126 @@ export class MemoryBackend implements Backend {
     const srcMounted = w.nodeDev !== fromDev;
     const oldSlash = w.slash;
     const w2 = this.walker.walk(newPath, PARENT, sc, oldPath, newPath);
-    if (w2.last !== LAST_NAME) throw fail('EBUSY', sc, oldPath, undefined, undefined, newPath);
+    if (w2.last !== LAST_NAME) throw new FsError({ code: 'EBUSY', syscall: sc, path: oldPath, dest: newPath });
     const toDir = w2.dir;
     const toName = w2.name;
     const dst = w2.node;
-    if (w2.dev !== fromDev) throw fail('EXDEV', sc, oldPath, undefined, undefined, newPath);
-    if (src === undefined) throw fail('ENOENT', sc, oldPath, undefined, undefined, newPath);
+    if (w2.dev !== fromDev) throw new FsError({ code: 'EXDEV', syscall: sc, path: oldPath, dest: newPath });
+    if (src === undefined) throw new FsError({ code: 'ENOENT', syscall: sc, path: oldPath, dest: newPath });
     const isDir = src.kind === 'dir';
-    if (!isDir && (oldSlash || w2.slash)) throw fail('ENOTDIR', sc, oldPath, undefined, undefined, newPath);
+    if (!isDir && (oldSlash || w2.slash)) throw new FsError({ code: 'ENOTDIR', syscall: sc, path: oldPath, dest: newPath });
     if (isDir && !srcMounted) {
       // A directory cannot move into its own subtree.
       for (let d = toDir; ; d = fromDev.state.inode(d.parent)) {
-        if (d === src) throw fail('EINVAL', sc, oldPath, undefined, undefined, newPath);
+        if (d === src) throw new FsError({ code: 'EINVAL', syscall: sc, path: oldPath, dest: newPath });
         if (d.ino === fromDev.state.root) break;
       }
     }
     if (dst !== undefined && dst.kind === 'dir' && dst !== src) {
       // Nor can anything replace a directory it lives in (Linux says ENOTEMPTY, whatever the source is).
       for (let d = fromDir; ; d = fromDev.state.inode(d.parent)) {
-        if (d === dst) throw fail('ENOTEMPTY', sc, oldPath, undefined, undefined, newPath);
+        if (d === dst) throw new FsError({ code: 'ENOTEMPTY', syscall: sc, path: oldPath, dest: newPath });
         if (d.ino === fromDev.state.root) break;
       }
     }
     if (dst === src) return; // two names of one inode: nothing to do (POSIX)
     const creds = this.creds;
-    if (!creds.can(fromDir, W_OK | X_OK) || !creds.can(toDir, W_OK | X_OK)) throw fail('EACCES', sc, oldPath, undefined, undefined, newPath);
-    if (!creds.mayRemoveFrom(fromDir, src) || (dst !== undefined && !creds.mayRemoveFrom(toDir, dst))) throw fail('EPERM', sc, oldPath, undefined, undefined, newPath);
+    if (!creds.can(fromDir, W_OK | X_OK) || !creds.can(toDir, W_OK | X_OK)) throw new FsError({ code: 'EACCES', syscall: sc, path: oldPath, dest: newPath });
+    if (!creds.mayRemoveFrom(fromDir, src) || (dst !== undefined && !creds.mayRemoveFrom(toDir, dst))) throw new FsError({ code: 'EPERM', syscall: sc, path: oldPath, dest: newPath });
     // Moving a directory to another parent rewrites its '..': it needs write permission itself.
-    if (isDir && fromDir !== toDir && !creds.can(src, W_OK)) throw fail('EACCES', sc, oldPath, undefined, undefined, newPath);
+    if (isDir && fromDir !== toDir && !creds.can(src, W_OK)) throw new FsError({ code: 'EACCES', syscall: sc, path: oldPath, dest: newPath });
     if (dst !== undefined) {
-      if (isDir && dst.kind !== 'dir') throw fail('ENOTDIR', sc, oldPath, undefined, undefined, newPath);
-      if (!isDir && dst.kind === 'dir') throw fail('EISDIR', sc, oldPath, undefined, undefined, newPath);
+      if (isDir && dst.kind !== 'dir') throw new FsError({ code: 'ENOTDIR', syscall: sc, path: oldPath, dest: newPath });
+      if (!isDir && dst.kind === 'dir') throw new FsError({ code: 'EISDIR', syscall: sc, path: oldPath, dest: newPath });
     }
-    if (srcMounted || (dst !== undefined && w2.nodeDev !== fromDev)) throw fail('EBUSY', sc, oldPath, undefined, 'a mount point', newPath);
-    if (dst !== undefined && isDir && (dst.entries as Map<string, number>).size > 0) throw fail('ENOTEMPTY', sc, oldPath, undefined, undefined, newPath);
+    if (srcMounted || (dst !== undefined && w2.nodeDev !== fromDev)) throw new FsError({ code: 'EBUSY', syscall: sc, path: oldPath, detail: 'a mount point', dest: newPath });
+    if (dst !== undefined && isDir && (dst.entries as Map<string, number>).size > 0) throw new FsError({ code: 'ENOTEMPTY', syscall: sc, path: oldPath, dest: newPath });
     fromDev.apply({ type: 'rename', fromDir: fromDir.ino, fromName, toDir: toDir.ino, toName, ctimeMs: this.clock() });
     if (dst !== undefined) fromDev.reap(dst.ino);
-  }
-  rename(oldPath: string, newPath: string): Promise<void> {
-    try {
-      this.renameSync(oldPath, newPath);
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e);
-    }
   }
 
   unlinkSync(path: string): void {
     const w = this.walker.walk(path, PARENT, 'unlink', path);
-    if (w.last !== LAST_NAME) throw fail('EISDIR', 'unlink', path);
+    if (w.last !== LAST_NAME) throw new FsError({ code: 'EISDIR', syscall: 'unlink', path });
     const node = w.node;
-    if (node === undefined) throw fail('ENOENT', 'unlink', path);
-    if (w.slash) throw fail(node.kind === 'dir' ? 'EISDIR' : 'ENOTDIR', 'unlink', path);
-    if (!this.creds.can(w.dir, W_OK | X_OK)) throw fail('EACCES', 'unlink', path);
-    if (!this.creds.mayRemoveFrom(w.dir, node)) throw fail('EPERM', 'unlink', path);
-    if (node.kind === 'dir') throw fail('EISDIR', 'unlink', path);
+    if (node === undefined) throw new FsError({ code: 'ENOENT', syscall: 'unlink', path });
+    if (w.slash) throw new FsError({ code: node.kind === 'dir' ? 'EISDIR' : 'ENOTDIR', syscall: 'unlink', path });
+    if (!this.creds.can(w.dir, W_OK | X_OK)) throw new FsError({ code: 'EACCES', syscall: 'unlink', path });
+    if (!this.creds.mayRemoveFrom(w.dir, node)) throw new FsError({ code: 'EPERM', syscall: 'unlink', path });
+    if (node.kind === 'dir') throw new FsError({ code: 'EISDIR', syscall: 'unlink', path });
     const dev = w.dev;
     dev.apply({ type: 'unlink', dir: w.dir.ino, name: w.name, ctimeMs: this.clock() });
     dev.reap(node.ino);
-  }
-  unlink(path: string): Promise<void> {
-    try {
-      this.unlinkSync(path);
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e);
-    }
   }
 
   rmdirSync(path: string): void {
     const w = this.walker.walk(path, PARENT, 'rmdir', path);
-    if (w.last === LAST_DOT) throw fail('EINVAL', 'rmdir', path);
-    if (w.last === LAST_DOTDOT) throw fail('ENOTEMPTY', 'rmdir', path);
-    if (w.last === LAST_ROOT) throw fail('EBUSY', 'rmdir', path);
+    if (w.last === LAST_DOT) throw new FsError({ code: 'EINVAL', syscall: 'rmdir', path });
+    if (w.last === LAST_DOTDOT) throw new FsError({ code: 'ENOTEMPTY', syscall: 'rmdir', path });
+    if (w.last === LAST_ROOT) throw new FsError({ code: 'EBUSY', syscall: 'rmdir', path });
     const node = w.node;
-    if (node === undefined) throw fail('ENOENT', 'rmdir', path);
-    if (!this.creds.can(w.dir, W_OK | X_OK)) throw fail('EACCES', 'rmdir', path);
-    if (!this.creds.mayRemoveFrom(w.dir, node)) throw fail('EPERM', 'rmdir', path);
-    if (node.kind !== 'dir') throw fail('ENOTDIR', 'rmdir', path);
-    if (w.nodeDev !== w.dev) throw fail('EBUSY', 'rmdir', path, undefined, 'a mount point');
-    if ((node.entries as Map<string, number>).size > 0) throw fail('ENOTEMPTY', 'rmdir', path);
+    if (node === undefined) throw new FsError({ code: 'ENOENT', syscall: 'rmdir', path });
+    if (!this.creds.can(w.dir, W_OK | X_OK)) throw new FsError({ code: 'EACCES', syscall: 'rmdir', path });
+    if (!this.creds.mayRemoveFrom(w.dir, node)) throw new FsError({ code: 'EPERM', syscall: 'rmdir', path });
+    if (node.kind !== 'dir') throw new FsError({ code: 'ENOTDIR', syscall: 'rmdir', path });
+    if (w.nodeDev !== w.dev) throw new FsError({ code: 'EBUSY', syscall: 'rmdir', path, detail: 'a mount point' });
+    if ((node.entries as Map<string, number>).size > 0) throw new FsError({ code: 'ENOTEMPTY', syscall: 'rmdir', path });
     const dev = w.dev;
     dev.apply({ type: 'unlink', dir: w.dir.ino, name: w.name, ctimeMs: this.clock() });
     dev.reap(node.ino);
-  }
-  rmdir(path: string): Promise<void> {
-    try {
-      this.rmdirSync(path);
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e);
-    }
   }
 
   linkSync(existingPath: string, newPath: string): void {
     const sc = 'link';
     const w = this.walker.walk(existingPath, NOFOLLOW, sc, existingPath, newPath);
     const src = w.node;
-    if (src === undefined) throw fail('ENOENT', sc, existingPath, undefined, undefined, newPath);
+    if (src === undefined) throw new FsError({ code: 'ENOENT', syscall: sc, path: existingPath, dest: newPath });
     const srcDev = w.nodeDev;
     const w2 = this.walker.walk(newPath, PARENT, sc, existingPath, newPath);
-    if (w2.last !== LAST_NAME || w2.node !== undefined) throw fail('EEXIST', sc, existingPath, undefined, undefined, newPath);
-    if (w2.slash) throw fail('ENOENT', sc, existingPath, undefined, undefined, newPath);
-    if (w2.dev !== srcDev) throw fail('EXDEV', sc, existingPath, undefined, undefined, newPath);
-    if (!this.creds.can(w2.dir, W_OK | X_OK)) throw fail('EACCES', sc, existingPath, undefined, undefined, newPath);
-    if (src.kind === 'dir') throw fail('EPERM', sc, existingPath, undefined, 'hard links to directories are not allowed', newPath);
+    if (w2.last !== LAST_NAME || w2.node !== undefined) throw new FsError({ code: 'EEXIST', syscall: sc, path: existingPath, dest: newPath });
+    if (w2.slash) throw new FsError({ code: 'ENOENT', syscall: sc, path: existingPath, dest: newPath });
+    if (w2.dev !== srcDev) throw new FsError({ code: 'EXDEV', syscall: sc, path: existingPath, dest: newPath });
+    if (!this.creds.can(w2.dir, W_OK | X_OK)) throw new FsError({ code: 'EACCES', syscall: sc, path: existingPath, dest: newPath });
+    if (src.kind === 'dir') throw new FsError({ code: 'EPERM', syscall: sc, path: existingPath, detail: 'hard links to directories are not allowed', dest: newPath });
     srcDev.apply({ type: 'link', dir: w2.dir.ino, name: w2.name, ino: src.ino, ctimeMs: this.clock() });
-  }
-  link(existingPath: string, newPath: string): Promise<void> {
-    try {
-      this.linkSync(existingPath, newPath);
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e);
-    }
   }
 
   symlinkSync(target: string, path: string): void {
     const sc = 'symlink';
     // node:fs reports symlink errors with the target as `path` and the new name as `dest`.
-    if (target.length === 0) throw fail('ENOENT', sc, target, undefined, undefined, path);
+    if (target.length === 0) throw new FsError({ code: 'ENOENT', syscall: sc, path: target, dest: path });
     const w = this.walker.walk(path, PARENT, sc, target, path);
-    if (w.last !== LAST_NAME || w.node !== undefined) throw fail('EEXIST', sc, target, undefined, undefined, path);
-    if (w.slash) throw fail('ENOENT', sc, target, undefined, undefined, path);
-    if (target.length >= PATH_MAX / 3 && Buffer.byteLength(target) >= PATH_MAX) throw fail('ENAMETOOLONG', sc, target, undefined, undefined, path);
-    if (!this.creds.can(w.dir, W_OK | X_OK)) throw fail('EACCES', sc, target, undefined, undefined, path);
+    if (w.last !== LAST_NAME || w.node !== undefined) throw new FsError({ code: 'EEXIST', syscall: sc, path: target, dest: path });
+    if (w.slash) throw new FsError({ code: 'ENOENT', syscall: sc, path: target, dest: path });
+    if (target.length >= PATH_MAX / 3 && Buffer.byteLength(target) >= PATH_MAX) throw new FsError({ code: 'ENAMETOOLONG', syscall: sc, path: target, dest: path });
+    if (!this.creds.can(w.dir, W_OK | X_OK)) throw new FsError({ code: 'EACCES', syscall: sc, path: target, dest: path });
     this.create(w.dev, w.dir, w.name, 'symlink', 0o777, target);
-  }
-  symlink(target: string, path: string): Promise<void> {
-    try {
-      this.symlinkSync(target, path);
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e);
-    }
   }
 
   readlinkSync(path: string): string {
     const w = this.walker.walk(path, NOFOLLOW, 'readlink', path);
     const node = w.node;
-    if (node === undefined) throw fail('ENOENT', 'readlink', path);
-    if (node.kind !== 'symlink') throw fail('EINVAL', 'readlink', path);
+    if (node === undefined) throw new FsError({ code: 'ENOENT', syscall: 'readlink', path });
+    if (node.kind !== 'symlink') throw new FsError({ code: 'EINVAL', syscall: 'readlink', path });
     this.touch(node);
     return node.target;
-  }
-  readlink(path: string): Promise<string> {
-    try {
-      return Promise.resolve(this.readlinkSync(path));
-    } catch (e) {
-      return rejected(e);
-    }
   }
 
   mkdirSync(path: string, mode = 0o777): void {
     const w = this.walker.walk(path, PARENT, 'mkdir', path);
-    if (w.last !== LAST_NAME || w.node !== undefined) throw fail('EEXIST', 'mkdir', path);
-    if (!this.creds.can(w.dir, W_OK | X_OK)) throw fail('EACCES', 'mkdir', path);
+    if (w.last !== LAST_NAME || w.node !== undefined) throw new FsError({ code: 'EEXIST', syscall: 'mkdir', path });
+    if (!this.creds.can(w.dir, W_OK | X_OK)) throw new FsError({ code: 'EACCES', syscall: 'mkdir', path });
     this.create(w.dev, w.dir, w.name, 'dir', mode & 0o1777 & ~this.creds.umask);
-  }
-  mkdir(path: string, mode?: number): Promise<void> {
-    try {
-      this.mkdirSync(path, mode);
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e);
-    }
   }
 
   readdirSync(path: string): string[] {
     const w = this.walker.walk(path, FOLLOW, 'scandir', path);
     const node = w.node;
-    if (node === undefined) throw fail('ENOENT', 'scandir', path);
-    if (node.kind !== 'dir') throw fail('ENOTDIR', 'scandir', path);
-    if (!this.creds.can(node, R_OK)) throw fail('EACCES', 'scandir', path);
+    if (node === undefined) throw new FsError({ code: 'ENOENT', syscall: 'scandir', path });
+    if (node.kind !== 'dir') throw new FsError({ code: 'ENOTDIR', syscall: 'scandir', path });
+    if (!this.creds.can(node, R_OK)) throw new FsError({ code: 'EACCES', syscall: 'scandir', path });
     this.touch(node);
     return [...(node.entries as Map<string, number>).keys()];
-  }
-  readdir(path: string): Promise<string[]> {
-    try {
-      return Promise.resolve(this.readdirSync(path));
-    } catch (e) {
-      return rejected(e);
-    }
   }
 
   // ================================================================ attributes
@@ -790,24 +657,16 @@ export class MemoryBackend implements Backend {
   chmodSync(path: string, mode: number): void {
     const w = this.walker.walk(path, FOLLOW, 'chmod', path);
     const node = w.node;
-    if (node === undefined) throw fail('ENOENT', 'chmod', path);
-    if (!this.creds.owns(node)) throw fail('EPERM', 'chmod', path);
+    if (node === undefined) throw new FsError({ code: 'ENOENT', syscall: 'chmod', path });
+    if (!this.creds.owns(node)) throw new FsError({ code: 'EPERM', syscall: 'chmod', path });
     w.nodeDev.apply({ type: 'setattr', ino: node.ino, mode: mode & 0o7777, ctimeMs: this.clock() });
-  }
-  chmod(path: string, mode: number): Promise<void> {
-    try {
-      this.chmodSync(path, mode);
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e);
-    }
   }
 
   fchmodSync(fd: number, mode: number): void {
     const file = this.fds.get(fd);
-    if (file === undefined || file.pathOnly) throw fail('EBADF', 'fchmod', undefined, fd);
+    if (file === undefined || file.pathOnly) throw new FsError({ code: 'EBADF', syscall: 'fchmod', fd });
     const inode = file.inode;
-    if (!this.creds.owns(inode)) throw fail('EPERM', 'fchmod', undefined, fd);
+    if (!this.creds.owns(inode)) throw new FsError({ code: 'EPERM', syscall: 'fchmod', fd });
     const now = this.clock();
     if (file.device === undefined) {
       // A pipe's inode is in no file system (nothing for the crash model to see).
@@ -817,24 +676,16 @@ export class MemoryBackend implements Backend {
     }
     file.device.apply({ type: 'setattr', ino: inode.ino, mode: mode & 0o7777, ctimeMs: now });
   }
-  fchmod(fd: number, mode: number): Promise<void> {
-    try {
-      this.fchmodSync(fd, mode);
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e);
-    }
-  }
 
   fchownSync(fd: number, uid: number, gid: number): void {
     const file = this.fds.get(fd);
-    if (file === undefined || file.pathOnly) throw fail('EBADF', 'fchown', undefined, fd);
+    if (file === undefined || file.pathOnly) throw new FsError({ code: 'EBADF', syscall: 'fchown', fd });
     const inode = file.inode;
     const creds = this.creds;
     if (creds.uid !== 0) {
       // Without CAP_CHOWN: the owner may only change the group, and only to their own.
-      if (uid !== -1 && uid !== inode.uid) throw fail('EPERM', 'fchown', undefined, fd);
-      if (gid !== -1 && gid !== inode.gid && (inode.uid !== creds.uid || gid !== creds.gid)) throw fail('EPERM', 'fchown', undefined, fd);
+      if (uid !== -1 && uid !== inode.uid) throw new FsError({ code: 'EPERM', syscall: 'fchown', fd });
+      if (gid !== -1 && gid !== inode.gid && (inode.uid !== creds.uid || gid !== creds.gid)) throw new FsError({ code: 'EPERM', syscall: 'fchown', fd });
     }
     const now = this.clock();
     const newUid = uid === -1 ? inode.uid : uid;
@@ -851,14 +702,6 @@ export class MemoryBackend implements Backend {
     const op: FsOp = mode === inode.mode ? { type: 'setattr', ino: inode.ino, uid: newUid, gid: newGid, ctimeMs: now } : { type: 'setattr', ino: inode.ino, uid: newUid, gid: newGid, mode, ctimeMs: now };
     file.device.apply(op);
   }
-  fchown(fd: number, uid: number, gid: number): Promise<void> {
-    try {
-      this.fchownSync(fd, uid, gid);
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e);
-    }
-  }
 
   utimesSync(path: string, atime: TimeLike, mtime: TimeLike): void {
     const now = this.clock();
@@ -866,17 +709,9 @@ export class MemoryBackend implements Backend {
     const mtimeMs = toMs(mtime, 'mtime', now);
     const w = this.walker.walk(path, FOLLOW, 'utime', path);
     const node = w.node;
-    if (node === undefined) throw fail('ENOENT', 'utime', path);
-    if (!this.creds.owns(node)) throw fail('EPERM', 'utime', path);
+    if (node === undefined) throw new FsError({ code: 'ENOENT', syscall: 'utime', path });
+    if (!this.creds.owns(node)) throw new FsError({ code: 'EPERM', syscall: 'utime', path });
     w.nodeDev.apply({ type: 'setattr', ino: node.ino, atimeMs, mtimeMs, ctimeMs: now });
-  }
-  utimes(path: string, atime: TimeLike, mtime: TimeLike): Promise<void> {
-    try {
-      this.utimesSync(path, atime, mtime);
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e);
-    }
   }
 
   // ================================================================ descriptor-table support
@@ -888,9 +723,9 @@ export class MemoryBackend implements Backend {
    */
   reserveSync(fd: number): number {
     const src = this.fds.get(fd);
-    if (src === undefined) throw fail('EBADF', 'dup', undefined, fd);
+    if (src === undefined) throw new FsError({ code: 'EBADF', syscall: 'dup', fd });
     const n = this.fds.lowestFree();
-    if (n < 0) throw fail('EMFILE', 'dup', undefined, fd);
+    if (n < 0) throw new FsError({ code: 'EMFILE', syscall: 'dup', fd });
     this.fds.set(n, this.reservation(src));
     return n;
   }
@@ -903,11 +738,11 @@ export class MemoryBackend implements Backend {
    */
   reserveAtSync(target: number, fd: number, replace: boolean): boolean {
     const src = this.fds.get(fd);
-    if (src === undefined) throw fail('EBADF', 'dup2', undefined, fd);
-    if (!Number.isSafeInteger(target) || target < 0 || target >= this.fds.limit) throw fail('EBADF', 'dup2', undefined, target, 'not a valid descriptor number');
-    if (target < this.fds.first) throw fail('EBUSY', 'dup2', undefined, target, 'stdio numbers are not emulated by the memory backend');
+    if (src === undefined) throw new FsError({ code: 'EBADF', syscall: 'dup2', fd });
+    if (!Number.isSafeInteger(target) || target < 0 || target >= this.fds.limit) throw new FsError({ code: 'EBADF', syscall: 'dup2', fd: target, detail: 'not a valid descriptor number' });
+    if (target < this.fds.first) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: target, detail: 'stdio numbers are not emulated by the memory backend' });
     const held = this.fds.get(target);
-    if (held !== undefined && !replace) throw fail('EBUSY', 'dup2', undefined, target, 'the number is held');
+    if (held !== undefined && !replace) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: target, detail: 'the number is held' });
     const reservation = this.reservation(src); // before the release below: it may be the last hold on the file
     if (held !== undefined) {
       this.fds.remove(target);
@@ -924,19 +759,19 @@ export class MemoryBackend implements Backend {
    */
   reopenSync(fd: number, flags: number): number {
     const src = this.fds.get(fd);
-    if (src === undefined) throw fail('EBADF', 'reopen', undefined, fd);
+    if (src === undefined) throw new FsError({ code: 'EBADF', syscall: 'reopen', fd });
     const n = this.fds.lowestFree();
-    if (n < 0) throw fail('EMFILE', 'reopen', undefined, fd);
+    if (n < 0) throw new FsError({ code: 'EMFILE', syscall: 'reopen', fd });
     const acc = flags & O.ACCMODE;
     const readable = acc === O.RDONLY || acc === O.RDWR;
     const writable = acc === O.WRONLY || acc === O.RDWR;
     const inode = src.inode;
     const pipe = src.pipe;
     if (pipe === undefined) {
-      if (inode.kind === 'dir' && writable) throw fail('EISDIR', 'reopen', undefined, fd);
-      if (inode.kind === 'symlink') throw fail('ELOOP', 'reopen', undefined, fd);
+      if (inode.kind === 'dir' && writable) throw new FsError({ code: 'EISDIR', syscall: 'reopen', fd });
+      if (inode.kind === 'symlink') throw new FsError({ code: 'ELOOP', syscall: 'reopen', fd });
     }
-    if (!this.creds.can(inode, (readable ? R_OK : 0) | (writable ? W_OK : 0))) throw fail('EACCES', 'reopen', undefined, fd);
+    if (!this.creds.can(inode, (readable ? R_OK : 0) | (writable ? W_OK : 0))) throw new FsError({ code: 'EACCES', syscall: 'reopen', fd });
     const file = new MemoryFile(src.device, inode, pipe, flags, false);
     if (pipe !== undefined) {
       if (readable) pipe.readers++;
@@ -956,7 +791,7 @@ export class MemoryBackend implements Backend {
    */
   pipeSync(): [number, number] {
     const r = this.fds.lowestFree();
-    if (r < 0) throw fail('EMFILE', 'pipe');
+    if (r < 0) throw new FsError({ code: 'EMFILE', syscall: 'pipe' });
     const t = this.clock();
     const creds = this.creds;
     const inode = new Inode(this.nextPipeIno++, 'fifo', { mode: 0o600, uid: creds.uid, gid: creds.gid, atimeMs: t, mtimeMs: t, ctimeMs: t, birthtimeMs: t });
@@ -967,7 +802,7 @@ export class MemoryBackend implements Backend {
     const w = this.fds.lowestFree();
     if (w < 0) {
       this.fds.remove(r);
-      throw fail('EMFILE', 'pipe');
+      throw new FsError({ code: 'EMFILE', syscall: 'pipe' });
     }
     pipe.writers = 1;
     this.fds.set(w, new MemoryFile(undefined, inode, pipe, O.WRONLY | O.CLOEXEC, false));
@@ -977,7 +812,7 @@ export class MemoryBackend implements Backend {
   /** The description's status flags (`O_PATH` for a reservation) and its offset (0 for a pipe). EBADF if `fd` is not open. */
   fdInfoSync(fd: number): FdInfo {
     const file = this.fds.get(fd);
-    if (file === undefined) throw fail('EBADF', 'fcntl', undefined, fd);
+    if (file === undefined) throw new FsError({ code: 'EBADF', syscall: 'fcntl', fd });
     return { flags: file.flags, offset: file.pipe === undefined ? file.offset : 0 };
   }
 
@@ -1067,17 +902,12 @@ function makeDirs(state: FsState, path: string, attrs: InodeAttrs): void {
 
 /** A write to a pipe end (see {@link MemoryBackend.pipeSync}). */
 function writePipe(fd: number, pipe: MemoryPipe, buffer: Bytes, offset: number, length: number, position: number | null): number {
-  if (position !== null) throw fail('ESPIPE', 'write', undefined, fd);
-  if (pipe.readers === 0) throw fail('EPIPE', 'write', undefined, fd, 'the pipe has no reader');
+  if (position !== null) throw new FsError({ code: 'ESPIPE', syscall: 'write', fd });
+  if (pipe.readers === 0) throw new FsError({ code: 'EPIPE', syscall: 'write', fd, detail: 'the pipe has no reader' });
   if (length === 0) return 0;
   const n = pipe.write(buffer, offset, length);
-  if (n === 0) throw fail('EAGAIN', 'write', undefined, fd, 'the pipe is full (the memory backend cannot block)');
+  if (n === 0) throw new FsError({ code: 'EAGAIN', syscall: 'write', fd, detail: 'the pipe is full (the memory backend cannot block)' });
   return n;
-}
-
-/** An {@link FsError}. */
-function fail(code: string, syscall: string, path?: string, fd?: number, detail?: string, dest?: string): FsError {
-  return new FsError({ code, syscall, path, dest, fd, detail });
 }
 
 /** node:fs's check of a buffer range: a RangeError (ERR_OUT_OF_RANGE) before any syscall. */

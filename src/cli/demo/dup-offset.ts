@@ -74,7 +74,7 @@ export function fdkeeperDupOffset(ctx: DemoContext): FdkeeperDupFacts {
     table.writeSync(fd, Buffer.from(DUP_WRITES[0]));
     table.writeSync(dup, Buffer.from(DUP_WRITES[1]));
     table.writeSync(dup2, Buffer.from(DUP_WRITES[2]));
-    const offsets = [fd, dup, dup2].map((n) => table.seek(n, 0, 1));
+    const offsets = [fd, dup, dup2].map((n) => table.seekSync(n, 0, 1));
     facts = { fd, dup, dup2, offsets, content: readFileSync(path, 'utf8'), replacedContent: readFileSync(elsewhere, 'utf8') };
   } finally {
     for (const n of opened) if (table.has(n)) table.closeSync(n);
