@@ -4,7 +4,7 @@
 // Two passes of the project's own TypeScript (node_modules/typescript, not whatever `tsc` is on PATH:
 // the `typescript-5.2` devDependency also installs a `tsc` bin and may win node_modules/.bin/tsc):
 //   1. type check and emit the declarations (.d.ts, with their TSDoc; `stripInternal` drops @internal);
-//   2. emit the JavaScript without comments and without checking again (`noCheck`): the TSDoc lives in
+//   2. emit the JavaScript without comments (except the demo's child programs, step 3) and without checking again (`noCheck`): the TSDoc lives in
 //      the .d.ts files, where editors read it, and leaving it out of the .js keeps the tarball small.
 // No source maps: they would point at src/*.ts, which the package does not ship (docs/packaging.md).
 // dist/ is removed first, so a module that was moved or deleted in src/ is not shipped stale.
@@ -17,12 +17,15 @@ import path from 'node:path';
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
-function run(args) {
-  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', ...args], { cwd: root, stdio: 'inherit' });
+function run(args, project = 'tsconfig.build.json') {
+  const r = spawnSync(process.execPath, [tsc, '-p', project, ...args], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 run(['--emitDeclarationOnly']);
 run(['--declaration', 'false', '--removeComments', '--noCheck']);
+// 3. the demo's child programs once more, with their comments: the demo finds the lines its stack traces
+//    must name by marker comments (`// @leak`) in the compiled .js.
+run([], 'tsconfig.children.json');
 chmodSync(path.join(root, 'dist', 'cli', 'main.js'), 0o755);
