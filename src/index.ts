@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-export { FsError, hasCode, type FsErrorInit } from './errors/fs-error.js';
+export { FsError, hasCode, type FsErrorInit, type TargetOutcome } from './errors/fs-error.js';
 
 export type { Backend, Bytes, FdInfo, FileStat, TimeLike } from './backend/backend.js';
 export { OsBackend } from './backend/os-backend.js';

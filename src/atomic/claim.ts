@@ -27,7 +27,8 @@ import { addLive, deleteLive, isLive } from './live-temps.js';
 import { HOST, bootTimeMs, isPidDead } from './pid.js';
 import type { Settings } from './settings.js';
 import { claimNameFor, tempNameFor } from './temp-name.js';
-import { createTemp, discard, writeAll } from './write-protocol.js';
+import { runAsync } from '../protocol/run.js';
+import { createTemp, discard, writeAll, type TempFile } from './write-protocol.js';
 
 /** A claim this process holds: its path and the identity of the file, to remove only that file. */
 export interface Claim {
@@ -174,30 +175,29 @@ export async function tryClaim(target: string, s: Settings): Promise<{ claim: Cl
       }
       continue;
     }
-    let tmp: Awaited<ReturnType<typeof createTemp>>;
+    let tmp: TempFile;
     try {
-      tmp = await createTemp(claimPath, s, 0o644);
+      tmp = await runAsync(createTemp(claimPath, s, 0o644));
     } catch (e) {
       throw claimFailed(e, target, claimPath);
     }
     let st: FileStat;
     try {
-      await writeAll(b, tmp.fd, content);
-      st = await b.fstat(tmp.fd);
-      tmp.open = false;
-      await b.close(tmp.fd);
+      await runAsync(writeAll(tmp.file, content));
+      st = await tmp.file.stat();
+      await tmp.file.close();
       addLive(claimPath);
       await b.link(tmp.path, claimPath);
     } catch (e) {
       deleteLive(claimPath);
-      await discard(b, tmp);
+      await runAsync(discard(b, tmp));
       if (hasCode(e, 'EEXIST')) continue; // claimed meanwhile: read that claim
       throw claimFailed(e, target, claimPath);
     }
-    await discard(b, tmp); // the claim is the file's other name
+    await runAsync(discard(b, tmp)); // the claim is the file's other name
     return { claim: { path: claimPath, dev: st.dev, ino: st.ino } };
   }
-  throw atomicError('EBUSY', 'link', claimPath, 'the claim kept changing hands');
+  throw atomicError({ code: 'EBUSY', syscall: 'link', path: claimPath, detail: 'the claim kept changing hands' });
 }
 
 /** Removes this process's claim (only if the claim file is still the one it created). Never rejects. */

@@ -51,7 +51,7 @@ const MAX_LOOK_AGAIN = 4096;
 export function absoluteTarget(path: string): string {
   if (typeof path !== 'string' || path === '') throw new TypeError('the path must be a non-empty string');
   const abs = resolve(path);
-  if (/[\\/]$/.test(path) && abs !== resolve('/')) throw atomicError('EISDIR', 'open', abs, 'a path ending in a separator names a directory');
+  if (/[\\/]$/.test(path) && abs !== resolve('/')) throw atomicError({ code: 'EISDIR', syscall: 'open', path: abs, detail: 'a path ending in a separator names a directory' });
   return abs;
 }
 
@@ -62,9 +62,10 @@ export function absoluteTarget(path: string): string {
  */
 export function planTarget(path: string, st: FileStat | undefined, s: Settings, id: Identity = identityOf(s.backend)): Target {
   const dir = dirname(path);
-  if (st?.isDirectory() === true) throw atomicError('EISDIR', 'open', path, 'the target is a directory');
+  if (st?.isDirectory() === true) throw atomicError({ code: 'EISDIR', syscall: 'open', path, detail: 'the target is a directory' });
   const replacingLink = st?.isSymbolicLink() === true; // replaceSymlink, or an untrusted link replaced
-  if (st !== undefined && !st.isFile() && !replacingLink) throw atomicError('EINVAL', 'open', path, 'the target is not a regular file (a FIFO, socket or device is never replaced by a rename)');
+  if (st !== undefined && !st.isFile() && !replacingLink)
+    throw atomicError({ code: 'EINVAL', syscall: 'open', path, detail: 'the target is not a regular file (a FIFO, socket or device is never replaced by a rename)' });
   const existing = st !== undefined && !replacingLink ? st : undefined;
   const mode = s.mode ?? (existing !== undefined ? existing.mode & 0o7777 : 0o666 & ~id.umask);
   let owner: Target['owner'];
@@ -74,7 +75,7 @@ export function planTarget(path: string, st: FileStat | undefined, s: Settings, 
 }
 
 function tooManyLinks(path: string): never {
-  throw atomicError('ELOOP', 'open', path, `more than ${String(MAX_LINKS)} symbolic links`);
+  throw atomicError({ code: 'ELOOP', syscall: 'open', path, detail: `more than ${String(MAX_LINKS)} symbolic links` });
 }
 
 /** One system call the resolution needs; {@link runStepsSync} and {@link runSteps} make it. */
@@ -156,7 +157,7 @@ function* walkDir(w: Walk, root: string, parts: string[]): Steps<WalkedDir> {
     const st = yield* lstatStep(next);
     if (st === undefined) {
       if (!w.mkdir) return { path: join(next, ...rest), st: undefined, missing: true };
-      if (++lookAgain > MAX_LOOK_AGAIN) throw atomicError('ENOENT', 'mkdir', w.target, `'${next}' kept disappearing after it was created`);
+      if (++lookAgain > MAX_LOOK_AGAIN) throw atomicError({ code: 'ENOENT', syscall: 'mkdir', path: w.target, detail: `'${next}' kept disappearing after it was created` });
       if ((yield { op: 'mkdir', path: next }) === true) w.made.push(next);
       rest = [name, ...rest]; // look again: ours, or whatever appeared there meanwhile
       continue;
@@ -168,7 +169,7 @@ function* walkDir(w: Walk, root: string, parts: string[]): Steps<WalkedDir> {
       rest = [...partsOf(content), ...rest];
       continue;
     }
-    if (!st.isDirectory()) throw atomicError('ENOTDIR', 'open', w.target, `'${next}' is not a directory`);
+    if (!st.isDirectory()) throw atomicError({ code: 'ENOTDIR', syscall: 'open', path: w.target, detail: `'${next}' is not a directory` });
     cur = { path: next, st, missing: false };
   }
   return cur;
@@ -187,7 +188,7 @@ export function* targetSteps(abs: string, s: Settings, id: Identity = identityOf
   for (;;) {
     const base = parts.pop();
     const dir = yield* walkDir(w, root, parts);
-    if (base === undefined || base === '.' || base === '..') throw atomicError('EISDIR', 'open', abs, 'the target is a directory');
+    if (base === undefined || base === '.' || base === '..') throw atomicError({ code: 'EISDIR', syscall: 'open', path: abs, detail: 'the target is a directory' });
     const path = join(dir.path, base);
     if (dir.missing) return planTarget(path, undefined, s, id);
     const st = yield* lstatStep(path);
