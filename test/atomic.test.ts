@@ -655,10 +655,10 @@ describe('every failure leaves the target byte-identical and no temp (before the
           const now = backendName === 'os' ? fs.readFileSync(p) : Buffer.from(mem.tree({ encoding: 'latin1' })[p] as string, 'latin1');
           if (c.afterRename === true) {
             assert.ok(now.equals(data), 'after the rename the new content is in place');
-            assert.match(caught.message, /in place/);
+            assert.equal(caught.target, 'replaced', 'the error says the new content is in place');
           } else {
             assert.ok(now.equals(old), 'the target is byte-identical');
-            assert.match(caught.message, /not changed/);
+            assert.equal(caught.target, 'unchanged', 'the error says the target was not changed');
           }
           assertNoTemps(path.dirname(p), inner);
           assertBalanced(f);
@@ -1058,6 +1058,7 @@ describe('PendingFile', () => {
     await pf.write('new');
     const e = await rejectsFs(pf.commit(), 'EIO', 'in place');
     assert.equal(e.path, p);
+    assert.equal(e.target, 'replaced');
     assert.equal(pf.state, 'committed');
     assert.equal(fs.readFileSync(p, 'utf8'), 'new');
     await pf.abort();
