@@ -1189,6 +1189,22 @@ describe('createExclusive', () => {
     assert.equal(fs.existsSync(claim), false);
   });
 
+  test('a torn claim (not exactly PID\\nHOST\\n: one parser, the CLI\'s strict rule) is stale and taken over; a whole one is honoured', async () => {
+    for (const torn of [`${process.ppid}\n`, `${process.ppid}\n${os.hostname().slice(0, 1)}`, `${process.ppid}\n${os.hostname()}\nmore\n`]) {
+      const p = file('torn.txt');
+      fs.rmSync(p, { force: true });
+      fs.writeFileSync(claimNameFor(p), torn);
+      assert.deepEqual(await createExclusive(p, 'mine'), { created: true, path: p }, JSON.stringify(torn));
+      assert.equal(fs.existsSync(claimNameFor(p)), false);
+    }
+    // Control: the same pid (alive) in a whole claim is a live producer.
+    const q = file('whole.txt');
+    fs.rmSync(q, { force: true });
+    fs.writeFileSync(claimNameFor(q), `${process.ppid}\n${os.hostname()}\n`);
+    assert.deepEqual(await createExclusive(q, 'mine'), { created: false, path: q, reason: 'in-progress' });
+    fs.rmSync(claimNameFor(q));
+  });
+
   test('a claim with this process\'s pid that this process does not hold (pid reuse) is stale', async () => {
     const p = file('x.txt');
     fs.writeFileSync(claimNameFor(p), `${process.pid}\n${os.hostname()}\n`);

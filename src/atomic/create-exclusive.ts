@@ -6,7 +6,7 @@ import { releaseClaim, tryClaim, type Holder } from './claim.js';
 import { prepare, type Prepared } from './data.js';
 import { atomicError, canceled, failedBeforeRename, isShaped, sourceFailed, throwIfAborted } from './errors.js';
 import { PendingFile } from './pending-file.js';
-import { absoluteTarget, dirSteps, planTarget, runSteps } from './resolve-target.js';
+import { absoluteTarget, dirSteps, planTarget } from './resolve-target.js';
 import { settingsOf, type Settings } from './settings.js';
 import type { AtomicData, CreateExclusiveOptions, ExclusiveResult } from './types.js';
 import { createTemp, discard } from './write-protocol.js';
@@ -156,7 +156,7 @@ export function createExclusive(path: string, content: AtomicData | ((file: Pend
 async function resolveKey(key: string, s: Settings): Promise<string> {
   const dir = dirname(key);
   try {
-    const reached = await runSteps(s.backend, dirSteps(dir, s, s.mkdir, key), dir);
+    const reached = await runAsync(dirSteps(dir, s, s.mkdir, key));
     return join(reached.path, basename(key));
   } catch (e) {
     throw failedBeforeRename(e, key, undefined);

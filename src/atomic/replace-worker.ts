@@ -21,7 +21,7 @@ import { hasCode } from '../errors/fs-error.js';
 import { failedAfterRename, failedBeforeRename } from './errors.js';
 import { fsyncDirSync } from './dir-sync.js';
 import { processUmask, type Identity } from './identity.js';
-import { runStepsSync, targetSteps, type Target } from './resolve-target.js';
+import { targetSteps, type Target } from './resolve-target.js';
 import type { Settings } from './settings.js';
 import { discard, removeQuietlySync, setMeta, syncAndClose, TEMP_FLAGS, TEMP_MODE, writeAll, type TempFile } from './write-protocol.js';
 import { FLAG_ABORTED, FLAG_DATA_READY, toWire, type Job, type Reply } from './worker-wire.js';
@@ -75,7 +75,7 @@ function identityFor(job: Job): Identity {
 function planFor(job: Job): Target {
   let target: Target;
   try {
-    target = runStepsSync(backend, targetSteps(job.path, settingsFor(job), identityFor(job)));
+    target = runSync(targetSteps(job.path, settingsFor(job), identityFor(job)));
   } catch (e) {
     throw failedBeforeRename(e, job.path, undefined);
   }
