@@ -14,7 +14,7 @@
  *
  * @packageDocumentation
  */
-export { FsError, hasCode, type FsErrorInit } from './errors/fs-error.js';
+export { FsError, hasCode, type FsErrorInit, type TargetOutcome } from './errors/fs-error.js';
 
 export type { Backend, Bytes, FdInfo, FileStat, TimeLike } from './backend/backend.js';
 export type { OpenFlags } from './backend/flags.js';

@@ -655,10 +655,10 @@ describe('every failure leaves the target byte-identical and no temp (before the
           const now = backendName === 'os' ? fs.readFileSync(p) : Buffer.from(mem.tree({ encoding: 'latin1' })[p] as string, 'latin1');
           if (c.afterRename === true) {
             assert.ok(now.equals(data), 'after the rename the new content is in place');
-            assert.match(caught.message, /in place/);
+            assert.equal(caught.target, 'replaced', 'the error says the new content is in place');
           } else {
             assert.ok(now.equals(old), 'the target is byte-identical');
-            assert.match(caught.message, /not changed/);
+            assert.equal(caught.target, 'unchanged', 'the error says the target was not changed');
           }
           assertNoTemps(path.dirname(p), inner);
           assertBalanced(f);
@@ -1058,6 +1058,7 @@ describe('PendingFile', () => {
     await pf.write('new');
     const e = await rejectsFs(pf.commit(), 'EIO', 'in place');
     assert.equal(e.path, p);
+    assert.equal(e.target, 'replaced');
     assert.equal(pf.state, 'committed');
     assert.equal(fs.readFileSync(p, 'utf8'), 'new');
     await pf.abort();
@@ -1186,6 +1187,22 @@ describe('createExclusive', () => {
     assert.deepEqual(await createExclusive(p, 'mine'), { created: true, path: p });
     assert.equal(fs.readFileSync(p, 'utf8'), 'mine');
     assert.equal(fs.existsSync(claim), false);
+  });
+
+  test('a torn claim (not exactly PID\\nHOST\\n: one parser, the CLI\'s strict rule) is stale and taken over; a whole one is honoured', async () => {
+    for (const torn of [`${process.ppid}\n`, `${process.ppid}\n${os.hostname().slice(0, 1)}`, `${process.ppid}\n${os.hostname()}\nmore\n`]) {
+      const p = file('torn.txt');
+      fs.rmSync(p, { force: true });
+      fs.writeFileSync(claimNameFor(p), torn);
+      assert.deepEqual(await createExclusive(p, 'mine'), { created: true, path: p }, JSON.stringify(torn));
+      assert.equal(fs.existsSync(claimNameFor(p)), false);
+    }
+    // Control: the same pid (alive) in a whole claim is a live producer.
+    const q = file('whole.txt');
+    fs.rmSync(q, { force: true });
+    fs.writeFileSync(claimNameFor(q), `${process.ppid}\n${os.hostname()}\n`);
+    assert.deepEqual(await createExclusive(q, 'mine'), { created: false, path: q, reason: 'in-progress' });
+    fs.rmSync(claimNameFor(q));
   });
 
   test('a claim with this process\'s pid that this process does not hold (pid reuse) is stale', async () => {

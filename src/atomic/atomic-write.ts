@@ -52,6 +52,7 @@ export function atomicWrite(path: string, data: AtomicData, options: AtomicWrite
 export function atomicWriteSync(path: string, data: AtomicDataSync, options: Omit<AtomicWriteOptions, 'signal'> = {}): void {
   const key = absoluteTarget(path);
   const settings = settingsOf({ ...options, signal: undefined });
-  if (isBusy(settings.backend, key)) throw atomicError('EBUSY', 'write', key, 'promise-form atomic writes to this path are in flight; a synchronous write could not be ordered with them');
+  if (isBusy(settings.backend, key))
+    throw atomicError({ code: 'EBUSY', syscall: 'write', path: key, detail: 'promise-form atomic writes to this path are in flight; a synchronous write could not be ordered with them' });
   replaceSync(key, prepare(data, settings.encoding), settings);
 }

@@ -27,7 +27,8 @@ import { addLive, deleteLive, isLive } from './live-temps.js';
 import { HOST, bootTimeMs, isPidDead } from './pid.js';
 import type { Settings } from './settings.js';
 import { claimNameFor, tempNameFor } from './temp-name.js';
-import { createTemp, discard, writeAll } from './write-protocol.js';
+import { runAsync } from '../protocol/run.js';
+import { createTemp, discard, writeAll, type TempFile } from './write-protocol.js';
 
 /** A claim this process holds: its path and the identity of the file, to remove only that file. */
 export interface Claim {
@@ -53,7 +54,8 @@ export interface Holder {
 }
 
 /**
- * Whether the claim at `claimPath` is known to be stale: it is empty (a crash lost its content), it was
+ * Whether the claim at `claimPath` is known to be stale: it is empty or not valid ({@link parseClaim}: a
+ * crash lost or tore its content), it was
  * made on this host before the host booted, by a process that is gone, or by this process's pid
  * although this process does not hold it (a previous process that had the same pid).
  */
@@ -68,7 +70,34 @@ export function holderIsDead(h: Holder, claimPath: string): boolean {
 }
 
 /** Claims are a few dozen bytes; more is not a claim's content. */
-const CLAIM_READ = 1024;
+export const CLAIM_MAX_BYTES = 1024;
+
+/** What a claim file's bytes say. */
+export type ClaimText = { readonly state: 'valid'; readonly pid: number; readonly host: string } | { readonly state: 'empty' } | { readonly state: 'invalid' };
+
+/**
+ * The one reading of a claim's content, for createExclusive and cleanupTemps as for `fdkeeper clean`:
+ * valid only if it is exactly what createExclusive writes, `PID\nHOST\n` — the pid a possible one
+ * (decimal, no leading zero, at most `pidLimit`), the host a non-empty UTF-8 name of at most 255
+ * characters without controls or spaces — and at most {@link CLAIM_MAX_BYTES} long. Anything else is
+ * `'invalid'`: a torn write (claims are linked into place only once written, so only a crash leaves
+ * one) or not a claim of ours.
+ */
+export function parseClaim(bytes: Uint8Array, pidLimit = 0xffff_ffff): ClaimText {
+  if (bytes.byteLength === 0) return { state: 'empty' };
+  if (bytes.byteLength > CLAIM_MAX_BYTES) return { state: 'invalid' };
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { state: 'invalid' };
+  }
+  // eslint-disable-next-line no-control-regex
+  const m = /^([1-9][0-9]{0,9})\n([^\u0000-\u0020\u007f-\u009f]{1,255})\n$/.exec(text);
+  if (m === null) return { state: 'invalid' };
+  const pid = Number(m[1]);
+  return pid <= pidLimit ? { state: 'valid', pid, host: m[2] ?? '' } : { state: 'invalid' };
+}
 
 /** What has a claim's name without being a readable claim: its owner and identity only. */
 function notAClaim(st: FileStat): Holder {
@@ -98,19 +127,18 @@ export async function readClaim(backend: Backend, claimPath: string, open: (st: 
     throw e;
   }
   let st: FileStat;
-  let text: string;
+  let text: ClaimText;
   try {
     st = await backend.fstat(fd);
     if (!st.isFile() || st.dev !== seen.dev || st.ino !== seen.ino) return notAClaim(st);
-    const buf = Buffer.alloc(CLAIM_READ);
-    const n = await backend.read(fd, buf, 0, CLAIM_READ, 0);
-    text = buf.toString('utf8', 0, n);
+    const buf = Buffer.alloc(CLAIM_MAX_BYTES + 1);
+    const n = await backend.read(fd, buf, 0, buf.length, 0);
+    text = parseClaim(buf.subarray(0, n));
   } finally {
     await backend.close(fd);
   }
-  const [pidText, host] = text.split('\n');
-  const pid = pidText !== undefined && /^[1-9][0-9]{0,9}$/.test(pidText) ? Number(pidText) : undefined;
-  return { pid, host: host === '' ? undefined : host, uid: st.uid, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, isFile: true };
+  const valid = text.state === 'valid' ? text : undefined;
+  return { pid: valid?.pid, host: valid?.host, uid: st.uid, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, isFile: true };
 }
 
 /**
@@ -174,30 +202,29 @@ export async function tryClaim(target: string, s: Settings): Promise<{ claim: Cl
       }
       continue;
     }
-    let tmp: Awaited<ReturnType<typeof createTemp>>;
+    let tmp: TempFile;
     try {
-      tmp = await createTemp(claimPath, s, 0o644);
+      tmp = await runAsync(createTemp(claimPath, s, 0o644));
     } catch (e) {
       throw claimFailed(e, target, claimPath);
     }
     let st: FileStat;
     try {
-      await writeAll(b, tmp.fd, content);
-      st = await b.fstat(tmp.fd);
-      tmp.open = false;
-      await b.close(tmp.fd);
+      await runAsync(writeAll(tmp.file, content));
+      st = await tmp.file.stat();
+      await tmp.file.close();
       addLive(claimPath);
       await b.link(tmp.path, claimPath);
     } catch (e) {
       deleteLive(claimPath);
-      await discard(b, tmp);
+      await runAsync(discard(b, tmp));
       if (hasCode(e, 'EEXIST')) continue; // claimed meanwhile: read that claim
       throw claimFailed(e, target, claimPath);
     }
-    await discard(b, tmp); // the claim is the file's other name
+    await runAsync(discard(b, tmp)); // the claim is the file's other name
     return { claim: { path: claimPath, dev: st.dev, ino: st.ino } };
   }
-  throw atomicError('EBUSY', 'link', claimPath, 'the claim kept changing hands');
+  throw atomicError({ code: 'EBUSY', syscall: 'link', path: claimPath, detail: 'the claim kept changing hands' });
 }
 
 /** Removes this process's claim (only if the claim file is still the one it created). Never rejects. */

@@ -6,10 +6,11 @@ import { releaseClaim, tryClaim, type Holder } from './claim.js';
 import { prepare, type Prepared } from './data.js';
 import { atomicError, canceled, failedBeforeRename, isShaped, sourceFailed, throwIfAborted } from './errors.js';
 import { PendingFile } from './pending-file.js';
-import { absoluteTarget, dirSteps, planTarget, runSteps } from './resolve-target.js';
+import { absoluteTarget, dirSteps, planTarget } from './resolve-target.js';
 import { settingsOf, type Settings } from './settings.js';
 import type { AtomicData, CreateExclusiveOptions, ExclusiveResult } from './types.js';
 import { createTemp, discard } from './write-protocol.js';
+import { runAsync } from '../protocol/run.js';
 
 /** Default time {@link createExclusive} waits with `wait: true`. */
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -86,18 +87,18 @@ async function fill(file: PendingFile, data: Prepared, target: string): Promise<
 /** With the claim held: writes the file as a temp and links it into place. */
 async function produce(key: string, content: Prepared | Producer, s: Settings): Promise<ExclusiveResult> {
   const target = planTarget(key, undefined, s);
-  const tmp = await createTemp(key, s);
+  const tmp = await runAsync(createTemp(key, s));
   let file: PendingFile;
   try {
     file = new PendingFile(key, tmp.path, { settings: s, target, tmp, publish: 'link' });
   } catch (e) {
-    await discard(s.backend, tmp);
+    await runAsync(discard(s.backend, tmp));
     throw e;
   }
   try {
     if (typeof content === 'function') await content(file);
     else await fill(file, content, key);
-    if (file.state === 'aborted') throw atomicError('ECANCELED', 'link', key, 'the producer aborted the file');
+    if (file.state === 'aborted') throw atomicError({ code: 'ECANCELED', syscall: 'link', path: key, detail: 'the producer aborted the file' });
     await file.commit(); // a no-op if the producer committed it
     return { created: true, path: key };
   } catch (e) {
@@ -155,7 +156,7 @@ export function createExclusive(path: string, content: AtomicData | ((file: Pend
 async function resolveKey(key: string, s: Settings): Promise<string> {
   const dir = dirname(key);
   try {
-    const reached = await runSteps(s.backend, dirSteps(dir, s, s.mkdir, key), dir);
+    const reached = await runAsync(dirSteps(dir, s, s.mkdir, key));
     return join(reached.path, basename(key));
   } catch (e) {
     throw failedBeforeRename(e, key, undefined);
@@ -189,7 +190,7 @@ async function runAt(key: string, what: Prepared | Producer, s: Settings, wait: 
     }
     if (wait === undefined) return { created: false, path: key, reason: 'in-progress' };
     const left = deadline - Date.now();
-    if (left <= 0) throw atomicError('ETIMEDOUT', 'open', key, `waited ${wait.timeoutMs} ms for the producer (${describe(r.holder)}) to finish`);
+    if (left <= 0) throw atomicError({ code: 'ETIMEDOUT', syscall: 'open', path: key, detail: `waited ${wait.timeoutMs} ms for the producer (${describe(r.holder)}) to finish` });
     await sleep(Math.min(wait.pollMs, left), s.signal, key);
   }
 }

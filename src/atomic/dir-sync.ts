@@ -9,6 +9,7 @@
 import type { Backend } from '../backend/backend.js';
 import { O } from '../backend/flags.js';
 import { hasCode } from '../errors/fs-error.js';
+import { call, runAsync, runSync, type Protocol } from '../protocol/run.js';
 import { quickCallsSyncIn } from './close-policy.js';
 
 /** How a directory is opened to be fsynced: read-only (all a directory allows), and nothing but one. */
@@ -23,54 +24,56 @@ function unsupported(e: unknown): boolean {
 }
 
 /**
- * open(dir, O_RDONLY|O_DIRECTORY) + fsync + close, synchronously, now. An fsync error is reported, never
- * retried (after a failed fsync Linux may report the next one clean without having written anything).
- * A close error after a successful fsync is ignored: a read-only directory descriptor holds no data.
+ * open(dir, O_RDONLY|O_DIRECTORY) + fsync + close. An fsync error is reported, never retried (after a
+ * failed fsync Linux may report the next one clean without having written anything). A close error
+ * after a successful fsync is ignored: a read-only directory descriptor holds no data. `quick`: in the
+ * promise run, open and close without a thread-pool job (a local file system, see close-policy.ts).
  */
-export function fsyncDirSync(backend: Backend, dir: string): void {
+function* fsyncDir(backend: Backend, dir: string, quick: boolean): Protocol<void> {
   let fd: number;
   try {
-    fd = backend.openSync(dir, DIR_FLAGS);
+    fd = yield* call(
+      () => backend.openSync(dir, DIR_FLAGS),
+      () => (quick ? Promise.resolve(backend.openSync(dir, DIR_FLAGS)) : backend.open(dir, DIR_FLAGS)),
+    );
   } catch (e) {
     if (unsupported(e)) return;
     throw e;
   }
   try {
-    backend.fsyncSync(fd);
+    yield* call(
+      () => {
+        backend.fsyncSync(fd);
+      },
+      () => backend.fsync(fd),
+    );
   } catch (e) {
     if (!unsupported(e)) throw e;
   } finally {
-    try {
+    const closeSync = (): void => {
       backend.closeSync(fd);
+    };
+    try {
+      yield* call(closeSync, () => {
+        if (!quick) return backend.close(fd);
+        closeSync();
+        return Promise.resolve();
+      });
     } catch {
       // see above
     }
   }
 }
 
-/** Promise form of {@link fsyncDirSync} (one fsync, not grouped). */
-export async function fsyncDirNow(backend: Backend, dir: string): Promise<void> {
+/** {@link fsyncDir} synchronously, now. */
+export function fsyncDirSync(backend: Backend, dir: string): void {
+  runSync(fsyncDir(backend, dir, false));
+}
+
+/** {@link fsyncDir} in the promise form, now (one fsync, not grouped: see {@link syncDir}). */
+export function fsyncDirNow(backend: Backend, dir: string): Promise<void> {
   // On a local file system the directory a rename just went into opens and closes without a job.
-  const quick = quickCallsSyncIn(backend, dir);
-  let fd: number;
-  try {
-    fd = quick ? backend.openSync(dir, DIR_FLAGS) : await backend.open(dir, DIR_FLAGS);
-  } catch (e) {
-    if (unsupported(e)) return;
-    throw e;
-  }
-  try {
-    await backend.fsync(fd);
-  } catch (e) {
-    if (!unsupported(e)) throw e;
-  } finally {
-    try {
-      if (quick) backend.closeSync(fd);
-      else await backend.close(fd);
-    } catch {
-      // see fsyncDirSync
-    }
-  }
+  return runAsync(fsyncDir(backend, dir, quickCallsSyncIn(backend, dir)));
 }
 
 /** A directory whose fsync is running (it is in the map only then), and the one queued after it. */

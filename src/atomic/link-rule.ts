@@ -36,10 +36,10 @@ export function isStickyWorldWritable(dir: FileStat): boolean {
  */
 export function untrustedLinkError(target: string, link: string, st: FileStat, dirSt: FileStat, finalComponent: boolean): Error {
   const hint = finalComponent ? "; untrustedSymlink: 'replace' replaces the link itself instead" : '';
-  return atomicError(
-    'EACCES',
-    'open',
-    target,
-    `refusing to follow the symbolic link '${link}' (owner uid ${String(st.uid)}) in a sticky world-writable directory (owner uid ${String(dirSt.uid)}): as under the kernel's fs.protected_symlinks rule, only links owned by the caller or by the directory's owner are followed there${hint}; the target was not changed`,
-  );
+  return atomicError({
+    code: 'EACCES',
+    syscall: 'open',
+    path: target,
+    detail: `refusing to follow the symbolic link '${link}' (owner uid ${String(st.uid)}) in a sticky world-writable directory (owner uid ${String(dirSt.uid)}): as under the kernel's fs.protected_symlinks rule, only links owned by the caller or by the directory's owner are followed there${hint}; the target was not changed`,
+  });
 }

@@ -7,7 +7,8 @@
  * @module
  */
 import type { Backend } from '../backend/backend.js';
-import { dirSteps, runStepsSync } from './resolve-target.js';
+import { runSync } from '../protocol/run.js';
+import { dirSteps } from './resolve-target.js';
 import type { Durability } from './types.js';
 
 /**
@@ -19,5 +20,5 @@ import type { Durability } from './types.js';
  * Returns the directory's path with no symlink in it.
  */
 export function makeParentsSync(backend: Backend, dir: string, durability: Durability): string {
-  return runStepsSync(backend, dirSteps(dir, { backend, durability }, true)).path;
+  return runSync(dirSteps(dir, { backend, durability }, true)).path;
 }

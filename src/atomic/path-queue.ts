@@ -25,6 +25,7 @@ import { replaceOffThread } from './worker-pool.js';
 import { fromWire } from './worker-wire.js';
 import type { Target } from './resolve-target.js';
 import { replaceUpToRename } from './write-protocol.js';
+import { runAsync } from '../protocol/run.js';
 
 /** One atomicWrite call. */
 interface Call {
@@ -156,7 +157,8 @@ async function runNext(q: PathQueue, map: Map<string, PathQueue>): Promise<void>
   }
   carrier.state = 'carrying';
   const settings: Settings = durability === carrier.settings.durability && mkdir === carrier.settings.mkdir ? carrier.settings : { ...carrier.settings, durability, mkdir };
-  if (carrier.data.kind === 'memory') {
+  // Off the main thread only with no budget to count against: a worker's temp descriptors are its own.
+  if (carrier.data.kind === 'memory' && settings.table.budget.max === Infinity) {
     const off = replaceOffThread(q.key, carrier.data, settings);
     if (off !== undefined) {
       const r = await off;
@@ -170,7 +172,7 @@ async function runNext(q: PathQueue, map: Map<string, PathQueue>): Promise<void>
   }
   let target: Target;
   try {
-    target = await replaceUpToRename(q.key, carrier.data, settings);
+    target = await runAsync(replaceUpToRename(q.key, carrier.data, settings));
   } catch (e) {
     notRenamed(q, map, carrier, e);
     return;

@@ -1,13 +1,14 @@
 import { Writable } from 'node:stream';
 import { hasCode, rejected, type FsError } from '../errors/fs-error.js';
+import { call, runAsync, runSync, type Protocol } from '../protocol/run.js';
 import { toBytes } from './data.js';
 import { fsyncDirSync, syncDir } from './dir-sync.js';
 import { atomicError, canceled, failedAfterRename, failedBeforeRename, throwIfAborted } from './errors.js';
 import { deleteLive } from './live-temps.js';
-import { absoluteTarget, resolveTargetSync, type Target } from './resolve-target.js';
+import { absoluteTarget, type Target } from './resolve-target.js';
 import { settingsOf, type Settings } from './settings.js';
 import type { AtomicCreateOptions } from './types.js';
-import { createTempSync, discard, discardSync, prepareTemp, setMeta, setMetaSync, syncAndClose, syncAndCloseSync, writeAll, writeAllSync, type TempFile } from './write-protocol.js';
+import { discard, prepareTemp, setMeta, syncAndClose, writeAll, type TempFile } from './write-protocol.js';
 
 /**
  * What a {@link PendingFile} is made of; built by {@link atomicCreate} and createExclusive.
@@ -36,10 +37,12 @@ const noop = (): void => undefined;
  * the cleanup once they are done.
  *
  * A failed write or a failed commit (before the rename) aborts the file: the temp file is removed, the
- * error rethrown, and later calls fail with EBADF ("already aborted"). Start again with a new
- * PendingFile to retry. Nothing is cleaned up by the garbage collector: a PendingFile that is neither
- * committed nor aborted leaves its temp file (and descriptor) until the process exits; cleanupTemps()
- * removes such files later.
+ * error rethrown (its `target` is `'unchanged'`), and later calls fail with EBADF ("already aborted").
+ * Start again with a new PendingFile to retry. Nothing is cleaned up by the garbage collector: a
+ * PendingFile that is neither committed nor aborted leaves its temp file (and descriptor) until the
+ * process exits; cleanupTemps() removes such files later. Its descriptor is one of the table's (the
+ * `table` option): until the commit or abort it counts against the table's budget and shows, with the
+ * site that created it, in the table's `openHandles()` and leak reports.
  */
 export class PendingFile implements AsyncDisposable, Disposable {
   /** The file this one replaces on commit (absolute; the end of the symlink chain, if the path was one). */
@@ -119,11 +122,11 @@ export class PendingFile implements AsyncDisposable, Disposable {
     const signal = this.#s.signal;
     if (this.#abortedBy === 'signal' && signal !== undefined) return canceled(this.path, signal);
     const why = this.#state === 'committed' ? 'already committed' : this.#state === 'aborted' ? (this.#abortedBy === 'failure' ? 'already aborted (an earlier write or commit failed)' : 'already aborted') : 'being committed';
-    return atomicError('EBADF', what, this.path, `${why}; temp file '${this.tempPath}'`);
+    return atomicError({ code: 'EBADF', syscall: what, path: this.path, detail: `${why}; temp file '${this.tempPath}'` });
   }
 
   #syncBusy(what: string): void {
-    if (this.#inFlight > 0) throw atomicError('EBUSY', what, this.path, 'promise-form calls on this PendingFile are in flight');
+    if (this.#inFlight > 0) throw atomicError({ code: 'EBUSY', syscall: what, path: this.path, detail: 'promise-form calls on this PendingFile are in flight' });
   }
 
   /** Appends `data` to the temp file (strings in the `encoding` option). */
@@ -136,16 +139,10 @@ export class PendingFile implements AsyncDisposable, Disposable {
     } catch (err) {
       return rejected(err);
     }
-    return this.#run(async () => {
+    return this.#run(() => {
       const e2 = this.#notOpen('write');
       if (e2 !== undefined) throw e2;
-      try {
-        await writeAll(this.#s.backend, this.#tmp.fd, bytes);
-      } catch (err) {
-        this.#fail();
-        await discard(this.#s.backend, this.#tmp);
-        throw failedBeforeRename(err, this.path, this.tempPath);
-      }
+      return runAsync(this.#writing(bytes));
     });
   }
 
@@ -154,12 +151,16 @@ export class PendingFile implements AsyncDisposable, Disposable {
     const e = this.#notOpen('write');
     if (e !== undefined) throw e;
     this.#syncBusy('write');
-    const bytes = toBytes(data, this.#s.encoding);
+    runSync(this.#writing(toBytes(data, this.#s.encoding)));
+  }
+
+  /** The protocol of a write: on failure the file is aborted (temp removed) and the error shaped. */
+  *#writing(bytes: Uint8Array): Protocol<void> {
     try {
-      writeAllSync(this.#s.backend, this.#tmp.fd, bytes);
+      yield* writeAll(this.#tmp.file, bytes);
     } catch (err) {
       this.#fail();
-      discardSync(this.#s.backend, this.#tmp);
+      yield* discard(this.#s.backend, this.#tmp);
       throw failedBeforeRename(err, this.path, this.tempPath);
     }
   }
@@ -200,28 +201,60 @@ export class PendingFile implements AsyncDisposable, Disposable {
     if (this.#commit !== undefined) return this.#commit;
     const e = this.#notOpen('rename');
     if (e !== undefined) return rejected(e);
-    this.#commit = this.#run(() => this.#commitAsync());
+    this.#commit = this.#run(() => runAsync(this.#committing()));
     return this.#commit;
   }
 
-  async #commitAsync(): Promise<void> {
+  /** Synchronous form of {@link PendingFile.commit}. */
+  commitSync(): void {
+    if (this.#state === 'committed') return;
+    const e = this.#notOpen('rename');
+    if (e !== undefined) throw e;
+    this.#syncBusy('rename');
+    try {
+      runSync(this.#committing());
+    } catch (err) {
+      if (this.state === 'committed') {
+        this.#commit = rejected(err); // renamed: a later commit() reports the same
+        this.#commit.catch(noop);
+      }
+      throw err;
+    }
+    this.#commit = Promise.resolve();
+  }
+
+  /** The protocol of a commit: see {@link PendingFile.commit}. */
+  *#committing(): Protocol<void> {
     const b = this.#s.backend;
     const tmp = this.#tmp;
     const target = this.#target;
     try {
       throwIfAborted(this.#s.signal, this.path);
-      await setMeta(b, tmp.fd, target);
-      await syncAndClose(b, tmp, this.#s.durability);
+      yield* setMeta(tmp.file, target);
+      yield* syncAndClose(tmp, this.#s.durability, target.dir);
       throwIfAborted(this.#s.signal, this.path);
-      if (this.#publish === 'rename') await b.rename(tmp.path, target.path);
-      else await b.link(tmp.path, target.path);
+      if (this.#publish === 'rename') {
+        yield* call(
+          () => {
+            b.renameSync(tmp.path, target.path);
+          },
+          () => b.rename(tmp.path, target.path),
+        );
+      } else {
+        yield* call(
+          () => {
+            b.linkSync(tmp.path, target.path);
+          },
+          () => b.link(tmp.path, target.path),
+        );
+      }
     } catch (err) {
       if (this.#s.signal?.aborted === true && !hasCode(err, 'EEXIST')) {
         this.#state = 'aborted';
         this.#abortedBy = 'signal';
         this.#forgetSignal();
       } else this.#fail();
-      await discard(b, tmp);
+      yield* discard(b, tmp);
       throw failedBeforeRename(err, this.path, this.tempPath);
     }
     this.#committed();
@@ -229,13 +262,18 @@ export class PendingFile implements AsyncDisposable, Disposable {
     let error: unknown;
     if (this.#s.durability === 'full') {
       try {
-        await syncDir(b, target.dir);
+        yield* call(
+          () => {
+            fsyncDirSync(b, target.dir);
+          },
+          () => syncDir(b, target.dir),
+        );
       } catch (err) {
         failed = true;
         error = failedAfterRename(err, target.path);
       }
     }
-    if (this.#publish === 'link') await discard(b, tmp); // the target is a second name of it now
+    if (this.#publish === 'link') yield* discard(b, tmp); // the target is a second name of it now
     if (failed) throw error;
   }
 
@@ -248,49 +286,12 @@ export class PendingFile implements AsyncDisposable, Disposable {
     }
   }
 
-  /** Synchronous form of {@link PendingFile.commit}. */
-  commitSync(): void {
-    if (this.#state === 'committed') return;
-    const e = this.#notOpen('rename');
-    if (e !== undefined) throw e;
-    this.#syncBusy('rename');
-    const b = this.#s.backend;
-    const tmp = this.#tmp;
-    const target = this.#target;
-    try {
-      setMetaSync(b, tmp.fd, target);
-      syncAndCloseSync(b, tmp, this.#s.durability);
-      if (this.#publish === 'rename') b.renameSync(tmp.path, target.path);
-      else b.linkSync(tmp.path, target.path);
-    } catch (err) {
-      this.#fail();
-      discardSync(b, tmp);
-      throw failedBeforeRename(err, this.path, this.tempPath);
-    }
-    this.#committed();
-    this.#commit = Promise.resolve();
-    let failed = false;
-    let error: unknown;
-    if (this.#s.durability === 'full') {
-      try {
-        fsyncDirSync(b, target.dir);
-      } catch (err) {
-        failed = true;
-        error = failedAfterRename(err, target.path);
-        this.#commit = rejected(error);
-        this.#commit.catch(noop);
-      }
-    }
-    if (this.#publish === 'link') discardSync(b, tmp);
-    if (failed) throw error;
-  }
-
   #abortWith(by: 'abort' | 'signal'): Promise<void> {
     if (this.#cleanup !== undefined) return this.#cleanup;
     this.#state = 'aborted';
     this.#abortedBy = by;
     this.#forgetSignal();
-    this.#cleanup = this.#run(() => discard(this.#s.backend, this.#tmp));
+    this.#cleanup = this.#run(() => runAsync(discard(this.#s.backend, this.#tmp)));
     return this.#cleanup;
   }
 
@@ -317,7 +318,7 @@ export class PendingFile implements AsyncDisposable, Disposable {
     this.#state = 'aborted';
     this.#abortedBy = 'abort';
     this.#forgetSignal();
-    discardSync(this.#s.backend, this.#tmp);
+    runSync(discard(this.#s.backend, this.#tmp));
   }
 
   /** `await using`: aborts unless committed (waits for a commit in progress). */
@@ -331,34 +332,29 @@ export class PendingFile implements AsyncDisposable, Disposable {
   }
 }
 
-/**
- * Starts a {@link PendingFile} for `path`: resolves the target as {@link atomicWrite} does (symlinks
- * followed unless `replaceSymlink`, EISDIR, `mkdir`), decides the mode and owner the file will get, and
- * creates the temp file beside the target. Write to it, then `commit()`; or `abort()` (or let
- * `await using` do it). `signal` aborts the file (until the rename).
- */
-export async function atomicCreate(path: string, options: AtomicCreateOptions = {}): Promise<PendingFile> {
-  const key = absoluteTarget(path);
-  const s = settingsOf(options);
+/** The protocol of {@link atomicCreate}: target resolved, temp file created, the PendingFile made. */
+function* creating(key: string, s: Settings): Protocol<PendingFile> {
   throwIfAborted(s.signal, key);
-  const { target, tmp } = await prepareTemp(key, s);
+  const { target, tmp } = yield* prepareTemp(key, s);
   if (s.signal?.aborted === true) {
-    await discard(s.backend, tmp);
+    yield* discard(s.backend, tmp);
     throw canceled(target.path, s.signal);
   }
   return new PendingFile(target.path, tmp.path, { settings: s, target, tmp, publish: 'rename' });
 }
 
-/** Synchronous form of {@link atomicCreate}. */
+/**
+ * Starts a {@link PendingFile} for `path`: resolves the target as {@link atomicWrite} does (symlinks
+ * followed unless `replaceSymlink`, EISDIR, `mkdir`), decides the mode and owner the file will get, and
+ * creates the temp file beside the target, through the `table` option's table (waiting for a slot when
+ * it is at its budget). Write to it, then `commit()`; or `abort()` (or let `await using` do it).
+ * `signal` aborts the file (until the rename).
+ */
+export async function atomicCreate(path: string, options: AtomicCreateOptions = {}): Promise<PendingFile> {
+  return runAsync(creating(absoluteTarget(path), settingsOf(options)));
+}
+
+/** Synchronous form of {@link atomicCreate} (EMFILE, rather than a wait, when the table is at its budget). */
 export function atomicCreateSync(path: string, options: Omit<AtomicCreateOptions, 'signal'> = {}): PendingFile {
-  const key = absoluteTarget(path);
-  const s = settingsOf({ ...options, signal: undefined });
-  let target: Target;
-  try {
-    target = resolveTargetSync(key, s);
-  } catch (e) {
-    throw failedBeforeRename(e, key, undefined);
-  }
-  const tmp = createTempSync(target.path, s);
-  return new PendingFile(target.path, tmp.path, { settings: s, target, tmp, publish: 'rename' });
+  return runSync(creating(absoluteTarget(path), settingsOf({ ...options, signal: undefined })));
 }

@@ -15,19 +15,23 @@
 import { dirname } from 'node:path';
 import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { OsBackend } from '../backend/os-backend.js';
+import { runSync } from '../protocol/run.js';
+import { FileTable } from '../table/file-table.js';
 import { hasCode } from '../errors/fs-error.js';
 import { failedAfterRename, failedBeforeRename } from './errors.js';
 import { fsyncDirSync } from './dir-sync.js';
 import { processUmask, type Identity } from './identity.js';
-import { runStepsSync, targetSteps, type Target } from './resolve-target.js';
+import { targetSteps, type Target } from './resolve-target.js';
 import type { Settings } from './settings.js';
-import { discardSync, removeQuietlySync, setMetaSync, syncAndCloseSync, TEMP_FLAGS, TEMP_MODE, writeAllSync, type TempFile } from './write-protocol.js';
+import { discard, removeQuietlySync, setMeta, syncAndClose, TEMP_FLAGS, TEMP_MODE, writeAll, type TempFile } from './write-protocol.js';
 import { FLAG_ABORTED, FLAG_DATA_READY, toWire, type Job, type Reply } from './worker-wire.js';
 
 /** Jobs taken in one batch at most: a batch's replies wait for its last write and directory fsyncs. */
 const BATCH = 16;
 
 const backend = new OsBackend();
+/** This thread's own table: its temp descriptors (one at a time) are the documented exception to the main table's budget. */
+const table = new FileTable({ backend });
 
 /** Why a job stops early without an error of its own. */
 class Stop extends Error {
@@ -53,7 +57,7 @@ function dataOf(job: Job): Uint8Array {
 }
 
 function settingsFor(job: Job): Settings {
-  return { backend, durability: job.durability, mode: job.mode, chown: job.chown, encoding: 'utf8', mkdir: false, replaceSymlink: job.replaceSymlink, untrustedSymlink: job.untrustedSymlink, signal: undefined };
+  return { table, backend, durability: job.durability, mode: job.mode, chown: job.chown, encoding: 'utf8', mkdir: false, replaceSymlink: job.replaceSymlink, untrustedSymlink: job.untrustedSymlink, signal: undefined };
 }
 
 /** Who acts: this process; its umask read here, as it is now (the main thread's where it cannot be). */
@@ -71,7 +75,7 @@ function identityFor(job: Job): Identity {
 function planFor(job: Job): Target {
   let target: Target;
   try {
-    target = runStepsSync(backend, targetSteps(job.path, settingsFor(job), identityFor(job)));
+    target = runSync(targetSteps(job.path, settingsFor(job), identityFor(job)));
   } catch (e) {
     throw failedBeforeRename(e, job.path, undefined);
   }
@@ -82,7 +86,7 @@ function planFor(job: Job): Target {
 /** Step 3 with the main thread's temp name: a taken name or a missing directory is handed back. */
 function createTemp(job: Job): TempFile {
   try {
-    return { path: job.temp, fd: backend.openSync(job.temp, TEMP_FLAGS, TEMP_MODE), open: true, removed: false };
+    return { path: job.temp, file: table.openDescriptorSync(job.temp, TEMP_FLAGS, TEMP_MODE), removed: false };
   } catch (e) {
     if (hasCode(e, 'EEXIST') || hasCode(e, 'ENOENT')) throw new Stop('handBack');
     removeQuietlySync(backend, job.temp); // as createTempSync: the name was free, so anything there is ours
@@ -97,15 +101,15 @@ function replaceUpToRename(job: Job): Reply | undefined {
     if (aborted(job)) throw new Stop('aborted');
     const target = planFor(job);
     tmp = createTemp(job);
-    writeAllSync(backend, tmp.fd, dataOf(job));
-    setMetaSync(backend, tmp.fd, target);
+    runSync(writeAll(tmp.file, dataOf(job)));
+    runSync(setMeta(tmp.file, target));
     if (aborted(job)) throw new Stop('aborted');
-    syncAndCloseSync(backend, tmp, job.durability);
+    runSync(syncAndClose(tmp, job.durability, target.dir));
     if (aborted(job)) throw new Stop('aborted');
     backend.renameSync(tmp.path, target.path);
     return undefined;
   } catch (e) {
-    if (tmp !== undefined) discardSync(backend, tmp);
+    if (tmp !== undefined) runSync(discard(backend, tmp));
     if (e instanceof Stop) return { id: job.id, outcome: e.outcome };
     return { id: job.id, outcome: 'failed', renamed: false, error: toWire(failedBeforeRename(e, job.path, tmp?.path)) };
   }

@@ -9,14 +9,16 @@
  * a rename onto the result), so its rule would not apply to them. The same walk creates missing
  * directories for the `mkdir` option, judging each entry it did not create itself.
  *
- * The steps are written once, as a generator of the system calls they need ({@link Step}), and run by a
- * synchronous driver ({@link runStepsSync}) or a promise one ({@link runSteps}).
+ * The steps are written once, as a {@link Protocol} of the system calls they need (src/protocol/run.ts),
+ * run by `runSync` or `runAsync`; the promise run makes the lookups (lstat, readlink) synchronously on a
+ * local file system (close-policy.ts).
  *
  * @module
  */
 import { dirname, join, parse, resolve, sep } from 'node:path';
 import type { Backend, FileStat } from '../backend/backend.js';
 import { hasCode } from '../errors/fs-error.js';
+import { call, runAsync, runSync, type Protocol } from '../protocol/run.js';
 import { quickCallsSyncIn } from './close-policy.js';
 import { fsyncDirSync, syncDir } from './dir-sync.js';
 import { atomicError } from './errors.js';
@@ -51,7 +53,7 @@ const MAX_LOOK_AGAIN = 4096;
 export function absoluteTarget(path: string): string {
   if (typeof path !== 'string' || path === '') throw new TypeError('the path must be a non-empty string');
   const abs = resolve(path);
-  if (/[\\/]$/.test(path) && abs !== resolve('/')) throw atomicError('EISDIR', 'open', abs, 'a path ending in a separator names a directory');
+  if (/[\\/]$/.test(path) && abs !== resolve('/')) throw atomicError({ code: 'EISDIR', syscall: 'open', path: abs, detail: 'a path ending in a separator names a directory' });
   return abs;
 }
 
@@ -62,9 +64,10 @@ export function absoluteTarget(path: string): string {
  */
 export function planTarget(path: string, st: FileStat | undefined, s: Settings, id: Identity = identityOf(s.backend)): Target {
   const dir = dirname(path);
-  if (st?.isDirectory() === true) throw atomicError('EISDIR', 'open', path, 'the target is a directory');
+  if (st?.isDirectory() === true) throw atomicError({ code: 'EISDIR', syscall: 'open', path, detail: 'the target is a directory' });
   const replacingLink = st?.isSymbolicLink() === true; // replaceSymlink, or an untrusted link replaced
-  if (st !== undefined && !st.isFile() && !replacingLink) throw atomicError('EINVAL', 'open', path, 'the target is not a regular file (a FIFO, socket or device is never replaced by a rename)');
+  if (st !== undefined && !st.isFile() && !replacingLink)
+    throw atomicError({ code: 'EINVAL', syscall: 'open', path, detail: 'the target is not a regular file (a FIFO, socket or device is never replaced by a rename)' });
   const existing = st !== undefined && !replacingLink ? st : undefined;
   const mode = s.mode ?? (existing !== undefined ? existing.mode & 0o7777 : 0o666 & ~id.umask);
   let owner: Target['owner'];
@@ -74,22 +77,8 @@ export function planTarget(path: string, st: FileStat | undefined, s: Settings, 
 }
 
 function tooManyLinks(path: string): never {
-  throw atomicError('ELOOP', 'open', path, `more than ${String(MAX_LINKS)} symbolic links`);
+  throw atomicError({ code: 'ELOOP', syscall: 'open', path, detail: `more than ${String(MAX_LINKS)} symbolic links` });
 }
-
-/** One system call the resolution needs; {@link runStepsSync} and {@link runSteps} make it. */
-export type Step =
-  /** lstat(2): the FileStat, or undefined for ENOENT. */
-  | { readonly op: 'lstat'; readonly path: string }
-  /** readlink(2): the link's content. */
-  | { readonly op: 'readlink'; readonly path: string }
-  /** mkdir(2) with 0o777 (less the umask): true if made, false on EEXIST. */
-  | { readonly op: 'mkdir'; readonly path: string }
-  /** Makes the entries of a directory durable (fsync; group-committed in the promise form). */
-  | { readonly op: 'syncDir'; readonly path: string };
-
-/** The steps of a resolution, returning a `T`. */
-export type Steps<T> = Generator<Step, T, unknown>;
 
 /** A directory the walk reached: its link-free path and, if looked at, its lstat. */
 export interface WalkedDir {
@@ -102,6 +91,9 @@ export interface WalkedDir {
 
 /** What a walk carries along: who judges the links, the links followed so far, what `mkdir` made. */
 interface Walk {
+  readonly b: Backend;
+  /** Whether lookups may be synchronous in the promise run (asked at the first lookup; see close-policy.ts). */
+  readonly quick: () => boolean;
   /** The path the caller asked for (errors name it). */
   readonly target: string;
   readonly uid: number;
@@ -117,19 +109,58 @@ function partsOf(p: string): string[] {
   return p.split(sep).filter((x) => x !== '');
 }
 
-function* lstatStep(path: string): Steps<FileStat | undefined> {
-  return (yield { op: 'lstat', path }) as FileStat | undefined;
+/** `near`'s answer to {@link quickCallsSyncIn}, asked once, when first needed (never by a synchronous run). */
+function quickIn(b: Backend, near: string): () => boolean {
+  let known: boolean | undefined;
+  return () => (known ??= quickCallsSyncIn(b, near));
+}
+
+/** lstat(2): the FileStat, or undefined for ENOENT. */
+function lstatStep(w: Walk, path: string): Protocol<FileStat | undefined> {
+  return call(
+    () => lstatOrUndefined(w.b, path),
+    () =>
+      w.quick()
+        ? Promise.resolve(lstatOrUndefined(w.b, path))
+        : w.b.lstat(path).catch((e: unknown) => {
+            if (hasCode(e, 'ENOENT')) return undefined;
+            throw e;
+          }),
+  );
+}
+
+/** readlink(2). */
+function readlinkStep(w: Walk, path: string): Protocol<string> {
+  return call(
+    () => w.b.readlinkSync(path),
+    () => (w.quick() ? Promise.resolve(w.b.readlinkSync(path)) : w.b.readlink(path)),
+  );
+}
+
+/** mkdir(2) with 0o777 (less the umask): true if made, false on EEXIST. */
+function mkdirStep(w: Walk, path: string): Protocol<boolean> {
+  return call(
+    () => mkdirSyncOrExists(w.b, path),
+    () =>
+      w.b.mkdir(path, 0o777).then(
+        () => true,
+        (e: unknown) => {
+          if (hasCode(e, 'EEXIST')) return false;
+          throw e;
+        },
+      ),
+  );
 }
 
 /**
  * Checks the link `link` (its lstat `st`) in the directory `dir` against the rule, counts the hop, and
  * returns its content. Throws EACCES for a link the rule does not follow, ELOOP after 40 links.
  */
-function* followStep(w: Walk, link: string, st: FileStat, dir: WalkedDir, finalComponent: boolean): Steps<string> {
-  const dirSt = dir.st ?? (yield* lstatStep(dir.path));
+function* followStep(w: Walk, link: string, st: FileStat, dir: WalkedDir, finalComponent: boolean): Protocol<string> {
+  const dirSt = dir.st ?? (yield* lstatStep(w, dir.path));
   if (dirSt !== undefined && !ownerTrusted(st.uid, dirSt, w.uid)) throw untrustedLinkError(w.target, link, st, dirSt, finalComponent);
   if (++w.hops > MAX_LINKS) tooManyLinks(w.target);
-  return (yield { op: 'readlink', path: link }) as string;
+  return yield* readlinkStep(w, link);
 }
 
 /**
@@ -140,7 +171,7 @@ function* followStep(w: Walk, link: string, st: FileStat, dir: WalkedDir, finalC
  * Returns the directory reached: missing (st undefined) when a component does not exist and is not
  * to be created — the path then holds the rest of the components unresolved.
  */
-function* walkDir(w: Walk, root: string, parts: string[]): Steps<WalkedDir> {
+function* walkDir(w: Walk, root: string, parts: string[]): Protocol<WalkedDir> {
   let cur: WalkedDir = { path: root, st: undefined, missing: false }; // st: only needed under a link
   let rest = parts;
   let lookAgain = 0;
@@ -153,11 +184,11 @@ function* walkDir(w: Walk, root: string, parts: string[]): Steps<WalkedDir> {
       continue;
     }
     const next = join(cur.path, name);
-    const st = yield* lstatStep(next);
+    const st = yield* lstatStep(w, next);
     if (st === undefined) {
       if (!w.mkdir) return { path: join(next, ...rest), st: undefined, missing: true };
-      if (++lookAgain > MAX_LOOK_AGAIN) throw atomicError('ENOENT', 'mkdir', w.target, `'${next}' kept disappearing after it was created`);
-      if ((yield { op: 'mkdir', path: next }) === true) w.made.push(next);
+      if (++lookAgain > MAX_LOOK_AGAIN) throw atomicError({ code: 'ENOENT', syscall: 'mkdir', path: w.target, detail: `'${next}' kept disappearing after it was created` });
+      if (yield* mkdirStep(w, next)) w.made.push(next);
       rest = [name, ...rest]; // look again: ours, or whatever appeared there meanwhile
       continue;
     }
@@ -168,7 +199,7 @@ function* walkDir(w: Walk, root: string, parts: string[]): Steps<WalkedDir> {
       rest = [...partsOf(content), ...rest];
       continue;
     }
-    if (!st.isDirectory()) throw atomicError('ENOTDIR', 'open', w.target, `'${next}' is not a directory`);
+    if (!st.isDirectory()) throw atomicError({ code: 'ENOTDIR', syscall: 'open', path: w.target, detail: `'${next}' is not a directory` });
     cur = { path: next, st, missing: false };
   }
   return cur;
@@ -180,20 +211,20 @@ function* walkDir(w: Walk, root: string, parts: string[]): Steps<WalkedDir> {
  * the rule does not follow is EACCES, or the target itself with `untrustedSymlink: 'replace'`. `id`:
  * who acts (see {@link planTarget}).
  */
-export function* targetSteps(abs: string, s: Settings, id: Identity = identityOf(s.backend)): Steps<Target> {
-  const w: Walk = { target: abs, uid: id.uid, mkdir: s.mkdir, hops: 0, made: [] };
+export function* targetSteps(abs: string, s: Settings, id: Identity = identityOf(s.backend)): Protocol<Target> {
+  const w: Walk = { b: s.backend, quick: quickIn(s.backend, dirname(abs)), target: abs, uid: id.uid, mkdir: s.mkdir, hops: 0, made: [] };
   let root = parse(abs).root;
   let parts = partsOf(abs);
   for (;;) {
     const base = parts.pop();
     const dir = yield* walkDir(w, root, parts);
-    if (base === undefined || base === '.' || base === '..') throw atomicError('EISDIR', 'open', abs, 'the target is a directory');
+    if (base === undefined || base === '.' || base === '..') throw atomicError({ code: 'EISDIR', syscall: 'open', path: abs, detail: 'the target is a directory' });
     const path = join(dir.path, base);
     if (dir.missing) return planTarget(path, undefined, s, id);
-    const st = yield* lstatStep(path);
+    const st = yield* lstatStep(w, path);
     yield* syncMade(w, s.durability);
     if (st?.isSymbolicLink() !== true || s.replaceSymlink) return planTarget(path, st, s, id);
-    const dirSt = dir.st ?? (yield* lstatStep(dir.path));
+    const dirSt = dir.st ?? (yield* lstatStep(w, dir.path));
     if (dirSt !== undefined && !ownerTrusted(st.uid, dirSt, w.uid) && s.untrustedSymlink === 'replace') return planTarget(path, st, s, id);
     const content = yield* followStep(w, path, st, { path: dir.path, st: dirSt, missing: false }, true);
     const from = parse(content);
@@ -203,8 +234,18 @@ export function* targetSteps(abs: string, s: Settings, id: Identity = identityOf
 }
 
 /** For `'full'` durability: the parent of each directory the walk made is fsynced (its new entry). */
-function* syncMade(w: Walk, durability: Durability): Steps<void> {
-  if (durability === 'full') for (const d of w.made.splice(0)) yield { op: 'syncDir', path: dirname(d) };
+function* syncMade(w: Walk, durability: Durability): Protocol<void> {
+  if (durability === 'full') {
+    for (const d of w.made.splice(0)) {
+      const dir = dirname(d);
+      yield* call(
+        () => {
+          fsyncDirSync(w.b, dir);
+        },
+        () => syncDir(w.b, dir),
+      );
+    }
+  }
   else w.made.length = 0;
 }
 
@@ -212,8 +253,8 @@ function* syncMade(w: Walk, durability: Durability): Steps<void> {
  * The steps of making the directory `dir` exist (the `mkdir` option, `mkdir -p`), every link on the way
  * judged as for a write: returns its link-free path. Errors name `target` (default: `dir`).
  */
-export function* dirSteps(dir: string, s: { readonly backend: Backend; readonly durability: Durability }, mkdir: boolean, target = dir): Steps<WalkedDir> {
-  const w: Walk = { target, uid: identityOf(s.backend).uid, mkdir, hops: 0, made: [] };
+export function* dirSteps(dir: string, s: { readonly backend: Backend; readonly durability: Durability }, mkdir: boolean, target = dir): Protocol<WalkedDir> {
+  const w: Walk = { b: s.backend, quick: quickIn(s.backend, dir), target, uid: identityOf(s.backend).uid, mkdir, hops: 0, made: [] };
   const reached = yield* walkDir(w, parse(dir).root, partsOf(dir));
   yield* syncMade(w, s.durability);
   return reached;
@@ -238,80 +279,6 @@ function mkdirSyncOrExists(b: Backend, path: string): boolean {
   }
 }
 
-function stepSync(b: Backend, step: Step): unknown {
-  switch (step.op) {
-    case 'lstat':
-      return lstatOrUndefined(b, step.path);
-    case 'readlink':
-      return b.readlinkSync(step.path);
-    case 'mkdir':
-      return mkdirSyncOrExists(b, step.path);
-    case 'syncDir':
-      fsyncDirSync(b, step.path);
-      return undefined;
-  }
-}
-
-async function stepAsync(b: Backend, step: Step, quick: boolean): Promise<unknown> {
-  // On a local file system a path lookup has no journal to wait for: no thread-pool job (close-policy.ts).
-  if (quick && (step.op === 'lstat' || step.op === 'readlink')) return stepSync(b, step);
-  switch (step.op) {
-    case 'lstat':
-      return b.lstat(step.path).catch((e: unknown) => {
-        if (hasCode(e, 'ENOENT')) return undefined;
-        throw e;
-      });
-    case 'readlink':
-      return b.readlink(step.path);
-    case 'mkdir':
-      return b.mkdir(step.path, 0o777).then(
-        () => true,
-        (e: unknown) => {
-          if (hasCode(e, 'EEXIST')) return false;
-          throw e;
-        },
-      );
-    case 'syncDir':
-      return syncDir(b, step.path);
-  }
-}
-
-/** Runs `steps` with synchronous calls on `b`. */
-export function runStepsSync<T>(b: Backend, steps: Steps<T>): T {
-  let r = steps.next();
-  while (r.done !== true) {
-    let value: unknown;
-    try {
-      value = stepSync(b, r.value);
-    } catch (e) {
-      r = steps.throw(e);
-      continue;
-    }
-    r = steps.next(value);
-  }
-  return r.value;
-}
-
-/**
- * Runs `steps` with promise calls on `b`; lookups (lstat, readlink) synchronously where `near` (a
- * directory on the way) is known to be on a local file system.
- */
-export async function runSteps<T>(b: Backend, steps: Steps<T>, near: string): Promise<T> {
-  const quick = quickCallsSyncIn(b, near);
-  let r = steps.next();
-  while (r.done !== true) {
-    let value: unknown;
-    try {
-      value = await stepAsync(b, r.value, quick);
-    } catch (e) {
-      r = steps.throw(e);
-      continue;
-    }
-    r = steps.next(value);
-  }
-  return r.value;
-}
-
 /**
  * Resolves the absolute path `abs` (see the module): every symlink on it judged by the
  * fs.protected_symlinks rule and followed (ELOOP after 40), or EACCES; the final one replaced instead
@@ -322,10 +289,10 @@ export async function runSteps<T>(b: Backend, steps: Steps<T>, near: string): Pr
  * Owner: `chown`, or, as root, the existing file's (only when it differs from root's own).
  */
 export function resolveTargetSync(abs: string, s: Settings): Target {
-  return runStepsSync(s.backend, targetSteps(abs, s));
+  return runSync(targetSteps(abs, s));
 }
 
 /** Promise form of {@link resolveTargetSync}. */
 export function resolveTarget(abs: string, s: Settings): Promise<Target> {
-  return runSteps(s.backend, targetSteps(abs, s), dirname(abs));
+  return runAsync(targetSteps(abs, s));
 }

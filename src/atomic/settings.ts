@@ -6,10 +6,14 @@
 import type { Backend } from '../backend/backend.js';
 import { ID_RULE, MODE_RULE, checkNumber } from '../errors/number-option.js';
 import { fdtable } from '../table/default-table.js';
+import { FileTable } from '../table/file-table.js';
 import type { AtomicOptions, Durability } from './types.js';
 
 /** {@link AtomicOptions} with defaults applied. */
 export interface Settings {
+  /** The table temp files are opened through (their descriptors count against its budget). */
+  readonly table: FileTable;
+  /** `table.backend`: where the files are. */
   readonly backend: Backend;
   readonly durability: Durability;
   readonly mode: number | undefined;
@@ -32,6 +36,29 @@ function show(v: unknown): string {
   return typeof v === 'string' ? `'${v}'` : String(v);
 }
 
+/** The tables made for `backend` options given without a table: one per backend, so one budget per backend. */
+const tables = new WeakMap<Backend, FileTable>();
+
+/**
+ * The table an operation opens its files through: `table`; else, for a `backend` that is not the
+ * process table's, one table per backend (made on first use, no budget); else the process table.
+ */
+export function tableOf(options: { table?: FileTable; backend?: Backend }): FileTable {
+  const { table, backend } = options;
+  if (table !== undefined) {
+    if (!(table instanceof FileTable)) throw new TypeError('table must be a FileTable');
+    if (backend !== undefined && backend !== table.backend) throw new TypeError("the backend option differs from the table's backend: pass the table alone");
+    return table;
+  }
+  if (backend === undefined || backend === fdtable.backend) return fdtable;
+  let t = tables.get(backend);
+  if (t === undefined) {
+    t = new FileTable({ backend });
+    tables.set(backend, t);
+  }
+  return t;
+}
+
 /**
  * Checks `options` and fills in the defaults: a bad number (mode, chown ids) is an FsError EINVAL naming
  * it (src/errors/number-option.ts), another wrong type or value a TypeError.
@@ -51,15 +78,6 @@ export function settingsOf(options: AtomicOptions): Settings {
   if (untrustedSymlink !== 'refuse' && untrustedSymlink !== 'replace') throw new TypeError(`untrustedSymlink must be 'refuse' or 'replace', got ${show(untrustedSymlink)}`);
   const encoding = options.encoding ?? 'utf8';
   if (!Buffer.isEncoding(encoding)) throw new TypeError(`unknown encoding ${show(encoding)}`);
-  return {
-    backend: options.backend ?? fdtable.backend,
-    durability,
-    mode,
-    chown,
-    encoding,
-    mkdir: options.mkdir === true,
-    replaceSymlink: options.replaceSymlink === true,
-    untrustedSymlink,
-    signal: options.signal,
-  };
+  const table = tableOf(options);
+  return { table, backend: table.backend, durability, mode, chown, encoding, mkdir: options.mkdir === true, replaceSymlink: options.replaceSymlink === true, untrustedSymlink, signal: options.signal };
 }

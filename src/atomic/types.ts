@@ -1,4 +1,5 @@
 import type { Backend } from '../backend/backend.js';
+import type { FileTable } from '../table/file-table.js';
 
 /**
  * How durable a write is when its promise resolves:
@@ -50,7 +51,17 @@ export interface AtomicOptions {
    * do that). Such a link inside the directory part of a path is always refused. See docs/security.md.
    */
   untrustedSymlink?: 'refuse' | 'replace';
-  /** Where the files are. Default: the operating system (the process-wide table's backend). */
+  /**
+   * The descriptor table temp files are opened through: their descriptors count against its budget
+   * (`maxOpen`: a burst of promise-form writes queues for it instead of failing with EMFILE), and an
+   * uncommitted `PendingFile` shows in its `openHandles()` and leak reports. Default: a table over
+   * `backend` when that is given, else the process table (`fdtable`).
+   */
+  table?: FileTable;
+  /**
+   * Where the files are, for an operation not given a `table` (then one table per backend is used).
+   * With `table`, it must be that table's backend or left out. Default: the operating system.
+   */
   backend?: Backend;
 }
 

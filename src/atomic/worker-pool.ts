@@ -194,7 +194,7 @@ function start(): void {
 
 /** The reply for a write whose worker died under it: the target may or may not have been replaced. */
 function lost(job: Job, why: string): Reply {
-  const e = atomicError('EIO', 'write', job.path, `the replace worker thread stopped (${why}); the target may or may not hold the new content; a temp file may be left (cleanupTemps removes it)`);
+  const e = atomicError({ code: 'EIO', syscall: 'write', path: job.path, detail: `the replace worker thread stopped (${why}); the target may or may not hold the new content; a temp file may be left (cleanupTemps removes it)`, target: 'unknown' });
   return { id: job.id, outcome: 'failed', renamed: true, error: toWire(e) };
 }
 

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { FsError } from '../errors/fs-error.js';
-import { isShaped, markShaped } from './errors.js';
+import { FsError, type TargetOutcome } from '../errors/fs-error.js';
 import type { Durability } from './types.js';
 
 /** One write for a worker: the whole protocol, from the lstat to the directory fsync. */
@@ -58,7 +57,6 @@ export type Reply =
 export interface WireError {
   readonly message: string;
   readonly fs: FsFields | undefined;
-  readonly shaped: boolean;
   readonly cause: WireError | undefined;
 }
 
@@ -70,6 +68,7 @@ interface FsFields {
   readonly fd: number | undefined;
   readonly bytesWritten: number | undefined;
   readonly detail: string | undefined;
+  readonly target: TargetOutcome | undefined;
 }
 
 /** `e` as plain data (its FsError fields, and its causes, three deep). */
@@ -78,22 +77,20 @@ export function toWire(e: unknown, depth = 0): WireError {
   if (e instanceof FsError) {
     return {
       message: e.message,
-      fs: { code: e.code, syscall: e.syscall, path: e.path, dest: e.dest, fd: e.fd, bytesWritten: e.bytesWritten, detail: e.detail },
-      shaped: isShaped(e),
+      fs: { code: e.code, syscall: e.syscall, path: e.path, dest: e.dest, fd: e.fd, bytesWritten: e.bytesWritten, detail: e.detail, target: e.target },
       cause,
     };
   }
   const r = e as { code?: unknown; syscall?: unknown } | null;
   if (e instanceof Error && typeof r?.code === 'string' && typeof r.syscall === 'string') {
-    return { message: e.message, fs: { code: r.code, syscall: r.syscall, path: undefined, dest: undefined, fd: undefined, bytesWritten: undefined, detail: undefined }, shaped: false, cause };
+    return { message: e.message, fs: { code: r.code, syscall: r.syscall, path: undefined, dest: undefined, fd: undefined, bytesWritten: undefined, detail: undefined, target: undefined }, cause };
   }
-  return { message: e instanceof Error ? e.message : String(e), fs: undefined, shaped: false, cause };
+  return { message: e instanceof Error ? e.message : String(e), fs: undefined, cause };
 }
 
-/** The error `w` describes: an FsError with the same fields (shaped if it was), else an Error. */
+/** The error `w` describes: an FsError with the same fields (its target outcome too), else an Error. */
 export function fromWire(w: WireError): Error {
   const cause = w.cause === undefined ? undefined : fromWire(w.cause);
   if (w.fs === undefined) return new Error(w.message, cause === undefined ? undefined : { cause });
-  const e = new FsError({ ...w.fs, cause });
-  return w.shaped ? markShaped(e) : e;
+  return new FsError({ ...w.fs, cause });
 }

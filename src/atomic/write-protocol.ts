@@ -10,23 +10,26 @@
  * 6. on any failure before the rename: close, unlink the temp, report (the target is untouched); after
  *    the rename, never unlink the temp name again (another writer may own it by then).
  *
- * The steps exist in a synchronous and a promise form. The promise form overlaps independent calls on
- * Node's thread pool (the write with the fchmod), and makes the path lookups synchronously on a local
- * file system, so a write costs no more round trips than the bare minimum; every call on a descriptor
- * has settled before it is closed.
+ * Each step is written once, as a {@link Protocol} (src/protocol/run.ts) that yields the calls it
+ * needs, and run by `runSync` or `runAsync`. The temp file is a {@link Descriptor} opened through the
+ * operation's {@link FileTable}: it counts against the table's budget (a promise-form open waits for a
+ * slot), shows in its leak reports, and a close waits for the calls in flight on it. The promise run
+ * overlaps independent calls on Node's thread pool (the write with the fchmod), and makes the path
+ * lookups synchronously on a local file system, so a write costs no more round trips than the bare
+ * minimum.
  *
  * @module
  */
-import { dirname } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { O } from '../backend/flags.js';
 import { FsError, hasCode } from '../errors/fs-error.js';
+import { call, runAsync, runSync, type Protocol } from '../protocol/run.js';
+import type { Descriptor } from '../table/descriptor.js';
 import type { InMemory, Prepared } from './data.js';
 import { toBytes } from './data.js';
 import { quickCallsSyncIn } from './close-policy.js';
 import { fsyncDirSync } from './dir-sync.js';
 import { canceled, failedAfterRename, failedBeforeRename, isShaped, sourceFailed, throwIfAborted } from './errors.js';
-import { acquireSlot, releaseSlot } from './fd-gate.js';
 import { addLive, deleteLive } from './live-temps.js';
 import { resolveTarget, resolveTargetSync, type Target } from './resolve-target.js';
 import type { Settings } from './settings.js';
@@ -45,14 +48,33 @@ export const TEMP_MODE = 0o600;
 export const MAX_NAME_TRIES = 100;
 
 /**
- * A temp file being written. `open` is false once its descriptor has been closed (or a close tried);
- * `removed` once it has been discarded (its name is never unlinked twice: it may be someone else's by then).
+ * A temp file being written: its path and its descriptor (closed once a close has been tried: close
+ * is never retried). `removed` once it has been discarded or renamed (its name is never unlinked twice:
+ * it may be someone else's by then).
  */
 export interface TempFile {
   readonly path: string;
-  readonly fd: number;
-  open: boolean;
+  readonly file: Descriptor;
   removed: boolean;
+}
+
+/** Runs `step`, ignoring its failure (cleanup on the way out of another error: that one is reported). */
+function* quietly(step: Protocol<unknown>): Protocol<void> {
+  try {
+    yield* step;
+  } catch {
+    // the original error is what matters
+  }
+}
+
+/** unlink(2) of `path` on `backend`. */
+function unlink(backend: Backend, path: string): Protocol<void> {
+  return call(
+    () => {
+      backend.unlinkSync(path);
+    },
+    () => backend.unlink(path),
+  );
 }
 
 function noUnusedName(e: unknown, forPath: string, temp: string): unknown {
@@ -60,16 +82,22 @@ function noUnusedName(e: unknown, forPath: string, temp: string): unknown {
 }
 
 /**
- * Step 3: creates a temp file for `forPath` in its directory (a fresh random name per try, up to 100
- * tries on EEXIST; the directory was made, for `mkdir`, by the resolution). The temp path is registered
- * as live (cleanupTemps keeps it) before the create. Errors come out shaped (path: `forPath`).
+ * Step 3: creates a temp file for `forPath` in its directory, through the settings' table (a fresh
+ * random name per try, up to 100 tries on EEXIST; the directory was made, for `mkdir`, by the
+ * resolution). The promise run waits for a slot when the table is at its budget; the synchronous one
+ * fails with EMFILE. The temp path is registered as live (cleanupTemps keeps it) before the create.
+ * Errors come out shaped (path: `forPath`).
  */
-export function createTempSync(forPath: string, s: Settings, mode: number = TEMP_MODE): TempFile {
+export function* createTemp(forPath: string, s: Settings, mode: number = TEMP_MODE): Protocol<TempFile> {
   for (let tries = 1; ; tries++) {
     const path = tempNameFor(forPath);
     addLive(path);
     try {
-      return { path, fd: s.backend.openSync(path, TEMP_FLAGS, mode), open: true, removed: false };
+      const file = yield* call(
+        () => s.table.openDescriptorSync(path, TEMP_FLAGS, mode),
+        () => s.table.openDescriptor(path, TEMP_FLAGS, mode),
+      );
+      return { path, file, removed: false };
     } catch (e) {
       deleteLive(path);
       if (hasCode(e, 'EEXIST')) {
@@ -78,26 +106,7 @@ export function createTempSync(forPath: string, s: Settings, mode: number = TEMP
       }
       // Not EEXIST: the name was free, so if the open created the file before failing (a permission
       // hook refusing it after the create, say) it is ours to remove.
-      removeQuietlySync(s.backend, path);
-      throw failedBeforeRename(e, forPath, path);
-    }
-  }
-}
-
-/** Promise form of {@link createTempSync}. */
-export async function createTemp(forPath: string, s: Settings, mode: number = TEMP_MODE): Promise<TempFile> {
-  for (let tries = 1; ; tries++) {
-    const path = tempNameFor(forPath);
-    addLive(path);
-    try {
-      return { path, fd: await s.backend.open(path, TEMP_FLAGS, mode), open: true, removed: false };
-    } catch (e) {
-      deleteLive(path);
-      if (hasCode(e, 'EEXIST')) {
-        if (tries < MAX_NAME_TRIES) continue;
-        throw noUnusedName(e, forPath, path);
-      }
-      await s.backend.unlink(path).catch(() => undefined); // see createTempSync
+      yield* quietly(unlink(s.backend, path));
       throw failedBeforeRename(e, forPath, path);
     }
   }
@@ -105,11 +114,7 @@ export async function createTemp(forPath: string, s: Settings, mode: number = TE
 
 /** Unlinks `path`, ignoring any failure (cleanup on the way out of another error). */
 export function removeQuietlySync(backend: Backend, path: string): void {
-  try {
-    backend.unlinkSync(path);
-  } catch {
-    // the original error is what matters
-  }
+  runSync(quietly(unlink(backend, path)));
 }
 
 function zeroWrite(fd: number, done: number): FsError {
@@ -117,21 +122,14 @@ function zeroWrite(fd: number, done: number): FsError {
 }
 
 /** Writes all of `bytes` at the descriptor's offset, looping on short writes; a 0-byte write is EIO. */
-export function writeAllSync(backend: Backend, fd: number, bytes: Uint8Array): void {
+export function* writeAll(file: Descriptor, bytes: Uint8Array): Protocol<void> {
   const length = bytes.byteLength;
-  for (let done = 0; done < length; ) {
-    const n = backend.writeSync(fd, bytes, done, length - done, null);
-    if (!(n > 0)) throw zeroWrite(fd, done);
-    done += n;
-  }
-}
-
-/** Promise form of {@link writeAllSync}. */
-export async function writeAll(backend: Backend, fd: number, bytes: Uint8Array): Promise<void> {
-  const length = bytes.byteLength;
-  for (let done = 0; done < length; ) {
-    const n = await backend.write(fd, bytes, done, length - done, null);
-    if (!(n > 0)) throw zeroWrite(fd, done);
+  for (let done = 0; done < length;) {
+    const n = yield* call(
+      () => file.writeSync(bytes, done, length - done),
+      () => file.write(bytes, done, length - done),
+    );
+    if (!(n > 0)) throw zeroWrite(file.number, done);
     done += n;
   }
 }
@@ -143,30 +141,6 @@ function closeIterator(it: Iterator<unknown> | AsyncIterator<unknown>): void {
     if (r instanceof Promise) r.catch(() => undefined);
   } catch {
     // the write's own error is what is reported
-  }
-}
-
-/** Writes the chunks of a synchronous iterable as they come. A failing iterable is {@link sourceFailed}. */
-export function writeIterableSync(backend: Backend, fd: number, source: Iterable<unknown>, encoding: BufferEncoding, target: string): void {
-  const it = source[Symbol.iterator]();
-  let done = false;
-  try {
-    for (;;) {
-      let r: IteratorResult<unknown>;
-      try {
-        r = it.next();
-      } catch (e) {
-        done = true;
-        throw sourceFailed(target, e);
-      }
-      if (r.done === true) {
-        done = true;
-        return;
-      }
-      writeAllSync(backend, fd, toBytes(r.value, encoding));
-    }
-  } finally {
-    if (!done) closeIterator(it);
   }
 }
 
@@ -198,24 +172,28 @@ function destroySource(source: unknown): void {
 }
 
 /**
- * Writes the chunks of an iterable or async iterable (a stream) as they come, checking `signal` after
- * each and while waiting for the next (an abort stops consuming the source at once). A failing source is
- * {@link sourceFailed}. On any failure the source is closed: `return()` on its iterator (a generator's
- * `finally` runs), and `destroy()` when it has one (a Readable stream, even one the write was waiting on).
+ * Writes the chunks of an iterable or (promise run only) an async iterable, a stream, as they come,
+ * checking `signal` after each and while waiting for the next (an abort stops consuming the source at
+ * once). A failing source is {@link sourceFailed}. On any failure the source is closed: `return()` on
+ * its iterator (a generator's `finally` runs), and `destroy()` when it has one (a Readable stream, even
+ * one the write was waiting on).
  */
-export async function writeStream(backend: Backend, fd: number, source: Iterable<unknown> | AsyncIterable<unknown>, encoding: BufferEncoding, signal: AbortSignal | undefined, target: string): Promise<void> {
+export function* writeSource(file: Descriptor, source: Iterable<unknown> | AsyncIterable<unknown>, encoding: BufferEncoding, signal: AbortSignal | undefined, target: string): Protocol<void> {
   const asyncIt = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : undefined;
   const syncIt = asyncIt === undefined ? (source as Iterable<unknown>)[Symbol.iterator]() : undefined;
   const it = (asyncIt ?? syncIt) as AsyncIterator<unknown> | Iterator<unknown>;
+  const next = (): IteratorResult<unknown> => (it as Iterator<unknown>).next();
+  const nextAsync = (): Promise<IteratorResult<unknown>> => {
+    if (asyncIt === undefined) return Promise.resolve(next());
+    const p = Promise.resolve(asyncIt.next());
+    return signal === undefined ? p : raceAbort(p, signal, target);
+  };
   let done = false;
   try {
     for (;;) {
       let r: IteratorResult<unknown>;
       try {
-        if (asyncIt !== undefined) {
-          const next = Promise.resolve(asyncIt.next());
-          r = await (signal === undefined ? next : raceAbort(next, signal, target));
-        } else r = (syncIt as Iterator<unknown>).next();
+        r = yield* call(next, nextAsync);
       } catch (e) {
         if (isShaped(e)) throw e;
         done = true; // the source failed: it has finished itself
@@ -225,7 +203,7 @@ export async function writeStream(backend: Backend, fd: number, source: Iterable
         done = true;
         return;
       }
-      await writeAll(backend, fd, toBytes(r.value, encoding));
+      yield* writeAll(file, toBytes(r.value, encoding));
       throwIfAborted(signal, target);
     }
   } finally {
@@ -237,171 +215,142 @@ export async function writeStream(backend: Backend, fd: number, source: Iterable
 }
 
 /** Step 4's metadata: fchown (when the owner must be set) before fchmod, since a chown clears set-id bits. */
-export function setMetaSync(backend: Backend, fd: number, target: Target): void {
-  if (target.owner !== undefined) backend.fchownSync(fd, target.owner.uid, target.owner.gid);
-  backend.fchmodSync(fd, target.mode);
+export function* setMeta(file: Descriptor, target: Target): Protocol<void> {
+  const owner = target.owner;
+  if (owner !== undefined) {
+    yield* call(
+      () => {
+        file.chownSync(owner.uid, owner.gid);
+      },
+      () => file.chown(owner.uid, owner.gid),
+    );
+  }
+  yield* call(
+    () => {
+      file.chmodSync(target.mode);
+    },
+    () => file.chmod(target.mode),
+  );
 }
 
-/** Promise form of {@link setMetaSync}. */
-export async function setMeta(backend: Backend, fd: number, target: Target): Promise<void> {
-  if (target.owner !== undefined) await backend.fchown(fd, target.owner.uid, target.owner.gid);
-  await backend.fchmod(fd, target.mode);
+/**
+ * Two steps on one descriptor that nothing orders (the data and the metadata): one after the other in
+ * the synchronous run, overlapped on the thread pool in the promise run (both settled before it goes on).
+ */
+function* both(a: () => Protocol<void>, b: () => Protocol<void>): Protocol<void> {
+  yield* call(
+    () => {
+      runSync(a());
+      runSync(b());
+    },
+    async () => {
+      const [x, y] = await Promise.allSettled([runAsync(a()), runAsync(b())]);
+      if (x.status === 'rejected') throw x.reason;
+      if (y.status === 'rejected') throw y.reason;
+    },
+  );
 }
 
 /**
  * Step 4's end: fsync (not fdatasync: the mode and owner just set must be durable too) unless
  * `'none'`, then close. The descriptor counts as closed once close is tried: close is never retried.
+ * After an fsync, on a local file system (`near` is its directory), close(2) has nothing to wait for:
+ * the promise run makes it without a thread-pool job.
  */
-export function syncAndCloseSync(backend: Backend, tmp: TempFile, durability: Durability): void {
-  if (durability !== 'none') backend.fsyncSync(tmp.fd);
-  tmp.open = false;
-  backend.closeSync(tmp.fd);
-}
-
-/** Promise form of {@link syncAndCloseSync}. */
-export async function syncAndClose(backend: Backend, tmp: TempFile, durability: Durability): Promise<void> {
-  if (durability !== 'none') await backend.fsync(tmp.fd);
-  tmp.open = false;
-  // After an fsync, on a local file system, close(2) has nothing to wait for: no thread-pool job for it.
-  if (durability !== 'none' && quickCallsSyncIn(backend, dirname(tmp.path))) backend.closeSync(tmp.fd);
-  else await backend.close(tmp.fd);
+export function* syncAndClose(tmp: TempFile, durability: Durability, near: string): Protocol<void> {
+  const file = tmp.file;
+  if (durability !== 'none') {
+    yield* call(
+      () => {
+        file.syncSync();
+      },
+      () => file.sync(),
+    );
+  }
+  const closeSync = (): void => {
+    file.closeSync();
+  };
+  yield* call(closeSync, () => {
+    if (durability === 'none' || !quickCallsSyncIn(file.description.backend, near)) return file.close();
+    closeSync();
+    return Promise.resolve();
+  });
 }
 
 /**
- * Step 6: closes the temp file if open and unlinks it (once), ignoring errors (the original one is
- * reported). Only for a temp file not renamed: after a rename its name may belong to another writer.
+ * Step 6: closes the temp file if open (after the calls in flight on it) and unlinks it (once),
+ * ignoring errors (the original one is reported). Only for a temp file not renamed: after a rename its
+ * name may belong to another writer. Never throws.
  */
-export function discardSync(backend: Backend, tmp: TempFile): void {
+export function* discard(backend: Backend, tmp: TempFile): Protocol<void> {
   if (tmp.removed) return;
   tmp.removed = true;
-  if (tmp.open) {
-    tmp.open = false;
-    try {
-      backend.closeSync(tmp.fd);
-    } catch {
-      // the original error is what is reported
-    }
-  }
-  try {
-    backend.unlinkSync(tmp.path);
-  } catch {
-    // likewise
-  }
-  deleteLive(tmp.path);
-}
-
-/** Promise form of {@link discardSync}. Never rejects. */
-export async function discard(backend: Backend, tmp: TempFile): Promise<void> {
-  if (tmp.removed) return;
-  tmp.removed = true;
-  if (tmp.open) {
-    tmp.open = false;
-    try {
-      await backend.close(tmp.fd);
-    } catch {
-      // the original error is what is reported
-    }
-  }
-  try {
-    await backend.unlink(tmp.path);
-  } catch {
-    // likewise
-  }
+  yield* quietly(
+    call(
+      () => {
+        tmp.file.closeSync();
+      },
+      () => tmp.file.close(),
+    ),
+  );
+  yield* quietly(unlink(backend, tmp.path));
   deleteLive(tmp.path);
 }
 
 /** The chunks of in-memory data, written in order. */
-function writeChunksSync(backend: Backend, fd: number, data: InMemory): void {
-  for (const c of data.chunks) writeAllSync(backend, fd, c);
+function* writeChunks(file: Descriptor, data: InMemory): Protocol<void> {
+  for (const c of data.chunks) yield* writeAll(file, c);
 }
 
-async function writeChunks(backend: Backend, fd: number, data: InMemory): Promise<void> {
-  for (const c of data.chunks) await writeAll(backend, fd, c);
-}
-
-/**
- * The whole protocol, synchronously: resolve, temp, write, fchown/fchmod, fsync, close, rename, and for
- * `'full'` the directory fsync. Streamed data must be a synchronous iterable here.
- */
-export function replaceSync(abs: string, data: Prepared, s: Settings): void {
-  const b = s.backend;
-  if (data.kind === 'stream' && !(Symbol.iterator in data.source)) throw new TypeError('the synchronous forms take a string, a Uint8Array or a synchronous iterable (not an async iterable or stream)');
-  let target: Target;
+/** Step 1 (see {@link resolveTarget}); errors shaped for `abs`. */
+export function* resolve(abs: string, s: Settings): Protocol<Target> {
   try {
-    target = resolveTargetSync(abs, s);
+    return yield* call(
+      () => resolveTargetSync(abs, s),
+      () => resolveTarget(abs, s),
+    );
   } catch (e) {
     throw failedBeforeRename(e, abs, undefined);
   }
-  const tmp = createTempSync(target.path, s);
-  try {
-    if (data.kind === 'memory') writeChunksSync(b, tmp.fd, data);
-    else writeIterableSync(b, tmp.fd, data.source as Iterable<unknown>, s.encoding, target.path);
-    setMetaSync(b, tmp.fd, target);
-    syncAndCloseSync(b, tmp, s.durability);
-    b.renameSync(tmp.path, target.path);
-  } catch (e) {
-    discardSync(b, tmp);
-    throw failedBeforeRename(e, target.path, tmp.path);
-  }
-  tmp.removed = true; // renamed: the name is no longer ours (never unlinked from here on)
-  deleteLive(tmp.path);
-  if (s.durability === 'full') {
-    try {
-      fsyncDirSync(b, target.dir);
-    } catch (e) {
-      throw failedAfterRename(e, target.path);
-    }
-  }
+}
+
+/** Steps 1–3: the target resolved, then the temp file created beside it. On failure nothing is left. */
+export function* prepareTemp(abs: string, s: Settings): Protocol<{ target: Target; tmp: TempFile }> {
+  const target = yield* resolve(abs, s);
+  return { target, tmp: yield* createTemp(target.path, s) };
 }
 
 /**
- * Steps 1–3 in the promise form: the target resolved (see {@link resolveTarget}), then the temp file
- * created beside it. Returns both; on failure nothing is left.
+ * The whole protocol up to and including the rename; returns the target now in place (the end of a
+ * symlink chain when `abs` is a link). The caller makes the rename durable for `'full'`
+ * ({@link replaceSync} at once; the promise form with the group-committed directory fsync, `syncDir`).
+ * The promise run overlaps the write with the fchown/fchmod (both on the temp descriptor, both settled
+ * before it is closed). Streamed data must be a synchronous iterable in the synchronous run.
  */
-export async function prepareTemp(abs: string, s: Settings): Promise<{ target: Target; tmp: TempFile }> {
-  let target: Target;
-  try {
-    target = await resolveTarget(abs, s);
-  } catch (e) {
-    throw failedBeforeRename(e, abs, undefined);
-  }
-  return { target, tmp: await createTemp(target.path, s) };
-}
-
-/**
- * The whole protocol up to and including the rename, in the promise form; returns the target now in
- * place (the end of a symlink chain when `abs` is a link). The caller makes the rename
- * durable for `'full'` (the group-committed directory fsync, {@link syncDir}). Calls overlap where
- * nothing orders them: the write with the fchown/fchmod (both on the temp descriptor, both settled
- * before it is closed).
- */
-export async function replaceUpToRename(abs: string, data: Prepared, s: Settings): Promise<Target> {
+export function* replaceUpToRename(abs: string, data: Prepared, s: Settings): Protocol<Target> {
   const b = s.backend;
-  throwIfAborted(s.signal, abs);
-  let gated = false;
-  if (data.kind === 'memory') {
-    const wait = acquireSlot();
-    if (wait !== undefined) await wait;
-    gated = true;
-  }
-  let handedOver = data.kind === 'memory'; // a stream: once writeStream has it, it closes it on failure
+  let handedOver = data.kind === 'memory'; // a stream: once writeSource has it, it closes it on failure
   try {
     throwIfAborted(s.signal, abs);
-    const { target, tmp } = await prepareTemp(abs, s);
+    const { target, tmp } = yield* prepareTemp(abs, s);
     try {
       throwIfAborted(s.signal, target.path);
       handedOver = true;
-      const writing = data.kind === 'memory' ? writeChunks(b, tmp.fd, data) : writeStream(b, tmp.fd, data.source, s.encoding, s.signal, target.path);
-      const meta = setMeta(b, tmp.fd, target);
-      const [w, m] = await Promise.allSettled([writing, meta]);
-      if (w.status === 'rejected') throw w.reason;
-      if (m.status === 'rejected') throw m.reason;
+      yield* both(
+        () => (data.kind === 'memory' ? writeChunks(tmp.file, data) : writeSource(tmp.file, data.source, s.encoding, s.signal, target.path)),
+        () => setMeta(tmp.file, target),
+      );
       throwIfAborted(s.signal, target.path);
-      await syncAndClose(b, tmp, s.durability);
+      yield* syncAndClose(tmp, s.durability, target.dir);
       throwIfAborted(s.signal, target.path);
-      await b.rename(tmp.path, target.path);
+      yield* call(
+        () => {
+          b.renameSync(tmp.path, target.path);
+        },
+        () => b.rename(tmp.path, target.path),
+      );
     } catch (e) {
-      await discard(b, tmp);
+      yield* discard(b, tmp);
       throw failedBeforeRename(e, target.path, tmp.path);
     }
     tmp.removed = true; // renamed: the name is no longer ours (never unlinked from here on)
@@ -411,7 +360,21 @@ export async function replaceUpToRename(abs: string, data: Prepared, s: Settings
     // Failed (refused, aborted) before the stream was read: it is given up on all the same.
     if (!handedOver && data.kind === 'stream') destroySource(data.source);
     throw e;
-  } finally {
-    if (gated) releaseSlot();
+  }
+}
+
+/**
+ * The whole protocol, synchronously: {@link replaceUpToRename}, and for `'full'` the directory fsync.
+ * Streamed data must be a synchronous iterable here.
+ */
+export function replaceSync(abs: string, data: Prepared, s: Settings): void {
+  if (data.kind === 'stream' && !(Symbol.iterator in data.source)) throw new TypeError('the synchronous forms take a string, a Uint8Array or a synchronous iterable (not an async iterable or stream)');
+  const target = runSync(replaceUpToRename(abs, data, s));
+  if (s.durability === 'full') {
+    try {
+      fsyncDirSync(s.backend, target.dir);
+    } catch (e) {
+      throw failedAfterRename(e, target.path);
+    }
   }
 }

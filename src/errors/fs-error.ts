@@ -56,9 +56,22 @@ export interface FsErrorInit {
   closedAt?: OpenSite | undefined;
   /** Bytes already written when a write failed part-way. */
   bytesWritten?: number | undefined;
+  /** What became of the target of a failed replace; see {@link FsError.target}. */
+  target?: TargetOutcome | undefined;
   /** The underlying error, when this one wraps another. */
   cause?: unknown;
 }
+
+/**
+ * What a failed operation that replaces or creates a file (an atomic write, a PendingFile commit,
+ * createExclusive) did to its target:
+ * - `'unchanged'`: the target is as it was; nothing was renamed or linked into place, and no temp file
+ *   was left;
+ * - `'replaced'`: the new content is in place (the rename succeeded); what failed came after it (the
+ *   directory fsync), so a power loss may still bring back the old content;
+ * - `'unknown'`: it cannot be told (the thread doing the write stopped part-way); read the target.
+ */
+export type TargetOutcome = 'unchanged' | 'replaced' | 'unknown';
 
 /**
  * The one error type fdkeeper throws for file-system and descriptor failures.
@@ -89,6 +102,12 @@ export class FsError extends Error {
   readonly bytesWritten: number | undefined;
   /** The explanation fdkeeper added to the message, if any (kept so a wrapping error can repeat it). */
   readonly detail: string | undefined;
+  /**
+   * For the failure of an operation that replaces or creates a file (atomic writes, PendingFile,
+   * createExclusive): what became of its target, as data (see {@link TargetOutcome}); the detail says
+   * the same in words. Undefined for every other error.
+   */
+  readonly target: TargetOutcome | undefined;
 
   constructor(init: FsErrorInit) {
     super(FsError.formatMessage(init), init.cause === undefined ? undefined : { cause: init.cause });
@@ -104,6 +123,7 @@ export class FsError extends Error {
     this.closedAt = init.closedAt?.describe();
     this.bytesWritten = init.bytesWritten;
     this.detail = init.detail;
+    this.target = init.target;
   }
 
   /** Builds the message: `CODE: description, syscall 'path' -> 'dest' (fd N) …`. */

@@ -97,28 +97,6 @@ export function fstatOf(d: Descriptor): Protocol<FileStat> {
   );
 }
 
-/**
- * A backend call on a Descriptor's backend descriptor that the table has no method for (fchmod,
- * fchown). The promise form holds the description's in-flight count, as the table's own calls do.
- */
-export function onBackendFd(d: Descriptor, syscall: string, sync: (b: Backend, fd: number) => void, async: (b: Backend, fd: number) => Promise<void>): Protocol<void> {
-  return call(
-    () => {
-      const x = d.check(syscall);
-      sync(x.backend, x.backendFd);
-    },
-    async () => {
-      const x = d.check(syscall);
-      x.beginCall();
-      try {
-        await async(x.backend, x.backendFd);
-      } finally {
-        x.endCall();
-      }
-    },
-  );
-}
-
 /** stat(2) (`link` false) or lstat(2) (`link` true) of a path. */
 export function statPath(b: Backend, path: string, link: boolean): Protocol<FileStat> {
   return call(
@@ -288,12 +266,12 @@ export function* chownPath(ctx: FacadeContext, p: PathLike, uid: number, gid: nu
 /** fchmod(2) on a Descriptor. */
 export function fchmodOf(d: Descriptor, mode: FsMode): Protocol<void> {
   const bits = parseMode(mode, 0);
-  return onBackendFd(d, 'fchmod', (b, fd) => { b.fchmodSync(fd, bits); }, (b, fd) => b.fchmod(fd, bits));
+  return call(() => { d.chmodSync(bits); }, () => d.chmod(bits));
 }
 
 /** fchown(2) on a Descriptor. */
 export function fchownOf(d: Descriptor, uid: number, gid: number): Protocol<void> {
-  return onBackendFd(d, 'fchown', (b, fd) => { b.fchownSync(fd, uid, gid); }, (b, fd) => b.fchown(fd, uid, gid));
+  return call(() => { d.chownSync(uid, gid); }, () => d.chown(uid, gid));
 }
 
 /** `copyFile`: content and mode, through two descriptors; errors named `copyfile 'src' -> 'dest'`. */

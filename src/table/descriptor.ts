@@ -266,6 +266,26 @@ export class Descriptor implements Disposable, AsyncDisposable {
     return runAsync(this.onBackend('fdatasync', fdatasyncCall));
   }
 
+  /** fchmod(2): sets the file's permission bits. */
+  chmodSync(mode: number): void {
+    runSync(this.onBackend('fchmod', (b, fd) => ({ sync: () => { b.fchmodSync(fd, mode); }, async: () => b.fchmod(fd, mode) })));
+  }
+
+  /** Promise form of {@link Descriptor.chmodSync}. */
+  chmod(mode: number): Promise<void> {
+    return runAsync(this.onBackend('fchmod', (b, fd) => ({ sync: () => { b.fchmodSync(fd, mode); }, async: () => b.fchmod(fd, mode) })));
+  }
+
+  /** fchown(2): sets the file's owner and group. */
+  chownSync(uid: number, gid: number): void {
+    runSync(this.onBackend('fchown', (b, fd) => ({ sync: () => { b.fchownSync(fd, uid, gid); }, async: () => b.fchown(fd, uid, gid) })));
+  }
+
+  /** Promise form of {@link Descriptor.chownSync}. */
+  chown(uid: number, gid: number): Promise<void> {
+    return runAsync(this.onBackend('fchown', (b, fd) => ({ sync: () => { b.fchownSync(fd, uid, gid); }, async: () => b.fchown(fd, uid, gid) })));
+  }
+
   /**
    * One backend call on the descriptor, the protocol of both forms: refused with EBADF once closed
    * (naming `syscall`, the same in both forms), made with the in-flight count held (a close meanwhile

@@ -14,6 +14,7 @@ import { atomicWrite, atomicWriteSync } from '../../src/atomic/atomic-write.js';
 import { atomicCreate } from '../../src/atomic/pending-file.js';
 import { createExclusive } from '../../src/atomic/create-exclusive.js';
 import { FsError, hasCode } from '../../src/errors/fs-error.js';
+import { FileTable } from '../../src/table/file-table.js';
 import { openFds } from './proc-fds.js';
 
 /** One operation for the child to run. */
@@ -23,6 +24,11 @@ export interface ChildOp {
   readonly data: string;
   /** Fill the descriptor table first so that exactly this many numbers are free (freed again after). */
   readonly leaveFree?: number;
+  /**
+   * Write through a `new FileTable({ emfileRetryMs })` of the child's own: how long a promise-form open
+   * refused with EMFILE waits for a descriptor to be closed (the process table's default is 60 s).
+   */
+  readonly emfileRetryMs?: number;
 }
 
 /** What the child is asked to do. */
@@ -119,7 +125,7 @@ async function runOp(op: ChildOp): Promise<OpOutcome> {
     }
     switch (op.kind) {
       case 'atomicWrite':
-        await atomicWrite(op.target, op.data);
+        await atomicWrite(op.target, op.data, op.emfileRetryMs === undefined ? {} : { table: new FileTable({ emfileRetryMs: op.emfileRetryMs }) });
         break;
       case 'atomicWriteSync':
         atomicWriteSync(op.target, op.data);

@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
-import { FsError, rejected } from '../../src/errors/fs-error.js';
+import { FsError, rejected, type TargetOutcome } from '../../src/errors/fs-error.js';
 import { OsBackend } from '../../src/backend/os-backend.js';
 import { O } from '../../src/backend/flags.js';
 import { openFds } from './proc-fds.js';
@@ -98,6 +98,8 @@ export interface Expected {
   readonly code: string;
   readonly path: string;
   readonly syscall?: string;
+  /** What the error must say became of the target (its `target` field). Default `'unchanged'`. */
+  readonly target?: TargetOutcome;
 }
 
 function checkError(e: unknown, expected: Expected, how: string): FsError {
@@ -108,6 +110,8 @@ function checkError(e: unknown, expected: Expected, how: string): FsError {
   assert.equal(e.code, expected.code, `${how} with ${e.code} instead of ${expected.code}: ${e.message}`);
   assert.equal(e.path, expected.path, `${how} naming path ${String(e.path)} instead of the target: ${e.message}`);
   if (expected.syscall !== undefined) assert.equal(e.syscall, expected.syscall, `${how} with syscall ${e.syscall}: ${e.message}`);
+  const target = expected.target ?? 'unchanged';
+  assert.equal(e.target, target, `${how} saying the target is ${String(e.target)}, not ${target}: ${e.message}`);
   return e;
 }
 

@@ -15,14 +15,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, linkSync, lstatSync, openSync, readFileSync, readSync, renameSync, unlinkSync, type Stats } from 'node:fs';
+import { CLAIM_MAX_BYTES, parseClaim, type ClaimText } from '../../atomic/claim.js';
 import { bootTimeMs } from '../../atomic/pid.js';
 import { isClaimName, parseTempName } from '../../atomic/temp-name.js';
 import { formatDuration } from '../output/duration.js';
 
 /** PID_MAX_LIMIT on 64-bit Linux: no pid is ever larger, whatever kernel.pid_max says. */
 const PID_MAX_LIMIT = 4_194_304;
-/** Claims are `PID\nHOST\n`: a few dozen bytes. */
-const CLAIM_MAX_BYTES = 1024;
 
 /**
  * The environment variable that fakes this host's boot time (ms since the epoch) for `fdkeeper clean`.
@@ -48,11 +47,7 @@ export function pidMax(): number {
 }
 
 /** What a claim file held. */
-export type ClaimContent =
-  | { readonly state: 'valid'; readonly pid: number; readonly host: string }
-  | { readonly state: 'empty' }
-  | { readonly state: 'invalid' }
-  | { readonly state: 'unreadable'; readonly code: string };
+export type ClaimContent = ClaimText | { readonly state: 'unreadable'; readonly code: string };
 
 /** Everything the cleaner looked at for one name: the facts {@link judge} decides on. */
 export interface Leftover {
@@ -178,24 +173,6 @@ export function readClaimContent(path: Buffer, st: Stats, pidLimit: number): Cla
   } finally {
     closeSync(fd);
   }
-}
-
-/**
- * Whether `bytes` is what createExclusive writes into a claim: `PID\nHOST\n`, the pid a possible one in
- * decimal, the host a non-empty UTF-8 name without controls or spaces.
- */
-export function parseClaim(bytes: Uint8Array, pidLimit: number): ClaimContent {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return { state: 'invalid' };
-  }
-  // eslint-disable-next-line no-control-regex
-  const m = /^([1-9][0-9]{0,9})\n([^\u0000-\u0020\u007f-\u009f]{1,255})\n$/.exec(text);
-  if (m === null) return { state: 'invalid' };
-  const pid = Number(m[1]);
-  return pid <= pidLimit ? { state: 'valid', pid, host: m[2] ?? '' } : { state: 'invalid' };
 }
 
 /** `name` as a temp or a claim of ours by its name alone (latin1 keeps one char per byte, so the ASCII suffixes parse whatever the rest is). */
