@@ -20,7 +20,7 @@ export { Descriptor, type DescriptorOrigin } from './table/descriptor.js';
 export type { OpenFileDescription } from './table/open-file-description.js';
 export type { FdBudget } from './table/fd-budget.js';
 
-export { fdopen, open, openSync, type AnyFile, type FileFor, type OpenOptions } from './io/open.js';
+export { open, openSync, type AnyFile, type FileFor, type OpenOptions } from './io/open.js';
 export { parseMode, type ParsedMode } from './io/mode.js';
 export { RawFile } from './io/raw-file.js';
 export { BufferedFile, DEFAULT_BUFFER_SIZE } from './io/buffered-file.js';

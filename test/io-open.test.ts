@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BufferedFile } from '../src/io/buffered-file.js';
-import { fdopen, open, openSync } from '../src/io/open.js';
+import { open, openSync, type OpenOptions } from '../src/io/open.js';
 import { RawFile } from '../src/io/raw-file.js';
 import { TextFile } from '../src/io/text-file.js';
 import { FileTable } from '../src/table/file-table.js';
@@ -355,18 +355,54 @@ test('the returned file is watched for leaks only when it owns its descriptor', 
   }
 });
 
-test('fdopen wraps a raw descriptor like open(fd), owning it unless told to borrow', () => {
+test('openSync(fd) wraps a raw descriptor (Python os.fdopen), owning it unless told to borrow', () => {
   const p = file('fdopen.txt', 'hello');
   const raw = fs.openSync(p, 'r');
-  const f = fdopen(raw, 'r', { table });
+  const f = openSync(raw, 'r', { table });
   assert.equal(f.readSync(), 'hello');
   f.closeSync();
   assert.equal(fdIsOpen(raw), false, 'owned by default: closing the file closed the descriptor');
 
   const raw2 = fs.openSync(p, 'r');
-  const g = fdopen(raw2, 'rb', { table, closefd: false });
+  const g = openSync(raw2, 'rb', { table, closefd: false });
   assert.deepEqual(g.readSync(2), Buffer.from('he'));
   g.closeSync();
   assert.equal(fdIsOpen(raw2), true, 'borrowed: still open for its owner');
   fs.closeSync(raw2);
+});
+
+test('the declared type of openSync/open is what it returns: buffering decides raw vs buffered only when its type says so', async () => {
+  const p = file('types.bin', 'abc');
+  // The control: options whose type is not a literal. Before issue 13.4 this was typed BufferedFile (the
+  // `@ts-expect-error` would be unused: a compile error) and returned a RawFile.
+  const opts: OpenOptions = { table, buffering: 0 };
+  // @ts-expect-error — `opts.buffering` may be 0: the result may be a RawFile, so it is not a BufferedFile
+  const wrong: BufferedFile = openSync(p, 'rb', opts);
+  assert.ok(wrong instanceof RawFile, 'the value the old type called a BufferedFile');
+  wrong.closeSync();
+  const either: RawFile | BufferedFile = openSync(p, 'rb', opts);
+  assert.ok(either instanceof RawFile);
+  either.closeSync();
+  const n: number = Number(process.env.FDKEEPER_NO_SUCH_VAR ?? '64');
+  const sized: RawFile | BufferedFile = openSync(p, 'rb', { table, buffering: n });
+  assert.ok(sized instanceof BufferedFile);
+  sized.closeSync();
+  // Literals decide: 0 is raw, absent or any other literal is buffered, text modes are text.
+  const raw: RawFile = openSync(p, 'rb', { table, buffering: 0 });
+  const buffered: BufferedFile = openSync(p, 'rb', { table });
+  const sizedLiteral: BufferedFile = openSync(p, 'rb', { table, buffering: 4096 });
+  const text: TextFile = openSync(p, 'r', { table });
+  const textDefault: TextFile = openSync(p);
+  const asyncRaw: RawFile = await open(p, 'rb', { table, buffering: 0 });
+  assert.ok(raw instanceof RawFile && asyncRaw instanceof RawFile);
+  assert.ok(buffered instanceof BufferedFile && sizedLiteral instanceof BufferedFile);
+  assert.ok(text instanceof TextFile && textDefault instanceof TextFile);
+  // One naming rule on every class: seekSync returns a number, seek a promise of one.
+  for (const f of [raw, buffered, text]) {
+    const at: number = f.seekSync(0);
+    const later: Promise<number> = f.seek(0);
+    assert.equal(at, 0);
+    assert.equal(await later, 0);
+  }
+  for (const f of [raw, buffered, sizedLiteral, text, textDefault, asyncRaw]) f.closeSync();
 });

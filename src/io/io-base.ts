@@ -1,4 +1,9 @@
+import type { FileStat } from '../backend/backend.js';
 import { FsError } from '../errors/fs-error.js';
+import { call, runAsync, runSync, type Protocol } from '../protocol/run.js';
+import type { Descriptor } from '../table/descriptor.js';
+import type { FileTable } from '../table/file-table.js';
+import { beforeClose, check, checkSync, closeSteps, closedSelf, descriptorOf, opLock, settle, tableOf } from './internal.js';
 
 /**
  * Serialises the promise calls on one file object: a buffered or text file has state (buffers, a
@@ -107,4 +112,246 @@ export function lineIterator<T>(takeNow: () => T | undefined, readline: () => Pr
     },
   };
   return iterator;
+}
+
+/**
+ * What the three file classes ({@link RawFile}, {@link BufferedFile}, {@link TextFile}) have in common,
+ * written once: the name and mode, open/closed state, `fileno()`, the metadata calls (`stat`, `sync`,
+ * `datasync`, `flush`) and closing, each one protocol (src/protocol/run.ts) run two ways. A layer says
+ * only what it adds: what it writes out first (its `settle` step) and what it lets go of on close.
+ *
+ * A layer sits on the one under it (text on buffered on raw) and the bottom one on a table
+ * {@link Descriptor}; every check walks down, so a file is closed as soon as anything under it is.
+ */
+export abstract class IoBase implements Disposable, AsyncDisposable {
+  /** The path it was opened by, or the descriptor number it wraps. */
+  readonly name: string | number;
+  /** The mode: for {@link RawFile} and {@link BufferedFile} the binary mode as Python spells it (`'rb+'`, `'ab'`…), for {@link TextFile} the mode it was opened with (`'r'`, `'a+'`…). */
+  readonly mode: string;
+  readonly [descriptorOf]: Descriptor;
+  readonly [tableOf]: FileTable;
+  readonly [opLock]: OpLock | undefined;
+  [closedSelf] = false;
+  readonly #below: IoBase | undefined;
+  readonly #ownsDescriptor: boolean;
+
+  protected constructor(name: string | number, mode: string, descriptor: Descriptor, table: FileTable, lock: OpLock | undefined, below: IoBase | undefined, ownsDescriptor: boolean) {
+    this.name = name;
+    this.mode = mode;
+    this[descriptorOf] = descriptor;
+    this[tableOf] = table;
+    this[opLock] = lock;
+    this.#below = below;
+    this.#ownsDescriptor = ownsDescriptor;
+  }
+
+  /** True once this object, or anything under it (for an owner: its descriptor), is closed. */
+  get closed(): boolean {
+    if (this[closedSelf]) return true;
+    const below = this.#below;
+    return below !== undefined ? below.closed : this.#ownsDescriptor && this[descriptorOf].closed;
+  }
+  /** Whether the file was opened for reading. */
+  get readable(): boolean {
+    return this[descriptorOf].readable;
+  }
+  /** Whether the file was opened for writing. */
+  get writable(): boolean {
+    return this[descriptorOf].writable;
+  }
+
+  /**
+   * The descriptor number. Handing it out marks the descriptor *escaped*: it is never closed by
+   * garbage collection afterwards, only by an explicit `close()`.
+   */
+  fileno(): number {
+    this[check]('fileno');
+    const d = this[descriptorOf];
+    d.escaped = true;
+    return d.number;
+  }
+
+  /**
+   * Throws EBADF if this object was closed, or anything under it, or its descriptor (by the owner of a
+   * borrowed view, or behind fdkeeper's back): then the error names where it was opened and closed.
+   */
+  [check](syscall: string): void {
+    if (this[closedSelf]) throw closedFileError(syscall, this.name);
+    const below = this.#below;
+    if (below !== undefined) below[check](syscall);
+    else this[descriptorOf].check(syscall);
+  }
+
+  [checkSync](syscall: string): void {
+    this[check](syscall);
+    this[opLock]?.assertFree(syscall, this.name);
+  }
+
+  /** Checks the file is open and writes out what this layer (and those under it) buffer. */
+  *[settle](syscall: string): Protocol<void> {
+    if (this[closedSelf]) throw closedFileError(syscall, this.name);
+    const below = this.#below;
+    if (below !== undefined) yield* below[settle](syscall);
+    else this[descriptorOf].check(syscall);
+  }
+
+  /** What this layer lets go of on close (after writing out what it buffers); nothing by default. */
+  // eslint-disable-next-line require-yield
+  *[beforeClose](): Protocol<void> {
+    return;
+  }
+
+  *[closeSteps](): Protocol<void> {
+    if (this[closedSelf]) return;
+    this[closedSelf] = true;
+    this[tableOf].unclosed.unwatch(this);
+    try {
+      yield* this[beforeClose]();
+    } finally {
+      const below = this.#below;
+      const d = this[descriptorOf];
+      if (below !== undefined) yield* below[closeSteps]();
+      else if (this.#ownsDescriptor) yield* call(
+          () => {
+            d.closeSync();
+          },
+          () => d.close(),
+        );
+    }
+  }
+
+  /** Writes out everything buffered (nothing to do on a {@link RawFile}, which checks it is open). */
+  flushSync(): void {
+    syncOp(this, 'flush', () => this[settle]('flush'));
+  }
+
+  /** Promise form of {@link IoBase.flushSync}. */
+  flush(): Promise<void> {
+    return asyncOp(this, () => this[settle]('flush'));
+  }
+
+  /** fstat(2), after writing out what is buffered (so the size counts it). */
+  statSync(): FileStat {
+    return syncOp(this, 'fstat', () => this.#metadata('fstat', (d) => call(() => d.statSync(), () => d.stat())));
+  }
+
+  /** Promise form of {@link IoBase.statSync}. */
+  stat(): Promise<FileStat> {
+    return asyncOp(this, () => this.#metadata('fstat', (d) => call(() => d.statSync(), () => d.stat())));
+  }
+
+  /** fsync(2), after writing out what is buffered: the data and metadata are on disk when it returns. */
+  syncSync(): void {
+    syncOp(this, 'fsync', () => this.#metadata('fsync', (d) => call(
+        () => {
+          d.syncSync();
+        },
+        () => d.sync(),
+      )));
+  }
+
+  /** Promise form of {@link IoBase.syncSync}. */
+  sync(): Promise<void> {
+    return asyncOp(this, () => this.#metadata('fsync', (d) => call(
+        () => {
+          d.syncSync();
+        },
+        () => d.sync(),
+      )));
+  }
+
+  /** fdatasync(2), after writing out what is buffered. */
+  datasyncSync(): void {
+    syncOp(this, 'fdatasync', () => this.#metadata('fdatasync', (d) => call(
+        () => {
+          d.datasyncSync();
+        },
+        () => d.datasync(),
+      )));
+  }
+
+  /** Promise form of {@link IoBase.datasyncSync}. */
+  datasync(): Promise<void> {
+    return asyncOp(this, () => this.#metadata('fdatasync', (d) => call(
+        () => {
+          d.datasyncSync();
+        },
+        () => d.datasync(),
+      )));
+  }
+
+  /** Whether the file supports seeking (false for pipes, sockets and terminals). */
+  seekableSync(): boolean {
+    return syncOp(this, 'lseek', () => this.#seekable());
+  }
+
+  /** Promise form of {@link IoBase.seekableSync}. */
+  seekable(): Promise<boolean> {
+    return asyncOp(this, () => this.#seekable());
+  }
+
+  *#seekable(): Protocol<boolean> {
+    this[check]('lseek');
+    const d = this[descriptorOf];
+    // The table learns that a descriptor is unseekable only from a failed positioned call, so a fresh
+    // pipe would look seekable: ask fstat first.
+    const st = yield* call(() => d.statSync(), () => d.stat());
+    if (st.isFIFO() || st.isSocket()) return false;
+    try {
+      d.tell();
+      return true;
+    } catch (e) {
+      if (e instanceof FsError && e.code === 'ESPIPE') return false;
+      throw e;
+    }
+  }
+
+  *#metadata<T>(syscall: string, op: (d: Descriptor) => Protocol<T>): Protocol<T> {
+    yield* this[settle](syscall);
+    return yield* op(this[descriptorOf]);
+  }
+
+  /**
+   * Closes the file: writes out what is buffered, then closes the layers under it and (if it owns it) the
+   * descriptor — those even if the write fails. Closing twice does nothing. EBUSY, closing nothing, while
+   * a promise call on the file is unfinished.
+   */
+  closeSync(): void {
+    if (this[closedSelf]) return;
+    this[opLock]?.assertFree('close', this.name);
+    runSync(this[closeSteps]());
+  }
+
+  /** Promise form of {@link IoBase.closeSync}; waits for earlier calls on the file first. */
+  close(): Promise<void> {
+    if (this[closedSelf]) return Promise.resolve();
+    return asyncOp(this, () => this[closeSteps]());
+  }
+
+  /** `using` support: {@link IoBase.closeSync}. */
+  [Symbol.dispose](): void {
+    this.closeSync();
+  }
+
+  /** `await using` support: {@link IoBase.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** Runs a protocol synchronously on `file`: EBUSY first if a promise call on its stack is unfinished. */
+export function syncOp<T>(file: IoBase, syscall: string, steps: () => Protocol<T>): T {
+  file[opLock]?.assertFree(syscall, file.name);
+  return runSync(steps());
+}
+
+/** Runs a protocol with promises on `file`, after the earlier promise calls on its stack (its lock). */
+export function asyncOp<T>(file: IoBase, steps: () => Protocol<T>): Promise<T> {
+  const lock = file[opLock];
+  return lock === undefined ? runAsync(steps()) : lock.run(() => runAsync(steps()));
+}
+
+/** `'/tmp/a'` quoted, a number as it is: how the files' `toString()` show their name. */
+export function showName(name: string | number): string {
+  return typeof name === 'string' ? `'${name}'` : String(name);
 }

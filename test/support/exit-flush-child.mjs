@@ -41,7 +41,7 @@ for (const lib of loaded) {
     const log = lib.openLog(out, { flushInterval: 60_000 });
     for (let seq = 0; seq < lines; seq++) log.write(formatLine(seq, 0));
   } else if (mode === 'fdopen1') {
-    const f = lib.fdopen(1, 'w');
+    const f = lib.openSync(1, 'w');
     for (let seq = 0; seq < lines; seq++) f.writeSync(formatLine(seq, 0));
   } else {
     if (mode.startsWith('r')) fs.writeFileSync(out, '');

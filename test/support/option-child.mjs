@@ -32,7 +32,7 @@ async function call(api, option, v, dir) {
       lib.openSync(file, 'w', { [option]: v }).closeSync();
       return;
     case 'fdopen':
-      lib.fdopen(v, 'w').closeSync();
+      lib.openSync(v, 'w').closeSync();
       return;
     case 'openLog': {
       const options = option === 'fsync.intervalMs' ? { fsync: { intervalMs: v } } : { [option]: v };
