@@ -4,11 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BufferedFile } from '../src/io/buffered-file.js';
-import { work } from '../src/io/internal.js';
 import { openSync } from '../src/io/open.js';
 import { RawFile } from '../src/io/raw-file.js';
 import { TextFile, type Newline } from '../src/io/text-file.js';
 import { ioFixture } from './support/io-fixture.js';
+import { work } from '../src/io/io-base.js';
 
 const { table, file } = ioFixture('text-linear');
 

@@ -1,8 +1,7 @@
 import { FsError } from '../errors/fs-error.js';
 import { call, runSync, type Protocol } from '../protocol/run.js';
 import type { Whence } from '../table/file-table.js';
-import { IoBase, OpLock, asyncOp, checkSize, lineIterator, showName, syncOp, unsupported } from './io-base.js';
-import { beforeClose, check, consumeBuffered, fill, flushPending, peekBuffered, pending, seekRaw, settle, startRead, truncateSteps, writeAllSteps, writeBytes } from './internal.js';
+import { IoBase, OpLock, asyncOp, checkSize, lineIterator, showName, syncOp, unsupported, beforeClose, check, consumeBuffered, fill, flushPending, peekBuffered, pending, seekRaw, settle, startRead, truncateSteps, writeAllSteps, writeBytes } from './io-base.js';
 import type { RawFile } from './raw-file.js';
 
 /** The default buffer size of the buffered layer: 64 KiB. */

@@ -3,8 +3,7 @@ import { FsError, rejected } from '../errors/fs-error.js';
 import type { Protocol } from '../protocol/run.js';
 import type { Whence } from '../table/file-table.js';
 import type { BufferedFile } from './buffered-file.js';
-import { IoBase, asyncOp, checkSize, lineIterator, showName, syncOp, unsupported, type OpLock } from './io-base.js';
-import { beforeClose, check, consumeBuffered, descriptorOf, fill, flushPending, opLock, peekBuffered, pending, seekRaw, startRead, tableOf, truncateSteps, work, writeBytes } from './internal.js';
+import { IoBase, asyncOp, checkSize, lineIterator, showName, syncOp, unsupported, type OpLock, beforeClose, check, consumeBuffered, descriptorOf, fill, flushPending, opLock, peekBuffered, pending, seekRaw, startRead, tableOf, truncateSteps, work, writeBytes } from './io-base.js';
 import { LineSplitter, stripEnding, type Newline } from './newline.js';
 import { TextCodec, canonicalEncoding, codePointLength, type CanonicalEncoding, type DecodeErrors, type TextEncoding } from './text-codec.js';
 
