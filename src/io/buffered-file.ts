@@ -128,12 +128,24 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
 
   /** One line, including its `\n`; an empty buffer at end of file. `limit` caps the length. */
   readlineSync(limit = -1): Buffer {
-    return syncOp(this, 'readline', () => this.#readline(limit));
+    // The common case without a protocol run: the line is in the read buffer already.
+    return (limit === -1 && this.#readyToRead() ? this.#takeBufferedLine() : undefined) ?? syncOp(this, 'read', () => this.#readline(limit));
   }
 
   /** Promise form of {@link BufferedFile.readlineSync}. */
   readline(limit = -1): Promise<Buffer> {
     return asyncOp(this, () => this.#readline(limit));
+  }
+
+  /**
+   * Whether a read may be served from the read buffer right now, without the protocol: nothing queued,
+   * nothing to flush. Checks the file is open and readable (EBADF), as the protocol would first.
+   */
+  #readyToRead(): boolean {
+    if (this.#lock.held || this[pending].len !== 0) return false;
+    this[check]('read');
+    if (!this.raw.readable) throw unsupported('read', this.name, this.mode, 'reading');
+    return true;
   }
 
   *#readline(limit: number): Protocol<Buffer> {
@@ -283,18 +295,27 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
    */
   writeSync(data: Uint8Array | string): number {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    if (this.#fits(bytes)) {
+      this[check]('write');
+      this.#append(bytes);
+      return bytes.byteLength;
+    }
     return syncOp(this, 'write', () => this.#write(bytes));
   }
 
   /** Promise form of {@link BufferedFile.writeSync}. Resolves once the data is buffered or written. */
   write(data: Uint8Array | string): Promise<number> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    // Fast path: nothing queued, nothing read ahead, and it fits: copy and return.
-    if (!this.#lock.held && !this.closed && this.#rpos === this.#rend && this.raw.writable && this[pending].len + bytes.byteLength < this.bufferSize) {
+    if (this.#fits(bytes) && !this.closed) {
       this.#append(bytes);
       return Promise.resolve(bytes.byteLength);
     }
     return asyncOp(this, () => this.#write(bytes));
+  }
+
+  /** The write fast path (no protocol run): nothing queued, nothing read ahead, and it fits without a flush. */
+  #fits(bytes: Uint8Array): boolean {
+    return !this.#lock.held && this.#rpos === this.#rend && this.raw.writable && this[pending].len + bytes.byteLength < this.bufferSize;
   }
 
   *#write(bytes: Uint8Array): Protocol<number> {

@@ -115,6 +115,12 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
    * error) consumes nothing: `tell()` and the next read start where this one started.
    */
   readSync(size = -1): string {
+    // The common case without a protocol run: `size` characters are decoded already.
+    if (size >= 0 && Number.isSafeInteger(size) && this.#readyToRead()) {
+      const text = this.#text;
+      text.startScan();
+      if (text.scanChars(size)) return text.takeScanned();
+    }
     return syncOp(this, 'read', () => this.#read(size));
   }
 
@@ -147,7 +153,19 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
    * `read`). Like `read`, a call that fails consumes nothing.
    */
   readlineSync(limit = -1): string {
-    return syncOp(this, 'read', () => this.#readline(limit));
+    // The common case without a protocol run: the line is decoded already.
+    return (limit === -1 && this.#readyToRead() ? this.#text.decodedLine() : undefined) ?? syncOp(this, 'read', () => this.#readline(limit));
+  }
+
+  /**
+   * Whether a read may be served from decoded text right now, without the protocol: nothing queued,
+   * nothing to flush. Checks the file is open and readable (EBADF), as the protocol would first.
+   */
+  #readyToRead(): boolean {
+    if (this.#lock.held || this.buffer[pending].len !== 0) return false;
+    this[check]('read');
+    if (!this.buffer.readable) throw unsupported('read', this.name, this.mode, 'reading');
+    return true;
   }
 
   /** Promise form of {@link TextFile.readlineSync}. */
@@ -300,7 +318,13 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
    * yet read.
    */
   writeSync(s: string): number {
-    return syncOp(this, 'write', () => this.#write(s, undefined));
+    // The common case without a protocol run, as write()'s: nothing decoded ahead, no flush per line.
+    if (this.#lock.held || this.lineBuffering || !this.#text.empty) return syncOp(this, 'write', () => this.#write(s, undefined));
+    this.#checkWrite();
+    const bytes = this.#encode(s);
+    this.#text.eof = false;
+    this.buffer.writeSync(bytes); // its own fast path, or its protocol
+    return codePointLength(s);
   }
 
   /** Promise form of {@link TextFile.writeSync}. A closed or read-only file is EBADF before `s` is looked at. */
