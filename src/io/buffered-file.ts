@@ -38,6 +38,7 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
   readonly raw: RawFile;
   /** The buffer size in bytes. */
   readonly bufferSize: number;
+  /** Unflushed writes (the leak watch flushes them at exit; see {@link WriteBuffer}). */
   readonly [pending] = new WriteBuffer();
 
   readonly #lock: OpLock;
@@ -213,14 +214,17 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
 
   // ---------------------------------------------------------------- read internals (the text layer decodes from the buffer)
 
+  /** The unread bytes in the read buffer, neither copied nor consumed (the text layer decodes from here). */
   [peekBuffered](): Buffer {
     return this.#rbuf === undefined ? EMPTY : this.#rbuf.subarray(this.#rpos, this.#rend);
   }
 
+  /** Marks `n` buffered bytes as read. */
   [consumeBuffered](n: number): void {
     this.#rpos += n;
   }
 
+  /** Checks the file is open and readable, and flushes pending writes first. */
   *[startRead](): Protocol<void> {
     this[check]('read');
     if (!this.raw.readable) throw unsupported('read', this.name, this.mode, 'reading');
@@ -351,6 +355,7 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
     return flushWriteBuffer(this[pending], this.raw);
   }
 
+  /** Checks the file is open and writes out what is pending. */
   override *[settle](syscall: string): Protocol<void> {
     this[check](syscall);
     if (this[pending].len > 0) yield* this[flushPending]();

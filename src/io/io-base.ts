@@ -292,52 +292,50 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
 
   /** fstat(2), after writing out what is buffered (so the size counts it). */
   statSync(): FileStat {
-    return syncOp(this, 'fstat', () => this.#metadata('fstat', (d) => call(() => d.statSync(), () => d.stat())));
+    return syncOp(this, 'fstat', () => this.#stat());
   }
 
   /** Promise form of {@link IoBase.statSync}. */
   stat(): Promise<FileStat> {
-    return asyncOp(this, () => this.#metadata('fstat', (d) => call(() => d.statSync(), () => d.stat())));
+    return asyncOp(this, () => this.#stat());
+  }
+
+  *#stat(): Protocol<FileStat> {
+    yield* this[settle]('fstat');
+    const d = this[descriptorOf];
+    return yield* call(() => d.statSync(), () => d.stat());
   }
 
   /** fsync(2), after writing out what is buffered: the data and metadata are on disk when it returns. */
   syncSync(): void {
-    syncOp(this, 'fsync', () => this.#metadata('fsync', (d) => call(
-        () => {
-          d.syncSync();
-        },
-        () => d.sync(),
-      )));
+    syncOp(this, 'fsync', () => this.#sync(false));
   }
 
   /** Promise form of {@link IoBase.syncSync}. */
   sync(): Promise<void> {
-    return asyncOp(this, () => this.#metadata('fsync', (d) => call(
-        () => {
-          d.syncSync();
-        },
-        () => d.sync(),
-      )));
+    return asyncOp(this, () => this.#sync(false));
   }
 
   /** fdatasync(2), after writing out what is buffered. */
   datasyncSync(): void {
-    syncOp(this, 'fdatasync', () => this.#metadata('fdatasync', (d) => call(
-        () => {
-          d.datasyncSync();
-        },
-        () => d.datasync(),
-      )));
+    syncOp(this, 'fdatasync', () => this.#sync(true));
   }
 
   /** Promise form of {@link IoBase.datasyncSync}. */
   datasync(): Promise<void> {
-    return asyncOp(this, () => this.#metadata('fdatasync', (d) => call(
-        () => {
-          d.datasyncSync();
-        },
-        () => d.datasync(),
-      )));
+    return asyncOp(this, () => this.#sync(true));
+  }
+
+  *#sync(dataOnly: boolean): Protocol<void> {
+    yield* this[settle](dataOnly ? 'fdatasync' : 'fsync');
+    const d = this[descriptorOf];
+    yield* call(
+      () => {
+        if (dataOnly) d.datasyncSync();
+        else d.syncSync();
+      },
+      () => (dataOnly ? d.datasync() : d.sync()),
+    );
   }
 
   /** Whether the file supports seeking (false for pipes, sockets and terminals). */
@@ -364,11 +362,6 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
       if (e instanceof FsError && e.code === 'ESPIPE') return false;
       throw e;
     }
-  }
-
-  *#metadata<T>(syscall: string, op: (d: Descriptor) => Protocol<T>): Protocol<T> {
-    yield* this[settle](syscall);
-    return yield* op(this[descriptorOf]);
   }
 
   /**

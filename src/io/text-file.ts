@@ -430,6 +430,7 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
 
   // ================================================================ lifetime
 
+  /** Close: the decoded text is dropped (the buffered layer then flushes and closes). */
   // eslint-disable-next-line require-yield
   override *[beforeClose](): Protocol<void> {
     this.#text.clear();
