@@ -406,3 +406,72 @@ test('the declared type of openSync/open is what it returns: buffering decides r
   }
   for (const f of [raw, buffered, sizedLiteral, text, textDefault, asyncRaw]) f.closeSync();
 });
+
+// Issue 13.4: one naming rule on every file class. Each operation has the same two names on RawFile,
+// BufferedFile and TextFile: `xSync` returns its value, `x` a promise of it.
+const TWINS = ['read', 'readline', 'write', 'seek', 'truncate', 'flush', 'sync', 'datasync', 'stat', 'seekable', 'close'] as const;
+
+test('every file class has xSync returning a value and x returning a promise, for the same operations', async () => {
+  const p = file('twins.bin', 'line one\nline two\n');
+  const files = [openSync(p, 'rb+', { table, buffering: 0 }), openSync(p, 'rb+', { table }), openSync(p, 'r+', { table })];
+  for (const f of files) {
+    const kind = f.constructor.name;
+    for (const op of TWINS) {
+      assert.equal(typeof (f as unknown as Record<string, unknown>)[`${op}Sync`], 'function', `${kind}.${op}Sync`);
+      assert.equal(typeof (f as unknown as Record<string, unknown>)[op], 'function', `${kind}.${op}`);
+    }
+    // Sync forms return plain values, promise forms promises (the control: before 13.4 RawFile.seek returned a number).
+    assert.equal(typeof f.seekSync(0), 'number', `${kind}.seekSync`);
+    const seeking: unknown = f.seek(0);
+    assert.ok(seeking instanceof Promise, `${kind}.seek returns a promise`);
+    assert.equal(await seeking, 0);
+    assert.equal(f.seekableSync(), true, kind);
+    assert.equal(await f.seekable(), true, kind);
+    assert.equal(f.statSync().size, 18, kind);
+    assert.equal((await f.stat()).size, 18, kind);
+    f.datasyncSync();
+    await f.datasync();
+    await f.close();
+  }
+});
+
+test('a closed file of each class reports each metadata call with its own syscall, the same in both forms', async () => {
+  // Before 13.2/13.3 a closed BufferedFile's statSync() said syscall 'flush' and stat() 'fstat'.
+  const p = file('closed-meta.bin', 'x');
+  const files = [openSync(p, 'rb+', { table, buffering: 0 }), openSync(p, 'rb+', { table }), openSync(p, 'r+', { table })];
+  for (const f of files) {
+    f.closeSync();
+    const kind = f.constructor.name;
+    const cases: [string, () => unknown, () => Promise<unknown>][] = [
+      ['fstat', () => f.statSync(), () => f.stat()],
+      ['fsync', () => { f.syncSync(); }, () => f.sync()],
+      ['fdatasync', () => { f.datasyncSync(); }, () => f.datasync()],
+      ['flush', () => { f.flushSync(); }, () => f.flush()],
+      ['lseek', () => f.seekSync(0), () => f.seek(0)],
+      ['lseek', () => f.seekableSync(), () => f.seekable()],
+    ];
+    for (const [syscall, sync, promise] of cases) {
+      assert.equal(throwsFs(sync, 'EBADF', /closed/).syscall, syscall, `${kind} sync ${syscall}`);
+      assert.equal((await rejectsFs(promise, 'EBADF', /closed/)).syscall, syscall, `${kind} promise ${syscall}`);
+    }
+  }
+});
+
+test('the io classes expose no internals by name: no @internal in their declarations, none of the old members on them', () => {
+  // The members BufferedFile and TextFile used to publish for each other (marked @internal, shipped anyway).
+  const old = ['peekBuffered', 'consumeBuffered', 'startReadSync', 'startRead', 'fillSync', 'fill', 'writeBytesSync', 'writeBytes', 'flushPendingSync', 'flushPending', 'seekRaw', 'truncateUnlockedSync', 'truncateUnlocked', 'closeUnlockedSync', 'closeUnlocked', 'checkSync', 'check', 'opLock', 'pending', 'work'];
+  const p = file('surface.txt', 'x');
+  for (const f of [openSync(p, 'rb', { table, buffering: 0 }), openSync(p, 'rb', { table }), openSync(p, 'r', { table })]) {
+    const names = new Set<string>();
+    for (let o: object | null = f; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) for (const n of Object.getOwnPropertyNames(o)) names.add(n);
+    for (const n of old) assert.ok(!names.has(n), `${f.constructor.name} still has a member named ${n}`);
+    assert.ok(names.has('readSync') && names.has('closeSync'), 'the control: the walk sees the public members');
+    f.closeSync();
+  }
+  const dts = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'dist', 'io');
+  for (const name of fs.readdirSync(dts).filter((n) => n.endsWith('.d.ts'))) {
+    const text = fs.readFileSync(path.join(dts, name), 'utf8');
+    assert.ok(!text.includes('@internal'), `dist/io/${name} declares an @internal member`);
+    for (const n of old) assert.doesNotMatch(text, new RegExp(`^\\s+(?:readonly |get )?${n}[(:<]`, 'm'), `dist/io/${name} declares ${n} by name`);
+  }
+});

@@ -96,37 +96,24 @@ export class OpLock {
   /** Throws EBUSY if an async call is under way (for synchronous calls). */
   assertFree(syscall: string, name: string | number): void {
     if (this.busy) {
-      throw new FsError({
-        code: 'EBUSY',
-        syscall,
-        path: typeof name === 'string' ? name : undefined,
-        fd: typeof name === 'number' ? name : undefined,
-        detail: 'an asynchronous call on this file has not finished; await it before calling a Sync method',
-      });
+      throw fileError('EBUSY', syscall, name, 'an asynchronous call on this file has not finished; await it before calling a Sync method');
     }
   }
 }
 
 /** The error for using a file object after its own close(). */
 export function closedFileError(syscall: string, name: string | number): FsError {
-  return new FsError({
-    code: 'EBADF',
-    syscall,
-    path: typeof name === 'string' ? name : undefined,
-    fd: typeof name === 'number' ? name : undefined,
-    detail: 'I/O operation on closed file',
-  });
+  return fileError('EBADF', syscall, name, 'I/O operation on closed file');
+}
+
+/** An error about a file object, naming it by path or by descriptor number. */
+function fileError(code: 'EBADF' | 'EBUSY', syscall: string, name: string | number, detail: string): FsError {
+  return new FsError({ code, syscall, path: typeof name === 'string' ? name : undefined, fd: typeof name === 'number' ? name : undefined, detail });
 }
 
 /** The error for an operation the file was not opened for (`read` on `'w'`, `write` on `'r'`). */
 export function unsupported(syscall: string, name: string | number, mode: string, why: string): FsError {
-  return new FsError({
-    code: 'EBADF',
-    syscall,
-    path: typeof name === 'string' ? name : undefined,
-    fd: typeof name === 'number' ? name : undefined,
-    detail: `file not open for ${why} (mode '${mode}')`,
-  });
+  return fileError('EBADF', syscall, name, `file not open for ${why} (mode '${mode}')`);
 }
 
 /** Checks a `size` argument: a non-negative integer, or -1 / undefined for "all". */

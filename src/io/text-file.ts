@@ -157,17 +157,6 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
     return (limit === -1 && this.#readyToRead() ? this.#text.decodedLine() : undefined) ?? syncOp(this, 'read', () => this.#readline(limit));
   }
 
-  /**
-   * Whether a read may be served from decoded text right now, without the protocol: nothing queued,
-   * nothing to flush. Checks the file is open and readable (EBADF), as the protocol would first.
-   */
-  #readyToRead(): boolean {
-    if (this.#lock.held || this.buffer[pending].len !== 0) return false;
-    this[check]('read');
-    if (!this.buffer.readable) throw unsupported('read', this.name, this.mode, 'reading');
-    return true;
-  }
-
   /** Promise form of {@link TextFile.readlineSync}. */
   readline(limit = -1): Promise<string> {
     return asyncOp(this, () => this.#readline(limit));
@@ -180,6 +169,17 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
     text.startScan();
     while (!text.scanLine(max)) yield* this.#decode();
     return text.takeScanned();
+  }
+
+  /**
+   * Whether a read may be served from decoded text right now, without the protocol: nothing queued,
+   * nothing to flush. Checks the file is open and readable (EBADF), as the protocol would first.
+   */
+  #readyToRead(): boolean {
+    if (this.#lock.held || this.buffer[pending].len !== 0) return false;
+    this[check]('read');
+    if (!this.buffer.readable) throw unsupported('read', this.name, this.mode, 'reading');
+    return true;
   }
 
   /** Every remaining line. */
