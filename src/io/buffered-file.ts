@@ -1,7 +1,7 @@
 import { FsError } from '../errors/fs-error.js';
 import { call, runSync, type Protocol } from '../protocol/run.js';
 import type { Whence } from '../table/file-table.js';
-import { IoBase, OpLock, asyncOp, checkSize, lineIterator, showName, syncOp, unsupported, beforeClose, check, consumeBuffered, fill, flushPending, peekBuffered, pending, seekRaw, settle, startRead, truncateSteps, writeAllSteps, writeBytes } from './io-base.js';
+import { IoBase, OpLock, asyncOp, checkSize, closedFileError, closedSelf, lineIterator, showName, syncOp, unsupported, beforeClose, check, consumeBuffered, fill, flushPending, peekBuffered, pending, seekRaw, settle, startRead, truncateSteps, writeAllSteps, writeBytes } from './io-base.js';
 import type { RawFile } from './raw-file.js';
 
 /** The default buffer size of the buffered layer: 64 KiB. */
@@ -60,12 +60,12 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
 
   /** Reads `size` bytes (fewer only at end of file); `-1`/omitted reads to end of file. */
   readSync(size = -1): Buffer {
-    return syncOp(this, 'read', () => this.#read(size));
+    return syncOp(this, 'read', this.#read(size));
   }
 
   /** Promise form of {@link BufferedFile.readSync}. */
   read(size = -1): Promise<Buffer> {
-    return asyncOp(this, () => this.#read(size));
+    return asyncOp(this, this.#read(size));
   }
 
   *#read(size: number): Protocol<Buffer> {
@@ -80,12 +80,12 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
 
   /** Reads into `buffer` until it is full or end of file; returns the byte count. */
   readintoSync(buffer: Uint8Array): number {
-    return syncOp(this, 'read', () => this.#readintoChecked(buffer));
+    return syncOp(this, 'read', this.#readintoChecked(buffer));
   }
 
   /** Promise form of {@link BufferedFile.readintoSync}. */
   readinto(buffer: Uint8Array): Promise<number> {
-    return asyncOp(this, () => this.#readintoChecked(buffer));
+    return asyncOp(this, this.#readintoChecked(buffer));
   }
 
   *#readintoChecked(buffer: Uint8Array): Protocol<number> {
@@ -113,12 +113,12 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
 
   /** At most one raw read: what is buffered, or else one fill. For streaming without waiting for `size` bytes. */
   read1Sync(size = -1): Buffer {
-    return syncOp(this, 'read', () => this.#read1(size));
+    return syncOp(this, 'read', this.#read1(size));
   }
 
   /** Promise form of {@link BufferedFile.read1Sync}. */
   read1(size = -1): Promise<Buffer> {
-    return asyncOp(this, () => this.#read1(size));
+    return asyncOp(this, this.#read1(size));
   }
 
   *#read1(size: number): Protocol<Buffer> {
@@ -130,12 +130,12 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
   /** One line, including its `\n`; an empty buffer at end of file. `limit` caps the length. */
   readlineSync(limit = -1): Buffer {
     // The common case without a protocol run: the line is in the read buffer already.
-    return (limit === -1 && this.#readyToRead() ? this.#takeBufferedLine() : undefined) ?? syncOp(this, 'read', () => this.#readline(limit));
+    return (limit === -1 && this.#readyToRead() ? this.#takeBufferedLine() : undefined) ?? syncOp(this, 'read', this.#readline(limit));
   }
 
   /** Promise form of {@link BufferedFile.readlineSync}. */
   readline(limit = -1): Promise<Buffer> {
-    return asyncOp(this, () => this.#readline(limit));
+    return asyncOp(this, this.#readline(limit));
   }
 
   /**
@@ -304,7 +304,7 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
       this.#append(bytes);
       return bytes.byteLength;
     }
-    return syncOp(this, 'write', () => this.#write(bytes));
+    return syncOp(this, 'write', this.#write(bytes));
   }
 
   /** Promise form of {@link BufferedFile.writeSync}. Resolves once the data is buffered or written. */
@@ -314,7 +314,7 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
       this.#append(bytes);
       return Promise.resolve(bytes.byteLength);
     }
-    return asyncOp(this, () => this.#write(bytes));
+    return asyncOp(this, this.#write(bytes));
   }
 
   /** The write fast path (no protocol run): nothing queued, nothing read ahead, and it fits without a flush. */
@@ -355,6 +355,12 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
     return flushWriteBuffer(this[pending], this.raw);
   }
 
+  /** The base's check, without its walk: the raw file is under it (hot: every call). */
+  override [check](syscall: string): void {
+    if (this[closedSelf]) throw closedFileError(syscall, this.name);
+    this.raw[check](syscall);
+  }
+
   /** Checks the file is open and writes out what is pending. */
   override *[settle](syscall: string): Protocol<void> {
     this[check](syscall);
@@ -365,12 +371,12 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
 
   /** Moves the position (flushing writes first); returns the new position. */
   seekSync(offset: number, whence: Whence = 0): number {
-    return syncOp(this, 'lseek', () => this.#seek(offset, whence));
+    return syncOp(this, 'lseek', this.#seek(offset, whence));
   }
 
   /** Promise form of {@link BufferedFile.seekSync}. */
   seek(offset: number, whence: Whence = 0): Promise<number> {
-    return asyncOp(this, () => this.#seek(offset, whence));
+    return asyncOp(this, this.#seek(offset, whence));
   }
 
   *#seek(offset: number, whence: Whence): Protocol<number> {
@@ -398,12 +404,12 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
 
   /** Resizes the file to `size` (default: the current position), after flushing. Returns the new size. */
   truncateSync(size?: number): number {
-    return syncOp(this, 'ftruncate', () => this.#truncate(size));
+    return syncOp(this, 'ftruncate', this.#truncate(size));
   }
 
   /** Promise form of {@link BufferedFile.truncateSync}. */
   truncate(size?: number): Promise<number> {
-    return asyncOp(this, () => this.#truncate(size));
+    return asyncOp(this, this.#truncate(size));
   }
 
   *#truncate(size: number | undefined): Protocol<number> {
@@ -423,13 +429,10 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
 
   // ================================================================ lifetime
 
-  /** Close: write out what is pending (unless the raw file is already closed), then let go of the read buffer. */
-  override *[beforeClose](): Protocol<void> {
-    try {
-      if (this[pending].len > 0 && !this.raw.closed) yield* this[flushPending]();
-    } finally {
-      this.#rbuf = undefined;
-    }
+  /** Close: let go of the read buffer, and write out what is pending (unless the raw file is closed already). */
+  override [beforeClose](): Protocol<void> | undefined {
+    this.#rbuf = undefined;
+    return this[pending].len > 0 && !this.raw.closed ? this[flushPending]() : undefined;
   }
 
   /** `BufferedFile(name='/tmp/a', mode='rb+')`. */

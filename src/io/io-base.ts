@@ -17,8 +17,6 @@ import type { FileTable } from '../table/file-table.js';
 
 /** `(syscall) => void`: EBADF if this object or anything under it is closed. */
 export const check = Symbol('check');
-/** `(syscall) => void`: {@link check}, and EBUSY while a promise call on the stack is unfinished. */
-export const checkSync = Symbol('checkSync');
 /** The stack's {@link OpLock} (undefined on a bare RawFile: its calls are single syscalls). */
 export const opLock = Symbol('opLock');
 /** The table entry the stack reads and writes through. */
@@ -221,18 +219,10 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
   /**
    * Throws EBADF if this object was closed, or anything under it, or its descriptor (by the owner of a
    * borrowed view, or behind fdkeeper's back): then the error names where it was opened and closed.
+   * Each layer writes it directly against the one under it (it runs on every call; a generic walk here
+   * measured 5–10 % on per-line reads and small writes).
    */
-  [check](syscall: string): void {
-    if (this[closedSelf]) throw closedFileError(syscall, this.name);
-    const below = this.#below;
-    if (below !== undefined) below[check](syscall);
-    else this[descriptorOf].check(syscall);
-  }
-
-  [checkSync](syscall: string): void {
-    this[check](syscall);
-    this[opLock]?.assertFree(syscall, this.name);
-  }
+  abstract [check](syscall: string): void;
 
   /** Checks the file is open and writes out what this layer (and those under it) buffer. */
   *[settle](syscall: string): Protocol<void> {
@@ -242,10 +232,12 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
     else this[descriptorOf].check(syscall);
   }
 
-  /** What this layer lets go of on close (after writing out what it buffers); nothing by default. */
-  // eslint-disable-next-line require-yield
-  *[beforeClose](): Protocol<void> {
-    return;
+  /**
+   * What this layer does on close before the layers under it close: lets go of what it holds, and
+   * returns the steps that write out what it buffers, if any (undefined: nothing to write, no generator).
+   */
+  [beforeClose](): Protocol<void> | undefined {
+    return undefined;
   }
 
   *[closeSteps](): Protocol<void> {
@@ -253,7 +245,8 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
     this[closedSelf] = true;
     this[tableOf].unclosed.unwatch(this);
     try {
-      yield* this[beforeClose]();
+      const flush = this[beforeClose]();
+      if (flush !== undefined) yield* flush;
     } finally {
       const below = this.#below;
       const d = this[descriptorOf];
@@ -269,22 +262,22 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
 
   /** Writes out everything buffered (nothing to do on a {@link RawFile}, which checks it is open). */
   flushSync(): void {
-    syncOp(this, 'flush', () => this[settle]('flush'));
+    syncOp(this, 'flush', this[settle]('flush'));
   }
 
   /** Promise form of {@link IoBase.flushSync}. */
   flush(): Promise<void> {
-    return asyncOp(this, () => this[settle]('flush'));
+    return asyncOp(this, this[settle]('flush'));
   }
 
   /** fstat(2), after writing out what is buffered (so the size counts it). */
   statSync(): FileStat {
-    return syncOp(this, 'fstat', () => this.#stat());
+    return syncOp(this, 'fstat', this.#stat());
   }
 
   /** Promise form of {@link IoBase.statSync}. */
   stat(): Promise<FileStat> {
-    return asyncOp(this, () => this.#stat());
+    return asyncOp(this, this.#stat());
   }
 
   *#stat(): Protocol<FileStat> {
@@ -295,22 +288,22 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
 
   /** fsync(2), after writing out what is buffered: the data and metadata are on disk when it returns. */
   syncSync(): void {
-    syncOp(this, 'fsync', () => this.#sync(false));
+    syncOp(this, 'fsync', this.#sync(false));
   }
 
   /** Promise form of {@link IoBase.syncSync}. */
   sync(): Promise<void> {
-    return asyncOp(this, () => this.#sync(false));
+    return asyncOp(this, this.#sync(false));
   }
 
   /** fdatasync(2), after writing out what is buffered. */
   datasyncSync(): void {
-    syncOp(this, 'fdatasync', () => this.#sync(true));
+    syncOp(this, 'fdatasync', this.#sync(true));
   }
 
   /** Promise form of {@link IoBase.datasyncSync}. */
   datasync(): Promise<void> {
-    return asyncOp(this, () => this.#sync(true));
+    return asyncOp(this, this.#sync(true));
   }
 
   *#sync(dataOnly: boolean): Protocol<void> {
@@ -327,12 +320,12 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
 
   /** Whether the file supports seeking (false for pipes, sockets and terminals). */
   seekableSync(): boolean {
-    return syncOp(this, 'lseek', () => this.#seekable());
+    return syncOp(this, 'lseek', this.#seekable());
   }
 
   /** Promise form of {@link IoBase.seekableSync}. */
   seekable(): Promise<boolean> {
-    return asyncOp(this, () => this.#seekable());
+    return asyncOp(this, this.#seekable());
   }
 
   *#seekable(): Protocol<boolean> {
@@ -365,7 +358,7 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
   /** Promise form of {@link IoBase.closeSync}; waits for earlier calls on the file first. */
   close(): Promise<void> {
     if (this[closedSelf]) return Promise.resolve();
-    return asyncOp(this, () => this[closeSteps]());
+    return asyncOp(this, this[closeSteps]());
   }
 
   /** `using` support: {@link IoBase.closeSync}. */
@@ -379,16 +372,19 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
   }
 }
 
-/** Runs a protocol synchronously on `file`: EBUSY first if a promise call on its stack is unfinished. */
-export function syncOp<T>(file: IoBase, syscall: string, steps: () => Protocol<T>): T {
+/**
+ * Runs a protocol synchronously on `file`: EBUSY first if a promise call on its stack is unfinished. (A
+ * generator's body does not start until it is run, so creating it before the check is safe.)
+ */
+export function syncOp<T>(file: IoBase, syscall: string, steps: Protocol<T>): T {
   file[opLock]?.assertFree(syscall, file.name);
-  return runSync(steps());
+  return runSync(steps);
 }
 
 /** Runs a protocol with promises on `file`, after the earlier promise calls on its stack (its lock). */
-export function asyncOp<T>(file: IoBase, steps: () => Protocol<T>): Promise<T> {
+export function asyncOp<T>(file: IoBase, steps: Protocol<T>): Promise<T> {
   const lock = file[opLock];
-  return lock === undefined ? runAsync(steps()) : lock.run(() => runAsync(steps()));
+  return lock === undefined ? runAsync(steps) : lock.run(() => runAsync(steps));
 }
 
 /** `'/tmp/a'` quoted, a number as it is: how the files' `toString()` show their name. */

@@ -100,10 +100,10 @@ export class LineSplitter {
     this.eof = false;
   }
 
-  /** The next complete line, if it is decoded already (the async iterator's fast path). */
-  decodedLine(): string | undefined {
+  /** The next complete line (at most `max` characters when `max >= 0`), if it is decoded already (the fast paths). */
+  decodedLine(max = -1): string | undefined {
     this.startScan();
-    return this.scanLine(-1) ? this.takeScanned() : undefined;
+    return this.scanLine(max) ? this.takeScanned() : undefined;
   }
 
   /** Starts a read call's scan at the first undelivered character. */

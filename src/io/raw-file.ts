@@ -302,6 +302,12 @@ export class RawFile extends IoBase implements Iterable<Buffer>, AsyncIterable<B
 
   // ---------------------------------------------------------------- checks
 
+  /** The base's check, without its walk: a raw file has only its descriptor under it (hot: every call). */
+  override [check](syscall: string): void {
+    if (this[closedSelf]) throw closedFileError(syscall, this.name);
+    this[descriptorOf].check(syscall);
+  }
+
   #checkReadable(): void {
     this[check]('read');
     if (!this.descriptor.readable) throw unsupported('read', this.name, this.mode, 'reading');

@@ -3,7 +3,7 @@ import { FsError, rejected } from '../errors/fs-error.js';
 import type { Protocol } from '../protocol/run.js';
 import type { Whence } from '../table/file-table.js';
 import type { BufferedFile } from './buffered-file.js';
-import { IoBase, asyncOp, checkSize, lineIterator, showName, syncOp, unsupported, type OpLock, beforeClose, check, consumeBuffered, descriptorOf, fill, flushPending, opLock, peekBuffered, pending, seekRaw, startRead, tableOf, truncateSteps, work, writeBytes } from './io-base.js';
+import { IoBase, asyncOp, checkSize, closedFileError, closedSelf, lineIterator, showName, syncOp, unsupported, type OpLock, beforeClose, check, consumeBuffered, descriptorOf, fill, flushPending, opLock, peekBuffered, pending, seekRaw, startRead, tableOf, truncateSteps, work, writeBytes } from './io-base.js';
 import { LineSplitter, stripEnding, type Newline } from './newline.js';
 import { TextCodec, canonicalEncoding, codePointLength, type CanonicalEncoding, type DecodeErrors, type TextEncoding } from './text-codec.js';
 
@@ -101,6 +101,12 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
     this.#writeNewline = newline === undefined ? (EOL === '\n' ? undefined : EOL) : newline === '' || newline === '\n' ? undefined : newline;
   }
 
+  /** The base's check, without its walk: the buffered file is under it (hot: every call). */
+  override [check](syscall: string): void {
+    if (this[closedSelf]) throw closedFileError(syscall, this.name);
+    this.buffer[check](syscall);
+  }
+
   /** UTF-16 units the read path has handled (the linearity tests' measure of work). */
   get [work](): number {
     return this.#text.units;
@@ -121,12 +127,12 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
       text.startScan();
       if (text.scanChars(size)) return text.takeScanned();
     }
-    return syncOp(this, 'read', () => this.#read(size));
+    return syncOp(this, 'read', this.#read(size));
   }
 
   /** Promise form of {@link TextFile.readSync}. */
   read(size = -1): Promise<string> {
-    return asyncOp(this, () => this.#read(size));
+    return asyncOp(this, this.#read(size));
   }
 
   *#read(size: number): Protocol<string> {
@@ -154,12 +160,12 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
    */
   readlineSync(limit = -1): string {
     // The common case without a protocol run: the line is decoded already.
-    return (limit === -1 && this.#readyToRead() ? this.#text.decodedLine() : undefined) ?? syncOp(this, 'read', () => this.#readline(limit));
+    return (limit >= -1 && Number.isSafeInteger(limit) && this.#readyToRead() ? this.#text.decodedLine(limit) : undefined) ?? syncOp(this, 'read', this.#readline(limit));
   }
 
   /** Promise form of {@link TextFile.readlineSync}. */
   readline(limit = -1): Promise<string> {
-    return asyncOp(this, () => this.#readline(limit));
+    return asyncOp(this, this.#readline(limit));
   }
 
   *#readline(limit: number): Protocol<string> {
@@ -319,7 +325,7 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
    */
   writeSync(s: string): number {
     // The common case without a protocol run, as write()'s: nothing decoded ahead, no flush per line.
-    if (this.#lock.held || this.lineBuffering || !this.#text.empty) return syncOp(this, 'write', () => this.#write(s, undefined));
+    if (this.#lock.held || this.lineBuffering || !this.#text.empty) return syncOp(this, 'write', this.#write(s, undefined));
     this.#checkWrite();
     const bytes = this.#encode(s);
     this.#text.eof = false;
@@ -342,7 +348,7 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
       this.#text.eof = false;
       return this.buffer.write(bytes).then(() => codePointLength(s));
     }
-    return asyncOp(this, () => this.#write(s, bytes));
+    return asyncOp(this, this.#write(s, bytes));
   }
 
   *#write(s: string, encoded: Buffer | undefined): Protocol<number> {
@@ -391,12 +397,12 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
    * the end with offset 0 and whence 1 or 2. Other combinations are EINVAL, as in Python.
    */
   seekSync(offset: number, whence: Whence = 0): number {
-    return syncOp(this, 'lseek', () => this.#seek(offset, whence));
+    return syncOp(this, 'lseek', this.#seek(offset, whence));
   }
 
   /** Promise form of {@link TextFile.seekSync}. */
   seek(offset: number, whence: Whence = 0): Promise<number> {
-    return asyncOp(this, () => this.#seek(offset, whence));
+    return asyncOp(this, this.#seek(offset, whence));
   }
 
   *#seek(offset: number, whence: Whence): Protocol<number> {
@@ -412,12 +418,12 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
 
   /** Resizes the file to `size` bytes (default: the current position). Returns the new size. */
   truncateSync(size?: number): number {
-    return syncOp(this, 'ftruncate', () => this.#truncate(size));
+    return syncOp(this, 'ftruncate', this.#truncate(size));
   }
 
   /** Promise form of {@link TextFile.truncateSync}. One locked step, so later calls cannot run in between. */
   truncate(size?: number): Promise<number> {
-    return asyncOp(this, () => this.#truncate(size));
+    return asyncOp(this, this.#truncate(size));
   }
 
   *#truncate(size: number | undefined): Protocol<number> {
@@ -431,9 +437,9 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
   // ================================================================ lifetime
 
   /** Close: the decoded text is dropped (the buffered layer then flushes and closes). */
-  // eslint-disable-next-line require-yield
-  override *[beforeClose](): Protocol<void> {
+  override [beforeClose](): undefined {
     this.#text.clear();
+    return undefined;
   }
 
   /** `TextFile(name='/tmp/a', mode='r', encoding='utf8')`. */
