@@ -1,7 +1,7 @@
 import { FsError } from '../errors/fs-error.js';
 import { call, runSync, type Protocol } from '../protocol/run.js';
 import type { Whence } from '../table/file-table.js';
-import { IoBase, OpLock, asyncOp, checkSize, closedFileError, closedSelf, lineIterator, showName, syncOp, unsupported, beforeClose, check, consumeBuffered, fill, flushPending, peekBuffered, pending, seekRaw, settle, startRead, truncateSteps, writeAllSteps, writeBytes } from './io-base.js';
+import { asyncOp, beforeClose, check, checkSize, closedFileError, closedSelf, consumeBuffered, fill, flushPending, IoBase, lineIterator, OpLock, peekBuffered, pending, seekRaw, settle, showName, startRead, syncOp, truncateSteps, unsupported, writeAllSteps, writeBytes } from './io-base.js';
 import type { RawFile } from './raw-file.js';
 
 /** The default buffer size of the buffered layer: 64 KiB. */

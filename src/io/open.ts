@@ -4,10 +4,10 @@ import { fdtable } from '../table/default-table.js';
 import type { Descriptor } from '../table/descriptor.js';
 import type { FileTable } from '../table/file-table.js';
 import { BufferedFile, DEFAULT_BUFFER_SIZE, flushWriteBufferSync } from './buffered-file.js';
+import { opLock, type OpLock, pending } from './io-base.js';
 import { parseMode, type ParsedMode } from './mode.js';
 import { RawFile } from './raw-file.js';
 import { TextFile, resolveTextOptions, type TextOptions } from './text-file.js';
-import { opLock, pending, type OpLock } from './io-base.js';
 
 /** Options of {@link open} and {@link openSync}. */
 export interface OpenOptions extends TextOptions {

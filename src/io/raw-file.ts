@@ -3,7 +3,7 @@ import { FsError, rejected } from '../errors/fs-error.js';
 import { call, runAsync, runSync, type Protocol } from '../protocol/run.js';
 import type { Descriptor } from '../table/descriptor.js';
 import type { FileTable, Whence } from '../table/file-table.js';
-import { IoBase, checkSize, closedFileError, showName, unsupported, check, closedSelf, descriptorOf, tableOf, writeAllSteps } from './io-base.js';
+import { check, checkSize, closedFileError, closedSelf, descriptorOf, IoBase, showName, tableOf, unsupported, writeAllSteps } from './io-base.js';
 
 /** How big a buffer `readall` starts with when the file's size says nothing useful. */
 const READALL_CHUNK = 64 * 1024;

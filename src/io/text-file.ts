@@ -3,7 +3,7 @@ import { FsError, rejected } from '../errors/fs-error.js';
 import type { Protocol } from '../protocol/run.js';
 import type { Whence } from '../table/file-table.js';
 import type { BufferedFile } from './buffered-file.js';
-import { IoBase, asyncOp, checkSize, closedFileError, closedSelf, lineIterator, showName, syncOp, unsupported, type OpLock, beforeClose, check, consumeBuffered, descriptorOf, fill, flushPending, opLock, peekBuffered, pending, seekRaw, startRead, tableOf, truncateSteps, work, writeBytes } from './io-base.js';
+import { asyncOp, beforeClose, check, checkSize, closedFileError, closedSelf, consumeBuffered, descriptorOf, fill, flushPending, IoBase, lineIterator, type OpLock, opLock, peekBuffered, pending, seekRaw, showName, startRead, syncOp, tableOf, truncateSteps, unsupported, work, writeBytes } from './io-base.js';
 import { LineSplitter, stripEnding, type Newline } from './newline.js';
 import { TextCodec, canonicalEncoding, codePointLength, type CanonicalEncoding, type DecodeErrors, type TextEncoding } from './text-codec.js';
 
