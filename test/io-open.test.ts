@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BufferedFile } from '../src/io/buffered-file.js';
-import { fdopen, open, openSync } from '../src/io/open.js';
+import { open, openSync, type OpenOptions } from '../src/io/open.js';
 import { RawFile } from '../src/io/raw-file.js';
 import { TextFile } from '../src/io/text-file.js';
 import { FileTable } from '../src/table/file-table.js';
@@ -355,18 +355,123 @@ test('the returned file is watched for leaks only when it owns its descriptor', 
   }
 });
 
-test('fdopen wraps a raw descriptor like open(fd), owning it unless told to borrow', () => {
+test('openSync(fd) wraps a raw descriptor (Python os.fdopen), owning it unless told to borrow', () => {
   const p = file('fdopen.txt', 'hello');
   const raw = fs.openSync(p, 'r');
-  const f = fdopen(raw, 'r', { table });
+  const f = openSync(raw, 'r', { table });
   assert.equal(f.readSync(), 'hello');
   f.closeSync();
   assert.equal(fdIsOpen(raw), false, 'owned by default: closing the file closed the descriptor');
 
   const raw2 = fs.openSync(p, 'r');
-  const g = fdopen(raw2, 'rb', { table, closefd: false });
+  const g = openSync(raw2, 'rb', { table, closefd: false });
   assert.deepEqual(g.readSync(2), Buffer.from('he'));
   g.closeSync();
   assert.equal(fdIsOpen(raw2), true, 'borrowed: still open for its owner');
   fs.closeSync(raw2);
+});
+
+test('the declared type of openSync/open is what it returns: buffering decides raw vs buffered only when its type says so', async () => {
+  const p = file('types.bin', 'abc');
+  // The control: options whose type is not a literal. Before issue 13.4 this was typed BufferedFile (the
+  // `@ts-expect-error` would be unused: a compile error) and returned a RawFile.
+  const opts: OpenOptions = { table, buffering: 0 };
+  // @ts-expect-error — `opts.buffering` may be 0: the result may be a RawFile, so it is not a BufferedFile
+  const wrong: BufferedFile = openSync(p, 'rb', opts);
+  assert.ok(wrong instanceof RawFile, 'the value the old type called a BufferedFile');
+  wrong.closeSync();
+  const either: RawFile | BufferedFile = openSync(p, 'rb', opts);
+  assert.ok(either instanceof RawFile);
+  either.closeSync();
+  const n: number = Number(process.env.FDKEEPER_NO_SUCH_VAR ?? '64');
+  const sized: RawFile | BufferedFile = openSync(p, 'rb', { table, buffering: n });
+  assert.ok(sized instanceof BufferedFile);
+  sized.closeSync();
+  // Literals decide: 0 is raw, absent or any other literal is buffered, text modes are text.
+  const raw: RawFile = openSync(p, 'rb', { table, buffering: 0 });
+  const buffered: BufferedFile = openSync(p, 'rb', { table });
+  const sizedLiteral: BufferedFile = openSync(p, 'rb', { table, buffering: 4096 });
+  const text: TextFile = openSync(p, 'r', { table });
+  const textDefault: TextFile = openSync(p);
+  const asyncRaw: RawFile = await open(p, 'rb', { table, buffering: 0 });
+  assert.ok(raw instanceof RawFile && asyncRaw instanceof RawFile);
+  assert.ok(buffered instanceof BufferedFile && sizedLiteral instanceof BufferedFile);
+  assert.ok(text instanceof TextFile && textDefault instanceof TextFile);
+  // One naming rule on every class: seekSync returns a number, seek a promise of one.
+  for (const f of [raw, buffered, text]) {
+    const at: number = f.seekSync(0);
+    const later: Promise<number> = f.seek(0);
+    assert.equal(at, 0);
+    assert.equal(await later, 0);
+  }
+  for (const f of [raw, buffered, sizedLiteral, text, textDefault, asyncRaw]) f.closeSync();
+});
+
+// Issue 13.4: one naming rule on every file class. Each operation has the same two names on RawFile,
+// BufferedFile and TextFile: `xSync` returns its value, `x` a promise of it.
+const TWINS = ['read', 'readline', 'write', 'seek', 'truncate', 'flush', 'sync', 'datasync', 'stat', 'seekable', 'close'] as const;
+
+test('every file class has xSync returning a value and x returning a promise, for the same operations', async () => {
+  const p = file('twins.bin', 'line one\nline two\n');
+  const files = [openSync(p, 'rb+', { table, buffering: 0 }), openSync(p, 'rb+', { table }), openSync(p, 'r+', { table })];
+  for (const f of files) {
+    const kind = f.constructor.name;
+    for (const op of TWINS) {
+      assert.equal(typeof (f as unknown as Record<string, unknown>)[`${op}Sync`], 'function', `${kind}.${op}Sync`);
+      assert.equal(typeof (f as unknown as Record<string, unknown>)[op], 'function', `${kind}.${op}`);
+    }
+    // Sync forms return plain values, promise forms promises (the control: before 13.4 RawFile.seek returned a number).
+    assert.equal(typeof f.seekSync(0), 'number', `${kind}.seekSync`);
+    const seeking: unknown = f.seek(0);
+    assert.ok(seeking instanceof Promise, `${kind}.seek returns a promise`);
+    assert.equal(await seeking, 0);
+    assert.equal(f.seekableSync(), true, kind);
+    assert.equal(await f.seekable(), true, kind);
+    assert.equal(f.statSync().size, 18, kind);
+    assert.equal((await f.stat()).size, 18, kind);
+    f.datasyncSync();
+    await f.datasync();
+    await f.close();
+  }
+});
+
+test('a closed file of each class reports each metadata call with its own syscall, the same in both forms', async () => {
+  // Before 13.2/13.3 a closed BufferedFile's statSync() said syscall 'flush' and stat() 'fstat'.
+  const p = file('closed-meta.bin', 'x');
+  const files = [openSync(p, 'rb+', { table, buffering: 0 }), openSync(p, 'rb+', { table }), openSync(p, 'r+', { table })];
+  for (const f of files) {
+    f.closeSync();
+    const kind = f.constructor.name;
+    const cases: [string, () => unknown, () => Promise<unknown>][] = [
+      ['fstat', () => f.statSync(), () => f.stat()],
+      ['fsync', () => { f.syncSync(); }, () => f.sync()],
+      ['fdatasync', () => { f.datasyncSync(); }, () => f.datasync()],
+      ['flush', () => { f.flushSync(); }, () => f.flush()],
+      ['lseek', () => f.seekSync(0), () => f.seek(0)],
+      ['lseek', () => f.seekableSync(), () => f.seekable()],
+    ];
+    for (const [syscall, sync, promise] of cases) {
+      assert.equal(throwsFs(sync, 'EBADF', /closed/).syscall, syscall, `${kind} sync ${syscall}`);
+      assert.equal((await rejectsFs(promise, 'EBADF', /closed/)).syscall, syscall, `${kind} promise ${syscall}`);
+    }
+  }
+});
+
+test('the io classes expose no internals by name: no @internal in their declarations, none of the old members on them', () => {
+  // The members BufferedFile and TextFile used to publish for each other (marked @internal, shipped anyway).
+  const old = ['peekBuffered', 'consumeBuffered', 'startReadSync', 'startRead', 'fillSync', 'fill', 'writeBytesSync', 'writeBytes', 'flushPendingSync', 'flushPending', 'seekRaw', 'truncateUnlockedSync', 'truncateUnlocked', 'closeUnlockedSync', 'closeUnlocked', 'checkSync', 'check', 'opLock', 'pending', 'work'];
+  const p = file('surface.txt', 'x');
+  for (const f of [openSync(p, 'rb', { table, buffering: 0 }), openSync(p, 'rb', { table }), openSync(p, 'r', { table })]) {
+    const names = new Set<string>();
+    for (let o: object | null = f; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) for (const n of Object.getOwnPropertyNames(o)) names.add(n);
+    for (const n of old) assert.ok(!names.has(n), `${f.constructor.name} still has a member named ${n}`);
+    assert.ok(names.has('readSync') && names.has('closeSync'), 'the control: the walk sees the public members');
+    f.closeSync();
+  }
+  const dts = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'dist', 'io');
+  for (const name of fs.readdirSync(dts).filter((n) => n.endsWith('.d.ts'))) {
+    const text = fs.readFileSync(path.join(dts, name), 'utf8');
+    assert.ok(!text.includes('@internal'), `dist/io/${name} declares an @internal member`);
+    for (const n of old) assert.doesNotMatch(text, new RegExp(`^\\s+(?:readonly |get )?${n}[(:<]`, 'm'), `dist/io/${name} declares ${n} by name`);
+  }
 });

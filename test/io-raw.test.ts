@@ -56,11 +56,11 @@ test('read() / readall() read to end of file from the current offset, sync and a
   using f = raw(p, 'rb');
   assert.deepEqual(f.readallSync(), big);
   assert.deepEqual(f.readallSync(), Buffer.alloc(0));
-  f.seek(100);
+  f.seekSync(100);
   assert.deepEqual(f.readSync(), big.subarray(100));
-  f.seek(1000);
+  f.seekSync(1000);
   assert.deepEqual(await f.readall(), big.subarray(1000));
-  f.seek(199_999);
+  f.seekSync(199_999);
   assert.deepEqual(await f.read(), big.subarray(199_999));
   assert.deepEqual(await f.read(-1), Buffer.alloc(0));
 });
@@ -153,11 +153,11 @@ test("append 'ab': every write lands at the end, even after a seek; tell reports
   const p = file('append.bin', 'hello');
   using f = raw(p, 'ab');
   assert.equal(f.tell(), 5); // like Python's FileIO: an append-mode open starts at the end
-  f.seek(0);
+  f.seekSync(0);
   f.writeSync(Buffer.from('XY'));
   assert.equal(read(p).toString(), 'helloXY');
   assert.equal(f.tell(), 7);
-  f.seek(2);
+  f.seekSync(2);
   await f.write(Buffer.from('!'));
   assert.equal(read(p).toString(), 'helloXY!');
   assert.equal(f.tell(), 8);
@@ -166,19 +166,19 @@ test("append 'ab': every write lands at the end, even after a seek; tell reports
 test("append 'ab+': reads come from the seek position, writes go to the end", () => {
   const p = file('appendplus.bin', 'hello');
   using f = raw(p, 'ab+');
-  f.seek(1);
+  f.seekSync(1);
   assert.deepEqual(f.readSync(2), Buffer.from('el'));
   f.writeSync(Buffer.from('XY'));
   assert.equal(f.tell(), 7);
   assert.deepEqual(f.readSync(), Buffer.alloc(0));
-  f.seek(0);
+  f.seekSync(0);
   assert.deepEqual(f.readSync(), Buffer.from('helloXY'));
 });
 
 test('truncate: default size is the position, the position does not move', async () => {
   const p = file('trunc.bin', 'abcdefgh');
   using f = raw(p, 'rb+');
-  f.seek(5);
+  f.seekSync(5);
   assert.equal(f.truncateSync(), 5);
   assert.equal(f.tell(), 5);
   assert.equal(read(p).toString(), 'abcde');
@@ -202,22 +202,22 @@ test('truncate on a read-only file fails and changes nothing', async () => {
 test('seek whence 0/1/2; negative results and bad whence are EINVAL and leave the offset alone', () => {
   const p = file('seek.bin', '0123456789');
   using f = raw(p, 'rb');
-  assert.equal(f.seek(3), 3);
-  assert.equal(f.seek(2, 1), 5);
-  assert.equal(f.seek(-1, 1), 4);
-  assert.equal(f.seek(-3, 2), 7);
+  assert.equal(f.seekSync(3), 3);
+  assert.equal(f.seekSync(2, 1), 5);
+  assert.equal(f.seekSync(-1, 1), 4);
+  assert.equal(f.seekSync(-3, 2), 7);
   assert.deepEqual(f.readSync(1), Buffer.from('7'));
-  assert.equal(f.seek(0, 2), 10);
-  assert.equal(f.seek(5, 2), 15); // past the end is allowed
+  assert.equal(f.seekSync(0, 2), 10);
+  assert.equal(f.seekSync(5, 2), 15); // past the end is allowed
   assert.deepEqual(f.readSync(1), Buffer.alloc(0));
-  f.seek(4);
-  throwsFs(() => f.seek(-1), 'EINVAL');
-  throwsFs(() => f.seek(-5, 1), 'EINVAL');
-  throwsFs(() => f.seek(-11, 2), 'EINVAL');
-  throwsFs(() => f.seek(0, 3 as 0), 'EINVAL');
-  throwsFs(() => f.seek(1.5), 'EINVAL');
+  f.seekSync(4);
+  throwsFs(() => f.seekSync(-1), 'EINVAL');
+  throwsFs(() => f.seekSync(-5, 1), 'EINVAL');
+  throwsFs(() => f.seekSync(-11, 2), 'EINVAL');
+  throwsFs(() => f.seekSync(0, 3 as 0), 'EINVAL');
+  throwsFs(() => f.seekSync(1.5), 'EINVAL');
   assert.equal(f.tell(), 4);
-  assert.equal(f.seekable(), true);
+  assert.equal(f.seekableSync(), true);
 });
 
 test('read on a write-only file and write on a read-only file are EBADF "not open for …"', async () => {
@@ -256,9 +256,9 @@ test('double close is a no-op; every method after close is EBADF', async () => {
     ['iterate', () => [...f]],
     ['write', () => f.writeSync(Buffer.from('x'))],
     ['writeAll', () => { f.writeAllSync(Buffer.from('x')); }],
-    ['seek', () => f.seek(0)],
+    ['seek', () => f.seekSync(0)],
     ['tell', () => f.tell()],
-    ['seekable', () => f.seekable()],
+    ['seekable', () => f.seekableSync()],
     ['truncate', () => f.truncateSync(0)],
     ['flush', () => { f.flushSync(); }],
     ['sync', () => { f.syncSync(); }],
@@ -266,7 +266,7 @@ test('double close is a no-op; every method after close is EBADF', async () => {
     ['stat', () => f.statSync()],
     ['fileno', () => f.fileno()],
     ['borrow', () => f.borrow()],
-    ['dup', () => f.dup()],
+    ['dup', () => f.dupSync()],
   ];
   for (const [name, call] of syncCalls) assert.match(throwsFs(call, 'EBADF').message, /closed/, name);
   const asyncCalls: [string, () => Promise<unknown>][] = [
@@ -319,7 +319,7 @@ test('await using closes at the end of the block', async () => {
 test('dup shares the offset; closing one leaves the other usable', () => {
   const p = file('dup.bin', 'abcdef');
   using f = raw(p, 'rb');
-  using g = f.dup();
+  using g = f.dupSync();
   assert.notEqual(g.descriptor.number, f.descriptor.number);
   assert.deepEqual(f.readSync(2), Buffer.from('ab'));
   assert.deepEqual(g.readSync(2), Buffer.from('cd'));

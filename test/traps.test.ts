@@ -298,7 +298,7 @@ test('duplicated descriptors: the plain reopen workaround loses data; table.dup,
   {
     const p = path.join(dir, 'raw.log');
     const raw = openSync(p, 'wb+', { table, buffering: 0 });
-    const copy = raw.dup();
+    const copy = raw.dupSync();
     try {
       raw.writeAllSync(Buffer.from('ab'));
       assert.equal(copy.tell(), 2);
@@ -306,7 +306,7 @@ test('duplicated descriptors: the plain reopen workaround loses data; table.dup,
       assert.equal(raw.tell(), 4);
       raw.closeSync();
       copy.writeAllSync(Buffer.from('ef'));
-      copy.seek(0);
+      copy.seekSync(0);
       assert.equal(copy.readSync().toString(), 'abcdef');
     } finally {
       raw.closeSync();
@@ -373,7 +373,7 @@ test("append-and-read ('a+'/'ab+'): plain node:fs cannot seek; fdkeeper writes a
     const f = openSync(p, 'ab+', { table, buffering: 0 });
     try {
       f.writeAllSync(Buffer.from('hello'));
-      assert.equal(f.seek(0), 0);
+      assert.equal(f.seekSync(0), 0);
       assert.equal(f.readSync(5).toString(), 'hello');
       f.writeAllSync(Buffer.from(' world'));
       assert.equal(f.tell(), 11);

@@ -160,13 +160,13 @@ export const overhead: BenchCase = {
           }
           return total;
         } },
-        { name: 'RawFile.readintoSync (sequential)', beforeSample() { raw.seek(0); k2 = 0; }, run(n) {
+        { name: 'RawFile.readintoSync (sequential)', beforeSample() { raw.seekSync(0); k2 = 0; }, run(n) {
           let total = 0;
           for (let i = 0; i < n; i++) {
             total += raw.readintoSync(b);
             if (++k2 === perPass) {
               k2 = 0;
-              raw.seek(0);
+              raw.seekSync(0);
             }
           }
           return total;
@@ -193,13 +193,13 @@ export const overhead: BenchCase = {
           }
           return total;
         } },
-        { name: 'RawFile.writeSync (sequential)', beforeSample() { raw.seek(0); k2 = 0; }, run(n) {
+        { name: 'RawFile.writeSync (sequential)', beforeSample() { raw.seekSync(0); k2 = 0; }, run(n) {
           let total = 0;
           for (let i = 0; i < n; i++) {
             total += raw.writeSync(b);
             if (++k2 === perPass) {
               k2 = 0;
-              raw.seek(0);
+              raw.seekSync(0);
             }
           }
           return total;

@@ -61,7 +61,7 @@ export const read1m: BenchCase = {
         const f = fdk();
         let total = 0;
         for (let i = 0; i < n; i++) {
-          f.seek(0);
+          f.seekSync(0);
           for (;;) {
             const got = f.readintoSync(chunkBuf);
             if (got === 0) break;
@@ -142,7 +142,7 @@ export const read1m: BenchCase = {
             const f = fdk();
             let total = 0;
             for (let i = 0; i < n; i++) {
-              f.seek(0);
+              f.seekSync(0);
               for (;;) {
                 const got = await f.readinto(chunkBuf);
                 if (got === 0) break;

@@ -126,7 +126,7 @@ export const rw4k: BenchCase = {
           }
           return total;
         } },
-        { name: 'fdkeeper RawFile.readintoSync', setup: rawFile.setup, teardown: rawFile.teardown, beforeSample() { rawFile.get().seek(0); k1 = 0; }, run(n) {
+        { name: 'fdkeeper RawFile.readintoSync', setup: rawFile.setup, teardown: rawFile.teardown, beforeSample() { rawFile.get().seekSync(0); k1 = 0; }, run(n) {
           const f = rawFile.get();
           const b = buf();
           let total = 0;
@@ -134,7 +134,7 @@ export const rw4k: BenchCase = {
             total += f.readintoSync(b);
             if (++k1 === perPass) {
               k1 = 0;
-              f.seek(0);
+              f.seekSync(0);
             }
           }
           return total;
@@ -200,7 +200,7 @@ export const rw4k: BenchCase = {
           }
           return total;
         } },
-        { name: 'fdkeeper RawFile.writeSync', setup: wRawFile.setup, teardown: wRawFile.teardown, beforeSample() { const f = wRawFile.get(); f.truncateSync(0); f.seek(0); }, run(n) {
+        { name: 'fdkeeper RawFile.writeSync', setup: wRawFile.setup, teardown: wRawFile.teardown, beforeSample() { const f = wRawFile.get(); f.truncateSync(0); f.seekSync(0); }, run(n) {
           const f = wRawFile.get();
           const b = buf();
           let total = 0;
@@ -211,7 +211,7 @@ export const rw4k: BenchCase = {
             at += put;
             if (at === wrap) {
               at = 0;
-              f.seek(0);
+              f.seekSync(0);
             }
           }
           return total;
@@ -339,7 +339,7 @@ export const rw4k: BenchCase = {
           }
           return total;
         } },
-        { name: 'fdkeeper RawFile.readinto', setup: rawFile.setup, teardown: rawFile.teardown, beforeSample() { rawFile.get().seek(0); k4 = 0; }, async run(n) {
+        { name: 'fdkeeper RawFile.readinto', setup: rawFile.setup, teardown: rawFile.teardown, beforeSample() { rawFile.get().seekSync(0); k4 = 0; }, async run(n) {
           const f = rawFile.get();
           const b = buf();
           let total = 0;
@@ -347,7 +347,7 @@ export const rw4k: BenchCase = {
             total += await f.readinto(b);
             if (++k4 === perPass) {
               k4 = 0;
-              f.seek(0);
+              f.seekSync(0);
             }
           }
           return total;
@@ -412,7 +412,7 @@ export const rw4k: BenchCase = {
           }
           return total;
         } },
-        { name: 'fdkeeper RawFile.write', setup: wRawFileP.setup, teardown: wRawFileP.teardown, beforeSample() { const f = wRawFileP.get(); f.truncateSync(0); f.seek(0); }, async run(n) {
+        { name: 'fdkeeper RawFile.write', setup: wRawFileP.setup, teardown: wRawFileP.teardown, beforeSample() { const f = wRawFileP.get(); f.truncateSync(0); f.seekSync(0); }, async run(n) {
           const f = wRawFileP.get();
           const b = buf();
           let total = 0;
@@ -423,7 +423,7 @@ export const rw4k: BenchCase = {
             at += put;
             if (at === wrap) {
               at = 0;
-              f.seek(0);
+              f.seekSync(0);
             }
           }
           return total;

@@ -1,7 +1,7 @@
-import type { FileStat } from '../backend/backend.js';
 import { FsError } from '../errors/fs-error.js';
+import { call, runSync, type Protocol } from '../protocol/run.js';
 import type { Whence } from '../table/file-table.js';
-import { OpLock, checkSize, closedFileError, lineIterator, unsupported } from './io-base.js';
+import { asyncOp, beforeClose, check, checkSize, closedFileError, closedSelf, consumeBuffered, fill, flushPending, IoBase, lineIterator, OpLock, peekBuffered, pending, seekRaw, settle, showName, startRead, syncOp, truncateSteps, unsupported, writeAllSteps, writeBytes } from './io-base.js';
 import type { RawFile } from './raw-file.js';
 
 /** The default buffer size of the buffered layer: 64 KiB. */
@@ -33,79 +33,79 @@ export class WriteBuffer {
  * unfinished fails with EBUSY. Supports `using` / `await using` (close flushes, then closes the raw file,
  * even if the flush fails).
  */
-export class BufferedFile implements Disposable, AsyncDisposable, AsyncIterable<Buffer>, Iterable<Buffer> {
+export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Iterable<Buffer> {
   /** The raw file underneath. */
   readonly raw: RawFile;
   /** The buffer size in bytes. */
   readonly bufferSize: number;
-  /** @internal Unflushed writes (see {@link WriteBuffer}). */
-  readonly pending = new WriteBuffer();
+  /** Unflushed writes (the leak watch flushes them at exit; see {@link WriteBuffer}). */
+  readonly [pending] = new WriteBuffer();
 
-  private readonly lock = new OpLock();
-  private rbuf: Buffer | undefined;
-  private rpos = 0;
-  private rend = 0;
-  private isClosed = false;
+  readonly #lock: OpLock;
+  #rbuf: Buffer | undefined;
+  #rpos = 0;
+  #rend = 0;
 
   /** Wraps `raw`; `bufferSize` defaults to {@link DEFAULT_BUFFER_SIZE}. */
   constructor(raw: RawFile, bufferSize = DEFAULT_BUFFER_SIZE) {
     if (!Number.isSafeInteger(bufferSize) || bufferSize < 1) throw new FsError({ code: 'EINVAL', syscall: 'open', detail: `buffer size must be a positive integer, not ${String(bufferSize)}` });
+    const lock = new OpLock();
+    super(raw.name, raw.mode, raw.descriptor, raw.table, lock, raw, false);
+    this.#lock = lock;
     this.raw = raw;
     this.bufferSize = bufferSize;
   }
 
-  /** The path or number the file was opened by. */
-  get name(): string | number {
-    return this.raw.name;
-  }
-  /** The binary mode (`'rb+'`, `'ab'`…). */
-  get mode(): string {
-    return this.raw.mode;
-  }
-  /** True once closed. */
-  get closed(): boolean {
-    return this.isClosed || this.raw.closed;
-  }
-  /** Whether the file was opened for reading. */
-  get readable(): boolean {
-    return this.raw.readable;
-  }
-  /** Whether the file was opened for writing. */
-  get writable(): boolean {
-    return this.raw.writable;
-  }
-
-  /** The descriptor number (marks it escaped; see {@link RawFile.fileno}). */
-  fileno(): number {
-    this.check('fileno');
-    return this.raw.fileno();
-  }
-
-  // ================================================================ reading (sync)
+  // ================================================================ reading
 
   /** Reads `size` bytes (fewer only at end of file); `-1`/omitted reads to end of file. */
   readSync(size = -1): Buffer {
+    return syncOp(this, 'read', this.#read(size));
+  }
+
+  /** Promise form of {@link BufferedFile.readSync}. */
+  read(size = -1): Promise<Buffer> {
+    return asyncOp(this, this.#read(size));
+  }
+
+  *#read(size: number): Protocol<Buffer> {
     const n = checkSize(size, 'read');
-    this.startReadSync();
-    if (n < 0) return concat(this.takeBuffered(), this.raw.readallSync());
+    yield* this[startRead]();
+    const raw = this.raw;
+    if (n < 0) return concat(this.#takeBuffered(), yield* call(() => raw.readallSync(), () => raw.readall()));
     const out = Buffer.allocUnsafe(n);
-    const got = this.readintoSync(out);
+    const got = yield* this.#readinto(out);
     return got === n ? out : out.subarray(0, got);
   }
 
   /** Reads into `buffer` until it is full or end of file; returns the byte count. */
   readintoSync(buffer: Uint8Array): number {
-    this.startReadSync();
-    let done = this.copyBuffered(buffer, 0);
+    return syncOp(this, 'read', this.#readintoChecked(buffer));
+  }
+
+  /** Promise form of {@link BufferedFile.readintoSync}. */
+  readinto(buffer: Uint8Array): Promise<number> {
+    return asyncOp(this, this.#readintoChecked(buffer));
+  }
+
+  *#readintoChecked(buffer: Uint8Array): Protocol<number> {
+    yield* this[startRead]();
+    return yield* this.#readinto(buffer);
+  }
+
+  *#readinto(buffer: Uint8Array): Protocol<number> {
+    const raw = this.raw;
+    let done = this.#copyBuffered(buffer, 0);
     while (done < buffer.byteLength) {
       const want = buffer.byteLength - done;
       if (want >= this.bufferSize) {
-        const n = this.raw.readintoSync(buffer.subarray(done));
+        const rest = buffer.subarray(done);
+        const n = yield* call(() => raw.readintoSync(rest), () => raw.readinto(rest));
         if (n === 0) break;
         done += n;
       } else {
-        if (this.fillSync() === 0) break;
-        done += this.copyBuffered(buffer, done);
+        if ((yield* this[fill]()) === 0) break;
+        done += this.#copyBuffered(buffer, done);
       }
     }
     return done;
@@ -113,17 +113,47 @@ export class BufferedFile implements Disposable, AsyncDisposable, AsyncIterable<
 
   /** At most one raw read: what is buffered, or else one fill. For streaming without waiting for `size` bytes. */
   read1Sync(size = -1): Buffer {
-    this.startReadSync();
-    if (this.rpos === this.rend && this.fillSync() === 0) return EMPTY;
-    return this.takeBuffered(size);
+    return syncOp(this, 'read', this.#read1(size));
+  }
+
+  /** Promise form of {@link BufferedFile.read1Sync}. */
+  read1(size = -1): Promise<Buffer> {
+    return asyncOp(this, this.#read1(size));
+  }
+
+  *#read1(size: number): Protocol<Buffer> {
+    yield* this[startRead]();
+    if (this.#rpos === this.#rend && (yield* this[fill]()) === 0) return EMPTY;
+    return this.#takeBuffered(size);
   }
 
   /** One line, including its `\n`; an empty buffer at end of file. `limit` caps the length. */
   readlineSync(limit = -1): Buffer {
+    // The common case without a protocol run: the line is in the read buffer already.
+    return (limit === -1 && this.#readyToRead() ? this.#takeBufferedLine() : undefined) ?? syncOp(this, 'read', this.#readline(limit));
+  }
+
+  /** Promise form of {@link BufferedFile.readlineSync}. */
+  readline(limit = -1): Promise<Buffer> {
+    return asyncOp(this, this.#readline(limit));
+  }
+
+  /**
+   * Whether a read may be served from the read buffer right now, without the protocol: nothing queued,
+   * nothing to flush. Checks the file is open and readable (EBADF), as the protocol would first.
+   */
+  #readyToRead(): boolean {
+    if (this.#lock.held || this[pending].len !== 0) return false;
+    this[check]('read');
+    if (!this.raw.readable) throw unsupported('read', this.name, this.mode, 'reading');
+    return true;
+  }
+
+  *#readline(limit: number): Protocol<Buffer> {
     const line = new LineParts(checkSize(limit, 'readline'));
-    this.startReadSync();
+    yield* this[startRead]();
     for (;;) {
-      if (this.gatherLine(line) || this.fillSync() === 0) return line.join();
+      if (this.#gatherLine(line) || (yield* this[fill]()) === 0) return line.join();
     }
   }
 
@@ -141,98 +171,13 @@ export class BufferedFile implements Disposable, AsyncDisposable, AsyncIterable<
     return this.linesSync();
   }
 
-  // ================================================================ reading (promise)
-
-  /** Promise form of {@link BufferedFile.readSync}. */
-  read(size = -1): Promise<Buffer> {
-    return this.lock.run(async () => {
-      const n = checkSize(size, 'read');
-      await this.startRead();
-      if (n < 0) return concat(this.takeBuffered(), await this.raw.readall());
-      const out = Buffer.allocUnsafe(n);
-      const got = await this.readintoUnlocked(out);
-      return got === n ? out : out.subarray(0, got);
-    });
-  }
-
-  /** Promise form of {@link BufferedFile.readintoSync}. */
-  readinto(buffer: Uint8Array): Promise<number> {
-    return this.lock.run(async () => {
-      await this.startRead();
-      return this.readintoUnlocked(buffer);
-    });
-  }
-
-  private async readintoUnlocked(buffer: Uint8Array): Promise<number> {
-    let done = this.copyBuffered(buffer, 0);
-    while (done < buffer.byteLength) {
-      const want = buffer.byteLength - done;
-      if (want >= this.bufferSize) {
-        const n = await this.raw.readinto(buffer.subarray(done));
-        if (n === 0) break;
-        done += n;
-      } else {
-        if ((await this.fill()) === 0) break;
-        done += this.copyBuffered(buffer, done);
-      }
-    }
-    return done;
-  }
-
-  /** Promise form of {@link BufferedFile.read1Sync}. */
-  read1(size = -1): Promise<Buffer> {
-    return this.lock.run(async () => {
-      await this.startRead();
-      if (this.rpos === this.rend && (await this.fill()) === 0) return EMPTY;
-      return this.takeBuffered(size);
-    });
-  }
-
-  /** Promise form of {@link BufferedFile.readlineSync}. */
-  readline(limit = -1): Promise<Buffer> {
-    return this.lock.run(async () => {
-      const line = new LineParts(checkSize(limit, 'readline'));
-      await this.startRead();
-      for (;;) {
-        if (this.gatherLine(line) || (await this.fill()) === 0) return line.join();
-      }
-    });
-  }
-
   /** Async iteration over the lines, like {@link BufferedFile.linesSync}. */
   lines(): AsyncIterableIterator<Buffer> {
     return lineIterator(
-      () => (this.lock.held || this.pending.len !== 0 || this.isClosed ? undefined : this.takeBufferedLine()),
+      () => (this.#lock.held || this[pending].len !== 0 || this.closed ? undefined : this.#takeBufferedLine()),
       () => this.readline(),
       (line) => line.length === 0,
     );
-  }
-
-  /**
-   * Moves what the read buffer holds of the current line into `line`; true once the line is complete
-   * (its `\n` was found, or its limit reached). False means: refill and call again (or, at end of file,
-   * the line ends here).
-   */
-  private gatherLine(line: LineParts): boolean {
-    const rb = this.rbuf;
-    if (rb === undefined || this.rpos === this.rend) return false;
-    const end = line.max < 0 ? this.rend : Math.min(this.rend, this.rpos + line.max - line.total);
-    const i = rb.indexOf(NL, this.rpos);
-    const stop = i >= 0 && i < end ? i + 1 : end;
-    line.add(Buffer.from(rb.subarray(this.rpos, stop)));
-    this.rpos = stop;
-    return stop === i + 1 || (line.max >= 0 && line.total >= line.max);
-  }
-
-  /** A whole line from the read buffer, copied out, or undefined if the buffer holds no complete line. */
-  private takeBufferedLine(): Buffer | undefined {
-    const rb = this.rbuf;
-    if (rb === undefined || this.rpos === this.rend) return undefined;
-    const i = rb.indexOf(NL, this.rpos);
-    if (i < 0 || i >= this.rend) return undefined;
-    const line = Buffer.from(rb.subarray(this.rpos, i + 1));
-    this.rpos = i + 1;
-    return line;
   }
 
   /** `for await (const line of file)`: {@link BufferedFile.lines}. */
@@ -240,95 +185,106 @@ export class BufferedFile implements Disposable, AsyncDisposable, AsyncIterable<
     return this.lines();
   }
 
-  // ---------------------------------------------------------------- read internals
-
-  /** @internal The unread bytes in the buffer, without copying or consuming them (the text layer decodes from here). */
-  peekBuffered(): Buffer {
-    return this.rbuf === undefined ? EMPTY : this.rbuf.subarray(this.rpos, this.rend);
-  }
-
-  /** @internal Marks `n` buffered bytes as read. */
-  consumeBuffered(n: number): void {
-    this.rpos += n;
-  }
-
-  /** @internal Flushes pending writes and checks the file is readable (sync). */
-  startReadSync(): void {
-    this.checkSync('read');
-    if (!this.raw.readable) throw unsupported('read', this.name, this.mode, 'reading');
-    if (this.pending.len > 0) this.flushPendingSync();
-  }
-
-  /** @internal Async form of {@link BufferedFile.startReadSync}; call with the lock held. */
-  async startRead(): Promise<void> {
-    this.check('read');
-    if (!this.raw.readable) throw unsupported('read', this.name, this.mode, 'reading');
-    if (this.pending.len > 0) await this.flushPending();
-  }
-
   /**
-   * @internal Refills the buffer with one raw read, keeping any unread bytes at its front. Returns the
-   * number of new bytes (0 at end of file).
+   * Moves what the read buffer holds of the current line into `line`; true once the line is complete
+   * (its `\n` was found, or its limit reached). False means: refill and call again (or, at end of file,
+   * the line ends here).
    */
-  fillSync(): number {
-    const rb = this.prepareFill();
-    const n = this.raw.readintoSync(rb.subarray(this.rend));
-    this.rend += n;
+  #gatherLine(line: LineParts): boolean {
+    const rb = this.#rbuf;
+    if (rb === undefined || this.#rpos === this.#rend) return false;
+    const end = line.max < 0 ? this.#rend : Math.min(this.#rend, this.#rpos + line.max - line.total);
+    const i = rb.indexOf(NL, this.#rpos);
+    const stop = i >= 0 && i < end ? i + 1 : end;
+    line.add(Buffer.from(rb.subarray(this.#rpos, stop)));
+    this.#rpos = stop;
+    return stop === i + 1 || (line.max >= 0 && line.total >= line.max);
+  }
+
+  /** A whole line from the read buffer, copied out, or undefined if the buffer holds no complete line. */
+  #takeBufferedLine(): Buffer | undefined {
+    const rb = this.#rbuf;
+    if (rb === undefined || this.#rpos === this.#rend) return undefined;
+    const i = rb.indexOf(NL, this.#rpos);
+    if (i < 0 || i >= this.#rend) return undefined;
+    const line = Buffer.from(rb.subarray(this.#rpos, i + 1));
+    this.#rpos = i + 1;
+    return line;
+  }
+
+  // ---------------------------------------------------------------- read internals (the text layer decodes from the buffer)
+
+  /** The unread bytes in the read buffer, neither copied nor consumed (the text layer decodes from here). */
+  [peekBuffered](): Buffer {
+    return this.#rbuf === undefined ? EMPTY : this.#rbuf.subarray(this.#rpos, this.#rend);
+  }
+
+  /** Marks `n` buffered bytes as read. */
+  [consumeBuffered](n: number): void {
+    this.#rpos += n;
+  }
+
+  /** Checks the file is open and readable, and flushes pending writes first. */
+  *[startRead](): Protocol<void> {
+    this[check]('read');
+    if (!this.raw.readable) throw unsupported('read', this.name, this.mode, 'reading');
+    if (this[pending].len > 0) yield* this[flushPending]();
+  }
+
+  /** Refills the buffer with one raw read, keeping any unread bytes at its front; 0 at end of file. */
+  *[fill](): Protocol<number> {
+    const rb = this.#prepareFill();
+    const room = rb.subarray(this.#rend);
+    const raw = this.raw;
+    const n = yield* call(() => raw.readintoSync(room), () => raw.readinto(room));
+    this.#rend += n;
     return n;
   }
 
-  /** @internal Async form of {@link BufferedFile.fillSync}; call with the lock held. */
-  async fill(): Promise<number> {
-    const rb = this.prepareFill();
-    const n = await this.raw.readinto(rb.subarray(this.rend));
-    this.rend += n;
-    return n;
-  }
-
-  private prepareFill(): Buffer {
-    let rb = this.rbuf;
-    const unread = this.rend - this.rpos;
+  #prepareFill(): Buffer {
+    let rb = this.#rbuf;
+    const unread = this.#rend - this.#rpos;
     if (rb === undefined) {
-      rb = this.rbuf = Buffer.allocUnsafe(this.bufferSize);
-    } else if (unread > 0 && this.rpos > 0) {
-      rb.copy(rb, 0, this.rpos, this.rend);
+      rb = this.#rbuf = Buffer.allocUnsafe(this.bufferSize);
+    } else if (unread > 0 && this.#rpos > 0) {
+      rb.copy(rb, 0, this.#rpos, this.#rend);
     }
     if (unread === rb.length) {
       // A caller (the text layer) needs more than a buffer's worth contiguous: grow.
       const bigger = Buffer.allocUnsafe(rb.length * 2);
-      rb.copy(bigger, 0, this.rpos, this.rend);
-      rb = this.rbuf = bigger;
+      rb.copy(bigger, 0, this.#rpos, this.#rend);
+      rb = this.#rbuf = bigger;
     }
-    this.rpos = 0;
-    this.rend = unread;
+    this.#rpos = 0;
+    this.#rend = unread;
     return rb;
   }
 
-  private copyBuffered(target: Uint8Array, at: number): number {
-    const rb = this.rbuf;
-    if (rb === undefined || this.rpos === this.rend) return 0;
-    const n = Math.min(this.rend - this.rpos, target.byteLength - at);
-    rb.copy(target, at, this.rpos, this.rpos + n);
-    this.rpos += n;
+  #copyBuffered(target: Uint8Array, at: number): number {
+    const rb = this.#rbuf;
+    if (rb === undefined || this.#rpos === this.#rend) return 0;
+    const n = Math.min(this.#rend - this.#rpos, target.byteLength - at);
+    rb.copy(target, at, this.#rpos, this.#rpos + n);
+    this.#rpos += n;
     return n;
   }
 
-  private takeBuffered(size = -1): Buffer {
-    const rb = this.rbuf;
-    if (rb === undefined || this.rpos === this.rend) return EMPTY;
-    const end = size < 0 ? this.rend : Math.min(this.rend, this.rpos + size);
-    const out = Buffer.from(rb.subarray(this.rpos, end));
-    this.rpos = end;
+  #takeBuffered(size = -1): Buffer {
+    const rb = this.#rbuf;
+    if (rb === undefined || this.#rpos === this.#rend) return EMPTY;
+    const end = size < 0 ? this.#rend : Math.min(this.#rend, this.#rpos + size);
+    const out = Buffer.from(rb.subarray(this.#rpos, end));
+    this.#rpos = end;
     return out;
   }
 
   /** Gives back bytes read ahead: moves the raw offset to the logical position and empties the read buffer. */
-  private dropReadAhead(): void {
-    const unread = this.rend - this.rpos;
-    this.rpos = this.rend = 0;
+  #dropReadAhead(): void {
+    const unread = this.#rend - this.#rpos;
+    this.#rpos = this.#rend = 0;
     if (unread > 0) {
       try {
-        this.raw.seek(-unread, 1);
+        this.raw.seekSync(-unread, 1);
       } catch (e) {
         if (!(e instanceof FsError && e.code === 'ESPIPE')) throw e;
       }
@@ -342,267 +298,146 @@ export class BufferedFile implements Disposable, AsyncDisposable, AsyncIterable<
    * than the buffer is written straight through after what is pending.
    */
   writeSync(data: Uint8Array | string): number {
-    this.checkSync('write');
-    return this.writeBytesSync(typeof data === 'string' ? Buffer.from(data) : data);
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    if (this.#fits(bytes)) {
+      this[check]('write');
+      this.#append(bytes);
+      return bytes.byteLength;
+    }
+    return syncOp(this, 'write', this.#write(bytes));
   }
 
   /** Promise form of {@link BufferedFile.writeSync}. Resolves once the data is buffered or written. */
   write(data: Uint8Array | string): Promise<number> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    // Fast path: nothing queued, nothing read ahead, and it fits: copy and return.
-    if (!this.lock.held && !this.closed && this.rpos === this.rend && this.raw.writable && this.pending.len + bytes.byteLength < this.bufferSize) {
-      this.append(bytes);
+    if (this.#fits(bytes) && !this.closed) {
+      this.#append(bytes);
       return Promise.resolve(bytes.byteLength);
     }
-    return this.lock.run(() => {
-      this.check('write');
-      return this.writeBytes(bytes);
-    });
+    return asyncOp(this, this.#write(bytes));
   }
 
-  /** @internal {@link BufferedFile.writeSync} without the lock check (the text layer holds the lock). */
-  writeBytesSync(bytes: Uint8Array): number {
-    this.startWrite();
-    const p = this.pending;
-    if (p.len + bytes.byteLength <= this.bufferSize) {
-      this.append(bytes);
-      if (p.len === this.bufferSize) this.flushPendingSync();
-      return bytes.byteLength;
-    }
-    if (p.len > 0) this.flushPendingSync();
-    if (bytes.byteLength >= this.bufferSize) this.raw.writeAllSync(bytes);
-    else this.append(bytes);
-    return bytes.byteLength;
+  /** The write fast path (no protocol run): nothing queued, nothing read ahead, and it fits without a flush. */
+  #fits(bytes: Uint8Array): boolean {
+    return !this.#lock.held && this.#rpos === this.#rend && this.raw.writable && this[pending].len + bytes.byteLength < this.bufferSize;
   }
 
-  /** @internal Async form of {@link BufferedFile.writeBytesSync}; call with the lock held. */
-  async writeBytes(bytes: Uint8Array): Promise<number> {
-    this.startWrite();
-    const p = this.pending;
-    if (p.len + bytes.byteLength <= this.bufferSize) {
-      this.append(bytes);
-      if (p.len === this.bufferSize) await this.flushPending();
-      return bytes.byteLength;
-    }
-    if (p.len > 0) await this.flushPending();
-    if (bytes.byteLength >= this.bufferSize) await this.raw.writeAll(bytes);
-    else this.append(bytes);
-    return bytes.byteLength;
+  *#write(bytes: Uint8Array): Protocol<number> {
+    this[check]('write');
+    return yield* this[writeBytes](bytes);
   }
 
-  /** Writes out everything buffered. */
-  flushSync(): void {
-    this.checkSync('flush');
-    if (this.pending.len > 0) this.flushPendingSync();
-  }
-
-  /** Promise form of {@link BufferedFile.flushSync}. */
-  flush(): Promise<void> {
-    return this.lock.run(async () => {
-      this.check('flush');
-      if (this.pending.len > 0) await this.flushPending();
-    });
-  }
-
-  private startWrite(): void {
+  /** Buffers or writes `bytes`; the caller checked the file is open (and holds the lock). */
+  *[writeBytes](bytes: Uint8Array): Protocol<number> {
     if (!this.raw.writable) throw unsupported('write', this.name, this.mode, 'writing');
-    if (this.rpos !== this.rend) this.dropReadAhead();
+    if (this.#rpos !== this.#rend) this.#dropReadAhead();
+    const p = this[pending];
+    if (p.len + bytes.byteLength <= this.bufferSize) {
+      this.#append(bytes);
+      if (p.len === this.bufferSize) yield* this[flushPending]();
+      return bytes.byteLength;
+    }
+    if (p.len > 0) yield* this[flushPending]();
+    if (bytes.byteLength >= this.bufferSize) yield* this.raw[writeAllSteps](bytes);
+    else this.#append(bytes);
+    return bytes.byteLength;
   }
 
-  private append(bytes: Uint8Array): void {
-    const p = this.pending;
+  #append(bytes: Uint8Array): void {
+    const p = this[pending];
     const buf = (p.buf ??= Buffer.allocUnsafe(this.bufferSize));
     buf.set(bytes, p.len);
     p.len += bytes.byteLength;
   }
 
-  /** @internal Writes the pending bytes out; on failure keeps what was not written. */
-  flushPendingSync(): void {
-    flushWriteBufferSync(this.pending, this.raw);
+  /** Writes the pending bytes out; on failure keeps what was not written. */
+  [flushPending](): Protocol<void> {
+    return flushWriteBuffer(this[pending], this.raw);
   }
 
-  /** @internal Async form of {@link BufferedFile.flushPendingSync}; call with the lock held. */
-  async flushPending(): Promise<void> {
-    const p = this.pending;
-    if (p.buf === undefined || p.len === 0) return;
-    try {
-      await this.raw.writeAll(p.buf.subarray(0, p.len));
-      p.len = 0;
-    } catch (e) {
-      keepUnwritten(p, e);
-      throw e;
-    }
+  /** The base's check, without its walk: the raw file is under it (hot: every call). */
+  override [check](syscall: string): void {
+    if (this[closedSelf]) throw closedFileError(syscall, this.name);
+    this.raw[check](syscall);
   }
 
-  // ================================================================ position and metadata
+  /** Checks the file is open and writes out what is pending. */
+  override *[settle](syscall: string): Protocol<void> {
+    this[check](syscall);
+    if (this[pending].len > 0) yield* this[flushPending]();
+  }
+
+  // ================================================================ position
 
   /** Moves the position (flushing writes first); returns the new position. */
   seekSync(offset: number, whence: Whence = 0): number {
-    this.checkSync('lseek');
-    if (this.pending.len > 0) this.flushPendingSync();
-    return this.seekRaw(offset, whence);
+    return syncOp(this, 'lseek', this.#seek(offset, whence));
   }
 
   /** Promise form of {@link BufferedFile.seekSync}. */
   seek(offset: number, whence: Whence = 0): Promise<number> {
-    return this.lock.run(async () => {
-      this.check('lseek');
-      if (this.pending.len > 0) await this.flushPending();
-      return this.seekRaw(offset, whence);
-    });
+    return asyncOp(this, this.#seek(offset, whence));
   }
 
-  /** @internal Moves the raw offset and drops the read buffer; pending writes must be flushed first. */
-  seekRaw(offset: number, whence: Whence): number {
-    const unread = this.rend - this.rpos;
+  *#seek(offset: number, whence: Whence): Protocol<number> {
+    yield* this[settle]('lseek');
+    return this[seekRaw](offset, whence);
+  }
+
+  /** Moves the raw offset and drops the read buffer; pending writes must be flushed first. */
+  [seekRaw](offset: number, whence: Whence): number {
+    const unread = this.#rend - this.#rpos;
     // The raw offset is `unread` bytes ahead of the logical position. Drop the read-ahead only once the
     // seek succeeded: a failed seek (EINVAL) must leave the position and the buffered bytes as they were.
-    const at = whence === 1 ? this.raw.seek(offset - unread, 1) : this.raw.seek(offset, whence);
-    this.rpos = this.rend = 0;
+    const at = whence === 1 ? this.raw.seekSync(offset - unread, 1) : this.raw.seekSync(offset, whence);
+    this.#rpos = this.#rend = 0;
     return at;
   }
 
   /** The logical position: what has been read or written through this object. */
   tell(): number {
-    this.check('lseek');
+    this[check]('lseek');
     // In append mode the pending bytes will land at the end of the file, wherever the offset was.
-    if (this.pending.len > 0 && this.raw.appending) return this.raw.statSync().size + this.pending.len;
-    return this.raw.tell() - (this.rend - this.rpos) + this.pending.len;
+    if (this[pending].len > 0 && this.raw.appending) return this.raw.statSync().size + this[pending].len;
+    return this.raw.tell() - (this.#rend - this.#rpos) + this[pending].len;
   }
 
   /** Resizes the file to `size` (default: the current position), after flushing. Returns the new size. */
   truncateSync(size?: number): number {
-    this.checkSync('ftruncate');
-    return this.truncateUnlockedSync(size);
+    return syncOp(this, 'ftruncate', this.#truncate(size));
   }
 
   /** Promise form of {@link BufferedFile.truncateSync}. */
   truncate(size?: number): Promise<number> {
-    return this.lock.run(() => {
-      this.check('ftruncate');
-      return this.truncateUnlocked(size);
-    });
+    return asyncOp(this, this.#truncate(size));
   }
 
-  /** @internal {@link BufferedFile.truncateSync} without the lock check (the text layer holds the lock). */
-  truncateUnlockedSync(size?: number): number {
+  *#truncate(size: number | undefined): Protocol<number> {
+    this[check]('ftruncate');
+    return yield* this[truncateSteps](size);
+  }
+
+  /** Truncate once the file is checked open (the text layer's truncate runs it under its own checks). */
+  *[truncateSteps](size: number | undefined): Protocol<number> {
     if (!this.raw.writable) throw unsupported('ftruncate', this.name, this.mode, 'writing');
-    if (this.pending.len > 0) this.flushPendingSync();
+    if (this[pending].len > 0) yield* this[flushPending]();
     const n = size ?? this.tell();
-    this.dropReadAhead();
-    return this.raw.truncateSync(n);
-  }
-
-  /** @internal Async form of {@link BufferedFile.truncateUnlockedSync}; call with the lock held. */
-  async truncateUnlocked(size?: number): Promise<number> {
-    if (!this.raw.writable) throw unsupported('ftruncate', this.name, this.mode, 'writing');
-    if (this.pending.len > 0) await this.flushPending();
-    const n = size ?? this.tell();
-    this.dropReadAhead();
-    return this.raw.truncate(n);
-  }
-
-  /** Flushes, then fsync(2)s: the data is on disk when it returns. */
-  syncSync(): void {
-    this.flushSync();
-    this.raw.syncSync();
-  }
-
-  /** Promise form of {@link BufferedFile.syncSync}. */
-  sync(): Promise<void> {
-    return this.lock.run(async () => {
-      this.check('fsync');
-      if (this.pending.len > 0) await this.flushPending();
-      await this.raw.sync();
-    });
-  }
-
-  /** fstat(2) (after flushing, so the size includes buffered writes). */
-  statSync(): FileStat {
-    this.flushSync();
-    return this.raw.statSync();
-  }
-
-  /** Promise form of {@link BufferedFile.statSync}. */
-  stat(): Promise<FileStat> {
-    return this.lock.run(async () => {
-      this.check('fstat');
-      if (this.pending.len > 0) await this.flushPending();
-      return this.raw.stat();
-    });
+    this.#dropReadAhead();
+    const raw = this.raw;
+    return yield* call(() => raw.truncateSync(n), () => raw.truncate(n));
   }
 
   // ================================================================ lifetime
 
-  /** Flushes and closes the raw file (the raw close happens even if the flush fails). Idempotent. */
-  closeSync(): void {
-    if (this.isClosed) return;
-    this.lock.assertFree('close', this.name);
-    this.closeUnlockedSync();
-  }
-
-  /** @internal {@link BufferedFile.closeSync} without the lock check. */
-  closeUnlockedSync(): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.raw.table.unclosed.unwatch(this);
-    try {
-      if (this.pending.len > 0 && !this.raw.closed) this.flushPendingSync();
-    } finally {
-      this.rbuf = undefined;
-      this.raw.closeSync();
-    }
-  }
-
-  /** Promise form of {@link BufferedFile.closeSync}; waits for earlier calls first. */
-  close(): Promise<void> {
-    if (this.isClosed) return Promise.resolve();
-    return this.lock.run(() => this.closeUnlocked());
-  }
-
-  /** @internal {@link BufferedFile.close} with the lock already held. */
-  async closeUnlocked(): Promise<void> {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.raw.table.unclosed.unwatch(this);
-    try {
-      if (this.pending.len > 0 && !this.raw.closed) await this.flushPending();
-    } finally {
-      this.rbuf = undefined;
-      await this.raw.close();
-    }
-  }
-
-  /** `using` support: {@link BufferedFile.closeSync}. */
-  [Symbol.dispose](): void {
-    this.closeSync();
-  }
-
-  /** `await using` support: {@link BufferedFile.close}. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+  /** Close: let go of the read buffer, and write out what is pending (unless the raw file is closed already). */
+  override [beforeClose](): Protocol<void> | undefined {
+    this.#rbuf = undefined;
+    return this[pending].len > 0 && !this.raw.closed ? this[flushPending]() : undefined;
   }
 
   /** `BufferedFile(name='/tmp/a', mode='rb+')`. */
-  toString(): string {
-    return `BufferedFile(name=${typeof this.name === 'string' ? `'${this.name}'` : String(this.name)}, mode='${this.mode}'${this.closed ? ', closed' : ''})`;
-  }
-
-  /** @internal Throws EBADF if closed. */
-  check(syscall: string): void {
-    if (this.isClosed) throw closedFileError(syscall, this.name);
-    this.raw.check(syscall);
-  }
-
-  /** @internal {@link BufferedFile.check}, and EBUSY if a promise call is unfinished. */
-  checkSync(syscall: string): void {
-    this.check(syscall);
-    this.lock.assertFree(syscall, this.name);
-  }
-
-  /** @internal The lock the text layer shares, so text and buffered calls on one stack are ordered. */
-  get opLock(): OpLock {
-    return this.lock;
+  override toString(): string {
+    return `BufferedFile(name=${showName(this.name)}, mode='${this.mode}'${this.closed ? ', closed' : ''})`;
   }
 }
 
@@ -624,16 +459,21 @@ class LineParts {
   }
 }
 
-/** Writes a {@link WriteBuffer} out through `raw`; used by flushes and by the leak watch. */
-export function flushWriteBufferSync(p: WriteBuffer, raw: RawFile): void {
+/** Writes a {@link WriteBuffer} out through `raw`; on failure keeps what was not written. */
+function* flushWriteBuffer(p: WriteBuffer, raw: RawFile): Protocol<void> {
   if (p.buf === undefined || p.len === 0) return;
   try {
-    raw.writeAllSync(p.buf.subarray(0, p.len));
+    yield* raw[writeAllSteps](p.buf.subarray(0, p.len));
     p.len = 0;
   } catch (e) {
     keepUnwritten(p, e);
     throw e;
   }
+}
+
+/** {@link flushWriteBuffer}, synchronously: the leak watch's flush at exit (it holds no file object). */
+export function flushWriteBufferSync(p: WriteBuffer, raw: RawFile): void {
+  runSync(flushWriteBuffer(p, raw));
 }
 
 /** After a failed flush, drops the bytes that did go out (`bytesWritten`) and keeps the rest. */

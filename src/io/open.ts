@@ -4,6 +4,7 @@ import { fdtable } from '../table/default-table.js';
 import type { Descriptor } from '../table/descriptor.js';
 import type { FileTable } from '../table/file-table.js';
 import { BufferedFile, DEFAULT_BUFFER_SIZE, flushWriteBufferSync } from './buffered-file.js';
+import { opLock, type OpLock, pending } from './io-base.js';
 import { parseMode, type ParsedMode } from './mode.js';
 import { RawFile } from './raw-file.js';
 import { TextFile, resolveTextOptions, type TextOptions } from './text-file.js';
@@ -30,17 +31,31 @@ export interface OpenOptions extends TextOptions {
 export type AnyFile = RawFile | BufferedFile | TextFile;
 
 /**
- * The file object `open(file, mode, options)` returns: a {@link RawFile} with `buffering: 0`, a
- * {@link BufferedFile} for binary modes (`'rb'`, `'ab+'`…), a {@link TextFile} otherwise. When the mode is
- * not a literal, any of the three.
+ * The file object `open(file, mode, options)` returns: a {@link TextFile} for text modes (`'r'`, `'w+'`…);
+ * for binary modes (`'rb'`, `'ab+'`…) a {@link RawFile} when `buffering` is the literal `0`, a
+ * {@link BufferedFile} when it is absent or a literal other than 0, and either (`RawFile | BufferedFile`)
+ * when its type admits 0 (`buffering: n` with `n: number`, options typed `OpenOptions`). When the mode
+ * is not a literal, any of the three.
  */
-export type FileFor<M extends string, O> = string extends M ? AnyFile : O extends { buffering: 0 } ? RawFile : M extends `${string}b${string}` ? BufferedFile : TextFile;
+export type FileFor<M extends string, O> = string extends M ? AnyFile : M extends `${string}b${string}` ? BinaryFileFor<BufferingOf<O>> : TextFile;
+
+/** The options type of a call without options (a binary mode then gives a {@link BufferedFile}). */
+export interface NoOptions extends OpenOptions {
+  readonly buffering?: undefined;
+}
+
+/** The type of `buffering` in an options type, `undefined` when it has none. */
+type BufferingOf<O> = 'buffering' extends keyof O ? O['buffering' & keyof O] : undefined;
+
+/** A binary mode's file for a `buffering` of type `B`: only a literal 0 is surely raw, only a type without 0 surely buffered. */
+type BinaryFileFor<B> = [B] extends [0] ? RawFile : 0 extends B ? RawFile | BufferedFile : BufferedFile;
 
 /**
  * Opens a file and returns a file object, like Python's `open()`.
  *
- * - `file`: a path, or a descriptor number (a number already in the table is wrapped; any other number
- *   is adopted, Python's `os.fdopen`).
+ * - `file`: a path, or a descriptor number (a number already in the table is wrapped; any other number,
+ *   e.g. one node:fs opened, is adopted: Python's `os.fdopen`). Pass `closefd: false` to borrow a number
+ *   rather than own it (the default for 0, 1 and 2).
  * - `mode`: `r` read, `w` truncate/create, `a` append/create, `x` create exclusively; `+` read and write;
  *   `b` binary, `t` text (default). In append modes every write lands at the end of the file, even after a
  *   seek; reads happen at the seek position.
@@ -54,7 +69,7 @@ export type FileFor<M extends string, O> = string extends M ? AnyFile : O extend
  * buffer written out then, as CPython does at shutdown; a failure there is printed on stderr with the path
  * and open site.
  */
-export function openSync<const M extends string = 'r', const O extends OpenOptions = OpenOptions>(file: string | number, mode?: M, options?: O): FileFor<M, O>;
+export function openSync<const M extends string = 'r', const O extends OpenOptions = NoOptions>(file: string | number, mode?: M, options?: O): FileFor<M, O>;
 export function openSync(file: string | number, mode = 'r', options: OpenOptions = {}): AnyFile {
   const plan = planOpen(file, mode, options);
   let descriptor: Descriptor;
@@ -86,7 +101,7 @@ export function openSync(file: string | number, mode = 'r', options: OpenOptions
 }
 
 /** Promise form of {@link openSync}. The open waits for a budget slot when the table is at `maxOpen`. */
-export async function open<const M extends string = 'r', const O extends OpenOptions = OpenOptions>(file: string | number, mode?: M, options?: O): Promise<FileFor<M, O>>;
+export async function open<const M extends string = 'r', const O extends OpenOptions = NoOptions>(file: string | number, mode?: M, options?: O): Promise<FileFor<M, O>>;
 export async function open(file: string | number, mode = 'r', options: OpenOptions = {}): Promise<AnyFile> {
   const plan = planOpen(file, mode, options);
   if (typeof file === 'number') return openSync(file, mode, options);
@@ -99,15 +114,6 @@ export async function open(file: string | number, mode = 'r', options: OpenOptio
     closeQuietly(descriptor);
     throw e;
   }
-}
-
-/**
- * Python's `os.fdopen`: a file object on a descriptor number — one already in the table (wrapped), or a
- * raw descriptor opened elsewhere, e.g. by node:fs (adopted). The same as `openSync(fd, mode, options)`;
- * pass `closefd: false` to borrow rather than own it (the default for 0, 1 and 2).
- */
-export function fdopen<const M extends string = 'r', const O extends OpenOptions = OpenOptions>(fd: number, mode?: M, options?: O): FileFor<M, O> {
-  return openSync(fd, mode, options);
 }
 
 /** A descriptor number: what the kernel's int takes. */
@@ -170,11 +176,11 @@ function build(plan: Plan, descriptor: Descriptor, file: string | number, mode: 
   }
   if (options.buffering === 0) return watched(plan, raw, descriptor);
   const buffered = new BufferedFile(raw, plan.bufferSize);
-  const pending = buffered.pending;
-  const lock = buffered.opLock;
+  const writes = buffered[pending];
+  const lock = buffered[opLock] as OpLock;
   // Captures the buffer, the raw file and the lock, never the file object (the watch must not keep it alive).
   const flush = (): void => {
-    flushWriteBufferSync(pending, raw);
+    flushWriteBufferSync(writes, raw);
   };
   const busy = (): boolean => lock.held;
   if (plan.parsed.binary) return watched(plan, buffered, descriptor, flush, busy);
@@ -184,7 +190,7 @@ function build(plan: Plan, descriptor: Descriptor, file: string | number, mode: 
 
 /**
  * Registers the outermost object with the table's watch: an owned descriptor for the leak report, a
- * writable buffered or text file (owned or borrowed, as `fdopen(1, 'w')`) for the flush at exit.
+ * writable buffered or text file (owned or borrowed, as `openSync(1, 'w')`) for the flush at exit.
  */
 function watched<T extends AnyFile>(plan: Plan, file: T, descriptor: Descriptor, flush?: () => void, busy?: () => boolean): T {
   const flushAtExit = flush !== undefined && plan.parsed.writing;

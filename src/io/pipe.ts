@@ -1,4 +1,4 @@
-import { rejected } from '../errors/fs-error.js';
+import { call, runAsync, runSync, type Protocol } from '../protocol/run.js';
 import { fdtable } from '../table/default-table.js';
 import type { FileTable } from '../table/file-table.js';
 import { RawFile } from './raw-file.js';
@@ -20,7 +20,7 @@ export class Pipe implements Disposable, AsyncDisposable {
   /** The write end. */
   readonly writer: RawFile;
 
-  /** @internal Use {@link pipe}. */
+  /** Owns `reader` and `writer` together; {@link pipe} makes both ends and the Pipe. */
   constructor(reader: RawFile, writer: RawFile) {
     this.reader = reader;
     this.writer = writer;
@@ -33,21 +33,29 @@ export class Pipe implements Disposable, AsyncDisposable {
 
   /** Closes both ends (the writer first, so a blocked reader sees end of file). Errors are thrown after both are closed. */
   closeSync(): void {
+    runSync(this.#close());
+  }
+
+  /** Promise form of {@link Pipe.closeSync}. */
+  close(): Promise<void> {
+    return runAsync(this.#close());
+  }
+
+  *#close(): Protocol<void> {
     let first: Error | undefined;
     for (const end of [this.writer, this.reader]) {
       try {
-        end.closeSync();
+        yield* call(
+          () => {
+            end.closeSync();
+          },
+          () => end.close(),
+        );
       } catch (e) {
         first ??= e instanceof Error ? e : new Error(String(e));
       }
     }
     if (first !== undefined) throw first;
-  }
-
-  /** Promise form of {@link Pipe.closeSync}. */
-  async close(): Promise<void> {
-    const results = await Promise.allSettled([this.writer.close(), this.reader.close()]);
-    for (const r of results) if (r.status === 'rejected') return rejected(r.reason);
   }
 
   /** `using` support. */

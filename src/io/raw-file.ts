@@ -1,8 +1,9 @@
 import type { FileStat } from '../backend/backend.js';
 import { FsError, rejected } from '../errors/fs-error.js';
+import { call, runAsync, runSync, type Protocol } from '../protocol/run.js';
 import type { Descriptor } from '../table/descriptor.js';
 import type { FileTable, Whence } from '../table/file-table.js';
-import { checkSize, closedFileError, unsupported } from './io-base.js';
+import { check, checkSize, closedFileError, closedSelf, descriptorOf, IoBase, showName, tableOf, unsupported, writeAllSteps } from './io-base.js';
 
 /** How big a buffer `readall` starts with when the file's size says nothing useful. */
 const READALL_CHUNK = 64 * 1024;
@@ -24,60 +25,32 @@ const NL = 0x0a;
  *
  * Supports `using` / `await using`. Not safe for concurrent use from several workers.
  */
-export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, AsyncIterable<Buffer> {
-  /** The path it was opened by, or the descriptor number it wraps. */
-  readonly name: string | number;
-  /** The binary mode, as Python spells it: `'rb'`, `'rb+'`, `'wb'`, `'ab+'`, `'xb'`… */
-  readonly mode: string;
+export class RawFile extends IoBase implements Iterable<Buffer>, AsyncIterable<Buffer> {
   /** Whether `close()` closes the descriptor (false: borrowed). */
   readonly closefd: boolean;
-  /** The table the descriptor lives in. */
-  readonly table: FileTable;
-  /** The table entry this file reads and writes through. */
-  readonly descriptor: Descriptor;
+
   /**
-   * Whether `close()` closes {@link RawFile.descriptor}, the table entry. Usually `closefd`; but a number
-   * adopted with `closefd: false` gets an entry of its own that the file closes, while the kernel
-   * descriptor under it stays open (the entry's description does not own it).
+   * Wraps a table entry; `open(path, 'rb', { buffering: 0 })` and `open(fd, …)` build one for you.
+   * `ownsDescriptor` (default `closefd`) says whether `close()` closes the table entry: a number adopted
+   * with `closefd: false` gets an entry of its own that the file closes, while the kernel descriptor under
+   * it stays open (the entry's description does not own it).
    */
-  private readonly ownsDescriptor: boolean;
-  private isClosed = false;
-
-  /** @internal Use `open()`/`openSync()`. */
   constructor(table: FileTable, descriptor: Descriptor, name: string | number, mode: string, closefd: boolean, ownsDescriptor = closefd) {
-    this.table = table;
-    this.descriptor = descriptor;
-    this.name = name;
-    this.mode = mode;
+    super(name, mode, descriptor, table, undefined, undefined, ownsDescriptor);
     this.closefd = closefd;
-    this.ownsDescriptor = ownsDescriptor;
   }
 
-  /** True once this object, or (for an owner) its descriptor, is closed. */
-  get closed(): boolean {
-    return this.isClosed || (this.ownsDescriptor && this.descriptor.closed);
+  /** The table the descriptor lives in. */
+  get table(): FileTable {
+    return this[tableOf];
   }
-  /** Whether the file was opened for reading. */
-  get readable(): boolean {
-    return this.descriptor.readable;
-  }
-  /** Whether the file was opened for writing. */
-  get writable(): boolean {
-    return this.descriptor.writable;
+  /** The table entry this file reads and writes through. */
+  get descriptor(): Descriptor {
+    return this[descriptorOf];
   }
   /** Whether every write goes to the end of the file (`O_APPEND`), wherever the offset is. */
   get appending(): boolean {
-    return this.descriptor.description.append;
-  }
-
-  /**
-   * The descriptor number. Handing it out marks the descriptor *escaped*: it is never closed by
-   * garbage collection afterwards, only by an explicit `close()`.
-   */
-  fileno(): number {
-    this.check('fileno');
-    this.descriptor.escaped = true;
-    return this.descriptor.number;
+    return this[descriptorOf].description.append;
   }
 
   /**
@@ -85,14 +58,14 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
    * the file. Once the owner closes, the view's calls fail with EBADF naming the open and close sites.
    */
   borrow(): RawFile {
-    this.check('borrow');
+    this[check]('borrow');
     this.descriptor.shared = true;
     return new RawFile(this.table, this.descriptor, this.name, this.mode, false);
   }
 
   /** dup(2): a new RawFile owning a duplicate descriptor that shares this one's offset and flags. */
-  dup(): RawFile {
-    this.check('dup');
+  dupSync(): RawFile {
+    this[check]('dup');
     const d = this.table.dupDescriptor(this.descriptor);
     return new RawFile(this.table, d, this.name, this.mode, true);
   }
@@ -101,60 +74,57 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
 
   /** Reads up to `size` bytes with one read(2); `-1`/omitted reads to end of file. An empty buffer means end of file. */
   readSync(size = -1): Buffer {
-    const n = checkSize(size, 'read');
-    if (n < 0) return this.readallSync();
-    const buf = Buffer.allocUnsafe(n);
-    const got = this.readintoSync(buf);
-    return got === n ? buf : buf.subarray(0, got);
+    return runSync(this.#read(size));
   }
 
   /** Promise form of {@link RawFile.readSync}. */
-  async read(size = -1): Promise<Buffer> {
+  read(size = -1): Promise<Buffer> {
+    return runAsync(this.#read(size));
+  }
+
+  *#read(size: number): Protocol<Buffer> {
     const n = checkSize(size, 'read');
-    if (n < 0) return this.readall();
+    if (n < 0) return yield* this.#readall();
     const buf = Buffer.allocUnsafe(n);
-    const got = await this.readinto(buf);
+    const got = yield* call(() => this.readintoSync(buf), () => this.readinto(buf));
     return got === n ? buf : buf.subarray(0, got);
   }
 
+  // readinto and write stay a pair of one-liners: one syscall each, the rw4k rows (docs/benchmarks.md)
+  // hold them to 1.05x of the Descriptor call, which a generator per call would not keep.
+
   /** Reads into `buffer` with one read(2); returns the byte count (0 at end of file). */
   readintoSync(buffer: Uint8Array): number {
-    if (this.isClosed) throw closedFileError('read', this.name); // the descriptor checks the rest
-    return this.descriptor.readSync(buffer, 0, buffer.byteLength);
+    if (this[closedSelf]) throw closedFileError('read', this.name); // the descriptor checks the rest
+    return this[descriptorOf].readSync(buffer, 0, buffer.byteLength);
   }
 
   /** Promise form of {@link RawFile.readintoSync}. */
   readinto(buffer: Uint8Array): Promise<number> {
-    if (this.isClosed) return rejected(closedFileError('read', this.name)); // the descriptor checks the rest
-    return this.descriptor.read(buffer, 0, buffer.byteLength);
+    if (this[closedSelf]) return rejected(closedFileError('read', this.name)); // the descriptor checks the rest
+    return this[descriptorOf].read(buffer, 0, buffer.byteLength);
   }
 
   /** Reads everything from the current offset to end of file. */
   readallSync(): Buffer {
-    this.checkReadable();
-    const chunks: Buffer[] = [];
-    let total = 0;
-    let size = this.sizeHint(this.descriptor.statSync());
-    for (;;) {
-      const buf = Buffer.allocUnsafe(size);
-      const n = this.descriptor.readSync(buf, 0, size);
-      if (n === 0) break;
-      chunks.push(n === size ? buf : buf.subarray(0, n));
-      total += n;
-      size = READALL_CHUNK;
-    }
-    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
+    return runSync(this.#readall());
   }
 
   /** Promise form of {@link RawFile.readallSync}. */
-  async readall(): Promise<Buffer> {
-    this.checkReadable();
+  readall(): Promise<Buffer> {
+    return runAsync(this.#readall());
+  }
+
+  *#readall(): Protocol<Buffer> {
+    this.#checkReadable();
+    const d = this.descriptor;
     const chunks: Buffer[] = [];
     let total = 0;
-    let size = this.sizeHint(await this.descriptor.stat());
+    let size = this.#sizeHint(yield* call(() => d.statSync(), () => d.stat()));
     for (;;) {
       const buf = Buffer.allocUnsafe(size);
-      const n = await this.descriptor.read(buf, 0, size);
+      const want = size;
+      const n = yield* call(() => d.readSync(buf, 0, want), () => d.read(buf, 0, want));
       if (n === 0) break;
       chunks.push(n === size ? buf : buf.subarray(0, n));
       total += n;
@@ -164,7 +134,7 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
   }
 
   /** A first read size: what is left of a regular file plus one byte (to see end of file in one more call). */
-  private sizeHint(st: FileStat): number {
+  #sizeHint(st: FileStat): number {
     if (!st.isFile()) return READALL_CHUNK;
     let pos: number;
     try {
@@ -182,27 +152,22 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
    * BufferedFile to read many lines.
    */
   readlineSync(limit = -1): Buffer {
-    const max = checkSize(limit, 'readline');
-    this.checkReadable();
-    const out: number[] = [];
-    const one = Buffer.allocUnsafe(1);
-    while (max < 0 || out.length < max) {
-      if (this.descriptor.readSync(one, 0, 1) === 0) break;
-      const b = one[0] as number;
-      out.push(b);
-      if (b === NL) break;
-    }
-    return Buffer.from(out);
+    return runSync(this.#readline(limit));
   }
 
   /** Promise form of {@link RawFile.readlineSync}. */
-  async readline(limit = -1): Promise<Buffer> {
+  readline(limit = -1): Promise<Buffer> {
+    return runAsync(this.#readline(limit));
+  }
+
+  *#readline(limit: number): Protocol<Buffer> {
     const max = checkSize(limit, 'readline');
-    this.checkReadable();
+    this.#checkReadable();
+    const d = this.descriptor;
     const out: number[] = [];
     const one = Buffer.allocUnsafe(1);
     while (max < 0 || out.length < max) {
-      if ((await this.descriptor.read(one, 0, 1)) === 0) break;
+      if ((yield* call(() => d.readSync(one, 0, 1), () => d.read(one, 0, 1))) === 0) break;
       const b = one[0] as number;
       out.push(b);
       if (b === NL) break;
@@ -242,14 +207,14 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
 
   /** Writes `data` with one write(2); returns how many bytes were written (possibly fewer). */
   writeSync(data: Uint8Array): number {
-    if (this.isClosed) throw closedFileError('write', this.name); // the descriptor checks the rest
-    return this.descriptor.writeSync(data, 0, data.byteLength);
+    if (this[closedSelf]) throw closedFileError('write', this.name); // the descriptor checks the rest
+    return this[descriptorOf].writeSync(data, 0, data.byteLength);
   }
 
   /** Promise form of {@link RawFile.writeSync}. */
   write(data: Uint8Array): Promise<number> {
-    if (this.isClosed) return rejected(closedFileError('write', this.name)); // the descriptor checks the rest
-    return this.descriptor.write(data, 0, data.byteLength);
+    if (this[closedSelf]) return rejected(closedFileError('write', this.name)); // the descriptor checks the rest
+    return this[descriptorOf].write(data, 0, data.byteLength);
   }
 
   /**
@@ -257,32 +222,28 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
    * `bytesWritten` says how much went out.
    */
   writeAllSync(data: Uint8Array): void {
-    this.checkWritable();
-    let done = 0;
-    while (done < data.byteLength) {
-      let n: number;
-      try {
-        n = this.descriptor.writeSync(data, done, data.byteLength - done);
-      } catch (e) {
-        throw withProgress(e, done);
-      }
-      if (n <= 0) throw new FsError({ code: 'EIO', syscall: 'write', fd: this.descriptor.number, path: this.descriptor.path, detail: 'write(2) wrote nothing', bytesWritten: done });
-      done += n;
-    }
+    runSync(this[writeAllSteps](data));
   }
 
   /** Promise form of {@link RawFile.writeAllSync}. */
-  async writeAll(data: Uint8Array): Promise<void> {
-    this.checkWritable();
+  writeAll(data: Uint8Array): Promise<void> {
+    return runAsync(this[writeAllSteps](data));
+  }
+
+  /** The protocol of {@link RawFile.writeAllSync} (the buffered layer's flush runs it inside its own). */
+  *[writeAllSteps](data: Uint8Array): Protocol<void> {
+    this.#checkWritable();
+    const d = this.descriptor;
     let done = 0;
     while (done < data.byteLength) {
+      const at = done;
       let n: number;
       try {
-        n = await this.descriptor.write(data, done, data.byteLength - done);
+        n = yield* call(() => d.writeSync(data, at, data.byteLength - at), () => d.write(data, at, data.byteLength - at));
       } catch (e) {
         throw withProgress(e, done);
       }
-      if (n <= 0) throw new FsError({ code: 'EIO', syscall: 'write', fd: this.descriptor.number, path: this.descriptor.path, detail: 'write(2) wrote nothing', bytesWritten: done });
+      if (n <= 0) throw new FsError({ code: 'EIO', syscall: 'write', fd: d.number, path: d.path, detail: 'write(2) wrote nothing', bytesWritten: done });
       done += n;
     }
   }
@@ -290,164 +251,70 @@ export class RawFile implements Disposable, AsyncDisposable, Iterable<Buffer>, A
   // ---------------------------------------------------------------- position and metadata
 
   /** Moves the offset (whence 0: from start, 1: from current, 2: from end); returns the new offset. */
-  seek(offset: number, whence: Whence = 0): number {
-    this.check('lseek');
+  seekSync(offset: number, whence: Whence = 0): number {
+    this[check]('lseek');
     return this.descriptor.seekSync(offset, whence);
   }
 
-  /** The current offset. */
-  tell(): number {
-    this.check('lseek');
-    return this.descriptor.tellSync();
+  /** Promise form of {@link RawFile.seekSync} (the table keeps the offset: no thread-pool round trip). */
+  seek(offset: number, whence: Whence = 0): Promise<number> {
+    try {
+      return Promise.resolve(this.seekSync(offset, whence));
+    } catch (e) {
+      return rejected(e);
+    }
   }
 
-  /** Whether the file supports seek (false for pipes, sockets and terminals). */
-  seekable(): boolean {
-    this.check('lseek');
-    // The table learns that a descriptor is unseekable only from a failed positioned call, so a fresh
-    // pipe would look seekable: ask fstat first.
-    const st = this.descriptor.statSync();
-    if (st.isFIFO() || st.isSocket()) return false;
-    try {
-      this.descriptor.tellSync();
-      return true;
-    } catch (e) {
-      if (e instanceof FsError && e.code === 'ESPIPE') return false;
-      throw e;
-    }
+  /** The current offset (the table keeps it: no syscall). */
+  tell(): number {
+    this[check]('lseek');
+    return this.descriptor.tellSync();
   }
 
   /** Resizes the file to `size` bytes (default: the current offset), leaving the offset alone. Returns the new size. */
   truncateSync(size?: number): number {
-    this.checkWritable('ftruncate');
-    const n = size ?? this.descriptor.tellSync();
-    this.descriptor.truncateSync(n);
-    return n;
+    return runSync(this.#truncate(size));
   }
 
   /** Promise form of {@link RawFile.truncateSync}. */
-  async truncate(size?: number): Promise<number> {
-    this.checkWritable('ftruncate');
-    const n = size ?? this.descriptor.tellSync();
-    await this.descriptor.truncate(n);
+  truncate(size?: number): Promise<number> {
+    return runAsync(this.#truncate(size));
+  }
+
+  *#truncate(size: number | undefined): Protocol<number> {
+    this.#checkWritable('ftruncate');
+    const d = this.descriptor;
+    const n = size ?? d.tellSync();
+    yield* call(
+      () => {
+        d.truncateSync(n);
+      },
+      () => d.truncate(n),
+    );
     return n;
   }
 
-  /** Nothing to flush at this layer; checks the file is open. */
-  flushSync(): void {
-    this.check('flush');
-  }
-
-  /** Promise form of {@link RawFile.flushSync}. */
-  flush(): Promise<void> {
-    try {
-      this.check('flush');
-    } catch (e) {
-      return rejected(e);
-    }
-    return Promise.resolve();
-  }
-
-  /** fsync(2): the file's data and metadata reach the disk. */
-  syncSync(): void {
-    this.check('fsync');
-    this.descriptor.syncSync();
-  }
-
-  /** Promise form of {@link RawFile.syncSync}. */
-  sync(): Promise<void> {
-    try {
-      this.check('fsync');
-    } catch (e) {
-      return rejected(e);
-    }
-    return this.descriptor.sync();
-  }
-
-  /** fdatasync(2). */
-  datasyncSync(): void {
-    this.check('fdatasync');
-    this.descriptor.datasyncSync();
-  }
-
-  /** Promise form of {@link RawFile.datasyncSync}. */
-  datasync(): Promise<void> {
-    try {
-      this.check('fdatasync');
-    } catch (e) {
-      return rejected(e);
-    }
-    return this.descriptor.datasync();
-  }
-
-  /** fstat(2). */
-  statSync(): FileStat {
-    this.check('fstat');
-    return this.descriptor.statSync();
-  }
-
-  /** Promise form of {@link RawFile.statSync}. */
-  stat(): Promise<FileStat> {
-    try {
-      this.check('fstat');
-    } catch (e) {
-      return rejected(e);
-    }
-    return this.descriptor.stat();
-  }
-
-  // ---------------------------------------------------------------- lifetime
-
-  /** Closes the file (and, if it owns it, the descriptor). Closing twice does nothing. */
-  closeSync(): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.table.unclosed.unwatch(this);
-    if (this.ownsDescriptor) this.descriptor.closeSync();
-  }
-
-  /** Promise form of {@link RawFile.closeSync}; resolves when the descriptor is closed. */
-  close(): Promise<void> {
-    if (this.isClosed) return Promise.resolve();
-    this.isClosed = true;
-    this.table.unclosed.unwatch(this);
-    return this.ownsDescriptor ? this.descriptor.close() : Promise.resolve();
-  }
-
-  /** `using` support: {@link RawFile.closeSync}. */
-  [Symbol.dispose](): void {
-    this.closeSync();
-  }
-
-  /** `await using` support: {@link RawFile.close}. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
   /** `RawFile(name='/tmp/a', mode='rb+', fd=7)` or `RawFile(name='/tmp/a', closed)`. */
-  toString(): string {
-    const name = typeof this.name === 'string' ? `'${this.name}'` : String(this.name);
+  override toString(): string {
+    const name = showName(this.name);
     return this.closed ? `RawFile(name=${name}, closed)` : `RawFile(name=${name}, mode='${this.mode}', fd=${this.descriptor.number}${this.closefd ? '' : ', borrowed'})`;
   }
 
   // ---------------------------------------------------------------- checks
 
-  /**
-   * Throws EBADF if this object was closed, or if its descriptor was (by the owner of a borrowed view,
-   * or behind fdkeeper's back): then the error names where it was opened and closed.
-   */
-  check(syscall: string): void {
-    if (this.isClosed) throw closedFileError(syscall, this.name);
-    this.descriptor.check(syscall);
+  /** The base's check, without its walk: a raw file has only its descriptor under it (hot: every call). */
+  override [check](syscall: string): void {
+    if (this[closedSelf]) throw closedFileError(syscall, this.name);
+    this[descriptorOf].check(syscall);
   }
 
-  private checkReadable(): void {
-    this.check('read');
+  #checkReadable(): void {
+    this[check]('read');
     if (!this.descriptor.readable) throw unsupported('read', this.name, this.mode, 'reading');
   }
 
-  private checkWritable(syscall = 'write'): void {
-    this.check(syscall);
+  #checkWritable(syscall = 'write'): void {
+    this[check](syscall);
     if (!this.descriptor.writable) throw unsupported(syscall, this.name, this.mode, 'writing');
   }
 }
