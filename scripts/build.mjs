@@ -9,7 +9,8 @@
 // No source maps: they would point at src/*.ts, which the package does not ship (docs/packaging.md).
 // dist/ is removed first, so a module that was moved or deleted in src/ is not shipped stale.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -27,5 +28,16 @@ run(['--emitDeclarationOnly']);
 run(['--declaration', 'false', '--removeComments', '--noCheck']);
 // 3. the demo's child programs once more, with their comments: the demo finds the lines its stack traces
 //    must name by marker comments (`// @leak`) in the compiled .js.
-run([], 'tsconfig.children.json');
+//    Their type-only imports pull the library into that program, so it is emitted to a scratch directory
+//    and only the children are copied over.
+const scratch = mkdtempSync(path.join(tmpdir(), 'fdkeeper-build-'));
+try {
+  run(['--outDir', scratch], 'tsconfig.children.json');
+  const children = path.join('cli', 'demo', 'children');
+  for (const name of readdirSync(path.join(scratch, children))) {
+    if (name.endsWith('.js')) copyFileSync(path.join(scratch, children, name), path.join(root, 'dist', children, name));
+  }
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
 chmodSync(path.join(root, 'dist', 'cli', 'main.js'), 0o755);

@@ -96,8 +96,8 @@ test(`the tarball is lean: at most ${MAX_PACKED} bytes, no source maps, no inter
   const report = `${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${packed.entryCount} files`;
   assert.ok(packed.size <= MAX_PACKED, `the tarball is ${report}; the budget is ${MAX_PACKED}`);
   assert.deepEqual(files.filter((f) => f.endsWith('.map')), [], 'source maps would point at src/, which is not shipped');
-  const allowed = /^(dist\/.*\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/;
-  assert.deepEqual(files.filter((f) => !allowed.test(f)), [], 'only dist/*.js, dist/*.d.ts, README.md, LICENSE and package.json are shipped');
+  const allowed = /^(dist\/.*\.(js|d\.ts)|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/;
+  assert.deepEqual(files.filter((f) => !allowed.test(f)), [], 'only dist/*.js, dist/*.d.ts, README.md, LICENSE, CHANGELOG.md and package.json are shipped');
   assert.ok(files.includes('LICENSE'));
   assert.match(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8'), /^MIT License\n\nCopyright \(c\) \d{4} fdkeeper contributors\n/);
   // Every file "exports" and "bin" name is in the tarball (a moved entry would otherwise ship broken).

@@ -213,12 +213,15 @@ const DESCRIPTOR_ARGS: Record<string, unknown[]> = {
   truncate: [0],
   sync: [],
   datasync: [],
+  chmod: [0o644],
+  chown: [0, 0],
 };
 
 /** The FileTable number-API twins: the Descriptor ones under their syscall names, and close. */
 const TABLE_NAMES: Record<string, string> = { read: 'read', write: 'write', stat: 'fstat', truncate: 'ftruncate', sync: 'fsync', datasync: 'fdatasync' };
 const TABLE_ARGS: Record<string, unknown[]> = { close: [] };
-for (const [name, args] of Object.entries(DESCRIPTOR_ARGS)) TABLE_ARGS[TABLE_NAMES[name]!] = args;
+// chmod/chown are Descriptor-only (the number API has no fchmod/fchown).
+for (const [name, args] of Object.entries(DESCRIPTOR_ARGS)) if (TABLE_NAMES[name] !== undefined) TABLE_ARGS[TABLE_NAMES[name]] = args;
 
 /** The promise names `x` of an object's methods that have an `xSync` twin. */
 function twins(proto: object): string[] {
