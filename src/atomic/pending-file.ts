@@ -4,6 +4,7 @@ import { toBytes } from './data.js';
 import { fsyncDirSync, syncDir } from './dir-sync.js';
 import { atomicError, canceled, failedAfterRename, failedBeforeRename, throwIfAborted } from './errors.js';
 import { deleteLive } from './live-temps.js';
+import { renameOver, renameOverSync } from './rename-retry.js';
 import { absoluteTarget, resolveTargetSync, type Target } from './resolve-target.js';
 import { settingsOf, type Settings } from './settings.js';
 import type { AtomicCreateOptions } from './types.js';
@@ -213,7 +214,7 @@ export class PendingFile implements AsyncDisposable, Disposable {
       await setMeta(b, tmp.fd, target);
       await syncAndClose(b, tmp, this.#s.durability);
       throwIfAborted(this.#s.signal, this.path);
-      if (this.#publish === 'rename') await b.rename(tmp.path, target.path);
+      if (this.#publish === 'rename') await renameOver(b, tmp.path, target.path);
       else await b.link(tmp.path, target.path);
     } catch (err) {
       if (this.#s.signal?.aborted === true && !hasCode(err, 'EEXIST')) {
@@ -260,7 +261,7 @@ export class PendingFile implements AsyncDisposable, Disposable {
     try {
       setMetaSync(b, tmp.fd, target);
       syncAndCloseSync(b, tmp, this.#s.durability);
-      if (this.#publish === 'rename') b.renameSync(tmp.path, target.path);
+      if (this.#publish === 'rename') renameOverSync(b, tmp.path, target.path);
       else b.linkSync(tmp.path, target.path);
     } catch (err) {
       this.#fail();

@@ -18,6 +18,7 @@ import { OsBackend } from '../backend/os-backend.js';
 import { hasCode } from '../errors/fs-error.js';
 import { failedAfterRename, failedBeforeRename } from './errors.js';
 import { fsyncDirSync } from './dir-sync.js';
+import { renameOverSync } from './rename-retry.js';
 import { processUmask, type Identity } from './identity.js';
 import { runStepsSync, targetSteps, type Target } from './resolve-target.js';
 import type { Settings } from './settings.js';
@@ -102,7 +103,7 @@ function replaceUpToRename(job: Job): Reply | undefined {
     if (aborted(job)) throw new Stop('aborted');
     syncAndCloseSync(backend, tmp, job.durability);
     if (aborted(job)) throw new Stop('aborted');
-    backend.renameSync(tmp.path, target.path);
+    renameOverSync(backend, tmp.path, target.path);
     return undefined;
   } catch (e) {
     if (tmp !== undefined) discardSync(backend, tmp);

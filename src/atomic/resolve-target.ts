@@ -114,7 +114,7 @@ interface Walk {
 
 /** `p`'s components (no empty ones). */
 function partsOf(p: string): string[] {
-  return p.split(sep).filter((x) => x !== '');
+  return p.slice(parse(p).root.length).split(sep === '\\' ? /[\\/]/ : sep).filter((x) => x !== ''); // win32: no drive, either slash
 }
 
 function* lstatStep(path: string): Steps<FileStat | undefined> {

@@ -31,6 +31,7 @@ import { addLive, deleteLive } from './live-temps.js';
 import { resolveTarget, resolveTargetSync, type Target } from './resolve-target.js';
 import type { Settings } from './settings.js';
 import { tempNameFor } from './temp-name.js';
+import { renameOver, renameOverSync } from './rename-retry.js';
 import type { Durability } from './types.js';
 
 /**
@@ -338,7 +339,7 @@ export function replaceSync(abs: string, data: Prepared, s: Settings): void {
     else writeIterableSync(b, tmp.fd, data.source as Iterable<unknown>, s.encoding, target.path);
     setMetaSync(b, tmp.fd, target);
     syncAndCloseSync(b, tmp, s.durability);
-    b.renameSync(tmp.path, target.path);
+    renameOverSync(b, tmp.path, target.path);
   } catch (e) {
     discardSync(b, tmp);
     throw failedBeforeRename(e, target.path, tmp.path);
@@ -399,7 +400,7 @@ export async function replaceUpToRename(abs: string, data: Prepared, s: Settings
       throwIfAborted(s.signal, target.path);
       await syncAndClose(b, tmp, s.durability);
       throwIfAborted(s.signal, target.path);
-      await b.rename(tmp.path, target.path);
+      await renameOver(b, tmp.path, target.path);
     } catch (e) {
       await discard(b, tmp);
       throw failedBeforeRename(e, target.path, tmp.path);
