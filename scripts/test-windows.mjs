@@ -23,7 +23,7 @@ const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const only = args.filter((a) => !a.startsWith('-'));
-/** A suite that runs longer than this is killed and counted as failed. */
+/** A suite that runs longer than this is killed and counted as failed (a single test: 2 min, --test-timeout). */
 const SUITE_TIMEOUT_MS = 15 * 60_000;
 const CONCURRENCY = Number(process.env.FDKEEPER_WINE_JOBS) || 2;
 
@@ -69,7 +69,7 @@ function runSuite(nodeExe, env, out, file) {
   const started = Date.now();
   return new Promise((resolve) => {
     // Output to files, not pipes: node.exe's stdout on a Linux pipe fails with EBADF in `new Socket`.
-    const cmd = `exec wine "$0" --test --test-reporter=tap "$1" >"$2" 2>"$3" </dev/null`;
+    const cmd = `exec wine "$0" --test --test-reporter=tap --test-timeout=120000 "$1" >"$2" 2>"$3" </dev/null`;
     const child = spawn('sh', ['-c', cmd, nodeExe, file, tap, err], { cwd: out, env, stdio: 'ignore' });
     const timer = setTimeout(() => child.kill('SIGKILL'), SUITE_TIMEOUT_MS);
     child.on('exit', (code, signal) => {

@@ -1,11 +1,43 @@
 // What the Windows run (npm run test:windows) does not run, and why. Every entry is printed in the
-// run's summary; an entry that matched no test is reported as stale.
+// run's summary; an entry that matched no test is reported as stale. A reason starting "pending:" is
+// a Windows gap in fdkeeper (or in a test) still to be fixed; the others are POSIX-only by nature or
+// something Wine does not reproduce (docs/portability.md).
 //
 // SUITES_NOT_RUN: whole suites (test/<name>.test.ts) left out, each with its reason.
 // TEST_SKIPS: single tests (or describe blocks) in suites that run, by exact name or RegExp.
 
+const MEMORY = 'pending: the memory backend knows only POSIX paths, and under win32 the atomic layer resolves /d/f to Z:\\d\\f (the backend should resolve paths itself)';
+const MODES = 'POSIX-only: permission bits, umask and owners (Windows has only the read-only attribute: stat reports 0o666 or 0o444)';
+const SYMLINKS = 'not faithful under Wine: symlinks (Windows needs a privilege or developer mode for them)';
+const NO_DIR_FSYNC = 'Windows: no directory fsync (skipped by design, tested in windows-atomic), so the expected syscall sequence differs';
+const TSX_CHILD = 'pending: the child imports src/*.ts through tsx, whose win32 esbuild does not start under Wine';
+const EOL = "the test expects '\\n' written as '\\n'; on Windows text mode writes os.EOL ('\\r\\n') as CPython does (windows-io tests that)";
+const PROC = 'POSIX-only: checks against /proc/self/fd or /proc/self/fdinfo';
+
 /** @type {Record<string, string>} */
-export const SUITES_NOT_RUN = {};
+export const SUITES_NOT_RUN = {
+  'atomic-attacker': 'POSIX-only: a second real user (setpriv), sticky directories, FIFOs and protected symlinks',
+  'atomic-crash': MEMORY,
+  'atomic-torture': 'stress suite (FDKEEPER_STRESS), not part of the Windows run',
+  'cpython-differential': 'the oracle, python3, is a Linux program node.exe cannot start under Wine',
+  'cpython-differential-regressions': 'the oracle, python3, is a Linux program node.exe cannot start under Wine',
+  'io-text-cpython': 'the oracle, python3, is a Linux program node.exe cannot start under Wine',
+  'cli-inspect': 'Linux-only: reads /proc (windows-cli tests the message elsewhere)',
+  'cli-watch': 'Linux-only: reads /proc (windows-cli tests the message elsewhere)',
+  'log-logrotate': 'Linux-only: runs Debian\'s logrotate',
+  'posix-scenarios': 'POSIX-only: fork/exec inheritance, signals and FIFOs',
+};
 
 /** @type {{ suite: string, name: string | RegExp, reason: string }[]} */
-export const TEST_SKIPS = [];
+export const TEST_SKIPS = [
+  { suite: 'atomic', name: /memory backend|^memory, /, reason: MEMORY },
+  { suite: 'atomic', name: 'pattern: .base.pid36-rand.fdkeeper-tmp in the target directory, parseable, fresh each time', reason: 'pending: the test spells its directory /some/dir, which win32 path functions turn into \\some\\dir' },
+  { suite: 'atomic', name: /keeps its mode|`mode` sets the mode|0o666 less the umask|write, writeSync, commit: the target changes only on commit/, reason: MODES },
+  { suite: 'atomic', name: /^written through by default|^chains, absolute targets|symlink loop|dangling symlink counts/, reason: SYMLINKS },
+  { suite: 'atomic', name: /^mkdir creates them|^mkdir with durability none|^os, (full|file|none), (a?sync)$|^os, a?sync: fsync \(dir\) fails$|a directory fsync failure after the rename/, reason: NO_DIR_FSYNC },
+  { suite: 'atomic', name: 'data content; the file is complete before it appears (a temp linked into place), then claim and temp go', reason: MODES },
+  { suite: 'io-open', name: 'opening a directory is EISDIR in every mode, and leaves nothing open', reason: 'pending: Node opens a directory on Windows (FILE_FLAG_BACKUP_SEMANTICS); fdkeeper\'s open should fstat and refuse it with EISDIR as CPython does' },
+  { suite: 'io-open', name: /^perm is applied/, reason: MODES },
+  { suite: 'io-text', name: /^utf-16le writes and reads back|^tell while writing multi-byte text|^lineBuffering \(buffering: 1|^append 'a' and 'a\+'|^using \/ await using close the whole stack/, reason: EOL },
+  { suite: 'diagnostics', name: 'reportAtExit prints the leak report to stderr when the process exits', reason: TSX_CHILD },
+];
