@@ -23,7 +23,7 @@ const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const only = args.filter((a) => !a.startsWith('-'));
-/** A suite that runs longer than this is killed and counted as failed (a single test: 2 min, --test-timeout). */
+/** A suite that runs longer than this is killed and counted as failed. */
 const SUITE_TIMEOUT_MS = 15 * 60_000;
 const CONCURRENCY = Number(process.env.FDKEEPER_WINE_JOBS) || 2;
 
@@ -69,7 +69,7 @@ function runSuite(nodeExe, env, out, file) {
   const started = Date.now();
   return new Promise((resolve) => {
     // Output to files, not pipes: node.exe's stdout on a Linux pipe fails with EBADF in `new Socket`.
-    const cmd = `exec wine "$0" --test --test-reporter=tap --test-timeout=120000 "$1" >"$2" 2>"$3" </dev/null`;
+    const cmd = `exec wine "$0" --test --test-reporter=tap "$1" >"$2" 2>"$3" </dev/null`;
     const child = spawn('sh', ['-c', cmd, nodeExe, file, tap, err], { cwd: out, env, stdio: 'ignore' });
     const timer = setTimeout(() => child.kill('SIGKILL'), SUITE_TIMEOUT_MS);
     child.on('exit', (code, signal) => {
@@ -95,8 +95,8 @@ async function main() {
   const all = compiled.map((f) => f.split('\\').join('/'));
   const suiteOf = (f) => f.replace(/^test\//, '').replace(/\.test\.js$/, '');
   const chosen = all.filter((f) => (only.length === 0 || only.includes(suiteOf(f))) && !(suiteOf(f) in SUITES_NOT_RUN));
-  const env = { ...setup.env };
-  for (const k of Object.keys(env)) if (k === 'NODE_OPTIONS' || k.startsWith('NODE_TEST') || k === 'TSX_DISABLE_CACHE') delete env[k];
+  // Not the Linux runner's settings (NODE_OPTIONS would load tsx into node.exe).
+  const env = Object.fromEntries(Object.entries(setup.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('NODE_TEST') && k !== 'TSX_DISABLE_CACHE'));
 
   const results = [];
   const queue = [...chosen];
