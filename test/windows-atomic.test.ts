@@ -47,13 +47,13 @@ function temps(dir: string): string[] {
 function holdOpen(file: string, ms: number): Promise<{ child: ChildProcess; exited: Promise<void> }> {
   const code = 'const fs=require("fs");const fd=fs.openSync(process.argv[1],"r");process.stdout.write("ready\\n");setTimeout(()=>{fs.closeSync(fd);},Number(process.argv[2]));';
   const child = spawn(process.execPath, ['-e', code, file, String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => { resolve(); }));
   return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (b: Buffer) => {
+    child.stdout.on('data', (b: Buffer) => {
       if (b.toString().includes('ready')) resolve({ child, exited });
     });
     child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`the holder exited (${String(code)}) before opening the file`)));
+    child.on('exit', (code) => { reject(new Error(`the holder exited (${String(code)}) before opening the file`)); });
   });
 }
 
@@ -111,7 +111,7 @@ test('rename retry: a refusal that outlasts the bound is an FsError with the cod
     let now = 0;
     const clock = (): number => (now += 40); // every look at the clock: 40 ms later
     const p = retryRename(backend, 'tmp', 'target', FIRST, { totalMs: 400, stepMs: 10, maxDelayMs: 100 }, clock);
-    const err = await (run === 'sync' ? Promise.resolve().then(() => runSync(p)) : runAsync(p)).then(
+    const err = await (run === 'sync' ? Promise.resolve().then(() => { runSync(p); }) : runAsync(p)).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -127,7 +127,7 @@ test('rename retry: a refusal that outlasts the bound is an FsError with the cod
 
 test('rename retry: a read-only target is refused at once; another error mid-way is passed on as it is', async () => {
   const ro = scripted(Infinity, 'ok', 0o444);
-  assert.throws(() => runSync(retryRename(ro.backend, 'tmp', 'target', FIRST, POLICY)), (e: unknown) => e instanceof FsError && /read-only attribute/.test(e.message));
+  assert.throws(() => { runSync(retryRename(ro.backend, 'tmp', 'target', FIRST, POLICY)); }, (e: unknown) => e instanceof FsError && /read-only attribute/.test(e.message));
   assert.equal(ro.calls(), 0, 'no rename tried again');
   const gone = scripted(1, 'ENOENT');
   await assert.rejects(runAsync(retryRename(gone.backend, 'tmp', 'target', FIRST, POLICY)), (e: unknown) => (e as { code?: string }).code === 'ENOENT' && !(e instanceof FsError));
@@ -157,7 +157,7 @@ test('Windows: a rename over a file another process holds open is refused (the c
   fs.writeFileSync(path.join(dir, 'new.txt'), 'new');
   const { child, exited } = await holdOpen(target, 60_000);
   try {
-    assert.throws(() => fs.renameSync(path.join(dir, 'new.txt'), target), (e: unknown) => ['EPERM', 'EACCES', 'EBUSY'].includes((e as { code?: string }).code ?? ''));
+    assert.throws(() => { fs.renameSync(path.join(dir, 'new.txt'), target); }, (e: unknown) => ['EPERM', 'EACCES', 'EBUSY'].includes((e as { code?: string }).code ?? ''));
     assert.equal(fs.readFileSync(target, 'utf8'), 'old');
   } finally {
     child.kill();
@@ -194,7 +194,7 @@ test('Windows: held open past the bound: an FsError naming the target, the targe
         assert.match(e.message, /the target was not changed/);
         return true;
       };
-      assert.throws(() => atomicWriteSync(target, 'replacement'), check);
+      assert.throws(() => { atomicWriteSync(target, 'replacement'); }, check);
       await assert.rejects(atomicWrite(target, 'replacement'), check);
       const pending = await atomicCreate(target);
       await pending.write('replacement');

@@ -13,6 +13,7 @@ const NO_DIR_FSYNC = 'Windows: no directory fsync (skipped by design, tested in 
 const TSX_CHILD = 'pending: the child imports src/*.ts through tsx, whose win32 esbuild does not start under Wine';
 const EOL = "the test expects '\\n' written as '\\n'; on Windows text mode writes os.EOL ('\\r\\n') as CPython does (windows-io tests that)";
 const TS_LINES = 'the test expects sites in test/*.ts at TypeScript line numbers; the Windows run executes the tests compiled to JS (other files, other lines)';
+const NO_REOPEN = 'Windows: nothing reopens a descriptor by number (no /proc/self/fd, no /dev/fd), so a closed original\'s number stays held while its duplicates live, and dup2 onto an original with duplicates is ENOSYS (docs/portability.md)';
 const PROC = 'POSIX-only: checks against /proc/self/fd or /proc/self/fdinfo';
 
 /** @type {Record<string, string>} */
@@ -43,6 +44,10 @@ export const TEST_SKIPS = [
   { suite: 'log-file', name: /^mkdir: the parent directory removed and recreated/, reason: MEMORY },
   { suite: 'log-file', name: 'a path that cannot be opened at all throws from openLog', reason: 'pending: opening a directory on Windows is not EISDIR (Node opens it); the log should fstat and refuse it, as io-open' },
   { suite: 'log-append', name: /^4 processes appending to one log never interleave/, reason: 'unresolved: under Wine 4 node.exe processes appending (FILE_APPEND_DATA) interleaved a few records; Windows documents appends as atomic per write on local NTFS, Wine may emulate them as seek-then-write (docs/portability.md)' },
+  { suite: 'table', name: /^raw I\/O on a duplicate's number fails with EBADF|^dup2 onto a free number claims exactly|^dup2 onto a table number closes the old file|^dup2 onto numbers the table does not own|^a stale Descriptor whose number was reused|^adopt\(\) reads the access mode/, reason: PROC },
+  { suite: 'table', name: /^dup returns the lowest free kernel number|^close is exactly-once|^dup2 onto an original that still has duplicates|^dup2 of a duplicate onto its own original/, reason: NO_REOPEN },
+  { suite: 'table', name: /^closing a pipe end while a read waits|^pipe descriptors: data flows|^dup2 onto a pipe end that has a duplicate/, reason: 'pipe() is ENOSYS on Windows by decision (windows-io tests that)' },
+  { suite: 'table', name: /^use after close throws EBADF naming the open and close sites/, reason: TS_LINES },
   { suite: 'diagnostics', name: /^the leak report groups descriptors|^leakCheck names a leaked descriptor|^a file collected while open is reported|^open sites come from V8's call sites/, reason: TS_LINES },
   { suite: 'diagnostics', name: 'reportAtExit prints the leak report to stderr when the process exits', reason: TSX_CHILD },
 ];

@@ -97,13 +97,13 @@ export function* retryRename(backend: Backend, from: string, to: string, first: 
   for (let delay = nextDelay(0, policy); clock() - started + delay <= policy.totalMs; delay = nextDelay(delay, policy)) {
     const ms = delay;
     yield* call(
-      () => sleepSync(ms),
+      () => { sleepSync(ms); },
       () => sleep(ms),
     );
     tries++;
     try {
       yield* call(
-        () => backend.renameSync(from, to),
+        () => { backend.renameSync(from, to); },
         () => backend.rename(from, to),
       );
       return;
