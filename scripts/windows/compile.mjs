@@ -4,7 +4,7 @@
 // (a transform, no bundling: every import stays an import).
 //
 // The output is a mirror of the repository that the tests can treat as its root:
-//   <out>/src/**.js, <out>/test/**.js   — compiled (other files under test/ copied as they are);
+//   <out>/src/**.js, <out>/test/**.js   — compiled, beside the .ts (other files under test/ copied as they are);
 //   <out>/dist                          — a copy of the build (child processes and workers run dist/);
 //   <out>/package.json, README.md, docs — copied (the `fdkeeper/…` self-references resolve to <out>/dist);
 //   <out>/node_modules                  — a symlink to the repository's.
@@ -51,6 +51,8 @@ export function compile(root, out) {
         cpSync(file, dest);
         continue;
       }
+      // The TypeScript too, timestamps kept: harnesses compare dist/ against src/*.ts to refuse a stale build.
+      cpSync(file, dest, { preserveTimestamps: true });
       let code = esbuild.transformSync(readFileSync(file, 'utf8'), { loader: 'ts', format: 'esm', target: 'node20', sourcefile: rel }).code;
       const js = dest.replace(/\.ts$/, '.js');
       if (top === 'test') {
@@ -64,7 +66,7 @@ export function compile(root, out) {
       writeFileSync(js, code);
     }
   }
-  cpSync(join(root, 'dist'), join(out, 'dist'), { recursive: true });
+  cpSync(join(root, 'dist'), join(out, 'dist'), { recursive: true, preserveTimestamps: true });
   for (const f of ['package.json', 'README.md', 'tsconfig.json']) cpSync(join(root, f), join(out, f));
   cpSync(join(root, 'docs'), join(out, 'docs'), { recursive: true });
   symlinkSync(join(root, 'node_modules'), join(out, 'node_modules'));
