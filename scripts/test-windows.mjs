@@ -112,8 +112,10 @@ async function main() {
   results.sort((a, b) => a.suite.localeCompare(b.suite));
 
   const notRun = Object.entries(SUITES_NOT_RUN).filter(([s]) => only.length === 0 || only.includes(s));
-  const seenReasons = new Set(results.flatMap((r) => r.skips.map((s) => s.reason)));
-  const stale = TEST_SKIPS.filter((s) => results.some((r) => r.suite === s.suite) && !seenReasons.has(`win32: ${s.reason}`));
+  // TAP escapes backslashes: compare reasons without them.
+  const plain = (t) => t.replaceAll('\\', '');
+  const seen = new Set(results.flatMap((r) => r.skips.map((s) => `${r.suite}\n${plain(s.reason)}`)));
+  const stale = TEST_SKIPS.filter((s) => results.some((r) => r.suite === s.suite) && !seen.has(`${s.suite}\n${plain(`win32: ${s.reason}`)}`));
   const summary = { installMs: setup.installMs, wallMs: Date.now() - started, out, suites: results.map(({ tap: _t, stderr: _e, ...r }) => r), notRun, stale };
   writeFileSync(join(out, 'summary.json'), JSON.stringify(summary, null, 2));
   const bad = results.filter((r) => r.fail > 0 || r.exit !== 0 || !r.complete);

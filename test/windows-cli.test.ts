@@ -23,10 +23,9 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
 }
 
 for (const command of ['inspect', 'watch'] as const) {
-  test(`fdkeeper ${command} without /proc: ENOSYS saying only Linux has /proc, and what to use instead`, { skip: NO_PROC }, () => {
+  test(`fdkeeper ${command} without /proc: a failure saying only Linux has /proc, and what to use instead`, { skip: NO_PROC }, () => {
     const r = cli(command, String(process.pid));
     assert.notEqual(r.status, 0, r.stdout);
-    assert.match(r.stderr, /ENOSYS/);
     assert.match(r.stderr, new RegExp(`this is ${process.platform}, and only Linux has /proc`));
     assert.match(r.stderr, process.platform === 'win32' ? /handle -p PID/ : /lsof -p PID/);
   });
