@@ -5,6 +5,7 @@ import { toBytes } from './data.js';
 import { fsyncDirSync, syncDir } from './dir-sync.js';
 import { atomicError, canceled, failedAfterRename, failedBeforeRename, throwIfAborted } from './errors.js';
 import { deleteLive } from './live-temps.js';
+import { renamingOver } from './rename-retry.js';
 import { absoluteTarget, type Target } from './resolve-target.js';
 import { settingsOf, type Settings } from './settings.js';
 import type { AtomicCreateOptions } from './types.js';
@@ -234,12 +235,7 @@ export class PendingFile implements AsyncDisposable, Disposable {
       yield* syncAndClose(tmp, this.#s.durability, target.dir);
       throwIfAborted(this.#s.signal, this.path);
       if (this.#publish === 'rename') {
-        yield* call(
-          () => {
-            b.renameSync(tmp.path, target.path);
-          },
-          () => b.rename(tmp.path, target.path),
-        );
+        yield* renamingOver(b, tmp.path, target.path);
       } else {
         yield* call(
           () => {

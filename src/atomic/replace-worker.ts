@@ -20,6 +20,7 @@ import { FileTable } from '../table/file-table.js';
 import { hasCode } from '../errors/fs-error.js';
 import { failedAfterRename, failedBeforeRename } from './errors.js';
 import { fsyncDirSync } from './dir-sync.js';
+import { renameOverSync } from './rename-retry.js';
 import { processUmask, type Identity } from './identity.js';
 import { targetSteps, type Target } from './resolve-target.js';
 import type { Settings } from './settings.js';
@@ -106,7 +107,7 @@ function replaceUpToRename(job: Job): Reply | undefined {
     if (aborted(job)) throw new Stop('aborted');
     runSync(syncAndClose(tmp, job.durability, target.dir));
     if (aborted(job)) throw new Stop('aborted');
-    backend.renameSync(tmp.path, target.path);
+    renameOverSync(backend, tmp.path, target.path);
     return undefined;
   } catch (e) {
     if (tmp !== undefined) runSync(discard(backend, tmp));

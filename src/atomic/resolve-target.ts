@@ -106,7 +106,7 @@ interface Walk {
 
 /** `p`'s components (no empty ones). */
 function partsOf(p: string): string[] {
-  return p.split(sep).filter((x) => x !== '');
+  return p.slice(parse(p).root.length).split(sep === '\\' ? /[\\/]/ : sep).filter((x) => x !== ''); // win32: no drive, either slash
 }
 
 /** `near`'s answer to {@link quickCallsSyncIn}, asked once, when first needed (never by a synchronous run). */

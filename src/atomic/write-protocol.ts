@@ -34,6 +34,7 @@ import { addLive, deleteLive } from './live-temps.js';
 import { resolveTarget, resolveTargetSync, type Target } from './resolve-target.js';
 import type { Settings } from './settings.js';
 import { tempNameFor } from './temp-name.js';
+import { renamingOver } from './rename-retry.js';
 import type { Durability } from './types.js';
 
 /**
@@ -343,12 +344,7 @@ export function* replaceUpToRename(abs: string, data: Prepared, s: Settings): Pr
       throwIfAborted(s.signal, target.path);
       yield* syncAndClose(tmp, s.durability, target.dir);
       throwIfAborted(s.signal, target.path);
-      yield* call(
-        () => {
-          b.renameSync(tmp.path, target.path);
-        },
-        () => b.rename(tmp.path, target.path),
-      );
+      yield* renamingOver(b, tmp.path, target.path);
     } catch (e) {
       yield* discard(b, tmp);
       throw failedBeforeRename(e, target.path, tmp.path);

@@ -47,6 +47,7 @@ function checkPosition(syscall: string, fd: number, position: number | null): vo
 
 /** The soft RLIMIT_NOFILE, where the platform shows it (Linux /proc/self/limits); undefined otherwise. */
 function openFileLimit(): number | undefined {
+  if (process.platform === 'win32') return 8192; // the C runtime's descriptor numbers (UCRT: at most 8192)
   if (process.platform !== 'linux') return undefined;
   try {
     const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'latin1'));
@@ -57,7 +58,7 @@ function openFileLimit(): number | undefined {
 }
 
 /** Where a descriptor's file can be reopened by number: Linux's /proc, or /dev/fd on the BSDs and macOS. */
-const FD_DIR = process.platform === 'linux' ? '/proc/self/fd/' : fs.existsSync('/dev/fd') ? '/dev/fd/' : undefined;
+const FD_DIR = process.platform === 'linux' ? '/proc/self/fd/' : process.platform !== 'win32' && fs.existsSync('/dev/fd') ? '/dev/fd/' : undefined; // win32: \dev\fd is just a path (under Wine, Linux's own /dev/fd)
 
 /**
  * The real operating system, through node:fs. Descriptors it returns are genuine OS descriptors that

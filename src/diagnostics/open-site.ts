@@ -1,16 +1,16 @@
 import { findSourceMap, type SourceMapping } from 'node:module';
 import { dirname, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
  * The folder holding fdkeeper's own code (`dist/` or `src/`): frames inside it are not "the site".
  * This file lives at `<root>/diagnostics/open-site.{js,ts}`.
  */
 const LIBRARY_ROOT = dirname(dirname(fileURLToPath(import.meta.url))) + sep;
-const LIBRARY_ROOT_URL = 'file://' + LIBRARY_ROOT;
+const LIBRARY_ROOT_URL = pathToFileURL(LIBRARY_ROOT).href; // file:///C:/… on Windows, not file://C:\…
 /** The CLI is a user of the library: its frames count as open sites. */
 const CLI_ROOT = LIBRARY_ROOT + 'cli' + sep;
-const CLI_ROOT_URL = 'file://' + CLI_ROOT;
+const CLI_ROOT_URL = pathToFileURL(CLI_ROOT).href;
 
 /** How many frames a capture keeps: enough to pass fdkeeper's own frames and show a few of the caller's. */
 const CAPTURE_FRAMES = 10;
