@@ -5,7 +5,7 @@
  */
 import type { Backend } from '../backend/backend.js';
 import { ID_RULE, MODE_RULE, checkNumber } from '../errors/number-option.js';
-import { fdtable } from '../table/default-table.js';
+import { tableFor } from '../table/default-table.js';
 import { FileTable } from '../table/file-table.js';
 import type { AtomicOptions, Durability } from './types.js';
 
@@ -37,28 +37,6 @@ function show(v: unknown): string {
 }
 
 /** The tables made for `backend` options given without a table: one per backend, so one budget per backend. */
-const tables = new WeakMap<Backend, FileTable>();
-
-/**
- * The table an operation opens its files through: `table`; else, for a `backend` that is not the
- * process table's, one table per backend (made on first use, no budget); else the process table.
- */
-export function tableOf(options: { table?: FileTable; backend?: Backend }): FileTable {
-  const { table, backend } = options;
-  if (table !== undefined) {
-    if (!(table instanceof FileTable)) throw new TypeError('table must be a FileTable');
-    if (backend !== undefined && backend !== table.backend) throw new TypeError("the backend option differs from the table's backend: pass the table alone");
-    return table;
-  }
-  if (backend === undefined || backend === fdtable.backend) return fdtable;
-  let t = tables.get(backend);
-  if (t === undefined) {
-    t = new FileTable({ backend });
-    tables.set(backend, t);
-  }
-  return t;
-}
-
 /**
  * Checks `options` and fills in the defaults: a bad number (mode, chown ids) is an FsError EINVAL naming
  * it (src/errors/number-option.ts), another wrong type or value a TypeError.
@@ -78,6 +56,6 @@ export function settingsOf(options: AtomicOptions): Settings {
   if (untrustedSymlink !== 'refuse' && untrustedSymlink !== 'replace') throw new TypeError(`untrustedSymlink must be 'refuse' or 'replace', got ${show(untrustedSymlink)}`);
   const encoding = options.encoding ?? 'utf8';
   if (!Buffer.isEncoding(encoding)) throw new TypeError(`unknown encoding ${show(encoding)}`);
-  const table = tableOf(options);
+  const table = tableFor(options);
   return { table, backend: table.backend, durability, mode, chown, encoding, mkdir: options.mkdir === true, replaceSymlink: options.replaceSymlink === true, untrustedSymlink, signal: options.signal };
 }

@@ -5,7 +5,7 @@
  */
 import type { Backend } from '../backend/backend.js';
 import { INT32_MAX, INTERVAL_RULE, MODE_RULE, SIZE_RULE, checkNumber, numberOption, type NumberRule, type OptionSite } from '../errors/number-option.js';
-import { fdtable } from '../table/default-table.js';
+import { tableFor } from '../table/default-table.js';
 import { FileTable } from '../table/file-table.js';
 import type { FsyncPolicy, LogFileOptions, ReopenSignal, SymlinkPolicy } from './types.js';
 
@@ -63,29 +63,6 @@ function flag(name: string, v: unknown, fallback: boolean): boolean {
   return v;
 }
 
-/** The tables made for logs given only a `backend`: one per backend, so their logs share a budget and a report. */
-const tablesByBackend = new WeakMap<Backend, FileTable>();
-
-/**
- * The table a log opens through: `options.table`; else, with only a `backend`, one table over that
- * backend (shared by every log given the same backend); else the process table {@link fdtable}.
- */
-function tableOf(options: LogFileOptions): FileTable {
-  const { table, backend } = options;
-  if (table !== undefined) {
-    if (!(table instanceof FileTable)) throw new TypeError(`table must be a FileTable, got ${show(table)}`);
-    if (backend !== undefined && backend !== table.backend) throw new TypeError('backend and table disagree: give only the table (the log uses its backend)');
-    return table;
-  }
-  if (backend === undefined || backend === fdtable.backend) return fdtable;
-  let made = tablesByBackend.get(backend);
-  if (made === undefined) {
-    made = new FileTable({ backend });
-    tablesByBackend.set(backend, made);
-  }
-  return made;
-}
-
 /**
  * Checks `options` and fills in the defaults. A bad numeric option is an FsError EINVAL naming it (see
  * src/errors/number-option.ts); another bad option a TypeError naming it.
@@ -103,7 +80,7 @@ export function logSettingsOf(options: LogFileOptions, path?: string): LogSettin
   const positive = (name: keyof LogFileOptions & keyof typeof LOG_DEFAULTS, rule: NumberRule): number => numberOption(name, options[name], LOG_DEFAULTS[name], rule, site);
   const followSymlinks = options.followSymlinks ?? 'protected';
   if (!SYMLINK_POLICIES.includes(followSymlinks)) throw new TypeError(`followSymlinks must be 'protected', 'always' or 'never', got ${show(followSymlinks)}`);
-  const table = tableOf(options);
+  const table = tableFor(options);
   return {
     table,
     backend: table.backend,
