@@ -146,7 +146,7 @@ test('closefd: false with a path is EINVAL and opens nothing', async () => {
 test('opening a directory is EISDIR in every mode, and leaves nothing open', async () => {
   const d = path.join(dir, 'a-directory');
   fs.mkdirSync(d);
-  const before = fs.readdirSync('/proc/self/fd').length;
+  const before = process.platform === 'linux' ? fs.readdirSync('/proc/self/fd').length : 0;
   for (const mode of ['r', 'rb', 'rt', 'r+', 'w', 'a', 'ab+']) {
     const e = throwsFs(() => openSync(d, mode, { table }), 'EISDIR');
     assert.equal(e.path, d, mode);
