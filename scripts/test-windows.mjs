@@ -10,7 +10,7 @@
 //    were skipped, and every skip reason. Suites and tests that are not meaningful on Windows are in
 //    scripts/windows/skips.mjs, each with its reason.
 //
-// Arguments: suite names (`atomic`, `table`, `windows-atomic`…) to run only those. `--json` prints the
+// Arguments: suite names (`atomic`, `table`, `windows-atomic`…), or `--only atomic,table`, to run only those. `--json` prints the
 // summary as JSON. Exit status 0 when nothing failed.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -22,7 +22,9 @@ import { SUITES_NOT_RUN, TEST_SKIPS } from './windows/skips.mjs';
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const json = args.includes('--json');
-const only = args.filter((a) => !a.startsWith('-'));
+// Suites to run: positional names, or `--only a,b` (either spelling; both add up).
+const onlyAt = args.indexOf('--only');
+const only = [...args.filter((a, i) => !a.startsWith('-') && !(onlyAt >= 0 && i === onlyAt + 1)), ...(onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',').filter(Boolean) : [])];
 /** A suite that runs longer than this is killed and counted as failed. */
 const SUITE_TIMEOUT_MS = 15 * 60_000;
 const CONCURRENCY = Number(process.env.FDKEEPER_WINE_JOBS) || 2;

@@ -47,8 +47,8 @@ test('an open log is in its table: openHandles and the leak report name the open
   assert.ok(handle !== undefined);
   assert.equal(handle.path, p);
   assert.equal(handle.mode, 'a+');
-  assert.match(handle.site ?? '', new RegExp(`log-table\\.test\\.ts:${line}:`), 'the site is the line that called openLog, not a line inside fdkeeper');
-  assert.match(table.leakReport(), new RegExp(`log-table\\.test\\.ts:${line}:`));
+  assert.match(handle.site ?? '', new RegExp(`log-table\\.test\\.[jt]s:${line}:`), 'the site is the line that called openLog, not a line inside fdkeeper');
+  assert.match(table.leakReport(), new RegExp(`log-table\\.test\\.[jt]s:${line}:`));
   const first = handle.fd;
 
   // A reopen made from another line (here checkNow): the site is still the openLog line, which a table
@@ -60,7 +60,7 @@ test('an open log is in its table: openHandles and the leak report name the open
   assert.ok(after !== undefined);
   assert.notEqual(after.fd, first, 'a new descriptor');
   assert.equal(table.size, 1, 'the old descriptor left the table');
-  assert.match(after.site ?? '', new RegExp(`log-table\\.test\\.ts:${line}:`));
+  assert.match(after.site ?? '', new RegExp(`log-table\\.test\\.[jt]s:${line}:`));
   assert.doesNotMatch(after.site ?? '', new RegExp(`:${checkLine}:`));
 
   log.closeSync();

@@ -34,7 +34,7 @@ interface World {
 function memoryWorld(files: number): World {
   const backend = new MemoryBackend();
   for (let i = 0; i < files; i++) {
-    const fd = backend.openSync(`/f${i}`, 0o1 | 0o100, 0o644); // O_WRONLY | O_CREAT
+    const fd = backend.openSync(`/f${i}`, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
     backend.writeSync(fd, Buffer.from(String(i).repeat(64)), 0, 64, null);
     backend.closeSync(fd);
   }

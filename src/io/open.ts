@@ -92,7 +92,7 @@ export function openSync(file: string | number, mode = 'r', options: OpenOptions
     opened = true;
   }
   try {
-    if (typeof file === 'string' && !plan.parsed.writing && descriptor.statSync().isDirectory()) throw isDirectory(file);
+    if (typeof file === 'string' && mayBeDirectory(plan) && descriptor.statSync().isDirectory()) throw isDirectory(file);
     return build(plan, descriptor, file, mode, options, adopted);
   } catch (e) {
     if (opened) closeQuietly(descriptor);
@@ -108,7 +108,7 @@ export async function open(file: string | number, mode = 'r', options: OpenOptio
   const descriptor = await plan.table.openDescriptor(file, plan.parsed.flags, plan.perm, mode);
   try {
     // fstat on a descriptor just opened answers from memory: cheaper inline than a thread-pool round trip.
-    if (!plan.parsed.writing && descriptor.statSync().isDirectory()) throw isDirectory(file);
+    if (mayBeDirectory(plan) && descriptor.statSync().isDirectory()) throw isDirectory(file);
     return build(plan, descriptor, file, mode, options);
   } catch (e) {
     closeQuietly(descriptor);
@@ -196,6 +196,14 @@ function watched<T extends AnyFile>(plan: Plan, file: T, descriptor: Descriptor,
   const flushAtExit = flush !== undefined && plan.parsed.writing;
   if (plan.closefd || flushAtExit) plan.table.unclosed.watch(file, descriptor, { flush, owns: plan.closefd, flushAtExit, busy });
   return file;
+}
+
+/**
+ * Whether the open may have given a directory: a read-only one on every platform (open(2) allows it); a
+ * writing one only on Windows, where Node opens directories with FILE_FLAG_BACKUP_SEMANTICS in any mode.
+ */
+function mayBeDirectory(plan: { readonly parsed: { readonly writing: boolean } }): boolean {
+  return !plan.parsed.writing || process.platform === 'win32';
 }
 
 function isDirectory(file: string | number): FsError {

@@ -141,7 +141,8 @@ export function openLogPath(s: OpenPathSettings, path: string, site: OpenSite | 
   const kind = kindOf(st);
   if (kind !== undefined) {
     d.closeSync();
-    throw new FsError({ code: 'EINVAL', syscall: 'open', path, detail: `the log path is ${kind}, not a regular file: refused (a log writes only to regular files and character devices)` });
+    // A directory is EISDIR, as open(2) says on Linux; Windows opens one for appending, so this check is what refuses it there.
+    throw new FsError({ code: st.isDirectory() ? 'EISDIR' : 'EINVAL', syscall: 'open', path, detail: `the log path is ${kind}, not a regular file: refused (a log writes only to regular files and character devices)` });
   }
   return { d, st };
 }
