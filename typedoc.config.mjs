@@ -14,6 +14,10 @@ const config = {
   readme: 'none',
   excludeInternal: true,
   excludePrivate: true,
+  // No source links until the package has a public repository: typedoc would read them from the git
+  // remote, and a checkout without one ("origin" missing or not a GitHub/GitLab URL) may warn, which
+  // fails docs:check. With a repository: drop this and set package.json "repository".
+  disableSources: true,
   // Every type a public signature uses must be reachable from an entry point (a warning otherwise).
   validation: { notExported: true, invalidLink: true, notDocumented: false },
   // {@link} to Node's own API (streams) goes to nodejs.org.

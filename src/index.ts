@@ -21,19 +21,20 @@ export type { OpenFlags } from './backend/flags.js';
 
 export { FileTable, type AdoptOptions, type FileTableOptions, type Whence } from './table/file-table.js';
 export { fdtable } from './table/default-table.js';
-export { Descriptor, type DescriptorOrigin } from './table/descriptor.js';
+export { Descriptor, type DescriptorOrigin, type DescriptorTable } from './table/descriptor.js';
 export type { OpenFileDescription } from './table/open-file-description.js';
-export type { FdBudget } from './table/fd-budget.js';
+export type { FdBudget, RoomWake } from './table/fd-budget.js';
 
-export { open, openSync, type AnyFile, type FileFor, type OpenOptions } from './io/open.js';
+export { open, openSync, type AnyFile, type BinaryFileFor, type BufferingOf, type FileFor, type NoOptions, type OpenOptions } from './io/open.js';
 export type { ParsedMode } from './io/mode.js';
+export type { CanonicalEncoding } from './io/text-codec.js';
 export { RawFile } from './io/raw-file.js';
 export { BufferedFile } from './io/buffered-file.js';
 export { TextFile, type DecodeErrors, type LinesOptions, type Newline, type TextEncoding, type TextOptions } from './io/text-file.js';
 export { pipe, type Pipe, type PipeOptions } from './io/pipe.js';
 
 export { formatLeakReport, type LeakReportOptions, type OpenHandle, type OpenSiteGroup } from './diagnostics/leak-report.js';
-export type { OpenSite, SiteMode, StackFrame } from './diagnostics/open-site.js';
+export type { OpenSite, SiteMode, SitePolicy, SitePolicyOptions, StackFrame } from './diagnostics/open-site.js';
 export { activeNodeFsTracker, trackNodeFs, type NodeFsTracker, type NodeFsTrackerOptions, type NodeFsTrackerStats } from './register/node-fs-tracker.js';
 export type { NodeFsOpenApi } from './register/fd-record.js';
 export type { OpenCountPoint } from './register/open-count-series.js';

@@ -115,4 +115,6 @@ export type { Backend, Bytes, FdInfo, FileStat, TimeLike } from './backend/backe
 export { OsBackend } from './backend/os-backend.js';
 export { O } from './backend/flags.js';
 export { MemoryBackend, type MemoryBackendOptions, type MemoryTreeEntry, type MemoryTreeOptions } from './backend/memory/memory-backend.js';
+export type { CrashStatesOptions } from './backend/memory/crash-journal.js';
+export type { TwinMethod } from './backend/backend.js';
 export { FaultyBackend, type FaultCall, type FaultRule, type FaultSyscall, type PathMatcher } from './backend/faulty-backend.js';

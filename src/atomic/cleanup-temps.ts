@@ -16,7 +16,7 @@ const DEFAULT_OLDER_THAN_MS = 60 * 60 * 1000;
  * Removes the temp files (and stale claims) that crashed or killed writers left in `dir`, never one a
  * live writer is still writing. Returns the names removed (or, with `dryRun`, that would be), sorted.
  *
- * A temp file (a name {@link isTempName} accepts) is removed when its writer — the pid in its name — is
+ * A temp file (a name `isTempName` accepts) is removed when its writer — the pid in its name — is
  * not alive on this host (`process.kill(pid, 0)` says ESRCH), or when it was last modified more than
  * `olderThanMs` ago (default one hour): a temp file of a pid that is alive may still be a dead writer's
  * whose pid was reused, and age is then the only evidence. A claim (`.name.fdkeeper-claim`) is removed

@@ -1,6 +1,6 @@
 /**
  * The syscall boundary. Everything above `src/backend/` reaches files only through a {@link Backend}, so
- * the same table, io stack and features run on the real OS ({@link OsBackend}), on an in-memory file
+ * the same table, io stack and features run on the real OS (`OsBackend` in `fdkeeper/testing`), on an in-memory file
  * system, or behind a fault-injecting wrapper.
  *
  * Conventions, the same as node:fs so the OS backend is a thin map:
@@ -76,14 +76,14 @@ export type TimeLike = Date | number;
 export type Bytes = Uint8Array;
 
 /**
- * One interface for every syscall the upper layers use. Implementations: {@link OsBackend} (genuine OS
+ * One interface for every syscall the upper layers use. Implementations: `OsBackend` (genuine OS
  * descriptors through node:fs), the in-memory backend, and the fault-injecting wrapper.
  */
 export interface Backend {
   /** A short name for messages and reports, e.g. `'os'`, `'memory'`. */
   readonly name: string;
 
-  /** open(2): returns a new descriptor. `flags` are `O_*` bits ({@link O}); `mode` applies on create. */
+  /** open(2): returns a new descriptor. `flags` are `O_*` bits (`O` in `fdkeeper/testing`); `mode` applies on create. */
   openSync(path: string, flags: number, mode?: number): number;
   /** Promise form of {@link Backend.openSync}. */
   open(path: string, flags: number, mode?: number): Promise<number>;

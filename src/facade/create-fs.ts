@@ -74,7 +74,7 @@ export type FsFacade = FsSync & FsCallbacks & {
  * - **Close during I/O:** a FileHandle's `close()` waits for the operations already started on it (as
  *   Node's does), and a closed number's backend descriptor stays open until the calls in flight on it
  *   finish, so no call ever lands on a number the kernel has meanwhile given to another open.
- * - **Errors** are the backend's {@link FsError}s: `code`, `errno`, `syscall`, `path` (and `dest`), as
+ * - **Errors** are the backend's `FsError`s (exported by `fdkeeper`): `code`, `errno`, `syscall`, `path` (and `dest`), as
  *   node:fs gives them. A few multi-step calls report as node:fs does (`copyfile 'a' -> 'b'`,
  *   `access`, `ERR_FS_EISDIR` from `rm` on a directory without `recursive`). Bad argument types are
  *   TypeErrors with node's `ERR_INVALID_ARG_*` codes.

@@ -38,7 +38,7 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
   readonly raw: RawFile;
   /** The buffer size in bytes. */
   readonly bufferSize: number;
-  /** Unflushed writes (the leak watch flushes them at exit; see {@link WriteBuffer}). */
+  /** Unflushed writes (the leak watch flushes them at exit; see {@link WriteBuffer}). @internal */
   readonly [pending] = new WriteBuffer();
 
   readonly #lock: OpLock;
@@ -46,7 +46,7 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
   #rpos = 0;
   #rend = 0;
 
-  /** Wraps `raw`; `bufferSize` defaults to {@link DEFAULT_BUFFER_SIZE}. */
+  /** Wraps `raw`; `bufferSize` defaults to `DEFAULT_BUFFER_SIZE` (64 KiB). */
   constructor(raw: RawFile, bufferSize = DEFAULT_BUFFER_SIZE) {
     if (!Number.isSafeInteger(bufferSize) || bufferSize < 1) throw new FsError({ code: 'EINVAL', syscall: 'open', detail: `buffer size must be a positive integer, not ${String(bufferSize)}` });
     const lock = new OpLock();
@@ -214,24 +214,24 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
 
   // ---------------------------------------------------------------- read internals (the text layer decodes from the buffer)
 
-  /** The unread bytes in the read buffer, neither copied nor consumed (the text layer decodes from here). */
+  /** The unread bytes in the read buffer, neither copied nor consumed (the text layer decodes from here). @internal */
   [peekBuffered](): Buffer {
     return this.#rbuf === undefined ? EMPTY : this.#rbuf.subarray(this.#rpos, this.#rend);
   }
 
-  /** Marks `n` buffered bytes as read. */
+  /** Marks `n` buffered bytes as read. @internal */
   [consumeBuffered](n: number): void {
     this.#rpos += n;
   }
 
-  /** Checks the file is open and readable, and flushes pending writes first. */
+  /** Checks the file is open and readable, and flushes pending writes first. @internal */
   *[startRead](): Protocol<void> {
     this[check]('read');
     if (!this.raw.readable) throw unsupported('read', this.name, this.mode, 'reading');
     if (this[pending].len > 0) yield* this[flushPending]();
   }
 
-  /** Refills the buffer with one raw read, keeping any unread bytes at its front; 0 at end of file. */
+  /** Refills the buffer with one raw read, keeping any unread bytes at its front; 0 at end of file. @internal */
   *[fill](): Protocol<number> {
     const rb = this.#prepareFill();
     const room = rb.subarray(this.#rend);
@@ -327,7 +327,7 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
     return yield* this[writeBytes](bytes);
   }
 
-  /** Buffers or writes `bytes`; the caller checked the file is open (and holds the lock). */
+  /** Buffers or writes `bytes`; the caller checked the file is open (and holds the lock). @internal */
   *[writeBytes](bytes: Uint8Array): Protocol<number> {
     if (!this.raw.writable) throw unsupported('write', this.name, this.mode, 'writing');
     if (this.#rpos !== this.#rend) this.#dropReadAhead();
@@ -350,18 +350,18 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
     p.len += bytes.byteLength;
   }
 
-  /** Writes the pending bytes out; on failure keeps what was not written. */
+  /** Writes the pending bytes out; on failure keeps what was not written. @internal */
   [flushPending](): Protocol<void> {
     return flushWriteBuffer(this[pending], this.raw);
   }
 
-  /** The base's check, without its walk: the raw file is under it (hot: every call). */
+  /** The base's check, without its walk: the raw file is under it (hot: every call). @internal */
   override [check](syscall: string): void {
     if (this[closedSelf]) throw closedFileError(syscall, this.name);
     this.raw[check](syscall);
   }
 
-  /** Checks the file is open and writes out what is pending. */
+  /** Checks the file is open and writes out what is pending. @internal */
   override *[settle](syscall: string): Protocol<void> {
     this[check](syscall);
     if (this[pending].len > 0) yield* this[flushPending]();
@@ -384,7 +384,7 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
     return this[seekRaw](offset, whence);
   }
 
-  /** Moves the raw offset and drops the read buffer; pending writes must be flushed first. */
+  /** Moves the raw offset and drops the read buffer; pending writes must be flushed first. @internal */
   [seekRaw](offset: number, whence: Whence): number {
     const unread = this.#rend - this.#rpos;
     // The raw offset is `unread` bytes ahead of the logical position. Drop the read-ahead only once the
@@ -417,7 +417,7 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
     return yield* this[truncateSteps](size);
   }
 
-  /** Truncate once the file is checked open (the text layer's truncate runs it under its own checks). */
+  /** Truncate once the file is checked open (the text layer's truncate runs it under its own checks). @internal */
   *[truncateSteps](size: number | undefined): Protocol<number> {
     if (!this.raw.writable) throw unsupported('ftruncate', this.name, this.mode, 'writing');
     if (this[pending].len > 0) yield* this[flushPending]();
@@ -429,7 +429,7 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
 
   // ================================================================ lifetime
 
-  /** Close: let go of the read buffer, and write out what is pending (unless the raw file is closed already). */
+  /** Close: let go of the read buffer, and write out what is pending (unless the raw file is closed already). @internal */
   override [beforeClose](): Protocol<void> | undefined {
     this.#rbuf = undefined;
     return this[pending].len > 0 && !this.raw.closed ? this[flushPending]() : undefined;

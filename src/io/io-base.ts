@@ -173,9 +173,13 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
   readonly name: string | number;
   /** The mode: for {@link RawFile} and {@link BufferedFile} the binary mode as Python spells it (`'rb+'`, `'ab'`…), for {@link TextFile} the mode it was opened with (`'r'`, `'a+'`…). */
   readonly mode: string;
+  /** @internal */
   readonly [descriptorOf]: Descriptor;
+  /** @internal */
   readonly [tableOf]: FileTable;
+  /** @internal */
   readonly [opLock]: OpLock | undefined;
+  /** @internal */
   [closedSelf] = false;
   readonly #below: IoBase | undefined;
   readonly #ownsDescriptor: boolean;
@@ -221,10 +225,11 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
    * borrowed view, or behind fdkeeper's back): then the error names where it was opened and closed.
    * Each layer writes it directly against the one under it (it runs on every call; a generic walk here
    * measured 5–10 % on per-line reads and small writes).
+   * @internal
    */
   abstract [check](syscall: string): void;
 
-  /** Checks the file is open and writes out what this layer (and those under it) buffer. */
+  /** Checks the file is open and writes out what this layer (and those under it) buffer. @internal */
   *[settle](syscall: string): Protocol<void> {
     if (this[closedSelf]) throw closedFileError(syscall, this.name);
     const below = this.#below;
@@ -235,11 +240,13 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
   /**
    * What this layer does on close before the layers under it close: lets go of what it holds, and
    * returns the steps that write out what it buffers, if any (undefined: nothing to write, no generator).
+   * @internal
    */
   [beforeClose](): Protocol<void> | undefined {
     return undefined;
   }
 
+  /** @internal */
   *[closeSteps](): Protocol<void> {
     if (this[closedSelf]) return;
     this[closedSelf] = true;

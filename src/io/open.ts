@@ -13,7 +13,7 @@ import { TextFile, resolveTextOptions, type TextOptions } from './text-file.js';
 export interface OpenOptions extends TextOptions {
   /**
    * `0`: no buffering, a {@link RawFile} (binary modes only). `1`: line buffering (text modes only).
-   * A larger number: the buffer size in bytes. Default `-1`: {@link DEFAULT_BUFFER_SIZE}.
+   * A larger number: the buffer size in bytes. Default `-1`: `DEFAULT_BUFFER_SIZE` (64 KiB).
    */
   buffering?: number;
   /**
@@ -44,11 +44,11 @@ export interface NoOptions extends OpenOptions {
   readonly buffering?: undefined;
 }
 
-/** The type of `buffering` in an options type, `undefined` when it has none. */
-type BufferingOf<O> = 'buffering' extends keyof O ? O['buffering' & keyof O] : undefined;
+/** The type of `buffering` in an options type, `undefined` when it has none (a step of {@link FileFor}). */
+export type BufferingOf<O> = 'buffering' extends keyof O ? O['buffering' & keyof O] : undefined;
 
-/** A binary mode's file for a `buffering` of type `B`: only a literal 0 is surely raw, only a type without 0 surely buffered. */
-type BinaryFileFor<B> = [B] extends [0] ? RawFile : 0 extends B ? RawFile | BufferedFile : BufferedFile;
+/** A binary mode's file for a `buffering` of type `B`: only a literal 0 is surely raw, only a type without 0 surely buffered (a step of {@link FileFor}). */
+export type BinaryFileFor<B> = [B] extends [0] ? RawFile : 0 extends B ? RawFile | BufferedFile : BufferedFile;
 
 /**
  * Opens a file and returns a file object, like Python's `open()`.

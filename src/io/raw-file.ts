@@ -230,7 +230,7 @@ export class RawFile extends IoBase implements Iterable<Buffer>, AsyncIterable<B
     return runAsync(this[writeAllSteps](data));
   }
 
-  /** The protocol of {@link RawFile.writeAllSync} (the buffered layer's flush runs it inside its own). */
+  /** The protocol of {@link RawFile.writeAllSync} (the buffered layer's flush runs it inside its own). @internal */
   *[writeAllSteps](data: Uint8Array): Protocol<void> {
     this.#checkWritable();
     const d = this.descriptor;
@@ -302,7 +302,7 @@ export class RawFile extends IoBase implements Iterable<Buffer>, AsyncIterable<B
 
   // ---------------------------------------------------------------- checks
 
-  /** The base's check, without its walk: a raw file has only its descriptor under it (hot: every call). */
+  /** The base's check, without its walk: a raw file has only its descriptor under it (hot: every call). @internal */
   override [check](syscall: string): void {
     if (this[closedSelf]) throw closedFileError(syscall, this.name);
     this[descriptorOf].check(syscall);

@@ -101,13 +101,13 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
     this.#writeNewline = newline === undefined ? (EOL === '\n' ? undefined : EOL) : newline === '' || newline === '\n' ? undefined : newline;
   }
 
-  /** The base's check, without its walk: the buffered file is under it (hot: every call). */
+  /** The base's check, without its walk: the buffered file is under it (hot: every call). @internal */
   override [check](syscall: string): void {
     if (this[closedSelf]) throw closedFileError(syscall, this.name);
     this.buffer[check](syscall);
   }
 
-  /** UTF-16 units the read path has handled (the linearity tests' measure of work). */
+  /** UTF-16 units the read path has handled (the linearity tests' measure of work). @internal */
   get [work](): number {
     return this.#text.units;
   }
@@ -436,7 +436,7 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
 
   // ================================================================ lifetime
 
-  /** Close: the decoded text is dropped (the buffered layer then flushes and closes). */
+  /** Close: the decoded text is dropped (the buffered layer then flushes and closes). @internal */
   override [beforeClose](): undefined {
     this.#text.clear();
     return undefined;

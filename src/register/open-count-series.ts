@@ -1,4 +1,4 @@
-/** One bucket of {@link OpenCountSeries}: the highest count seen in it and the count it ended on. */
+/** One bucket of an `OpenCountSeries`: the highest count seen in it and the count it ended on. */
 export interface OpenCountPoint {
   /** Milliseconds since tracking started (the bucket's first change). */
   readonly t: number;

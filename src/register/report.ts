@@ -50,7 +50,7 @@ export interface RegisterReportReclaimed {
  * schema is documented in docs/cli.md; fields are only ever added.
  */
 export interface RegisterReport {
-  /** Always {@link REPORT_FORMAT}: lets a script check it has the right file. */
+  /** Always `'fdkeeper-register-report'` (`REPORT_FORMAT`): lets a script check it has the right file. */
   readonly format: typeof REPORT_FORMAT;
   /** The schema version; bumped only for an incompatible change. */
   readonly version: 1;

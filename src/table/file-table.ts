@@ -95,7 +95,7 @@ export class FileTable {
   readonly sites: SitePolicy;
   /** The fd budget. */
   readonly budget: FdBudget;
-  /** Watches file objects for garbage collection while open. */
+  /** Watches file objects for garbage collection while open. @internal */
   readonly unclosed = new UnclosedWatch();
 
   private readonly entries = new NumberMap<Descriptor>();

@@ -379,7 +379,7 @@ export class OpenFileDescription {
    * Drops one reference. When it was the last, the backend descriptor is closed, at once if no call is
    * in flight, otherwise when the last one finishes (so a libuv thread never reads a number that the
    * kernel has meanwhile given to another open). Errors of an immediate close are thrown; those of a
-   * deferred one are reported to the table ({@link DescriptionOwner.deferredCloseFailed}).
+   * deferred one are reported to the table (`DescriptionOwner.deferredCloseFailed`).
    */
   dropRefSync(): void {
     if (this.lastRefDropped() && this.inflight === 0) this.closeBackendSync();

@@ -37,12 +37,12 @@ export interface CrashJournalOptions {
   compactAfterBytes?: number;
 }
 
-/** Options of {@link CrashJournal.states}. */
+/** Options of `MemoryBackend.crashStates` (and of `CrashJournal.states`). */
 export interface CrashStatesOptions {
   /**
-   * Only crash points at or after this journal position (see {@link CrashJournal.length}): the crash
+   * Only crash points at or after this journal position (see `MemoryBackend.journalLength`): the crash
    * happens once the first `from` operations and every barrier that followed them have completed, or
-   * later. Positions before {@link CrashJournal.firstPosition} (folded by compaction) are clamped to it.
+   * later. Positions before the journal's first kept position (folded by compaction) are clamped to it.
    * Default 0.
    */
   from?: number;

@@ -90,12 +90,12 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * Linux gives and the syscall names node:fs uses. See docs/memory-backend.md for what is and is not
  * modelled.
  *
- * Every change goes through one path: an operation record ({@link FsOp}) is built and validated, applied
- * to the live {@link FsState} and reported to the journal. With the crash model on (the default) the
+ * Every change goes through one path: an operation record (`FsOp`) is built and validated, applied
+ * to the live file system state and reported to the journal. With the crash model on (the default) the
  * journal can then build the states a power loss could leave: {@link MemoryBackend.crash},
  * {@link MemoryBackend.crashStates}.
  *
- * The promise forms are derived from the synchronous ones ({@link SyncBackend}): each runs the call
+ * The promise forms are derived from the synchronous ones (`SyncBackend`): each runs the call
  * synchronously when called and returns a settled promise, so the change has taken effect before the
  * promise is even returned, and the two forms cannot differ.
  */
@@ -113,11 +113,11 @@ export class MemoryBackend extends SyncBackend implements Backend {
   private readonly settings: MemoryBackendOptions;
   private nextPipeIno = 1;
 
-  /**
-   * A new backend: an empty file system (a root directory owned by `uid`/`gid`, mode 0o755), or, with
-   * `state`, the given file system, which the backend then owns and changes (see
-   * {@link MemoryBackend.fromState}).
-   */
+  /** A new backend: an empty file system (a root directory owned by `uid`/`gid`, mode 0o755). */
+  constructor(options?: MemoryBackendOptions);
+  /** With `state`: the given file system, which the backend then owns and changes (see `MemoryBackend.fromState`). @internal */
+  // eslint-disable-next-line @typescript-eslint/unified-signatures -- two signatures so that stripInternal drops this one from the .d.ts
+  constructor(options: MemoryBackendOptions, state: FsState);
   constructor(options: MemoryBackendOptions = {}, state?: FsState) {
     super();
     const uid = options.uid ?? 0;
@@ -148,6 +148,7 @@ export class MemoryBackend extends SyncBackend implements Backend {
    * A backend serving `state`, which it takes over (do not change `state` elsewhere afterwards). Inodes no
    * directory entry names are dropped first, as a file system's orphan recovery does after a crash: a
    * new backend has no descriptors to keep them alive.
+   * @internal
    */
   static fromState(state: FsState, options: MemoryBackendOptions = {}): MemoryBackend {
     state.collect();
@@ -161,12 +162,12 @@ export class MemoryBackend extends SyncBackend implements Backend {
     return this.device.dev;
   }
 
-  /** The live file system. For inspection: change it only through the backend's calls. */
+  /** The live file system. For inspection: change it only through the backend's calls. @internal */
   get state(): FsState {
     return this.device.state;
   }
 
-  /** The journal every change is reported to (a CrashJournal with the crash model on). */
+  /** The journal every change is reported to (a CrashJournal with the crash model on). @internal */
   get journal(): Journal {
     return this.device.journal;
   }
