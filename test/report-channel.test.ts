@@ -300,7 +300,9 @@ process.on('SIGURG', () => {
     const answer = path.join(channel, name.replace(/\\.request$/, '.json'));
     if (mode === 'link') fs.symlinkSync(secret, answer);
     else if (mode === 'fifo') execFileSync('mkfifo', [answer]);
-    else { const fd = fs.openSync(answer, 'w'); fs.ftruncateSync(fd, 100 * 1024 * 1024); fs.closeSync(fd); }
+    // Made whole under another name, then renamed into place: a reader must meet the 100 MiB file, not the
+    // empty one of the moment between open and ftruncate (that race made the test flaky under load).
+    else { const fd = fs.openSync(answer + '.part', 'w'); fs.ftruncateSync(fd, 100 * 1024 * 1024); fs.closeSync(fd); fs.renameSync(answer + '.part', answer); }
   }
 });
 process.on('SIGTERM', () => process.exit(0));

@@ -258,12 +258,8 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
       const below = this.#below;
       const d = this[descriptorOf];
       if (below !== undefined) yield* below[closeSteps]();
-      else if (this.#ownsDescriptor) yield* call(
-          () => {
-            d.closeSync();
-          },
-          () => d.close(),
-        );
+      // A plain yield of the two forms, not `yield* call(…)`: one generator fewer on every close.
+      else if (this.#ownsDescriptor) yield { sync: () => { d.closeSync(); }, async: () => d.close() };
     }
   }
 
