@@ -77,7 +77,26 @@ async function drive(name: string, pattern: Pattern, n: number, dir: string): Pr
 
 // ================================================================ the parent: trace and count
 
-const PLUMBING = new Set(['futex', 'epoll_wait', 'epoll_pwait', 'epoll_pwait2', 'epoll_ctl', 'mmap', 'munmap', 'mprotect', 'madvise', 'brk', 'getpid', 'gettid', 'sched_yield', 'clock_gettime', 'clock_nanosleep', 'nanosleep', 'rseq', 'membarrier']);
+const PLUMBING = new Set([
+  'futex',
+  'epoll_wait',
+  'epoll_pwait',
+  'epoll_pwait2',
+  'epoll_ctl',
+  'mmap',
+  'munmap',
+  'mprotect',
+  'madvise',
+  'brk',
+  'getpid',
+  'gettid',
+  'sched_yield',
+  'clock_gettime',
+  'clock_nanosleep',
+  'nanosleep',
+  'rseq',
+  'membarrier',
+]);
 /** Installing and removing signal handlers (libuv takes a lock made of a pipe around each). */
 const SIGNALS = new Set(['rt_sigaction', 'rt_sigprocmask']);
 const SYNCS = new Set(['fsync', 'fdatasync', 'syncfs', 'sync_file_range']);
@@ -138,19 +157,56 @@ function trace(w: AtomicWriter, pattern: Pattern, n: number, work: string): Row 
   const out = path.join(work, 'trace.txt');
   const dir = path.join(work, 'files');
   fs.rmSync(dir, { recursive: true, force: true });
-  const child = spawnSync('strace', ['-f', '-y', '-qq', '-o', out, '--', process.execPath, ...process.execArgv, HERE, '--drive', w.name, pattern, String(n), dir], {
-    cwd: path.dirname(path.dirname(HERE)), // the project root: where `--import tsx` resolves
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (child.status !== 0) throw new Error(`${w.name} ${pattern}: child exited with ${String(child.status)}\n${child.stderr}`);
+  const child = spawnSync(
+    'strace',
+    [
+      '-f',
+      '-y',
+      '-qq',
+      '-o',
+      out,
+      '--',
+      process.execPath,
+      ...process.execArgv,
+      HERE,
+      '--drive',
+      w.name,
+      pattern,
+      String(n),
+      dir,
+    ],
+    {
+      cwd: path.dirname(path.dirname(HERE)), // the project root: where `--import tsx` resolves
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  if (child.status !== 0)
+    throw new Error(`${w.name} ${pattern}: child exited with ${String(child.status)}\n${child.stderr}`);
   const c = countTrace(out);
   fs.rmSync(dir, { recursive: true, force: true });
   const fsTotal = Object.values(c.fs).reduce((a, b) => a + b, 0);
-  const syncs = Object.entries(c.fs).filter(([k]) => SYNCS.has(k)).reduce((a, [, v]) => a + v, 0);
+  const syncs = Object.entries(c.fs)
+    .filter(([k]) => SYNCS.has(k))
+    .reduce((a, [, v]) => a + v, 0);
   const per = (x: number): number => Math.round((x / n) * 100) / 100;
-  const breakdown = Object.fromEntries(Object.entries(c.fs).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, per(v)]));
-  return { contender: w.name, pattern, n, fsPerWrite: per(fsTotal), syncsPerWrite: per(syncs), renamesPerWrite: per(c.fs['rename'] ?? 0), plumbingPerWrite: per(c.plumbing), signalsPerWrite: per(c.signals), allPerWrite: per(c.all), breakdown };
+  const breakdown = Object.fromEntries(
+    Object.entries(c.fs)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => [k, per(v)]),
+  );
+  return {
+    contender: w.name,
+    pattern,
+    n,
+    fsPerWrite: per(fsTotal),
+    syncsPerWrite: per(syncs),
+    renamesPerWrite: per(c.fs['rename'] ?? 0),
+    plumbingPerWrite: per(c.plumbing),
+    signalsPerWrite: per(c.signals),
+    allPerWrite: per(c.all),
+    breakdown,
+  };
 }
 
 function fmt(x: number): string {
@@ -175,10 +231,19 @@ async function main(): Promise<void> {
       return x;
     };
     if (a === '--writes') n = Number(v());
-    else if (a === '--pattern') patterns = v().split(',').map((s) => s.trim() as Pattern);
-    else if (a === '--only') only = v().split(',').map((s) => s.trim());
+    else if (a === '--pattern')
+      patterns = v()
+        .split(',')
+        .map((s) => s.trim() as Pattern);
+    else if (a === '--only')
+      only = v()
+        .split(',')
+        .map((s) => s.trim());
     else if (a === '--json') json = path.resolve(v());
-    else throw new Error(`unknown argument '${a}'\nusage: node --import tsx bench/atomic-syscalls.ts [--writes N] [--pattern seq,conc,distinct] [--only text,…] [--json FILE]`);
+    else
+      throw new Error(
+        `unknown argument '${a}'\nusage: node --import tsx bench/atomic-syscalls.ts [--writes N] [--pattern seq,conc,distinct] [--only text,…] [--json FILE]`,
+      );
   }
   if (!Number.isInteger(n) || n < 1) throw new Error('--writes needs a positive integer');
   for (const p of patterns) if (!PATTERNS.includes(p)) throw new Error(`unknown pattern '${p}'`);
@@ -194,7 +259,9 @@ async function main(): Promise<void> {
   try {
     const skipped = await fdkeeperUnavailable(work);
     if (skipped !== undefined) console.error(`fdkeeper rows skipped: atomicWrite threw "${skipped}"`);
-    const writers = atomicWriters().filter((w) => (skipped === undefined || !w.fdkeeper) && (only === undefined || only.some((o) => w.name.includes(o))));
+    const writers = atomicWriters().filter(
+      (w) => (skipped === undefined || !w.fdkeeper) && (only === undefined || only.some((o) => w.name.includes(o))),
+    );
     const rows: Row[] = [];
     for (const pattern of patterns) {
       for (const w of writers) {
@@ -203,7 +270,9 @@ async function main(): Promise<void> {
       }
     }
     console.log(`# Syscalls per atomic write (strace -f, ${n} calls per pattern, between markers)\n`);
-    console.log(`peers: write-file-atomic ${peerVersion('write-file-atomic')}, atomically ${peerVersion('atomically')}, steno ${peerVersion('steno')}; Node ${process.version}; ${os.type()} ${os.release()}\n`);
+    console.log(
+      `peers: write-file-atomic ${peerVersion('write-file-atomic')}, atomically ${peerVersion('atomically')}, steno ${peerVersion('steno')}; Node ${process.version}; ${os.type()} ${os.release()}\n`,
+    );
     const titles: Record<Pattern, string> = {
       seq: `sequential 1 KiB writes to one existing file (per write)`,
       conc: `${n} concurrent calls to one path (per call)`,
@@ -214,8 +283,29 @@ async function main(): Promise<void> {
       console.log(`## ${titles[pattern]}\n`);
       console.log(
         markdownTable(
-          ['contender', 'fs', 'fsync+fdatasync', 'rename', 'signal handlers', 'plumbing', 'all', 'fs syscalls (per call)'],
-          rs.map((r) => [r.contender, fmt(r.fsPerWrite), fmt(r.syncsPerWrite), fmt(r.renamesPerWrite), fmt(r.signalsPerWrite), fmt(r.plumbingPerWrite), fmt(r.allPerWrite), Object.entries(r.breakdown).filter(([, v]) => v >= 0.01).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')]),
+          [
+            'contender',
+            'fs',
+            'fsync+fdatasync',
+            'rename',
+            'signal handlers',
+            'plumbing',
+            'all',
+            'fs syscalls (per call)',
+          ],
+          rs.map((r) => [
+            r.contender,
+            fmt(r.fsPerWrite),
+            fmt(r.syncsPerWrite),
+            fmt(r.renamesPerWrite),
+            fmt(r.signalsPerWrite),
+            fmt(r.plumbingPerWrite),
+            fmt(r.allPerWrite),
+            Object.entries(r.breakdown)
+              .filter(([, v]) => v >= 0.01)
+              .map(([k, v]) => `${k} ${fmt(v)}`)
+              .join(', '),
+          ]),
           ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
         ),
       );

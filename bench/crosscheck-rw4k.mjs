@@ -18,13 +18,40 @@ const desc = table.openDescriptorSync(p, 'r');
 const raw = openSync(p, 'rb', { buffering: 0 });
 const N = 256 * 800;
 const contenders = {
-  'node:fs readSync at 0': () => { for (let i = 0; i < N; i++) fs.readSync(fd, b, 0, 4096, 0); },
-  'Descriptor.readSync(b, 0, 4096, 0)': () => { for (let i = 0; i < N; i++) desc.readSync(b, 0, 4096, 0); },
-  'table.readSync(fd, b, 0, 4096, 0)': () => { for (let i = 0; i < N; i++) table.readSync(tfd, b, 0, 4096, 0); },
-  'node:fs readSync sequential': () => { let pos = 0; for (let i = 0; i < N; i++) { if (pos === 1 << 20) pos = 0; pos += fs.readSync(fd, b, 0, 4096, pos); } },
-  'Descriptor.readSync(b) sequential': () => { for (let i = 0; i < N; i++) { if (i % 256 === 0) desc.seek(0); desc.readSync(b); } },
-  'table.readSync(fd, b) sequential': () => { for (let i = 0; i < N; i++) { if (i % 256 === 0) table.seek(tfd, 0); table.readSync(tfd, b); } },
-  'RawFile.readintoSync sequential': () => { for (let i = 0; i < N; i++) { if (i % 256 === 0) raw.seek(0); raw.readintoSync(b); } },
+  'node:fs readSync at 0': () => {
+    for (let i = 0; i < N; i++) fs.readSync(fd, b, 0, 4096, 0);
+  },
+  'Descriptor.readSync(b, 0, 4096, 0)': () => {
+    for (let i = 0; i < N; i++) desc.readSync(b, 0, 4096, 0);
+  },
+  'table.readSync(fd, b, 0, 4096, 0)': () => {
+    for (let i = 0; i < N; i++) table.readSync(tfd, b, 0, 4096, 0);
+  },
+  'node:fs readSync sequential': () => {
+    let pos = 0;
+    for (let i = 0; i < N; i++) {
+      if (pos === 1 << 20) pos = 0;
+      pos += fs.readSync(fd, b, 0, 4096, pos);
+    }
+  },
+  'Descriptor.readSync(b) sequential': () => {
+    for (let i = 0; i < N; i++) {
+      if (i % 256 === 0) desc.seek(0);
+      desc.readSync(b);
+    }
+  },
+  'table.readSync(fd, b) sequential': () => {
+    for (let i = 0; i < N; i++) {
+      if (i % 256 === 0) table.seek(tfd, 0);
+      table.readSync(tfd, b);
+    }
+  },
+  'RawFile.readintoSync sequential': () => {
+    for (let i = 0; i < N; i++) {
+      if (i % 256 === 0) raw.seek(0);
+      raw.readintoSync(b);
+    }
+  },
 };
 const names = Object.keys(contenders);
 const times = Object.fromEntries(names.map((k) => [k, []]));
@@ -41,5 +68,8 @@ for (const k of names) {
   const ratio = median(times[k].map((v, i) => v / times[base][i]));
   console.log(`${k.padEnd(36)} ${median(times[k]).toFixed(0).padStart(5)} ns/op   time ÷ raw ${ratio.toFixed(3)}×`);
 }
-raw.closeSync(); desc.closeSync(); table.closeSync(tfd); fs.closeSync(fd);
+raw.closeSync();
+desc.closeSync();
+table.closeSync(tfd);
+fs.closeSync(fd);
 fs.rmSync(dir, { recursive: true, force: true });

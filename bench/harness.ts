@@ -228,7 +228,8 @@ async function calibrate(group: Group, c: Contender, sampleMs: number): Promise<
     const ms = ns / 1e6;
     if (ms >= sampleMs) return n;
     if (ms >= Math.min(50, sampleMs / 4)) return Math.max(1, Math.ceil((n * sampleMs) / ms));
-    if (n >= 2 ** 32) throw new Error(`[${group.id}] ${c.name}: ${n} iterations take ${ms.toFixed(3)} ms; does run() loop?`);
+    if (n >= 2 ** 32)
+      throw new Error(`[${group.id}] ${c.name}: ${n} iterations take ${ms.toFixed(3)} ms; does run() loop?`);
     n *= ms < 1 ? 8 : 2;
   }
 }
@@ -240,7 +241,8 @@ export async function runGroup(group: Group, opts: HarnessOptions): Promise<Grou
   for (const b of group.baselines) if (!byName.has(b)) throw new Error(`[${group.id}] unknown baseline '${b}'`);
   for (const t of group.targets ?? []) {
     if (!byName.has(t.contender)) throw new Error(`[${group.id}] target names unknown contender '${t.contender}'`);
-    if (t.vs !== undefined && !group.baselines.includes(t.vs)) throw new Error(`[${group.id}] target baseline '${t.vs}' is not a baseline of the group`);
+    if (t.vs !== undefined && !group.baselines.includes(t.vs))
+      throw new Error(`[${group.id}] target baseline '${t.vs}' is not a baseline of the group`);
   }
   const primary = group.baselines[0];
   if (primary === undefined) throw new Error(`[${group.id}] needs at least one baseline`);
@@ -265,7 +267,9 @@ export async function runGroup(group: Group, opts: HarnessOptions): Promise<Grou
       for (const c of group.contenders) iterations[c.name] = n;
     }
     const counts = [...new Set(Object.values(iterations))];
-    opts.log(`[${group.id}] ${counts.length === 1 ? String(counts[0]) : 'calibrated per contender:'} iteration(s) per sample; warming up ${group.contenders.length} contenders`);
+    opts.log(
+      `[${group.id}] ${counts.length === 1 ? String(counts[0]) : 'calibrated per contender:'} iteration(s) per sample; warming up ${group.contenders.length} contenders`,
+    );
 
     // Warm-up: one full sample per contender (JIT, page cache, lazily built state), verified.
     for (const c of group.contenders) {
@@ -275,7 +279,9 @@ export async function runGroup(group: Group, opts: HarnessOptions): Promise<Grou
       verify(group, c, n, result, 'warm-up');
     }
 
-    const samples = new Map<string, { ns: number[]; ms: number[] }>(group.contenders.map((c) => [c.name, { ns: [], ms: [] }]));
+    const samples = new Map<string, { ns: number[]; ms: number[] }>(
+      group.contenders.map((c) => [c.name, { ns: [], ms: [] }]),
+    );
     const orders: string[][] = [];
     for (let r = 0; r < opts.rounds; r++) {
       const order = roundOrder(group.contenders, r);
@@ -297,7 +303,16 @@ export async function runGroup(group: Group, opts: HarnessOptions): Promise<Grou
 
     const contenders: ContenderResult[] = group.contenders.map((c) => {
       const s = samples.get(c.name)!;
-      return { name: c.name, samples: s.ns, sampleMs: s.ms, median: median(s.ns), min: Math.min(...s.ns), max: Math.max(...s.ns), ratios: {}, delta: 0 };
+      return {
+        name: c.name,
+        samples: s.ns,
+        sampleMs: s.ms,
+        median: median(s.ns),
+        min: Math.min(...s.ns),
+        max: Math.max(...s.ns),
+        ratios: {},
+        delta: 0,
+      };
     });
     const resultOf = new Map(contenders.map((c) => [c.name, c]));
     const baseSamples = resultOf.get(primary)!.samples;
@@ -310,7 +325,15 @@ export async function runGroup(group: Group, opts: HarnessOptions): Promise<Grou
       const ratio = resultOf.get(t.contender)!.ratios[vs]!;
       const relation = t.atMost !== undefined ? '<=' : '>=';
       const bound = t.atMost ?? t.atLeast ?? NaN;
-      return { contender: t.contender, vs, bound, relation, ratio, met: relation === '<=' ? ratio <= bound : ratio >= bound, source: t.source };
+      return {
+        contender: t.contender,
+        vs,
+        bound,
+        relation,
+        ratio,
+        met: relation === '<=' ? ratio <= bound : ratio >= bound,
+        source: t.source,
+      };
     });
     return {
       id: group.id,
@@ -359,7 +382,11 @@ export function formatRatio(r: number, digits = 2): string {
 }
 
 /** A GitHub-flavoured markdown table with padded columns; `align` per column: 'l' or 'r'. */
-export function markdownTable(head: readonly string[], rows: readonly (readonly string[])[], align: readonly ('l' | 'r')[]): string {
+export function markdownTable(
+  head: readonly string[],
+  rows: readonly (readonly string[])[],
+  align: readonly ('l' | 'r')[],
+): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const cell = (s: string, i: number): string => (align[i] === 'r' ? s.padStart(widths[i]!) : s.padEnd(widths[i]!));
   const lines = [
@@ -405,11 +432,18 @@ export function formatGroup(g: GroupResult): string {
   });
   const out = [`### ${g.title}`, '', g.about, '', markdownTable(head, rows, align), ''];
   const counts = [...new Set(Object.values(g.iterations))];
-  const per = counts.length === 1 ? `${counts[0]!.toLocaleString('en-US')} op(s) per sample` : 'op count per sample calibrated per contender';
-  out.push(`${per}, ${g.orders.length} round(s); range = (max − min) / median over rounds; Δ${g.showRatios ? ' and ratios are medians of per-round differences and ratios' : ' is the median of per-round differences'}.`);
+  const per =
+    counts.length === 1
+      ? `${counts[0]!.toLocaleString('en-US')} op(s) per sample`
+      : 'op count per sample calibrated per contender';
+  out.push(
+    `${per}, ${g.orders.length} round(s); range = (max − min) / median over rounds; Δ${g.showRatios ? ' and ratios are medians of per-round differences and ratios' : ' is the median of per-round differences'}.`,
+  );
   for (const t of g.targets) {
     const verdict = t.met ? 'met' : 'NOT met';
-    out.push(`- target: ${t.contender} ${t.relation === '<=' ? '≤' : '≥'} ${t.bound}× ${t.vs} (${latency ? 'time' : 'speed'}): ${formatRatio(t.ratio, 3)} — **${verdict}**${t.source === undefined ? '' : ` (${t.source})`}`);
+    out.push(
+      `- target: ${t.contender} ${t.relation === '<=' ? '≤' : '≥'} ${t.bound}× ${t.vs} (${latency ? 'time' : 'speed'}): ${formatRatio(t.ratio, 3)} — **${verdict}**${t.source === undefined ? '' : ` (${t.source})`}`,
+    );
   }
   for (const n of g.notes) out.push(`- note: ${n}`);
   out.push('');

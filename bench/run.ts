@@ -4,7 +4,8 @@
  *
  *   npm run bench -- [--rounds N] [--only name,…] [--json FILE] [--quick] [--sample-ms MS] [--list]
  *
- * `--only` takes case names (open-close, rw4k, read1m, lines, textread, overhead, memory, atomic, log, register, import) and/or group ids (pread4k-sync, …).
+ * `--only` takes case names (open-close, rw4k, read1m, lines, textread, overhead, memory, atomic, log, register,
+ * import) and/or group ids (pread4k-sync, …).
  * `--quick`: 2 rounds, 100 ms samples, smaller files (well under a minute).
  */
 import { execFileSync } from 'node:child_process';
@@ -13,7 +14,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatGroup, formatMachine, formatRatio, machineInfo, makeContext, runGroup, type BenchCase, type GroupResult, type HarnessOptions } from './harness.js';
+import {
+  formatGroup,
+  formatMachine,
+  formatRatio,
+  machineInfo,
+  makeContext,
+  runGroup,
+  type BenchCase,
+  type GroupResult,
+  type HarnessOptions,
+} from './harness.js';
 import { atomic } from './cases/atomic.js';
 import { importCost } from './cases/import.js';
 import { log } from './cases/log.js';
@@ -27,7 +38,19 @@ import { rw4k } from './cases/rw4k.js';
 import { textRead } from './cases/text-read.js';
 
 /** Every case, in the order they run. Add new groups (atomic writes, log files…) here. */
-const CASES: readonly BenchCase[] = [openClose, rw4k, read1m, lines, textRead, overhead, memory, atomic, log, register, importCost];
+const CASES: readonly BenchCase[] = [
+  openClose,
+  rw4k,
+  read1m,
+  lines,
+  textRead,
+  overhead,
+  memory,
+  atomic,
+  log,
+  register,
+  importCost,
+];
 
 interface Args {
   rounds: number | undefined;
@@ -48,10 +71,19 @@ const USAGE = `usage: npm run bench -- [--rounds N] [--only name,…] [--json FI
   --list          list cases and group ids and exit`;
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { rounds: undefined, only: undefined, json: undefined, quick: false, sampleMs: undefined, list: false };
+  const a: Args = {
+    rounds: undefined,
+    only: undefined,
+    json: undefined,
+    quick: false,
+    sampleMs: undefined,
+    list: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     const value = (): string => {
       const v = inline ?? argv[++i];
       if (v === undefined) throw new Error(`${flag} needs a value\n\n${USAGE}`);
@@ -67,7 +99,10 @@ function parseArgs(argv: readonly string[]): Args {
         a.rounds = positive(value());
         break;
       case '--only':
-        a.only = value().split(',').map((s) => s.trim()).filter((s) => s !== '');
+        a.only = value()
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
         break;
       case '--json':
         a.json = path.resolve(value());
@@ -100,8 +135,18 @@ function buildInfo(): string {
   let commit = 'unknown commit';
   let dirty = '';
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const changed = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter((l) => l !== '').length;
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--', 'src'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .split('\n')
+      .filter((l) => l !== '').length;
     if (changed > 0) dirty = ` + ${changed} uncommitted change(s) under src/`;
   } catch {
     // not a git checkout
@@ -120,8 +165,10 @@ async function main(): Promise<void> {
     return;
   }
   const known = new Set(CASES.flatMap((c) => [c.name, ...c.groupIds]));
-  for (const o of args.only ?? []) if (!known.has(o)) throw new Error(`--only: unknown case or group '${o}' (known: ${[...known].join(', ')})`);
-  const wantGroup = (c: BenchCase, id: string): boolean => args.only === undefined || args.only.includes(c.name) || args.only.includes(id);
+  for (const o of args.only ?? [])
+    if (!known.has(o)) throw new Error(`--only: unknown case or group '${o}' (known: ${[...known].join(', ')})`);
+  const wantGroup = (c: BenchCase, id: string): boolean =>
+    args.only === undefined || args.only.includes(c.name) || args.only.includes(id);
   const cases = CASES.filter((c) => c.groupIds.some((id) => wantGroup(c, id)));
 
   const opts: HarnessOptions = {
@@ -152,16 +199,21 @@ async function main(): Promise<void> {
     console.log('# fdkeeper benchmarks\n');
     console.log(formatMachine(machine));
     console.log(`- library: ${buildInfo()}`);
-    console.log(`- rounds: ${opts.rounds}, target sample length: ${opts.sampleMs} ms${args.quick ? ' (--quick: smaller files)' : ''}`);
+    console.log(
+      `- rounds: ${opts.rounds}, target sample length: ${opts.sampleMs} ms${args.quick ? ' (--quick: smaller files)' : ''}`,
+    );
     if (process.env['FDKEEPER_OPEN_SITES'] !== undefined) {
-      console.log(`- WARNING: FDKEEPER_OPEN_SITES=${process.env['FDKEEPER_OPEN_SITES']} changes the default site policy of every table; rows labelled as defaults are not.`);
+      console.log(
+        `- WARNING: FDKEEPER_OPEN_SITES=${process.env['FDKEEPER_OPEN_SITES']} changes the default site policy of every table; rows labelled as defaults are not.`,
+      );
     }
     console.log('');
 
     for (const c of cases) {
       const groups = await c.groups(ctx);
       const ids = groups.map((g) => g.id);
-      if (ids.join() !== c.groupIds.join()) throw new Error(`case ${c.name} declares groups ${c.groupIds.join(', ')} but built ${ids.join(', ')}`);
+      if (ids.join() !== c.groupIds.join())
+        throw new Error(`case ${c.name} declares groups ${c.groupIds.join(', ')} but built ${ids.join(', ')}`);
       for (const g of groups) {
         if (!wantGroup(c, g.id)) continue;
         const r = await runGroup(g, opts);
@@ -174,15 +226,27 @@ async function main(): Promise<void> {
     if (targets.length > 0) {
       console.log('## Targets\n');
       for (const { group, t } of targets) {
-        console.log(`- [${t.met ? 'met' : 'NOT met'}] ${group.id}: ${t.contender} ${formatRatio(t.ratio, 3)} (${t.relation === '<=' ? '≤' : '≥'} ${t.bound}× ${t.vs})`);
+        console.log(
+          `- [${t.met ? 'met' : 'NOT met'}] ${group.id}: ${t.contender} ${formatRatio(t.ratio, 3)} (${t.relation === '<=' ? '≤' : '≥'} ${t.bound}× ${t.vs})`,
+        );
       }
       console.log('');
     }
-    const loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(', ');
+    const loadEnd = os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(', ');
     console.log(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s; load average at end: ${loadEnd}`);
 
     if (args.json !== undefined) {
-      fs.writeFileSync(args.json, JSON.stringify({ machine, loadavgEnd: os.loadavg(), options: { ...opts, log: undefined, only: args.only }, groups: results }, null, 2) + '\n');
+      fs.writeFileSync(
+        args.json,
+        JSON.stringify(
+          { machine, loadavgEnd: os.loadavg(), options: { ...opts, log: undefined, only: args.only }, groups: results },
+          null,
+          2,
+        ) + '\n',
+      );
       console.log(`samples written to ${args.json}`);
     }
   } finally {

@@ -34,7 +34,10 @@ const b = rows(before);
 const a = rows(after);
 const fmt = (x) => (x === undefined ? '—' : x.toFixed(3));
 let worse = 0;
-const lines = ['| group | contender | before (× baseline) | after (× baseline) | change | noise | verdict |', '|---|---|---|---|---|---|---|'];
+const lines = [
+  '| group | contender | before (× baseline) | after (× baseline) | change | noise | verdict |',
+  '|---|---|---|---|---|---|---|',
+];
 for (const [key, r] of a) {
   const old = b.get(key);
   if (r.isBase) continue;
@@ -46,8 +49,11 @@ for (const [key, r] of a) {
   const noise = Math.max(r.range, old.range);
   const verdict = change > 1 + noise ? 'worse' : change < 1 / (1 + noise) ? 'better' : 'same (within noise)';
   if (verdict === 'worse' && /fdkeeper/i.test(r.name)) worse++;
-  lines.push(`| ${r.group} | ${r.name} | ${fmt(old.ratio)} | ${fmt(r.ratio)} | ${change.toFixed(2)}× | ±${(noise * 100).toFixed(0)}% | ${verdict} |`);
+  lines.push(
+    `| ${r.group} | ${r.name} | ${fmt(old.ratio)} | ${fmt(r.ratio)} | ${change.toFixed(2)}× | ±${(noise * 100).toFixed(0)}% | ${verdict} |`,
+  );
 }
-for (const [key, r] of b) if (!a.has(key) && !r.isBase) lines.push(`| ${r.group} | ${r.name} | ${fmt(r.ratio)} | — | — | — | gone |`);
+for (const [key, r] of b)
+  if (!a.has(key) && !r.isBase) lines.push(`| ${r.group} | ${r.name} | ${fmt(r.ratio)} | — | — | — | gone |`);
 console.log(lines.join('\n'));
 console.log(`\n${worse} fdkeeper row(s) worse beyond noise.`);

@@ -4,7 +4,8 @@
 // Two passes of the project's own TypeScript (node_modules/typescript, not whatever `tsc` is on PATH:
 // the `typescript-5.2` devDependency also installs a `tsc` bin and may win node_modules/.bin/tsc):
 //   1. type check and emit the declarations (.d.ts, with their TSDoc; `stripInternal` drops @internal);
-//   2. emit the JavaScript without comments (except the demo's child programs, step 3) and without checking again (`noCheck`): the TSDoc lives in
+//   2. emit the JavaScript without comments (except the demo's child programs, step 3) and without checking again
+// (`noCheck`): the TSDoc lives in
 //      the .d.ts files, where editors read it, and leaving it out of the .js keeps the tarball small.
 // No source maps: they would point at src/*.ts, which the package does not ship (docs/packaging.md).
 // dist/ is removed first, so a module that was moved or deleted in src/ is not shipped stale.

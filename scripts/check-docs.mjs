@@ -65,7 +65,8 @@ for (const entry of entries) {
       const label = exp.getName();
       const target = ts.isVariableDeclaration(decl) ? decl.parent.parent : decl;
       const overloadDocumented = ts.isFunctionDeclaration(decl) && (symbol.declarations ?? []).some(documented);
-      if (!documented(target) && !overloadDocumented && !ts.isSourceFile(decl)) problems.push(`${where(decl)}: export '${label}' has no TSDoc`);
+      if (!documented(target) && !overloadDocumented && !ts.isSourceFile(decl))
+        problems.push(`${where(decl)}: export '${label}' has no TSDoc`);
       if (ts.isClassDeclaration(decl) || ts.isInterfaceDeclaration(decl)) {
         const inherited = inheritedDocs(decl);
         for (const m of decl.members) {
@@ -73,11 +74,14 @@ for (const entry of entries) {
           if (ts.isIndexSignatureDeclaration(m)) continue;
           // Overload implementations are documented at their first signature.
           if ((ts.isMethodDeclaration(m) || ts.isMethodSignature(m)) && !documented(m)) {
-            const siblings = decl.members.filter((o) => o !== m && o.name && m.name && o.name.getText() === m.name.getText());
+            const siblings = decl.members.filter(
+              (o) => o !== m && o.name && m.name && o.name.getText() === m.name.getText(),
+            );
             if (siblings.some(documented)) continue;
           }
           // A member implementing a documented interface member inherits its documentation.
-          if (!documented(m) && !(m.name && inherited.has(m.name.getText()))) problems.push(`${where(m)}: ${label}.${memberName(m)} has no TSDoc`);
+          if (!documented(m) && !(m.name && inherited.has(m.name.getText())))
+            problems.push(`${where(m)}: ${label}.${memberName(m)} has no TSDoc`);
           checkAny(m, `${label}.${memberName(m)}`);
         }
       } else {

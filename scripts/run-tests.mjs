@@ -43,13 +43,22 @@ if (newest(join(root, 'src')) > built) {
   if (b.status !== 0) process.exit(b.status ?? 1);
 }
 
-const files = fileArgs.length > 0 ? fileArgs : find(join(root, 'test')).map((p) => relative(root, p)).sort();
+const files =
+  fileArgs.length > 0
+    ? fileArgs
+    : find(join(root, 'test'))
+        .map((p) => relative(root, p))
+        .sort();
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...flags, ...files], {
   cwd: root,
   stdio: 'inherit',
   // TSX_DISABLE_CACHE: with its cache on, tsx holds a descriptor on its cache directory (/tmp/tsx-<uid>)
   // for the first second or so of every process and closes it in the background, which tests that
   // compare this process's descriptor numbers before and after would see as a descriptor vanishing.
-  env: { ...process.env, TSX_DISABLE_CACHE: '1', NODE_OPTIONS: [process.env.NODE_OPTIONS, '--import tsx'].filter(Boolean).join(' ') },
+  env: {
+    ...process.env,
+    TSX_DISABLE_CACHE: '1',
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, '--import tsx'].filter(Boolean).join(' '),
+  },
 });
 process.exit(result.status ?? 1);

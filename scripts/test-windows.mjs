@@ -24,7 +24,10 @@ const args = process.argv.slice(2);
 const json = args.includes('--json');
 // Suites to run: positional names, or `--only a,b` (either spelling; both add up).
 const onlyAt = args.indexOf('--only');
-const only = [...args.filter((a, i) => !a.startsWith('-') && !(onlyAt >= 0 && i === onlyAt + 1)), ...(onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',').filter(Boolean) : [])];
+const only = [
+  ...args.filter((a, i) => !a.startsWith('-') && !(onlyAt >= 0 && i === onlyAt + 1)),
+  ...(onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',').filter(Boolean) : []),
+];
 /** A suite that runs longer than this is killed and counted as failed. */
 const SUITE_TIMEOUT_MS = 15 * 60_000;
 const CONCURRENCY = Number(process.env.FDKEEPER_WINE_JOBS) || 2;
@@ -61,7 +64,16 @@ export function parseTap(text) {
     const f = /^\s*not ok \d+ - (.*?)(?: # .*)?$/.exec(line);
     if (f) failures.push(f[1]);
   }
-  return { pass: count('pass'), fail: count('fail'), skipped: count('skipped'), todo: count('todo'), cancelled: count('cancelled'), skips, failures, complete: /^# tests \d+$/m.test(text) };
+  return {
+    pass: count('pass'),
+    fail: count('fail'),
+    skipped: count('skipped'),
+    todo: count('todo'),
+    cancelled: count('cancelled'),
+    skips,
+    failures,
+    complete: /^# tests \d+$/m.test(text),
+  };
 }
 
 function runSuite(nodeExe, env, out, file) {
@@ -90,7 +102,8 @@ async function main() {
   // Earlier runs' output goes once a day old (a run still going, in another checkout, keeps its own).
   for (const old of readdirSync(setup.cache)) {
     const p = join(setup.cache, old);
-    if (old.startsWith('run-') && p !== out && Date.now() - statSync(p).mtimeMs > 86_400_000) rmSync(p, { recursive: true, force: true });
+    if (old.startsWith('run-') && p !== out && Date.now() - statSync(p).mtimeMs > 86_400_000)
+      rmSync(p, { recursive: true, force: true });
   }
   const compiled = compile(root, join(out, 'tree'));
   const tree = join(out, 'tree');
@@ -98,7 +111,11 @@ async function main() {
   const suiteOf = (f) => f.replace(/^test\//, '').replace(/\.test\.js$/, '');
   const chosen = all.filter((f) => (only.length === 0 || only.includes(suiteOf(f))) && !(suiteOf(f) in SUITES_NOT_RUN));
   // Not the Linux runner's settings (NODE_OPTIONS would load tsx into node.exe).
-  const env = Object.fromEntries(Object.entries(setup.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('NODE_TEST') && k !== 'TSX_DISABLE_CACHE'));
+  const env = Object.fromEntries(
+    Object.entries(setup.env).filter(
+      ([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('NODE_TEST') && k !== 'TSX_DISABLE_CACHE',
+    ),
+  );
 
   const results = [];
   const queue = [...chosen];
@@ -106,7 +123,10 @@ async function main() {
   async function worker() {
     for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
       const r = await runSuite(setup.nodeExe, env, tree, f);
-      if (!json) process.stderr.write(`test:windows: ${r.suite}: ${r.pass} passed, ${r.fail} failed, ${r.skipped} skipped (${(r.ms / 1000).toFixed(1)} s)\n`);
+      if (!json)
+        process.stderr.write(
+          `test:windows: ${r.suite}: ${r.pass} passed, ${r.fail} failed, ${r.skipped} skipped (${(r.ms / 1000).toFixed(1)} s)\n`,
+        );
       results.push(r);
     }
   }
@@ -117,26 +137,52 @@ async function main() {
   // TAP escapes backslashes: compare reasons without them.
   const plain = (t) => t.replaceAll('\\', '');
   const seen = new Set(results.flatMap((r) => r.skips.map((s) => `${r.suite}\n${plain(s.reason)}`)));
-  const stale = TEST_SKIPS.filter((s) => results.some((r) => r.suite === s.suite) && !seen.has(`${s.suite}\n${plain(`win32: ${s.reason}`)}`));
-  const summary = { installMs: setup.installMs, wallMs: Date.now() - started, out, suites: results.map(({ tap: _t, stderr: _e, ...r }) => r), notRun, stale };
+  const stale = TEST_SKIPS.filter(
+    (s) => results.some((r) => r.suite === s.suite) && !seen.has(`${s.suite}\n${plain(`win32: ${s.reason}`)}`),
+  );
+  const summary = {
+    installMs: setup.installMs,
+    wallMs: Date.now() - started,
+    out,
+    suites: results.map(({ tap: _t, stderr: _e, ...r }) => r),
+    notRun,
+    stale,
+  };
   writeFileSync(join(out, 'summary.json'), JSON.stringify(summary, null, 2));
   const bad = results.filter((r) => r.fail > 0 || r.exit !== 0 || !r.complete);
 
   if (json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   else {
-    const lines = ['', `Windows (node.exe ${process.versions.node.split('.')[0]}.x under Wine), ${results.length} suites in ${(summary.wallMs / 1000).toFixed(0)} s:`];
-    for (const r of results) lines.push(`  ${r.suite.padEnd(34)} ${String(r.pass).padStart(4)} passed ${String(r.fail).padStart(3)} failed ${String(r.skipped).padStart(3)} skipped${r.exit !== 0 || !r.complete ? `  (exit ${r.exit}${r.complete ? '' : ', incomplete'})` : ''}`);
-    const t = results.reduce((a, r) => ({ pass: a.pass + r.pass, fail: a.fail + r.fail, skipped: a.skipped + r.skipped }), { pass: 0, fail: 0, skipped: 0 });
-    lines.push(`  ${'total'.padEnd(34)} ${String(t.pass).padStart(4)} passed ${String(t.fail).padStart(3)} failed ${String(t.skipped).padStart(3)} skipped`);
+    const lines = [
+      '',
+      `Windows (node.exe ${process.versions.node.split('.')[0]}.x under Wine), ${results.length} suites in ${(summary.wallMs / 1000).toFixed(0)} s:`,
+    ];
+    for (const r of results)
+      lines.push(
+        `  ${r.suite.padEnd(34)} ${String(r.pass).padStart(4)} passed ${String(r.fail).padStart(3)} failed ${String(r.skipped).padStart(3)} skipped${r.exit !== 0 || !r.complete ? `  (exit ${r.exit}${r.complete ? '' : ', incomplete'})` : ''}`,
+      );
+    const t = results.reduce(
+      (a, r) => ({ pass: a.pass + r.pass, fail: a.fail + r.fail, skipped: a.skipped + r.skipped }),
+      { pass: 0, fail: 0, skipped: 0 },
+    );
+    lines.push(
+      `  ${'total'.padEnd(34)} ${String(t.pass).padStart(4)} passed ${String(t.fail).padStart(3)} failed ${String(t.skipped).padStart(3)} skipped`,
+    );
     if (notRun.length > 0) {
       lines.push('', 'Suites not run on Windows:');
       for (const [s, why] of notRun) lines.push(`  ${s}: ${why}`);
     }
     const skipLines = results.flatMap((r) => r.skips.map((s) => `  ${r.suite} › ${s.test}: ${s.reason}`));
     if (skipLines.length > 0) lines.push('', 'Skipped tests:', ...skipLines);
-    if (stale.length > 0) lines.push('', 'Stale skip entries (matched no test):', ...stale.map((s) => `  ${s.suite} › ${s.name}`));
+    if (stale.length > 0)
+      lines.push('', 'Stale skip entries (matched no test):', ...stale.map((s) => `  ${s.suite} › ${s.name}`));
     for (const r of bad) {
-      lines.push('', `FAILED ${r.suite} (exit ${r.exit}): ${r.failures.join('; ') || '(no test result)'}`, `  output: ${r.tap}`, `  stderr: ${r.stderr}`);
+      lines.push(
+        '',
+        `FAILED ${r.suite} (exit ${r.exit}): ${r.failures.join('; ') || '(no test result)'}`,
+        `  output: ${r.tap}`,
+        `  stderr: ${r.stderr}`,
+      );
     }
     lines.push('', `Output of each suite: ${tree}/*.tap; summary: ${join(out, 'summary.json')}`);
     process.stdout.write(lines.join('\n') + '\n');

@@ -12,7 +12,12 @@
  * @module
  */
 export { logDestination, type LogDestination, type LogDestinationEvents } from './log/log-destination.js';
-export { LogTransport, type LogTransportOptions, type WinstonFormat, type WinstonInfo } from './log/winston-transport.js';
+export {
+  LogTransport,
+  type LogTransportOptions,
+  type WinstonFormat,
+  type WinstonInfo,
+} from './log/winston-transport.js';
 export { createLogWritable, type LogWritable, type LogWritableOptions } from './log/log-writable.js';
 export type { PinoTransportOptions } from './log/pino-transport.js';
 export type { LogFileOptions } from './log/types.js';

@@ -49,7 +49,12 @@ export class LeakError extends Error {
 
   constructor(handles: readonly OpenHandle[], collected: readonly string[]) {
     const parts: string[] = [];
-    if (handles.length > 0) parts.push(formatLeakReport(handles, { title: `fdkeeper: the test left ${handles.length} descriptor${handles.length === 1 ? '' : 's'} open` }));
+    if (handles.length > 0)
+      parts.push(
+        formatLeakReport(handles, {
+          title: `fdkeeper: the test left ${handles.length} descriptor${handles.length === 1 ? '' : 's'} open`,
+        }),
+      );
     for (const c of collected) parts.push(`fdkeeper: ${c}`);
     super(parts.join('\n'));
     this.name = 'LeakError';
@@ -94,7 +99,10 @@ export function leakCheck(options: LeakCheckOptions = {}): LeakCheck {
  * Wraps a test body: runs it, then fails if it left descriptors open (the report names the lines that
  * opened them). The body's own failure takes precedence.
  */
-export function withoutLeaks<A extends unknown[], R>(body: (...args: A) => R | Promise<R>, options: LeakCheckOptions = {}): (...args: A) => Promise<R> {
+export function withoutLeaks<A extends unknown[], R>(
+  body: (...args: A) => R | Promise<R>,
+  options: LeakCheckOptions = {},
+): (...args: A) => Promise<R> {
   return async (...args: A): Promise<R> => {
     const check = leakCheck(options);
     let result: R;
@@ -109,12 +117,32 @@ export function withoutLeaks<A extends unknown[], R>(body: (...args: A) => R | P
   };
 }
 
-export { CrashExplorationError, describeCrashState, exploreCrashes, type CrashExploration, type CrashFailure, type CrashMoment, type DescribeCrashStateOptions, type ExploreCrashesOptions } from './testing/explore-crashes.js';
+export {
+  CrashExplorationError,
+  describeCrashState,
+  exploreCrashes,
+  type CrashExploration,
+  type CrashFailure,
+  type CrashMoment,
+  type DescribeCrashStateOptions,
+  type ExploreCrashesOptions,
+} from './testing/explore-crashes.js';
 
 export type { Backend, Bytes, FdInfo, FileStat, TimeLike } from './backend/backend.js';
 export { OsBackend } from './backend/os-backend.js';
 export { O } from './backend/flags.js';
-export { MemoryBackend, type MemoryBackendOptions, type MemoryTreeEntry, type MemoryTreeOptions } from './backend/memory/memory-backend.js';
+export {
+  MemoryBackend,
+  type MemoryBackendOptions,
+  type MemoryTreeEntry,
+  type MemoryTreeOptions,
+} from './backend/memory/memory-backend.js';
 export type { CrashStatesOptions } from './backend/memory/crash-journal.js';
 export type { TwinMethod } from './backend/backend.js';
-export { FaultyBackend, type FaultCall, type FaultRule, type FaultSyscall, type PathMatcher } from './backend/faulty-backend.js';
+export {
+  FaultyBackend,
+  type FaultCall,
+  type FaultRule,
+  type FaultSyscall,
+  type PathMatcher,
+} from './backend/faulty-backend.js';

@@ -24,15 +24,33 @@ import { claimNameFor } from '../src/atomic/temp-name.js';
 import { processUmask } from '../src/atomic/identity.js';
 import { setWorkerPolicy, stopWorkers, workersReady, workerStats } from '../src/atomic/worker-pool.js';
 import type { AtomicWriteOptions } from '../src/atomic/types.js';
-import { ATTACKER_SKIP, attacker, ownerOf, protectedSymlinks, sharedStickyDir, withProtectedSymlinksOff, type Attacker } from './support/attacker.js';
-import { assertNothingLeft, assertUnchanged, freshDirs, listDir, rejectsWith, snapshot, throwsWith } from './support/atomic-harness.js';
+import {
+  ATTACKER_SKIP,
+  attacker,
+  ownerOf,
+  protectedSymlinks,
+  sharedStickyDir,
+  withProtectedSymlinksOff,
+  type Attacker,
+} from './support/attacker.js';
+import {
+  assertNothingLeft,
+  assertUnchanged,
+  freshDirs,
+  listDir,
+  rejectsWith,
+  snapshot,
+  throwsWith,
+} from './support/atomic-harness.js';
 import { runCli } from './support/cli-run.js';
 
 setWorkerPolicy({ max: 0 }); // the main thread's path, until the workers' section turns one on
 
 const skip = attacker === undefined ? ATTACKER_SKIP : false;
 const privateDir = freshDirs('fdk-victim-');
-const writeFileAtomicSync = (createRequire(import.meta.url)('write-file-atomic') as { sync: (file: string, data: string) => void }).sync;
+const writeFileAtomicSync = (
+  createRequire(import.meta.url)('write-file-atomic') as { sync: (file: string, data: string) => void }
+).sync;
 
 function theAttacker(): Attacker {
   assert.ok(attacker !== undefined);
@@ -67,14 +85,18 @@ function plantedSecret(): { shared: string; secret: string; before: ReturnType<t
 /** Runs `fn` with the kernel's fs.protected_symlinks as it is, then off (where it can be turned off). */
 async function bothKernelSettings(t: TestContext, fn: (kernelOff: boolean) => Promise<void> | void): Promise<void> {
   await fn(protectedSymlinks() === 0);
-  if (!(await withProtectedSymlinksOff(() => fn(true)))) t.diagnostic('fs.protected_symlinks cannot be turned off here: ran with the kernel setting only');
+  if (!(await withProtectedSymlinksOff(() => fn(true))))
+    t.diagnostic('fs.protected_symlinks cannot be turned off here: ran with the kernel setting only');
 }
 
 type Write = (p: string, data: string, o?: AtomicWriteOptions) => Promise<void>;
 /** Every way a write reaches the protocol on the main thread. */
 const WRITERS: Record<string, Write> = {
   atomicWrite: (p, data, o) => atomicWrite(p, data, o),
-  atomicWriteSync: (p, data, o) => Promise.resolve().then(() => { atomicWriteSync(p, data, o); }),
+  atomicWriteSync: (p, data, o) =>
+    Promise.resolve().then(() => {
+      atomicWriteSync(p, data, o);
+    }),
   atomicCreate: async (p, data, o) => {
     const f = await atomicCreate(p, o);
     await f.write(data);
@@ -102,13 +124,22 @@ describe('a symlink another user planted in a sticky world-writable directory', 
     const secret = rootOnlyFile();
     plant(path.join(shared, 'wfa.txt'), secret);
     writeFileAtomicSync(path.join(shared, 'wfa.txt'), 'pwned by write-file-atomic\n');
-    assert.equal(fs.readFileSync(secret, 'utf8'), 'pwned by write-file-atomic\n', 'write-file-atomic resolved the link itself and replaced the root-only file');
+    assert.equal(
+      fs.readFileSync(secret, 'utf8'),
+      'pwned by write-file-atomic\n',
+      'write-file-atomic resolved the link itself and replaced the root-only file',
+    );
     const other = rootOnlyFile('other.conf');
     plant(path.join(shared, 'plain.txt'), other);
     const ran = await withProtectedSymlinksOff(() => {
       fs.writeFileSync(path.join(shared, 'plain.txt'), 'pwned by writeFileSync\n');
     });
-    if (ran) assert.equal(fs.readFileSync(other, 'utf8'), 'pwned by writeFileSync\n', 'with the kernel protection off, open(2) follows it');
+    if (ran)
+      assert.equal(
+        fs.readFileSync(other, 'utf8'),
+        'pwned by writeFileSync\n',
+        'with the kernel protection off, open(2) follows it',
+      );
     else t.diagnostic('fs.protected_symlinks cannot be turned off: the node:fs control did not run');
   });
 
@@ -148,20 +179,30 @@ describe('a symlink another user planted in a sticky world-writable directory', 
       const dirLink = path.join(shared, 'data');
       plant(dirLink, victim);
       for (const [name, write] of Object.entries(WRITERS)) {
-        await rejectsWith(write(path.join(dirLink, 'f.txt'), 'x'), { code: 'EACCES', path: path.join(dirLink, 'f.txt') });
-        await rejectsWith(write(path.join(dirLink, 'sub', 'deeper', 'f.txt'), 'x', { mkdir: true }), { code: 'EACCES', path: path.join(dirLink, 'sub', 'deeper', 'f.txt') });
+        await rejectsWith(write(path.join(dirLink, 'f.txt'), 'x'), {
+          code: 'EACCES',
+          path: path.join(dirLink, 'f.txt'),
+        });
+        await rejectsWith(write(path.join(dirLink, 'sub', 'deeper', 'f.txt'), 'x', { mkdir: true }), {
+          code: 'EACCES',
+          path: path.join(dirLink, 'sub', 'deeper', 'f.txt'),
+        });
         assert.deepEqual(listDir(victim), [], `${name}: nothing created under the link's target`);
       }
       assertLinkStays(dirLink, victim);
       if (kernelOff) {
         // Control: mkdir -p through the link, as fdkeeper's mkdir did before, creates under the target.
         fs.mkdirSync(path.join(dirLink, 'control'), { recursive: true });
-        assert.deepEqual(listDir(victim), ['control'], 'with the kernel protection off, mkdir(2) follows the planted link');
+        assert.deepEqual(
+          listDir(victim),
+          ['control'],
+          'with the kernel protection off, mkdir(2) follows the planted link',
+        );
       }
     });
   });
 
-  test('a chain: the caller\'s own link to an attacker\'s link is refused at the attacker\'s hop', async (t) => {
+  test("a chain: the caller's own link to an attacker's link is refused at the attacker's hop", async (t) => {
     await bothKernelSettings(t, async () => {
       const shared = sharedStickyDir();
       const secret = rootOnlyFile();
@@ -170,7 +211,12 @@ describe('a symlink another user planted in a sticky world-writable directory', 
       const mine = path.join(shared, 'mine');
       fs.symlinkSync(path.join(shared, 'theirs'), mine);
       await rejectsWith(atomicWrite(mine, 'x'), { code: 'EACCES', path: mine });
-      throwsWith(() => { atomicWriteSync(mine, 'x'); }, { code: 'EACCES', path: mine });
+      throwsWith(
+        () => {
+          atomicWriteSync(mine, 'x');
+        },
+        { code: 'EACCES', path: mine },
+      );
       assertUnchanged(secret, before);
     });
   });
@@ -191,7 +237,7 @@ describe('a symlink another user planted in a sticky world-writable directory', 
     });
   });
 
-  test('a link owned by the directory\'s owner is followed (the kernel\'s rule: an attacker-owned sticky directory)', async (t) => {
+  test("a link owned by the directory's owner is followed (the kernel's rule: an attacker-owned sticky directory)", async (t) => {
     await bothKernelSettings(t, async () => {
       const a = theAttacker();
       const theirDir = sharedStickyDir();
@@ -234,7 +280,10 @@ describe('a symlink another user planted in a sticky world-writable directory', 
   });
 
   test('untrustedSymlink rejects anything but refuse/replace (TypeError)', async () => {
-    await assert.rejects(atomicWrite(path.join(privateDir(), 'f'), 'x', { untrustedSymlink: 'follow' as 'refuse' }), TypeError);
+    await assert.rejects(
+      atomicWrite(path.join(privateDir(), 'f'), 'x', { untrustedSymlink: 'follow' as 'refuse' }),
+      TypeError,
+    );
   });
 
   test('`fdkeeper write` (the CLI, through the library): refused, root-only file intact, `--mkdir` creates nothing', async (t) => {
@@ -268,7 +317,7 @@ describe('the same attacks through the replace workers', { skip }, () => {
     await stopWorkers();
   });
 
-  test('a worker refuses the planted link (its own error), follows the caller\'s own link (handed back), never touches the file', async (t) => {
+  test("a worker refuses the planted link (its own error), follows the caller's own link (handed back), never touches the file", async (t) => {
     setWorkerPolicy({ max: 1, startAfter: 0, idleMs: 60_000 });
     assert.equal(await workersReady(), true, 'a replace worker starts');
     await bothKernelSettings(t, async () => {
@@ -283,8 +332,14 @@ describe('the same attacks through the replace workers', { skip }, () => {
       await rejectsWith(atomicWrite(dangling, 'x'), { code: 'EACCES', path: dangling });
       const dirLink = path.join(shared, 'data');
       plant(dirLink, victim);
-      await rejectsWith(atomicWrite(path.join(dirLink, 'f.txt'), 'x'), { code: 'EACCES', path: path.join(dirLink, 'f.txt') });
-      await rejectsWith(atomicWrite(path.join(dirLink, 'sub', 'f.txt'), 'x', { mkdir: true }), { code: 'EACCES', path: path.join(dirLink, 'sub', 'f.txt') });
+      await rejectsWith(atomicWrite(path.join(dirLink, 'f.txt'), 'x'), {
+        code: 'EACCES',
+        path: path.join(dirLink, 'f.txt'),
+      });
+      await rejectsWith(atomicWrite(path.join(dirLink, 'sub', 'f.txt'), 'x', { mkdir: true }), {
+        code: 'EACCES',
+        path: path.join(dirLink, 'sub', 'f.txt'),
+      });
       assert.deepEqual(listDir(victim), []);
       assert.equal(workerStats.failed, failed + 4);
       const own = rootOnlyFile('own.conf');
@@ -298,8 +353,12 @@ describe('the same attacks through the replace workers', { skip }, () => {
       fs.chownSync(theirDir, theAttacker().uid, theAttacker().gid);
       const dirOwners = path.join(theirDir, 'link');
       plant(dirOwners, own);
-      await atomicWrite(dirOwners, 'the directory owner\'s link\n');
-      assert.equal(fs.readFileSync(own, 'utf8'), 'the directory owner\'s link\n', "a link owned by the directory's owner is followed");
+      await atomicWrite(dirOwners, "the directory owner's link\n");
+      assert.equal(
+        fs.readFileSync(own, 'utf8'),
+        "the directory owner's link\n",
+        "a link owned by the directory's owner is followed",
+      );
       assert.equal(workerStats.handBack, handed + 2);
       const done = workerStats.done;
       const replaced = path.join(shared, 'replace-me');
@@ -323,7 +382,11 @@ describe('the same attacks through the replace workers', { skip }, () => {
       assert.equal(fs.statSync(path.join(dir, 'first')).mode & 0o777, 0o644);
       process.umask(0o077);
       await atomicWrite(path.join(dir, 'second'), 'x');
-      assert.equal(fs.statSync(path.join(dir, 'second')).mode & 0o777, 0o600, 'the umask tightened after the first write applies');
+      assert.equal(
+        fs.statSync(path.join(dir, 'second')).mode & 0o777,
+        0o600,
+        'the umask tightened after the first write applies',
+      );
       assert.equal(workerStats.done, done + 2, 'both on the worker');
     } finally {
       process.umask(old);
@@ -346,7 +409,7 @@ describe('createExclusive with a claim planted at its predictable name by anothe
       const r = theAttacker().run(['mkfifo', claim]);
       assert.equal(r.status, 0, r.stderr.toString());
     },
-    'an empty file (what a crashed claimer leaves: stale, but another user\'s)': (claim: string) => {
+    "an empty file (what a crashed claimer leaves: stale, but another user's)": (claim: string) => {
       const r = theAttacker().run(['touch', claim]);
       assert.equal(r.status, 0, r.stderr.toString());
     },
@@ -364,14 +427,21 @@ describe('createExclusive with a claim planted at its predictable name by anothe
       assert.deepEqual(await createExclusive(target, 'produced\n'), { created: true, path: target });
       assert.equal(fs.readFileSync(target, 'utf8'), 'produced\n');
       const after = fs.lstatSync(claim);
-      assert.deepEqual([after.ino, after.uid, after.mode, after.size], [planted.ino, planted.uid, planted.mode, planted.size], 'the planted thing is left as it was');
+      assert.deepEqual(
+        [after.ino, after.uid, after.mode, after.size],
+        [planted.ino, planted.uid, planted.mode, planted.size],
+        'the planted thing is left as it was',
+      );
       assertUnchanged(secret, before);
       assert.deepEqual(await createExclusive(target, 'again'), { created: false, path: target, reason: 'exists' });
       assert.deepEqual(listDir(shared), [path.basename(claim), 'cache.bin']);
       // With wait, no waiting on it either.
       const waited = path.join(shared, 'waited.bin');
       make(claimNameFor(waited), secret);
-      assert.deepEqual(await createExclusive(waited, 'w', { wait: { timeoutMs: 60_000, pollMs: 50 } }), { created: true, path: waited });
+      assert.deepEqual(await createExclusive(waited, 'w', { wait: { timeoutMs: 60_000, pollMs: 50 } }), {
+        created: true,
+        path: waited,
+      });
     });
   }
 
@@ -382,7 +452,11 @@ describe('createExclusive with a claim planted at its predictable name by anothe
     assert.deepEqual(await createExclusive(target, 'x'), { created: false, path: target, reason: 'in-progress' });
     const fifoTarget = path.join(shared, 'fifo.bin');
     assert.equal(spawnSync('mkfifo', [claimNameFor(fifoTarget)]).status, 0);
-    assert.deepEqual(await createExclusive(fifoTarget, 'x'), { created: false, path: fifoTarget, reason: 'in-progress' });
+    assert.deepEqual(await createExclusive(fifoTarget, 'x'), {
+      created: false,
+      path: fifoTarget,
+      reason: 'in-progress',
+    });
     assert.equal(fs.existsSync(target), false);
   });
 
@@ -400,7 +474,7 @@ describe('createExclusive with a claim planted at its predictable name by anothe
 
 // ================================================================ item 9: the umask at each create
 
-describe('the umask is the process\'s as it is at each create', () => {
+describe("the umask is the process's as it is at each create", () => {
   test('after a first write with 022, umask 077 gives 0600 files (every form; createExclusive too)', async () => {
     const dir = privateDir();
     const old = process.umask(0o022);
@@ -414,7 +488,8 @@ describe('the umask is the process\'s as it is at each create', () => {
       await p.commit();
       await createExclusive(path.join(dir, 'd'), 'x');
       await atomicWrite(path.join(dir, 'sub', 'e'), 'x', { mkdir: true });
-      for (const n of ['a', 'b', 'c', 'd', path.join('sub', 'e')]) assert.equal(fs.statSync(path.join(dir, n)).mode & 0o777, 0o600, n);
+      for (const n of ['a', 'b', 'c', 'd', path.join('sub', 'e')])
+        assert.equal(fs.statSync(path.join(dir, n)).mode & 0o777, 0o600, n);
       assert.equal(fs.statSync(path.join(dir, 'sub')).mode & 0o777, 0o700, 'mkdir: 0777 less the umask');
       process.umask(0o002);
       await atomicWrite(path.join(dir, 'loosened'), 'x');

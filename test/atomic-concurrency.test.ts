@@ -82,7 +82,12 @@ function fsyncCounts(calls: readonly FaultCall[], dir: string): { file: number; 
 }
 
 /** Runs one batch against `inner` in directory `dir` and checks every invariant. */
-async function runBatch(inner: Backend, dir: string, specs: readonly CallSpec[], read: (p: string) => Buffer): Promise<void> {
+async function runBatch(
+  inner: Backend,
+  dir: string,
+  specs: readonly CallSpec[],
+  read: (p: string) => Buffer,
+): Promise<void> {
   const f = new FaultyBackend(inner);
   const target = path.join(dir, 'target.bin');
   const fdsBefore = inner === osb ? openFdCount() : 0;
@@ -95,9 +100,14 @@ async function runBatch(inner: Backend, dir: string, specs: readonly CallSpec[],
     promises.push(atomicWrite(target, data, { backend: f, durability: spec.durability }));
   }
   const settled = await Promise.allSettled(promises);
-  for (const [i, s] of settled.entries()) assert.equal(s.status, 'fulfilled', `call ${i}: ${s.status === 'rejected' ? String(s.reason) : ''}`);
-  assert.ok(read(target).equals(datas[datas.length - 1]!), 'the file ends with the last call\'s data');
-  assert.deepEqual(inner.readdirSync(dir).filter((n) => isTempName(n)), [], 'no temp file left');
+  for (const [i, s] of settled.entries())
+    assert.equal(s.status, 'fulfilled', `call ${i}: ${s.status === 'rejected' ? String(s.reason) : ''}`);
+  assert.ok(read(target).equals(datas[datas.length - 1]!), "the file ends with the last call's data");
+  assert.deepEqual(
+    inner.readdirSync(dir).filter((n) => isTempName(n)),
+    [],
+    'no temp file left',
+  );
   // FaultyBackend counts by number, which concurrent OS calls can confuse (a number freed and taken
   // again before the close's completion runs): on the OS, ask the kernel instead.
   if (inner === osb) assert.ok(openFdCount() <= fdsBefore, 'every descriptor closed');
@@ -110,7 +120,7 @@ async function runBatch(inner: Backend, dir: string, specs: readonly CallSpec[],
   assert.ok(file <= wantFile, `${file} file fsyncs for ${wantFile} calls asking for one`);
   assert.ok(dirSyncs <= wantFull, `${dirSyncs} directory fsyncs for ${wantFull} 'full' calls`);
   assert.ok(file <= renames, 'a file fsync per write at most');
-  if (wantFull > 0) assert.ok(dirSyncs >= 1, 'a \'full\' call got its directory fsync');
+  if (wantFull > 0) assert.ok(dirSyncs >= 1, "a 'full' call got its directory fsync");
   if (wantFile > 0) assert.ok(file >= 1, 'a durable call got its file fsync');
 }
 
@@ -179,11 +189,29 @@ test('every promise of a distinct-files burst resolves only after a directory fs
   const events: string[] = [];
   const f = new FaultyBackend(osb);
   const spy = Object.create(f, {
-    rename: { value: async (a: string, b: string) => { await f.rename(a, b); events.push(`renamed ${path.basename(b)}`); } },
-    fsync: { value: async (fd: number) => { const p = f.pathOf(fd); const start = events.length; await f.fsync(fd); if (p === dir) events.push(`dirsync-start@${start}`); } },
+    rename: {
+      value: async (a: string, b: string) => {
+        await f.rename(a, b);
+        events.push(`renamed ${path.basename(b)}`);
+      },
+    },
+    fsync: {
+      value: async (fd: number) => {
+        const p = f.pathOf(fd);
+        const start = events.length;
+        await f.fsync(fd);
+        if (p === dir) events.push(`dirsync-start@${start}`);
+      },
+    },
   }) as Backend;
   const names = Array.from({ length: 30 }, (_, i) => `f${i}`);
-  await Promise.all(names.map((n) => atomicWrite(path.join(dir, n), n, { backend: spy }).then(() => { events.push(`resolved ${n}`); })));
+  await Promise.all(
+    names.map((n) =>
+      atomicWrite(path.join(dir, n), n, { backend: spy }).then(() => {
+        events.push(`resolved ${n}`);
+      }),
+    ),
+  );
   for (const n of names) {
     const renamedAt = events.indexOf(`renamed ${n}`);
     const resolvedAt = events.indexOf(`resolved ${n}`);

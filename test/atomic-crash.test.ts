@@ -19,7 +19,13 @@ import { atomicWrite, atomicWriteSync } from '../src/atomic/atomic-write.js';
 import { atomicCreate } from '../src/atomic/pending-file.js';
 import { createExclusive } from '../src/atomic/create-exclusive.js';
 import { cleanupTemps } from '../src/atomic/cleanup-temps.js';
-import { CrashExplorationError, describeCrashState, exploreCrashes, type CrashExploration, type CrashMoment } from '../src/testing.js';
+import {
+  CrashExplorationError,
+  describeCrashState,
+  exploreCrashes,
+  type CrashExploration,
+  type CrashMoment,
+} from '../src/testing.js';
 
 // ------------------------------------------------------------------ fixtures
 
@@ -90,7 +96,10 @@ function assertOnlyLeftovers(state: MemoryBackend, dir: string, keep: readonly s
   }
   for (const name of names) {
     if (keep.includes(name)) continue;
-    assert.ok(TEMP_NAME.test(name) || CLAIM_NAME.test(name), `unexpected entry ${dir}/${name} (not a temp or claim name)`);
+    assert.ok(
+      TEMP_NAME.test(name) || CLAIM_NAME.test(name),
+      `unexpected entry ${dir}/${name} (not a temp or claim name)`,
+    );
   }
 }
 
@@ -113,10 +122,16 @@ function replaced(owner?: { uid: number; gid: number }, path = TARGET, neu = NEW
 }
 
 /** The labels of `path` over the states of a moment, sorted: what the model allows. */
-async function labelsOf(run: (b: MemoryBackend) => void | Promise<void>): Promise<{ during: string[]; after: string[]; x: CrashExploration }> {
+async function labelsOf(
+  run: (b: MemoryBackend) => void | Promise<void>,
+): Promise<{ during: string[]; after: string[]; x: CrashExploration }> {
   const during = new Set<string>();
   const after = new Set<string>();
-  const x = await exploreCrashes({ setup: setupOld, run, check: (s, when) => void (when === 'during' ? during : after).add(label(s, TARGET)) });
+  const x = await exploreCrashes({
+    setup: setupOld,
+    run,
+    check: (s, when) => void (when === 'during' ? during : after).add(label(s, TARGET)),
+  });
   return { during: [...during].sort(), after: [...after].sort(), x };
 }
 
@@ -176,8 +191,17 @@ function oldThenNew(state: MemoryBackend, when: CrashMoment): void {
   else assert.equal(l, 'new', `after: ${TARGET} is ${l}`);
 }
 
-async function flagged(writer: (b: MemoryBackend, path: string, chunks: readonly string[]) => void): Promise<CrashExploration> {
-  return exploreCrashes({ setup: setupOld, run: (b) => { writer(b, TARGET, CHUNKS); }, check: oldThenNew, throwOnFailure: false });
+async function flagged(
+  writer: (b: MemoryBackend, path: string, chunks: readonly string[]) => void,
+): Promise<CrashExploration> {
+  return exploreCrashes({
+    setup: setupOld,
+    run: (b) => {
+      writer(b, TARGET, CHUNKS);
+    },
+    check: oldThenNew,
+    throwOnFailure: false,
+  });
 }
 
 /** What three chunk writes can leave torn: each chunk's end, and every sector boundary (512, 1024, 1536). */
@@ -187,7 +211,13 @@ const failureLabels = (x: CrashExploration, when: CrashMoment): string[] =>
   [...new Set(x.failures.filter((f) => f.when === when).map((f) => label(f.state, TARGET)))].sort();
 
 test('explorer: the correct protocol by hand passes; the counts are what the model gives', async () => {
-  const x = await exploreCrashes({ setup: setupOld, run: (b) => { correctWriter(b, TARGET, CHUNKS); }, check: oldThenNew });
+  const x = await exploreCrashes({
+    setup: setupOld,
+    run: (b) => {
+      correctWriter(b, TARGET, CHUNKS);
+    },
+    check: oldThenNew,
+  });
   assert.deepEqual(x.failures, []);
   assert.equal(x.states, x.during + x.after);
   // f=old and no temp, or a temp holding a prefix of its three writes: empty, torn at 512, 600, 1024,
@@ -202,10 +232,19 @@ test('explorer FLAGS a naive in-place writer (O_TRUNC + write, no fsync): empty 
   assert.deepEqual(failureLabels(x, 'after'), ['empty', ...TORN_CHUNKED, 'old']);
   // And the error it throws by default lists the states readably.
   await assert.rejects(
-    exploreCrashes({ setup: setupOld, run: (b) => { naiveWriter(b, TARGET, CHUNKS); }, check: oldThenNew }),
+    exploreCrashes({
+      setup: setupOld,
+      run: (b) => {
+        naiveWriter(b, TARGET, CHUNKS);
+      },
+      check: oldThenNew,
+    }),
     (e: unknown) => {
       assert.ok(e instanceof CrashExplorationError);
-      assert.match(e.message, /^exploreCrashes: \d+ crash states failed the check \(\d+ of \d+ during the operation, \d+ of \d+ after it reported success; journal \d+–\d+\)/);
+      assert.match(
+        e.message,
+        /^exploreCrashes: \d+ crash states failed the check \(\d+ of \d+ during the operation, \d+ of \d+ after it reported success; journal \d+–\d+\)/,
+      );
       assert.match(e.message, /during: \/d\/f is empty\n {6}\/d → dir\n {6}\/d\/f → \(empty\)/);
       assert.match(e.message, /\/d\/f → "A" × 512/);
       assert.match(e.message, /… and \d+ more$/);
@@ -229,12 +268,26 @@ test('explorer FLAGS temp + fsync + rename without the directory fsync: never to
 });
 
 test('explorer: errors of setup and run propagate; a check may be async; describeCrashState', async () => {
-  await assert.rejects(exploreCrashes({ run: () => Promise.reject(new Error('boom')), check: () => undefined }), /boom/);
-  await assert.rejects(exploreCrashes({ setup: () => { throw new Error('setup failed'); }, run: () => undefined, check: () => undefined }), /setup failed/);
+  await assert.rejects(
+    exploreCrashes({ run: () => Promise.reject(new Error('boom')), check: () => undefined }),
+    /boom/,
+  );
+  await assert.rejects(
+    exploreCrashes({
+      setup: () => {
+        throw new Error('setup failed');
+      },
+      run: () => undefined,
+      check: () => undefined,
+    }),
+    /setup failed/,
+  );
   let calls = 0;
   const x = await exploreCrashes({
     setup: setupOld,
-    run: (b) => { correctWriter(b, TARGET, CHUNKS); },
+    run: (b) => {
+      correctWriter(b, TARGET, CHUNKS);
+    },
     check: async () => {
       await Promise.resolve();
       calls++;
@@ -285,7 +338,14 @@ test('explorer: refuses a run the crash model could not keep in full (compaction
 test('explorer: tearSize is passed to the crash model (smaller sectors, more torn states)', async () => {
   const at = async (tearSize: number): Promise<string[]> => {
     const seen = new Set<string>();
-    await exploreCrashes({ tearSize, setup: setupOld, run: (b) => { naiveWriter(b, TARGET, [NEW]); }, check: (s) => void seen.add(label(s, TARGET)) });
+    await exploreCrashes({
+      tearSize,
+      setup: setupOld,
+      run: (b) => {
+        naiveWriter(b, TARGET, [NEW]);
+      },
+      check: (s) => void seen.add(label(s, TARGET)),
+    });
     return [...seen].filter((l) => l.startsWith('new[')).sort();
   };
   assert.deepEqual(await at(SECTOR), ['new[:1024]', 'new[:1536]', 'new[:512]']);
@@ -295,7 +355,11 @@ test('explorer: tearSize is passed to the crash model (smaller sectors, more tor
 // ------------------------------------------------------------------ atomicWrite
 
 /** Explores, prints the state counts (for the record) and checks them: see the file's header. */
-async function explore(name: string, options: Parameters<typeof exploreCrashes>[0], expected?: { during: number; after: number }): Promise<CrashExploration> {
+async function explore(
+  name: string,
+  options: Parameters<typeof exploreCrashes>[0],
+  expected?: { during: number; after: number },
+): Promise<CrashExploration> {
   const x = await exploreCrashes(options);
   console.log(`# states ${name}: during ${x.during}, after ${x.after}`);
   if (expected !== undefined) assert.deepEqual({ during: x.during, after: x.after }, expected, `${name}: state counts`);
@@ -309,13 +373,21 @@ async function explore(name: string, options: Parameters<typeof exploreCrashes>[
 // it forced) (1). After the directory fsync returned, only NEW with no temp (1).
 
 test("atomicWrite 'full' over a durable file: complete old or new during; only new once it resolved", async () => {
-  await explore('atomicWrite full', { setup: setupOld, run: (backend) => atomicWrite(TARGET, NEW, { backend }), check: replaced() }, { during: 12, after: 1 });
+  await explore(
+    'atomicWrite full',
+    { setup: setupOld, run: (backend) => atomicWrite(TARGET, NEW, { backend }), check: replaced() },
+    { during: 12, after: 1 },
+  );
 });
 
 test("atomicWrite 'full' keeps the owner (as root) in every state: the fchown is durable before the rename", async () => {
   await explore(
     'atomicWrite full, owned',
-    { setup: setupOwned, run: (backend) => atomicWrite(TARGET, NEW, { backend }), check: replaced(KEEPS_OWNER ? OWNER : { uid: 0, gid: 0 }) },
+    {
+      setup: setupOwned,
+      run: (backend) => atomicWrite(TARGET, NEW, { backend }),
+      check: replaced(KEEPS_OWNER ? OWNER : { uid: 0, gid: 0 }),
+    },
     // The temp goes through one more metadata state (chown'ed) when the owner is kept: 1 + 5 × 3 + 1.
     KEEPS_OWNER ? { during: 17, after: 1 } : { during: 12, after: 1 },
   );
@@ -323,7 +395,11 @@ test("atomicWrite 'full' keeps the owner (as root) in every state: the fchown is
 
 test("atomicWrite 'full' with multi-chunk data (an iterable and an async iterable)", async () => {
   // A synchronous iterable is gathered into one write (as many states as one string) …
-  await explore('atomicWrite full iterable', { setup: setupOld, run: (backend) => atomicWrite(TARGET, CHUNKS, { backend }), check: replaced() }, { during: 12, after: 1 });
+  await explore(
+    'atomicWrite full iterable',
+    { setup: setupOld, run: (backend) => atomicWrite(TARGET, CHUNKS, { backend }), check: replaced() },
+    { during: 12, after: 1 },
+  );
   async function* chunks(): AsyncGenerator<Uint8Array> {
     for (const c of CHUNKS) {
       await Promise.resolve();
@@ -331,7 +407,11 @@ test("atomicWrite 'full' with multi-chunk data (an iterable and an async iterabl
     }
   }
   // … an asynchronous one is written chunk by chunk: the temp can also hold 600 or 1200 bytes (×2 modes).
-  await explore('atomicWrite full async iterable', { setup: setupOld, run: (backend) => atomicWrite(TARGET, chunks(), { backend }), check: replaced() }, { during: 16, after: 1 });
+  await explore(
+    'atomicWrite full async iterable',
+    { setup: setupOld, run: (backend) => atomicWrite(TARGET, chunks(), { backend }), check: replaced() },
+    { during: 16, after: 1 },
+  );
 });
 
 test("atomicWrite 'file': never torn or empty; after it resolved the old content may still come back", async () => {
@@ -371,119 +451,163 @@ test("atomicWrite 'none': what the model allows (not power-loss safe: the rename
 });
 
 test("atomicWriteSync 'full': the same invariants", async () => {
-  await explore('atomicWriteSync full', {
-    setup: setupOld,
-    run: (backend) => {
-      atomicWriteSync(TARGET, CHUNKS, { backend });
+  await explore(
+    'atomicWriteSync full',
+    {
+      setup: setupOld,
+      run: (backend) => {
+        atomicWriteSync(TARGET, CHUNKS, { backend });
+      },
+      check: replaced(),
     },
-    check: replaced(),
-  }, { during: 12, after: 1 });
+    { during: 12, after: 1 },
+  );
 });
 
 test('atomicWrite through a symlink: the link stays, the file it points to is replaced atomically', async () => {
-  await explore('atomicWrite through symlink', {
-    setup: (b) => {
-      setupOld(b);
-      b.symlinkSync('f', '/d/link');
+  await explore(
+    'atomicWrite through symlink',
+    {
+      setup: (b) => {
+        setupOld(b);
+        b.symlinkSync('f', '/d/link');
+      },
+      run: (backend) => atomicWrite('/d/link', NEW, { backend }),
+      check: (state, when) => {
+        replaced()(state, when);
+        assert.deepEqual(state.tree()['/d/link'], { kind: 'symlink', target: 'f' });
+      },
     },
-    run: (backend) => atomicWrite('/d/link', NEW, { backend }),
-    check: (state, when) => {
-      replaced()(state, when);
-      assert.deepEqual(state.tree()['/d/link'], { kind: 'symlink', target: 'f' });
-    },
-  }, { during: 12, after: 1 });
+    { during: 12, after: 1 },
+  );
 });
 
 test('atomicWrite of a new file with mkdir: true: absent or complete during, complete (with its directories) after', async () => {
   const path = '/a/b/c/f';
-  const x = await explore('atomicWrite mkdir', {
-    setup: (b) => { b.mkdirSync('/a'); },
-    run: (backend) => atomicWrite(path, NEW, { backend, mkdir: true, mode: MODE }),
-    check: (state, when) => {
-      const l = label(state, path);
-      if (when === 'during') assert.ok(l === 'absent' || l === 'new', `during: ${path} is ${l}`);
-      else assert.equal(l, 'new', `after: ${path} is ${l}`);
-      if (l === 'new') assert.equal(modeOf(state, path), MODE);
-      assertOnlyLeftovers(state, '/a/b/c', ['f']);
+  const x = await explore(
+    'atomicWrite mkdir',
+    {
+      setup: (b) => {
+        b.mkdirSync('/a');
+      },
+      run: (backend) => atomicWrite(path, NEW, { backend, mkdir: true, mode: MODE }),
+      check: (state, when) => {
+        const l = label(state, path);
+        if (when === 'during') assert.ok(l === 'absent' || l === 'new', `during: ${path} is ${l}`);
+        else assert.equal(l, 'new', `after: ${path} is ${l}`);
+        if (l === 'new') assert.equal(modeOf(state, path), MODE);
+        assertOnlyLeftovers(state, '/a/b/c', ['f']);
+      },
+      // Nothing, /a/b, /a/b/c (3); the temp in /a/b/c as for a replace (10); /a/b/c/f (1). After: only the last.
     },
-    // Nothing, /a/b, /a/b/c (3); the temp in /a/b/c as for a replace (10); /a/b/c/f (1). After: only the last.
-  }, { during: 14, after: 1 });
+    { during: 14, after: 1 },
+  );
   // Every prefix of the directory creations is a state of its own.
   const dirs = new Set<string>();
   await exploreCrashes({
-    setup: (b) => { b.mkdirSync('/a'); },
+    setup: (b) => {
+      b.mkdirSync('/a');
+    },
     run: (backend) => atomicWrite(path, NEW, { backend, mkdir: true }),
-    check: (s) => void dirs.add(Object.keys(s.tree()).filter((p) => p === '/a/b' || p === '/a/b/c').join(',')),
+    check: (s) =>
+      void dirs.add(
+        Object.keys(s.tree())
+          .filter((p) => p === '/a/b' || p === '/a/b/c')
+          .join(','),
+      ),
   });
   assert.deepEqual([...dirs].sort(), ['', '/a/b', '/a/b,/a/b/c']);
   assert.equal(x.after, 1);
 });
 
 test('atomicWrite of a new file: absent or complete during, complete after', async () => {
-  await explore('atomicWrite new file', {
-    setup: (b) => {
-      b.mkdirSync(DIR);
+  await explore(
+    'atomicWrite new file',
+    {
+      setup: (b) => {
+        b.mkdirSync(DIR);
+      },
+      run: (backend) => atomicWrite(TARGET, NEW, { backend, mode: MODE }),
+      check: createdOnce(TARGET),
     },
-    run: (backend) => atomicWrite(TARGET, NEW, { backend, mode: MODE }),
-    check: createdOnce(TARGET),
-  }, { during: 12, after: 1 });
+    { during: 12, after: 1 },
+  );
 });
 
 test('two files of one directory written concurrently (one directory fsync may serve both): both new once both resolved', async () => {
   const OTHER = '/d/g';
-  await explore('atomicWrite two files, one directory', {
-    setup: (b) => {
-      setupOld(b);
-      writeFile(b, OTHER, OLD);
+  await explore(
+    'atomicWrite two files, one directory',
+    {
+      setup: (b) => {
+        setupOld(b);
+        writeFile(b, OTHER, OLD);
+      },
+      run: async (backend) => {
+        await Promise.all([atomicWrite(TARGET, NEW, { backend }), atomicWrite(OTHER, NEW, { backend })]);
+      },
+      check: (state, when) => {
+        for (const path of [TARGET, OTHER]) {
+          const l = label(state, path);
+          if (when === 'during') assert.ok(l === 'old' || l === 'new', `during: ${path} is ${l}`);
+          else assert.equal(l, 'new', `after: ${path} is ${l}`);
+        }
+        assertOnlyLeftovers(state, DIR, ['f', 'g']);
+      },
     },
-    run: async (backend) => {
-      await Promise.all([atomicWrite(TARGET, NEW, { backend }), atomicWrite(OTHER, NEW, { backend })]);
-    },
-    check: (state, when) => {
-      for (const path of [TARGET, OTHER]) {
-        const l = label(state, path);
-        if (when === 'during') assert.ok(l === 'old' || l === 'new', `during: ${path} is ${l}`);
-        else assert.equal(l, 'new', `after: ${path} is ${l}`);
-      }
-      assertOnlyLeftovers(state, DIR, ['f', 'g']);
-    },
-  }, { during: 83, after: 1 });
+    { during: 83, after: 1 },
+  );
 });
 
 test('coalesced atomicWrites: old, the first or the last content during; only the last once both resolved', async () => {
   const FIRST = 'F'.repeat(1300);
-  await explore('atomicWrite coalesced', {
-    setup: setupOld,
-    run: async (backend) => {
-      await Promise.all([atomicWrite(TARGET, FIRST, { backend }), atomicWrite(TARGET, NEW, { backend })]);
+  await explore(
+    'atomicWrite coalesced',
+    {
+      setup: setupOld,
+      run: async (backend) => {
+        await Promise.all([atomicWrite(TARGET, FIRST, { backend }), atomicWrite(TARGET, NEW, { backend })]);
+      },
+      check: (state, when) => {
+        const c = state.tree()[TARGET];
+        if (when === 'during')
+          assert.ok(c === OLD || c === FIRST || c === NEW, `during: ${TARGET} is ${label(state, TARGET)}`);
+        else assert.equal(label(state, TARGET), 'new');
+        assertOnlyLeftovers(state, DIR, ['f']);
+      },
+      // OLD with no temp or the first write's temp (1 + 4 contents × 2 modes), FIRST (1), FIRST with the
+      // second write's temp (10), NEW (1): 21. The first write was already running: it was not superseded.
     },
-    check: (state, when) => {
-      const c = state.tree()[TARGET];
-      if (when === 'during') assert.ok(c === OLD || c === FIRST || c === NEW, `during: ${TARGET} is ${label(state, TARGET)}`);
-      else assert.equal(label(state, TARGET), 'new');
-      assertOnlyLeftovers(state, DIR, ['f']);
-    },
-    // OLD with no temp or the first write's temp (1 + 4 contents × 2 modes), FIRST (1), FIRST with the
-    // second write's temp (10), NEW (1): 21. The first write was already running: it was not superseded.
-  }, { during: 21, after: 1 });
+    { during: 21, after: 1 },
+  );
 });
 
 test('three coalesced atomicWrites: the superseded middle one is never written, not even in a crash state', async () => {
   const FIRST = 'F'.repeat(1300);
   const SECOND = 'S'.repeat(700);
-  await explore('atomicWrite coalesced, one superseded', {
-    setup: setupOld,
-    run: async (backend) => {
-      await Promise.all([atomicWrite(TARGET, FIRST, { backend }), atomicWrite(TARGET, SECOND, { backend }), atomicWrite(TARGET, NEW, { backend })]);
+  await explore(
+    'atomicWrite coalesced, one superseded',
+    {
+      setup: setupOld,
+      run: async (backend) => {
+        await Promise.all([
+          atomicWrite(TARGET, FIRST, { backend }),
+          atomicWrite(TARGET, SECOND, { backend }),
+          atomicWrite(TARGET, NEW, { backend }),
+        ]);
+      },
+      check: (state, when) => {
+        const c = state.tree()[TARGET];
+        if (when === 'during')
+          assert.ok(c === OLD || c === FIRST || c === NEW, `during: ${TARGET} is ${label(state, TARGET)}`);
+        else assert.equal(label(state, TARGET), 'new');
+        for (const [path, content] of Object.entries(state.tree()))
+          assert.ok(typeof content !== 'string' || !content.startsWith('S'), `${path} holds the superseded data`);
+        assertOnlyLeftovers(state, DIR, ['f']);
+      },
     },
-    check: (state, when) => {
-      const c = state.tree()[TARGET];
-      if (when === 'during') assert.ok(c === OLD || c === FIRST || c === NEW, `during: ${TARGET} is ${label(state, TARGET)}`);
-      else assert.equal(label(state, TARGET), 'new');
-      for (const [path, content] of Object.entries(state.tree())) assert.ok(typeof content !== 'string' || !content.startsWith('S'), `${path} holds the superseded data`);
-      assertOnlyLeftovers(state, DIR, ['f']);
-    },
-  }, { during: 21, after: 1 });
+    { during: 21, after: 1 },
+  );
 });
 
 // ------------------------------------------------------------------ the same checks fail when the protocol is broken
@@ -501,7 +625,8 @@ function droppingFsyncs(b: MemoryBackend, drop: 'files' | 'dirs' | 'all'): Backe
           if (!dropped(fd)) target[prop](fd);
         };
       }
-      if (prop === 'fsync' || prop === 'fdatasync') return (fd: number): Promise<void> => (dropped(fd) ? Promise.resolve() : target[prop](fd));
+      if (prop === 'fsync' || prop === 'fdatasync')
+        return (fd: number): Promise<void> => (dropped(fd) ? Promise.resolve() : target[prop](fd));
       const value: unknown = Reflect.get(target, prop, receiver);
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
@@ -510,7 +635,12 @@ function droppingFsyncs(b: MemoryBackend, drop: 'files' | 'dirs' | 'all'): Backe
 
 test('mutation check: atomicWrite without its fsyncs is flagged (torn and empty targets during, old ones after)', async () => {
   const run = (drop: 'files' | 'dirs' | 'all') =>
-    exploreCrashes({ setup: setupOld, run: (b) => atomicWrite(TARGET, NEW, { backend: droppingFsyncs(b, drop) }), check: replaced(), throwOnFailure: false });
+    exploreCrashes({
+      setup: setupOld,
+      run: (b) => atomicWrite(TARGET, NEW, { backend: droppingFsyncs(b, drop) }),
+      check: replaced(),
+      throwOnFailure: false,
+    });
   const all = await run('all');
   assert.deepEqual(failureLabels(all, 'during'), ['empty', 'new[:1024]', 'new[:1536]', 'new[:512]']);
   assert.deepEqual(failureLabels(all, 'after'), ['empty', 'new[:1024]', 'new[:1536]', 'new[:512]', 'old']);
@@ -520,7 +650,12 @@ test('mutation check: atomicWrite without its fsyncs is flagged (torn and empty 
   assert.deepEqual(failureLabels(dirs, 'during'), []);
   assert.deepEqual(failureLabels(dirs, 'after'), ['old']);
   // And through the untouched backend, nothing.
-  const none = await exploreCrashes({ setup: setupOld, run: (b) => atomicWrite(TARGET, NEW, { backend: b }), check: replaced(), throwOnFailure: false });
+  const none = await exploreCrashes({
+    setup: setupOld,
+    run: (b) => atomicWrite(TARGET, NEW, { backend: b }),
+    check: replaced(),
+    throwOnFailure: false,
+  });
   assert.equal(none.failures.length, 0);
 });
 
@@ -541,33 +676,41 @@ test('mutation check: createExclusive without the file fsync can expose a partia
 // ------------------------------------------------------------------ PendingFile
 
 test('atomicCreate + three writes + commit: complete old or new during, new after', async () => {
-  await explore('atomicCreate commit', {
-    setup: setupOld,
-    run: async (backend) => {
-      const file = await atomicCreate(TARGET, { backend });
-      for (const c of CHUNKS) await file.write(c);
-      await file.commit();
-      assert.equal(file.state, 'committed');
+  await explore(
+    'atomicCreate commit',
+    {
+      setup: setupOld,
+      run: async (backend) => {
+        const file = await atomicCreate(TARGET, { backend });
+        for (const c of CHUNKS) await file.write(c);
+        await file.commit();
+        assert.equal(file.state, 'committed');
+      },
+      check: replaced(),
     },
-    check: replaced(),
-  }, { during: 16, after: 1 });
+    { during: 16, after: 1 },
+  );
 });
 
 test('atomicCreate + writes + abort: the old content in every state', async () => {
-  await explore('atomicCreate abort', {
-    setup: setupOld,
-    run: async (backend) => {
-      const file = await atomicCreate(TARGET, { backend });
-      for (const c of CHUNKS) await file.write(c);
-      await file.abort();
+  await explore(
+    'atomicCreate abort',
+    {
+      setup: setupOld,
+      run: async (backend) => {
+        const file = await atomicCreate(TARGET, { backend });
+        for (const c of CHUNKS) await file.write(c);
+        await file.abort();
+      },
+      check: (state) => {
+        assert.equal(label(state, TARGET), 'old');
+        assertOnlyLeftovers(state, DIR, ['f']);
+      },
+      // No temp, or the temp (0o600: never fchmod'ed) holding a prefix of the three writes; the unlink of an
+      // aborted temp is not made durable, so the same 8 states remain possible after abort() resolved.
     },
-    check: (state) => {
-      assert.equal(label(state, TARGET), 'old');
-      assertOnlyLeftovers(state, DIR, ['f']);
-    },
-    // No temp, or the temp (0o600: never fchmod'ed) holding a prefix of the three writes; the unlink of an
-    // aborted temp is not made durable, so the same 8 states remain possible after abort() resolved.
-  }, { during: 8, after: 8 });
+    { during: 8, after: 8 },
+  );
 });
 
 // ------------------------------------------------------------------ createExclusive
@@ -584,39 +727,61 @@ function createdOnce(path: string) {
 }
 
 test('createExclusive: the target never appears partial; after created: true every state has it complete', async () => {
-  await explore('createExclusive data', {
-    setup: (b) => { b.mkdirSync(DIR); },
-    run: async (backend) => {
-      assert.deepEqual(await createExclusive(TARGET, NEW, { backend, mode: MODE }), { created: true, path: TARGET });
+  await explore(
+    'createExclusive data',
+    {
+      setup: (b) => {
+        b.mkdirSync(DIR);
+      },
+      run: async (backend) => {
+        assert.deepEqual(await createExclusive(TARGET, NEW, { backend, mode: MODE }), { created: true, path: TARGET });
+      },
+      check: createdOnce(TARGET),
+      // After created: true the target is complete; besides it a crash can still leave the claim (empty or
+      // complete: it is never fsynced) and the temp (a second link to the target): 5 states.
     },
-    check: createdOnce(TARGET),
-    // After created: true the target is complete; besides it a crash can still leave the claim (empty or
-    // complete: it is never fsynced) and the temp (a second link to the target): 5 states.
-  }, { during: 32, after: 5 });
-  await explore('createExclusive producer', {
-    setup: (b) => { b.mkdirSync(DIR); },
-    run: async (backend) => {
-      const r = await createExclusive(
-        TARGET,
-        async (file) => {
-          for (const c of CHUNKS) await file.write(c);
-        },
-        { backend, mode: MODE },
-      );
-      assert.equal(r.created, true);
+    { during: 32, after: 5 },
+  );
+  await explore(
+    'createExclusive producer',
+    {
+      setup: (b) => {
+        b.mkdirSync(DIR);
+      },
+      run: async (backend) => {
+        const r = await createExclusive(
+          TARGET,
+          async (file) => {
+            for (const c of CHUNKS) await file.write(c);
+          },
+          { backend, mode: MODE },
+        );
+        assert.equal(r.created, true);
+      },
+      check: createdOnce(TARGET),
     },
-    check: createdOnce(TARGET),
-  }, { during: 40, after: 5 });
+    { during: 40, after: 5 },
+  );
 });
 
 test('createExclusive over an existing file changes nothing, in any state', async () => {
-  await explore('createExclusive exists', {
-    setup: setupOld,
-    run: async (backend) => {
-      assert.deepEqual(await createExclusive(TARGET, NEW, { backend }), { created: false, path: TARGET, reason: 'exists' });
+  await explore(
+    'createExclusive exists',
+    {
+      setup: setupOld,
+      run: async (backend) => {
+        assert.deepEqual(await createExclusive(TARGET, NEW, { backend }), {
+          created: false,
+          path: TARGET,
+          reason: 'exists',
+        });
+      },
+      check: (state) => {
+        assert.equal(label(state, TARGET), 'old');
+      },
     },
-    check: (state) => { assert.equal(label(state, TARGET), 'old'); },
-  }, { during: 1, after: 1 });
+    { during: 1, after: 1 },
+  );
 });
 
 // ------------------------------------------------------------------ after the crash

@@ -56,7 +56,10 @@ settleWorkers();
 
 const PREFIX = 'fdkeeper-atomic-errors-';
 const swept = sweepStaleMounts(os.tmpdir(), PREFIX);
-if (swept.length > 0) process.stderr.write(`atomic-errors: unmounted ${swept.length} mount(s) left by an earlier run: ${swept.join(', ')}\n`);
+if (swept.length > 0)
+  process.stderr.write(
+    `atomic-errors: unmounted ${swept.length} mount(s) left by an earlier run: ${swept.join(', ')}\n`,
+  );
 const ROOT = runRoot(PREFIX);
 
 after(() => {
@@ -114,7 +117,8 @@ async function assertIntact(s: Scene, label: string, faulty?: FaultyBackend): Pr
   if (s.before === undefined) assert.equal(fs.existsSync(s.target), false, `${label}: the target was created`);
   else assertUnchanged(s.target, s.before, label);
   assertNothingLeft(s.dir, s.names, label);
-  if (faulty !== undefined) assert.deepEqual(faulty.openFds(), [], `${label}: descriptors opened through the backend and never closed`);
+  if (faulty !== undefined)
+    assert.deepEqual(faulty.openFds(), [], `${label}: descriptors opened through the backend and never closed`);
   await s.guard.check(label);
 }
 
@@ -170,7 +174,12 @@ describe('ENOSPC', () => {
     await assertIntact(s, 'async 2 MiB');
     assert.equal(fs.statfsSync(mnt).bfree, freeBefore, 'space is still held (an unlinked temp kept open?)');
     const s2 = scene(mnt, target);
-    throwsWith(() => { atomicWriteSync(target, big); }, { code: 'ENOSPC', path: target });
+    throwsWith(
+      () => {
+        atomicWriteSync(target, big);
+      },
+      { code: 'ENOSPC', path: target },
+    );
     await assertIntact(s2, 'sync 2 MiB');
     assert.equal(fs.statfsSync(mnt).bfree, freeBefore, 'space is still held after the sync form');
 
@@ -190,21 +199,32 @@ describe('ENOSPC', () => {
       const s = scene(mnt, target);
       await rejectsWith(atomicWrite(target, 'a small new content\n'), { code: 'ENOSPC', path: target });
       await assertIntact(s, 'async small write on a full tmpfs');
-      throwsWith(() => { atomicWriteSync(target, 'a small new content\n'); }, { code: 'ENOSPC', path: target });
+      throwsWith(
+        () => {
+          atomicWriteSync(target, 'a small new content\n');
+        },
+        { code: 'ENOSPC', path: target },
+      );
       await assertIntact(s, 'sync small write on a full tmpfs');
-      await rejectsWith(atomicWrite(target, 'a small new content\n', { durability: 'none' }), { code: 'ENOSPC', path: target });
+      await rejectsWith(atomicWrite(target, 'a small new content\n', { durability: 'none' }), {
+        code: 'ENOSPC',
+        path: target,
+      });
       await assertIntact(s, "async small write on a full tmpfs, durability 'none'");
     });
 
     await t.test('full tmpfs: PendingFile.write fails with ENOSPC; await using removes the temp', async () => {
       const s = scene(mnt, target);
       let tempPath = '';
-      await rejectsWith((async () => {
-        await using f = await atomicCreate(target);
-        tempPath = f.tempPath;
-        await f.write('a small new content\n');
-        await f.commit();
-      })(), { code: 'ENOSPC', path: target });
+      await rejectsWith(
+        (async () => {
+          await using f = await atomicCreate(target);
+          tempPath = f.tempPath;
+          await f.write('a small new content\n');
+          await f.commit();
+        })(),
+        { code: 'ENOSPC', path: target },
+      );
       assert.notEqual(tempPath, '');
       await assertIntact(s, 'PendingFile on a full tmpfs');
     });
@@ -236,7 +256,12 @@ describe('ENOSPC', () => {
       const faulty = faultyOs({ syscall: 'write', code: 'ENOSPC' });
       const s = scene(dir, target);
       const e = sync
-        ? throwsWith(() => { atomicWriteSync(target, 'new content', { backend: faulty }); }, { code: 'ENOSPC', path: target })
+        ? throwsWith(
+            () => {
+              atomicWriteSync(target, 'new content', { backend: faulty });
+            },
+            { code: 'ENOSPC', path: target },
+          )
         : await rejectsWith(atomicWrite(target, 'new content', { backend: faulty }), { code: 'ENOSPC', path: target });
       assertTempInDetail(e, label);
       assert.equal(renamesOf(faulty), 0, `${label}: renamed after a failed write`);
@@ -250,9 +275,18 @@ describe('ENOSPC', () => {
     const data = Buffer.alloc(64 * 1024, 0x62);
     for (const sync of [false, true]) {
       const label = sync ? 'sync' : 'async';
-      const faulty = faultyOs({ syscall: 'write', shortWrite: 'half', nth: 1 }, { syscall: 'write', code: 'ENOSPC', nth: 2 });
+      const faulty = faultyOs(
+        { syscall: 'write', shortWrite: 'half', nth: 1 },
+        { syscall: 'write', code: 'ENOSPC', nth: 2 },
+      );
       const s = scene(dir, target);
-      if (sync) throwsWith(() => { atomicWriteSync(target, data, { backend: faulty }); }, { code: 'ENOSPC', path: target });
+      if (sync)
+        throwsWith(
+          () => {
+            atomicWriteSync(target, data, { backend: faulty });
+          },
+          { code: 'ENOSPC', path: target },
+        );
       else await rejectsWith(atomicWrite(target, data, { backend: faulty }), { code: 'ENOSPC', path: target });
       assert.deepEqual(faulty.fired(), [1, 1], `${label}: the short write was followed by a second write`);
       await assertIntact(s, label, faulty);
@@ -281,7 +315,13 @@ describe('EROFS', () => {
       skip(t, `mounting is not permitted here: ${why}`);
       return;
     }
-    assert.throws(() => { fs.writeFileSync(join(ro, 'probe'), 'x'); }, { code: 'EROFS' }, 'the bind mount is read-only');
+    assert.throws(
+      () => {
+        fs.writeFileSync(join(ro, 'probe'), 'x');
+      },
+      { code: 'EROFS' },
+      'the bind mount is read-only',
+    );
     const target = join(ro, 'target.txt');
     const fresh = join(ro, 'new.txt');
 
@@ -289,7 +329,12 @@ describe('EROFS', () => {
       let s = scene(ro, target);
       await rejectsWith(atomicWrite(target, 'new content'), { code: 'EROFS', path: target });
       await assertIntact(s, 'atomicWrite');
-      throwsWith(() => { atomicWriteSync(target, 'new content'); }, { code: 'EROFS', path: target });
+      throwsWith(
+        () => {
+          atomicWriteSync(target, 'new content');
+        },
+        { code: 'EROFS', path: target },
+      );
       await assertIntact(s, 'atomicWriteSync');
       s = scene(ro, fresh);
       await rejectsWith(atomicWrite(fresh, 'new content'), { code: 'EROFS', path: fresh });
@@ -300,7 +345,12 @@ describe('EROFS', () => {
       const s = scene(ro, fresh);
       const nested = join(ro, 'sub', 'deeper', 'x.txt');
       await rejectsWith(atomicWrite(nested, 'x', { mkdir: true }), { code: 'EROFS', path: nested });
-      throwsWith(() => { atomicWriteSync(nested, 'x', { mkdir: true }); }, { code: 'EROFS', path: nested });
+      throwsWith(
+        () => {
+          atomicWriteSync(nested, 'x', { mkdir: true });
+        },
+        { code: 'EROFS', path: nested },
+      );
       await assertIntact(s, 'mkdir under a read-only mount');
     });
 
@@ -316,7 +366,10 @@ describe('EROFS', () => {
       const s = scene(ro, fresh);
       await rejectsWith(createExclusive(fresh, 'new content'), { code: 'EROFS', path: fresh });
       await assertIntact(s, 'createExclusive of a new file');
-      await rejectsWith(createExclusive(fresh, (f) => f.write('produced')), { code: 'EROFS', path: fresh });
+      await rejectsWith(
+        createExclusive(fresh, (f) => f.write('produced')),
+        { code: 'EROFS', path: fresh },
+      );
       await assertIntact(s, 'createExclusive with a producer');
       const guard = fdGuard();
       assert.deepEqual(await createExclusive(target, 'other'), { created: false, path: target, reason: 'exists' });
@@ -331,10 +384,18 @@ describe('EROFS', () => {
     const data = Buffer.alloc(256 * 1024, 0x63);
     for (const sync of [false, true]) {
       const label = sync ? 'sync' : 'async';
-      const faulty = faultyOs({ syscall: 'write', shortWrite: 4096, nth: 1 }, { syscall: 'write', code: 'EROFS', nth: 2 });
+      const faulty = faultyOs(
+        { syscall: 'write', shortWrite: 4096, nth: 1 },
+        { syscall: 'write', code: 'EROFS', nth: 2 },
+      );
       const s = scene(dir, target);
       const e = sync
-        ? throwsWith(() => { atomicWriteSync(target, data, { backend: faulty }); }, { code: 'EROFS', path: target })
+        ? throwsWith(
+            () => {
+              atomicWriteSync(target, data, { backend: faulty });
+            },
+            { code: 'EROFS', path: target },
+          )
         : await rejectsWith(atomicWrite(target, data, { backend: faulty }), { code: 'EROFS', path: target });
       assertTempInDetail(e, label);
       assert.equal(renamesOf(faulty), 0, `${label}: renamed after a failed write`);
@@ -349,7 +410,13 @@ describe('EROFS', () => {
       const label = sync ? 'sync' : 'async';
       const faulty = faultyOs({ syscall: 'open', path: TEMP, code: 'EROFS' });
       const s = scene(dir, target);
-      if (sync) throwsWith(() => { atomicWriteSync(target, 'new', { backend: faulty }); }, { code: 'EROFS', path: target });
+      if (sync)
+        throwsWith(
+          () => {
+            atomicWriteSync(target, 'new', { backend: faulty });
+          },
+          { code: 'EROFS', path: target },
+        );
       else await rejectsWith(atomicWrite(target, 'new', { backend: faulty }), { code: 'EROFS', path: target });
       await assertIntact(s, label, faulty);
     }
@@ -386,12 +453,19 @@ describe('EACCES', () => {
     const target = makeTarget(locked, 'target.txt', 0o644);
     const fresh = join(locked, 'new.txt');
     fs.chmodSync(locked, 0o555);
-    t.after(() => { fs.chmodSync(locked, 0o755); });
+    t.after(() => {
+      fs.chmodSync(locked, 0o755);
+    });
     const s = scene(locked, target);
     if (!isRoot) {
       // Not root: this process is the unprivileged user.
       await rejectsWith(atomicWrite(target, 'new'), { code: 'EACCES', path: target });
-      throwsWith(() => { atomicWriteSync(target, 'new'); }, { code: 'EACCES', path: target });
+      throwsWith(
+        () => {
+          atomicWriteSync(target, 'new');
+        },
+        { code: 'EACCES', path: target },
+      );
       await rejectsWith(atomicWrite(fresh, 'new'), { code: 'EACCES', path: fresh });
       await rejectsWith(atomicCreate(target), { code: 'EACCES', path: target });
       await rejectsWith(createExclusive(fresh, 'new'), { code: 'EACCES', path: fresh });
@@ -410,8 +484,18 @@ describe('EACCES', () => {
     });
     assert.equal(report.uid, NOBODY, 'the child dropped its uid');
     assert.equal(report.gid, NOBODY, 'the child dropped its gid');
-    assert.deepEqual(report.groups.filter((g) => g === 0), [], 'the child kept group root');
-    const expect: [number, string, string][] = [[0, 'atomicWrite', target], [1, 'atomicWriteSync', target], [2, 'atomicCreate + commit', target], [3, 'atomicWrite of a new file', fresh], [4, 'createExclusive of a new file', fresh]];
+    assert.deepEqual(
+      report.groups.filter((g) => g === 0),
+      [],
+      'the child kept group root',
+    );
+    const expect: [number, string, string][] = [
+      [0, 'atomicWrite', target],
+      [1, 'atomicWriteSync', target],
+      [2, 'atomicCreate + commit', target],
+      [3, 'atomicWrite of a new file', fresh],
+      [4, 'createExclusive of a new file', fresh],
+    ];
     for (const [i, label, path] of expect) {
       await t.test(`as nobody: ${label} -> EACCES`, () => {
         const o = report.outcomes[i];
@@ -428,7 +512,7 @@ describe('EACCES', () => {
     const guard = fdGuard();
     await atomicWrite(target, 'replaced despite 0444\n');
     assert.equal(fs.readFileSync(target, 'utf8'), 'replaced despite 0444\n');
-    assert.equal((fs.statSync(target).mode & 0o7777).toString(8), '444', 'the new file has the old file\'s mode');
+    assert.equal((fs.statSync(target).mode & 0o7777).toString(8), '444', "the new file has the old file's mode");
     atomicWriteSync(target, 'and synchronously\n');
     assert.equal(fs.readFileSync(target, 'utf8'), 'and synchronously\n');
     assert.equal((fs.statSync(target).mode & 0o7777).toString(8), '444');
@@ -438,7 +522,11 @@ describe('EACCES', () => {
       fs.chownSync(target, NOBODY, NOBODY);
       await atomicWrite(target, 'owner kept\n');
       const st = fs.statSync(target);
-      assert.deepEqual([st.uid, st.gid, (st.mode & 0o7777).toString(8)], [NOBODY, NOBODY, '444'], 'owner and mode of the replaced file');
+      assert.deepEqual(
+        [st.uid, st.gid, (st.mode & 0o7777).toString(8)],
+        [NOBODY, NOBODY, '444'],
+        'owner and mode of the replaced file',
+      );
     }
     await guard.check();
   });
@@ -454,7 +542,13 @@ describe('EACCES', () => {
     const target = makeTarget(own, 'readonly.txt', 0o444);
     fs.chownSync(own, NOBODY, NOBODY);
     fs.chownSync(target, NOBODY, NOBODY);
-    const report = await runChild({ dropTo: NOBODY, ops: [{ kind: 'atomicWrite', target, data: 'by nobody\n' }, { kind: 'atomicWriteSync', target, data: 'by nobody, sync\n' }] });
+    const report = await runChild({
+      dropTo: NOBODY,
+      ops: [
+        { kind: 'atomicWrite', target, data: 'by nobody\n' },
+        { kind: 'atomicWriteSync', target, data: 'by nobody, sync\n' },
+      ],
+    });
     assert.equal(report.uid, NOBODY);
     for (const o of report.outcomes) {
       assert.equal(o.ok, true, `${o.kind} failed: ${o.error?.message ?? ''}`);
@@ -478,9 +572,14 @@ describe('path errors', () => {
     const s = scene(dir, target);
     const inside = listDir(target);
     await rejectsWith(atomicWrite(target, 'new'), { code: 'EISDIR', path: target });
-    throwsWith(() => { atomicWriteSync(target, 'new'); }, { code: 'EISDIR', path: target });
+    throwsWith(
+      () => {
+        atomicWriteSync(target, 'new');
+      },
+      { code: 'EISDIR', path: target },
+    );
     assert.ok(fs.statSync(target).isDirectory());
-    assert.deepEqual(listDir(target), inside, 'the directory\'s content changed');
+    assert.deepEqual(listDir(target), inside, "the directory's content changed");
     assertNothingLeft(dir, s.names);
     await s.guard.check();
   });
@@ -502,7 +601,12 @@ describe('path errors', () => {
     const target = join(dir, 'missing', 'sub', 'f.txt');
     const s = scene(dir, target);
     await rejectsWith(atomicWrite(target, 'new'), { code: 'ENOENT', path: target });
-    throwsWith(() => { atomicWriteSync(target, 'new'); }, { code: 'ENOENT', path: target });
+    throwsWith(
+      () => {
+        atomicWriteSync(target, 'new');
+      },
+      { code: 'ENOENT', path: target },
+    );
     assert.equal(fs.existsSync(join(dir, 'missing')), false, 'a parent was created without mkdir');
     await assertIntact(s, 'without mkdir');
     await atomicWrite(target, 'with mkdir\n', { mkdir: true });
@@ -530,7 +634,12 @@ describe('path errors', () => {
     const target = join(file, 'x');
     const s = scene(dir, file);
     await rejectsWith(atomicWrite(target, 'new'), { code: 'ENOTDIR', path: target });
-    throwsWith(() => { atomicWriteSync(target, 'new'); }, { code: 'ENOTDIR', path: target });
+    throwsWith(
+      () => {
+        atomicWriteSync(target, 'new');
+      },
+      { code: 'ENOTDIR', path: target },
+    );
     await rejectsWith(atomicWrite(target, 'new', { mkdir: true }), { code: 'ENOTDIR', path: target });
     await assertIntact(s, 'ENOTDIR');
   });
@@ -545,23 +654,33 @@ describe('EMFILE', () => {
     const dir = caseDir();
     const target = makeTarget(dir);
     const s = scene(dir, target);
-    const report = await runChild({
-      ops: [
-        // A promise-form open refused with EMFILE waits (the table's emfileRetryMs) for a close that
-        // would make room; nothing closes here, so it fails once that time is up.
-        { kind: 'atomicWrite', target, data: 'none free, async', leaveFree: 0, emfileRetryMs: 300 },
-        { kind: 'atomicWriteSync', target, data: 'none free, sync', leaveFree: 0 },
-        { kind: 'atomicWrite', target, data: 'one free, async', leaveFree: 1 },
-        { kind: 'atomicWriteSync', target, data: 'one free, sync', leaveFree: 1 },
-      ],
-    }, LIMIT);
-    assert.match(report.limit, new RegExp(`^Max open files\\s+${LIMIT}\\s+${LIMIT}\\b`), 'the child runs under the low limit (hard and soft)');
+    const report = await runChild(
+      {
+        ops: [
+          // A promise-form open refused with EMFILE waits (the table's emfileRetryMs) for a close that
+          // would make room; nothing closes here, so it fails once that time is up.
+          { kind: 'atomicWrite', target, data: 'none free, async', leaveFree: 0, emfileRetryMs: 300 },
+          { kind: 'atomicWriteSync', target, data: 'none free, sync', leaveFree: 0 },
+          { kind: 'atomicWrite', target, data: 'one free, async', leaveFree: 1 },
+          { kind: 'atomicWriteSync', target, data: 'one free, sync', leaveFree: 1 },
+        ],
+      },
+      LIMIT,
+    );
+    assert.match(
+      report.limit,
+      new RegExp(`^Max open files\\s+${LIMIT}\\s+${LIMIT}\\b`),
+      'the child runs under the low limit (hard and soft)',
+    );
     const outcome = (i: number): OpOutcome => {
       const o = report.outcomes[i];
       assert.ok(o !== undefined, `no outcome ${i}`);
       return o;
     };
-    for (const [i, label] of [[0, 'async, none free'], [1, 'sync, none free']] as const) {
+    for (const [i, label] of [
+      [0, 'async, none free'],
+      [1, 'sync, none free'],
+    ] as const) {
       const o = outcome(i);
       assert.equal(o.freeAtCall, 0, `${label}: the child filled the table`);
       assertChildFailed(o, 'EMFILE', target, label);
@@ -571,7 +690,10 @@ describe('EMFILE', () => {
       assert.deepEqual(o.dirNames, s.names, `${label}: the directory gained or lost names`);
     }
     // The protocol holds one descriptor at a time (the temp is closed before the directory is opened).
-    for (const [i, label, data] of [[2, 'async, one free', 'one free, async'], [3, 'sync, one free', 'one free, sync']] as const) {
+    for (const [i, label, data] of [
+      [2, 'async, one free', 'one free, async'],
+      [3, 'sync, one free', 'one free, sync'],
+    ] as const) {
       const o = outcome(i);
       assert.equal(o.freeAtCall, 1, `${label}: the child left exactly one number free`);
       assert.equal(o.ok, true, `${label}: failed with one descriptor free: ${o.error?.message ?? ''}`);
@@ -589,9 +711,19 @@ describe('EMFILE', () => {
       const label = sync ? 'sync' : 'async';
       const faulty = faultyOs({ syscall: 'open', path: TEMP, code: 'EMFILE' });
       const s = scene(dir, target);
-      if (sync) throwsWith(() => { atomicWriteSync(target, 'new', { backend: faulty }); }, { code: 'EMFILE', path: target });
+      if (sync)
+        throwsWith(
+          () => {
+            atomicWriteSync(target, 'new', { backend: faulty });
+          },
+          { code: 'EMFILE', path: target },
+        );
       // emfileRetryMs 0: the table gives up on an EMFILE open at once instead of waiting for a close.
-      else await rejectsWith(atomicWrite(target, 'new', { table: new FileTable({ backend: faulty, emfileRetryMs: 0 }) }), { code: 'EMFILE', path: target });
+      else
+        await rejectsWith(atomicWrite(target, 'new', { table: new FileTable({ backend: faulty, emfileRetryMs: 0 }) }), {
+          code: 'EMFILE',
+          path: target,
+        });
       await assertIntact(s, label, faulty);
     }
   });
@@ -603,7 +735,13 @@ describe('EMFILE', () => {
       const label = sync ? 'sync' : 'async';
       const faulty = faultyOs({ syscall: 'open', path: TEMP, code: 'EPERM', after: true });
       const s = scene(dir, target);
-      if (sync) throwsWith(() => { atomicWriteSync(target, 'new', { backend: faulty }); }, { code: 'EPERM', path: target });
+      if (sync)
+        throwsWith(
+          () => {
+            atomicWriteSync(target, 'new', { backend: faulty });
+          },
+          { code: 'EPERM', path: target },
+        );
       else await rejectsWith(atomicWrite(target, 'new', { backend: faulty }), { code: 'EPERM', path: target });
       await assertIntact(s, label, faulty);
     }
@@ -628,7 +766,13 @@ describe('EMFILE', () => {
  * name is not unlinked after the rename, no descriptor stays open. `more` adds checks of its own (it
  * gets the FaultyBackend that ran the write).
  */
-async function failAfterRename(dir: string, target: string, rule: FaultRule & { code: string }, sync: boolean, more: (faulty: FaultyBackend, label: string) => void): Promise<void> {
+async function failAfterRename(
+  dir: string,
+  target: string,
+  rule: FaultRule & { code: string },
+  sync: boolean,
+  more: (faulty: FaultyBackend, label: string) => void,
+): Promise<void> {
   const label = sync ? 'sync' : 'async';
   const data = `new content (${label})\n`;
   const faulty = faultyOs(rule);
@@ -636,10 +780,16 @@ async function failAfterRename(dir: string, target: string, rule: FaultRule & { 
   const names = listDir(dir);
   const expected = { code: rule.code, path: target, target: 'replaced' } as const;
   const e = sync
-    ? throwsWith(() => { atomicWriteSync(target, data, { backend: faulty }); }, expected)
+    ? throwsWith(() => {
+        atomicWriteSync(target, data, { backend: faulty });
+      }, expected)
     : await rejectsWith(atomicWrite(target, data, { backend: faulty }), expected);
   // expected.target: the outcome as data; the detail still says it in words for a human.
-  assert.match(e.detail ?? '', /in place/, `${label}: the detail does not say the new content is in place: ${e.message}`);
+  assert.match(
+    e.detail ?? '',
+    /in place/,
+    `${label}: the detail does not say the new content is in place: ${e.message}`,
+  );
   assert.equal(fs.readFileSync(target, 'utf8'), data, `${label}: the new content is in place`);
   more(faulty, label);
   assertNothingLeft(dir, names, label);
@@ -670,8 +820,16 @@ describe('EIO on fsync', () => {
           const faulty = faultyOs({ syscall: 'fsync', path: TEMP, code: 'EIO', after: afterCall });
           const s = scene(dir, target);
           const e = sync
-            ? throwsWith(() => { atomicWriteSync(target, 'new', { backend: faulty, durability }); }, { code: 'EIO', path: target })
-            : await rejectsWith(atomicWrite(target, 'new', { backend: faulty, durability }), { code: 'EIO', path: target });
+            ? throwsWith(
+                () => {
+                  atomicWriteSync(target, 'new', { backend: faulty, durability });
+                },
+                { code: 'EIO', path: target },
+              )
+            : await rejectsWith(atomicWrite(target, 'new', { backend: faulty, durability }), {
+                code: 'EIO',
+                path: target,
+              });
           assertTempInDetail(e, label);
           assert.equal(fsyncsOf(faulty), 1, `${label}: ${fsyncsOf(faulty)} fsync calls (a retry hides the lost data)`);
           assert.equal(fdatasyncsOf(faulty), 0, `${label}: fdatasync called`);
@@ -688,7 +846,11 @@ describe('EIO on fsync', () => {
     const isDir = (p: string): boolean => path.resolve(p) === dir;
     for (const sync of [false, true]) {
       await failAfterRename(dir, target, { syscall: 'fsync', path: isDir, code: 'EIO' }, sync, (faulty, label) => {
-        assert.equal(faulty.calls.filter((c) => c.syscall === 'fsync' && c.path !== undefined && isDir(c.path)).length, 1, `${label}: the directory fsync was retried`);
+        assert.equal(
+          faulty.calls.filter((c) => c.syscall === 'fsync' && c.path !== undefined && isDir(c.path)).length,
+          1,
+          `${label}: the directory fsync was retried`,
+        );
       });
     }
   });
@@ -705,9 +867,17 @@ describe('abort', () => {
       ac.abort(reason);
       const faulty = faultyOs();
       const s = scene(dir, target);
-      const e = await rejectsWith(atomicWrite(target, 'new', { signal: ac.signal, backend: faulty }), { code: 'ECANCELED', path: target, syscall: 'write' });
-      assert.equal(e.cause, ac.signal.reason, 'cause is the signal\'s reason');
-      assert.deepEqual(faulty.calls.filter((c) => c.syscall === 'open'), [], 'opened something although aborted before the start');
+      const e = await rejectsWith(atomicWrite(target, 'new', { signal: ac.signal, backend: faulty }), {
+        code: 'ECANCELED',
+        path: target,
+        syscall: 'write',
+      });
+      assert.equal(e.cause, ac.signal.reason, "cause is the signal's reason");
+      assert.deepEqual(
+        faulty.calls.filter((c) => c.syscall === 'open'),
+        [],
+        'opened something although aborted before the start',
+      );
       await assertIntact(s, `reason ${String(reason)}`, faulty);
     }
   });
@@ -732,7 +902,11 @@ describe('abort', () => {
       }
     }
     const s = scene(dir, target);
-    const e = await rejectsWith(atomicWrite(target, slow(), { signal: ac.signal }), { code: 'ECANCELED', path: target, syscall: 'write' });
+    const e = await rejectsWith(atomicWrite(target, slow(), { signal: ac.signal }), {
+      code: 'ECANCELED',
+      path: target,
+      syscall: 'write',
+    });
     assert.equal(e.cause, reason, 'cause is the reason');
     assert.ok(produced <= 5, `the source was consumed on after the abort: ${produced} chunks`);
     // The generator is closed at its next yield: give a loaded machine time to get there.
@@ -756,7 +930,11 @@ describe('abort', () => {
     }
     const backend = new AbortDuringFsync();
     const s = scene(dir, target);
-    const e = await rejectsWith(atomicWrite(target, 'new', { signal: ac.signal, backend }), { code: 'ECANCELED', path: target, syscall: 'write' });
+    const e = await rejectsWith(atomicWrite(target, 'new', { signal: ac.signal, backend }), {
+      code: 'ECANCELED',
+      path: target,
+      syscall: 'write',
+    });
     assert.equal(e.cause, reason);
     await assertIntact(s, 'abort during fsync');
   });
@@ -814,7 +992,12 @@ describe('abort', () => {
 
 describe('protocol error paths (FaultyBackend over the OS)', () => {
   /** Runs the async and the sync form with a fresh FaultyBackend each, asserting the failure invariants. */
-  async function bothForms(rules: () => FaultRule[], code: string, more?: (faulty: FaultyBackend, label: string, e: FsError) => void, data: string | Uint8Array = 'new content'): Promise<void> {
+  async function bothForms(
+    rules: () => FaultRule[],
+    code: string,
+    more?: (faulty: FaultyBackend, label: string, e: FsError) => void,
+    data: string | Uint8Array = 'new content',
+  ): Promise<void> {
     const dir = caseDir();
     const target = makeTarget(dir);
     for (const sync of [false, true]) {
@@ -822,7 +1005,12 @@ describe('protocol error paths (FaultyBackend over the OS)', () => {
       const faulty = faultyOs(...rules());
       const s = scene(dir, target);
       const e = sync
-        ? throwsWith(() => { atomicWriteSync(target, data, { backend: faulty }); }, { code, path: target })
+        ? throwsWith(
+            () => {
+              atomicWriteSync(target, data, { backend: faulty });
+            },
+            { code, path: target },
+          )
         : await rejectsWith(atomicWrite(target, data, { backend: faulty }), { code, path: target });
       more?.(faulty, label, e);
       await assertIntact(s, label, faulty);
@@ -830,34 +1018,68 @@ describe('protocol error paths (FaultyBackend over the OS)', () => {
   }
 
   test('a write that returns 0 bytes is EIO (not an endless loop)', async () => {
-    await bothForms(() => [{ syscall: 'write', shortWrite: 0 }], 'EIO', (_f, label, e) => { assertTempInDetail(e, label); });
+    await bothForms(
+      () => [{ syscall: 'write', shortWrite: 0 }],
+      'EIO',
+      (_f, label, e) => {
+        assertTempInDetail(e, label);
+      },
+    );
   });
 
   test('fchmod fails (EPERM): reported, the target untouched', async () => {
-    await bothForms(() => [{ syscall: 'fchmod', code: 'EPERM' }], 'EPERM', (f, label) => { assert.equal(renamesOf(f), 0, `${label}: renamed`); });
+    await bothForms(
+      () => [{ syscall: 'fchmod', code: 'EPERM' }],
+      'EPERM',
+      (f, label) => {
+        assert.equal(renamesOf(f), 0, `${label}: renamed`);
+      },
+    );
   });
 
   test('close of the temp reports EIO after closing it (as NFS does): reported, the descriptor not closed twice, the target untouched', async () => {
-    await bothForms(() => [{ syscall: 'close', path: TEMP, code: 'EIO', after: true }], 'EIO', (f, label) => {
-      const closes = f.calls.filter((c) => c.syscall === 'close' && c.path !== undefined && TEMP.test(c.path));
-      assert.equal(closes.length, 1, `${label}: the temp descriptor was closed ${closes.length} times (a second close may close another file's descriptor)`);
-      assert.equal(renamesOf(f), 0, `${label}: renamed although the close reported an error`);
-    });
+    await bothForms(
+      () => [{ syscall: 'close', path: TEMP, code: 'EIO', after: true }],
+      'EIO',
+      (f, label) => {
+        const closes = f.calls.filter((c) => c.syscall === 'close' && c.path !== undefined && TEMP.test(c.path));
+        assert.equal(
+          closes.length,
+          1,
+          `${label}: the temp descriptor was closed ${closes.length} times (a second close may close another file's descriptor)`,
+        );
+        assert.equal(renamesOf(f), 0, `${label}: renamed although the close reported an error`);
+      },
+    );
   });
 
   test('rename fails (EACCES, EXDEV): reported, the temp removed, the target untouched', async () => {
     for (const code of ['EACCES', 'EXDEV']) {
-      await bothForms(() => [{ syscall: 'rename', code }], code, (_f, label, e) => { assertTempInDetail(e, label); });
+      await bothForms(
+        () => [{ syscall: 'rename', code }],
+        code,
+        (_f, label, e) => {
+          assertTempInDetail(e, label);
+        },
+      );
     }
   });
 
   test('every temp name is taken (EEXIST): 100 tries, then EEXIST for the target, nothing left', async () => {
-    await bothForms(() => [{ syscall: 'open', path: TEMP, code: 'EEXIST' }], 'EEXIST', (f, label) => {
-      const tries = f.calls.filter((c) => c.syscall === 'open' && c.path !== undefined && TEMP.test(c.path));
-      assert.equal(tries.length, 100, `${label}: ${tries.length} tries`);
-      assert.equal(new Set(tries.map((c) => c.path)).size, 100, `${label}: the same name was tried twice`);
-      assert.deepEqual(f.calls.filter((c) => c.syscall === 'unlink'), [], `${label}: unlinked a name it did not create`);
-    });
+    await bothForms(
+      () => [{ syscall: 'open', path: TEMP, code: 'EEXIST' }],
+      'EEXIST',
+      (f, label) => {
+        const tries = f.calls.filter((c) => c.syscall === 'open' && c.path !== undefined && TEMP.test(c.path));
+        assert.equal(tries.length, 100, `${label}: ${tries.length} tries`);
+        assert.equal(new Set(tries.map((c) => c.path)).size, 100, `${label}: the same name was tried twice`);
+        assert.deepEqual(
+          f.calls.filter((c) => c.syscall === 'unlink'),
+          [],
+          `${label}: unlinked a name it did not create`,
+        );
+      },
+    );
   });
 
   test('mkdir: true and creating a parent fails (EACCES): reported, nothing created', async () => {
@@ -867,8 +1089,15 @@ describe('protocol error paths (FaultyBackend over the OS)', () => {
       const label = sync ? 'sync' : 'async';
       const faulty = faultyOs({ syscall: 'mkdir', code: 'EACCES' });
       const s = scene(dir, target);
-      if (sync) throwsWith(() => { atomicWriteSync(target, 'x', { backend: faulty, mkdir: true }); }, { code: 'EACCES', path: target });
-      else await rejectsWith(atomicWrite(target, 'x', { backend: faulty, mkdir: true }), { code: 'EACCES', path: target });
+      if (sync)
+        throwsWith(
+          () => {
+            atomicWriteSync(target, 'x', { backend: faulty, mkdir: true });
+          },
+          { code: 'EACCES', path: target },
+        );
+      else
+        await rejectsWith(atomicWrite(target, 'x', { backend: faulty, mkdir: true }), { code: 'EACCES', path: target });
       await assertIntact(s, label, faulty);
     }
   });
@@ -880,14 +1109,19 @@ describe('protocol error paths (FaultyBackend over the OS)', () => {
     fs.symlinkSync('a', join(dir, 'b'));
     const s = scene(dir, a);
     await rejectsWith(atomicWrite(a, 'x'), { code: 'ELOOP', path: a });
-    throwsWith(() => { atomicWriteSync(a, 'x'); }, { code: 'ELOOP', path: a });
+    throwsWith(
+      () => {
+        atomicWriteSync(a, 'x');
+      },
+      { code: 'ELOOP', path: a },
+    );
     assert.equal(fs.readlinkSync(a), 'b');
     assert.equal(fs.readlinkSync(join(dir, 'b')), 'a');
     assertNothingLeft(dir, s.names);
     await s.guard.check();
   });
 
-  test('the data source fails mid-way (a throwing generator, an erroring stream): rejected for the target, cause the source\'s error, no temp', async () => {
+  test("the data source fails mid-way (a throwing generator, an erroring stream): rejected for the target, cause the source's error, no temp", async () => {
     const dir = caseDir();
     const target = makeTarget(dir);
     const boom = new Error('the source broke');
@@ -899,18 +1133,20 @@ describe('protocol error paths (FaultyBackend over the OS)', () => {
     }
     let s = scene(dir, target);
     let e = await rejectsWith(atomicWrite(target, failing()), { code: 'ECANCELED', path: target });
-    assert.equal(e.cause, boom, 'cause is the source\'s error');
+    assert.equal(e.cause, boom, "cause is the source's error");
     await assertIntact(s, 'async generator');
 
     s = scene(dir, target);
     const stream = new Readable({
       read(): void {
         this.push('some data\n');
-        setTimeout(() => { this.destroy(boom); }, 5);
+        setTimeout(() => {
+          this.destroy(boom);
+        }, 5);
       },
     });
     e = await rejectsWith(atomicWrite(target, stream), { code: 'ECANCELED', path: target });
-    assert.equal(e.cause, boom, 'cause is the stream\'s error');
+    assert.equal(e.cause, boom, "cause is the stream's error");
     await assertIntact(s, 'erroring Readable');
 
     s = scene(dir, target);
@@ -918,8 +1154,13 @@ describe('protocol error paths (FaultyBackend over the OS)', () => {
       yield 'first chunk\n';
       throw boom;
     }
-    e = throwsWith(() => { atomicWriteSync(target, failingSync()); }, { code: 'ECANCELED', path: target });
-    assert.equal(e.cause, boom, 'cause is the source\'s error (sync)');
+    e = throwsWith(
+      () => {
+        atomicWriteSync(target, failingSync());
+      },
+      { code: 'ECANCELED', path: target },
+    );
+    assert.equal(e.cause, boom, "cause is the source's error (sync)");
     await assertIntact(s, 'sync generator');
   });
 
@@ -928,7 +1169,12 @@ describe('protocol error paths (FaultyBackend over the OS)', () => {
     const target = makeTarget(dir);
     const guard = fdGuard();
     const pending = atomicWrite(target, 'from the promise write\n');
-    throwsWith(() => { atomicWriteSync(target, 'from the sync write\n'); }, { code: 'EBUSY', path: target });
+    throwsWith(
+      () => {
+        atomicWriteSync(target, 'from the sync write\n');
+      },
+      { code: 'EBUSY', path: target },
+    );
     await pending;
     assert.equal(fs.readFileSync(target, 'utf8'), 'from the promise write\n');
     assertNothingLeft(dir, ['target.txt']);
@@ -945,10 +1191,18 @@ describe('protocol error paths (FaultyBackend over the OS)', () => {
     const p2 = atomicWrite(target, 'two\n', { backend: faulty });
     const p3 = atomicWrite(target, 'three\n', { backend: faulty });
     const [r1, r2, r3] = await Promise.allSettled([p1, p2, p3]);
-    assert.equal(r1.status, 'fulfilled', `the first write failed: ${r1.status === 'rejected' ? String(r1.reason) : ''}`);
+    assert.equal(
+      r1.status,
+      'fulfilled',
+      `the first write failed: ${r1.status === 'rejected' ? String(r1.reason) : ''}`,
+    );
     await rejectsWith(p2, { code: 'ENOSPC', path: target });
     await rejectsWith(p3, { code: 'ENOSPC', path: target });
-    assert.equal(r2.status === 'rejected' && r3.status === 'rejected' && r2.reason === r3.reason, true, 'the superseded call rejects with the error of the write that carried its data');
+    assert.equal(
+      r2.status === 'rejected' && r3.status === 'rejected' && r2.reason === r3.reason,
+      true,
+      'the superseded call rejects with the error of the write that carried its data',
+    );
     assert.equal(fs.readFileSync(target, 'utf8'), 'one\n');
     assert.equal(faulty.calls.filter((c) => c.syscall === 'write').length, 2, 'the superseded data was never written');
     assertNothingLeft(dir, ['target.txt']);
@@ -984,10 +1238,21 @@ describe('PendingFile', () => {
     const s = scene(dir, target);
     const f = atomicCreateSync(target, { backend: faulty });
     f.writeSync('new content');
-    throwsWith(() => { f.commitSync(); }, { code: 'EACCES', path: target });
+    throwsWith(
+      () => {
+        f.commitSync();
+      },
+      { code: 'EACCES', path: target },
+    );
     assert.equal(f.state, 'aborted');
     assert.equal(fs.existsSync(f.tempPath), false, 'the temp is still there');
-    assert.throws(() => { f.commitSync(); }, FsError, 'commitSync after a failed commit (aborted)');
+    assert.throws(
+      () => {
+        f.commitSync();
+      },
+      FsError,
+      'commitSync after a failed commit (aborted)',
+    );
     f.abortSync();
     await assertIntact(s, 'failed commitSync', faulty);
   });
@@ -1049,7 +1314,10 @@ describe('createExclusive', () => {
     const backend = new ReadOnlyDirBackend(dir);
     const s = scene(dir, target);
     await rejectsWith(createExclusive(target, 'content', { backend }), { code: 'EROFS', path: target });
-    await rejectsWith(createExclusive(target, (f) => f.write('x'), { backend }), { code: 'EROFS', path: target });
+    await rejectsWith(
+      createExclusive(target, (f) => f.write('x'), { backend }),
+      { code: 'EROFS', path: target },
+    );
     await assertIntact(s, 'read-only directory');
   });
 
@@ -1059,7 +1327,12 @@ describe('createExclusive', () => {
     const backend = new ReadOnlyDirBackend(dir);
     const s = scene(dir, target);
     await rejectsWith(atomicWrite(target, 'new', { backend }), { code: 'EROFS', path: target });
-    throwsWith(() => { atomicWriteSync(target, 'new', { backend }); }, { code: 'EROFS', path: target });
+    throwsWith(
+      () => {
+        atomicWriteSync(target, 'new', { backend });
+      },
+      { code: 'EROFS', path: target },
+    );
     await rejectsWith(atomicCreate(target, { backend }), { code: 'EROFS', path: target });
     await assertIntact(s, 'read-only directory');
   });
@@ -1068,7 +1341,8 @@ describe('createExclusive', () => {
     const dir = caseDir();
     const target = join(dir, 'product.txt');
     // The temp for the target itself (`.product.txt.<pid36>-<rand>.fdkeeper-tmp`), not one for the claim.
-    const contentTemp = (p: string): boolean => TEMP.test(p) && path.basename(p).startsWith('.product.txt.') && !p.includes('.fdkeeper-claim');
+    const contentTemp = (p: string): boolean =>
+      TEMP.test(p) && path.basename(p).startsWith('.product.txt.') && !p.includes('.fdkeeper-claim');
     const faulty = faultyOs({ syscall: 'open', path: contentTemp, code: 'EACCES' });
     const s = scene(dir, target);
     await rejectsWith(createExclusive(target, 'content', { backend: faulty }), { code: 'EACCES', path: target });

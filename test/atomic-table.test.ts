@@ -52,7 +52,9 @@ function peakTemps(f: FaultyBackend): number {
 /** 200 concurrent writes of 64 KiB to distinct files in `dir` through `table`. */
 async function burst(dir: string, table: FileTable): Promise<void> {
   const data = Buffer.alloc(64 << 10, 'x');
-  await Promise.all(Array.from({ length: 200 }, (_, i) => atomicWrite(path.join(dir, `f${i}`), data, { table, durability: 'file' })));
+  await Promise.all(
+    Array.from({ length: 200 }, (_, i) => atomicWrite(path.join(dir, `f${i}`), data, { table, durability: 'file' })),
+  );
   for (let i = 0; i < 200; i++) assert.equal(fs.statSync(path.join(dir, `f${i}`)).size, data.length, `f${i} written`);
   assert.deepEqual(
     fs.readdirSync(dir).filter((x) => TEMP.test(x)),
@@ -152,7 +154,7 @@ describe('an uncommitted PendingFile is an open handle of its table', () => {
       assert.equal(table.leakReport(), '', 'nothing open before');
       const pf = sync ? atomicCreateSync(target, { table }) : await atomicCreate(target, { table });
       const handles = table.openHandles();
-      assert.equal(handles.length, 1, 'the temp file is the table\'s one open handle');
+      assert.equal(handles.length, 1, "the temp file is the table's one open handle");
       const h = handles[0];
       assert.ok(h !== undefined);
       assert.equal(h.path, pf.tempPath);

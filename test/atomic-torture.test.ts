@@ -30,36 +30,57 @@ function summary(name: string, r: TortureResult): string {
   );
 }
 
-test(`atomicWrite survives ${KILLS} SIGKILLs: every read is a complete content, no temp survives cleanupTemps`, { timeout: STRESS ? 3_600_000 : 240_000 }, async () => {
-  assertDistFresh();
-  const r = await torture({
-    mode: 'atomic',
-    kills: KILLS,
-    // SIGKILL does not lose the page cache: 'none' is the durability that matters here (and the
-    // cheapest, so the most writes per kill); two slots pay for fsyncs to cover those paths too.
-    writers: ['none', 'none', 'none', 'file', 'full'],
-    readers: 2,
-    maxMs: STRESS ? 3_000_000 : 180_000,
-  });
-  console.log(summary('atomic', r));
-  assert.deepEqual(r.writerErrors, [], 'writers must only die by SIGKILL');
-  assert.ok(r.kills >= KILLS, `only ${r.kills} kills in ${r.ms} ms`);
-  assert.equal(r.readers.invalid, 0, `invalid reads: ${JSON.stringify(r.readers.reasons)} ${JSON.stringify(r.readers.samples)}`);
-  assert.equal(r.readers.missingBeforeFirst, 0, 'the target exists from the start');
-  assert.ok(r.readers.reads >= 1000, `only ${r.readers.reads} reads`);
-  assert.ok(r.writes >= KILLS, `only ${r.writes} completed writes`);
-  assert.ok(r.readers.changes >= 100, `the readers saw only ${r.readers.changes} contents`);
-  assert.ok(r.cleanedDuringRun + r.cleanedAtEnd.length > 0, 'killed writers left temps (or the kills all landed between writes)');
-  assert.deepEqual(r.cleanedLive, [], 'cleanupTemps removed only the temps of dead writers');
-  assert.deepEqual(r.leftover, [], `left in ${r.dir}`);
-  assert.equal(r.target, 'ok');
-});
+test(
+  `atomicWrite survives ${KILLS} SIGKILLs: every read is a complete content, no temp survives cleanupTemps`,
+  { timeout: STRESS ? 3_600_000 : 240_000 },
+  async () => {
+    assertDistFresh();
+    const r = await torture({
+      mode: 'atomic',
+      kills: KILLS,
+      // SIGKILL does not lose the page cache: 'none' is the durability that matters here (and the
+      // cheapest, so the most writes per kill); two slots pay for fsyncs to cover those paths too.
+      writers: ['none', 'none', 'none', 'file', 'full'],
+      readers: 2,
+      maxMs: STRESS ? 3_000_000 : 180_000,
+    });
+    console.log(summary('atomic', r));
+    assert.deepEqual(r.writerErrors, [], 'writers must only die by SIGKILL');
+    assert.ok(r.kills >= KILLS, `only ${r.kills} kills in ${r.ms} ms`);
+    assert.equal(
+      r.readers.invalid,
+      0,
+      `invalid reads: ${JSON.stringify(r.readers.reasons)} ${JSON.stringify(r.readers.samples)}`,
+    );
+    assert.equal(r.readers.missingBeforeFirst, 0, 'the target exists from the start');
+    assert.ok(r.readers.reads >= 1000, `only ${r.readers.reads} reads`);
+    assert.ok(r.writes >= KILLS, `only ${r.writes} completed writes`);
+    assert.ok(r.readers.changes >= 100, `the readers saw only ${r.readers.changes} contents`);
+    assert.ok(
+      r.cleanedDuringRun + r.cleanedAtEnd.length > 0,
+      'killed writers left temps (or the kills all landed between writes)',
+    );
+    assert.deepEqual(r.cleanedLive, [], 'cleanupTemps removed only the temps of dead writers');
+    assert.deepEqual(r.leftover, [], `left in ${r.dir}`);
+    assert.equal(r.target, 'ok');
+  },
+);
 
-test('negative control: fs.writeFileSync in place under the same harness gives torn or empty reads', { timeout: 120_000 }, async () => {
-  const r = await torture({ mode: 'naive', kills: 40, writers: ['none', 'none'], readers: 2, maxMs: 30_000 });
-  console.log(summary('naive', r));
-  assert.deepEqual(r.writerErrors, []);
-  assert.ok(r.readers.invalid > 0, `the readers saw no invalid read in ${r.readers.reads} reads: they could not see tearing`);
-  const reasons = Object.keys(r.readers.reasons);
-  assert.ok(reasons.some((k) => ['empty', 'truncated', 'tiny', 'checksum', 'long'].includes(k)), JSON.stringify(r.readers.reasons));
-});
+test(
+  'negative control: fs.writeFileSync in place under the same harness gives torn or empty reads',
+  { timeout: 120_000 },
+  async () => {
+    const r = await torture({ mode: 'naive', kills: 40, writers: ['none', 'none'], readers: 2, maxMs: 30_000 });
+    console.log(summary('naive', r));
+    assert.deepEqual(r.writerErrors, []);
+    assert.ok(
+      r.readers.invalid > 0,
+      `the readers saw no invalid read in ${r.readers.reads} reads: they could not see tearing`,
+    );
+    const reasons = Object.keys(r.readers.reasons);
+    assert.ok(
+      reasons.some((k) => ['empty', 'truncated', 'tiny', 'checksum', 'long'].includes(k)),
+      JSON.stringify(r.readers.reasons),
+    );
+  },
+);

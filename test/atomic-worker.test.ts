@@ -11,7 +11,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { atomicWrite } from '../src/atomic/atomic-write.js';
 import { cleanupTemps } from '../src/atomic/cleanup-temps.js';
-import { crashWorkers, setWorkerPolicy, stopWorkers, workerCount, workersReady, workerStats, type WorkerPolicy } from '../src/atomic/worker-pool.js';
+import {
+  crashWorkers,
+  setWorkerPolicy,
+  stopWorkers,
+  workerCount,
+  workersReady,
+  workerStats,
+  type WorkerPolicy,
+} from '../src/atomic/worker-pool.js';
 import { processUmask } from '../src/atomic/identity.js';
 import { MemoryBackend } from '../src/backend/memory/memory-backend.js';
 import { FsError } from '../src/errors/fs-error.js';
@@ -30,7 +38,12 @@ after(async () => {
 async function counted(fn: () => Promise<unknown>): Promise<typeof workerStats> {
   const before = { ...workerStats };
   await fn();
-  return { done: workerStats.done - before.done, failed: workerStats.failed - before.failed, aborted: workerStats.aborted - before.aborted, handBack: workerStats.handBack - before.handBack };
+  return {
+    done: workerStats.done - before.done,
+    failed: workerStats.failed - before.failed,
+    aborted: workerStats.aborted - before.aborted,
+    handBack: workerStats.handBack - before.handBack,
+  };
 }
 async function errorOf(p: Promise<unknown>): Promise<FsError> {
   try {
@@ -66,16 +79,20 @@ test('once a worker is online, in-memory writes on the OS backend run on it; con
   assert.deepEqual(leftovers(dir), []);
 });
 
-test('as root the replaced file keeps its owner on the worker path too', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
-  assert.equal(await workersReady(), true);
-  const p = path.join(freshDir(), 'owned');
-  fs.writeFileSync(p, 'old');
-  fs.chownSync(p, 1234, 5678);
-  const moved = await counted(() => atomicWrite(p, 'new'));
-  assert.equal(moved.done, 1);
-  const st = fs.statSync(p);
-  assert.deepEqual([st.uid, st.gid], [1234, 5678]);
-});
+test(
+  'as root the replaced file keeps its owner on the worker path too',
+  { skip: process.getuid?.() !== 0 && 'needs root' },
+  async () => {
+    assert.equal(await workersReady(), true);
+    const p = path.join(freshDir(), 'owned');
+    fs.writeFileSync(p, 'old');
+    fs.chownSync(p, 1234, 5678);
+    const moved = await counted(() => atomicWrite(p, 'new'));
+    assert.equal(moved.done, 1);
+    const st = fs.statSync(p);
+    assert.deepEqual([st.uid, st.gid], [1234, 5678]);
+  },
+);
 
 test('a symlink, a missing directory with mkdir: handed back to the main thread, written as there', async () => {
   assert.equal(await workersReady(), true);
@@ -93,7 +110,7 @@ test('a symlink, a missing directory with mkdir: handed back to the main thread,
   assert.deepEqual(leftovers(dir), []);
 });
 
-test('errors on the worker path are the main thread\'s: same code, path and message; target untouched, no temp', async () => {
+test("errors on the worker path are the main thread's: same code, path and message; target untouched, no temp", async () => {
   assert.equal(await workersReady(), true);
   const dir = freshDir();
   fs.mkdirSync(path.join(dir, 'adir'));
@@ -128,7 +145,10 @@ test('an abort right after the call: ECANCELED from the worker, target untouched
     errors.push(await errorOf(w));
   });
   assert.equal(moved.aborted, 1);
-  assert.deepEqual(errors.map((e) => [e.code, e.path]), [['ECANCELED', p]]);
+  assert.deepEqual(
+    errors.map((e) => [e.code, e.path]),
+    [['ECANCELED', p]],
+  );
   assert.equal(fs.readFileSync(p, 'utf8'), 'old');
   assert.deepEqual(leftovers(dir), []);
 });
@@ -179,14 +199,22 @@ test('workers start only after `startAfter` writes, and stop after `idleMs` with
 });
 
 // Last in this file: after it, workers stay off in this process.
-test('a worker that dies: its writes in flight fail with EIO saying the outcome is unknown; later writes take the main thread\'s path', async () => {
+test("a worker that dies: its writes in flight fail with EIO saying the outcome is unknown; later writes take the main thread's path", async () => {
   assert.equal(await workersReady(), true);
   const dir = freshDir();
   const big = Buffer.alloc(4 << 20, 1);
-  const inFlight = Array.from({ length: 6 }, (_, i) => atomicWrite(path.join(dir, `f${i}`), big).then(() => 'ok', (e: unknown) => e));
+  const inFlight = Array.from({ length: 6 }, (_, i) =>
+    atomicWrite(path.join(dir, `f${i}`), big).then(
+      () => 'ok',
+      (e: unknown) => e,
+    ),
+  );
   await crashWorkers();
   const outcomes = await Promise.all(inFlight);
-  assert.ok(outcomes.some((o) => o !== 'ok'), 'writes were in flight on the worker when it died');
+  assert.ok(
+    outcomes.some((o) => o !== 'ok'),
+    'writes were in flight on the worker when it died',
+  );
   for (const o of outcomes) {
     if (o === 'ok') continue;
     assert.ok(o instanceof FsError, String(o));

@@ -19,7 +19,14 @@ import { atomicWrite, atomicWriteSync } from '../src/atomic/atomic-write.js';
 import { PendingFile, atomicCreate, atomicCreateSync } from '../src/atomic/pending-file.js';
 import { createExclusive } from '../src/atomic/create-exclusive.js';
 import { cleanupTemps } from '../src/atomic/cleanup-temps.js';
-import { claimNameFor, isClaimName, isTempName, parseTempName, setTempRandomSource, tempNameFor } from '../src/atomic/temp-name.js';
+import {
+  claimNameFor,
+  isClaimName,
+  isTempName,
+  parseTempName,
+  setTempRandomSource,
+  tempNameFor,
+} from '../src/atomic/temp-name.js';
 import { refreshProcessUmask } from '../src/atomic/identity.js';
 import { forgetFileSystems, isLocalDir } from '../src/atomic/close-policy.js';
 import type { Durability } from '../src/atomic/types.js';
@@ -68,7 +75,8 @@ function openFdCount(): number {
 }
 /** No more descriptors are open than `before` (what {@link openFdCount} said before the work). */
 function assertNoFdLeak(before: number): void {
-  if (process.platform === 'linux') assert.ok(openFdCount() <= before, `descriptors leaked: ${openFdCount()} open, ${before} before`);
+  if (process.platform === 'linux')
+    assert.ok(openFdCount() <= before, `descriptors leaked: ${openFdCount()} open, ${before} before`);
 }
 /** The calls as `syscall` names, with where they went: `open:temp`, `fsync:dir`… */
 function sequence(calls: readonly FaultCall[], target: string): string[] {
@@ -105,7 +113,13 @@ describe('temp names', () => {
     assert.match(name, new RegExp(`^\\.config\\.json\\.${process.pid.toString(36)}-[0-9a-f]{12}\\.fdkeeper-tmp$`));
     assert.ok(isTempName(name));
     assert.deepEqual(parseTempName(name), { base: 'config.json', pid: process.pid });
-    for (const n of ['config.json', '.config.json.tmp', '.x.1-abc.fdkeeper-tmp', '.x.1-ABCDEFABCDEF.fdkeeper-tmp', 'x.1-abcdefabcdef.fdkeeper-tmp']) {
+    for (const n of [
+      'config.json',
+      '.config.json.tmp',
+      '.x.1-abc.fdkeeper-tmp',
+      '.x.1-ABCDEFABCDEF.fdkeeper-tmp',
+      'x.1-abcdefabcdef.fdkeeper-tmp',
+    ]) {
       assert.equal(isTempName(n), false, n);
       assert.equal(parseTempName(n), undefined, n);
     }
@@ -121,7 +135,10 @@ describe('temp names', () => {
       assert.ok(isTempName(name));
       const parsed = parseTempName(name);
       assert.ok(parsed !== undefined && base.startsWith(parsed.base) && parsed.base.length > 0);
-      assert.ok(!parsed.base.includes('\uFFFD') && Buffer.from(parsed.base).toString() === parsed.base, 'no split character');
+      assert.ok(
+        !parsed.base.includes('\uFFFD') && Buffer.from(parsed.base).toString() === parsed.base,
+        'no split character',
+      );
       const claim = path.basename(claimNameFor(path.join('/d', base)));
       assert.ok(Buffer.byteLength(claim) <= 255 && isClaimName(claim));
     }
@@ -157,7 +174,9 @@ describe('temp names', () => {
       const e = await rejectsFs(atomicWrite(p, 'new', { backend: f }), 'EEXIST', 'no unused temp name after 100 tries');
       assert.equal(e.path, p);
       assert.equal(f.calls.filter((c) => c.syscall === 'open').length, 100);
-      throwsFs(() => { atomicWriteSync(p, 'new'); }, 'EEXIST');
+      throwsFs(() => {
+        atomicWriteSync(p, 'new');
+      }, 'EEXIST');
       assert.equal(fs.readFileSync(p, 'utf8'), 'old');
     } finally {
       setTempRandomSource(undefined);
@@ -169,7 +188,10 @@ describe('temp names', () => {
     const f = new FaultyBackend(osb, [{ syscall: 'open', path: /fdkeeper-tmp$/, nth: 1, code: 'EEXIST' }]);
     await atomicWrite(p, 'new', { backend: f });
     assert.equal(fs.readFileSync(p, 'utf8'), 'new');
-    assert.equal(f.calls.filter((c) => c.syscall === 'open' && c.path !== undefined && isTempName(path.basename(c.path))).length, 2);
+    assert.equal(
+      f.calls.filter((c) => c.syscall === 'open' && c.path !== undefined && isTempName(path.basename(c.path))).length,
+      2,
+    );
     assertNoTemps(path.dirname(p));
     assertBalanced(f);
   });
@@ -184,9 +206,30 @@ describe('content of every data kind', () => {
     ['Uint8Array', () => new Uint8Array([104, 105]), 'hi'],
     ['Buffer slice', () => Buffer.from('xxhixx').subarray(2, 4), 'hi'],
     ['array of chunks', () => ['a', Buffer.from('b'), new Uint8Array([99])], 'abc'],
-    ['big array (not joined)', () => [Buffer.alloc(700_000, 'a'), Buffer.alloc(700_000, 'b')], 'a'.repeat(700_000) + 'b'.repeat(700_000)],
-    ['generator', () => (function* () { yield 'x'; yield Buffer.from('y'); })(), 'xy'],
-    ['async generator', () => (async function* () { yield 'x'; await delay(1); yield 'yz'; })(), 'xyz'],
+    [
+      'big array (not joined)',
+      () => [Buffer.alloc(700_000, 'a'), Buffer.alloc(700_000, 'b')],
+      'a'.repeat(700_000) + 'b'.repeat(700_000),
+    ],
+    [
+      'generator',
+      () =>
+        (function* () {
+          yield 'x';
+          yield Buffer.from('y');
+        })(),
+      'xy',
+    ],
+    [
+      'async generator',
+      () =>
+        (async function* () {
+          yield 'x';
+          await delay(1);
+          yield 'yz';
+        })(),
+      'xyz',
+    ],
     ['Readable stream', () => Readable.from([Buffer.from('st'), Buffer.from('ream')]), 'stream'],
   ];
   for (const [name, make, want] of cases) {
@@ -223,7 +266,13 @@ describe('content of every data kind', () => {
     assert.equal(fs.readFileSync(p, 'utf8'), 'two');
     atomicWriteSync(p, ['th', 'ree']);
     assert.equal(fs.readFileSync(p, 'utf8'), 'three');
-    atomicWriteSync(p, (function* () { yield 'fo'; yield 'ur'; })());
+    atomicWriteSync(
+      p,
+      (function* () {
+        yield 'fo';
+        yield 'ur';
+      })(),
+    );
     assert.equal(fs.readFileSync(p, 'utf8'), 'four');
     assertNoTemps(path.dirname(p));
   });
@@ -233,9 +282,28 @@ describe('content of every data kind', () => {
     await assert.rejects(atomicWrite(p, 42 as unknown as string), TypeError);
     await assert.rejects(atomicWrite(p, null as unknown as string), TypeError);
     await assert.rejects(atomicWrite(p, ['ok', 42] as unknown as string[]), TypeError);
-    await assert.rejects(atomicWrite(p, (function* () { yield 'ok'; yield 42; })() as unknown as Iterable<string>), TypeError);
-    assert.throws(() => { atomicWriteSync(p, chunksOf('x') as unknown as Iterable<string>); }, TypeError);
-    assert.throws(() => { atomicWriteSync(p, (function* () { yield 'ok'; yield {}; })() as unknown as Iterable<string>); }, TypeError);
+    await assert.rejects(
+      atomicWrite(
+        p,
+        (function* () {
+          yield 'ok';
+          yield 42;
+        })() as unknown as Iterable<string>,
+      ),
+      TypeError,
+    );
+    assert.throws(() => {
+      atomicWriteSync(p, chunksOf('x') as unknown as Iterable<string>);
+    }, TypeError);
+    assert.throws(() => {
+      atomicWriteSync(
+        p,
+        (function* () {
+          yield 'ok';
+          yield {};
+        })() as unknown as Iterable<string>,
+      );
+    }, TypeError);
     await assert.rejects(atomicWrite(p, 'x', { durability: 'always' as Durability }), TypeError);
     await assert.rejects(atomicWrite(p, 'x', { mode: 0o10000 }), { name: 'FsError', code: 'EINVAL' }); // numeric options: EINVAL (issue 11)
     await assert.rejects(atomicWrite('', 'x'), TypeError);
@@ -247,7 +315,9 @@ describe('content of every data kind', () => {
     const d = freshDir();
     fs.mkdirSync(path.join(d, 'sub'));
     await rejectsFs(atomicWrite(path.join(d, 'sub'), 'x'), 'EISDIR');
-    throwsFs(() => { atomicWriteSync(path.join(d, 'sub'), 'x'); }, 'EISDIR');
+    throwsFs(() => {
+      atomicWriteSync(path.join(d, 'sub'), 'x');
+    }, 'EISDIR');
     await rejectsFs(atomicWrite(path.join(d, 'new') + '/', 'x'), 'EISDIR');
     assert.ok(fs.statSync(path.join(d, 'sub')).isDirectory());
     assertNoTemps(d);
@@ -293,7 +363,14 @@ describe('mode and owner', () => {
       const p = file('u.txt');
       const f = new FaultyBackend(osb);
       const opens: number[] = [];
-      const spy: Backend = Object.create(f, { open: { value: (pth: string, flags: number, m?: number) => { opens.push(m ?? -1); return f.open(pth, flags, m); } } }) as Backend;
+      const spy: Backend = Object.create(f, {
+        open: {
+          value: (pth: string, flags: number, m?: number) => {
+            opens.push(m ?? -1);
+            return f.open(pth, flags, m);
+          },
+        },
+      }) as Backend;
       await atomicWrite(p, 'x', { backend: spy });
       assert.equal(mode(p), 0o640);
       assert.equal(opens[0], 0o600, 'the temp file is created 0600');
@@ -306,7 +383,7 @@ describe('mode and owner', () => {
     assert.equal(mode(p2), 0o666 & ~old);
   });
 
-  test('on the memory backend the umask is the backend\'s', async () => {
+  test("on the memory backend the umask is the backend's", async () => {
     const m = new MemoryBackend({ umask: 0o077 });
     m.mkdirSync('/d');
     await atomicWrite('/d/a', 'x', { backend: m });
@@ -316,40 +393,48 @@ describe('mode and owner', () => {
     assert.equal(m.statSync('/d/b').mode & 0o777, 0o664);
   });
 
-  test('as root the owner is kept; chown: false drops it; chown: {uid,gid} sets it', { skip: !isRoot && 'needs root' }, async () => {
-    const p = file('o.txt', 'old');
-    fs.chownSync(p, 1234, 1234);
-    fs.chmodSync(p, 0o640);
-    await atomicWrite(p, 'new');
-    let st = fs.statSync(p);
-    assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [1234, 1234, 0o640]);
-    atomicWriteSync(p, 'newer');
-    st = fs.statSync(p);
-    assert.deepEqual([st.uid, st.gid], [1234, 1234]);
-    await atomicWrite(p, 'mine', { chown: false });
-    st = fs.statSync(p);
-    assert.deepEqual([st.uid, st.gid], [process.geteuid?.(), process.getegid?.()]);
-    await atomicWrite(p, 'theirs', { chown: { uid: 4321, gid: 4322 } });
-    st = fs.statSync(p);
-    assert.deepEqual([st.uid, st.gid], [4321, 4322]);
-    const q = path.join(path.dirname(p), 'new.txt');
-    atomicWriteSync(q, 'x', { chown: { uid: 55, gid: 66 } });
-    st = fs.statSync(q);
-    assert.deepEqual([st.uid, st.gid], [55, 66]);
-  });
+  test(
+    'as root the owner is kept; chown: false drops it; chown: {uid,gid} sets it',
+    { skip: !isRoot && 'needs root' },
+    async () => {
+      const p = file('o.txt', 'old');
+      fs.chownSync(p, 1234, 1234);
+      fs.chmodSync(p, 0o640);
+      await atomicWrite(p, 'new');
+      let st = fs.statSync(p);
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [1234, 1234, 0o640]);
+      atomicWriteSync(p, 'newer');
+      st = fs.statSync(p);
+      assert.deepEqual([st.uid, st.gid], [1234, 1234]);
+      await atomicWrite(p, 'mine', { chown: false });
+      st = fs.statSync(p);
+      assert.deepEqual([st.uid, st.gid], [process.geteuid?.(), process.getegid?.()]);
+      await atomicWrite(p, 'theirs', { chown: { uid: 4321, gid: 4322 } });
+      st = fs.statSync(p);
+      assert.deepEqual([st.uid, st.gid], [4321, 4322]);
+      const q = path.join(path.dirname(p), 'new.txt');
+      atomicWriteSync(q, 'x', { chown: { uid: 55, gid: 66 } });
+      st = fs.statSync(q);
+      assert.deepEqual([st.uid, st.gid], [55, 66]);
+    },
+  );
 
-  test('as root, a set-id bit survives keeping the owner (fchown before fchmod)', { skip: !isRoot && 'needs root' }, async () => {
-    const p = file('suid', 'old');
-    fs.chownSync(p, 1234, 1234);
-    fs.chmodSync(p, 0o4755);
-    const f = new FaultyBackend(osb);
-    await atomicWrite(p, 'new', { backend: f });
-    assert.equal(mode(p), 0o4755);
-    const names = f.calls.map((c) => c.syscall);
-    assert.ok(names.indexOf('fchown') < names.indexOf('fchmod'));
-  });
+  test(
+    'as root, a set-id bit survives keeping the owner (fchown before fchmod)',
+    { skip: !isRoot && 'needs root' },
+    async () => {
+      const p = file('suid', 'old');
+      fs.chownSync(p, 1234, 1234);
+      fs.chmodSync(p, 0o4755);
+      const f = new FaultyBackend(osb);
+      await atomicWrite(p, 'new', { backend: f });
+      assert.equal(mode(p), 0o4755);
+      const names = f.calls.map((c) => c.syscall);
+      assert.ok(names.indexOf('fchown') < names.indexOf('fchmod'));
+    },
+  );
 
-  test('root writing root\'s own file makes no fchown call', { skip: !isRoot && 'needs root' }, async () => {
+  test("root writing root's own file makes no fchown call", { skip: !isRoot && 'needs root' }, async () => {
     const p = file('r.txt', 'old');
     const f = new FaultyBackend(osb);
     await atomicWrite(p, 'new', { backend: f });
@@ -418,7 +503,9 @@ describe('symlinks', () => {
     fs.symlinkSync('b', path.join(d, 'a'));
     fs.symlinkSync('a', path.join(d, 'b'));
     await rejectsFs(atomicWrite(path.join(d, 'a'), 'x'), 'ELOOP');
-    throwsFs(() => { atomicWriteSync(path.join(d, 'a'), 'x'); }, 'ELOOP');
+    throwsFs(() => {
+      atomicWriteSync(path.join(d, 'a'), 'x');
+    }, 'ELOOP');
     assertNoTemps(d);
   });
 
@@ -428,7 +515,12 @@ describe('symlinks', () => {
     m.mkdirSync('/e');
     m.symlinkSync('../e/real', '/d/link');
     await atomicWrite('/d/link', 'via link', { backend: m });
-    assert.deepEqual(m.tree(), { '/d': { kind: 'dir' }, '/d/link': { kind: 'symlink', target: '../e/real' }, '/e': { kind: 'dir' }, '/e/real': 'via link' });
+    assert.deepEqual(m.tree(), {
+      '/d': { kind: 'dir' },
+      '/d/link': { kind: 'symlink', target: '../e/real' },
+      '/e': { kind: 'dir' },
+      '/e/real': 'via link',
+    });
     atomicWriteSync('/d/link', 'replaced', { backend: m, replaceSymlink: true });
     assert.equal(m.tree()['/d/link'], 'replaced');
   });
@@ -441,7 +533,9 @@ describe('missing parents', () => {
     const d = freshDir();
     const p = path.join(d, 'a', 'b', 'f.txt');
     await rejectsFs(atomicWrite(p, 'x'), 'ENOENT');
-    throwsFs(() => { atomicWriteSync(p, 'x'); }, 'ENOENT');
+    throwsFs(() => {
+      atomicWriteSync(p, 'x');
+    }, 'ENOENT');
     assert.deepEqual(fs.readdirSync(d), []);
   });
 
@@ -456,8 +550,13 @@ describe('missing parents', () => {
       assert.equal(mode(path.join(d, 'a')) & 0o777, 0o777 & ~refreshProcessUmask());
       const mkdirs = f.calls.filter((c) => c.syscall === 'mkdir' && c.error === undefined).map((c) => c.path);
       assert.deepEqual(mkdirs.sort(), [path.join(d, 'a'), path.join(d, 'a', 'b'), path.join(d, 'a', 'b', 'c')]);
-      const dirSyncs = f.calls.filter((c) => c.syscall === 'fsync' && c.path !== undefined && !isTempName(path.basename(c.path))).map((c) => c.path);
-      assert.deepEqual([...new Set(dirSyncs)].sort(), [d, path.join(d, 'a'), path.join(d, 'a', 'b'), path.join(d, 'a', 'b', 'c')].sort());
+      const dirSyncs = f.calls
+        .filter((c) => c.syscall === 'fsync' && c.path !== undefined && !isTempName(path.basename(c.path)))
+        .map((c) => c.path);
+      assert.deepEqual(
+        [...new Set(dirSyncs)].sort(),
+        [d, path.join(d, 'a'), path.join(d, 'a', 'b'), path.join(d, 'a', 'b', 'c')].sort(),
+      );
       assertBalanced(f);
     });
   }
@@ -474,10 +573,32 @@ describe('missing parents', () => {
 // ================================================================ syscall sequences
 
 const EXPECTED: Record<Durability | 'full (async)', string[]> = {
-  full: ['lstat:target', 'open:temp', 'write:temp', 'fchmod:temp', 'fsync:temp', 'close:temp', 'rename:temp', 'open:dir', 'fsync:dir', 'close:dir'],
+  full: [
+    'lstat:target',
+    'open:temp',
+    'write:temp',
+    'fchmod:temp',
+    'fsync:temp',
+    'close:temp',
+    'rename:temp',
+    'open:dir',
+    'fsync:dir',
+    'close:dir',
+  ],
   // The promise form makes the same calls in the same order (the directory is not opened ahead: measured
   // twice, once alongside the temp file's create and once alongside its write, it gained nothing here).
-  'full (async)': ['lstat:target', 'open:temp', 'write:temp', 'fchmod:temp', 'fsync:temp', 'close:temp', 'rename:temp', 'open:dir', 'fsync:dir', 'close:dir'],
+  'full (async)': [
+    'lstat:target',
+    'open:temp',
+    'write:temp',
+    'fchmod:temp',
+    'fsync:temp',
+    'close:temp',
+    'rename:temp',
+    'open:dir',
+    'fsync:dir',
+    'close:dir',
+  ],
   file: ['lstat:target', 'open:temp', 'write:temp', 'fchmod:temp', 'fsync:temp', 'close:temp', 'rename:temp'],
   none: ['lstat:target', 'open:temp', 'write:temp', 'fchmod:temp', 'close:temp', 'rename:temp'],
 };
@@ -502,8 +623,18 @@ describe('durability levels: the syscall sequence', () => {
           if (sync) atomicWriteSync(p, 'new content', { durability, backend: f });
           else await atomicWrite(p, 'new content', { durability, backend: f });
           // The path walk (resolve-target.ts): one lstat per directory component, then the target's.
-          const walk = [...path.dirname(path.dirname(p)).split(path.sep).filter((x) => x !== '').map(() => 'lstat:ancestor'), 'lstat:dir'];
-          assert.deepEqual(sequence(f.calls, p), [...walk, ...EXPECTED[durability === 'full' && !sync ? 'full (async)' : durability]]);
+          const walk = [
+            ...path
+              .dirname(path.dirname(p))
+              .split(path.sep)
+              .filter((x) => x !== '')
+              .map(() => 'lstat:ancestor'),
+            'lstat:dir',
+          ];
+          assert.deepEqual(sequence(f.calls, p), [
+            ...walk,
+            ...EXPECTED[durability === 'full' && !sync ? 'full (async)' : durability],
+          ]);
           // The flags of the temp file's create and of the directory's open.
           const fsyncs = f.calls.filter((c) => c.syscall === 'fsync');
           assert.equal(fsyncs.length, durability === 'full' ? 2 : durability === 'file' ? 1 : 0);
@@ -520,25 +651,43 @@ describe('durability levels: the syscall sequence', () => {
     }
   }
 
-  test('lstat, closes after an fsync and the directory\'s open are synchronous on a local file system (once it is known), asynchronous before that, for \'none\' and off the OS', async () => {
+  test("lstat, closes after an fsync and the directory's open are synchronous on a local file system (once it is known), asynchronous before that, for 'none' and off the OS", async () => {
     forgetFileSystems();
     const p = file('closes.txt', 'old');
-    const closes = (f: FaultyBackend): string[] => f.calls.filter((c) => c.syscall === 'close').map((c) => `${c.sync ? 'sync' : 'async'}:${c.path === path.dirname(p) ? 'dir' : 'temp'}`);
+    const closes = (f: FaultyBackend): string[] =>
+      f.calls
+        .filter((c) => c.syscall === 'close')
+        .map((c) => `${c.sync ? 'sync' : 'async'}:${c.path === path.dirname(p) ? 'dir' : 'temp'}`);
     const first = new FaultyBackend(osb);
     await atomicWrite(p, 'one', { backend: first });
     // The first calls (the path walk's lstats) come before statfs(2) can have answered; later ones may not.
-    const lstats = (f: FaultyBackend): boolean[] => [...new Set(f.calls.filter((c) => c.syscall === 'lstat').map((c) => c.sync))];
+    const lstats = (f: FaultyBackend): boolean[] => [
+      ...new Set(f.calls.filter((c) => c.syscall === 'lstat').map((c) => c.sync)),
+    ];
     assert.deepEqual(lstats(first), [false], 'the file system is not known yet: thread-pool lstats');
     for (let i = 0; i < 200 && isLocalDir(path.dirname(p)) === undefined; i++) await delay(10); // statfs(2) answers
-    const local = process.platform === 'linux' && (fs.statfsSync(path.dirname(p)).type === 0xef53 || fs.statfsSync(path.dirname(p)).type === 0x01021994);
+    const local =
+      process.platform === 'linux' &&
+      (fs.statfsSync(path.dirname(p)).type === 0xef53 || fs.statfsSync(path.dirname(p)).type === 0x01021994);
     const second = new FaultyBackend(osb);
     await atomicWrite(p, 'two', { backend: second });
     if (local) {
       assert.deepEqual(closes(second), ['sync:temp', 'sync:dir'], 'ext4/tmpfs: closed without a thread-pool job');
       const dirOpens = second.calls.filter((c) => c.syscall === 'open' && c.path === path.dirname(p));
-      assert.deepEqual(dirOpens.map((c) => c.sync), [true], 'the directory opened without a thread-pool job');
+      assert.deepEqual(
+        dirOpens.map((c) => c.sync),
+        [true],
+        'the directory opened without a thread-pool job',
+      );
       assert.deepEqual(lstats(second), [true], 'the lstats without a thread-pool job');
-      assert.ok(second.calls.filter((c) => ['open', 'write', 'fchmod', 'fsync', 'rename'].includes(c.syscall) && c.path !== path.dirname(p)).every((c) => !c.sync), 'create, write, fchmod, fsync and rename stay on the thread pool');
+      assert.ok(
+        second.calls
+          .filter(
+            (c) => ['open', 'write', 'fchmod', 'fsync', 'rename'].includes(c.syscall) && c.path !== path.dirname(p),
+          )
+          .every((c) => !c.sync),
+        'create, write, fchmod, fsync and rename stay on the thread pool',
+      );
     }
     const none = new FaultyBackend(osb);
     await atomicWrite(p, 'three', { backend: none, durability: 'none' });
@@ -549,7 +698,10 @@ describe('durability levels: the syscall sequence', () => {
     await atomicWrite('/d/f', 'x', { backend: onMemory });
     await delay(20);
     await atomicWrite('/d/f', 'y', { backend: onMemory });
-    assert.ok(closes(onMemory).every((c) => c.startsWith('async')), 'not the OS: never synchronous');
+    assert.ok(
+      closes(onMemory).every((c) => c.startsWith('async')),
+      'not the OS: never synchronous',
+    );
     assert.equal(fs.readFileSync(p, 'utf8'), 'three');
     assertBalanced(second);
   });
@@ -559,9 +711,17 @@ describe('durability levels: the syscall sequence', () => {
     const seen: [string, number, number | undefined][] = [];
     const spy = new Proxy(osb, {
       get(t, prop, recv): unknown {
-        if (prop === 'open') return (pth: string, flags: number, m?: number) => { seen.push([pth, flags, m]); return t.open(pth, flags, m); };
+        if (prop === 'open')
+          return (pth: string, flags: number, m?: number) => {
+            seen.push([pth, flags, m]);
+            return t.open(pth, flags, m);
+          };
         // The directory's open is synchronous once its file system is known to be local.
-        if (prop === 'openSync') return (pth: string, flags: number, m?: number) => { seen.push([pth, flags, m]); return t.openSync(pth, flags, m); };
+        if (prop === 'openSync')
+          return (pth: string, flags: number, m?: number) => {
+            seen.push([pth, flags, m]);
+            return t.openSync(pth, flags, m);
+          };
         return Reflect.get(t, prop, recv) as unknown;
       },
     });
@@ -574,7 +734,7 @@ describe('durability levels: the syscall sequence', () => {
     assert.equal(dirOpen[1] & ~O.CLOEXEC, O.RDONLY | O.DIRECTORY);
   });
 
-  test('crash model: after \'full\' a power loss keeps the new content; after \'file\' or \'none\' it may bring back the old', async () => {
+  test("crash model: after 'full' a power loss keeps the new content; after 'file' or 'none' it may bring back the old", async () => {
     for (const durability of ['full', 'file', 'none'] as const) {
       const m = new MemoryBackend({ crashModel: true });
       m.mkdirSync('/d');
@@ -613,14 +773,31 @@ const FAILURES: FailCase[] = [
   { name: 'lstat', rules: [{ syscall: 'lstat', code: 'EACCES' }], code: 'EACCES' },
   { name: 'open (temp)', rules: [{ syscall: 'open', path: TEMP, code: 'ENOSPC' }], code: 'ENOSPC' },
   { name: 'write', rules: [{ syscall: 'write', code: 'ENOSPC' }], code: 'ENOSPC' },
-  { name: 'short write, then failure', rules: [{ syscall: 'write', nth: 1, shortWrite: 'half' }, { syscall: 'write', nth: 2, code: 'EDQUOT' }], code: 'EDQUOT' },
+  {
+    name: 'short write, then failure',
+    rules: [
+      { syscall: 'write', nth: 1, shortWrite: 'half' },
+      { syscall: 'write', nth: 2, code: 'EDQUOT' },
+    ],
+    code: 'EDQUOT',
+  },
   { name: 'zero-byte write', rules: [{ syscall: 'write', shortWrite: 0 }], code: 'EIO' },
   { name: 'fchmod', rules: [{ syscall: 'fchmod', code: 'EPERM' }], code: 'EPERM' },
   { name: 'fsync (temp)', rules: [{ syscall: 'fsync', path: TEMP, code: 'EIO', after: true }], code: 'EIO' },
   { name: 'close (temp)', rules: [{ syscall: 'close', path: TEMP, code: 'EIO', after: true }], code: 'EIO' },
   { name: 'rename', rules: [{ syscall: 'rename', code: 'EXDEV' }], code: 'EXDEV' },
-  { name: 'open (dir)', rules: [{ syscall: 'open', path: (p) => !TEMP.test(p), code: 'EMFILE' }], code: 'EMFILE', afterRename: true },
-  { name: 'fsync (dir)', rules: [{ syscall: 'fsync', path: (p) => !TEMP.test(p), code: 'EIO', after: true }], code: 'EIO', afterRename: true },
+  {
+    name: 'open (dir)',
+    rules: [{ syscall: 'open', path: (p) => !TEMP.test(p), code: 'EMFILE' }],
+    code: 'EMFILE',
+    afterRename: true,
+  },
+  {
+    name: 'fsync (dir)',
+    rules: [{ syscall: 'fsync', path: (p) => !TEMP.test(p), code: 'EIO', after: true }],
+    code: 'EIO',
+    afterRename: true,
+  },
 ];
 
 describe('every failure leaves the target byte-identical and no temp (before the rename)', () => {
@@ -652,7 +829,10 @@ describe('every failure leaves the target byte-identical and no temp (before the
           assert.ok(caught instanceof FsError, `an FsError, got ${String(caught)}`);
           assert.equal(caught.code, c.code);
           assert.equal(caught.path, p, 'the error names the target');
-          const now = backendName === 'os' ? fs.readFileSync(p) : Buffer.from(mem.tree({ encoding: 'latin1' })[p] as string, 'latin1');
+          const now =
+            backendName === 'os'
+              ? fs.readFileSync(p)
+              : Buffer.from(mem.tree({ encoding: 'latin1' })[p] as string, 'latin1');
           if (c.afterRename === true) {
             assert.ok(now.equals(data), 'after the rename the new content is in place');
             assert.equal(caught.target, 'replaced', 'the error says the new content is in place');
@@ -662,8 +842,17 @@ describe('every failure leaves the target byte-identical and no temp (before the
           }
           assertNoTemps(path.dirname(p), inner);
           assertBalanced(f);
-          assert.equal(f.calls.filter((x) => x.syscall === 'unlink' && x.path === p).length, 0, 'the target is never unlinked');
-          if (c.afterRename === true) assert.equal(f.calls.filter((x) => x.syscall === 'unlink').length, 0, 'nothing is unlinked after the rename');
+          assert.equal(
+            f.calls.filter((x) => x.syscall === 'unlink' && x.path === p).length,
+            0,
+            'the target is never unlinked',
+          );
+          if (c.afterRename === true)
+            assert.equal(
+              f.calls.filter((x) => x.syscall === 'unlink').length,
+              0,
+              'nothing is unlinked after the rename',
+            );
         });
       }
     }
@@ -673,7 +862,11 @@ describe('every failure leaves the target byte-identical and no temp (before the
     const p = file('eio.txt', 'old');
     for (const sync of [false, true]) {
       const f = new FaultyBackend(osb, [{ syscall: 'fsync', code: 'EIO', after: true }]);
-      const e = sync ? throwsFs(() => { atomicWriteSync(p, 'new', { backend: f }); }, 'EIO') : await rejectsFs(atomicWrite(p, 'new', { backend: f }), 'EIO');
+      const e = sync
+        ? throwsFs(() => {
+            atomicWriteSync(p, 'new', { backend: f });
+          }, 'EIO')
+        : await rejectsFs(atomicWrite(p, 'new', { backend: f }), 'EIO');
       assert.equal(e.syscall, 'fsync');
       assert.equal(f.calls.filter((c) => c.syscall === 'fsync').length, 1, 'exactly one fsync');
       assert.equal(f.calls.filter((c) => c.syscall === 'rename').length, 0, 'no rename after a failed fsync');
@@ -684,7 +877,10 @@ describe('every failure leaves the target byte-identical and no temp (before the
 
   test('a failing unlink during cleanup does not replace the original error', async () => {
     const p = file('t.txt', 'old');
-    const f = new FaultyBackend(osb, [{ syscall: 'rename', code: 'EACCES' }, { syscall: 'unlink', code: 'EBUSY' }]);
+    const f = new FaultyBackend(osb, [
+      { syscall: 'rename', code: 'EACCES' },
+      { syscall: 'unlink', code: 'EBUSY' },
+    ]);
     const e = await rejectsFs(atomicWrite(p, 'new', { backend: f }), 'EACCES');
     assert.equal(e.syscall, 'rename');
     assert.equal(fs.readFileSync(p, 'utf8'), 'old');
@@ -762,7 +958,11 @@ describe('abort', () => {
   test('aborted during a Readable: the stream is destroyed', async () => {
     const p = file('a.txt', 'old');
     const ac = new AbortController();
-    const r = new Readable({ read() { /* pushes nothing after the first chunk */ } });
+    const r = new Readable({
+      read() {
+        /* pushes nothing after the first chunk */
+      },
+    });
     r.push('first');
     const w = atomicWrite(p, r, { signal: ac.signal });
     await delay(20);
@@ -778,7 +978,14 @@ describe('abort', () => {
     const p = file('a.txt', 'old');
     const ac = new AbortController();
     const f = new FaultyBackend(osb);
-    const spy = Object.create(f, { fsync: { value: (fd: number) => { ac.abort(); return f.fsync(fd); } } }) as Backend;
+    const spy = Object.create(f, {
+      fsync: {
+        value: (fd: number) => {
+          ac.abort();
+          return f.fsync(fd);
+        },
+      },
+    }) as Backend;
     await rejectsFs(atomicWrite(p, 'new', { backend: spy, signal: ac.signal }), 'ECANCELED');
     assert.equal(fs.readFileSync(p, 'utf8'), 'old');
     assert.equal(f.calls.filter((c) => c.syscall === 'rename').length, 0);
@@ -790,7 +997,14 @@ describe('abort', () => {
     const p = file('a.txt', 'old');
     const ac = new AbortController();
     const f = new FaultyBackend(osb);
-    const spy = Object.create(f, { rename: { value: (a: string, b: string) => { ac.abort(); return f.rename(a, b); } } }) as Backend;
+    const spy = Object.create(f, {
+      rename: {
+        value: (a: string, b: string) => {
+          ac.abort();
+          return f.rename(a, b);
+        },
+      },
+    }) as Backend;
     await atomicWrite(p, 'new', { backend: spy, signal: ac.signal });
     assert.equal(fs.readFileSync(p, 'utf8'), 'new');
   });
@@ -804,13 +1018,19 @@ describe('abort', () => {
     })();
     const e = await rejectsFs(atomicWrite(p, source), 'ECANCELED', 'source broke');
     assert.equal(e.cause, boom);
-    const r = new Readable({ read() { this.destroy(new Error('readable broke')); } });
+    const r = new Readable({
+      read() {
+        this.destroy(new Error('readable broke'));
+      },
+    });
     await rejectsFs(atomicWrite(p, r), 'ECANCELED', 'readable broke');
     const gen = (function* () {
       yield 'x';
       throw boom;
     })();
-    throwsFs(() => { atomicWriteSync(p, gen); }, 'ECANCELED');
+    throwsFs(() => {
+      atomicWriteSync(p, gen);
+    }, 'ECANCELED');
     assert.equal(fs.readFileSync(p, 'utf8'), 'old');
     assertNoTemps(path.dirname(p));
   });
@@ -875,14 +1095,20 @@ describe('coalescing and EBUSY', () => {
     const c = atomicWrite(p, 'c', { backend: f, durability: 'none' });
     await Promise.all([a, b, c]);
     // 'a' alone (no fsync), then 'c' carrying 'b': file and directory fsynced.
-    assert.deepEqual(sequence(f.calls, p).filter((s) => s.startsWith('fsync')), ['fsync:temp', 'fsync:dir']);
+    assert.deepEqual(
+      sequence(f.calls, p).filter((s) => s.startsWith('fsync')),
+      ['fsync:temp', 'fsync:dir'],
+    );
   });
 
   test('a failed write rejects every call it carried, with its error', async () => {
     const p = file('c.txt', 'old');
     const f = new FaultyBackend(osb, [{ syscall: 'rename', nth: 2, code: 'EIO' }]);
     const results = await Promise.allSettled(['a', 'b', 'c'].map((s) => atomicWrite(p, s, { backend: f })));
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'rejected'],
+    );
     assert.equal(fs.readFileSync(p, 'utf8'), 'a');
     const r1 = results[1] as PromiseRejectedResult;
     assert.equal(r1.reason, (results[2] as PromiseRejectedResult).reason, 'the same error');
@@ -893,7 +1119,12 @@ describe('coalescing and EBUSY', () => {
     const p = file('c.txt', 'old');
     const f = new FaultyBackend(osb);
     const gen = (s: string): AsyncGenerator<string> => chunksOf(s);
-    await Promise.all([atomicWrite(p, gen('s1'), { backend: f }), atomicWrite(p, gen('s2'), { backend: f }), atomicWrite(p, 'm3', { backend: f }), atomicWrite(p, gen('s4'), { backend: f })]);
+    await Promise.all([
+      atomicWrite(p, gen('s1'), { backend: f }),
+      atomicWrite(p, gen('s2'), { backend: f }),
+      atomicWrite(p, 'm3', { backend: f }),
+      atomicWrite(p, gen('s4'), { backend: f }),
+    ]);
     assert.equal(fs.readFileSync(p, 'utf8'), 's4');
     assert.equal(f.calls.filter((c) => c.syscall === 'rename').length, 4);
   });
@@ -901,7 +1132,9 @@ describe('coalescing and EBUSY', () => {
   test('atomicWriteSync while promise-form writes to the path are in flight: EBUSY', async () => {
     const p = file('c.txt', 'old');
     const w = atomicWrite(p, 'async');
-    const e = throwsFs(() => { atomicWriteSync(p, 'sync'); }, 'EBUSY');
+    const e = throwsFs(() => {
+      atomicWriteSync(p, 'sync');
+    }, 'EBUSY');
     assert.equal(e.path, p);
     atomicWriteSync(path.join(path.dirname(p), 'other.txt'), 'other path is fine');
     await w;
@@ -920,7 +1153,9 @@ describe('coalescing and EBUSY', () => {
     const d = freshDir();
     const f = new FaultyBackend(osb);
     const fds = openFdCount();
-    await Promise.all(Array.from({ length: 40 }, (_, i) => atomicWrite(path.join(d, `f${i}`), `content ${i}`, { backend: f })));
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => atomicWrite(path.join(d, `f${i}`), `content ${i}`, { backend: f })),
+    );
     const dirSyncs = f.calls.filter((c) => c.syscall === 'fsync' && c.path === d).length;
     assert.ok(dirSyncs < 40 && dirSyncs >= 1, `${dirSyncs} directory fsyncs for 40 files`);
     for (let i = 0; i < 40; i++) assert.equal(fs.readFileSync(path.join(d, `f${i}`), 'utf8'), `content ${i}`);
@@ -956,7 +1191,9 @@ describe('PendingFile', () => {
     pf.abortSync();
     assert.equal(fs.readFileSync(p, 'utf8'), 'one two three');
     await rejectsFs(pf.write('more'), 'EBADF', 'already committed');
-    throwsFs(() => { pf.writeSync('more'); }, 'EBADF');
+    throwsFs(() => {
+      pf.writeSync('more');
+    }, 'EBADF');
     assertNoTemps(path.dirname(p));
   });
 
@@ -971,7 +1208,13 @@ describe('PendingFile', () => {
     assert.equal(fs.existsSync(pf.tempPath), false);
     assert.equal(fs.readFileSync(p, 'utf8'), 'old');
     await rejectsFs(pf.commit(), 'EBADF', 'already aborted');
-    throwsFs(() => { pf.commitSync(); }, 'EBADF', 'already aborted');
+    throwsFs(
+      () => {
+        pf.commitSync();
+      },
+      'EBADF',
+      'already aborted',
+    );
     await rejectsFs(pf.write('x'), 'EBADF');
     await pf.abort();
     pf.abortSync();
@@ -1019,7 +1262,10 @@ describe('PendingFile', () => {
     assert.equal(fs.readFileSync(p, 'utf8'), 'abc');
     const pf2 = await atomicCreate(p);
     await pf2.abort();
-    await assert.rejects(pipeline(Readable.from(['x']), pf2.stream()), (e: unknown) => e instanceof FsError && e.code === 'EBADF');
+    await assert.rejects(
+      pipeline(Readable.from(['x']), pf2.stream()),
+      (e: unknown) => e instanceof FsError && e.code === 'EBADF',
+    );
   });
 
   test('a failed commit aborts the file (temp removed) and rethrows; a failed write too', async () => {
@@ -1045,7 +1291,9 @@ describe('PendingFile', () => {
     const h = new FaultyBackend(osb, [{ syscall: 'fsync', code: 'EIO', after: true }]);
     const pf3 = atomicCreateSync(p, { backend: h });
     pf3.writeSync('x');
-    throwsFs(() => { pf3.commitSync(); }, 'EIO');
+    throwsFs(() => {
+      pf3.commitSync();
+    }, 'EIO');
     assert.equal(pf3.state, 'aborted');
     assert.equal(fs.readFileSync(p, 'utf8'), 'old');
     assertBalanced(h);
@@ -1070,8 +1318,12 @@ describe('PendingFile', () => {
     const p = file('p.txt', 'old');
     const pf = await atomicCreate(p);
     const writes = [pf.write('1'), pf.write('2'), pf.write('3')];
-    throwsFs(() => { pf.writeSync('x'); }, 'EBUSY');
-    throwsFs(() => { pf.commitSync(); }, 'EBUSY');
+    throwsFs(() => {
+      pf.writeSync('x');
+    }, 'EBUSY');
+    throwsFs(() => {
+      pf.commitSync();
+    }, 'EBUSY');
     await Promise.all(writes);
     const w = rejectsFs(pf.write('4'), 'EBADF', 'already aborted'); // queued behind nothing, but not started
     pf.abortSync();
@@ -1106,7 +1358,12 @@ describe('PendingFile', () => {
     m.mkdirSync('/d');
     const pf = await atomicCreate('/d/x', { backend: m, mode: 0o600 });
     await pf.write('mem');
-    assert.deepEqual(Object.keys(m.tree()).filter((k) => k.startsWith('/d/')).map((k) => isTempName(path.basename(k))), [true]);
+    assert.deepEqual(
+      Object.keys(m.tree())
+        .filter((k) => k.startsWith('/d/'))
+        .map((k) => isTempName(path.basename(k))),
+      [true],
+    );
     await pf.commit();
     assert.deepEqual(m.tree(), { '/d': { kind: 'dir' }, '/d/x': 'mem' });
     assert.equal(m.statSync('/d/x').mode & 0o777, 0o600);
@@ -1127,11 +1384,15 @@ describe('createExclusive', () => {
   test('one of N concurrent callers creates; the others learn it is in progress or exists', async () => {
     const p = file('x.txt');
     let produced = 0;
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => createExclusive(p, async (f) => {
-      produced++;
-      await f.write(`by ${i}`);
-      await delay(30);
-    })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        createExclusive(p, async (f) => {
+          produced++;
+          await f.write(`by ${i}`);
+          await delay(30);
+        }),
+      ),
+    );
     assert.equal(results.filter((r) => r.created).length, 1);
     assert.equal(produced, 1);
     const reasons = new Set(results.map((r) => (r.created ? 'created' : r.reason)));
@@ -1141,22 +1402,39 @@ describe('createExclusive', () => {
     assertNoTemps(path.dirname(p));
   });
 
-  test('wait: the others return \'exists\' once the producer has finished', async () => {
+  test("wait: the others return 'exists' once the producer has finished", async () => {
     const p = file('x.txt');
-    const results = await Promise.all(Array.from({ length: 5 }, (_, i) => createExclusive(p, async (f) => {
-      await f.write(`by ${i}`);
-      await delay(60);
-    }, { wait: { pollMs: 5 } })));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        createExclusive(
+          p,
+          async (f) => {
+            await f.write(`by ${i}`);
+            await delay(60);
+          },
+          { wait: { pollMs: 5 } },
+        ),
+      ),
+    );
     assert.equal(results.filter((r) => r.created).length, 1);
-    assert.deepEqual(results.map((r) => (r.created ? 'created' : r.reason)).sort(), ['created', 'exists', 'exists', 'exists', 'exists']);
+    assert.deepEqual(results.map((r) => (r.created ? 'created' : r.reason)).sort(), [
+      'created',
+      'exists',
+      'exists',
+      'exists',
+      'exists',
+    ]);
   });
 
-  test('an existing target: \'exists\' at once, untouched (a dangling symlink counts)', async () => {
+  test("an existing target: 'exists' at once, untouched (a dangling symlink counts)", async () => {
     const p = file('x.txt', 'there');
     const f = new FaultyBackend(osb);
     assert.deepEqual(await createExclusive(p, 'new', { backend: f }), { created: false, path: p, reason: 'exists' });
     assert.equal(fs.readFileSync(p, 'utf8'), 'there');
-    assert.ok(f.calls.every((c) => c.syscall === 'lstat'), 'only looked (the directory walk, then the name)');
+    assert.ok(
+      f.calls.every((c) => c.syscall === 'lstat'),
+      'only looked (the directory walk, then the name)',
+    );
     assert.equal(f.calls.at(-1)?.path, p);
     const l = path.join(path.dirname(p), 'dangling');
     fs.symlinkSync('nowhere', l);
@@ -1189,8 +1467,12 @@ describe('createExclusive', () => {
     assert.equal(fs.existsSync(claim), false);
   });
 
-  test('a torn claim (not exactly PID\\nHOST\\n: one parser, the CLI\'s strict rule) is stale and taken over; a whole one is honoured', async () => {
-    for (const torn of [`${process.ppid}\n`, `${process.ppid}\n${os.hostname().slice(0, 1)}`, `${process.ppid}\n${os.hostname()}\nmore\n`]) {
+  test("a torn claim (not exactly PID\\nHOST\\n: one parser, the CLI's strict rule) is stale and taken over; a whole one is honoured", async () => {
+    for (const torn of [
+      `${process.ppid}\n`,
+      `${process.ppid}\n${os.hostname().slice(0, 1)}`,
+      `${process.ppid}\n${os.hostname()}\nmore\n`,
+    ]) {
       const p = file('torn.txt');
       fs.rmSync(p, { force: true });
       fs.writeFileSync(claimNameFor(p), torn);
@@ -1205,7 +1487,7 @@ describe('createExclusive', () => {
     fs.rmSync(claimNameFor(q));
   });
 
-  test('a claim with this process\'s pid that this process does not hold (pid reuse) is stale', async () => {
+  test("a claim with this process's pid that this process does not hold (pid reuse) is stale", async () => {
     const p = file('x.txt');
     fs.writeFileSync(claimNameFor(p), `${process.pid}\n${os.hostname()}\n`);
     assert.deepEqual(await createExclusive(p, 'mine'), { created: true, path: p });
@@ -1218,7 +1500,7 @@ describe('createExclusive', () => {
     await pf.abort();
   });
 
-  test('a live claim: \'in-progress\'; with wait it times out (ETIMEDOUT), or ends when the claim goes', async () => {
+  test("a live claim: 'in-progress'; with wait it times out (ETIMEDOUT), or ends when the claim goes", async () => {
     const p = file('x.txt');
     const claim = claimNameFor(p);
     fs.writeFileSync(claim, `${process.ppid}\n${os.hostname()}\n`);
@@ -1245,20 +1527,27 @@ describe('createExclusive', () => {
 
   test('a failing producer: error rethrown, nothing created, claim and temp removed', async () => {
     const p = file('x.txt');
-    await assert.rejects(createExclusive(p, async (f) => {
-      await f.write('half');
-      throw new Error('producer failed');
-    }), /producer failed/);
+    await assert.rejects(
+      createExclusive(p, async (f) => {
+        await f.write('half');
+        throw new Error('producer failed');
+      }),
+      /producer failed/,
+    );
     assert.equal(fs.existsSync(p), false);
     assertNoTemps(path.dirname(p));
-    await rejectsFs(createExclusive(p, (f) => f.abort()), 'ECANCELED', 'aborted');
+    await rejectsFs(
+      createExclusive(p, (f) => f.abort()),
+      'ECANCELED',
+      'aborted',
+    );
     assert.equal(fs.existsSync(p), false);
     assertNoTemps(path.dirname(p));
     // And the next one can create it.
     assert.equal((await createExclusive(p, 'second try')).created, true);
   });
 
-  test('someone bypassing the claim creates the target first: \'exists\', theirs kept', async () => {
+  test("someone bypassing the claim creates the target first: 'exists', theirs kept", async () => {
     const p = file('x.txt');
     const r = await createExclusive(p, async (f) => {
       await f.write('mine');
@@ -1271,10 +1560,14 @@ describe('createExclusive', () => {
 
   test('the producer may commit itself; mkdir creates parents; on the memory backend', async () => {
     const m = new MemoryBackend();
-    const r = await createExclusive('/a/b/x', async (f) => {
-      f.writeSync('memory');
-      await f.commit();
-    }, { backend: m, mkdir: true });
+    const r = await createExclusive(
+      '/a/b/x',
+      async (f) => {
+        f.writeSync('memory');
+        await f.commit();
+      },
+      { backend: m, mkdir: true },
+    );
     assert.equal(r.created, true);
     assert.deepEqual(m.tree(), { '/a': { kind: 'dir' }, '/a/b': { kind: 'dir' }, '/a/b/x': 'memory' });
     assert.equal((await createExclusive('/a/b/x', 'again', { backend: m })).created, false);
@@ -1294,7 +1587,7 @@ describe('cleanupTemps', () => {
     fs.utimesSync(p, t, t);
   }
 
-  test('removes dead writers\' and old temps and stale claims; keeps live ones and this process\'s in-flight ones', async () => {
+  test("removes dead writers' and old temps and stale claims; keeps live ones and this process's in-flight ones", async () => {
     const d = freshDir();
     const dead = deadPid();
     const live = process.ppid;
@@ -1322,16 +1615,29 @@ describe('cleanupTemps', () => {
 
     const removed = await cleanupTemps(d);
     assert.deepEqual(removed, expected);
-    assert.deepEqual(fs.readdirSync(d).sort(), [path.basename(pf.tempPath), path.basename(liveFresh), path.basename(liveClaim), path.basename(otherHostClaim), '.hidden', 'regular.txt'].sort());
+    assert.deepEqual(
+      fs.readdirSync(d).sort(),
+      [
+        path.basename(pf.tempPath),
+        path.basename(liveFresh),
+        path.basename(liveClaim),
+        path.basename(otherHostClaim),
+        '.hidden',
+        'regular.txt',
+      ].sort(),
+    );
     await pf.commit();
 
     // By age only: the other host's claim and the live writer's temp once old enough.
     age(otherHostClaim, 2 * HOUR);
     assert.deepEqual(await cleanupTemps(d, { olderThanMs: HOUR }), [path.basename(otherHostClaim)]);
-    assert.deepEqual(await cleanupTemps(d, { olderThanMs: 0 }), [path.basename(liveClaim), path.basename(liveFresh)].sort());
+    assert.deepEqual(
+      await cleanupTemps(d, { olderThanMs: 0 }),
+      [path.basename(liveClaim), path.basename(liveFresh)].sort(),
+    );
   });
 
-  test('a relative directory: this process\'s in-flight temp files are still recognised', async () => {
+  test("a relative directory: this process's in-flight temp files are still recognised", async () => {
     const d = freshDir();
     const pf = await atomicCreate(path.join(d, 'x'));
     age(pf.tempPath, 5 * HOUR);

@@ -125,7 +125,13 @@ function printable(op: Op): Op {
 }
 
 const flagsArbitrary: fc.Arbitrary<Flags> = fc
-  .tuple(fc.constantFrom(...BASE_FLAGS), fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 2, arbitrary: fc.subarray([...EXTRA_FLAGS], { minLength: 1, maxLength: 2 }) }))
+  .tuple(
+    fc.constantFrom(...BASE_FLAGS),
+    fc.oneof(
+      { weight: 3, arbitrary: fc.constant([]) },
+      { weight: 2, arbitrary: fc.subarray([...EXTRA_FLAGS], { minLength: 1, maxLength: 2 }) },
+    ),
+  )
   .map(([[baseName, baseBits], extras]) => {
     let bits = baseBits;
     for (const [, b] of extras) bits |= b;
@@ -139,32 +145,67 @@ function opArbitrary(): fc.Arbitrary<Op> {
   const path = fc.constantFrom(...PATHS);
   const fd = fc.nat({ max: 7 });
   const data = fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'x', 'y', 'z'), maxLength: 6 });
-  const position = fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 12 }) }, { weight: 1, arbitrary: fc.constantFrom(-1, 40) });
+  const position = fc.oneof(
+    { weight: 8, arbitrary: fc.integer({ min: 0, max: 12 }) },
+    { weight: 1, arbitrary: fc.constantFrom(-1, 40) },
+  );
   const op: fc.Arbitrary<Op> = fc.oneof(
     { weight: 8, arbitrary: fc.record({ kind: fc.constant('open' as const), path, flags: flagsArbitrary }) },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('close' as const), fd }) },
     // Reads ask for at least one byte: node:fs answers a zero-length read with 0 without calling read(2),
     // even on a write-only or closed descriptor, where Linux (and the memory backend) say EBADF.
-    { weight: 4, arbitrary: fc.record({ kind: fc.constant('read' as const), fd, length: fc.integer({ min: 1, max: 8 }) }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('pread' as const), fd, length: fc.integer({ min: 1, max: 8 }), position }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({ kind: fc.constant('read' as const), fd, length: fc.integer({ min: 1, max: 8 }) }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('pread' as const),
+        fd,
+        length: fc.integer({ min: 1, max: 8 }),
+        position,
+      }),
+    },
     { weight: 5, arbitrary: fc.record({ kind: fc.constant('write' as const), fd, data }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('pwrite' as const), fd, data, position }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('ftruncate' as const), fd, length: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 12 }) }, { weight: 1, arbitrary: fc.constant(-1) }) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('ftruncate' as const),
+        fd,
+        length: fc.oneof(
+          { weight: 8, arbitrary: fc.integer({ min: 0, max: 12 }) },
+          { weight: 1, arbitrary: fc.constant(-1) },
+        ),
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('fstat' as const), fd }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('unlink' as const, 'rmdir' as const), path }) },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('mkdir' as const), path }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('readdir' as const, 'stat' as const, 'lstat' as const), path }) },
-    { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('rename' as const, 'link' as const), from: path, to: path }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('symlink' as const), target: fc.constantFrom(...TARGETS), path }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({ kind: fc.constantFrom('readdir' as const, 'stat' as const, 'lstat' as const), path }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({ kind: fc.constantFrom('rename' as const, 'link' as const), from: path, to: path }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({ kind: fc.constant('symlink' as const), target: fc.constantFrom(...TARGETS), path }),
+    },
   );
   return op.map(printable);
 }
 
-const sequenceArbitrary = (maxOps: number): fc.Arbitrary<Op[]> => fc.array(opArbitrary(), { minLength: 1, maxLength: maxOps, size: 'max' });
+const sequenceArbitrary = (maxOps: number): fc.Arbitrary<Op[]> =>
+  fc.array(opArbitrary(), { minLength: 1, maxLength: maxOps, size: 'max' });
 
 // ------------------------------------------------------------------ running a sequence
 
-const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+const latin1 = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 
 /** The comparable part of a stat: kind, link count, size (not for directories) and, optionally, permission bits. */
 function view(st: FileStat, withPerm: boolean): Record<string, Json> {
@@ -183,7 +224,10 @@ class Side {
   /** The numbers currently open, to close at the end. */
   private readonly live = new Set<number>();
 
-  constructor(readonly b: Backend, readonly root: string) {}
+  constructor(
+    readonly b: Backend,
+    readonly root: string,
+  ) {}
 
   private p(rel: string): string {
     return `${this.root}/${rel}`;
@@ -207,7 +251,7 @@ class Side {
   run(op: Op): Json {
     if ('fd' in op && this.opened.length === 0) return 'no descriptor yet';
     const k = this.resolve(op);
-    const fd = k === undefined ? -1 : this.opened[k] ?? -1;
+    const fd = k === undefined ? -1 : (this.opened[k] ?? -1);
     try {
       return this.call(op, fd);
     } catch (e) {
@@ -277,7 +321,8 @@ class Side {
    */
   private linkView(st: FileStat, rel: string): Record<string, Json> {
     const v = view(st, true);
-    if (st.isSymbolicLink() && this.b.readlinkSync(this.p(rel)).startsWith(this.root)) v['size'] = st.size - Buffer.byteLength(this.root);
+    if (st.isSymbolicLink() && this.b.readlinkSync(this.p(rel)).startsWith(this.root))
+      v['size'] = st.size - Buffer.byteLength(this.root);
     return v;
   }
 
@@ -317,7 +362,7 @@ class Side {
     try {
       let s = '';
       const buf = new Uint8Array(256);
-      for (let pos = 0; ; ) {
+      for (let pos = 0; ;) {
         const n = this.b.readSync(fd, buf, 0, buf.length, pos);
         if (n === 0) return s;
         s += latin1(buf.subarray(0, n));
@@ -361,7 +406,13 @@ const osEnv =
   () => {
     const dir = fs.mkdtempSync(join(os.tmpdir(), 'fdkeeper-diff-'));
     fs.mkdirSync(join(dir, 'r'), 0o755);
-    return { backend: wrap(new OsBackend()), root: join(dir, 'r'), dispose: () => { fs.rmSync(dir, { recursive: true, force: true }); } };
+    return {
+      backend: wrap(new OsBackend()),
+      root: join(dir, 'r'),
+      dispose: () => {
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
   };
 
 /** A fresh memory backend, in a directory of its own. */
@@ -389,7 +440,7 @@ function runSequence(reference: EnvFactory, candidate: EnvFactory, ops: readonly
       [
         `${candEnv.backend.name} backend diverges from ${refEnv.backend.name} ${what}`,
         '  sequence (fd#k: the descriptor the k-th successful open returned, counting from 0; in the Counterexample',
-        '  line above, k is still to be taken modulo the number of successful opens so far; results are the reference\'s):',
+        "  line above, k is still to be taken modulo the number of successful opens so far; results are the reference's):",
         ...lines,
         `  expected (${refEnv.backend.name}): ${JSON.stringify(expected)}`,
         `  actual   (${candEnv.backend.name}): ${JSON.stringify(actual)}`,
@@ -407,12 +458,15 @@ function runSequence(reference: EnvFactory, candidate: EnvFactory, ops: readonly
       if (k !== undefined) label = label.replace(/fd#\d+/, `fd#${k}`);
       if (typeof expected === 'object' && expected !== null && 'fd' in expected) label = `fd#${opens++} = ${label}`;
       const same = JSON.stringify(expected) === JSON.stringify(actual);
-      lines.push(`  ${String(i + 1).padStart(3)}. ${label}  →  ${JSON.stringify(expected)}${same ? '' : `   <<< ${candEnv.backend.name}: ${JSON.stringify(actual)}`}`);
+      lines.push(
+        `  ${String(i + 1).padStart(3)}. ${label}  →  ${JSON.stringify(expected)}${same ? '' : `   <<< ${candEnv.backend.name}: ${JSON.stringify(actual)}`}`,
+      );
       if (!same) fail(`at step ${i + 1}`, expected, actual);
     }
     const expectedTree = ref.tree();
     const actualTree = cand.tree();
-    if (JSON.stringify(expectedTree) !== JSON.stringify(actualTree)) fail('in the final tree', expectedTree, actualTree);
+    if (JSON.stringify(expectedTree) !== JSON.stringify(actualTree))
+      fail('in the final tree', expectedTree, actualTree);
   } finally {
     process.umask(saved);
     ref.closeAll();
@@ -439,7 +493,8 @@ function fcParameters(numRuns: number): fc.Parameters<[Op[]]> {
 function ignoringAppend(b: Backend): Backend {
   return overriding(b, {
     name: `${b.name} ignoring O_APPEND`,
-    openSync: (path: string, flags: number, mode?: number) => (mode === undefined ? b.openSync(path, flags & ~O.APPEND) : b.openSync(path, flags & ~O.APPEND, mode)),
+    openSync: (path: string, flags: number, mode?: number) =>
+      mode === undefined ? b.openSync(path, flags & ~O.APPEND) : b.openSync(path, flags & ~O.APPEND, mode),
   });
 }
 

@@ -96,7 +96,10 @@ test('a synchronous open past the budget fails at once with EMFILE listing the t
   assert.equal(err.code, 'EMFILE');
   assert.equal(err.syscall, 'open');
   assert.match(err.message, /fd budget of 5 exhausted \(5 in use, 0 waiting\)/);
-  assert.match(err.message, /top open sites: 4 × openLogFiles \(.*budget\.test\.ts:\d+:\d+\); 1 × openConfig \(.*budget\.test\.ts:\d+:\d+\)/);
+  assert.match(
+    err.message,
+    /top open sites: 4 × openLogFiles \(.*budget\.test\.ts:\d+:\d+\); 1 × openConfig \(.*budget\.test\.ts:\d+:\d+\)/,
+  );
   // dup and pipe count against the budget too, and fail the same way.
   assert.throws(() => table.dup(held[0] ?? -1), { code: 'EMFILE' });
   assert.throws(() => table.pipeDescriptors(), { code: 'EMFILE' });
@@ -112,7 +115,11 @@ test('a synchronous open past the budget fails at once with EMFILE listing the t
   assert.equal(table.budget.waiting, 1);
   const freed = held.pop() ?? -1;
   table.closeSync(freed);
-  assert.throws(() => table.openSync(p), { code: 'EMFILE' }, 'the freed slot went to the waiting open, not to a later sync one');
+  assert.throws(
+    () => table.openSync(p),
+    { code: 'EMFILE' },
+    'the freed slot went to the waiting open, not to a later sync one',
+  );
   const fd = await waiting;
   assert.equal(fd, freed, 'the waiting open got the lowest free number');
   held.push(fd);
@@ -137,10 +144,14 @@ function runChild(mode: string, file: string): Promise<ChildResult> {
   const nodeOptions = process.env['NODE_OPTIONS'] ?? '';
   const importTsx = /--import[= ]tsx\b/.test(nodeOptions) ? [] : ['--import', 'tsx'];
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', `ulimit -n ${LIMIT} && exec "$0" "$@"`, process.execPath, ...importTsx, CHILD, mode, file, String(COUNT)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
-    });
+    const child = spawn(
+      'sh',
+      ['-c', `ulimit -n ${LIMIT} && exec "$0" "$@"`, process.execPath, ...importTsx, CHILD, mode, file, String(COUNT)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 60_000,
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
@@ -163,7 +174,11 @@ function runChild(mode: string, file: string): Promise<ChildResult> {
 test(`EMFILE from the OS: ${COUNT} concurrent table.open() calls under ulimit -n ${LIMIT} all succeed, while fs.promises.open fails`, async (t) => {
   const p = tempFile(t);
   const plain = await runChild('fs', p);
-  assert.match(plain.limit, new RegExp(`^Max open files\\s+${LIMIT}\\s+${LIMIT}\\b`), 'the child runs under the low limit');
+  assert.match(
+    plain.limit,
+    new RegExp(`^Max open files\\s+${LIMIT}\\s+${LIMIT}\\b`),
+    'the child runs under the low limit',
+  );
   assert.ok(plain.failed > 0, `plain fs.promises.open should hit EMFILE: ${JSON.stringify(plain)}`);
   assert.deepEqual(Object.keys(plain.codes), ['EMFILE']);
   assert.equal(plain.succeeded + plain.failed, COUNT);
@@ -192,7 +207,10 @@ test('EMFILE from the OS that never clears: every waiting open gives up with EMF
   const result = await runChild('table-deadline', p);
   assert.equal(result.succeeded, 0);
   assert.deepEqual(result.codes, { EMFILE: COUNT });
-  assert.match(result.firstMessage ?? '', /the process is out of descriptors; this table holds 0; top open sites: none/);
+  assert.match(
+    result.firstMessage ?? '',
+    /the process is out of descriptors; this table holds 0; top open sites: none/,
+  );
   // emfileRetryMs is 300 ms in the child; the waiters must not give up one backoff tick at a time.
   assert.ok(result.ms < 5000, `giving up took ${result.ms} ms`);
 });

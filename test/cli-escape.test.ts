@@ -20,7 +20,11 @@ const linux = process.platform === 'linux' ? false : 'reads /proc (Linux only)';
 function assertInert(text: string, what: string): void {
   // eslint-disable-next-line no-control-regex
   const bad = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.exec(text);
-  assert.equal(bad, null, `${what}: a control character (U+${bad?.[0].codePointAt(0)?.toString(16).padStart(4, '0') ?? ''}) reached the terminal:\n${text}`);
+  assert.equal(
+    bad,
+    null,
+    `${what}: a control character (U+${bad?.[0].codePointAt(0)?.toString(16).padStart(4, '0') ?? ''}) reached the terminal:\n${text}`,
+  );
 }
 
 test('escapeText: C escapes as ls -b prints them, octal for other controls and invalid UTF-8, \\u for bidi; printable text unchanged', () => {
@@ -32,7 +36,10 @@ test('escapeText: C escapes as ls -b prints them, octal for other controls and i
   assert.equal(escapeText('\u009b31m'), '\\302\\23331m', 'C1 CSI as its UTF-8 bytes in octal');
   assert.equal(escapeText('abc\u202edcba\u2066\u2028'), 'abc\\u202edcba\\u2066\\u2028');
   assert.equal(escapeText('lone \ud800 surrogate'), 'lone \\ud800 surrogate');
-  assert.equal(escapeText(Buffer.from([0x61, 0xff, 0xc3, 0xa9, 0xe2, 0x82, 0x0a, 0xc0, 0xaf, 0xed, 0xa0, 0x80])), 'a\\377é\\342\\202\\n\\300\\257\\355\\240\\200');
+  assert.equal(
+    escapeText(Buffer.from([0x61, 0xff, 0xc3, 0xa9, 0xe2, 0x82, 0x0a, 0xc0, 0xaf, 0xed, 0xa0, 0x80])),
+    'a\\377é\\342\\202\\n\\300\\257\\355\\240\\200',
+  );
   assert.equal(escapeLines('one\u001b\ntwo'), 'one\\033\ntwo');
   // The oracle: GNU ls -b escapes a real file name the same way.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-esc-'));
@@ -51,7 +58,10 @@ async function hostileProcess(): Promise<{ pid: number; dir: string; stop: () =>
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-esc-')));
   const exe = path.join(dir, 'py\u001b[31mX');
   // The interpreter itself (not a pyenv shim, which finds its program by its own name).
-  fs.symlinkSync(spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim(), exe);
+  fs.symlinkSync(
+    spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim(),
+    exe,
+  );
   const names = ['log\n  99  file  -  FAKE ROW', 'title\u001b]0;pwned\u0007', 'rtl\u202etxt.exe'];
   const script = [
     'import os, sys, time',
@@ -70,40 +80,58 @@ async function hostileProcess(): Promise<{ pid: number; dir: string; stop: () =>
       reject(new Error(`python exited ${String(code)}`));
     });
   });
-  return { pid: child.pid!, dir, names, stop: () => { child.kill('SIGKILL'); fs.rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    pid: child.pid!,
+    dir,
+    names,
+    stop: () => {
+      child.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 const python = spawnSync('python3', ['--version']).status === 0;
 
-test('inspect and watch: a hostile command name, argv and file names are escaped; --json keeps them exact', { skip: linux || (python ? false : 'needs python3') }, async () => {
-  const p = await hostileProcess();
-  try {
-    const table = await runCli(['inspect', String(p.pid)], { env: { FORCE_COLOR: '0' } });
-    assert.equal(table.code, 0, table.stderr);
-    assertInert(table.stdout, 'inspect');
-    assert.doesNotMatch(table.stdout, /^ *99 +file/m, 'no fake row');
-    assert.match(table.stdout, /^pid \d+ {2}.*py\\033\[31mX -c .* arg\\033\[2J\\nFAKE$/m);
-    assert.ok(table.stdout.includes(`${p.dir}/log\\n  99  file  -  FAKE ROW`));
-    assert.ok(table.stdout.includes(`${p.dir}/title\\033]0;pwned\\a`));
-    assert.ok(table.stdout.includes(`${p.dir}/rtl\\u202etxt.exe`));
-    // Invalid UTF-8 in a /proc link is decoded by Node before fdkeeper sees it (U+FFFD): visible, inert.
-    assert.ok(table.stdout.includes(`${p.dir}/bad\ufffd\ufffd`));
+test(
+  'inspect and watch: a hostile command name, argv and file names are escaped; --json keeps them exact',
+  { skip: linux || (python ? false : 'needs python3') },
+  async () => {
+    const p = await hostileProcess();
+    try {
+      const table = await runCli(['inspect', String(p.pid)], { env: { FORCE_COLOR: '0' } });
+      assert.equal(table.code, 0, table.stderr);
+      assertInert(table.stdout, 'inspect');
+      assert.doesNotMatch(table.stdout, /^ *99 +file/m, 'no fake row');
+      assert.match(table.stdout, /^pid \d+ {2}.*py\\033\[31mX -c .* arg\\033\[2J\\nFAKE$/m);
+      assert.ok(table.stdout.includes(`${p.dir}/log\\n  99  file  -  FAKE ROW`));
+      assert.ok(table.stdout.includes(`${p.dir}/title\\033]0;pwned\\a`));
+      assert.ok(table.stdout.includes(`${p.dir}/rtl\\u202etxt.exe`));
+      // Invalid UTF-8 in a /proc link is decoded by Node before fdkeeper sees it (U+FFFD): visible, inert.
+      assert.ok(table.stdout.includes(`${p.dir}/bad\ufffd\ufffd`));
 
-    const json = await runCli(['inspect', String(p.pid), '--json']);
-    const out = JSON.parse(json.stdout) as ProcessInspection;
-    assert.ok(out.cmdline.includes('arg\u001b[2J\nFAKE'), 'argv exact in JSON');
-    for (const n of p.names) assert.ok(out.fds.some((f) => f.path === path.join(p.dir, n)), `${JSON.stringify(n)} exact in JSON`);
-    assert.equal(out.command, 'py\u001b[31mX');
+      const json = await runCli(['inspect', String(p.pid), '--json']);
+      const out = JSON.parse(json.stdout) as ProcessInspection;
+      assert.ok(out.cmdline.includes('arg\u001b[2J\nFAKE'), 'argv exact in JSON');
+      for (const n of p.names)
+        assert.ok(
+          out.fds.some((f) => f.path === path.join(p.dir, n)),
+          `${JSON.stringify(n)} exact in JSON`,
+        );
+      assert.equal(out.command, 'py\u001b[31mX');
 
-    const watch = await runCli(['watch', String(p.pid), '--count', '1', '--interval', '100ms'], { env: { FORCE_COLOR: '0' } });
-    assert.equal(watch.code, 0, watch.stderr);
-    assertInert(watch.stdout, 'watch');
-    assert.match(watch.stdout, /^fdkeeper watch: pid \d+ \(py\\033\[31mX\), stopped: sample count reached$/m);
-    assert.match(watch.stdout, /^ {2}1 sample over /m, 'one sample, not "1 samples"');
-  } finally {
-    p.stop();
-  }
-});
+      const watch = await runCli(['watch', String(p.pid), '--count', '1', '--interval', '100ms'], {
+        env: { FORCE_COLOR: '0' },
+      });
+      assert.equal(watch.code, 0, watch.stderr);
+      assertInert(watch.stdout, 'watch');
+      assert.match(watch.stdout, /^fdkeeper watch: pid \d+ \(py\\033\[31mX\), stopped: sample count reached$/m);
+      assert.match(watch.stdout, /^ {2}1 sample over /m, 'one sample, not "1 samples"');
+    } finally {
+      p.stop();
+    }
+  },
+);
 
 test('report: argv, open sites, sample paths and stacks from the process are escaped in the table', () => {
   const evil = '/tmp/x\u001b[2J\nFAKE';
@@ -122,7 +150,21 @@ test('report: argv, open sites, sample paths and stacks from the process are esc
     closed: 0,
     gcClosed: 1,
     closedElsewhere: 0,
-    sites: [{ site: `leak (${evil}:1:2)`, function: 'leak', file: evil, line: 1, column: 2, count: 1, oldestAgeMs: 5, fds: [9], samplePaths: [evil], apis: { openSync: 1 }, stack: `    at leak (${evil}:1:2)\n    at main` }],
+    sites: [
+      {
+        site: `leak (${evil}:1:2)`,
+        function: 'leak',
+        file: evil,
+        line: 1,
+        column: 2,
+        count: 1,
+        oldestAgeMs: 5,
+        fds: [9],
+        samplePaths: [evil],
+        apis: { openSync: 1 },
+        stack: `    at leak (${evil}:1:2)\n    at main`,
+      },
+    ],
     reclaimed: [{ site: `gc (${evil})`, count: 1, samplePaths: [evil] }],
   } as unknown as RegisterReport;
   const text = renderReport(r, { stacks: true });
@@ -130,7 +172,11 @@ test('report: argv, open sites, sample paths and stacks from the process are esc
   assert.doesNotMatch(text, /^FAKE/m);
   assert.ok(text.includes('--name=/tmp/x\\033[2J\\nFAKE'));
   assert.ok(text.includes('leak (/tmp/x\\033[2J\\nFAKE:1:2)'));
-  assert.match(text, /^ {4}at leak \(\/tmp\/x\\033\[2J\\nFAKE:1:2\)\n {4}at main$/m, 'a stack keeps its own lines, not a path\'s');
+  assert.match(
+    text,
+    /^ {4}at leak \(\/tmp\/x\\033\[2J\\nFAKE:1:2\)\n {4}at main$/m,
+    "a stack keeps its own lines, not a path's",
+  );
   assert.match(text, /^1 FileHandle never closed by the app was closed by the garbage collector:$/m);
   assert.ok(text.includes('1 × gc (/tmp/x\\033[2J\\nFAKE)'));
 });
@@ -143,7 +189,10 @@ test('write and argument errors: a hostile path or argument in a message is esca
     assert.equal(run.code, 1);
     assertInert(run.stderr, 'write');
     assert.match(run.stderr, /no\\033\[31m-dir\\n\/out/);
-    assert.ok((JSON.parse(run.stdout) as { message: string }).message.includes('no\u001b[31m-dir\n/out'), 'exact in JSON');
+    assert.ok(
+      (JSON.parse(run.stdout) as { message: string }).message.includes('no\u001b[31m-dir\n/out'),
+      'exact in JSON',
+    );
 
     const usage = await runCli(['inspect', '12\u001b]0;pwned\u0007']);
     assert.equal(usage.code, 2);

@@ -48,16 +48,23 @@ test('an app leaking 100 descriptors from two call sites gets a report naming bo
     const hooked = await runApp(dir, 'leak.cjs', LEAK_CJS, { args: [work] });
     assert.equal(plain.code, 3);
     assert.equal(hooked.code, 3, hooked.stderr);
-    assert.equal(hooked.stdout, plain.stdout, 'stdout is the app\'s own');
+    assert.equal(hooked.stdout, plain.stdout, "stdout is the app's own");
     assert.equal(plain.stderr, '');
 
     const err = hooked.stderr;
-    assert.match(err, /^fdkeeper: 100 descriptors opened through node:fs still open at exit, from 2 open sites \(pid \d+: 101 opened, 1 closed\)$/m);
+    assert.match(
+      err,
+      /^fdkeeper: 100 descriptors opened through node:fs still open at exit, from 2 open sites \(pid \d+: 101 opened, 1 closed\)$/m,
+    );
     const config = lineOf(LEAK_CJS, '@config');
     const cache = lineOf(LEAK_CJS, '@cache');
     assert.match(err, new RegExp(`^ {2}50 × openConfig \\(${re(file)}:${config}:\\d+\\) {3}oldest \\d+`, 'm'));
     assert.match(err, new RegExp(`^ {2}50 × openCache \\(${re(file)}:${cache}:\\d+\\) {3}oldest \\d+`, 'm'));
-    assert.match(err, new RegExp(`${re(path.join(work, 'config-0.json'))} \\(fd \\d+, w, openSync\\)`), 'sample paths with mode and call');
+    assert.match(
+      err,
+      new RegExp(`${re(path.join(work, 'config-0.json'))} \\(fd \\d+, w, openSync\\)`),
+      'sample paths with mode and call',
+    );
     assert.match(err, new RegExp(`${re(path.join(work, 'cache-0.bin'))} \\(fd \\d+, w\\+, openSync\\)`));
     assert.match(err, /… 47 more/);
     assert.doesNotMatch(err, /closed\.txt/, 'the closed file is not reported');
@@ -81,10 +88,23 @@ test('FDKEEPER_REPORT=json: one JSON line with both sites, their lines, counts, 
     assert.equal(report['open'], 100);
     assert.equal(report['opened'], 101);
     assert.equal(report['closed'], 1);
-    const sites = report['sites'] as { function: string; file: string; line: number; count: number; fds: number[]; apis: Record<string, number>; samplePaths: string[]; stack: string; oldestAgeMs: number }[];
+    const sites = report['sites'] as {
+      function: string;
+      file: string;
+      line: number;
+      count: number;
+      fds: number[];
+      apis: Record<string, number>;
+      samplePaths: string[];
+      stack: string;
+      oldestAgeMs: number;
+    }[];
     assert.equal(sites.length, 2);
     const byFn = new Map(sites.map((s) => [s.function, s]));
-    for (const [fn, marker, sample] of [['openConfig', '@config', 'config-0.json'], ['openCache', '@cache', 'cache-0.bin']] as const) {
+    for (const [fn, marker, sample] of [
+      ['openConfig', '@config', 'config-0.json'],
+      ['openCache', '@cache', 'cache-0.bin'],
+    ] as const) {
       const s = byFn.get(fn);
       assert.ok(s !== undefined, `site ${fn}`);
       assert.equal(s.file, file);
@@ -150,7 +170,10 @@ test('an app that closes everything (sync, callback, FileHandles, streams, helpe
     const text = await runApp(dir, 'clean.mjs', CLEAN_MJS, { args: [work] });
     assert.equal(text.code, 0, text.stderr);
     assert.equal(text.stdout, 'clean app done\n');
-    assert.match(text.stderr, /^fdkeeper: no descriptor opened through node:fs is still open at exit \(pid \d+: (\d+) opened, \1 closed\)\n$/);
+    assert.match(
+      text.stderr,
+      /^fdkeeper: no descriptor opened through node:fs is still open at exit \(pid \d+: (\d+) opened, \1 closed\)\n$/,
+    );
 
     const json = await runApp(dir, 'clean-json.mjs', CLEAN_MJS, { args: [work], env: { FDKEEPER_REPORT: 'json' } });
     assert.equal(json.code, 0, json.stderr);
@@ -199,7 +222,14 @@ test('ESM named imports, namespace imports, promises, callbacks and streams: eac
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, 'esm app done number\n');
     const report = jsonReport(run.stderr);
-    const sites = report['sites'] as { function: string; file: string; line: number; count: number; apis: Record<string, number>; samplePaths: string[] }[];
+    const sites = report['sites'] as {
+      function: string;
+      file: string;
+      line: number;
+      count: number;
+      apis: Record<string, number>;
+      samplePaths: string[];
+    }[];
     const got = sites.map((s) => `${s.function}:${s.line}:${Object.keys(s.apis).join()}:${s.count}`).sort();
     const want = [
       `namedSync:${lineOf(ESM_LEAKS, '@named-sync')}:openSync:1`,
@@ -231,7 +261,7 @@ console.log('READY');
 const timer = setInterval(() => { if (got === 2) clearInterval(timer); }, 20);
 `;
 
-test('SIGUSR2 prints the report on demand; the app\'s own SIGUSR2 listener still runs; the app exits as it would', async () => {
+test("SIGUSR2 prints the report on demand; the app's own SIGUSR2 listener still runs; the app exits as it would", async () => {
   const work = tempDir();
   try {
     const file = path.join(dir, 'signal.cjs');
@@ -241,14 +271,23 @@ test('SIGUSR2 prints the report on demand; the app\'s own SIGUSR2 listener still
     app.child.kill('SIGUSR2');
     await app.waitFor(/still open on SIGUSR2/, 'stderr');
     await app.waitFor(/app got SIGUSR2/);
-    assert.match(app.stderr(), new RegExp(`^fdkeeper: 3 descriptors opened through node:fs still open on SIGUSR2, from 1 open site`, 'm'));
-    assert.match(app.stderr(), new RegExp(`^ {2}3 × holdOpen \\(${re(file)}:${lineOf(SIGNAL_APP, '@hold')}:\\d+\\)`, 'm'));
+    assert.match(
+      app.stderr(),
+      new RegExp(`^fdkeeper: 3 descriptors opened through node:fs still open on SIGUSR2, from 1 open site`, 'm'),
+    );
+    assert.match(
+      app.stderr(),
+      new RegExp(`^ {2}3 × holdOpen \\(${re(file)}:${lineOf(SIGNAL_APP, '@hold')}:\\d+\\)`, 'm'),
+    );
     app.child.kill('SIGUSR2');
     const run = await app.done;
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.signal, null);
     assert.equal(run.stdout, 'READY\napp got SIGUSR2\napp got SIGUSR2\n');
-    assert.match(run.stderr, /^fdkeeper: no descriptor opened through node:fs is still open at exit \(pid \d+: 3 opened, 3 closed\)$/m);
+    assert.match(
+      run.stderr,
+      /^fdkeeper: no descriptor opened through node:fs is still open at exit \(pid \d+: 3 opened, 3 closed\)$/m,
+    );
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -263,7 +302,10 @@ process.on('exit', () => fs.closeSync(fd));
   try {
     const run = await runApp(dir, 'exit-listener.cjs', source, { args: [work] });
     assert.equal(run.code, 0);
-    assert.match(run.stderr, /no descriptor opened through node:fs is still open at exit \(pid \d+: 1 opened, 1 closed\)/);
+    assert.match(
+      run.stderr,
+      /no descriptor opened through node:fs is still open at exit \(pid \d+: 1 opened, 1 closed\)/,
+    );
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -281,9 +323,14 @@ throw new Error('app crashed');
   assert.equal(hooked.code, 1);
   // Node runs 'exit' listeners (and so the report) before it prints the fatal error; any --import
   // also routes a CommonJS main through the ESM loader, which changes Node's internal frames only.
-  const errorHead = (stderr: string): string => stderr.slice(stderr.indexOf(`${path.join(dir, 'crash.cjs')}:4`)).split('\n    at ')[0]!;
+  const errorHead = (stderr: string): string =>
+    stderr.slice(stderr.indexOf(`${path.join(dir, 'crash.cjs')}:4`)).split('\n    at ')[0]!;
   assert.match(errorHead(plain.stderr), /Error: app crashed$/);
-  assert.equal(errorHead(hooked.stderr).replace(/\s+/g, ' '), errorHead(plain.stderr).replace(/\s+/g, ' '), 'the app\'s error, unchanged');
+  assert.equal(
+    errorHead(hooked.stderr).replace(/\s+/g, ' '),
+    errorHead(plain.stderr).replace(/\s+/g, ' '),
+    "the app's error, unchanged",
+  );
   assert.match(hooked.stderr, new RegExp(`1 × leakBeforeCrash \\(.*crash\\.cjs:${lineOf(source, '@crash')}:`));
 });
 
@@ -296,7 +343,10 @@ test('FDKEEPER_REPORT=off prints nothing; an unknown value warns and falls back 
     assert.equal(off.stdout, 'app output: 100 files opened\n');
     const bad = await runApp(dir, 'leak-bad.cjs', LEAK_CJS, { args: [work], env: { FDKEEPER_REPORT: 'yaml' } });
     assert.equal(bad.code, 3);
-    assert.match(bad.stderr, /^fdkeeper: FDKEEPER_REPORT="yaml" is not one of off, exit, json, html:<file>; using exit$/m);
+    assert.match(
+      bad.stderr,
+      /^fdkeeper: FDKEEPER_REPORT="yaml" is not one of off, exit, json, html:<file>; using exit$/m,
+    );
     assert.match(bad.stderr, /100 descriptors opened through node:fs still open at exit/);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -309,22 +359,43 @@ test('FDKEEPER_REPORT=html:<file> writes a self-contained page with both charts 
     const page = path.join(work, 'report.html');
     const file = path.join(dir, 'leak-html.cjs');
     fs.writeFileSync(page, 'an older report', { mode: 0o644 });
-    const run = await runApp(dir, 'leak-html.cjs', LEAK_CJS, { args: [work], env: { FDKEEPER_REPORT: `html:${page}` } });
+    const run = await runApp(dir, 'leak-html.cjs', LEAK_CJS, {
+      args: [work],
+      env: { FDKEEPER_REPORT: `html:${page}` },
+    });
     assert.equal(run.code, 3, run.stderr);
     assert.equal(run.stdout, 'app output: 100 files opened\n');
-    assert.match(run.stderr, new RegExp(`^fdkeeper: leak report \\(100 descriptors open at exit, 2 open sites, oldest \\d+ ms\\) written to ${re(page)}$`, 'm'));
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `^fdkeeper: leak report \\(100 descriptors open at exit, 2 open sites, oldest \\d+ ms\\) written to ${re(page)}$`,
+        'm',
+      ),
+    );
     const html = fs.readFileSync(page, 'utf8');
     // It names the app's argv, cwd and files: 0600 like the JSON answer, also where a 0644 file was
     // there before (replaced, not rewritten in place), and whatever the umask.
-    assert.equal(fs.statSync(page).mode & 0o777, 0o600, 'the page is private to the app\'s user');
+    assert.equal(fs.statSync(page).mode & 0o777, 0o600, "the page is private to the app's user");
     assert.match(html, /^<!doctype html>/);
     assert.doesNotMatch(html, /https?:\/\//, 'no external URL of any kind');
     assert.doesNotMatch(html, /<script|<link|<img|<iframe|@import|url\(/i, 'no scripts, links, images or CSS fetches');
     assert.doesNotMatch(html, /\ssrc=|\shref=/i, 'nothing to load');
     assert.equal((html.match(/<svg /g) ?? []).length, 2, 'the time chart and the per-site chart');
-    assert.match(html, /aria-label="open descriptors over time, peak 10[01]"/, 'the time chart reached the 100 leaked (+1 closed)');
-    assert.match(html, new RegExp(`openConfig \\(${re(path.basename(file))}:${lineOf(LEAK_CJS, '@config')}\\)`), 'bar label');
-    assert.match(html, new RegExp(`openCache \\(${re(file)}:${lineOf(LEAK_CJS, '@cache')}:\\d+\\)`), 'full site in the table');
+    assert.match(
+      html,
+      /aria-label="open descriptors over time, peak 10[01]"/,
+      'the time chart reached the 100 leaked (+1 closed)',
+    );
+    assert.match(
+      html,
+      new RegExp(`openConfig \\(${re(path.basename(file))}:${lineOf(LEAK_CJS, '@config')}\\)`),
+      'bar label',
+    );
+    assert.match(
+      html,
+      new RegExp(`openCache \\(${re(file)}:${lineOf(LEAK_CJS, '@cache')}:\\d+\\)`),
+      'full site in the table',
+    );
     assert.match(html, /<td class="n">50<\/td>/);
     assert.ok(html.includes(path.join(work, 'config-0.json')), 'sample paths');
   } finally {
@@ -338,13 +409,28 @@ test('FDKEEPER_REPORT=html:<file> that cannot be written: the error and the whol
     // A directory where the page should go: the write fails (EISDIR) whoever runs the test.
     const page = path.join(work, 'report.html');
     fs.mkdirSync(page);
-    const run = await runApp(dir, 'leak-html-fail.cjs', LEAK_CJS, { args: [work], env: { FDKEEPER_REPORT: `html:${page}` } });
+    const run = await runApp(dir, 'leak-html-fail.cjs', LEAK_CJS, {
+      args: [work],
+      env: { FDKEEPER_REPORT: `html:${page}` },
+    });
     assert.equal(run.code, 3, run.stderr);
-    assert.match(run.stderr, new RegExp(`^fdkeeper: could not write the HTML report to ${re(page)}: .*EISDIR.*; the report follows as text$`, 'm'));
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `^fdkeeper: could not write the HTML report to ${re(page)}: .*EISDIR.*; the report follows as text$`,
+        'm',
+      ),
+    );
     // The report itself is not lost: the text form, with both sites, follows the error.
     assert.match(run.stderr, /100 descriptors opened through node:fs still open at exit/);
-    assert.match(run.stderr, new RegExp(`openConfig \\(.*${re(path.basename('leak-html-fail.cjs'))}:${lineOf(LEAK_CJS, '@config')}`));
-    assert.match(run.stderr, new RegExp(`openCache \\(.*${re(path.basename('leak-html-fail.cjs'))}:${lineOf(LEAK_CJS, '@cache')}`));
+    assert.match(
+      run.stderr,
+      new RegExp(`openConfig \\(.*${re(path.basename('leak-html-fail.cjs'))}:${lineOf(LEAK_CJS, '@config')}`),
+    );
+    assert.match(
+      run.stderr,
+      new RegExp(`openCache \\(.*${re(path.basename('leak-html-fail.cjs'))}:${lineOf(LEAK_CJS, '@cache')}`),
+    );
     assert.deepEqual(fs.readdirSync(page), [], 'nothing left inside the directory');
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -358,7 +444,10 @@ async function dropHandle() { await open(process.argv[1], 'r'); } // @drop
 await dropHandle();
 for (let i = 0; i < 20; i++) { globalThis.gc(); await sleep(20); }
 `;
-  const run = await runApp(dir, 'gc.mjs', source, { nodeArgs: ['--expose-gc', '--no-warnings'], env: { FDKEEPER_REPORT: 'json' } });
+  const run = await runApp(dir, 'gc.mjs', source, {
+    nodeArgs: ['--expose-gc', '--no-warnings'],
+    env: { FDKEEPER_REPORT: 'json' },
+  });
   assert.equal(run.code, 0, run.stderr);
   const report = jsonReport(run.stderr);
   assert.equal(report['open'], 0, 'Node closed it, so it is not open');
@@ -385,7 +474,10 @@ test('the package export: `node --import fdkeeper/register` resolves through nod
 
 test('a plain SIGUSR2 to an app with no listener of its own: the report, then death by SIGUSR2 as without the hook (nodemon restarts this way)', async () => {
   const file = path.join(dir, 'no-listener.cjs');
-  fs.writeFileSync(file, `const fs = require('fs');\nfunction keep() { return fs.openSync(__filename, 'r'); }\nkeep();\nconsole.log('READY');\nsetTimeout(() => console.log('still alive'), 5000);\n`);
+  fs.writeFileSync(
+    file,
+    `const fs = require('fs');\nfunction keep() { return fs.openSync(__filename, 'r'); }\nkeep();\nconsole.log('READY');\nsetTimeout(() => console.log('still alive'), 5000);\n`,
+  );
   for (const hook of [false, true]) {
     const app = startApp(file, { hook });
     await app.waitFor(/READY/);
@@ -394,7 +486,11 @@ test('a plain SIGUSR2 to an app with no listener of its own: the report, then de
     assert.equal(run.signal, 'SIGUSR2', `hook ${String(hook)}: terminated by the signal`);
     assert.equal(run.code, null);
     assert.equal(run.stdout, 'READY\n');
-    if (hook) assert.match(run.stderr, /^fdkeeper: 1 descriptor opened through node:fs still open on SIGUSR2, from 1 open site[\s\S]*1 × keep \(/);
+    if (hook)
+      assert.match(
+        run.stderr,
+        /^fdkeeper: 1 descriptor opened through node:fs still open on SIGUSR2, from 1 open site[\s\S]*1 × keep \(/,
+      );
     else assert.equal(run.stderr, '');
   }
 });
@@ -419,7 +515,13 @@ test('trackNodeFs() in-process: records and forgets, shares one tracker, and `us
       const handle = await fs.promises.open(path.join(work, 'handle.txt'), 'w');
       assert.equal(tracker.openCount, 2);
       const handles = tracker.openHandles();
-      assert.deepEqual(handles.map((h) => [h.fd, h.origin, h.mode]), [[leaked, 'openSync', 'w'], [handle.fd, 'promises.open', 'w']]);
+      assert.deepEqual(
+        handles.map((h) => [h.fd, h.origin, h.mode]),
+        [
+          [leaked, 'openSync', 'w'],
+          [handle.fd, 'promises.open', 'w'],
+        ],
+      );
       assert.match(handles[0]!.site ?? '', /cli-register\.test\.ts:\d+:\d+\)$/);
       await handle.close();
       fs.closeSync(leaked);
@@ -448,27 +550,45 @@ test('trackNodeFs() in-process: records and forgets, shares one tracker, and `us
   }
 });
 
-test('the README\'s zero-code leak-tracking block runs as written (package export, exit report, fdkeeper report, HTML)', { skip: process.platform === 'linux' ? false : 'fdkeeper report needs /proc' }, () => {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('### Leak reports'));
-  const block = /```sh\n([\s\S]*?)```/.exec(section.slice(0, section.indexOf('\n### ', 5)))?.[1];
-  assert.ok(block !== undefined && block.includes('--import fdkeeper/register'), 'README "Leak reports" has the register sh block');
-  const app = tempDir('fdkeeper-readme-register-');
-  try {
-    // As a user who installed fdkeeper: node_modules/fdkeeper, and `npx fdkeeper` is its bin.
-    fs.mkdirSync(path.join(app, 'node_modules'));
-    fs.symlinkSync(ROOT, path.join(app, 'node_modules', 'fdkeeper'), 'dir');
-    const npx = `npx() { [ "$1" = fdkeeper ] && shift; '${process.execPath}' '${path.join(ROOT, 'dist', 'cli', 'main.js')}' "$@"; }\n`;
-    const env = Object.fromEntries(Object.entries({ ...process.env, NO_COLOR: '1' }).filter(([k]) => k !== 'NODE_OPTIONS' && k !== 'FDKEEPER_REPORT'));
-    const r = spawnSync('bash', ['-e', '-c', npx + block], { cwd: app, encoding: 'utf8', timeout: 60_000, env });
-    assert.equal(r.status, 0, `the README block failed:\n${block}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
-    const script = path.join(app, 'leaky.js');
-    assert.match(r.stdout, new RegExp(`^ +3 +\\S+ +openRunLog \\(${re(script)}:2:\\d+\\) +${re(path.join(app, 'run-0.log'))}`, 'm'), 'fdkeeper report printed the site');
-    assert.match(r.stderr, new RegExp(`^ {2}3 × openRunLog \\(${re(script)}:2:\\d+\\)`, 'm'), 'the exit report');
-    assert.match(r.stderr, /leak report \(3 descriptors open at exit, 1 open site, oldest .*\) written to .*leaks\.html$/m);
-    const html = fs.readFileSync(path.join(app, 'leaks.html'), 'utf8');
-    assert.match(html, /openRunLog \(leaky\.js:2\)/);
-  } finally {
-    fs.rmSync(app, { recursive: true, force: true });
-  }
-});
+test(
+  "the README's zero-code leak-tracking block runs as written (package export, exit report, fdkeeper report, HTML)",
+  { skip: process.platform === 'linux' ? false : 'fdkeeper report needs /proc' },
+  () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Leak reports'));
+    const block = /```sh\n([\s\S]*?)```/.exec(section.slice(0, section.indexOf('\n### ', 5)))?.[1];
+    assert.ok(
+      block !== undefined && block.includes('--import fdkeeper/register'),
+      'README "Leak reports" has the register sh block',
+    );
+    const app = tempDir('fdkeeper-readme-register-');
+    try {
+      // As a user who installed fdkeeper: node_modules/fdkeeper, and `npx fdkeeper` is its bin.
+      fs.mkdirSync(path.join(app, 'node_modules'));
+      fs.symlinkSync(ROOT, path.join(app, 'node_modules', 'fdkeeper'), 'dir');
+      const npx = `npx() { [ "$1" = fdkeeper ] && shift; '${process.execPath}' '${path.join(ROOT, 'dist', 'cli', 'main.js')}' "$@"; }\n`;
+      const env = Object.fromEntries(
+        Object.entries({ ...process.env, NO_COLOR: '1' }).filter(
+          ([k]) => k !== 'NODE_OPTIONS' && k !== 'FDKEEPER_REPORT',
+        ),
+      );
+      const r = spawnSync('bash', ['-e', '-c', npx + block], { cwd: app, encoding: 'utf8', timeout: 60_000, env });
+      assert.equal(r.status, 0, `the README block failed:\n${block}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+      const script = path.join(app, 'leaky.js');
+      assert.match(
+        r.stdout,
+        new RegExp(`^ +3 +\\S+ +openRunLog \\(${re(script)}:2:\\d+\\) +${re(path.join(app, 'run-0.log'))}`, 'm'),
+        'fdkeeper report printed the site',
+      );
+      assert.match(r.stderr, new RegExp(`^ {2}3 × openRunLog \\(${re(script)}:2:\\d+\\)`, 'm'), 'the exit report');
+      assert.match(
+        r.stderr,
+        /leak report \(3 descriptors open at exit, 1 open site, oldest .*\) written to .*leaks\.html$/m,
+      );
+      const html = fs.readFileSync(path.join(app, 'leaks.html'), 'utf8');
+      assert.match(html, /openRunLog \(leaky\.js:2\)/);
+    } finally {
+      fs.rmSync(app, { recursive: true, force: true });
+    }
+  },
+);

@@ -6,7 +6,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from './support/cli-run.js';
-import { assertBuilt, channelDirOf, channelEntries, lineOf, startApp, tempDir, type RunningApp } from './support/register-apps.js';
+import {
+  assertBuilt,
+  channelDirOf,
+  channelEntries,
+  lineOf,
+  startApp,
+  tempDir,
+  type RunningApp,
+} from './support/register-apps.js';
 
 let dir = '';
 before(() => {
@@ -53,16 +61,38 @@ test('fdkeeper report <pid>: the running app answers with its open sites; table 
     const file = path.join(dir, 'server.cjs');
     const table = await runCli(['report', String(app.pid)], { env: { NO_COLOR: '1' } });
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, new RegExp(`^pid ${app.pid} \\(.*server\\.cjs .*\\), running \\S+: 50 opened through node:fs, 0 closed$`, 'm'));
+    assert.match(
+      table.stdout,
+      new RegExp(`^pid ${app.pid} \\(.*server\\.cjs .*\\), running \\S+: 50 opened through node:fs, 0 closed$`, 'm'),
+    );
     assert.match(table.stdout, /^50 descriptors still open, from 2 open sites$/m);
     assert.match(table.stdout, /^OPEN +OLDEST +OPEN SITE +SAMPLE PATHS$/m);
-    assert.match(table.stdout, new RegExp(`^ {2}30 +\\S+ +acceptUpload \\(${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${lineOf(SERVER, '@upload')}:\\d+\\) +${work}/upload-0, ${work}/upload-1, … 28 more$`, 'm'));
-    assert.match(table.stdout, new RegExp(`^ {2}20 +\\S+ +readTemplate \\(.*server\\.cjs:${lineOf(SERVER, '@template')}:\\d+\\) +${file}, … 19 more$`, 'm'));
+    assert.match(
+      table.stdout,
+      new RegExp(
+        `^ {2}30 +\\S+ +acceptUpload \\(${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${lineOf(SERVER, '@upload')}:\\d+\\) +${work}/upload-0, ${work}/upload-1, … 28 more$`,
+        'm',
+      ),
+    );
+    assert.match(
+      table.stdout,
+      new RegExp(
+        `^ {2}20 +\\S+ +readTemplate \\(.*server\\.cjs:${lineOf(SERVER, '@template')}:\\d+\\) +${file}, … 19 more$`,
+        'm',
+      ),
+    );
     assert.equal(table.stderr, '');
 
     const json = await runCli(['report', String(app.pid), '--json', '--timeout', '10s']);
     assert.equal(json.code, 0, json.stderr);
-    const report = JSON.parse(json.stdout) as { format: string; reason: string; pid: number; open: number; request: string; sites: { function: string; line: number; count: number; apis: Record<string, number> }[] };
+    const report = JSON.parse(json.stdout) as {
+      format: string;
+      reason: string;
+      pid: number;
+      open: number;
+      request: string;
+      sites: { function: string; line: number; count: number; apis: Record<string, number> }[];
+    };
     assert.equal(report.format, 'fdkeeper-register-report');
     assert.equal(report.reason, 'request');
     assert.equal(report.pid, app.pid);
@@ -81,13 +111,16 @@ test('fdkeeper report <pid>: the running app answers with its open sites; table 
     assert.match(stacks.stdout, /^30 × acceptUpload \(.*\)\n {4}at acceptUpload \(/m);
 
     const channel = channelDirOf(app.pid);
-    assert.ok(channel !== undefined && path.dirname(channel) === tmp, `the channel is in the app's TMPDIR: ${String(channel)}`);
+    assert.ok(
+      channel !== undefined && path.dirname(channel) === tmp,
+      `the channel is in the app's TMPDIR: ${String(channel)}`,
+    );
     assert.deepEqual(leftovers(tmp, app.pid), [path.basename(channel)], 'only the channel directory');
     const st = fs.lstatSync(channel);
     assert.ok(st.isDirectory());
-    assert.equal(st.mode & 0o777, 0o700, 'private to the app\'s user');
+    assert.equal(st.mode & 0o777, 0o700, "private to the app's user");
     assert.deepEqual(channelEntries(channel), [], 'requests and answers removed');
-    assert.equal(app.stderr(), '', 'FDKEEPER_REPORT=off: a request writes nothing on the app\'s stderr');
+    assert.equal(app.stderr(), '', "FDKEEPER_REPORT=off: a request writes nothing on the app's stderr");
     assert.equal(app.child.exitCode, null, 'the app is still running');
     app.child.kill('SIGTERM');
     await app.done;
@@ -102,18 +135,31 @@ test('fdkeeper report <pid>: the running app answers with its open sites; table 
 
 test('fdkeeper report on a node process without the hook: refused, exit 7, and the process is not killed', async () => {
   const file = path.join(dir, 'plain.cjs');
-  fs.writeFileSync(file, `console.log('READY'); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);\n`);
+  fs.writeFileSync(
+    file,
+    `console.log('READY'); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);\n`,
+  );
   const app = startApp(file, { hook: false });
   try {
     await app.waitFor(/READY/);
     const run = await runCli(['report', String(app.pid)]);
     assert.equal(run.code, 7);
     assert.equal(run.stdout, '');
-    assert.match(run.stderr, new RegExp(`^fdkeeper report: pid ${app.pid} is not running fdkeeper/register \\(no descriptor on the hook's register/reporter\\.js in /proc/${app.pid}/fd\\).*Nothing was sent`));
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `^fdkeeper report: pid ${app.pid} is not running fdkeeper/register \\(no descriptor on the hook's register/reporter\\.js in /proc/${app.pid}/fd\\).*Nothing was sent`,
+      ),
+    );
     // --force skips the beacon, but a process without the hook has no channel: still nothing is sent.
     const forced = await runCli(['report', String(app.pid), '--force']);
     assert.equal(forced.code, 7);
-    assert.match(forced.stderr, new RegExp(`^fdkeeper report: pid ${app.pid} has no fdkeeper report channel open \\(no fdkeeper-report-${app.pid}-XXXXXX directory in /proc/${app.pid}/fd\\).*Nothing was sent`));
+    assert.match(
+      forced.stderr,
+      new RegExp(
+        `^fdkeeper report: pid ${app.pid} has no fdkeeper report channel open \\(no fdkeeper-report-${app.pid}-XXXXXX directory in /proc/${app.pid}/fd\\).*Nothing was sent`,
+      ),
+    );
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(app.child.exitCode, null, 'still running');
     assert.equal(app.child.signalCode, null);
@@ -126,7 +172,10 @@ test('fdkeeper report on a node process without the hook: refused, exit 7, and t
 
 test('fdkeeper report on a process that handles SIGUSR2 itself (a graceful restart): never sent SIGUSR2, with or without --force', async () => {
   const file = path.join(dir, 'own-usr2.cjs');
-  fs.writeFileSync(file, `process.on('SIGUSR2', () => console.log('own handler')); console.log('READY'); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);\n`);
+  fs.writeFileSync(
+    file,
+    `process.on('SIGUSR2', () => console.log('own handler')); console.log('READY'); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);\n`,
+  );
   const app = startApp(file, { hook: false });
   try {
     await app.waitFor(/READY/);
@@ -166,15 +215,19 @@ test('fdkeeper report on a pid that is gone: exit 4; bad pid and bad timeout: ex
   assert.match(help.stdout, /Examples:\n {2}\$ node --import fdkeeper\/register server\.js &/);
 });
 
-test('fdkeeper report as an unprivileged user on a root process: exit 5, nothing sent', { skip: process.getuid?.() === 0 ? false : 'needs root to run the CLI as nobody' }, async () => {
-  const app = startServer(tempDir());
-  try {
-    await app.waitFor(/READY/);
-    const run = await runCli(['report', String(app.pid)], { asUid: 65534 });
-    assert.equal(run.code, 5, run.stderr);
-    assert.match(run.stderr, new RegExp(`^fdkeeper report: not permitted to signal pid ${app.pid}`));
-  } finally {
-    app.child.kill('SIGTERM');
-    await app.done;
-  }
-});
+test(
+  'fdkeeper report as an unprivileged user on a root process: exit 5, nothing sent',
+  { skip: process.getuid?.() === 0 ? false : 'needs root to run the CLI as nobody' },
+  async () => {
+    const app = startServer(tempDir());
+    try {
+      await app.waitFor(/READY/);
+      const run = await runCli(['report', String(app.pid)], { asUid: 65534 });
+      assert.equal(run.code, 5, run.stderr);
+      assert.match(run.stderr, new RegExp(`^fdkeeper report: not permitted to signal pid ${app.pid}`));
+    } finally {
+      app.child.kill('SIGTERM');
+      await app.done;
+    }
+  },
+);

@@ -46,7 +46,14 @@ test('--json reports the outcome; the replaced file keeps its mode; --mode and -
   fs.chmodSync(target, 0o640);
   const run = await runCli(['write', target, '--json'], { input: 'hello\n' });
   assert.equal(run.code, 0, run.stderr);
-  assert.deepEqual(JSON.parse(run.stdout), { path: target, committed: true, bytes: 6, reason: null, exitCode: 0, message: null });
+  assert.deepEqual(JSON.parse(run.stdout), {
+    path: target,
+    committed: true,
+    bytes: 6,
+    reason: null,
+    exitCode: 0,
+    message: null,
+  });
   assert.equal(fs.statSync(target).mode & 0o777, 0o640, 'mode of the replaced file kept');
 
   const nested = path.join(dir, 'a', 'b', 'new.txt');
@@ -60,13 +67,16 @@ test('--json reports the outcome; the replaced file keeps its mode; --mode and -
   fs.rmSync(dir, { recursive: true });
 });
 
-test('exec form: the command\'s stdout is committed only when it exits 0; otherwise its status is passed on', async () => {
+test("exec form: the command's stdout is committed only when it exits 0; otherwise its status is passed on", async () => {
   const dir = tempDir();
   const { target, original } = seed(dir);
 
   const failed = await runCli(['write', target, '--json', '--', 'sh', '-c', 'echo partial output; exit 3']);
-  assert.equal(failed.code, 3, 'the command\'s status');
-  assert.match(failed.stderr, /^fdkeeper write: sh -c 'echo partial output; exit 3' exited with status 3; .* left as it was$/m);
+  assert.equal(failed.code, 3, "the command's status");
+  assert.match(
+    failed.stderr,
+    /^fdkeeper write: sh -c 'echo partial output; exit 3' exited with status 3; .* left as it was$/m,
+  );
   assert.deepEqual(JSON.parse(failed.stdout), {
     path: target,
     committed: false,
@@ -95,7 +105,9 @@ test('exec form: the command\'s stdout is committed only when it exits 0; otherw
 });
 
 /** Starts the CLI with a stdin pipe, sends part of the input, waits for the temp file, then signals it. */
-async function interrupt(signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string; dir: string; target: string; original: Buffer }> {
+async function interrupt(
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; stderr: string; dir: string; target: string; original: Buffer }> {
   const dir = tempDir();
   const { target, original } = seed(dir);
   const [cmd, argv] = cliCommand(['write', target]);
@@ -117,7 +129,10 @@ async function interrupt(signal: NodeJS.Signals): Promise<{ code: number | null;
 }
 
 test('SIGINT or SIGTERM while stdin is still open: aborts, exit 130 / 143, target byte-identical, temp removed', async () => {
-  for (const [signal, expected] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, expected] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     const r = await interrupt(signal);
     assert.equal(r.code, expected, r.stderr);
     assert.match(r.stderr, new RegExp(`interrupted by ${signal}; .* left as it was`));
@@ -127,21 +142,29 @@ test('SIGINT or SIGTERM while stdin is still open: aborts, exit 130 / 143, targe
 });
 
 const bash = spawnSync('bash', ['-c', 'set -o pipefail'], { stdio: 'ignore' }).status === 0;
-test('a failing producer in a pipe: the sponge sees a clean EOF and commits; pipefail makes the shell report it; the exec form does not commit', { skip: bash ? false : 'needs bash' }, async () => {
-  const dir = tempDir();
-  const { target, original } = seed(dir);
-  const [cmd, argv] = cliCommand(['write', target]);
-  const cli = [cmd, ...argv].map((a) => `'${a}'`).join(' ');
-  const piped = spawnSync('bash', ['-c', `set -o pipefail; (echo partial; exit 1) | ${cli}`], { encoding: 'utf8' });
-  assert.equal(piped.status, 1, 'pipefail: the pipeline fails');
-  assert.equal(fs.readFileSync(target, 'utf8'), 'partial\n', 'the reader could not know: the documented limit of a pipe');
+test(
+  'a failing producer in a pipe: the sponge sees a clean EOF and commits; pipefail makes the shell report it; the exec form does not commit',
+  { skip: bash ? false : 'needs bash' },
+  async () => {
+    const dir = tempDir();
+    const { target, original } = seed(dir);
+    const [cmd, argv] = cliCommand(['write', target]);
+    const cli = [cmd, ...argv].map((a) => `'${a}'`).join(' ');
+    const piped = spawnSync('bash', ['-c', `set -o pipefail; (echo partial; exit 1) | ${cli}`], { encoding: 'utf8' });
+    assert.equal(piped.status, 1, 'pipefail: the pipeline fails');
+    assert.equal(
+      fs.readFileSync(target, 'utf8'),
+      'partial\n',
+      'the reader could not know: the documented limit of a pipe',
+    );
 
-  fs.writeFileSync(target, original);
-  const exec = await runCli(['write', target, '--', 'sh', '-c', 'echo partial; exit 1']);
-  assert.equal(exec.code, 1);
-  assertUntouched(dir, target, original);
-  fs.rmSync(dir, { recursive: true });
-});
+    fs.writeFileSync(target, original);
+    const exec = await runCli(['write', target, '--', 'sh', '-c', 'echo partial; exit 1']);
+    assert.equal(exec.code, 1);
+    assertUntouched(dir, target, original);
+    fs.rmSync(dir, { recursive: true });
+  },
+);
 
 test('--require-input refuses empty input (exit 1); without it an empty input empties the file, as sponge does', async () => {
   const dir = tempDir();
@@ -174,24 +197,28 @@ test('a symlink is written through by default (the link stays); --replace-symlin
 });
 
 const root = process.platform === 'linux' && process.getuid?.() === 0;
-test('a write error (ENOSPC on a full tmpfs): exit 1, the message names it, target byte-identical, no temp', { skip: root ? false : 'needs root to mount a tmpfs' }, async () => {
-  const dir = tempDir();
-  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
-  if (mount.status !== 0) {
-    fs.rmSync(dir, { recursive: true });
-    assert.fail(`mount tmpfs failed: ${mount.stderr.toString()}`);
-  }
-  try {
-    const { target, original } = seed(dir);
-    const run = await runCli(['write', target], { input: crypto.randomBytes(256 * 1024) });
-    assert.equal(run.code, 1);
-    assert.match(run.stderr, /^fdkeeper write: ENOSPC: no space left on device/);
-    assertUntouched(dir, target, original);
-  } finally {
-    spawnSync('umount', [dir]);
-    fs.rmSync(dir, { recursive: true });
-  }
-});
+test(
+  'a write error (ENOSPC on a full tmpfs): exit 1, the message names it, target byte-identical, no temp',
+  { skip: root ? false : 'needs root to mount a tmpfs' },
+  async () => {
+    const dir = tempDir();
+    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
+    if (mount.status !== 0) {
+      fs.rmSync(dir, { recursive: true });
+      assert.fail(`mount tmpfs failed: ${mount.stderr.toString()}`);
+    }
+    try {
+      const { target, original } = seed(dir);
+      const run = await runCli(['write', target], { input: crypto.randomBytes(256 * 1024) });
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /^fdkeeper write: ENOSPC: no space left on device/);
+      assertUntouched(dir, target, original);
+    } finally {
+      spawnSync('umount', [dir]);
+      fs.rmSync(dir, { recursive: true });
+    }
+  },
+);
 
 test('bad options are usage errors (exit 2), nothing written', async () => {
   const dir = tempDir();
@@ -217,7 +244,10 @@ function shellRun(args: readonly string[], redirect: string): { argv: string[]; 
   return { argv: ['-c', `"$@" ${redirect}`, 'sh', cmd, ...argv], env };
 }
 
-function viaShell(args: readonly string[], redirect: string): { status: number | null; stdout: string; stderr: string } {
+function viaShell(
+  args: readonly string[],
+  redirect: string,
+): { status: number | null; stdout: string; stderr: string } {
   const { argv, env } = shellRun(args, redirect);
   const r = spawnSync('sh', argv, { encoding: 'utf8', env, timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -232,7 +262,12 @@ test('stdin that is a directory: EISDIR aborts (exit 1, --json says read-error),
   try {
     const r = viaShell(['write', target, '--json'], `< '${input}'`);
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`^fdkeeper write: reading stdin failed: EISDIR: illegal operation on a directory, read; ${target} left as it was\\n$`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^fdkeeper write: reading stdin failed: EISDIR: illegal operation on a directory, read; ${target} left as it was\\n$`,
+      ),
+    );
     const result = JSON.parse(r.stdout) as { committed: boolean; reason: string };
     assert.equal(result.committed, false);
     assert.equal(result.reason, 'read-error');
@@ -249,7 +284,10 @@ test('a closed stdin (<&-) is refused, not read as empty; < /dev/null still is a
   try {
     const closed = viaShell(['write', target], '<&-');
     assert.equal(closed.status, 1, closed.stderr);
-    assert.match(closed.stderr, /^fdkeeper write: stdin is closed \(<&-\): there is no input to read; for an empty input give < \/dev\/null; .*cfg\.json left as it was\n$/);
+    assert.match(
+      closed.stderr,
+      /^fdkeeper write: stdin is closed \(<&-\): there is no input to read; for an empty input give < \/dev\/null; .*cfg\.json left as it was\n$/,
+    );
     assertUntouched(dir, target, original);
     // The control: /dev/null opened by the shell is a legitimate empty input (sponge empties the file).
     const empty = viaShell(['write', target], '< /dev/null');
@@ -260,7 +298,7 @@ test('a closed stdin (<&-) is refused, not read as empty; < /dev/null still is a
   }
 });
 
-test('a regular file as stdin is read whole (read(2) on fd 0, not Node\'s stream)', () => {
+test("a regular file as stdin is read whole (read(2) on fd 0, not Node's stream)", () => {
   const dir = tempDir();
   const { target } = seed(dir, 'cfg.json');
   const input = path.join(os.tmpdir(), `fdkeeper-write-input-${process.pid}.bin`);

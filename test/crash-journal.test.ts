@@ -12,7 +12,15 @@ import { dirsOf, isDataOp, type FsOp } from '../src/backend/memory/fs-op.js';
 import type { InodeKind } from '../src/backend/memory/inode.js';
 
 let clock = 1_000;
-function attrs(mode: number): { mode: number; uid: number; gid: number; atimeMs: number; mtimeMs: number; ctimeMs: number; birthtimeMs: number } {
+function attrs(mode: number): {
+  mode: number;
+  uid: number;
+  gid: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  birthtimeMs: number;
+} {
   const t = clock++;
   return { mode, uid: 0, gid: 0, atimeMs: t, mtimeMs: t, ctimeMs: t, birthtimeMs: t };
 }
@@ -59,7 +67,13 @@ class Harness {
   }
   write(ino: number, offset: number, data: string | Uint8Array): void {
     // The op holds its own copy of the data, as the backend provides it.
-    this.do({ type: 'write', ino, offset, data: typeof data === 'string' ? bytes(data) : data.slice(), mtimeMs: clock++ });
+    this.do({
+      type: 'write',
+      ino,
+      offset,
+      data: typeof data === 'string' ? bytes(data) : data.slice(),
+      mtimeMs: clock++,
+    });
   }
   truncate(ino: number, size: number): void {
     this.do({ type: 'truncate', ino, size, mtimeMs: clock++ });
@@ -198,7 +212,10 @@ test('data streams are independent of each other and of the metadata journal', (
   const views = sorted(h.views(from));
   // Every combination: a later write (b) can persist while an earlier one (a) is lost, and the create
   // (metadata) can persist while both writes before it are lost.
-  assert.deepEqual(views, sorted(['a= b=', 'a=A b=', 'a= b=B', 'a=A b=B', 'a= b= c=', 'a=A b= c=', 'a= b=B c=', 'a=A b=B c=']));
+  assert.deepEqual(
+    views,
+    sorted(['a= b=', 'a=A b=', 'a= b=B', 'a=A b=B', 'a= b= c=', 'a=A b= c=', 'a= b=B c=', 'a=A b=B c=']),
+  );
 });
 
 test("one inode's data operations persist in order: never a later write without an earlier one", () => {
@@ -269,14 +286,17 @@ test('tearing: only the last persisted write of an inode is torn, and a forced w
   const from = h.journal.length;
   h.write(f, 0, 'aaaaaaaa');
   h.write(f, 8, 'bbbbbbbb');
-  assert.deepEqual(sorted(h.views(from)), sorted(['f=', 'f=aaaa', 'f=aaaaaaaa', 'f=aaaaaaaabbbb', 'f=aaaaaaaabbbbbbbb']));
+  assert.deepEqual(
+    sorted(h.views(from)),
+    sorted(['f=', 'f=aaaa', 'f=aaaaaaaa', 'f=aaaaaaaabbbb', 'f=aaaaaaaabbbbbbbb']),
+  );
   h.fdatasync(f);
   assert.deepEqual(h.views(), ['f=aaaaaaaabbbbbbbb']);
 });
 
 // ---------------------------------------------------------------------------------------------- barriers
 
-test('fdatasync(file) forces that inode\'s data so far, not other inodes\' data, not its attributes', () => {
+test("fdatasync(file) forces that inode's data so far, not other inodes' data, not its attributes", () => {
   const h = new Harness();
   const a = h.durableFile('a', '');
   const b = h.durableFile('b', '');
@@ -328,11 +348,28 @@ test('fsync(dir) forces the entries of that directory and every metadata operati
   // d1/f forced, and by the in-order rule d2/g (created before it); d2/late is not; data is not.
   assert.deepEqual(
     sorted(h.views()),
-    sorted(['d1/ d1/f= d2/ d2/g=', 'd1/ d1/f=F d2/ d2/g=', 'd1/ d1/f= d2/ d2/g=G', 'd1/ d1/f=F d2/ d2/g=G', 'd1/ d1/f= d2/ d2/g= d2/late=', 'd1/ d1/f=F d2/ d2/g= d2/late=', 'd1/ d1/f= d2/ d2/g=G d2/late=', 'd1/ d1/f=F d2/ d2/g=G d2/late=']),
+    sorted([
+      'd1/ d1/f= d2/ d2/g=',
+      'd1/ d1/f=F d2/ d2/g=',
+      'd1/ d1/f= d2/ d2/g=G',
+      'd1/ d1/f=F d2/ d2/g=G',
+      'd1/ d1/f= d2/ d2/g= d2/late=',
+      'd1/ d1/f=F d2/ d2/g= d2/late=',
+      'd1/ d1/f= d2/ d2/g=G d2/late=',
+      'd1/ d1/f=F d2/ d2/g=G d2/late=',
+    ]),
   );
   // fdatasync of a directory also makes its entries durable.
   h.fdatasync(d2);
-  assert.deepEqual(sorted(h.views()), sorted(['d1/ d1/f= d2/ d2/g= d2/late=', 'd1/ d1/f=F d2/ d2/g= d2/late=', 'd1/ d1/f= d2/ d2/g=G d2/late=', 'd1/ d1/f=F d2/ d2/g=G d2/late=']));
+  assert.deepEqual(
+    sorted(h.views()),
+    sorted([
+      'd1/ d1/f= d2/ d2/g= d2/late=',
+      'd1/ d1/f=F d2/ d2/g= d2/late=',
+      'd1/ d1/f= d2/ d2/g=G d2/late=',
+      'd1/ d1/f=F d2/ d2/g=G d2/late=',
+    ]),
+  );
 });
 
 test('syncAll forces everything: one state, equal to the live one', () => {
@@ -597,11 +634,23 @@ test('replay guards: operations a subset made impossible are skipped, as a real 
   assert.equal(applyGuarded(s, { type: 'write', ino: 50, offset: 0, data: bytes('x'), mtimeMs: 0 }), false);
   assert.equal(applyGuarded(s, { type: 'setattr', ino: 50, mode: 0o600 }), false);
   assert.equal(applyGuarded(s, { type: 'unlink', dir: s.root, name: 'nope', ctimeMs: 0 }), false);
-  assert.equal(applyGuarded(s, { type: 'rename', fromDir: s.root, fromName: 'nope', toDir: s.root, toName: 'x', ctimeMs: 0 }), false);
+  assert.equal(
+    applyGuarded(s, { type: 'rename', fromDir: s.root, fromName: 'nope', toDir: s.root, toName: 'x', ctimeMs: 0 }),
+    false,
+  );
   assert.equal(applyGuarded(s, { type: 'link', ino: 50, dir: s.root, name: 'x', ctimeMs: 0 }), false);
-  assert.equal(applyGuarded(s, { type: 'create', dir: 77, name: 'x', ino: 51, kind: 'file', attrs: attrs(0o644) }), false);
-  assert.equal(applyGuarded(s, { type: 'create', dir: s.root, name: 'x', ino: 51, kind: 'file', attrs: attrs(0o644) }), true);
-  assert.equal(applyGuarded(s, { type: 'create', dir: s.root, name: 'x', ino: 52, kind: 'file', attrs: attrs(0o644) }), false);
+  assert.equal(
+    applyGuarded(s, { type: 'create', dir: 77, name: 'x', ino: 51, kind: 'file', attrs: attrs(0o644) }),
+    false,
+  );
+  assert.equal(
+    applyGuarded(s, { type: 'create', dir: s.root, name: 'x', ino: 51, kind: 'file', attrs: attrs(0o644) }),
+    true,
+  );
+  assert.equal(
+    applyGuarded(s, { type: 'create', dir: s.root, name: 'x', ino: 52, kind: 'file', attrs: attrs(0o644) }),
+    false,
+  );
   assert.deepEqual([...(s.inode(s.root).entries ?? [])], [['x', 51]]);
 });
 
@@ -633,7 +682,10 @@ function bruteForce(base: FsState, events: readonly Event[], tearSize: number): 
       }
       return { idx, choices };
     });
-    const combos = perIno.reduce<{ d: number; tear: number }[][]>((acc, p) => acc.flatMap((c) => p.choices.map((x) => [...c, x])), [[]]);
+    const combos = perIno.reduce<{ d: number; tear: number }[][]>(
+      (acc, p) => acc.flatMap((c) => p.choices.map((x) => [...c, x])),
+      [[]],
+    );
     for (let m = minMeta; m <= metaIdx.length; m++) {
       const metaChosen = new Set(metaIdx.slice(0, m));
       for (const combo of combos) {
@@ -647,7 +699,8 @@ function bruteForce(base: FsState, events: readonly Event[], tearSize: number): 
           const pos = perIno[k]!.idx.indexOf(i);
           const c = combo[k]!;
           if (pos >= c.d) return;
-          if (pos === c.d - 1 && c.tear >= 0 && op.type === 'write') applyGuarded(st, { ...op, data: op.data.subarray(0, c.tear) });
+          if (pos === c.d - 1 && c.tear >= 0 && op.type === 'write')
+            applyGuarded(st, { ...op, data: op.data.subarray(0, c.tear) });
           else applyGuarded(st, op);
         });
         st.collect();
@@ -665,7 +718,8 @@ function bruteForce(base: FsState, events: readonly Event[], tearSize: number): 
     }
     ops.forEach((op, i) => {
       if (b.isDir) {
-        if (dirsOf(op).includes(b.ino) || (b.kind === 'fsync' && op.type === 'setattr' && op.ino === b.ino)) forceMetaThrough(i);
+        if (dirsOf(op).includes(b.ino) || (b.kind === 'fsync' && op.type === 'setattr' && op.ino === b.ino))
+          forceMetaThrough(i);
       } else {
         if (isDataOp(op) && op.ino === b.ino) dataForced.add(i);
         if (b.kind === 'fsync' && op.type === 'setattr' && op.ino === b.ino) forceMetaThrough(i);
@@ -698,7 +752,7 @@ test('the enumeration equals a brute-force reading of the model on random scenar
   let compared = 0;
   for (let seed = 1; seed <= 150; seed++) {
     const rnd = prng(seed);
-    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
     const h = new Harness({ tearSize: 8, compactAfter: Infinity });
     const d = h.mkdir(h.root, 'd');
     h.write(h.create(h.root, 'a'), 0, 'old-old-old');
@@ -708,11 +762,17 @@ test('the enumeration equals a brute-force reading of the model on random scenar
     const eventsBefore = h.events.length;
     const dirs = [h.root, d];
     const entries = (): { dir: number; name: string; ino: number }[] =>
-      dirs.flatMap((dir) => [...(h.live.inode(dir).entries ?? [])].filter(([, ino]) => h.live.inode(ino).kind === 'file').map(([name, ino]) => ({ dir, name, ino })));
+      dirs.flatMap((dir) =>
+        [...(h.live.inode(dir).entries ?? [])]
+          .filter(([, ino]) => h.live.inode(ino).kind === 'file')
+          .map(([name, ino]) => ({ dir, name, ino })),
+      );
     const steps = 4 + Math.floor(rnd() * 5);
     for (let i = 0; i < steps; i++) {
       const files = entries();
-      const free = dirs.flatMap((dir) => names.filter((n) => h.live.inode(dir).entries?.has(n) !== true).map((name) => ({ dir, name })));
+      const free = dirs.flatMap((dir) =>
+        names.filter((n) => h.live.inode(dir).entries?.has(n) !== true).map((name) => ({ dir, name })),
+      );
       const r = rnd();
       if (r < 0.15 && free.length > 0) {
         const { dir, name } = pick(free);
@@ -755,8 +815,16 @@ test('the enumeration equals a brute-force reading of the model on random scenar
     // Compacting at every barrier changes nothing from the positions it keeps.
     const compacted = h.replayInto({ tearSize: 8, compactAfter: 0 });
     const at = Math.max(from, compacted.firstPosition);
-    assert.deepEqual(sorted(compacted.states({ from: at }).map(stateKey)), sorted(h.journal.states({ from: at }).map(stateKey)), `seed ${seed}: compaction`);
-    assert.equal(stateKey(compacted.minimalState()), stateKey(h.journal.minimalState()), `seed ${seed}: compacted minimal state`);
+    assert.deepEqual(
+      sorted(compacted.states({ from: at }).map(stateKey)),
+      sorted(h.journal.states({ from: at }).map(stateKey)),
+      `seed ${seed}: compaction`,
+    );
+    assert.equal(
+      stateKey(compacted.minimalState()),
+      stateKey(h.journal.minimalState()),
+      `seed ${seed}: compacted minimal state`,
+    );
     compared += actual.length;
   }
   assert.ok(compared > 500);
@@ -824,7 +892,10 @@ test('headline 3: create temp, write, fsync temp, rename, fsync dir never leaves
   assert.throws(() => h.journal.states({ from, limit: 5 }), /more than 5 candidate/);
   // Once the directory fsync is done, every state holds the new content (and no temp file).
   const after = h.journal.states({ from: h.journal.length });
-  assert.deepEqual(after.map((s) => `${label(s, 'f')} ${label(s, 'f.tmp')}`), ['new absent']);
+  assert.deepEqual(
+    after.map((s) => `${label(s, 'f')} ${label(s, 'f.tmp')}`),
+    ['new absent'],
+  );
 });
 
 test('headline 3, broken: without the fsync of the temp file the target can be empty even after the dir fsync', () => {
@@ -836,5 +907,10 @@ test('headline 3, broken: without the fsync of the temp file the target can be e
   h.rename(h.root, 'f.tmp', h.root, 'f');
   h.fsync(h.root);
   assert.deepEqual(labels(h.journal.states({ from }), 'f'), ['empty', 'new', 'new[:1024]', 'new[:512]', 'old']);
-  assert.deepEqual(labels(h.journal.states({ from: h.journal.length }), 'f'), ['empty', 'new', 'new[:1024]', 'new[:512]']);
+  assert.deepEqual(labels(h.journal.states({ from: h.journal.length }), 'f'), [
+    'empty',
+    'new',
+    'new[:1024]',
+    'new[:512]',
+  ]);
 });

@@ -41,7 +41,8 @@ function label(state: MemoryBackend, path: string): string {
   if (NEW.startsWith(c)) return `new[:${c.length}]`;
   return `other(${c.length})`;
 }
-const labels = (states: MemoryBackend[], path: string): string[] => [...new Set(states.map((s) => label(s, path)))].sort();
+const labels = (states: MemoryBackend[], path: string): string[] =>
+  [...new Set(states.map((s) => label(s, path)))].sort();
 
 /** fsync(2) of a directory, through a descriptor opened O_RDONLY | O_DIRECTORY. */
 function fsyncDir(b: MemoryBackend, path: string): void {
@@ -77,7 +78,12 @@ test('temp file + rename WITHOUT fsync: a crash can leave the target empty (the 
   assert.equal(states.length, 9);
   // Fsyncing the directory alone makes the rename durable, not the data: worse, the old content is gone.
   fsyncDir(b, '/d');
-  assert.deepEqual(labels(b.crashStates({ from: b.journalLength }), '/d/f'), ['empty', 'new', 'new[:1024]', 'new[:512]']);
+  assert.deepEqual(labels(b.crashStates({ from: b.journalLength }), '/d/f'), [
+    'empty',
+    'new',
+    'new[:1024]',
+    'new[:512]',
+  ]);
   assert.equal(label(b.crash(), '/d/f'), 'empty');
 });
 
@@ -130,8 +136,15 @@ test('a write through an O_SYNC or O_DSYNC descriptor is durable when it returns
     b.writeSync(fd, buf, 0, buf.length, 0);
     const after = b.journalLength;
     b.closeSync(fd);
-    assert.deepEqual(labels(b.crashStates({ from: after }), '/d/f'), ['new'], `flag ${flag}: nothing but the new content once the write returned`);
-    assert.ok(labels(b.crashStates({ from }), '/d/f').includes('old'), 'before it returned, the old content could survive');
+    assert.deepEqual(
+      labels(b.crashStates({ from: after }), '/d/f'),
+      ['new'],
+      `flag ${flag}: nothing but the new content once the write returned`,
+    );
+    assert.ok(
+      labels(b.crashStates({ from }), '/d/f').includes('old'),
+      'before it returned, the old content could survive',
+    );
   }
   // Without either flag the same write is not durable.
   const b = setup();

@@ -98,7 +98,14 @@ both('writeFileSync / readFileSync / appendFileSync / existsSync', ({ fs, root }
   assert.equal(fs.readFileSync(p, 'utf8'), 'hi');
   fs.writeFileSync(p, new Uint16Array([0x6968]));
   assert.equal(fs.readFileSync(p, 'utf8'), 'hi', 'any ArrayBufferView writes its bytes');
-  throwsCode(() => { fs.writeFileSync(p, 'x', { flag: 'wx' }); }, 'EEXIST', 'open', p);
+  throwsCode(
+    () => {
+      fs.writeFileSync(p, 'x', { flag: 'wx' });
+    },
+    'EEXIST',
+    'open',
+    p,
+  );
   const e = throwsCode(() => fs.readFileSync(`${root}/missing`), 'ENOENT', 'open', `${root}/missing`);
   assert.ok(e instanceof FsError);
   assert.equal(e.message, `ENOENT: no such file or directory, open '${root}/missing'`);
@@ -133,7 +140,13 @@ both('openSync / readSync / writeSync / fstatSync / ftruncateSync / closeSync', 
   fs.fsyncSync(fd);
   fs.fdatasyncSync(fd);
   fs.closeSync(fd);
-  throwsCode(() => { fs.closeSync(fd); }, 'EBADF', 'close');
+  throwsCode(
+    () => {
+      fs.closeSync(fd);
+    },
+    'EBADF',
+    'close',
+  );
   assert.equal(fs.readFileSync(p, 'utf8'), 'Q1ab');
   // sequential reads at the current offset (position null / -1 / absent)
   const r = fs.openSync(p, 'r');
@@ -168,46 +181,72 @@ both('statSync / lstatSync: Stats fields, dates, predicates, throwIfNoEntry', ({
   assert.ok(st instanceof fs.Stats);
 });
 
-both('mkdirSync recursive returns the first directory created; readdirSync with file types and recursive', ({ fs, root }) => {
-  assert.equal(fs.mkdirSync(`${root}/a/b/c`, { recursive: true }), `${root}/a`);
-  assert.equal(fs.mkdirSync(`${root}/a/b/c`, { recursive: true }), undefined, 'nothing created');
-  assert.equal(fs.mkdirSync(`${root}/a/b/d`, { recursive: true }), `${root}/a/b/d`);
-  assert.equal(fs.mkdirSync(`${root}/x`), undefined);
-  throwsCode(() => fs.mkdirSync(`${root}/x`), 'EEXIST', 'mkdir', `${root}/x`);
-  throwsCode(() => fs.mkdirSync(`${root}/y/z`), 'ENOENT', 'mkdir');
-  fs.writeFileSync(`${root}/a/f.txt`, 'f');
-  throwsCode(() => fs.mkdirSync(`${root}/a/f.txt`, { recursive: true }), 'EEXIST');
-  throwsCode(() => fs.mkdirSync(`${root}/a/f.txt/g`, { recursive: true }), 'ENOTDIR');
-  fs.symlinkSync('f.txt', `${root}/a/link`);
+both(
+  'mkdirSync recursive returns the first directory created; readdirSync with file types and recursive',
+  ({ fs, root }) => {
+    assert.equal(fs.mkdirSync(`${root}/a/b/c`, { recursive: true }), `${root}/a`);
+    assert.equal(fs.mkdirSync(`${root}/a/b/c`, { recursive: true }), undefined, 'nothing created');
+    assert.equal(fs.mkdirSync(`${root}/a/b/d`, { recursive: true }), `${root}/a/b/d`);
+    assert.equal(fs.mkdirSync(`${root}/x`), undefined);
+    throwsCode(() => fs.mkdirSync(`${root}/x`), 'EEXIST', 'mkdir', `${root}/x`);
+    throwsCode(() => fs.mkdirSync(`${root}/y/z`), 'ENOENT', 'mkdir');
+    fs.writeFileSync(`${root}/a/f.txt`, 'f');
+    throwsCode(() => fs.mkdirSync(`${root}/a/f.txt`, { recursive: true }), 'EEXIST');
+    throwsCode(() => fs.mkdirSync(`${root}/a/f.txt/g`, { recursive: true }), 'ENOTDIR');
+    fs.symlinkSync('f.txt', `${root}/a/link`);
 
-  assert.deepEqual(sorted(fs.readdirSync(`${root}/a`)), ['b', 'f.txt', 'link']);
-  const dirents = fs.readdirSync(`${root}/a`, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name));
-  assert.deepEqual(dirents.map((d) => [d.name, d.isDirectory(), d.isFile(), d.isSymbolicLink()]), [
-    ['b', true, false, false],
-    ['f.txt', false, true, false],
-    ['link', false, false, true],
-  ]);
-  assert.equal(dirents[0]!.parentPath, `${root}/a`);
-  assert.deepEqual(sorted(fs.readdirSync(`${root}/a`, { recursive: true })), ['b', 'b/c', 'b/d', 'f.txt', 'link']);
-  const deep = fs.readdirSync(`${root}/a`, { recursive: true, withFileTypes: true });
-  assert.deepEqual(sorted(deep.map((d) => `${d.parentPath}/${d.name}`)), [`${root}/a/b`, `${root}/a/b/c`, `${root}/a/b/d`, `${root}/a/f.txt`, `${root}/a/link`]);
-  assert.deepEqual(fs.readdirSync(`${root}/a/b/c`), []);
-  assert.deepEqual(sorted(fs.readdirSync(`${root}/a`, 'buffer')).map(String), ['b', 'f.txt', 'link']);
-  assert.ok(Buffer.isBuffer(fs.readdirSync(`${root}/a`, { encoding: 'buffer' })[0]));
-  throwsCode(() => fs.readdirSync(`${root}/a/f.txt`), 'ENOTDIR', 'scandir');
-  throwsCode(() => fs.readdirSync(`${root}/none`), 'ENOENT', 'scandir', `${root}/none`);
-});
+    assert.deepEqual(sorted(fs.readdirSync(`${root}/a`)), ['b', 'f.txt', 'link']);
+    const dirents = fs.readdirSync(`${root}/a`, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name));
+    assert.deepEqual(
+      dirents.map((d) => [d.name, d.isDirectory(), d.isFile(), d.isSymbolicLink()]),
+      [
+        ['b', true, false, false],
+        ['f.txt', false, true, false],
+        ['link', false, false, true],
+      ],
+    );
+    assert.equal(dirents[0]!.parentPath, `${root}/a`);
+    assert.deepEqual(sorted(fs.readdirSync(`${root}/a`, { recursive: true })), ['b', 'b/c', 'b/d', 'f.txt', 'link']);
+    const deep = fs.readdirSync(`${root}/a`, { recursive: true, withFileTypes: true });
+    assert.deepEqual(sorted(deep.map((d) => `${d.parentPath}/${d.name}`)), [
+      `${root}/a/b`,
+      `${root}/a/b/c`,
+      `${root}/a/b/d`,
+      `${root}/a/f.txt`,
+      `${root}/a/link`,
+    ]);
+    assert.deepEqual(fs.readdirSync(`${root}/a/b/c`), []);
+    assert.deepEqual(sorted(fs.readdirSync(`${root}/a`, 'buffer')).map(String), ['b', 'f.txt', 'link']);
+    assert.ok(Buffer.isBuffer(fs.readdirSync(`${root}/a`, { encoding: 'buffer' })[0]));
+    throwsCode(() => fs.readdirSync(`${root}/a/f.txt`), 'ENOTDIR', 'scandir');
+    throwsCode(() => fs.readdirSync(`${root}/none`), 'ENOENT', 'scandir', `${root}/none`);
+  },
+);
 
 both('rmdirSync / rmSync (recursive, force) / unlinkSync', ({ fs, root }) => {
   fs.mkdirSync(`${root}/t/u/v`, { recursive: true });
   fs.writeFileSync(`${root}/t/u/file`, 'x');
   fs.symlinkSync('/nonexistent-target', `${root}/t/dangling`);
-  throwsCode(() => { fs.rmdirSync(`${root}/t`); }, 'ENOTEMPTY', 'rmdir');
-  const e = throwsCode(() => { fs.rmSync(`${root}/t`); }, 'ERR_FS_EISDIR', 'rm');
+  throwsCode(
+    () => {
+      fs.rmdirSync(`${root}/t`);
+    },
+    'ENOTEMPTY',
+    'rmdir',
+  );
+  const e = throwsCode(
+    () => {
+      fs.rmSync(`${root}/t`);
+    },
+    'ERR_FS_EISDIR',
+    'rm',
+  );
   assert.match(e.message, /rm/);
   fs.rmSync(`${root}/t`, { recursive: true });
   assert.equal(fs.existsSync(`${root}/t`), false);
-  throwsCode(() => { fs.rmSync(`${root}/t`); }, 'ENOENT');
+  throwsCode(() => {
+    fs.rmSync(`${root}/t`);
+  }, 'ENOENT');
   fs.rmSync(`${root}/t`, { force: true });
   fs.rmSync(`${root}/t`, { recursive: true, force: true });
   fs.writeFileSync(`${root}/f`, 'x');
@@ -215,9 +254,18 @@ both('rmdirSync / rmSync (recursive, force) / unlinkSync', ({ fs, root }) => {
   assert.equal(fs.existsSync(`${root}/f`), false);
   fs.writeFileSync(`${root}/g`, 'x');
   fs.unlinkSync(`${root}/g`);
-  throwsCode(() => { fs.unlinkSync(`${root}/g`); }, 'ENOENT', 'unlink', `${root}/g`);
+  throwsCode(
+    () => {
+      fs.unlinkSync(`${root}/g`);
+    },
+    'ENOENT',
+    'unlink',
+    `${root}/g`,
+  );
   fs.mkdirSync(`${root}/d`);
-  throwsCode(() => { fs.unlinkSync(`${root}/d`); }, 'EISDIR');
+  throwsCode(() => {
+    fs.unlinkSync(`${root}/d`);
+  }, 'EISDIR');
   fs.rmdirSync(`${root}/d`);
   fs.mkdirSync(`${root}/e/f`, { recursive: true });
   fs.rmdirSync(`${root}/e`, { recursive: true });
@@ -230,7 +278,14 @@ both('renameSync / linkSync / symlinkSync / readlinkSync / realpathSync', ({ fs,
   fs.renameSync(`${root}/a`, `${root}/b`);
   assert.equal(fs.readFileSync(`${root}/b`, 'utf8'), 'A', 'rename replaces the destination');
   assert.equal(fs.existsSync(`${root}/a`), false);
-  const e = throwsCode(() => { fs.renameSync(`${root}/a`, `${root}/c`); }, 'ENOENT', 'rename', `${root}/a`);
+  const e = throwsCode(
+    () => {
+      fs.renameSync(`${root}/a`, `${root}/c`);
+    },
+    'ENOENT',
+    'rename',
+    `${root}/a`,
+  );
   assert.equal((e as NodeJS.ErrnoException & { dest?: string }).dest, `${root}/c`);
   fs.linkSync(`${root}/b`, `${root}/hard`);
   assert.equal(fs.statSync(`${root}/b`).nlink, 2);
@@ -252,7 +307,13 @@ both('renameSync / linkSync / symlinkSync / readlinkSync / realpathSync', ({ fs,
   fs.symlinkSync(`${root}/loop1`, `${root}/loop2`);
   throwsCode(() => fs.realpathSync(`${root}/loop1`), 'ELOOP');
   throwsCode(() => fs.readFileSync(`${root}/loop1`), 'ELOOP', 'open');
-  throwsCode(() => { fs.symlinkSync('x', `${root}/b`); }, 'EEXIST', 'symlink');
+  throwsCode(
+    () => {
+      fs.symlinkSync('x', `${root}/b`);
+    },
+    'EEXIST',
+    'symlink',
+  );
   throwsCode(() => fs.readlinkSync(`${root}/b`), 'EINVAL', 'readlink');
 });
 
@@ -267,10 +328,24 @@ both('copyFileSync (COPYFILE_EXCL) copies content and mode', ({ fs, root }) => {
   fs.writeFileSync(`${root}/small`, 'tiny');
   fs.copyFileSync(`${root}/small`, `${root}/dst`);
   assert.equal(fs.readFileSync(`${root}/dst`, 'utf8'), 'tiny', 'the destination is truncated');
-  const e = throwsCode(() => { fs.copyFileSync(`${root}/small`, `${root}/dst`, fs.constants.COPYFILE_EXCL); }, 'EEXIST', 'copyfile', `${root}/small`);
+  const e = throwsCode(
+    () => {
+      fs.copyFileSync(`${root}/small`, `${root}/dst`, fs.constants.COPYFILE_EXCL);
+    },
+    'EEXIST',
+    'copyfile',
+    `${root}/small`,
+  );
   assert.equal((e as NodeJS.ErrnoException & { dest?: string }).dest, `${root}/dst`);
   assert.equal(e.message, `EEXIST: file already exists, copyfile '${root}/small' -> '${root}/dst'`);
-  throwsCode(() => { fs.copyFileSync(`${root}/none`, `${root}/x`); }, 'ENOENT', 'copyfile', `${root}/none`);
+  throwsCode(
+    () => {
+      fs.copyFileSync(`${root}/none`, `${root}/x`);
+    },
+    'ENOENT',
+    'copyfile',
+    `${root}/none`,
+  );
 });
 
 both('accessSync / access modes from mode bits', async ({ fs, root }) => {
@@ -280,10 +355,24 @@ both('accessSync / access modes from mode bits', async ({ fs, root }) => {
   fs.accessSync(p);
   fs.accessSync(p, fs.constants.R_OK | fs.constants.W_OK);
   fs.accessSync(p, fs.F_OK);
-  throwsCode(() => { fs.accessSync(p, fs.X_OK); }, 'EACCES', 'access', p);
+  throwsCode(
+    () => {
+      fs.accessSync(p, fs.X_OK);
+    },
+    'EACCES',
+    'access',
+    p,
+  );
   fs.chmodSync(p, 0o755);
   fs.accessSync(p, fs.X_OK);
-  throwsCode(() => { fs.accessSync(`${root}/none`); }, 'ENOENT', 'access', `${root}/none`);
+  throwsCode(
+    () => {
+      fs.accessSync(`${root}/none`);
+    },
+    'ENOENT',
+    'access',
+    `${root}/none`,
+  );
   await fs.promises.access(p, fs.R_OK);
   await rejectsCode(fs.promises.access(`${root}/none`), 'ENOENT', 'access');
   await new Promise<void>((resolve, reject) => {
@@ -325,7 +414,9 @@ both('chmod / fchmod / chown / fchown / truncate / utimes / mkdtemp', ({ fs, roo
 both('callback API: results and errors arrive asynchronously', async ({ fs, root }) => {
   const p = `${root}/cb.txt`;
   let sync = true;
-  const writeFile = promisify(fs.writeFile as (file: string, data: string, cb: (err: NodeJS.ErrnoException | null) => void) => void);
+  const writeFile = promisify(
+    fs.writeFile as (file: string, data: string, cb: (err: NodeJS.ErrnoException | null) => void) => void,
+  );
   const done = writeFile(p, 'callback data');
   sync = false;
   await done;
@@ -381,8 +472,18 @@ both('callback API: results and errors arrive asynchronously', async ({ fs, root
   await promisify(fs.fsync)(fd);
   await promisify(fs.close)(fd);
   // exists gets a boolean
-  assert.equal(await new Promise<boolean>((resolve) => { fs.exists(p, resolve); }), true);
-  assert.equal(await new Promise<boolean>((resolve) => { fs.exists(`${root}/none`, resolve); }), false);
+  assert.equal(
+    await new Promise<boolean>((resolve) => {
+      fs.exists(p, resolve);
+    }),
+    true,
+  );
+  assert.equal(
+    await new Promise<boolean>((resolve) => {
+      fs.exists(`${root}/none`, resolve);
+    }),
+    false,
+  );
   // mkdir recursive, readdir with types, rm
   const first = await new Promise<string | undefined>((resolve, reject) => {
     fs.mkdir(`${root}/m/n`, { recursive: true }, (e, made) => {
@@ -405,7 +506,13 @@ both('callback API: results and errors arrive asynchronously', async ({ fs, root
     });
   });
   assert.equal(fs.existsSync(`${root}/m`), false);
-  assert.throws(() => { (fs.stat as (p: string) => void)(p); }, { code: 'ERR_INVALID_ARG_TYPE' }, 'a missing callback is a TypeError');
+  assert.throws(
+    () => {
+      (fs.stat as (p: string) => void)(p);
+    },
+    { code: 'ERR_INVALID_ARG_TYPE' },
+    'a missing callback is a TypeError',
+  );
 });
 
 // ================================================================ promises
@@ -420,12 +527,19 @@ both('promises API', async ({ fs, root }) => {
   assert.equal(await P.mkdir(`${root}/q/r`, { recursive: true }), `${root}/q`);
   await P.mkdir(`${root}/q/s`);
   assert.deepEqual(sorted(await P.readdir(`${root}/q`)), ['r', 's']);
-  assert.deepEqual((await P.readdir(`${root}/q`, { withFileTypes: true })).map((d) => d.isDirectory()), [true, true]);
+  assert.deepEqual(
+    (await P.readdir(`${root}/q`, { withFileTypes: true })).map((d) => d.isDirectory()),
+    [true, true],
+  );
   assert.deepEqual(sorted(await P.readdir(root, { recursive: true })), ['p.json', 'q', 'q/r', 'q/s']);
   await P.rename(p, `${root}/q/p.json`);
   assert.equal((await P.stat(`${root}/q/p.json`)).size, 8);
   await P.copyFile(`${root}/q/p.json`, `${root}/copy.json`);
-  await rejectsCode(P.copyFile(`${root}/q/p.json`, `${root}/copy.json`, fs.constants.COPYFILE_EXCL), 'EEXIST', 'copyfile');
+  await rejectsCode(
+    P.copyFile(`${root}/q/p.json`, `${root}/copy.json`, fs.constants.COPYFILE_EXCL),
+    'EEXIST',
+    'copyfile',
+  );
   await P.symlink('q/p.json', `${root}/ln`);
   assert.equal(await P.readlink(`${root}/ln`), 'q/p.json');
   assert.ok((await P.lstat(`${root}/ln`)).isSymbolicLink());
@@ -451,44 +565,47 @@ both('promises API', async ({ fs, root }) => {
   assert.equal(P.constants, nodeFs.constants);
 });
 
-both('promises.open(): a FileHandle with read, write, readFile, writeFile, stat, truncate, sync, close, asyncDispose', async ({ fs, root }) => {
-  const p = `${root}/fh.txt`;
-  let fdSeen: number;
-  {
-    await using fh = await fs.promises.open(p, 'w+');
-    fdSeen = fh.fd;
-    assert.ok(fdSeen >= 0);
-    assert.deepEqual(await fh.write(Buffer.from('abcdef')), { bytesWritten: 6, buffer: Buffer.from('abcdef') });
-    assert.equal((await fh.write('XY', 1)).bytesWritten, 2);
-    const { bytesRead, buffer } = await fh.read(Buffer.alloc(6), 0, 6, 0);
-    assert.equal(bytesRead, 6);
-    assert.equal(buffer.toString(), 'aXYdef');
-    const r2 = await fh.read({ buffer: Buffer.alloc(3), position: 3 });
-    assert.equal(r2.buffer.toString(), 'def');
-    assert.equal((await fh.stat()).size, 6);
-    await fh.truncate(4);
-    await fh.sync();
-    await fh.datasync();
-    assert.equal((await fh.stat()).size, 4);
-  }
-  // disposed: the descriptor is closed
-  throwsCode(() => fs.fstatSync(fdSeen), 'EBADF', 'fstat');
-  const fh = await fs.promises.open(p, 'r');
-  assert.equal(await fh.readFile('utf8'), 'aXYd');
-  await fh.close();
-  assert.equal(fh.fd, -1);
-  await fh.close(); // idempotent
-  await rejectsCode(fh.read(Buffer.alloc(1)), 'EBADF');
-  const w = await fs.promises.open(p, 'a');
-  await w.writeFile('++');
-  await w.appendFile('!');
-  await w.close();
-  assert.equal(await fs.promises.readFile(p, 'utf8'), 'aXYd++!');
-  const h = await fs.promises.open(p, 'r');
-  assert.equal(await fs.promises.readFile(h, 'utf8'), 'aXYd++!', 'readFile takes a FileHandle');
-  await h.close();
-  await rejectsCode(fs.promises.open(`${root}/none`), 'ENOENT', 'open');
-});
+both(
+  'promises.open(): a FileHandle with read, write, readFile, writeFile, stat, truncate, sync, close, asyncDispose',
+  async ({ fs, root }) => {
+    const p = `${root}/fh.txt`;
+    let fdSeen: number;
+    {
+      await using fh = await fs.promises.open(p, 'w+');
+      fdSeen = fh.fd;
+      assert.ok(fdSeen >= 0);
+      assert.deepEqual(await fh.write(Buffer.from('abcdef')), { bytesWritten: 6, buffer: Buffer.from('abcdef') });
+      assert.equal((await fh.write('XY', 1)).bytesWritten, 2);
+      const { bytesRead, buffer } = await fh.read(Buffer.alloc(6), 0, 6, 0);
+      assert.equal(bytesRead, 6);
+      assert.equal(buffer.toString(), 'aXYdef');
+      const r2 = await fh.read({ buffer: Buffer.alloc(3), position: 3 });
+      assert.equal(r2.buffer.toString(), 'def');
+      assert.equal((await fh.stat()).size, 6);
+      await fh.truncate(4);
+      await fh.sync();
+      await fh.datasync();
+      assert.equal((await fh.stat()).size, 4);
+    }
+    // disposed: the descriptor is closed
+    throwsCode(() => fs.fstatSync(fdSeen), 'EBADF', 'fstat');
+    const fh = await fs.promises.open(p, 'r');
+    assert.equal(await fh.readFile('utf8'), 'aXYd');
+    await fh.close();
+    assert.equal(fh.fd, -1);
+    await fh.close(); // idempotent
+    await rejectsCode(fh.read(Buffer.alloc(1)), 'EBADF');
+    const w = await fs.promises.open(p, 'a');
+    await w.writeFile('++');
+    await w.appendFile('!');
+    await w.close();
+    assert.equal(await fs.promises.readFile(p, 'utf8'), 'aXYd++!');
+    const h = await fs.promises.open(p, 'r');
+    assert.equal(await fs.promises.readFile(h, 'utf8'), 'aXYd++!', 'readFile takes a FileHandle');
+    await h.close();
+    await rejectsCode(fs.promises.open(`${root}/none`), 'ENOENT', 'open');
+  },
+);
 
 // ================================================================ streams
 
@@ -539,7 +656,18 @@ both('createWriteStream / createReadStream with pipeline, start/end, encoding, f
   fs.closeSync(fd);
 
   // errors: a missing file fails the pipeline with the backend's error
-  await rejectsCode(pipeline(fs.createReadStream(`${root}/none`), new Writable({ write: (_c, _e, cb) => { cb(); } })), 'ENOENT', 'open');
+  await rejectsCode(
+    pipeline(
+      fs.createReadStream(`${root}/none`),
+      new Writable({
+        write: (_c, _e, cb) => {
+          cb();
+        },
+      }),
+    ),
+    'ENOENT',
+    'open',
+  );
   // a FileHandle's streams
   const fh = await fs.promises.open(`${root}/up.txt`, 'r');
   const fromHandle: Buffer[] = [];
@@ -568,7 +696,10 @@ async function bumpConfig(fs: NodeFs, dir: string): Promise<{ version: number; t
   await fs.promises.rename(`${file}.tmp`, file);
   const logFile = path.posix.join(dir, 'var', 'log', 'app.log');
   fs.mkdirSync(path.posix.dirname(logFile), { recursive: true });
-  await pipeline(Readable.from([`bumped ${config.name} `, `to ${config.version}\n`]), fs.createWriteStream(logFile, { flags: 'a' }));
+  await pipeline(
+    Readable.from([`bumped ${config.name} `, `to ${config.version}\n`]),
+    fs.createWriteStream(logFile, { flags: 'a' }),
+  );
   const tree: string[] = [];
   const walk = (d: string, rel: string): void => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
@@ -612,7 +743,10 @@ test('code written against node:fs runs unchanged on the facade (OS and memory) 
     await bumpConfig(asNode, dir);
     assert.deepEqual(await bumpConfig(asNode, dir), again, name);
   }
-  assert.equal(nodeFs.readFileSync(path.join(viaOs, 'etc/app/config.json'), 'utf8'), nodeFs.readFileSync(path.join(real, 'etc/app/config.json'), 'utf8'));
+  assert.equal(
+    nodeFs.readFileSync(path.join(viaOs, 'etc/app/config.json'), 'utf8'),
+    nodeFs.readFileSync(path.join(real, 'etc/app/config.json'), 'utf8'),
+  );
 });
 
 test('error messages match node:fs for the OS backend', () => {
@@ -622,11 +756,51 @@ test('error messages match node:fs for the OS backend', () => {
     ['readFileSync', () => nodeFs.readFileSync(missing), () => fs.readFileSync(missing)],
     ['statSync', () => nodeFs.statSync(missing), () => fs.statSync(missing)],
     ['readdirSync', () => nodeFs.readdirSync(missing), () => fs.readdirSync(missing)],
-    ['unlinkSync', () => { nodeFs.unlinkSync(missing); }, () => { fs.unlinkSync(missing); }],
-    ['renameSync', () => { nodeFs.renameSync(missing, `${missing}2`); }, () => { fs.renameSync(missing, `${missing}2`); }],
-    ['copyFileSync', () => { nodeFs.copyFileSync(missing, `${missing}2`); }, () => { fs.copyFileSync(missing, `${missing}2`); }],
-    ['accessSync', () => { nodeFs.accessSync(missing); }, () => { fs.accessSync(missing); }],
-    ['mkdirSync', () => { nodeFs.mkdirSync(`${missing}/a`); }, () => { fs.mkdirSync(`${missing}/a`); }],
+    [
+      'unlinkSync',
+      () => {
+        nodeFs.unlinkSync(missing);
+      },
+      () => {
+        fs.unlinkSync(missing);
+      },
+    ],
+    [
+      'renameSync',
+      () => {
+        nodeFs.renameSync(missing, `${missing}2`);
+      },
+      () => {
+        fs.renameSync(missing, `${missing}2`);
+      },
+    ],
+    [
+      'copyFileSync',
+      () => {
+        nodeFs.copyFileSync(missing, `${missing}2`);
+      },
+      () => {
+        fs.copyFileSync(missing, `${missing}2`);
+      },
+    ],
+    [
+      'accessSync',
+      () => {
+        nodeFs.accessSync(missing);
+      },
+      () => {
+        fs.accessSync(missing);
+      },
+    ],
+    [
+      'mkdirSync',
+      () => {
+        nodeFs.mkdirSync(`${missing}/a`);
+      },
+      () => {
+        fs.mkdirSync(`${missing}/a`);
+      },
+    ],
     ['readlinkSync', () => nodeFs.readlinkSync(missing), () => fs.readlinkSync(missing)],
   ];
   for (const [name, viaNode, viaFacade] of cases) {
@@ -639,7 +813,7 @@ test('error messages match node:fs for the OS backend', () => {
   }
 });
 
-test('descriptors are the backend\'s own numbers; faults injected below the facade surface as node:fs errors', async () => {
+test("descriptors are the backend's own numbers; faults injected below the facade surface as node:fs errors", async () => {
   const faulty = new FaultyBackend(new MemoryBackend(), [{ syscall: 'write', nth: 2, code: 'ENOSPC' }]);
   const fs = createFs(faulty);
   const fd = fs.openSync('/f', 'w');
@@ -683,11 +857,15 @@ test('streams close their descriptor when a read or write fails', async () => {
   assert.deepEqual(faulty.openFds(), [], 'both streams closed their descriptors');
   faulty.clearRules().addRule({ syscall: 'read', nth: 2, code: 'EIO' });
   const rs = fs.createReadStream('/src', { highWaterMark: 1000 });
-  await rejectsCode((async () => {
-    for await (const _ of rs) {
-      // consume
-    }
-  })(), 'EIO', 'read');
+  await rejectsCode(
+    (async () => {
+      for await (const _ of rs) {
+        // consume
+      }
+    })(),
+    'EIO',
+    'read',
+  );
   assert.equal(rs.destroyed, true);
   assert.deepEqual(faulty.openFds(), []);
   assert.equal(faulty.opened(), faulty.closed());

@@ -24,7 +24,11 @@ interface Run {
 function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   assert.ok(fs.existsSync(main), `${main} is missing: run \`npm run build\` first`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main, ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -80,9 +84,21 @@ test('demo --json: every row runs, passes, and has the documented shape', async 
   const rows = parseRows(run.stdout);
   assert.deepEqual(
     rows.map((r) => r.trap),
-    ['closed-behind-back', 'finalizer-leak', 'dup-offset', 'append-plus', 'emfile-budget', 'log-replaced', 'torn-write', 'crash-state'],
+    [
+      'closed-behind-back',
+      'finalizer-leak',
+      'dup-offset',
+      'append-plus',
+      'emfile-budget',
+      'log-replaced',
+      'torn-write',
+      'crash-state',
+    ],
   );
-  assert.deepEqual(rows.map((r) => r.title), DEMO_ROWS.map((r) => r.title));
+  assert.deepEqual(
+    rows.map((r) => r.title),
+    DEMO_ROWS.map((r) => r.title),
+  );
   for (const r of rows) assert.equal(r.pass, true, `${r.trap}: ${r.fdkeeper.outcome}\n${r.fdkeeper.detail}`);
 
   // The cells carry what happened, not canned text.
@@ -90,7 +106,10 @@ test('demo --json: every row runs, passes, and has the documented shape', async 
   const closed = by.get('closed-behind-back')!;
   assert.match(closed.plain.outcome, /landed in the other file/);
   assert.match(closed.plain.detail, /other file now holds "borrower: a log line\\n"/);
-  assert.match(closed.fdkeeper.detail, /EBADF: bad file descriptor, write .*opened at ownerOpens \(.*fdkeeper-closed\.js:\d+:\d+\); closed at ownerCloses/);
+  assert.match(
+    closed.fdkeeper.detail,
+    /EBADF: bad file descriptor, write .*opened at ownerOpens \(.*fdkeeper-closed\.js:\d+:\d+\); closed at ownerCloses/,
+  );
   const leak = by.get('finalizer-leak')!;
   assert.match(leak.plain.outcome, /^died with EMFILE after \d+ dropped FileHandles/);
   assert.match(leak.fdkeeper.detail, /fd budget of 40 exhausted.*leakyOpen \(.*fdkeeper-leak\.js:\d+:\d+\)/);
@@ -120,7 +139,8 @@ test('demo (table) with NO_COLOR=1: no escape codes, every trap and verdict prin
   assert.ok(!run.stdout.includes(ESC), 'no ANSI escape codes');
   const header = run.stdout.split('\n').find((l) => l.includes('trap') && l.includes('what plain node:fs did'));
   assert.ok(header?.includes('what fdkeeper did') && header.includes('pass/fail'), 'the table header');
-  for (const r of DEMO_ROWS) assert.match(run.stdout, new RegExp(`^ ${r.id} +│ .* │ pass$`, 'm'), `${r.id} row with its verdict`);
+  for (const r of DEMO_ROWS)
+    assert.match(run.stdout, new RegExp(`^ ${r.id} +│ .* │ pass$`, 'm'), `${r.id} row with its verdict`);
   assert.match(run.stdout, new RegExp(`^${DEMO_ROWS.length} of ${DEMO_ROWS.length} passed$`, 'm'));
   const dir = /\$DEMO_DIR = (\S+), removed afterwards/.exec(run.stdout)?.[1];
   assert.ok(dir !== undefined && dir.includes('fdkeeper-demo-'), 'the evidence names the temp dir');
@@ -129,30 +149,38 @@ test('demo (table) with NO_COLOR=1: no escape codes, every trap and verdict prin
 
 // A pseudo-terminal, so stdout is a TTY: only there may colors appear, and NO_COLOR still turns them off.
 const script = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0 && process.platform === 'linux';
-test('demo on a terminal: colored, unless NO_COLOR is set', { skip: script ? false : 'needs util-linux script(1)' }, async () => {
-  const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(main)} demo --only append-plus`;
-  const inPty = (env: NodeJS.ProcessEnv): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: root, env: { ...process.env, TERM: 'xterm', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        resolve({ code, stdout, stderr });
+test(
+  'demo on a terminal: colored, unless NO_COLOR is set',
+  { skip: script ? false : 'needs util-linux script(1)' },
+  async () => {
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(main)} demo --only append-plus`;
+    const inPty = (env: NodeJS.ProcessEnv): Promise<Run> =>
+      new Promise((resolve, reject) => {
+        const child = spawn('script', ['-qec', command, '/dev/null'], {
+          cwd: root,
+          env: { ...process.env, TERM: 'xterm', ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+        child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => {
+          resolve({ code, stdout, stderr });
+        });
       });
-    });
-  const env: NodeJS.ProcessEnv = { NO_COLOR: undefined, FORCE_COLOR: undefined, CI: undefined };
-  const colored = await inPty(env);
-  assert.equal(colored.code, 0, colored.stdout + colored.stderr);
-  assert.ok(colored.stdout.includes(ESC), 'colors on a terminal');
-  assert.match(colored.stdout, /append-plus/);
-  const plain = await inPty({ ...env, NO_COLOR: '1' });
-  assert.equal(plain.code, 0, plain.stdout + plain.stderr);
-  assert.match(plain.stdout, /append-plus/);
-  assert.ok(!plain.stdout.includes(ESC), 'no colors with NO_COLOR, even on a terminal');
-});
+    const env: NodeJS.ProcessEnv = { NO_COLOR: undefined, FORCE_COLOR: undefined, CI: undefined };
+    const colored = await inPty(env);
+    assert.equal(colored.code, 0, colored.stdout + colored.stderr);
+    assert.ok(colored.stdout.includes(ESC), 'colors on a terminal');
+    assert.match(colored.stdout, /append-plus/);
+    const plain = await inPty({ ...env, NO_COLOR: '1' });
+    assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+    assert.match(plain.stdout, /append-plus/);
+    assert.ok(!plain.stdout.includes(ESC), 'no colors with NO_COLOR, even on a terminal');
+  },
+);
 
 test('demo --only dup-offset runs just that row', async () => {
   const run = await cli(['demo', '--only', 'dup-offset', '--json']);
@@ -177,8 +205,11 @@ test('demo --only nope: a clear error and exit code 2, nothing run', async () =>
   for (const r of DEMO_ROWS) assert.ok(run.stderr.includes(r.id), `the error lists ${r.id}`);
 });
 
-test('--version prints package.json\'s version; --help shows examples for the program and for demo', async () => {
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+test("--version prints package.json's version; --help shows examples for the program and for demo", async () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    version: string;
+    bin: Record<string, string>;
+  };
   assert.equal(pkg.bin['fdkeeper'], './dist/cli/main.js');
   assert.match(fs.readFileSync(main, 'utf8'), /^#!\/usr\/bin\/env node\n/);
   if (process.platform !== 'win32') assert.ok((fs.statSync(main).mode & 0o111) !== 0, 'dist/cli/main.js is executable');
@@ -214,23 +245,45 @@ function procFds(): string[] {
   });
 }
 
-test('runDemo in-process: leaves no descriptor open and removes its temp dir', { skip: process.platform === 'linux' ? false : 'needs /proc/self/fd' }, async () => {
-  const before = procFds();
-  const { dir, rows } = await runDemo();
-  assert.deepEqual(procFds(), before);
-  assert.equal(fs.existsSync(dir), false);
-  assert.deepEqual(rows.map((r) => r.pass), DEMO_ROWS.map(() => true));
-});
+test(
+  'runDemo in-process: leaves no descriptor open and removes its temp dir',
+  { skip: process.platform === 'linux' ? false : 'needs /proc/self/fd' },
+  async () => {
+    const before = procFds();
+    const { dir, rows } = await runDemo();
+    assert.deepEqual(procFds(), before);
+    assert.equal(fs.existsSync(dir), false);
+    assert.deepEqual(
+      rows.map((r) => r.pass),
+      DEMO_ROWS.map(() => true),
+    );
+  },
+);
 
 test('runDemo: a row that throws is shown as failed with its error, never as passed; unknown ids throw', async () => {
-  const broken: DemoRow = { id: 'broken', title: 'a row that throws', run: () => Promise.reject(new Error('boom: no such tool')) };
+  const broken: DemoRow = {
+    id: 'broken',
+    title: 'a row that throws',
+    run: () => Promise.reject(new Error('boom: no such tool')),
+  };
   const failing: DemoRow = {
     id: 'failing',
     title: 'a row whose fdkeeper side fails',
-    run: () => Promise.resolve({ plain: { outcome: 'trap shown', detail: 'd1' }, fdkeeper: { outcome: 'not prevented', detail: 'd2' }, pass: false }),
+    run: () =>
+      Promise.resolve({
+        plain: { outcome: 'trap shown', detail: 'd1' },
+        fdkeeper: { outcome: 'not prevented', detail: 'd2' },
+        pass: false,
+      }),
   };
   const { rows } = await runDemo({ rows: [broken, failing], fdkeeperUrl: 'file:///nonexistent/index.js' });
-  assert.deepEqual(rows.map((r) => [r.trap, r.pass]), [['broken', false], ['failing', false]]);
+  assert.deepEqual(
+    rows.map((r) => [r.trap, r.pass]),
+    [
+      ['broken', false],
+      ['failing', false],
+    ],
+  );
   assert.equal(rows[0]!.fdkeeper.detail, 'boom: no such tool');
   const text = renderTable(rows);
   // A failed row says so in words of its own, never the same text in both columns.
@@ -245,16 +298,31 @@ test('runDemo: a row that throws is shown as failed with its error, never as pas
 // and Node's ESM loader, reading ~140 modules concurrently, ran out of descriptors first (EMFILE in 10
 // of 10 cold imports). The child now imports two modules; this checks they load with LOAD_MARGIN
 // descriptors to spare, each in a fresh node process (nothing loaded or cached before).
-test('finalizer-leak: the fdkeeper child\'s imports load in a fresh node under ulimit -n 48 (16 below the row\'s 64)', { skip: process.platform === 'win32' ? 'needs sh ulimit' : false }, () => {
-  const url = pathToFileURL(path.join(root, 'dist', 'index.js')).href;
-  const modules = leakChildModules(url);
-  const limit = LEAK_ULIMIT - LOAD_MARGIN;
-  const source = `await import(${JSON.stringify(modules.table)}); await Promise.all([import(${JSON.stringify(modules.table)}), import(${JSON.stringify(modules.open)})]); console.log('loaded');`;
-  for (let i = 0; i < 5; i++) {
-    const r = spawnSync('sh', ['-c', 'ulimit -n "$1" && exec "$2" --input-type=module -e "$3"', 'sh', String(limit), process.execPath, source], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-    assert.equal(r.stdout.trim(), 'loaded', `run ${i + 1} under ulimit -n ${limit}: ${r.stderr}`);
-  }
-});
+test(
+  "finalizer-leak: the fdkeeper child's imports load in a fresh node under ulimit -n 48 (16 below the row's 64)",
+  { skip: process.platform === 'win32' ? 'needs sh ulimit' : false },
+  () => {
+    const url = pathToFileURL(path.join(root, 'dist', 'index.js')).href;
+    const modules = leakChildModules(url);
+    const limit = LEAK_ULIMIT - LOAD_MARGIN;
+    const source = `await import(${JSON.stringify(modules.table)}); await Promise.all([import(${JSON.stringify(modules.table)}), import(${JSON.stringify(modules.open)})]); console.log('loaded');`;
+    for (let i = 0; i < 5; i++) {
+      const r = spawnSync(
+        'sh',
+        [
+          '-c',
+          'ulimit -n "$1" && exec "$2" --input-type=module -e "$3"',
+          'sh',
+          String(limit),
+          process.execPath,
+          source,
+        ],
+        { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+      );
+      assert.equal(r.stdout.trim(), 'loaded', `run ${i + 1} under ulimit -n ${limit}: ${r.stderr}`);
+    }
+  },
+);
 
 /** The files of the static import graph of `entries` (relative `import … from './x.js'` and `export … from`). */
 function importGraph(entries: readonly string[]): Set<string> {
@@ -263,7 +331,10 @@ function importGraph(entries: readonly string[]): Set<string> {
     if (seen.has(file)) return;
     seen.add(file);
     const source = fs.readFileSync(file, 'utf8');
-    for (const m of source.matchAll(/(?:import|export)\s[^'"]*?from\s*['"](\.[^'"]+)['"]|import\s*\(?\s*['"](\.[^'"]+)['"]/g)) walk(path.resolve(path.dirname(file), m[1] ?? m[2] ?? ''));
+    for (const m of source.matchAll(
+      /(?:import|export)\s[^'"]*?from\s*['"](\.[^'"]+)['"]|import\s*\(?\s*['"](\.[^'"]+)['"]/g,
+    ))
+      walk(path.resolve(path.dirname(file), m[1] ?? m[2] ?? ''));
   };
   for (const e of entries) walk(e);
   return seen;
@@ -272,14 +343,17 @@ function importGraph(entries: readonly string[]): Set<string> {
 // The same guard without timing: a cold page cache makes the loader hold more files open at once than a
 // warm one, up to every module of the graph. Node itself holds about 20 descriptors at start; so even all
 // opened together, the child's modules must leave LOAD_MARGIN of the limit free.
-test('finalizer-leak: the fdkeeper child\'s import graph is small enough to load under the row\'s limit even all at once', () => {
+test("finalizer-leak: the fdkeeper child's import graph is small enough to load under the row's limit even all at once", () => {
   const url = pathToFileURL(path.join(root, 'dist', 'index.js')).href;
   const modules = leakChildModules(url);
   const graph = importGraph([new URL(modules.table).pathname, new URL(modules.open).pathname]);
   // Measured: a fresh `node --input-type=module` holds 20 descriptors (Node 20.20, 2026-12-07; counted in
   // /proc/self/fd). Issue 13 added src/protocol/run.ts and split the text layer, so the graph is 25.
   const NODE_OWN = 20;
-  assert.ok(graph.size <= LEAK_ULIMIT - LOAD_MARGIN - NODE_OWN, `${graph.size} modules: more than ${LEAK_ULIMIT - LOAD_MARGIN - NODE_OWN} could exhaust ulimit -n ${LEAK_ULIMIT} while loading`);
+  assert.ok(
+    graph.size <= LEAK_ULIMIT - LOAD_MARGIN - NODE_OWN,
+    `${graph.size} modules: more than ${LEAK_ULIMIT - LOAD_MARGIN - NODE_OWN} could exhaust ulimit -n ${LEAK_ULIMIT} while loading`,
+  );
   // The control: the whole library's graph could not (what the row imported before).
   assert.ok(importGraph([path.join(root, 'dist', 'index.js')]).size > LEAK_ULIMIT - NODE_OWN);
 });
@@ -301,16 +375,28 @@ test('finalizer-leak whose fdkeeper child cannot load its modules: the plain col
   fs.mkdirSync(path.join(fake, 'io'));
   const many = Array.from({ length: 200 }, (_, i) => `m${i}.js`);
   for (const m of many) fs.writeFileSync(path.join(fake, 'table', m), 'export {};\n');
-  fs.writeFileSync(path.join(fake, 'table', 'file-table.js'), `${many.map((m) => `import './${m}';`).join('\n')}\nexport class FileTable {}\n`);
+  fs.writeFileSync(
+    path.join(fake, 'table', 'file-table.js'),
+    `${many.map((m) => `import './${m}';`).join('\n')}\nexport class FileTable {}\n`,
+  );
   fs.writeFileSync(path.join(fake, 'io', 'open.js'), 'export const openSync = () => 0;\n');
   try {
-    const { rows } = await runDemo({ only: 'finalizer-leak', fdkeeperUrl: pathToFileURL(path.join(fake, 'index.js')).href });
+    const { rows } = await runDemo({
+      only: 'finalizer-leak',
+      fdkeeperUrl: pathToFileURL(path.join(fake, 'index.js')).href,
+    });
     const row = rows[0]!;
     assert.equal(row.pass, false);
     assert.match(row.plain.outcome, /^died with EMFILE after \d+ dropped FileHandles/);
-    assert.match(row.fdkeeper.outcome, /^FAILED TO RUN: the fdkeeper child could not load the library under ulimit -n 64: EMFILE while importing its modules \(exit code 1\)$/);
+    assert.match(
+      row.fdkeeper.outcome,
+      /^FAILED TO RUN: the fdkeeper child could not load the library under ulimit -n 64: EMFILE while importing its modules \(exit code 1\)$/,
+    );
     const text = renderTable(rows, { width: 200 });
-    assert.match(text, /^ finalizer-leak +│ died with EMFILE .* │ FAILED TO RUN: the fdkeeper child could not load the library .* │ FAIL$/m);
+    assert.match(
+      text,
+      /^ finalizer-leak +│ died with EMFILE .* │ FAILED TO RUN: the fdkeeper child could not load the library .* │ FAIL$/m,
+    );
     assert.match(text, /^0 of 1 passed$/m);
   } finally {
     fs.rmSync(fake, { recursive: true, force: true });
@@ -318,8 +404,16 @@ test('finalizer-leak whose fdkeeper child cannot load its modules: the plain col
 });
 
 test('renderTable escapes what the rows quote (error messages, paths): no control character reaches the terminal', () => {
-  const hostile = 'EACCES: open \'/tmp/x\u001b[2J\u001b]0;pwned\u0007\nFAKE │ pass\'';
-  const rows = [{ trap: 't', title: 'title', plain: { outcome: hostile, detail: `line one\n${hostile}` }, fdkeeper: { outcome: 'ok', detail: 'ok' }, pass: false }];
+  const hostile = "EACCES: open '/tmp/x\u001b[2J\u001b]0;pwned\u0007\nFAKE │ pass'";
+  const rows = [
+    {
+      trap: 't',
+      title: 'title',
+      plain: { outcome: hostile, detail: `line one\n${hostile}` },
+      fdkeeper: { outcome: 'ok', detail: 'ok' },
+      pass: false,
+    },
+  ];
   const text = renderTable(rows, { width: 200 });
   assert.ok(!text.includes('\u001b') && !text.includes('\u0007'), text);
   assert.doesNotMatch(text, /^FAKE/m);

@@ -36,7 +36,15 @@ v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
 test('parseStack reads named, anonymous and async frames', () => {
-  const frames = parseStack(['Error', '    at foo (/a/b.js:3:9)', '    at /a/c.js:10:2', '    at async bar (file:///a/d.mjs:1:1)', '    at new Promise (<anonymous>)'].join('\n'));
+  const frames = parseStack(
+    [
+      'Error',
+      '    at foo (/a/b.js:3:9)',
+      '    at /a/c.js:10:2',
+      '    at async bar (file:///a/d.mjs:1:1)',
+      '    at new Promise (<anonymous>)',
+    ].join('\n'),
+  );
   assert.deepEqual(frames.slice(0, 3), [
     { fn: 'foo', file: '/a/b.js', line: 3, column: 9 },
     { fn: '<anonymous>', file: '/a/c.js', line: 10, column: 2 },
@@ -54,7 +62,10 @@ test('an open site names the calling line and hides fdkeeper frames', () => {
     assert.ok(top, 'site recorded');
     assert.equal(fileURLToPath(top.file.startsWith('file:') ? top.file : `file://${top.file}`), THIS_FILE);
     assert.equal(top.line, expectedLine);
-    assert.ok(d.openSite?.userFrames().every((f) => !f.file.includes(`${path.sep}src${path.sep}table${path.sep}`)), 'no library frames');
+    assert.ok(
+      d.openSite?.userFrames().every((f) => !f.file.includes(`${path.sep}src${path.sep}table${path.sep}`)),
+      'no library frames',
+    );
   } finally {
     d.closeSync();
   }
@@ -62,7 +73,10 @@ test('an open site names the calling line and hides fdkeeper frames', () => {
 
 test("'auto' records sites only from the threshold on; 'never' records none", () => {
   const policy = new SitePolicy({ mode: 'auto', autoThreshold: 3 });
-  assert.deepEqual([0, 1, 2, 3, 50].map((n) => policy.shouldCapture(n)), [false, false, false, true, true]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 50].map((n) => policy.shouldCapture(n)),
+    [false, false, false, true, true],
+  );
   assert.equal(new SitePolicy({ mode: 'never' }).shouldCapture(1000), false);
   assert.equal(new SitePolicy({ mode: 'always' }).shouldCapture(0), true);
 
@@ -70,7 +84,10 @@ test("'auto' records sites only from the threshold on; 'never' records none", ()
   const p = file('auto.txt');
   const ds = Array.from({ length: 5 }, () => table.openDescriptorSync(p, 'r'));
   try {
-    assert.deepEqual(ds.map((d) => d.openSite !== undefined), [false, false, false, true, true]);
+    assert.deepEqual(
+      ds.map((d) => d.openSite !== undefined),
+      [false, false, false, true, true],
+    );
   } finally {
     for (const d of ds) d.closeSync();
   }
@@ -99,7 +116,11 @@ function openFromSiteB(table: FileTable, p: string): number {
 test('the leak report groups descriptors by the line that opened them, largest group first', () => {
   const table = new FileTable({ openSites: 'always' });
   const paths = ['a1', 'a2', 'a3', 'a4'].map((n) => file(n));
-  const fds = [...paths.map((p) => openFromSiteA(table, p)), openFromSiteB(table, file('b1')), openFromSiteB(table, file('b2'))];
+  const fds = [
+    ...paths.map((p) => openFromSiteA(table, p)),
+    openFromSiteB(table, file('b1')),
+    openFromSiteB(table, file('b2')),
+  ];
   try {
     const handles = table.openHandles();
     assert.equal(handles.length, 6);
@@ -157,25 +178,37 @@ test('leakCheck names a leaked descriptor and its line, ignoring what was open b
 test('withoutLeaks passes a clean body, fails a leaky one, and lets the body error win', async () => {
   const table = new FileTable();
   const p = file('wl');
-  assert.equal(await withoutLeaks(() => {
-    table.closeSync(table.openSync(p, 'r'));
-    return 42;
-  }, { table })(), 42);
+  assert.equal(
+    await withoutLeaks(
+      () => {
+        table.closeSync(table.openSync(p, 'r'));
+        return 42;
+      },
+      { table },
+    )(),
+    42,
+  );
 
   let leakedFd = -1;
   await assert.rejects(
-    withoutLeaks(() => {
-      leakedFd = table.openSync(p, 'r');
-    }, { table })(),
+    withoutLeaks(
+      () => {
+        leakedFd = table.openSync(p, 'r');
+      },
+      { table },
+    )(),
     LeakError,
   );
   table.closeSync(leakedFd);
 
   await assert.rejects(
-    withoutLeaks(() => {
-      leakedFd = table.openSync(p, 'r');
-      throw new Error('body failed');
-    }, { table })(),
+    withoutLeaks(
+      () => {
+        leakedFd = table.openSync(p, 'r');
+        throw new Error('body failed');
+      },
+      { table },
+    )(),
     /body failed/,
   );
   table.closeSync(leakedFd);
@@ -245,7 +278,11 @@ test('handles without a recorded site are listed after every named site', () => 
   const fds = ['u1', 'u2', 'u3', 'n1'].map((n) => openFromSiteA(table, file(n)));
   try {
     const groups = groupByOpenSite(table.openHandles());
-    assert.deepEqual(groups.map((g) => g.handles.length), [1, 3], 'the named group first although smaller');
+    assert.deepEqual(
+      groups.map((g) => g.handles.length),
+      [1, 3],
+      'the named group first although smaller',
+    );
     assert.match(groups[0]?.site ?? '', /^openFromSiteA /);
     assert.equal(groups[1]?.site, undefined);
     assert.match(summarizeOpenSites(table.openHandles()), /^1 × openFromSiteA .*; 3 × <site not recorded>/);
@@ -254,19 +291,19 @@ test('handles without a recorded site are listed after every named site', () => 
   }
 });
 
-test('open sites come from V8\'s call sites: an app\'s Error.prepareStackTrace is neither called nor lost, and frame names read as V8 writes them', () => {
+test("open sites come from V8's call sites: an app's Error.prepareStackTrace is neither called nor lost, and frame names read as V8 writes them", () => {
   // eslint-disable-next-line @typescript-eslint/unbound-method -- put back as it was
   const saved = Error.prepareStackTrace;
   let calls = 0;
   Error.prepareStackTrace = () => {
     calls++;
-    return 'the app\'s own format';
+    return "the app's own format";
   };
   let site: OpenSite;
   try {
     site = OpenSite.capture(); // @here
-    assert.equal(calls, 0, 'the app\'s formatter is not used for a capture');
-    assert.equal(new Error('x').stack, 'the app\'s own format', 'and it is back in place afterwards');
+    assert.equal(calls, 0, "the app's formatter is not used for a capture");
+    assert.equal(new Error('x').stack, "the app's own format", 'and it is back in place afterwards');
   } finally {
     Error.prepareStackTrace = saved;
   }
@@ -294,5 +331,8 @@ test('open sites come from V8\'s call sites: an app\'s Error.prepareStackTrace i
     assert.ok(v8 !== undefined);
     assert.equal(captured.topFrame()?.line, v8.line);
   }
-  assert.deepEqual([made.site.topFrame()?.fn, made.open()[0].topFrame()?.fn, viaAlias.alias()[0].topFrame()?.fn], ['new Opener', 'Opener.open', 'Object.open [as alias]']);
+  assert.deepEqual(
+    [made.site.topFrame()?.fn, made.open()[0].topFrame()?.fn, viaAlias.alias()[0].topFrame()?.fn],
+    ['new Opener', 'Opener.open', 'Object.open [as alias]'],
+  );
 });

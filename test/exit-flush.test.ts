@@ -62,7 +62,10 @@ function runChild(config: ChildConfig, env: NodeJS.ProcessEnv = {}): Promise<Chi
   const dir = config.dir ?? fs.mkdtempSync(path.join(root, `run-${++runs}-`));
   const full = { lines: LINES, se: 'none', ...config, dir };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, JSON.stringify(full)], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(env) });
+    const child = spawn(process.execPath, [CHILD, JSON.stringify(full)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: childEnv(env),
+    });
     let stderr = '';
     const stdout: Buffer[] = [];
     let sentAt: number | undefined;
@@ -79,7 +82,14 @@ function runChild(config: ChildConfig, env: NodeJS.ProcessEnv = {}): Promise<Chi
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(killer);
-      resolve({ code, signal, stderr: stderr.replace('READY\n', ''), stdout: Buffer.concat(stdout), dir, afterSignalMs: sentAt === undefined ? undefined : performance.now() - sentAt });
+      resolve({
+        code,
+        signal,
+        stderr: stderr.replace('READY\n', ''),
+        stdout: Buffer.concat(stdout),
+        dir,
+        afterSignalMs: sentAt === undefined ? undefined : performance.now() - sentAt,
+      });
     });
   });
 }
@@ -107,7 +117,12 @@ function out(r: ChildRun, i: number): Buffer {
 
 function seExits(r: ChildRun): string[] {
   const p = path.join(r.dir, 'se.txt');
-  return fs.existsSync(p) ? fs.readFileSync(p, 'utf8').split('\n').filter((l) => l !== '') : [];
+  return fs.existsSync(p)
+    ? fs
+        .readFileSync(p, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+    : [];
 }
 
 test.before(() => {
@@ -142,7 +157,11 @@ test('signalAction: passive listeners (fdkeeper copies, signal-exit) re-raise on
   assert.equal(signalAction([se, self], self, 1), 'raise', 'signal-exit already declined: our raise reaches it again');
   assert.equal(signalAction([se, self, copy], self, 1), 'raise');
   assert.equal(signalAction([self, app], self, 0), 'leave', 'the application decides');
-  assert.equal(signalAction([se, self, app], self, 1), 'leave', 'one listener more than signal-exit counts is the application’s');
+  assert.equal(
+    signalAction([se, self, app], self, 1),
+    'leave',
+    'one listener more than signal-exit counts is the application’s',
+  );
   // Control: the rule before issue 10 ("re-raise only when ours is the only listener") leaves every one of
   // the passive cases above to somebody else — and signal-exit leaves it to us: nobody ends the process.
   const old = (listeners: readonly unknown[]): string => (listeners.length === 1 ? 'raise' : 'leave');
@@ -161,9 +180,20 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   for (const setup of SIGNAL_SETUPS) {
     test(`${signal} with ${setup.name}: the process dies of ${signal} as without fdkeeper, every log line written, signal-exit's callbacks once`, async (t) => {
       const libs = setup.libs();
-      const [logged, plain] = await Promise.all([runChild({ libs, kind: 'log', end: 'wait', signal, se: setup.se }), runChild({ libs: [], kind: 'log', end: 'wait', signal, se: setup.se })]);
-      assert.deepEqual({ code: plain.code, signal: plain.signal }, { code: null, signal }, `without fdkeeper the process dies of ${signal} (stderr: ${plain.stderr})`);
-      assert.deepEqual({ code: logged.code, signal: logged.signal }, { code: null, signal }, `with fdkeeper it must end the same (stderr: ${logged.stderr})`);
+      const [logged, plain] = await Promise.all([
+        runChild({ libs, kind: 'log', end: 'wait', signal, se: setup.se }),
+        runChild({ libs: [], kind: 'log', end: 'wait', signal, se: setup.se }),
+      ]);
+      assert.deepEqual(
+        { code: plain.code, signal: plain.signal },
+        { code: null, signal },
+        `without fdkeeper the process dies of ${signal} (stderr: ${plain.stderr})`,
+      );
+      assert.deepEqual(
+        { code: logged.code, signal: logged.signal },
+        { code: null, signal },
+        `with fdkeeper it must end the same (stderr: ${logged.stderr})`,
+      );
       libs.forEach((_, i) => {
         assertEveryLine(out(logged, i), `log of copy ${i}`);
       });
@@ -172,7 +202,9 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         assert.deepEqual(seExits(plain), [`exit null ${signal}`]);
       }
       assert.equal(logged.stderr, '', 'nothing reported');
-      t.diagnostic(`died ${Math.round(logged.afterSignalMs ?? -1)} ms after the signal (plain: ${Math.round(plain.afterSignalMs ?? -1)} ms)`);
+      t.diagnostic(
+        `died ${Math.round(logged.afterSignalMs ?? -1)} ms after the signal (plain: ${Math.round(plain.afterSignalMs ?? -1)} ms)`,
+      );
     });
   }
 }
@@ -199,7 +231,11 @@ const ENDS = [
 
 for (const mode of MODES) {
   test(`open(path, '${mode}'), awaited writes, still open at the end: every line in the file after process.exit, the end of the program, an uncaught exception, SIGTERM`, async () => {
-    const runsOf = await Promise.all(ENDS.map((e) => runChild({ libs: [LIB], kind: 'io', mode, end: e.end, signal: 'signal' in e ? e.signal : undefined })));
+    const runsOf = await Promise.all(
+      ENDS.map((e) =>
+        runChild({ libs: [LIB], kind: 'io', mode, end: e.end, signal: 'signal' in e ? e.signal : undefined }),
+      ),
+    );
     runsOf.forEach((r, i) => {
       const e = ENDS[i]!;
       assert.deepEqual({ code: r.code, signal: r.signal }, e.status, `${e.end}: exit status (stderr: ${r.stderr})`);
@@ -211,7 +247,13 @@ for (const mode of MODES) {
 
 test("fdopen(1, 'w') to a pipe: the buffered tail reaches the reader at process.exit, the end of the program and SIGTERM", async () => {
   for (const e of ENDS) {
-    const r = await runChild({ libs: [LIB], kind: 'io', mode: 'fdopen1', end: e.end, signal: 'signal' in e ? e.signal : undefined });
+    const r = await runChild({
+      libs: [LIB],
+      kind: 'io',
+      mode: 'fdopen1',
+      end: e.end,
+      signal: 'signal' in e ? e.signal : undefined,
+    });
     assert.deepEqual({ code: r.code, signal: r.signal }, e.status, `${e.end}: exit status (stderr: ${r.stderr})`);
     assertEveryLine(r.stdout, `fdopen(1) ${e.end}`);
   }
@@ -236,31 +278,46 @@ test('a flush that fails at exit is reported on stderr with the path and the ope
   const r = await runChild({ libs: [LIB], kind: 'io', mode: 'w', end: 'exit', faulty: true, lines: 10 });
   assert.equal(r.code, 3, r.stderr);
   const file = path.join(r.dir, 'out-0');
-  assert.match(r.stderr, new RegExp(`fdkeeper: at exit, file '${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}' \\(fd \\d+, mode 'w'\\): writing its buffered data failed: ENOSPC`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `fdkeeper: at exit, file '${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}' \\(fd \\d+, mode 'w'\\): writing its buffered data failed: ENOSPC`,
+    ),
+  );
   assert.match(r.stderr, /opened at .*exit-flush-child\.mjs:\d+:\d+/, 'the open site names the child line');
   assert.equal(r.stderr.match(/fdkeeper: at exit/g)?.length, 1, 'reported once (beforeExit and exit both flush)');
 });
 
 const isRoot = process.getuid?.() === 0;
 
-test('a flush that fails at exit on a real full file system (1 MiB tmpfs) names the path and the open site', { skip: isRoot ? false : 'needs root to mount a tmpfs' }, async (t) => {
-  const mnt = fs.mkdtempSync(path.join(root, 'tmpfs-'));
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { encoding: 'utf8' });
-  if (mounted.status !== 0) {
-    t.skip(`cannot mount a tmpfs here: ${mounted.stderr.trim()}`);
-    return;
-  }
-  try {
-    // Fill it but for a few KiB, so the 64 KiB buffered tail cannot fit.
-    fs.writeFileSync(path.join(mnt, 'filler'), Buffer.alloc(1024 * 1024 - 8 * 1024));
-    const r = await runChild({ libs: [LIB], kind: 'io', mode: 'w', end: 'exit', lines: 600, dir: mnt }, { FDKEEPER_OPEN_SITES: 'always' });
-    assert.equal(r.code, 3, r.stderr);
-    assert.match(r.stderr, /fdkeeper: at exit, file '.*out-0' \(fd \d+, mode 'w'\): writing its buffered data failed: ENOSPC/);
-    assert.match(r.stderr, /opened at .*exit-flush-child\.mjs:\d+:\d+/);
-  } finally {
-    spawnSync('umount', [mnt]);
-  }
-});
+test(
+  'a flush that fails at exit on a real full file system (1 MiB tmpfs) names the path and the open site',
+  { skip: isRoot ? false : 'needs root to mount a tmpfs' },
+  async (t) => {
+    const mnt = fs.mkdtempSync(path.join(root, 'tmpfs-'));
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { encoding: 'utf8' });
+    if (mounted.status !== 0) {
+      t.skip(`cannot mount a tmpfs here: ${mounted.stderr.trim()}`);
+      return;
+    }
+    try {
+      // Fill it but for a few KiB, so the 64 KiB buffered tail cannot fit.
+      fs.writeFileSync(path.join(mnt, 'filler'), Buffer.alloc(1024 * 1024 - 8 * 1024));
+      const r = await runChild(
+        { libs: [LIB], kind: 'io', mode: 'w', end: 'exit', lines: 600, dir: mnt },
+        { FDKEEPER_OPEN_SITES: 'always' },
+      );
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(
+        r.stderr,
+        /fdkeeper: at exit, file '.*out-0' \(fd \d+, mode 'w'\): writing its buffered data failed: ENOSPC/,
+      );
+      assert.match(r.stderr, /opened at .*exit-flush-child\.mjs:\d+:\d+/);
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
+  },
+);
 
 test('the registry holds files weakly: a leaked open file is still collected (and flushed then), not kept for the exit', () => {
   const dir = fs.mkdtempSync(path.join(root, 'gc-'));
@@ -276,10 +333,16 @@ test('the registry holds files weakly: a leaked open file is still collected (an
     const w = await Promise.race([warned, new Promise((r) => setTimeout(() => r(undefined), 5000))]);
     process.stdout.write(JSON.stringify({ collected: ref.deref() === undefined, warning: w?.message, size: (await import('node:fs')).statSync(${JSON.stringify(p)}).size }));
     process.exit(0);`;
-  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', code], { encoding: 'utf8', env: childEnv() });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', code], {
+    encoding: 'utf8',
+    env: childEnv(),
+  });
   assert.equal(r.status, 0, r.stderr);
   const got = JSON.parse(r.stdout) as { collected: boolean; warning: string | undefined; size: number };
   assert.equal(got.collected, true, 'the file object was collected');
-  assert.match(got.warning ?? '', /garbage-collected while open.*fdkeeper closed it, after writing out its buffered data \(files still open at exit are flushed too\)/);
+  assert.match(
+    got.warning ?? '',
+    /garbage-collected while open.*fdkeeper closed it, after writing out its buffered data \(files still open at exit are flushed too\)/,
+  );
   assert.equal(got.size, 'kept by nobody'.length, 'flushed at collection');
 });

@@ -71,7 +71,7 @@ class NaiveHandle {
 
   async readFile(): Promise<Buffer> {
     const parts: Buffer[] = [];
-    for (let pos = 0; ; ) {
+    for (let pos = 0; ;) {
       const buf = Buffer.alloc(CHUNK);
       const n = await this.b.read(this.fd, buf, 0, CHUNK, pos);
       if (n === 0) return Buffer.concat(parts);
@@ -81,7 +81,8 @@ class NaiveHandle {
   }
 
   async writeFile(data: Buffer): Promise<void> {
-    for (let pos = 0; pos < data.byteLength; ) pos += await this.b.write(this.fd, data, pos, Math.min(CHUNK, data.byteLength - pos), pos);
+    for (let pos = 0; pos < data.byteLength;)
+      pos += await this.b.write(this.fd, data, pos, Math.min(CHUNK, data.byteLength - pos), pos);
   }
 
   close(): Promise<void> {
@@ -113,107 +114,116 @@ function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false;
   );
 }
 
-each('FileHandle.close() during readFile(): the read finishes on its own file, never on one that reuses the number', async ({ backend, fs, dir, exactNumbers }) => {
-  const a = `${dir}/a`;
-  const b = `${dir}/b`;
-  fs.writeFileSync(a, contentA);
-  fs.writeFileSync(b, contentB);
+each(
+  'FileHandle.close() during readFile(): the read finishes on its own file, never on one that reuses the number',
+  async ({ backend, fs, dir, exactNumbers }) => {
+    const a = `${dir}/a`;
+    const b = `${dir}/b`;
+    fs.writeFileSync(a, contentA);
+    fs.writeFileSync(b, contentB);
 
-  const h = await fs.promises.open(a, 'r');
-  const n = h.fd;
-  const reading = settle(h.readFile());
-  const closing = h.close();
-  const refusing = settle(h.read(Buffer.alloc(1)));
-  // Opened while the read is in flight: the number still names file a, so this open gets another.
-  const other = fs.openSync(b, 'r+');
-  const got = await reading;
-  await closing;
-  fs.closeSync(other);
-  assert.ok(got.ok, `readFile failed: ${got.ok ? '' : String(got.error)}`);
-  assert.ok(got.value.equals(contentA), 'readFile returned file a, whole');
-  assert.ok(fs.readFileSync(b).equals(contentB), 'file b untouched');
-  assert.notEqual(other, n, 'the number was still held while the read was in flight');
-  assert.equal(h.fd, -1);
-  const refused = await refusing;
-  assert.ok(!refused.ok && refused.error.code === 'EBADF', 'no new operation starts once close() was called');
-  if (exactNumbers) {
-    // Once the read is done the number is free again, and the next open gets it.
-    const again = fs.openSync(b, 'r');
-    assert.equal(again, n);
-    fs.closeSync(again);
-  }
+    const h = await fs.promises.open(a, 'r');
+    const n = h.fd;
+    const reading = settle(h.readFile());
+    const closing = h.close();
+    const refusing = settle(h.read(Buffer.alloc(1)));
+    // Opened while the read is in flight: the number still names file a, so this open gets another.
+    const other = fs.openSync(b, 'r+');
+    const got = await reading;
+    await closing;
+    fs.closeSync(other);
+    assert.ok(got.ok, `readFile failed: ${got.ok ? '' : String(got.error)}`);
+    assert.ok(got.value.equals(contentA), 'readFile returned file a, whole');
+    assert.ok(fs.readFileSync(b).equals(contentB), 'file b untouched');
+    assert.notEqual(other, n, 'the number was still held while the read was in flight');
+    assert.equal(h.fd, -1);
+    const refused = await refusing;
+    assert.ok(!refused.ok && refused.error.code === 'EBADF', 'no new operation starts once close() was called');
+    if (exactNumbers) {
+      // Once the read is done the number is free again, and the next open gets it.
+      const again = fs.openSync(b, 'r');
+      assert.equal(again, n);
+      fs.closeSync(again);
+    }
 
-  // Control: the bare-number handle. Its close frees the number at once; the other open takes it.
-  const naive = new NaiveHandle(backend, await backend.open(a, O.RDONLY));
-  const naiveReading = settle(naive.readFile());
-  const taken = await closeThenOpen(naive, () => backend.openSync(b, O.RDWR), exactNumbers);
-  const outcome = await naiveReading;
-  backend.closeSync(taken);
-  if (outcome.ok) {
-    assert.ok(!outcome.value.equals(contentA), 'the naive read cannot have read file a whole');
-    assert.ok(outcome.value.includes('b'), 'the naive read read file b\'s bytes');
-  } else {
-    assert.equal(outcome.error.code, 'EBADF', String(outcome.error));
-  }
-  if (exactNumbers) {
-    assert.equal(taken, naive.fd, 'the naive handle\'s number was reused');
-    assert.ok(outcome.ok && outcome.value.includes('b'), 'in memory the naive read deterministically reads file b');
-  }
-});
+    // Control: the bare-number handle. Its close frees the number at once; the other open takes it.
+    const naive = new NaiveHandle(backend, await backend.open(a, O.RDONLY));
+    const naiveReading = settle(naive.readFile());
+    const taken = await closeThenOpen(naive, () => backend.openSync(b, O.RDWR), exactNumbers);
+    const outcome = await naiveReading;
+    backend.closeSync(taken);
+    if (outcome.ok) {
+      assert.ok(!outcome.value.equals(contentA), 'the naive read cannot have read file a whole');
+      assert.ok(outcome.value.includes('b'), "the naive read read file b's bytes");
+    } else {
+      assert.equal(outcome.error.code, 'EBADF', String(outcome.error));
+    }
+    if (exactNumbers) {
+      assert.equal(taken, naive.fd, "the naive handle's number was reused");
+      assert.ok(outcome.ok && outcome.value.includes('b'), 'in memory the naive read deterministically reads file b');
+    }
+  },
+);
 
-each('FileHandle.close() during writeFile(): the write finishes into its own file, never into one that reuses the number', async (setup) => {
-  // Short writes of at most CHUNK bytes, so that writeFile is many backend calls on both backends.
-  const backend = new FaultyBackend(setup.backend, [{ syscall: 'write', shortWrite: CHUNK }]);
-  const fs = createFs(backend);
-  const { dir, exactNumbers } = setup;
-  const a = `${dir}/a`;
-  const b = `${dir}/b`;
-  fs.writeFileSync(b, contentB);
+each(
+  'FileHandle.close() during writeFile(): the write finishes into its own file, never into one that reuses the number',
+  async (setup) => {
+    // Short writes of at most CHUNK bytes, so that writeFile is many backend calls on both backends.
+    const backend = new FaultyBackend(setup.backend, [{ syscall: 'write', shortWrite: CHUNK }]);
+    const fs = createFs(backend);
+    const { dir, exactNumbers } = setup;
+    const a = `${dir}/a`;
+    const b = `${dir}/b`;
+    fs.writeFileSync(b, contentB);
 
-  const h = await fs.promises.open(a, 'w');
-  const writing = settle(h.writeFile(contentA));
-  const closing = h.close();
-  const other = fs.openSync(b, 'r+');
-  const got = await writing;
-  await closing;
-  fs.closeSync(other);
-  assert.ok(got.ok, `writeFile failed: ${got.ok ? '' : String(got.error)}`);
-  assert.ok(fs.readFileSync(a).equals(contentA), 'file a has everything written');
-  assert.ok(fs.readFileSync(b).equals(contentB), 'file b untouched');
+    const h = await fs.promises.open(a, 'w');
+    const writing = settle(h.writeFile(contentA));
+    const closing = h.close();
+    const other = fs.openSync(b, 'r+');
+    const got = await writing;
+    await closing;
+    fs.closeSync(other);
+    assert.ok(got.ok, `writeFile failed: ${got.ok ? '' : String(got.error)}`);
+    assert.ok(fs.readFileSync(a).equals(contentA), 'file a has everything written');
+    assert.ok(fs.readFileSync(b).equals(contentB), 'file b untouched');
 
-  // Control: the bare-number handle writes the rest into whatever file gets its number.
-  fs.writeFileSync(b, contentB);
-  const naive = new NaiveHandle(backend, await backend.open(a, O.WRONLY | O.TRUNC));
-  const naiveWriting = settle(naive.writeFile(contentA));
-  const taken = await closeThenOpen(naive, () => backend.openSync(b, O.RDWR), exactNumbers);
-  const outcome = await naiveWriting;
-  backend.closeSync(taken);
-  const bNow = fs.readFileSync(b);
-  assert.ok(!bNow.equals(contentB) || !outcome.ok, 'the naive write either landed in file b or failed half-way');
-  if (!outcome.ok) assert.equal(outcome.error.code, 'EBADF', String(outcome.error));
-  if (exactNumbers) {
-    assert.equal(taken, naive.fd, 'the naive handle\'s number was reused');
-    assert.ok(bNow.includes('a'), 'in memory the naive write deterministically wrote into file b');
-  }
-});
+    // Control: the bare-number handle writes the rest into whatever file gets its number.
+    fs.writeFileSync(b, contentB);
+    const naive = new NaiveHandle(backend, await backend.open(a, O.WRONLY | O.TRUNC));
+    const naiveWriting = settle(naive.writeFile(contentA));
+    const taken = await closeThenOpen(naive, () => backend.openSync(b, O.RDWR), exactNumbers);
+    const outcome = await naiveWriting;
+    backend.closeSync(taken);
+    const bNow = fs.readFileSync(b);
+    assert.ok(!bNow.equals(contentB) || !outcome.ok, 'the naive write either landed in file b or failed half-way');
+    if (!outcome.ok) assert.equal(outcome.error.code, 'EBADF', String(outcome.error));
+    if (exactNumbers) {
+      assert.equal(taken, naive.fd, "the naive handle's number was reused");
+      assert.ok(bNow.includes('a'), 'in memory the naive write deterministically wrote into file b');
+    }
+  },
+);
 
-each('callback and sync forms: fs.close(fd) during fs.read(fd): the backend descriptor outlives the read', async ({ fs, dir }) => {
-  const a = `${dir}/a`;
-  const b = `${dir}/b`;
-  fs.writeFileSync(a, contentA);
-  fs.writeFileSync(b, contentB);
-  const fd = fs.openSync(a, 'r');
-  const buf = Buffer.alloc(SIZE);
-  const read = new Promise<number>((resolve, reject) => {
-    fs.read(fd, buf, 0, SIZE, 0, (err, n) => {
-      if (err === null) resolve(n);
-      else reject(err);
+each(
+  'callback and sync forms: fs.close(fd) during fs.read(fd): the backend descriptor outlives the read',
+  async ({ fs, dir }) => {
+    const a = `${dir}/a`;
+    const b = `${dir}/b`;
+    fs.writeFileSync(a, contentA);
+    fs.writeFileSync(b, contentB);
+    const fd = fs.openSync(a, 'r');
+    const buf = Buffer.alloc(SIZE);
+    const read = new Promise<number>((resolve, reject) => {
+      fs.read(fd, buf, 0, SIZE, 0, (err, n) => {
+        if (err === null) resolve(n);
+        else reject(err);
+      });
     });
-  });
-  fs.closeSync(fd);
-  assert.throws(() => fs.fstatSync(fd), { code: 'EBADF' }, 'the number left the table at once');
-  const other = fs.openSync(b, 'r');
-  assert.equal(await read, SIZE);
-  assert.ok(buf.equals(contentA), 'the read read file a');
-  fs.closeSync(other);
-});
+    fs.closeSync(fd);
+    assert.throws(() => fs.fstatSync(fd), { code: 'EBADF' }, 'the number left the table at once');
+    const other = fs.openSync(b, 'r');
+    assert.equal(await read, SIZE);
+    assert.ok(buf.equals(contentA), 'the read read file a');
+    fs.closeSync(other);
+  },
+);

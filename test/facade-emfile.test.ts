@@ -23,7 +23,8 @@ async function populate(fs: FsFacade): Promise<string[]> {
   for (let i = 0; i < FILES; i++) paths.push(`d${i % 20}/f${i}.txt`);
   for (let d = 0; d < 20; d++) await fs.promises.mkdir(`${DIR}/d${d}`, { recursive: true });
   // In batches well under the backend's 1,024 descriptors: the many concurrent opens are git's.
-  for (let k = 0; k < FILES; k += 100) await Promise.all(paths.slice(k, k + 100).map((p, i) => fs.promises.writeFile(`${DIR}/${p}`, `file ${k + i}\n`)));
+  for (let k = 0; k < FILES; k += 100)
+    await Promise.all(paths.slice(k, k + 100).map((p, i) => fs.promises.writeFile(`${DIR}/${p}`, `file ${k + i}\n`)));
   return paths;
 }
 
@@ -34,14 +35,18 @@ test('isomorphic-git: init, 2,000 files, add ., commit, readBlob on createFs(new
   await git.add({ fs, dir: DIR, filepath: '.' });
   const matrix = await git.statusMatrix({ fs, dir: DIR });
   assert.equal(matrix.length, FILES);
-  for (const [file, head, workdir, stage] of matrix) assert.deepEqual([head, workdir, stage], [0, 2, 2], `${file} is added`);
+  for (const [file, head, workdir, stage] of matrix)
+    assert.deepEqual([head, workdir, stage], [0, 2, 2], `${file} is added`);
   const oid = await git.commit({ fs, dir: DIR, message: '2,000 files', author });
   for (const i of [0, 999, 1999]) {
     const { blob } = await git.readBlob({ fs, dir: DIR, oid, filepath: paths[i] ?? '' });
     assert.equal(Buffer.from(blob).toString(), `file ${i}\n`);
   }
   const after = await git.statusMatrix({ fs, dir: DIR });
-  assert.ok(after.every(([, head, workdir, stage]) => head === 1 && workdir === 1 && stage === 1), 'everything committed, nothing modified');
+  assert.ok(
+    after.every(([, head, workdir, stage]) => head === 1 && workdir === 1 && stage === 1),
+    'everything committed, nothing modified',
+  );
   assert.equal(fs.table.size, 0, 'every descriptor was closed');
 });
 

@@ -98,7 +98,9 @@ test('every (the default) fails every matching call, up to times, and nothing el
   const p = file('every.txt', 'data');
   const f = faulty([{ syscall: 'fsync', code: 'EIO', times: 2 }]);
   const fd = f.openSync(p, O.RDWR);
-  throwsFs(() => { f.fsyncSync(fd); }, 'EIO');
+  throwsFs(() => {
+    f.fsyncSync(fd);
+  }, 'EIO');
   await rejectsFs(f.fsync(fd), 'EIO');
   f.fsyncSync(fd); // times used up
   f.fdatasyncSync(fd); // another syscall: never matched
@@ -151,7 +153,9 @@ test('two-path calls match on either path, and errors carry path and dest', () =
   const from = file('from.txt', 'x');
   const to = path.join(dir, 'renamed-target.txt');
   const f = faulty([{ syscall: 'rename', path: /renamed-target/, code: 'EXDEV', nth: 1 }]);
-  const e = throwsFs(() => { f.renameSync(from, to); }, 'EXDEV');
+  const e = throwsFs(() => {
+    f.renameSync(from, to);
+  }, 'EXDEV');
   assert.equal(e.path, from);
   assert.equal(e.dest, to);
   assert.equal(e.syscall, 'rename');
@@ -178,10 +182,22 @@ test('shortWrite writes exactly the prefix and returns the smaller count', async
   assert.equal(fs.readFileSync(p, 'latin1'), 'abc');
   assert.equal(await f.write(fd, b('XYZ'), 0, 3, 3), 3, 'second call untouched');
   assert.equal(await f.write(fd, b('0123456789'), 2, 7, 6), 3, 'half of 7 is 3');
-  assert.equal(fs.readFileSync(p, 'latin1'), 'abcXYZ234', 'exactly the prefix of what was asked, from the given offset');
+  assert.equal(
+    fs.readFileSync(p, 'latin1'),
+    'abcXYZ234',
+    'exactly the prefix of what was asked, from the given offset',
+  );
   assert.equal(f.writeSync(fd, b('tail'), 0, 4, null), 4);
   const log = f.calls.filter((c) => c.syscall === 'write');
-  assert.deepEqual(log.map((c) => [c.result, c.fault]), [[3, 'short'], [3, undefined], [3, 'short'], [4, undefined]]);
+  assert.deepEqual(
+    log.map((c) => [c.result, c.fault]),
+    [
+      [3, 'short'],
+      [3, undefined],
+      [3, 'short'],
+      [4, undefined],
+    ],
+  );
   f.closeSync(fd);
   assertBalanced(f);
 });
@@ -208,10 +224,17 @@ test('after: the real call happens, then the error', async () => {
   const fd = f.openSync(p, WR);
   throwsFs(() => f.writeSync(fd, b('written anyway'), 0, 14, 0), 'EIO');
   assert.equal(fs.readFileSync(p, 'utf8'), 'written anyway', 'the data went out');
-  throwsFs(() => { f.fsyncSync(fd); }, 'EIO');
+  throwsFs(() => {
+    f.fsyncSync(fd);
+  }, 'EIO');
   const fsyncs = f.calls.filter((c) => c.syscall === 'fsync');
-  assert.deepEqual(fsyncs.map((c) => [c.fault, c.error]), [['error-after', 'EIO']]);
-  const e = throwsFs(() => { f.closeSync(fd); }, 'EIO');
+  assert.deepEqual(
+    fsyncs.map((c) => [c.fault, c.error]),
+    [['error-after', 'EIO']],
+  );
+  const e = throwsFs(() => {
+    f.closeSync(fd);
+  }, 'EIO');
   assert.ok(f.injected(e));
   assert.equal(fdIsOpen(fd), false, 'the descriptor is closed despite the error');
   assertBalanced(f);
@@ -230,7 +253,10 @@ test('after on open: the file is created, the new descriptor closed, the error r
   await rejectsFs(f.open(p, O.RDONLY), 'EINTR');
   assert.equal(f.opened(), 2);
   assertBalanced(f);
-  assert.deepEqual(f.calls.map((c) => c.fault), ['error-after', 'error-after']);
+  assert.deepEqual(
+    f.calls.map((c) => c.fault),
+    ['error-after', 'error-after'],
+  );
 });
 
 test('an error before close leaves the descriptor open; opened/closed count what the wrapper handed out', () => {
@@ -239,9 +265,14 @@ test('an error before close leaves the descriptor open; opened/closed count what
   const fd = f.openSync(p, O.RDONLY);
   const r = f.reserveSync(fd);
   assert.equal(f.opened(), 2);
-  throwsFs(() => { f.closeSync(fd); }, 'EINTR');
+  throwsFs(() => {
+    f.closeSync(fd);
+  }, 'EINTR');
   assert.equal(fdIsOpen(fd), true);
-  assert.deepEqual(f.openFds(), [fd, r].sort((x, y) => x - y));
+  assert.deepEqual(
+    f.openFds(),
+    [fd, r].sort((x, y) => x - y),
+  );
   assert.equal(f.pathOf(r), p, 'a reservation names the same file');
   f.closeSync(fd);
   f.closeSync(r);
@@ -258,12 +289,28 @@ test('the calls log records every call with its target, result and error', async
   throwsFs(() => f.statSync(path.join(dir, 'nope')), 'ENOENT');
   f.closeSync(fd);
   assert.deepEqual(
-    f.calls.map((c) => ({ syscall: c.syscall, sync: c.sync, path: c.path, fd: c.fd, result: c.result, error: c.error, fault: c.fault })),
+    f.calls.map((c) => ({
+      syscall: c.syscall,
+      sync: c.sync,
+      path: c.path,
+      fd: c.fd,
+      result: c.result,
+      error: c.error,
+      fault: c.fault,
+    })),
     [
       { syscall: 'open', sync: true, path: p, fd: undefined, result: fd, error: undefined, fault: undefined },
       { syscall: 'fstat', sync: true, path: p, fd, result: undefined, error: 'EIO', fault: 'error' },
       { syscall: 'read', sync: false, path: p, fd, result: 5, error: undefined, fault: undefined },
-      { syscall: 'stat', sync: true, path: path.join(dir, 'nope'), fd: undefined, result: undefined, error: 'ENOENT', fault: undefined },
+      {
+        syscall: 'stat',
+        sync: true,
+        path: path.join(dir, 'nope'),
+        fd: undefined,
+        result: undefined,
+        error: 'ENOENT',
+        fault: undefined,
+      },
       { syscall: 'close', sync: true, path: p, fd, result: undefined, error: undefined, fault: undefined },
     ],
   );
@@ -311,7 +358,13 @@ test('ENOSPC on flush of a BufferedFile: error with code and path, unwritten byt
     const bf = openSync(p, 'wb', { table });
     assert.ok(bf instanceof BufferedFile);
     bf.writeSync(data);
-    const e = throwsFs(() => { bf.flushSync(); }, 'ENOSPC', p);
+    const e = throwsFs(
+      () => {
+        bf.flushSync();
+      },
+      'ENOSPC',
+      p,
+    );
     assert.equal(e.path, p);
     assert.equal(e.syscall, 'write');
     assert.equal(e.bytesWritten, 10, 'the short write before the failure is reported');
@@ -332,7 +385,7 @@ test('ENOSPC on flush of a BufferedFile: error with code and path, unwritten byt
   assertBalanced(f);
 });
 
-test('EINTR from read surfaces as an FsError with the path and the table\'s number', async () => {
+test("EINTR from read surfaces as an FsError with the path and the table's number", async () => {
   const p = file('eintr.txt', 'some text');
   const f = faulty([{ syscall: 'read', nth: 1, times: 2, code: 'EINTR' }]);
   const table = new FileTable({ backend: f });
@@ -359,7 +412,11 @@ test('EMFILE from open on a budgeted table: the promise open retries, the sync o
   const f = faulty([{ syscall: 'open', nth: 1, code: 'EMFILE' }]);
   const table = new FileTable({ backend: f, maxOpen: 4, emfileRetryMs: 5_000 });
   const file1 = await open(p, 'r', { table });
-  assert.deepEqual(f.calls.filter((c) => c.syscall === 'open').map((c) => c.error), ['EMFILE', undefined], 'refused once, then retried');
+  assert.deepEqual(
+    f.calls.filter((c) => c.syscall === 'open').map((c) => c.error),
+    ['EMFILE', undefined],
+    'refused once, then retried',
+  );
   await file1.close();
   f.addRule({ syscall: 'open', nth: 1, code: 'EMFILE' });
   const e = throwsFs(() => openSync(p, 'r', { table }), 'EMFILE');
@@ -374,7 +431,9 @@ test('close that closes but reports EIO, through the table: reported once, nothi
   const f = faulty([{ syscall: 'close', code: 'EIO', after: true, times: 2 }]);
   const table = new FileTable({ backend: f });
   const n = table.openSync(p, 'r');
-  const e = throwsFs(() => { table.closeSync(n); }, 'EIO');
+  const e = throwsFs(() => {
+    table.closeSync(n);
+  }, 'EIO');
   assert.equal(e.syscall, 'close');
   assert.equal(e.fd, n);
   // The table names the descriptor's path in a close failure, as in every other descriptor error.
@@ -395,7 +454,13 @@ test('fsync that writes but reports EIO, through a file object', async () => {
   await using t = await open(p, 'w', { table });
   t.writeSync('durable?');
   t.flushSync();
-  const e = throwsFs(() => { t.buffer.raw.syncSync(); }, 'EIO', p);
+  const e = throwsFs(
+    () => {
+      t.buffer.raw.syncSync();
+    },
+    'EIO',
+    p,
+  );
   assert.equal(e.syscall, 'fsync');
   await rejectsFs(t.buffer.raw.datasync(), 'EIO', p);
   assert.equal(fs.readFileSync(p, 'utf8'), 'durable?');
@@ -408,7 +473,8 @@ test('a rule fires for the sync and the promise form of every twinned call alike
   inner.symlinkSync('/f', '/s');
   const args = twinArgs(fd);
   const before = JSON.stringify([inner.tree(), inner.descriptors()]);
-  const calls = (x: FaultyBackend): Record<string, (...a: unknown[]) => unknown> => x as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const calls = (x: FaultyBackend): Record<string, (...a: unknown[]) => unknown> =>
+    x as unknown as Record<string, (...a: unknown[]) => unknown>;
   for (const name of TWIN_METHODS) {
     const f = new FaultyBackend(inner, [{ syscall: name, code: 'EIO' }]);
     const syncError = throwsFs(() => calls(f)[`${name}Sync`]!(...args[name]), 'EIO');
@@ -416,8 +482,19 @@ test('a rule fires for the sync and the promise form of every twinned call alike
     assert.doesNotThrow(() => (p = calls(f)[name]!(...args[name])), `${name}() threw synchronously`);
     const asyncError = await rejectsFs(p as Promise<unknown>, 'EIO');
     assert.ok(f.injected(syncError) && f.injected(asyncError), name);
-    assert.deepEqual([asyncError.syscall, asyncError.path, asyncError.dest, asyncError.fd], [syncError.syscall, syncError.path, syncError.dest, syncError.fd], name);
-    assert.deepEqual(f.calls.map((c) => [c.syscall, c.sync, c.fault]), [[name, true, 'error'], [name, false, 'error']], name);
+    assert.deepEqual(
+      [asyncError.syscall, asyncError.path, asyncError.dest, asyncError.fd],
+      [syncError.syscall, syncError.path, syncError.dest, syncError.fd],
+      name,
+    );
+    assert.deepEqual(
+      f.calls.map((c) => [c.syscall, c.sync, c.fault]),
+      [
+        [name, true, 'error'],
+        [name, false, 'error'],
+      ],
+      name,
+    );
     assert.deepEqual(f.fired(), [2], `${name}: the rule fired for both forms`);
   }
   assert.equal(JSON.stringify([inner.tree(), inner.descriptors()]), before, 'no real call was made');

@@ -12,7 +12,7 @@ function readAll(state: FsState, ino: number): string {
   return Buffer.from(out).toString('latin1');
 }
 
-test('a clone and its source do not see each other\'s later writes (copy-on-write both ways)', () => {
+test("a clone and its source do not see each other's later writes (copy-on-write both ways)", () => {
   const a = new FsState({ ...attrs, mode: 0o755 });
   const ino = a.allocateIno();
   a.apply({ type: 'create', dir: a.root, name: 'f', ino, kind: 'file', attrs });

@@ -469,11 +469,21 @@ test('double close is a no-op; every method after close is EBADF', async () => {
     ['readline', () => f.readlineSync()],
     ['iterate', () => [...f]],
     ['write', () => f.writeSync('x')],
-    ['flush', () => { f.flushSync(); }],
+    [
+      'flush',
+      () => {
+        f.flushSync();
+      },
+    ],
     ['seek', () => f.seekSync(0)],
     ['tell', () => f.tell()],
     ['truncate', () => f.truncateSync(0)],
-    ['sync', () => { f.syncSync(); }],
+    [
+      'sync',
+      () => {
+        f.syncSync();
+      },
+    ],
     ['stat', () => f.statSync()],
     ['fileno', () => f.fileno()],
   ];
@@ -492,9 +502,12 @@ test('double close is a no-op; every method after close is EBADF', async () => {
     ['truncate', () => f.truncate(0)],
     ['sync', () => f.sync()],
     ['stat', () => f.stat()],
-    ['iterate', async () => {
-      for await (const _ of f) break;
-    }],
+    [
+      'iterate',
+      async () => {
+        for await (const _ of f) break;
+      },
+    ],
   ];
   await allRejectFs(asyncCalls, 'EBADF', /closed/);
   assert.equal(read(p).toString(), 'Zbc', 'nothing was written after close');
@@ -507,10 +520,14 @@ test('a Sync call while a promise call is unfinished is EBUSY; afterwards it wor
   throwsFs(() => f.readSync(1), 'EBUSY', 'asynchronous');
   throwsFs(() => f.writeSync('x'), 'EBUSY');
   throwsFs(() => f.seekSync(0), 'EBUSY');
-  throwsFs(() => { f.flushSync(); }, 'EBUSY');
+  throwsFs(() => {
+    f.flushSync();
+  }, 'EBUSY');
   throwsFs(() => f.truncateSync(), 'EBUSY');
   throwsFs(() => f.readlineSync(), 'EBUSY');
-  throwsFs(() => { f.closeSync(); }, 'EBUSY');
+  throwsFs(() => {
+    f.closeSync();
+  }, 'EBUSY');
   assert.equal(f.closed, false);
   assert.equal((await pending).toString(), 'abc');
   assert.equal(f.readSync(1).toString(), 'd');
@@ -598,12 +615,25 @@ type Op =
 
 const byte = fc.constantFrom(0x61, 0x62, 0x0a);
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ op: fc.constantFrom('read' as const, 'read1' as const, 'readinto' as const), n: fc.integer({ min: -1, max: 12 }), sync: fc.boolean() }),
+  fc.record({
+    op: fc.constantFrom('read' as const, 'read1' as const, 'readinto' as const),
+    n: fc.integer({ min: -1, max: 12 }),
+    sync: fc.boolean(),
+  }),
   fc.record({ op: fc.constant('readline' as const), n: fc.integer({ min: -1, max: 8 }), sync: fc.boolean() }),
   fc.record({ op: fc.constant('write' as const), data: fc.array(byte, { maxLength: 12 }), sync: fc.boolean() }),
-  fc.record({ op: fc.constant('seek' as const), off: fc.integer({ min: -8, max: 30 }), whence: fc.constantFrom(0 as const, 1 as const, 2 as const), sync: fc.boolean() }),
+  fc.record({
+    op: fc.constant('seek' as const),
+    off: fc.integer({ min: -8, max: 30 }),
+    whence: fc.constantFrom(0 as const, 1 as const, 2 as const),
+    sync: fc.boolean(),
+  }),
   fc.record({ op: fc.constant('tell' as const) }),
-  fc.record({ op: fc.constant('truncate' as const), size: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }), sync: fc.boolean() }),
+  fc.record({
+    op: fc.constant('truncate' as const),
+    size: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
+    sync: fc.boolean(),
+  }),
   fc.record({ op: fc.constant('flush' as const), sync: fc.boolean() }),
 );
 
@@ -653,75 +683,82 @@ class Model {
 test('random operation sequences behave like Python on an in-memory model (rb+, ab+)', async () => {
   let run = 0;
   await fc.assert(
-    fc.asyncProperty(fc.array(byte, { maxLength: 24 }), fc.integer({ min: 1, max: 9 }), fc.boolean(), fc.array(opArb, { maxLength: 25 }), async (initial, size, append, ops) => {
-      const p = file(`model-${String(run++)}.bin`, Buffer.from(initial));
-      const model = new Model([...initial], append);
-      const f = bopen(p, append ? 'ab+' : 'rb+', size);
-      const trace: string[] = [];
-      try {
-        for (const o of ops) {
-          trace.push(JSON.stringify(o));
-          const where = `after ${trace.join(' ')}`;
-          switch (o.op) {
-            case 'read': {
-              const got = o.sync ? f.readSync(o.n) : await f.read(o.n);
-              assert.deepEqual([...got], model.read(o.n), where);
-              break;
-            }
-            case 'readinto': {
-              const buf = Buffer.alloc(Math.max(o.n, 0));
-              const got = o.sync ? f.readintoSync(buf) : await f.readinto(buf);
-              assert.deepEqual([...buf.subarray(0, got)], model.read(buf.length), where);
-              break;
-            }
-            case 'read1': {
-              const got = [...(o.sync ? f.read1Sync(o.n) : await f.read1(o.n))];
-              const could = model.data.slice(model.pos, o.n < 0 ? undefined : model.pos + o.n);
-              assert.deepEqual(got, could.slice(0, got.length), `${where}: read1 returns a prefix`);
-              if (could.length > 0 && o.n !== 0) assert.ok(got.length > 0, `${where}: read1 returns something before end of file`);
-              model.pos += got.length;
-              break;
-            }
-            case 'readline': {
-              const got = o.sync ? f.readlineSync(o.n) : await f.readline(o.n);
-              assert.deepEqual([...got], model.readline(o.n), where);
-              break;
-            }
-            case 'write': {
-              const data = Buffer.from(o.data);
-              assert.equal(o.sync ? f.writeSync(data) : await f.write(data), data.length, where);
-              model.write(o.data);
-              break;
-            }
-            case 'seek': {
-              const want = model.seek(o.off, o.whence);
-              if (want === undefined) {
-                if (o.sync) throwsFs(() => f.seekSync(o.off, o.whence), 'EINVAL');
-                else await rejectsFs(f.seek(o.off, o.whence), 'EINVAL');
-              } else {
-                assert.equal(o.sync ? f.seekSync(o.off, o.whence) : await f.seek(o.off, o.whence), want, where);
+    fc.asyncProperty(
+      fc.array(byte, { maxLength: 24 }),
+      fc.integer({ min: 1, max: 9 }),
+      fc.boolean(),
+      fc.array(opArb, { maxLength: 25 }),
+      async (initial, size, append, ops) => {
+        const p = file(`model-${String(run++)}.bin`, Buffer.from(initial));
+        const model = new Model([...initial], append);
+        const f = bopen(p, append ? 'ab+' : 'rb+', size);
+        const trace: string[] = [];
+        try {
+          for (const o of ops) {
+            trace.push(JSON.stringify(o));
+            const where = `after ${trace.join(' ')}`;
+            switch (o.op) {
+              case 'read': {
+                const got = o.sync ? f.readSync(o.n) : await f.read(o.n);
+                assert.deepEqual([...got], model.read(o.n), where);
+                break;
               }
-              break;
+              case 'readinto': {
+                const buf = Buffer.alloc(Math.max(o.n, 0));
+                const got = o.sync ? f.readintoSync(buf) : await f.readinto(buf);
+                assert.deepEqual([...buf.subarray(0, got)], model.read(buf.length), where);
+                break;
+              }
+              case 'read1': {
+                const got = [...(o.sync ? f.read1Sync(o.n) : await f.read1(o.n))];
+                const could = model.data.slice(model.pos, o.n < 0 ? undefined : model.pos + o.n);
+                assert.deepEqual(got, could.slice(0, got.length), `${where}: read1 returns a prefix`);
+                if (could.length > 0 && o.n !== 0)
+                  assert.ok(got.length > 0, `${where}: read1 returns something before end of file`);
+                model.pos += got.length;
+                break;
+              }
+              case 'readline': {
+                const got = o.sync ? f.readlineSync(o.n) : await f.readline(o.n);
+                assert.deepEqual([...got], model.readline(o.n), where);
+                break;
+              }
+              case 'write': {
+                const data = Buffer.from(o.data);
+                assert.equal(o.sync ? f.writeSync(data) : await f.write(data), data.length, where);
+                model.write(o.data);
+                break;
+              }
+              case 'seek': {
+                const want = model.seek(o.off, o.whence);
+                if (want === undefined) {
+                  if (o.sync) throwsFs(() => f.seekSync(o.off, o.whence), 'EINVAL');
+                  else await rejectsFs(f.seek(o.off, o.whence), 'EINVAL');
+                } else {
+                  assert.equal(o.sync ? f.seekSync(o.off, o.whence) : await f.seek(o.off, o.whence), want, where);
+                }
+                break;
+              }
+              case 'tell':
+                assert.equal(f.tell(), model.pos, where);
+                break;
+              case 'truncate':
+                assert.equal(o.sync ? f.truncateSync(o.size) : await f.truncate(o.size), model.truncate(o.size), where);
+                break;
+              case 'flush':
+                if (o.sync) f.flushSync();
+                else await f.flush();
+                assert.deepEqual([...read(p)], model.data, `${where}: the file after flush`);
+                break;
             }
-            case 'tell':
-              assert.equal(f.tell(), model.pos, where);
-              break;
-            case 'truncate':
-              assert.equal(o.sync ? f.truncateSync(o.size) : await f.truncate(o.size), model.truncate(o.size), where);
-              break;
-            case 'flush':
-              if (o.sync) f.flushSync();
-              else await f.flush();
-              assert.deepEqual([...read(p)], model.data, `${where}: the file after flush`);
-              break;
+            assert.equal(f.tell(), model.pos, `${where}: tell`);
           }
-          assert.equal(f.tell(), model.pos, `${where}: tell`);
+        } finally {
+          await f.close();
         }
-      } finally {
-        await f.close();
-      }
-      assert.deepEqual([...read(p)], model.data, `the file after close: ${trace.join(' ')}`);
-    }),
+        assert.deepEqual([...read(p)], model.data, `the file after close: ${trace.join(' ')}`);
+      },
+    ),
     { numRuns: process.env.FDKEEPER_STRESS === '1' ? 3000 : 300 },
   );
 });

@@ -156,7 +156,8 @@ test('opening a directory is EISDIR in every mode, and leaves nothing open', asy
   }
   throwsFs(() => openSync(d, 'rb', { table, buffering: 0 }), 'EISDIR');
   assert.equal(table.size, 0);
-  if (process.platform === 'linux') assert.equal(fs.readdirSync('/proc/self/fd').length, before, 'no kernel descriptor left open');
+  if (process.platform === 'linux')
+    assert.equal(fs.readdirSync('/proc/self/fd').length, before, 'no kernel descriptor left open');
 });
 
 test('wrapping a directory descriptor is EISDIR; the descriptor is left open for its owner', () => {
@@ -410,11 +411,27 @@ test('the declared type of openSync/open is what it returns: buffering decides r
 
 // Issue 13.4: one naming rule on every file class. Each operation has the same two names on RawFile,
 // BufferedFile and TextFile: `xSync` returns its value, `x` a promise of it.
-const TWINS = ['read', 'readline', 'write', 'seek', 'truncate', 'flush', 'sync', 'datasync', 'stat', 'seekable', 'close'] as const;
+const TWINS = [
+  'read',
+  'readline',
+  'write',
+  'seek',
+  'truncate',
+  'flush',
+  'sync',
+  'datasync',
+  'stat',
+  'seekable',
+  'close',
+] as const;
 
 test('every file class has xSync returning a value and x returning a promise, for the same operations', async () => {
   const p = file('twins.bin', 'line one\nline two\n');
-  const files = [openSync(p, 'rb+', { table, buffering: 0 }), openSync(p, 'rb+', { table }), openSync(p, 'r+', { table })];
+  const files = [
+    openSync(p, 'rb+', { table, buffering: 0 }),
+    openSync(p, 'rb+', { table }),
+    openSync(p, 'r+', { table }),
+  ];
   for (const f of files) {
     const kind = f.constructor.name;
     for (const op of TWINS) {
@@ -439,15 +456,37 @@ test('every file class has xSync returning a value and x returning a promise, fo
 test('a closed file of each class reports each metadata call with its own syscall, the same in both forms', async () => {
   // Before 13.2/13.3 a closed BufferedFile's statSync() said syscall 'flush' and stat() 'fstat'.
   const p = file('closed-meta.bin', 'x');
-  const files = [openSync(p, 'rb+', { table, buffering: 0 }), openSync(p, 'rb+', { table }), openSync(p, 'r+', { table })];
+  const files = [
+    openSync(p, 'rb+', { table, buffering: 0 }),
+    openSync(p, 'rb+', { table }),
+    openSync(p, 'r+', { table }),
+  ];
   for (const f of files) {
     f.closeSync();
     const kind = f.constructor.name;
     const cases: [string, () => unknown, () => Promise<unknown>][] = [
       ['fstat', () => f.statSync(), () => f.stat()],
-      ['fsync', () => { f.syncSync(); }, () => f.sync()],
-      ['fdatasync', () => { f.datasyncSync(); }, () => f.datasync()],
-      ['flush', () => { f.flushSync(); }, () => f.flush()],
+      [
+        'fsync',
+        () => {
+          f.syncSync();
+        },
+        () => f.sync(),
+      ],
+      [
+        'fdatasync',
+        () => {
+          f.datasyncSync();
+        },
+        () => f.datasync(),
+      ],
+      [
+        'flush',
+        () => {
+          f.flushSync();
+        },
+        () => f.flush(),
+      ],
       ['lseek', () => f.seekSync(0), () => f.seek(0)],
       ['lseek', () => f.seekableSync(), () => f.seekable()],
     ];
@@ -460,11 +499,37 @@ test('a closed file of each class reports each metadata call with its own syscal
 
 test('the io classes expose no internals by name: no @internal in their declarations, none of the old members on them', () => {
   // The members BufferedFile and TextFile used to publish for each other (marked @internal, shipped anyway).
-  const old = ['peekBuffered', 'consumeBuffered', 'startReadSync', 'startRead', 'fillSync', 'fill', 'writeBytesSync', 'writeBytes', 'flushPendingSync', 'flushPending', 'seekRaw', 'truncateUnlockedSync', 'truncateUnlocked', 'closeUnlockedSync', 'closeUnlocked', 'checkSync', 'check', 'opLock', 'pending', 'work'];
+  const old = [
+    'peekBuffered',
+    'consumeBuffered',
+    'startReadSync',
+    'startRead',
+    'fillSync',
+    'fill',
+    'writeBytesSync',
+    'writeBytes',
+    'flushPendingSync',
+    'flushPending',
+    'seekRaw',
+    'truncateUnlockedSync',
+    'truncateUnlocked',
+    'closeUnlockedSync',
+    'closeUnlocked',
+    'checkSync',
+    'check',
+    'opLock',
+    'pending',
+    'work',
+  ];
   const p = file('surface.txt', 'x');
-  for (const f of [openSync(p, 'rb', { table, buffering: 0 }), openSync(p, 'rb', { table }), openSync(p, 'r', { table })]) {
+  for (const f of [
+    openSync(p, 'rb', { table, buffering: 0 }),
+    openSync(p, 'rb', { table }),
+    openSync(p, 'r', { table }),
+  ]) {
     const names = new Set<string>();
-    for (let o: object | null = f; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) for (const n of Object.getOwnPropertyNames(o)) names.add(n);
+    for (let o: object | null = f; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null)
+      for (const n of Object.getOwnPropertyNames(o)) names.add(n);
     for (const n of old) assert.ok(!names.has(n), `${f.constructor.name} still has a member named ${n}`);
     assert.ok(names.has('readSync') && names.has('closeSync'), 'the control: the walk sees the public members');
     f.closeSync();
@@ -473,6 +538,11 @@ test('the io classes expose no internals by name: no @internal in their declarat
   for (const name of fs.readdirSync(dts).filter((n) => n.endsWith('.d.ts'))) {
     const text = fs.readFileSync(path.join(dts, name), 'utf8');
     assert.ok(!text.includes('@internal'), `dist/io/${name} declares an @internal member`);
-    for (const n of old) assert.doesNotMatch(text, new RegExp(`^\\s+(?:readonly |get )?${n}[(:<]`, 'm'), `dist/io/${name} declares ${n} by name`);
+    for (const n of old)
+      assert.doesNotMatch(
+        text,
+        new RegExp(`^\\s+(?:readonly |get )?${n}[(:<]`, 'm'),
+        `dist/io/${name} declares ${n} by name`,
+      );
   }
 });

@@ -226,7 +226,13 @@ test('read on a write-only file and write on a read-only file are EBADF "not ope
     using f = raw(p, 'rb');
     throwsFs(() => f.writeSync(Buffer.from('x')), 'EBADF', 'not open for writing');
     await rejectsFs(f.write(Buffer.from('x')), 'EBADF', 'not open for writing');
-    throwsFs(() => { f.writeAllSync(Buffer.from('x')); }, 'EBADF', 'not open for writing');
+    throwsFs(
+      () => {
+        f.writeAllSync(Buffer.from('x'));
+      },
+      'EBADF',
+      'not open for writing',
+    );
     await rejectsFs(f.writeAll(Buffer.from('x')), 'EBADF', 'not open for writing');
   }
   {
@@ -255,14 +261,34 @@ test('double close is a no-op; every method after close is EBADF', async () => {
     ['readline', () => f.readlineSync()],
     ['iterate', () => [...f]],
     ['write', () => f.writeSync(Buffer.from('x'))],
-    ['writeAll', () => { f.writeAllSync(Buffer.from('x')); }],
+    [
+      'writeAll',
+      () => {
+        f.writeAllSync(Buffer.from('x'));
+      },
+    ],
     ['seek', () => f.seekSync(0)],
     ['tell', () => f.tell()],
     ['seekable', () => f.seekableSync()],
     ['truncate', () => f.truncateSync(0)],
-    ['flush', () => { f.flushSync(); }],
-    ['sync', () => { f.syncSync(); }],
-    ['datasync', () => { f.datasyncSync(); }],
+    [
+      'flush',
+      () => {
+        f.flushSync();
+      },
+    ],
+    [
+      'sync',
+      () => {
+        f.syncSync();
+      },
+    ],
+    [
+      'datasync',
+      () => {
+        f.datasyncSync();
+      },
+    ],
     ['stat', () => f.statSync()],
     ['fileno', () => f.fileno()],
     ['borrow', () => f.borrow()],
@@ -281,9 +307,12 @@ test('double close is a no-op; every method after close is EBADF', async () => {
     ['sync', () => f.sync()],
     ['datasync', () => f.datasync()],
     ['stat', () => f.stat()],
-    ['iterate', async () => {
-      for await (const _ of f) break;
-    }],
+    [
+      'iterate',
+      async () => {
+        for await (const _ of f) break;
+      },
+    ],
   ];
   await allRejectFs(asyncCalls, 'EBADF', 'closed');
   assert.equal(read(p).toString(), 'abc');

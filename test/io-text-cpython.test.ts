@@ -18,7 +18,11 @@ const { table, file, read } = ioFixture('text-cpython');
 
 const PYTHON = (() => {
   try {
-    return execFileSync('python3', ['-c', 'import sys; print(sys.version_info[:2] >= (3, 11))'], { encoding: 'utf8' }).trim() === 'True' ? 'python3' : undefined;
+    return execFileSync('python3', ['-c', 'import sys; print(sys.version_info[:2] >= (3, 11))'], {
+      encoding: 'utf8',
+    }).trim() === 'True'
+      ? 'python3'
+      : undefined;
   } catch {
     return undefined;
   }
@@ -27,7 +31,13 @@ const skip = PYTHON === undefined ? 'python3 >= 3.11 is not installed' : false;
 
 /** Runs `script` with `input` as JSON on stdin; the script prints one JSON value. */
 function python(script: string, input: unknown): unknown {
-  return JSON.parse(execFileSync(PYTHON ?? 'python3', ['-c', script], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 64 << 20 })) as unknown;
+  return JSON.parse(
+    execFileSync(PYTHON ?? 'python3', ['-c', script], {
+      input: JSON.stringify(input),
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    }),
+  ) as unknown;
 }
 
 function topen(p: string, mode: string, options: Omit<OpenOptions, 'table'> = {}): TextFile {
@@ -43,7 +53,8 @@ function tiny(p: string, mode: string, size: number, options: TextOptions = {}):
   return new TextFile(new BufferedFile(raw, size), mode, options);
 }
 
-const bytes = (...parts: (string | number[])[]): Buffer => Buffer.concat(parts.map((x) => (typeof x === 'string' ? Buffer.from(x, 'latin1') : Buffer.from(x))));
+const bytes = (...parts: (string | number[])[]): Buffer =>
+  Buffer.concat(parts.map((x) => (typeof x === 'string' ? Buffer.from(x, 'latin1') : Buffer.from(x))));
 
 // ---------------------------------------------------------------- tell() and write after readline over replaced bytes
 
@@ -73,44 +84,90 @@ for case in json.load(sys.stdin):
 print(json.dumps(out))
 `;
 
-test('r+ with errors replace: readline over invalid bytes, tell(), write: exact offsets, as CPython (issue inputs)', { skip }, async () => {
-  const cases = INVALID_SECOND_LINE.flatMap((data, i) => ([null, '', '\n'] as Newline[]).map((newline, j) => ({ path: file(`wr-${i}-${j}.txt`), hex: data.toString('hex'), newline })));
-  const expected = python(WRITE_AFTER_READLINE, cases) as { line: string; tell: number; wrote: number; tellAfter: number; final: string }[];
-  for (const [k, c] of cases.entries()) {
-    for (const form of ['sync', 'promise', 'tiny buffer'] as const) {
-      fs.writeFileSync(c.path, Buffer.from(c.hex, 'hex'));
-      const f = form === 'tiny buffer' ? tiny(c.path, 'r+', 3, { newline: c.newline }) : topen(c.path, 'r+', { newline: c.newline });
-      const where = `${c.hex} newline ${JSON.stringify(c.newline)} ${form}`;
-      try {
-        const line = form === 'promise' ? await f.readline() : f.readlineSync();
-        const t = f.tell();
-        const wrote = form === 'promise' ? await f.write('Z') : f.writeSync('Z');
-        const t2 = f.tell();
-        if (form === 'promise') await f.close();
-        else f.closeSync();
-        assert.deepEqual({ line, tell: t, wrote, tellAfter: t2, final: read(c.path).toString('hex') }, expected[k], where);
-      } finally {
-        f.closeSync();
+test(
+  'r+ with errors replace: readline over invalid bytes, tell(), write: exact offsets, as CPython (issue inputs)',
+  { skip },
+  async () => {
+    const cases = INVALID_SECOND_LINE.flatMap((data, i) =>
+      ([null, '', '\n'] as Newline[]).map((newline, j) => ({
+        path: file(`wr-${i}-${j}.txt`),
+        hex: data.toString('hex'),
+        newline,
+      })),
+    );
+    const expected = python(WRITE_AFTER_READLINE, cases) as {
+      line: string;
+      tell: number;
+      wrote: number;
+      tellAfter: number;
+      final: string;
+    }[];
+    for (const [k, c] of cases.entries()) {
+      for (const form of ['sync', 'promise', 'tiny buffer'] as const) {
+        fs.writeFileSync(c.path, Buffer.from(c.hex, 'hex'));
+        const f =
+          form === 'tiny buffer'
+            ? tiny(c.path, 'r+', 3, { newline: c.newline })
+            : topen(c.path, 'r+', { newline: c.newline });
+        const where = `${c.hex} newline ${JSON.stringify(c.newline)} ${form}`;
+        try {
+          const line = form === 'promise' ? await f.readline() : f.readlineSync();
+          const t = f.tell();
+          const wrote = form === 'promise' ? await f.write('Z') : f.writeSync('Z');
+          const t2 = f.tell();
+          if (form === 'promise') await f.close();
+          else f.closeSync();
+          assert.deepEqual(
+            { line, tell: t, wrote, tellAfter: t2, final: read(c.path).toString('hex') },
+            expected[k],
+            where,
+          );
+        } finally {
+          f.closeSync();
+        }
       }
     }
-  }
-  // The issue's first input, spelled out: 'Z' lands at offset 4, over the first 'x'.
-  const first = expected[0];
-  assert.ok(first !== undefined);
-  assert.equal(first.final, bytes('abc\nZxxxxxxxxx', [0xff], 'y\n').toString('hex'));
-  assert.equal(first.tell, 4);
-});
+    // The issue's first input, spelled out: 'Z' lands at offset 4, over the first 'x'.
+    const first = expected[0];
+    assert.ok(first !== undefined);
+    assert.equal(first.final, bytes('abc\nZxxxxxxxxx', [0xff], 'y\n').toString('hex'));
+    assert.equal(first.tell, 4);
+  },
+);
 
 // ---------------------------------------------------------------- random reads over invalid bytes
 
 /** Byte tokens: valid characters of 1-4 bytes, line endings, and the kinds of invalid UTF-8. */
 const UTF8_TOKENS: readonly number[][] = [
-  [0x61], [0x62], [0x0a], [0x0d], [0x0d, 0x0a], [0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xf0, 0x9f, 0x98, 0x80],
+  [0x61],
+  [0x62],
+  [0x0a],
+  [0x0d],
+  [0x0d, 0x0a],
+  [0xc3, 0xa9],
+  [0xe2, 0x82, 0xac],
+  [0xf0, 0x9f, 0x98, 0x80],
   [0xef, 0xbf, 0xbd], // a genuine U+FFFD
-  [0xff], [0x80], [0xc3], [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0xf4, 0x90, 0x80, 0x80], [0xe0, 0x80],
+  [0xff],
+  [0x80],
+  [0xc3],
+  [0xe2, 0x82],
+  [0xf0, 0x9f, 0x98],
+  [0xed, 0xa0, 0x80],
+  [0xc0, 0xaf],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0xe0, 0x80],
 ];
 /** UTF-16LE code units: letters, endings, a pair, lone surrogates; a file may also end on an odd byte. */
-const UTF16_TOKENS: readonly number[][] = [[0x61, 0], [0x0a, 0], [0x0d, 0], [0xe9, 0], [0x3d, 0xd8, 0x00, 0xde], [0x00, 0xd8], [0x00, 0xdc]];
+const UTF16_TOKENS: readonly number[][] = [
+  [0x61, 0],
+  [0x0a, 0],
+  [0x0d, 0],
+  [0xe9, 0],
+  [0x3d, 0xd8, 0x00, 0xde],
+  [0x00, 0xd8],
+  [0x00, 0xdc],
+];
 const BYTE_TOKENS: readonly number[][] = [[0x61], [0x0a], [0x0d], [0xe9], [0x80], [0xff]];
 
 type Op = readonly ['readline' | 'read', number];
@@ -145,62 +202,98 @@ for case in json.load(sys.stdin):
 print(json.dumps(out))
 `;
 
-test('random reads over random valid and invalid bytes: same strings and same tell() as CPython, every encoding and newline mode', { skip }, async () => {
-  const encodings: Readonly<Record<string, { python: string; tokens: readonly number[][] }>> = {
-    utf8: { python: 'utf-8', tokens: UTF8_TOKENS },
-    utf16le: { python: 'utf-16-le', tokens: UTF16_TOKENS },
-    latin1: { python: 'latin-1', tokens: BYTE_TOKENS },
-    ascii: { python: 'ascii', tokens: BYTE_TOKENS },
-  };
-  const caseArb = fc.record({
-    encoding: fc.constantFrom(...Object.keys(encodings)),
-    picks: fc.array(fc.nat(), { maxLength: 40 }),
-    odd: fc.boolean(),
-    newline: fc.constantFrom<Newline>(null, '', '\n', '\r', '\r\n'),
-    ops: fc.array(fc.tuple(fc.constantFrom('readline' as const, 'read' as const), fc.integer({ min: -1, max: 5 })), { minLength: 1, maxLength: 12 }),
-    size: fc.constantFrom(1, 2, 3, 4, 5, 7, 64),
-    sync: fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
-  });
-  const samples = fc.sample(caseArb, { numRuns: 300, seed: 12 });
-  const cases = samples.map((c, i) => {
-    const enc = encodings[c.encoding] ?? { python: 'utf-8', tokens: UTF8_TOKENS };
-    let data = Buffer.concat(c.picks.map((k) => Buffer.from(enc.tokens[k % enc.tokens.length] ?? [])));
-    if (c.odd && c.encoding === 'utf16le') data = Buffer.concat([data, Buffer.from([0x41])]);
-    return { ...c, path: file(`rnd-${i}.txt`, data), hex: data.toString('hex'), pyEncoding: enc.python };
-  });
-  const expected = python(RANDOM_READS, cases.map((c) => ({ path: c.path, hex: c.hex, encoding: c.pyEncoding, newline: c.newline, ops: c.ops }))) as [string, number | null][][];
-  const got: [string, number][][] = [];
-  for (const [k, c] of cases.entries()) {
-    const f = tiny(c.path, 'r', c.size, { encoding: c.encoding as TextEncoding, newline: c.newline });
-    try {
-      const steps: [string, number][] = [];
-      for (const [j, [op, n]] of c.ops.entries()) {
-        const sync = c.sync[j] === true;
-        const s = op === 'readline' ? (sync ? f.readlineSync(n) : await f.readline(n)) : sync ? f.readSync(n) : await f.read(n);
-        steps.push([s, f.tell()]);
+test(
+  'random reads over random valid and invalid bytes: same strings and same tell() as CPython, every encoding and newline mode',
+  { skip },
+  async () => {
+    const encodings: Readonly<Record<string, { python: string; tokens: readonly number[][] }>> = {
+      utf8: { python: 'utf-8', tokens: UTF8_TOKENS },
+      utf16le: { python: 'utf-16-le', tokens: UTF16_TOKENS },
+      latin1: { python: 'latin-1', tokens: BYTE_TOKENS },
+      ascii: { python: 'ascii', tokens: BYTE_TOKENS },
+    };
+    const caseArb = fc.record({
+      encoding: fc.constantFrom(...Object.keys(encodings)),
+      picks: fc.array(fc.nat(), { maxLength: 40 }),
+      odd: fc.boolean(),
+      newline: fc.constantFrom<Newline>(null, '', '\n', '\r', '\r\n'),
+      ops: fc.array(fc.tuple(fc.constantFrom('readline' as const, 'read' as const), fc.integer({ min: -1, max: 5 })), {
+        minLength: 1,
+        maxLength: 12,
+      }),
+      size: fc.constantFrom(1, 2, 3, 4, 5, 7, 64),
+      sync: fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+    });
+    const samples = fc.sample(caseArb, { numRuns: 300, seed: 12 });
+    const cases = samples.map((c, i) => {
+      const enc = encodings[c.encoding] ?? { python: 'utf-8', tokens: UTF8_TOKENS };
+      let data = Buffer.concat(c.picks.map((k) => Buffer.from(enc.tokens[k % enc.tokens.length] ?? [])));
+      if (c.odd && c.encoding === 'utf16le') data = Buffer.concat([data, Buffer.from([0x41])]);
+      return { ...c, path: file(`rnd-${i}.txt`, data), hex: data.toString('hex'), pyEncoding: enc.python };
+    });
+    const expected = python(
+      RANDOM_READS,
+      cases.map((c) => ({ path: c.path, hex: c.hex, encoding: c.pyEncoding, newline: c.newline, ops: c.ops })),
+    ) as [string, number | null][][];
+    const got: [string, number][][] = [];
+    for (const [k, c] of cases.entries()) {
+      const f = tiny(c.path, 'r', c.size, { encoding: c.encoding as TextEncoding, newline: c.newline });
+      try {
+        const steps: [string, number][] = [];
+        for (const [j, [op, n]] of c.ops.entries()) {
+          const sync = c.sync[j] === true;
+          const s =
+            op === 'readline'
+              ? sync
+                ? f.readlineSync(n)
+                : await f.readline(n)
+              : sync
+                ? f.readSync(n)
+                : await f.read(n);
+          steps.push([s, f.tell()]);
+        }
+        got.push(steps);
+        // Where CPython's tell() is a byte offset it must be ours; where it is an opaque cookie, the check below.
+        const comparable = steps.map(([str, t], j) => [str, expected[k]?.[j]?.[1] === null ? null : t]);
+        assert.deepEqual(
+          comparable,
+          expected[k],
+          `${c.encoding} ${c.hex} newline ${JSON.stringify(c.newline)} buffer ${c.size} ops ${JSON.stringify(c.ops as readonly Op[])}`,
+        );
+      } finally {
+        f.closeSync();
       }
-      got.push(steps);
-      // Where CPython's tell() is a byte offset it must be ours; where it is an opaque cookie, the check below.
-      const comparable = steps.map(([str, t], j) => [str, expected[k]?.[j]?.[1] === null ? null : t]);
-      assert.deepEqual(comparable, expected[k], `${c.encoding} ${c.hex} newline ${JSON.stringify(c.newline)} buffer ${c.size} ops ${JSON.stringify(c.ops as readonly Op[])}`);
-    } finally {
-      f.closeSync();
     }
-  }
-  // Every tell() is the byte offset of the next character: the bytes before it decode (CPython) to
-  // exactly what was returned so far.
-  const prefixes = python(PREFIX_DECODE, cases.map((c, k) => ({ hex: c.hex, encoding: c.pyEncoding, newline: c.newline, ends: (got[k] ?? []).map(([, t]) => t) }))) as string[][];
-  let opaque = 0;
-  for (const [k, c] of cases.entries()) {
-    const steps = got[k] ?? [];
-    opaque += (expected[k] ?? []).filter(([, t]) => t === null).length;
-    for (const j of steps.keys()) {
-      const sofar = steps.slice(0, j + 1).map(([str]) => str).join('');
-      assert.equal(prefixes[k]?.[j], sofar, `${c.encoding} ${c.hex} newline ${JSON.stringify(c.newline)} buffer ${c.size} ops ${JSON.stringify(c.ops as readonly Op[])}: step ${j} tell ${steps[j]?.[1]}`);
+    // Every tell() is the byte offset of the next character: the bytes before it decode (CPython) to
+    // exactly what was returned so far.
+    const prefixes = python(
+      PREFIX_DECODE,
+      cases.map((c, k) => ({
+        hex: c.hex,
+        encoding: c.pyEncoding,
+        newline: c.newline,
+        ends: (got[k] ?? []).map(([, t]) => t),
+      })),
+    ) as string[][];
+    let opaque = 0;
+    for (const [k, c] of cases.entries()) {
+      const steps = got[k] ?? [];
+      opaque += (expected[k] ?? []).filter(([, t]) => t === null).length;
+      for (const j of steps.keys()) {
+        const sofar = steps
+          .slice(0, j + 1)
+          .map(([str]) => str)
+          .join('');
+        assert.equal(
+          prefixes[k]?.[j],
+          sofar,
+          `${c.encoding} ${c.hex} newline ${JSON.stringify(c.newline)} buffer ${c.size} ops ${JSON.stringify(c.ops as readonly Op[])}: step ${j} tell ${steps[j]?.[1]}`,
+        );
+      }
     }
-  }
-  assert.ok(opaque > 0, 'the sample includes positions where CPython returns an opaque cookie');
-});
+    assert.ok(opaque > 0, 'the sample includes positions where CPython returns an opaque cookie');
+  },
+);
 
 // ---------------------------------------------------------------- strict reads that fail part-way
 
@@ -219,38 +312,47 @@ out['next'] = f.read(3)
 print(json.dumps(out))
 `;
 
-test("strict read(n) that meets invalid bytes part-way consumes nothing (CPython drops the whole chunk)", { skip }, async () => {
-  const data = bytes('abcdef', [0xff], 'gh');
-  const p = file('strict.txt', data);
-  // CPython 3.11: the error, and the position has moved past everything read, 'abcdef' is gone.
-  assert.deepEqual(python(STRICT_FAILURE, { path: file('strict-py.txt'), hex: data.toString('hex') }), { error: 'UnicodeDecodeError', tellAfter: 9, next: '' });
-  for (const size of [1, 2, 3, 4, 7, 64, 8192]) {
-    for (const sync of [true, false]) {
-      const f = tiny(p, 'r', size, { errors: 'strict' });
-      const where = `buffer ${size} ${sync ? 'sync' : 'promise'}`;
-      try {
-        const e = sync ? throwsFs(() => f.readSync(10), 'EILSEQ') : await rejectsFs(f.read(10), 'EILSEQ');
-        assert.match(e.message, /at byte 6\b/, where);
-        assert.equal(f.tell(), 0, `${where}: nothing consumed`);
-        assert.equal(sync ? f.readSync(3) : await f.read(3), 'abc', where);
-        assert.equal(f.tell(), 3, where);
-        if (sync) throwsFs(() => f.readlineSync(), 'EILSEQ');
-        else await rejectsFs(f.readline(), 'EILSEQ');
-        if (sync) throwsFs(() => f.readSync(), 'EILSEQ');
-        else await rejectsFs(f.read(), 'EILSEQ');
-        assert.equal(f.tell(), 3, `${where}: failed calls consumed nothing`);
-        assert.equal(sync ? f.readSync(3) : await f.read(3), 'def', where);
-        if (sync) throwsFs(() => f.readSync(1), 'EILSEQ'); // and again, at the same byte
-        else await rejectsFs(f.read(1), 'EILSEQ');
-        assert.equal(f.tell(), 6, where);
-        f.seekSync(7);
-        assert.equal(f.readSync(), 'gh', `${where}: past the bad byte, reading goes on`);
-      } finally {
-        f.closeSync();
+test(
+  'strict read(n) that meets invalid bytes part-way consumes nothing (CPython drops the whole chunk)',
+  { skip },
+  async () => {
+    const data = bytes('abcdef', [0xff], 'gh');
+    const p = file('strict.txt', data);
+    // CPython 3.11: the error, and the position has moved past everything read, 'abcdef' is gone.
+    assert.deepEqual(python(STRICT_FAILURE, { path: file('strict-py.txt'), hex: data.toString('hex') }), {
+      error: 'UnicodeDecodeError',
+      tellAfter: 9,
+      next: '',
+    });
+    for (const size of [1, 2, 3, 4, 7, 64, 8192]) {
+      for (const sync of [true, false]) {
+        const f = tiny(p, 'r', size, { errors: 'strict' });
+        const where = `buffer ${size} ${sync ? 'sync' : 'promise'}`;
+        try {
+          const e = sync ? throwsFs(() => f.readSync(10), 'EILSEQ') : await rejectsFs(f.read(10), 'EILSEQ');
+          assert.match(e.message, /at byte 6\b/, where);
+          assert.equal(f.tell(), 0, `${where}: nothing consumed`);
+          assert.equal(sync ? f.readSync(3) : await f.read(3), 'abc', where);
+          assert.equal(f.tell(), 3, where);
+          if (sync) throwsFs(() => f.readlineSync(), 'EILSEQ');
+          else await rejectsFs(f.readline(), 'EILSEQ');
+          if (sync) throwsFs(() => f.readSync(), 'EILSEQ');
+          else await rejectsFs(f.read(), 'EILSEQ');
+          assert.equal(f.tell(), 3, `${where}: failed calls consumed nothing`);
+          assert.equal(sync ? f.readSync(3) : await f.read(3), 'def', where);
+          if (sync)
+            throwsFs(() => f.readSync(1), 'EILSEQ'); // and again, at the same byte
+          else await rejectsFs(f.read(1), 'EILSEQ');
+          assert.equal(f.tell(), 6, where);
+          f.seekSync(7);
+          assert.equal(f.readSync(), 'gh', `${where}: past the bad byte, reading goes on`);
+        } finally {
+          f.closeSync();
+        }
       }
     }
-  }
-});
+  },
+);
 
 test('strict: a line before the invalid bytes still reads; a read across a chunk boundary fails with the position kept', () => {
   const p = file('strict2.txt', bytes('abc\n', 'x'.repeat(10000), [0xff], 'tail'));
@@ -268,7 +370,10 @@ test('strict: a line before the invalid bytes still reads; a read across a chunk
       f.closeSync();
     }
   }
-  const q = file('strict16.txt', Buffer.concat([Buffer.from('ab\n', 'utf16le'), Buffer.from([0x00, 0xdc]), Buffer.from('c', 'utf16le')]));
+  const q = file(
+    'strict16.txt',
+    Buffer.concat([Buffer.from('ab\n', 'utf16le'), Buffer.from([0x00, 0xdc]), Buffer.from('c', 'utf16le')]),
+  );
   const g = tiny(q, 'r', 3, { errors: 'strict', encoding: 'utf16le' });
   try {
     assert.equal(g.readlineSync(), 'ab\n');
@@ -335,7 +440,9 @@ print(json.dumps(out))
 
 test("write() returns code points as Python does ('a😀b' is 3), sync and promise", { skip }, async () => {
   const strings = ['a😀b', '😀😀\n', 'é\r\n€', ''];
-  const cases = strings.flatMap((s) => ([null, '\r\n'] as Newline[]).map((newline) => ({ s, newline, path: file('count.txt') })));
+  const cases = strings.flatMap((s) =>
+    ([null, '\r\n'] as Newline[]).map((newline) => ({ s, newline, path: file('count.txt') })),
+  );
   const expected = python(WRITE_COUNT, cases) as (number | string)[];
   assert.equal(expected[0], 3);
   for (const [k, c] of cases.entries()) {
@@ -343,7 +450,11 @@ test("write() returns code points as Python does ('a😀b' is 3), sync and promi
       const f = topen(c.path, 'w', { newline: c.newline });
       const n = sync ? f.writeSync(c.s) : await f.write(c.s);
       await f.close();
-      assert.deepEqual([n, read(c.path).toString('hex')], [expected[2 * k], expected[2 * k + 1]], `${JSON.stringify(c.s)} ${sync ? 'sync' : 'promise'}`);
+      assert.deepEqual(
+        [n, read(c.path).toString('hex')],
+        [expected[2 * k], expected[2 * k + 1]],
+        `${JSON.stringify(c.s)} ${sync ? 'sync' : 'promise'}`,
+      );
     }
   }
 });
@@ -362,27 +473,31 @@ f.close()
 print(json.dumps(out))
 `;
 
-test('write() on a closed or read-only file is EBADF before the string is encoded, in both forms (Python: the state error too)', { skip }, async () => {
-  const p = file('state.txt', 'abc');
-  assert.deepEqual(python(WRITE_STATE, p), ['ValueError', 'UnsupportedOperation']);
-  const unencodable = '\udc80é';
-  const closed = topen(p, 'r', { encoding: 'ascii', errors: 'strict' });
-  closed.closeSync();
-  throwsFs(() => closed.writeSync(unencodable), 'EBADF');
-  await rejectsFs(closed.write(unencodable), 'EBADF');
-  const readOnly = topen(p, 'r', { encoding: 'ascii', errors: 'strict' });
-  try {
-    throwsFs(() => readOnly.writeSync(unencodable), 'EBADF');
-    await rejectsFs(readOnly.write(unencodable), 'EBADF');
-  } finally {
-    readOnly.closeSync();
-  }
-  // Control: on a writable file the same string is the encoding error.
-  const w = topen(file('state-w.txt'), 'w', { encoding: 'ascii', errors: 'strict' });
-  try {
-    await rejectsFs(w.write(unencodable), 'EILSEQ');
-    throwsFs(() => w.writeSync(unencodable), 'EILSEQ');
-  } finally {
-    w.closeSync();
-  }
-});
+test(
+  'write() on a closed or read-only file is EBADF before the string is encoded, in both forms (Python: the state error too)',
+  { skip },
+  async () => {
+    const p = file('state.txt', 'abc');
+    assert.deepEqual(python(WRITE_STATE, p), ['ValueError', 'UnsupportedOperation']);
+    const unencodable = '\udc80é';
+    const closed = topen(p, 'r', { encoding: 'ascii', errors: 'strict' });
+    closed.closeSync();
+    throwsFs(() => closed.writeSync(unencodable), 'EBADF');
+    await rejectsFs(closed.write(unencodable), 'EBADF');
+    const readOnly = topen(p, 'r', { encoding: 'ascii', errors: 'strict' });
+    try {
+      throwsFs(() => readOnly.writeSync(unencodable), 'EBADF');
+      await rejectsFs(readOnly.write(unencodable), 'EBADF');
+    } finally {
+      readOnly.closeSync();
+    }
+    // Control: on a writable file the same string is the encoding error.
+    const w = topen(file('state-w.txt'), 'w', { encoding: 'ascii', errors: 'strict' });
+    try {
+      await rejectsFs(w.write(unencodable), 'EILSEQ');
+      throwsFs(() => w.writeSync(unencodable), 'EILSEQ');
+    } finally {
+      w.closeSync();
+    }
+  },
+);

@@ -21,7 +21,13 @@ function small(p: string, size: number, newline: Newline | undefined): TextFile 
 
 const LINE = 'lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor ';
 /** Line endings of each file kind; `mixed` cycles through all three. */
-const KINDS: Readonly<Record<string, readonly string[]>> = { lf: ['\n'], crlf: ['\r\n'], cr: ['\r'], mixed: ['\n', '\r\n', '\r'], none: [''] };
+const KINDS: Readonly<Record<string, readonly string[]>> = {
+  lf: ['\n'],
+  crlf: ['\r\n'],
+  cr: ['\r'],
+  mixed: ['\n', '\r\n', '\r'],
+  none: [''],
+};
 
 function content(kind: string, chars: number): string {
   const endings = KINDS[kind] ?? [];
@@ -80,7 +86,10 @@ test('text reads do work linear in the text: every newline mode, every ending mi
         const f = small(p, 256, newline);
         try {
           await reader(f);
-          assert.ok(f[work] <= PER_CHAR * text.length, `${kind} newline ${JSON.stringify(newline)} ${name}: ${f[work]} units of work for ${text.length} characters (> ${PER_CHAR} per character)`);
+          assert.ok(
+            f[work] <= PER_CHAR * text.length,
+            `${kind} newline ${JSON.stringify(newline)} ${name}: ${f[work]} units of work for ${text.length} characters (> ${PER_CHAR} per character)`,
+          );
         } finally {
           f.closeSync();
         }
@@ -109,7 +118,10 @@ test('work per character does not grow with the file (1x vs 4x the text, 64 KiB 
           }
         }
         const [a = 0, b = 0] = perChar;
-        assert.ok(b <= a * 1.25 + 0.05, `${kind} newline ${JSON.stringify(newline)} ${name}: ${a.toFixed(2)} units per character at 1x, ${b.toFixed(2)} at 4x`);
+        assert.ok(
+          b <= a * 1.25 + 0.05,
+          `${kind} newline ${JSON.stringify(newline)} ${name}: ${a.toFixed(2)} units per character at 1x, ${b.toFixed(2)} at 4x`,
+        );
       }
     }
   }

@@ -126,7 +126,8 @@ test('multi-byte characters are never split, whatever the buffer size and alignm
           got.push(c);
         }
         assert.equal(got.join(''), text);
-        for (const c of got.slice(0, -1)) assert.equal(codePoints(c).length, n, `size ${size} pad ${pad} n ${n}: ${JSON.stringify(c)}`);
+        for (const c of got.slice(0, -1))
+          assert.equal(codePoints(c).length, n, `size ${size} pad ${pad} n ${n}: ${JSON.stringify(c)}`);
       }
       {
         using f = tiny(p, 'r', size);
@@ -201,7 +202,11 @@ test('\\r\\n split across buffer boundaries is one line ending (universal newlin
     }
     {
       using f = tiny(p, 'r', size, { newline: '\r\n' });
-      assert.deepEqual([...f], ['a\r\n', 'bb\r\n', 'ccc\r\n', '\r\n', 'd\re\r\r\n', 'f'], `size ${size} newline \\r\\n`);
+      assert.deepEqual(
+        [...f],
+        ['a\r\n', 'bb\r\n', 'ccc\r\n', '\r\n', 'd\re\r\r\n', 'f'],
+        `size ${size} newline \\r\\n`,
+      );
     }
     // read(1) counts a translated \r\n as one character
     {
@@ -492,19 +497,35 @@ test('readline(limit) counts characters after newline translation, as Python doe
   for (const size of [1, 2, 3, 65536]) {
     {
       using f = tiny(p, 'r', size);
-      assert.deepEqual([f.readlineSync(3), f.readlineSync(3), f.readlineSync(3), f.readlineSync()], ['ab\n', 'cd\n', '', ''], `size ${size}`);
+      assert.deepEqual(
+        [f.readlineSync(3), f.readlineSync(3), f.readlineSync(3), f.readlineSync()],
+        ['ab\n', 'cd\n', '', ''],
+        `size ${size}`,
+      );
     }
     {
       await using f = tiny(p, 'r', size);
-      assert.deepEqual([await f.readline(3), await f.readline(3), await f.readline(3)], ['ab\n', 'cd\n', ''], `size ${size}`);
+      assert.deepEqual(
+        [await f.readline(3), await f.readline(3), await f.readline(3)],
+        ['ab\n', 'cd\n', ''],
+        `size ${size}`,
+      );
     }
     {
       using f = tiny(p, 'r', size, { newline: '' });
-      assert.deepEqual([f.readlineSync(3), f.readlineSync(3), f.readlineSync(3), f.readlineSync()], ['ab\r', '\n', 'cd\r', ''], `size ${size} newline ''`);
+      assert.deepEqual(
+        [f.readlineSync(3), f.readlineSync(3), f.readlineSync(3), f.readlineSync()],
+        ['ab\r', '\n', 'cd\r', ''],
+        `size ${size} newline ''`,
+      );
     }
     {
       using f = tiny(p, 'r', size);
-      assert.deepEqual([f.readlineSync(1), f.readlineSync(2), f.readlineSync(0), f.readlineSync(2), f.readlineSync()], ['a', 'b\n', '', 'cd', '\n'], `size ${size} small limits`);
+      assert.deepEqual(
+        [f.readlineSync(1), f.readlineSync(2), f.readlineSync(0), f.readlineSync(2), f.readlineSync()],
+        ['a', 'b\n', '', 'cd', '\n'],
+        `size ${size} small limits`,
+      );
     }
   }
   const q = file('limit-emoji.txt', '😀a😀b\n');
@@ -747,12 +768,22 @@ test('double close is a no-op; every method after close is EBADF', async () => {
     ['readlines', () => f.readlinesSync()],
     ['iterate', () => [...f]],
     ['write', () => f.writeSync('x')],
-    ['flush', () => { f.flushSync(); }],
+    [
+      'flush',
+      () => {
+        f.flushSync();
+      },
+    ],
     ['seek', () => f.seekSync(0)],
     ['seek-cur', () => f.seekSync(0, 1)],
     ['tell', () => f.tell()],
     ['truncate', () => f.truncateSync()],
-    ['sync', () => { f.syncSync(); }],
+    [
+      'sync',
+      () => {
+        f.syncSync();
+      },
+    ],
     ['stat', () => f.statSync()],
     ['fileno', () => f.fileno()],
   ];
@@ -770,9 +801,12 @@ test('double close is a no-op; every method after close is EBADF', async () => {
     ['truncate', () => f.truncate()],
     ['sync', () => f.sync()],
     ['stat', () => f.stat()],
-    ['iterate', async () => {
-      for await (const _ of f) break;
-    }],
+    [
+      'iterate',
+      async () => {
+        for await (const _ of f) break;
+      },
+    ],
   ];
   await allRejectFs(asyncCalls, 'EBADF', /closed/);
   assert.equal(read(p).toString(), 'Zbc');
@@ -787,8 +821,12 @@ test('a Sync call while a promise call is unfinished is EBUSY', async () => {
   throwsFs(() => f.writeSync('x'), 'EBUSY');
   throwsFs(() => f.seekSync(0), 'EBUSY');
   throwsFs(() => f.truncateSync(), 'EBUSY');
-  throwsFs(() => { f.flushSync(); }, 'EBUSY');
-  throwsFs(() => { f.closeSync(); }, 'EBUSY');
+  throwsFs(() => {
+    f.flushSync();
+  }, 'EBUSY');
+  throwsFs(() => {
+    f.closeSync();
+  }, 'EBUSY');
   assert.equal(await pending, 'abc\n');
   assert.equal(f.readlineSync(), 'def\n');
   await f.close();
@@ -843,7 +881,11 @@ test('using / await using close the whole stack and flush', async () => {
 
 test('invalid text options are EINVAL before anything is opened', async () => {
   const p = file('opts.txt', 'keep');
-  const bad: OpenOptions[] = [{ encoding: 'bogus' as 'utf8' }, { newline: 'x' as '\n' }, { errors: 'ignore' as 'strict' }];
+  const bad: OpenOptions[] = [
+    { encoding: 'bogus' as 'utf8' },
+    { newline: 'x' as '\n' },
+    { errors: 'ignore' as 'strict' },
+  ];
   for (const opts of bad) {
     throwsFs(() => openSync(p, 'w', { ...opts, table }), 'EINVAL');
     await rejectsFs(open(p, 'w', { ...opts, table }), 'EINVAL');
@@ -878,10 +920,15 @@ test('stat and sync flush first; toString names the file', async () => {
 
 // ---------------------------------------------------------------- model-based: random reads on random text
 
-type TextOp = { op: 'read' | 'readline'; n: number; sync: boolean } | { op: 'mark' } | { op: 'seek'; mark: number; sync: boolean };
+type TextOp =
+  { op: 'read' | 'readline'; n: number; sync: boolean } | { op: 'mark' } | { op: 'seek'; mark: number; sync: boolean };
 
 const textOp: fc.Arbitrary<TextOp> = fc.oneof(
-  fc.record({ op: fc.constantFrom('read' as const, 'readline' as const), n: fc.integer({ min: -1, max: 6 }), sync: fc.boolean() }),
+  fc.record({
+    op: fc.constantFrom('read' as const, 'readline' as const),
+    n: fc.integer({ min: -1, max: 6 }),
+    sync: fc.boolean(),
+  }),
   fc.record({ op: fc.constant('mark' as const) }),
   fc.record({ op: fc.constant('seek' as const), mark: fc.nat(), sync: fc.boolean() }),
 );

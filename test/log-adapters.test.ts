@@ -27,7 +27,13 @@ after(() => {
   clearInterval(alive);
 });
 
-const MANUAL = { checkInterval: 3_600_000, watch: false, exitFlush: false, checkAroundWrites: false, renameGrace: 0 } as const;
+const MANUAL = {
+  checkInterval: 3_600_000,
+  watch: false,
+  exitFlush: false,
+  checkAroundWrites: false,
+  renameGrace: 0,
+} as const;
 
 function tmpdir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-logad-'));
@@ -76,7 +82,10 @@ describe('pino', () => {
     const first = JSON.parse(fs.readFileSync(p, 'utf8').split('\n')[0] ?? '') as { level: number; msg: string };
     assert.deepEqual(first, { level: 30, msg: 'n=100' });
     // Issue 13.4: no aliases; the old name `fdkeeperDestination` is gone from the module and the root.
-    const modules: Record<string, unknown>[] = [await import('../src/log/log-destination.js'), await import('../src/index.js')];
+    const modules: Record<string, unknown>[] = [
+      await import('../src/log/log-destination.js'),
+      await import('../src/index.js'),
+    ];
     for (const m of modules) assert.equal(m['fdkeeperDestination'], undefined);
   });
 
@@ -110,7 +119,9 @@ describe('pino', () => {
   test('the transport target function reassembles lines cut anywhere by the worker', async (t) => {
     const p = path.join(tmpdir(t), 'app.log');
     const stream = pinoTransport({ destination: p, checkInterval: 3_600_000, watch: false });
-    const text = range(0, 50).map((i) => `{"n=${i}":1}\n`).join('');
+    const text = range(0, 50)
+      .map((i) => `{"n=${i}":1}\n`)
+      .join('');
     const writes: string[] = [];
     const origWrite = stream.log.write.bind(stream.log);
     stream.log.write = (chunk: string | Uint8Array): boolean => {
@@ -120,7 +131,10 @@ describe('pino', () => {
     for (let i = 0; i < text.length; i += 37) stream.write(text.slice(i, i + 37));
     await new Promise<void>((resolve) => stream.end(resolve));
     assert.equal(fs.readFileSync(p, 'utf8'), text);
-    assert.ok(writes.every((w) => w.endsWith('\n')), 'every record handed to the log ends with a newline');
+    assert.ok(
+      writes.every((w) => w.endsWith('\n')),
+      'every record handed to the log ends with a newline',
+    );
   });
 });
 
@@ -130,8 +144,12 @@ describe('winston', () => {
     const transport = new LogTransport({ filename: p, level: 'info', ...MANUAL });
     // LogTransport fulfils winston's transport contract without extending winston-transport's class
     // (winston is not a dependency of fdkeeper): winston checks the shape, as does this test.
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
-    const logger = winston.createLogger({ level: 'debug', format: winston.format.printf((i) => `${i.level} ${String(i.message)}`), transports: [transport] });
+    const logger = winston.createLogger({
+      level: 'debug',
+      format: winston.format.printf((i) => `${i.level} ${String(i.message)}`),
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
+      transports: [transport],
+    });
     for (let i = 0; i < 100; i++) logger.info(`n=${i}`);
     logger.debug('n=99999 filtered by the transport level');
     await transport.file.flush();
@@ -181,9 +199,14 @@ describe('Writable', () => {
       if (!ok) waits++;
       return ok;
     };
-    await pipeline(Readable.from((function* () {
-      for (let i = 0; i < 5000; i++) yield `n=${i}\n`;
-    })()), stream);
+    await pipeline(
+      Readable.from(
+        (function* () {
+          for (let i = 0; i < 5000; i++) yield `n=${i}\n`;
+        })(),
+      ),
+      stream,
+    );
     assert.ok(waits > 0, 'the log pushed back');
     assert.deepEqual(seqs(p), range(0, 5000));
     assert.equal(stream.log.isClosed, true);
@@ -192,7 +215,10 @@ describe('Writable', () => {
   test('wholeLines: chunks cut mid-line are joined before they reach the log', async (t) => {
     const p = path.join(tmpdir(t), 'app.log');
     const stream = createLogWritable(p, { ...MANUAL, wholeLines: true });
-    const text = range(0, 100).map((i) => `n=${i}\n`).join('') + 'no newline at the end';
+    const text =
+      range(0, 100)
+        .map((i) => `n=${i}\n`)
+        .join('') + 'no newline at the end';
     const chunks: string[] = [];
     for (let i = 0; i < text.length; i += 7) chunks.push(text.slice(i, i + 7));
     await pipeline(Readable.from(chunks), stream);

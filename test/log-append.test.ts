@@ -48,7 +48,9 @@ if (kind === 'fdkeeper') {
 
 function runChild(kind: string, file: string, id: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ['--input-type=module', '-e', CHILD, kind, file, String(id), String(RECORDS)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const c = spawn(process.execPath, ['--input-type=module', '-e', CHILD, kind, file, String(id), String(RECORDS)], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     c.on('error', reject);
     c.on('exit', (code) => {
       if (code === 0) resolve();
@@ -73,7 +75,10 @@ function parse(text: string): { whole: number[]; broken: number } {
   return { whole, broken };
 }
 
-async function appendTogether(kind: string, t: { after(fn: () => void): void }): Promise<{ whole: number[]; broken: number }> {
+async function appendTogether(
+  kind: string,
+  t: { after(fn: () => void): void },
+): Promise<{ whole: number[]; broken: number }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-log-append-'));
   t.after(() => {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -83,21 +88,33 @@ async function appendTogether(kind: string, t: { after(fn: () => void): void }):
   return parse(fs.readFileSync(file, 'latin1'));
 }
 
-test(`${WRITERS} processes appending to one log never interleave inside a record; a writer cutting records at 4 KiB does`, { timeout: 120_000 }, async (t) => {
-  const ours = await appendTogether('fdkeeper', t);
-  assert.equal(ours.broken, 0, `${ours.broken} broken lines with LogFile`);
-  assert.deepEqual(ours.whole, new Array<number>(WRITERS).fill(RECORDS), 'every record of every writer, once');
-  // The control: the same records, flushed in fixed 4 KiB chunks. If this stops interleaving (too
-  // little concurrency to see it) the first assertion proves nothing; it has always shown hundreds.
-  const naive = await appendTogether('chunked', t);
-  t.diagnostic(`chunked 4 KiB writer: ${naive.broken} broken lines; LogFile: 0`);
-  assert.ok(naive.broken > 0, 'the control writer never interleaved: the test cannot tell');
-});
+test(
+  `${WRITERS} processes appending to one log never interleave inside a record; a writer cutting records at 4 KiB does`,
+  { timeout: 120_000 },
+  async (t) => {
+    const ours = await appendTogether('fdkeeper', t);
+    assert.equal(ours.broken, 0, `${ours.broken} broken lines with LogFile`);
+    assert.deepEqual(ours.whole, new Array<number>(WRITERS).fill(RECORDS), 'every record of every writer, once');
+    // The control: the same records, flushed in fixed 4 KiB chunks. If this stops interleaving (too
+    // little concurrency to see it) the first assertion proves nothing; it has always shown hundreds.
+    const naive = await appendTogether('chunked', t);
+    t.diagnostic(`chunked 4 KiB writer: ${naive.broken} broken lines; LogFile: 0`);
+    assert.ok(naive.broken > 0, 'the control writer never interleaved: the test cannot tell');
+  },
+);
 
 test("fsync policy: 'never' makes no fsync, 'every' one per write(2), { intervalMs } at most one per interval", async () => {
   for (const policy of ['never', 'every', { intervalMs: 50 }] as const) {
     const f = new FaultyBackend(new MemoryBackend());
-    const log = openLog('/app.log', { backend: f, fsync: policy, bufferSize: 1024, watch: false, checkInterval: 3_600_000, flushInterval: 3_600_000, exitFlush: false });
+    const log = openLog('/app.log', {
+      backend: f,
+      fsync: policy,
+      bufferSize: 1024,
+      watch: false,
+      checkInterval: 3_600_000,
+      flushInterval: 3_600_000,
+      exitFlush: false,
+    });
     for (let i = 0; i < 200; i++) log.write(`record ${i} ${'y'.repeat(40)}\n`);
     const writes = f.calls.filter((c) => c.syscall === 'write').length;
     const syncs = (): number => f.calls.filter((c) => c.syscall === 'fsync' || c.syscall === 'fdatasync').length;

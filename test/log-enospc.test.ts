@@ -99,10 +99,18 @@ function resumed(log: LogFile, ms: number): Promise<void> {
  * pauses, so that retries run and fail), deletes the filler, waits for 'resume', writes `after` more
  * lines and closes.
  */
-async function fillUpAndFree(mnt: string, options: { maxKept?: number; whileFull: number; after: number }): Promise<Outcome> {
+async function fillUpAndFree(
+  mnt: string,
+  options: { maxKept?: number; whileFull: number; after: number },
+): Promise<Outcome> {
   const filler = fill(mnt, 32 * 1024);
   const file = path.join(mnt, 'app.log');
-  const log = openLog(file, { bufferSize: 4096, flushInterval: 10, retryInterval: 20, ...(options.maxKept !== undefined ? { maxKept: options.maxKept } : {}) });
+  const log = openLog(file, {
+    bufferSize: 4096,
+    flushInterval: 10,
+    retryInterval: 20,
+    ...(options.maxKept !== undefined ? { maxKept: options.maxKept } : {}),
+  });
   const errors: FsError[] = [];
   let dropEvents = 0;
   let resumes = 0;
@@ -161,17 +169,28 @@ test('a full 1 MiB tmpfs: one ENOSPC error, records beyond maxKept dropped and c
   assert.equal(o.tornBytes, 0, 'a line cut by the full disk must be completed on resume');
   assertInOrderOnce(o.seqs);
   assert.ok(o.dropped > 0, 'some lines must have been dropped (maxKept is small)');
-  assert.equal(o.seqs.length + o.dropped, o.written, `lines written (${o.written}) = lines in the file (${o.seqs.length}) + lines dropped (${o.dropped})`);
+  assert.equal(
+    o.seqs.length + o.dropped,
+    o.written,
+    `lines written (${o.written}) = lines in the file (${o.seqs.length}) + lines dropped (${o.dropped})`,
+  );
   assert.equal(o.dropEvents, o.dropped, "the 'drop' events add up to dropped");
   // The dropped lines are one run: the newest at the time the keep-queue was full.
   const present = new Set(o.seqs);
   const missing = Array.from({ length: o.written }, (_, i) => i).filter((s) => !present.has(s));
   assert.equal(missing.length, o.dropped);
-  assert.equal(missing[missing.length - 1]! - missing[0]! + 1, missing.length, `the dropped lines are not one contiguous run: ${missing.slice(0, 5).join(',')}…`);
+  assert.equal(
+    missing[missing.length - 1]! - missing[0]! + 1,
+    missing.length,
+    `the dropped lines are not one contiguous run: ${missing.slice(0, 5).join(',')}…`,
+  );
   // What was kept (lines after the failure, up to maxKept) was written on resume: the gap starts after them.
   const lastBeforeGap = missing[0]! - 1;
-  assert.ok(present.has(lastBeforeGap) && present.has(missing[missing.length - 1]! + 1), 'lines on both sides of the gap are in the file');
-  assert.ok(o.seqs.length >= 8 * 1024 / LINE_BYTES, 'the kept lines were written');
+  assert.ok(
+    present.has(lastBeforeGap) && present.has(missing[missing.length - 1]! + 1),
+    'lines on both sides of the gap are in the file',
+  );
+  assert.ok(o.seqs.length >= (8 * 1024) / LINE_BYTES, 'the kept lines were written');
 });
 
 test('a full 1 MiB tmpfs with room to keep everything: no line dropped, every line in the file once and in order (root)', async (t) => {
@@ -183,7 +202,10 @@ test('a full 1 MiB tmpfs with room to keep everything: no line dropped, every li
   assert.equal(o.dropped, 0);
   assert.equal(o.dropEvents, 0);
   assert.equal(o.tornBytes, 0);
-  assert.deepEqual(o.seqs, Array.from({ length: o.written }, (_, i) => i));
+  assert.deepEqual(
+    o.seqs,
+    Array.from({ length: o.written }, (_, i) => i),
+  );
 });
 
 test('the ENOSPC error names the log file: path and descriptor (root)', async (t) => {

@@ -53,9 +53,19 @@ let runs = 0;
 /** Runs one child to its end; for the waiting endings, sends the signal once it has written. */
 function runChild(options: ChildOptions): Promise<ChildRun> {
   const file = path.join(dir, `log-${++runs}.log`);
-  const config = { path: file, lines: LINES, end: options.end, signal: options.signal, plain: options.plain ?? false, logOptions: options.logOptions };
+  const config = {
+    path: file,
+    lines: LINES,
+    end: options.end,
+    signal: options.signal,
+    plain: options.plain ?? false,
+    logOptions: options.logOptions,
+  };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
+    const child = spawn(process.execPath, [CHILD, JSON.stringify(config)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: childEnv(),
+    });
     let stderr = '';
     let stdout = '';
     let signalled = false;
@@ -87,7 +97,11 @@ function runChild(options: ChildOptions): Promise<ChildRun> {
 function assertAllLines(r: ChildRun, expected = LINES): void {
   assert.equal(r.tornBytes, 0, 'torn or foreign bytes in the log');
   const missing = expected - r.seqs.length;
-  assert.equal(r.seqs.length, expected, `${missing} of ${expected} lines missing (stderr: ${r.stderr.trim().slice(0, 500)})`);
+  assert.equal(
+    r.seqs.length,
+    expected,
+    `${missing} of ${expected} lines missing (stderr: ${r.stderr.trim().slice(0, 500)})`,
+  );
   r.seqs.forEach((seq, i) => {
     if (seq !== i) assert.fail(`line ${i} of the file is #${seq}: lines out of order or duplicated`);
   });
@@ -99,10 +113,22 @@ function errorReport(stderr: string): string {
 }
 
 /** Runs the ending with a LogFile and without; asserts the same exit, and every line. */
-async function sameExitEveryLine(options: ChildOptions, expected: { code: number | null; signal: NodeJS.Signals | null }, extraLines = 0): Promise<{ logged: ChildRun; plain: ChildRun }> {
+async function sameExitEveryLine(
+  options: ChildOptions,
+  expected: { code: number | null; signal: NodeJS.Signals | null },
+  extraLines = 0,
+): Promise<{ logged: ChildRun; plain: ChildRun }> {
   const [logged, plain] = await Promise.all([runChild(options), runChild({ ...options, plain: true })]);
-  assert.deepEqual({ code: plain.code, signal: plain.signal }, expected, `a plain Node process ends so (stderr: ${plain.stderr})`);
-  assert.deepEqual({ code: logged.code, signal: logged.signal }, expected, `with a LogFile the process must end as without (stderr: ${logged.stderr})`);
+  assert.deepEqual(
+    { code: plain.code, signal: plain.signal },
+    expected,
+    `a plain Node process ends so (stderr: ${plain.stderr})`,
+  );
+  assert.deepEqual(
+    { code: logged.code, signal: logged.signal },
+    expected,
+    `with a LogFile the process must end as without (stderr: ${logged.stderr})`,
+  );
   assertAllLines(logged, LINES + extraLines);
   return { logged, plain };
 }
@@ -159,7 +185,12 @@ test('an application SIGTERM handler decides: the log does not kill the process,
 });
 
 test('reopenOnSignal SIGHUP: SIGHUP reopens instead of killing; a later SIGTERM still flushes and kills', async () => {
-  const r = await runChild({ end: 'wait-signal', signal: 'SIGTERM', before: ['SIGHUP'], logOptions: { reopenOnSignal: 'SIGHUP' } });
+  const r = await runChild({
+    end: 'wait-signal',
+    signal: 'SIGTERM',
+    before: ['SIGHUP'],
+    logOptions: { reopenOnSignal: 'SIGHUP' },
+  });
   assert.deepEqual({ code: r.code, signal: r.signal }, { code: null, signal: 'SIGTERM' }, r.stderr);
   assert.match(r.stdout, /reopen:signal;/);
   assertAllLines(r);
@@ -173,6 +204,9 @@ test('control: with exitFlush: false the buffered tail is lost on process.exit()
   assert.equal(exited.code, 3);
   assert.equal(killed.signal, 'SIGTERM');
   for (const r of [exited, killed]) {
-    assert.ok(r.seqs.length > 0 && r.seqs.length < LINES, `${r.seqs.length} of ${LINES} lines: the tail should have been lost`);
+    assert.ok(
+      r.seqs.length > 0 && r.seqs.length < LINES,
+      `${r.seqs.length} of ${LINES} lines: the tail should have been lost`,
+    );
   }
 });

@@ -20,7 +20,14 @@ import { FsError } from '../src/errors/fs-error.js';
 import { lines, memText, memWrite, writeLines } from './support/log-loss/memory-lines.js';
 
 /** Options that leave detection to explicit `checkNow()` calls. */
-const MANUAL = { checkInterval: 3_600_000, flushInterval: 3_600_000, watch: false, exitFlush: false, checkAroundWrites: false, renameGrace: 0 } as const;
+const MANUAL = {
+  checkInterval: 3_600_000,
+  flushInterval: 3_600_000,
+  watch: false,
+  exitFlush: false,
+  checkAroundWrites: false,
+  renameGrace: 0,
+} as const;
 
 function tmpdir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-log-'));
@@ -231,7 +238,10 @@ describe('buffering, flushing, backpressure', () => {
     await log.close();
     log.closeSync();
     assert.equal(closes, 1);
-    assert.throws(() => log.write('c\n'), (e: unknown) => e instanceof FsError && e.code === 'EBADF' && e.path === p);
+    assert.throws(
+      () => log.write('c\n'),
+      (e: unknown) => e instanceof FsError && e.code === 'EBADF' && e.path === p,
+    );
   });
 
   test('sync: false: write() never makes a syscall, returns false when full, and drains on the next turn', async () => {
@@ -288,7 +298,10 @@ describe('failures: error, keep, drop, resume', () => {
     // 70 bytes kept; each further record is 7 bytes (8 for two digits): 4 fit under 100, the rest drop.
     const accepted: boolean[] = [];
     for (let i = 10; i < 30; i++) accepted.push(log.write(`line ${i}\n`));
-    assert.ok(accepted.every((a) => !a), 'write() returns false while failing');
+    assert.ok(
+      accepted.every((a) => !a),
+      'write() returns false while failing',
+    );
     assert.equal(log.dropped, 17); // 3 × 8 bytes fit (70 + 24 = 94), 17 of 20 dropped
     log.flushSync(); // a retry: still full
     assert.deepEqual(errors, ['ENOSPC'], 'reported once per episode');
@@ -347,9 +360,18 @@ describe('failures: error, keep, drop, resume', () => {
 
   test('a path that cannot be opened at all throws from openLog', (t) => {
     const dir = tmpdir(t);
-    assert.throws(() => openLog(path.join(dir, 'missing', 'app.log'), MANUAL), (e: unknown) => e instanceof FsError && e.code === 'ENOENT');
-    assert.throws(() => openLog(dir, MANUAL), (e: unknown) => e instanceof FsError && e.code === 'EISDIR');
-    assert.throws(() => openLog(path.join(dir, 'a.log'), { checkInterval: -1 }), (e: unknown) => e instanceof FsError && e.code === 'EINVAL' && e.message.includes('checkInterval')); // numeric options: EINVAL (issue 11)
+    assert.throws(
+      () => openLog(path.join(dir, 'missing', 'app.log'), MANUAL),
+      (e: unknown) => e instanceof FsError && e.code === 'ENOENT',
+    );
+    assert.throws(
+      () => openLog(dir, MANUAL),
+      (e: unknown) => e instanceof FsError && e.code === 'EISDIR',
+    );
+    assert.throws(
+      () => openLog(path.join(dir, 'a.log'), { checkInterval: -1 }),
+      (e: unknown) => e instanceof FsError && e.code === 'EINVAL' && e.message.includes('checkInterval'),
+    ); // numeric options: EINVAL (issue 11)
   });
 });
 
@@ -365,7 +387,11 @@ describe('detection on the real file system', () => {
 
   /** Waits for the next 'reopen' and returns it with the delay since `since`. */
   function nextReopen(log: LogFile): Promise<{ e: ReopenEvent; at: number }> {
-    return new Promise((resolve) => log.once('reopen', (e) => { resolve({ e, at: performance.now() }); }));
+    return new Promise((resolve) =>
+      log.once('reopen', (e) => {
+        resolve({ e, at: performance.now() });
+      }),
+    );
   }
 
   for (const watch of [false, true]) {
@@ -394,22 +420,38 @@ describe('detection on the real file system', () => {
         assert.equal(e.reason, reason, name);
         assert.ok(at - t0 < bound, `${name} noticed after ${(at - t0).toFixed(0)} ms (bound ${bound} ms)`);
       };
-      await step('rename (and create, as logrotate does)', () => {
-        fs.renameSync(p, p + '.1');
-        fs.writeFileSync(p, '', { flag: 'wx' });
-      }, 'renamed');
-      await step('delete', () => {
-        fs.unlinkSync(p);
-      }, 'deleted');
-      await step('replace', () => {
-        fs.writeFileSync(p + '.tmp', 'new\n');
-        fs.renameSync(p + '.tmp', p);
-      }, 'replaced');
+      await step(
+        'rename (and create, as logrotate does)',
+        () => {
+          fs.renameSync(p, p + '.1');
+          fs.writeFileSync(p, '', { flag: 'wx' });
+        },
+        'renamed',
+      );
+      await step(
+        'delete',
+        () => {
+          fs.unlinkSync(p);
+        },
+        'deleted',
+      );
+      await step(
+        'replace',
+        () => {
+          fs.writeFileSync(p + '.tmp', 'new\n');
+          fs.renameSync(p + '.tmp', p);
+        },
+        'replaced',
+      );
       if (!watch) {
         // A truncation changes no name: only the timer sees it.
-        await step('truncate', () => {
-          fs.truncateSync(p, 0);
-        }, 'truncated');
+        await step(
+          'truncate',
+          () => {
+            fs.truncateSync(p, 0);
+          },
+          'truncated',
+        );
       }
       log.write('last\n');
       await log.flush();
@@ -465,7 +507,11 @@ describe('detection on the real file system', () => {
     fs.closeSync(naive);
     await new Promise((resolve) => stream.end(resolve));
     await log.close();
-    const count = (p: string): number => fs.readFileSync(p, 'utf8').split('\n').filter((l) => l.startsWith('line ')).length;
+    const count = (p: string): number =>
+      fs
+        .readFileSync(p, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('line ')).length;
     // Lines 100-299 were all written after the delete: a writer that keeps its old descriptor loses them.
     assert.equal(count(naivePath), 0, 'fs.openSync(path, "a") kept writing into deleted inodes');
     assert.equal(count(streamPath), 0, 'fs.createWriteStream kept writing into deleted inodes');

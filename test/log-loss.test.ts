@@ -28,7 +28,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { openLog } from '../src/index.js';
 import { analyze, type RotationEvent, type WriterReport } from './support/log-loss/analysis.js';
-import { inParallel, lossTable, runLoss, STYLES, type Contender, type LossRunResult, type RotationStyle } from './support/log-loss/harness.js';
+import {
+  inParallel,
+  lossTable,
+  runLoss,
+  STYLES,
+  type Contender,
+  type LossRunResult,
+  type RotationStyle,
+} from './support/log-loss/harness.js';
 import { formatLine, LINE_BYTES, scanLines } from './support/log-loss/line.mjs';
 
 const STRESS = process.env['FDKEEPER_STRESS'] !== undefined && process.env['FDKEEPER_STRESS'] !== '';
@@ -47,24 +55,65 @@ function lines(...seqs: number[]): Buffer {
 }
 
 function writerOf(written: number, samples: number[] = []): WriterReport {
-  return { written, start: 1000, emitEnd: 1000 + written, closed: 1000 + written + 1, maxStallMs: 1, samples, bursts: [1000, 0], reopens: 0, carried: [], errors: [], dropped: 0 };
+  return {
+    written,
+    start: 1000,
+    emitEnd: 1000 + written,
+    closed: 1000 + written + 1,
+    maxStallMs: 1,
+    samples,
+    bursts: [1000, 0],
+    reopens: 0,
+    carried: [],
+    errors: [],
+    dropped: 0,
+  };
 }
 
 test('analysis: a line in a deleted file written after the delete is lost unless it is on disk; before it is the rotator’s doing', () => {
   // Lines 0–1 were in the file when it was deleted (size 2 lines just after the unlink), 2–4 came after.
-  const deleted: RotationEvent = { n: 1, before: 1001.5, at: 1001.6, ino: 11, fd: 20, sizeBefore: 2 * LINE_BYTES, sizeAfter: 2 * LINE_BYTES };
+  const deleted: RotationEvent = {
+    n: 1,
+    before: 1001.5,
+    at: 1001.6,
+    ino: 11,
+    fd: 20,
+    sizeBefore: 2 * LINE_BYTES,
+    sizeAfter: 2 * LINE_BYTES,
+  };
   const removed = new Map([[1, lines(0, 1, 2, 3, 4)]]);
-  const carried = analyze({ style: 'delete', writer: writerOf(7), events: [deleted], onDisk: [{ name: 'app.log', ino: 12, bytes: lines(2, 3, 4, 5, 6) }], removed, fallbackLagMs: 0 });
+  const carried = analyze({
+    style: 'delete',
+    writer: writerOf(7),
+    events: [deleted],
+    onDisk: [{ name: 'app.log', ino: 12, bytes: lines(2, 3, 4, 5, 6) }],
+    removed,
+    fallbackLagMs: 0,
+  });
   assert.equal(carried.lost, 0);
   assert.equal(carried.rotatorsDoing, 2);
-  const notCarried = analyze({ style: 'delete', writer: writerOf(7), events: [deleted], onDisk: [{ name: 'app.log', ino: 12, bytes: lines(5, 6) }], removed, fallbackLagMs: 0 });
+  const notCarried = analyze({
+    style: 'delete',
+    writer: writerOf(7),
+    events: [deleted],
+    onDisk: [{ name: 'app.log', ino: 12, bytes: lines(5, 6) }],
+    removed,
+    fallbackLagMs: 0,
+  });
   assert.equal(notCarried.lost, 3);
   assert.deepEqual(
     notCarried.lostSamples.map((l) => l.seq),
     [2, 3, 4],
   );
   // A line that is nowhere at all is lost too.
-  const gap = analyze({ style: 'delete', writer: writerOf(7), events: [deleted], onDisk: [{ name: 'app.log', ino: 12, bytes: lines(2, 3, 5, 6) }], removed, fallbackLagMs: 0 });
+  const gap = analyze({
+    style: 'delete',
+    writer: writerOf(7),
+    events: [deleted],
+    onDisk: [{ name: 'app.log', ino: 12, bytes: lines(2, 3, 5, 6) }],
+    removed,
+    fallbackLagMs: 0,
+  });
   assert.equal(gap.lost, 1);
   assert.equal(gap.lostSamples[0]!.where, 'event 1 at offset 400 (size after the event 200)');
 });
@@ -72,7 +121,14 @@ test('analysis: a line in a deleted file written after the delete is lost unless
 test('analysis: a carried line whose new file was deleted in turn is the rotator’s doing, not a loss', () => {
   const first: RotationEvent = { n: 1, at: 1002, ino: 11, fd: 20, sizeBefore: LINE_BYTES, sizeAfter: LINE_BYTES };
   // Line 1 went into the first file after its delete, was carried into the second, which was deleted with it.
-  const second: RotationEvent = { n: 2, at: 1004, ino: 12, fd: 21, sizeBefore: 2 * LINE_BYTES, sizeAfter: 2 * LINE_BYTES };
+  const second: RotationEvent = {
+    n: 2,
+    at: 1004,
+    ino: 12,
+    fd: 21,
+    sizeBefore: 2 * LINE_BYTES,
+    sizeAfter: 2 * LINE_BYTES,
+  };
   const r = analyze({
     style: 'delete',
     writer: writerOf(3),
@@ -96,18 +152,43 @@ test('analysis: copytruncate counts only lines that reached the file inside the 
     { name: 'app.log', ino: 11, bytes: lines(6, 8) },
   ];
   const samples = [1000.5, 1 * LINE_BYTES, 1004.2, 5 * LINE_BYTES, 1005.2, 6 * LINE_BYTES, 1007.5, 9 * LINE_BYTES];
-  const r = analyze({ style: 'copytruncate', writer: { ...writerOf(9, samples), bursts: [1000, 0, 1004, 4, 1005, 5, 1006, 6, 1007, 7, 1008, 8] }, events: [event], onDisk, removed: new Map(), fallbackLagMs: 0 });
+  const r = analyze({
+    style: 'copytruncate',
+    writer: { ...writerOf(9, samples), bursts: [1000, 0, 1004, 4, 1005, 5, 1006, 6, 1007, 7, 1008, 8] },
+    events: [event],
+    onDisk,
+    removed: new Map(),
+    fallbackLagMs: 0,
+  });
   assert.equal(r.windowLost, 2);
   assert.equal(r.lost, 1);
   assert.equal(r.lostSamples[0]!.seq, 7);
   // Line 3 emitted before the copy but handed to the kernel inside the window, then missing: window too.
-  const late = analyze({ style: 'copytruncate', writer: writerOf(9, [1003.8, 4 * LINE_BYTES, 1009, 9 * LINE_BYTES]), events: [event], onDisk: [{ name: 'app.log', ino: 11, bytes: lines(0, 1, 2, 4, 5, 6, 7, 8) }], removed: new Map(), fallbackLagMs: 0 });
+  const late = analyze({
+    style: 'copytruncate',
+    writer: writerOf(9, [1003.8, 4 * LINE_BYTES, 1009, 9 * LINE_BYTES]),
+    events: [event],
+    onDisk: [{ name: 'app.log', ino: 11, bytes: lines(0, 1, 2, 4, 5, 6, 7, 8) }],
+    removed: new Map(),
+    fallbackLagMs: 0,
+  });
   assert.deepEqual([late.windowLost, late.lost], [1, 0]);
 });
 
 test('analysis: duplicates on disk are counted, and for an editor’s replace attributed to the event with their age', () => {
   // The editor read lines 0–2 at 1010; the writer carried lines 2–3 (written after its last check) behind the copy.
-  const event: RotationEvent = { n: 1, readStart: 1010, readSize: 3 * LINE_BYTES, before: 1011, at: 1011.1, ino: 11, newIno: 12, fd: 20, sizeBefore: 4 * LINE_BYTES, sizeAfter: 4 * LINE_BYTES };
+  const event: RotationEvent = {
+    n: 1,
+    readStart: 1010,
+    readSize: 3 * LINE_BYTES,
+    before: 1011,
+    at: 1011.1,
+    ino: 11,
+    newIno: 12,
+    fd: 20,
+    sizeBefore: 4 * LINE_BYTES,
+    sizeAfter: 4 * LINE_BYTES,
+  };
   const r = analyze({
     style: 'replace',
     writer: writerOf(5),
@@ -123,8 +204,28 @@ test('analysis: duplicates on disk are counted, and for an editor’s replace at
 });
 
 test('analysis: a writer that notices a replace only after the next one carries lines the first copy held: their age counts from that first read', () => {
-  const first: RotationEvent = { n: 1, readStart: 1010, readSize: 3 * LINE_BYTES, at: 1011, ino: 11, newIno: 12, fd: 20, sizeBefore: 4 * LINE_BYTES, sizeAfter: 4 * LINE_BYTES };
-  const second: RotationEvent = { n: 2, readStart: 1100, readSize: 3 * LINE_BYTES, at: 1101, ino: 12, newIno: 13, fd: 21, sizeBefore: 3 * LINE_BYTES, sizeAfter: 3 * LINE_BYTES };
+  const first: RotationEvent = {
+    n: 1,
+    readStart: 1010,
+    readSize: 3 * LINE_BYTES,
+    at: 1011,
+    ino: 11,
+    newIno: 12,
+    fd: 20,
+    sizeBefore: 4 * LINE_BYTES,
+    sizeAfter: 4 * LINE_BYTES,
+  };
+  const second: RotationEvent = {
+    n: 2,
+    readStart: 1100,
+    readSize: 3 * LINE_BYTES,
+    at: 1101,
+    ino: 12,
+    newIno: 13,
+    fd: 21,
+    sizeBefore: 3 * LINE_BYTES,
+    sizeAfter: 3 * LINE_BYTES,
+  };
   const r = analyze({
     style: 'replace',
     writer: writerOf(5),
@@ -138,7 +239,11 @@ test('analysis: a writer that notices a replace only after the next one carries 
   });
   assert.equal(r.lost, 0);
   assert.deepEqual(r.duplicatedPerEvent, [0, 1]);
-  assert.equal(r.maxDuplicateAgeMs, 1010 - 1002, 'line 2 was first copied by the first read, 8 ms after it was emitted');
+  assert.equal(
+    r.maxDuplicateAgeMs,
+    1010 - 1002,
+    'line 2 was first copied by the first read, 8 ms after it was emitted',
+  );
 });
 
 test('line scanner: finds every intact line, also behind a torn one, and counts the torn bytes', () => {
@@ -185,9 +290,17 @@ test('carry-over carries a line once: lines carried into the new file are not ca
   const counts = new Map<number, number>();
   scanLines(fs.readFileSync(file), (seq) => counts.set(seq, (counts.get(seq) ?? 0) + 1));
   fs.rmSync(dir, { recursive: true, force: true });
-  assert.deepEqual([...counts.keys()].sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i), 'every line is in the file');
+  assert.deepEqual(
+    [...counts.keys()].sort((a, b) => a - b),
+    Array.from({ length: 30 }, (_, i) => i),
+    'every line is in the file',
+  );
   const twice = [...counts].filter(([, c]) => c > 1).map(([seq, c]) => `#${seq}×${c}`);
-  assert.deepEqual(twice, [], 'lines 10–19 were carried once already and were in the second copy: carrying them again duplicates them');
+  assert.deepEqual(
+    twice,
+    [],
+    'lines 10–19 were carried once already and were in the second copy: carrying them again duplicates them',
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -203,7 +316,8 @@ interface RunKey {
 }
 
 const KEYS: RunKey[] = [];
-for (let round = 0; round < ROUNDS; round++) for (const style of STYLES) KEYS.push({ contender: 'fdkeeper', style, round });
+for (let round = 0; round < ROUNDS; round++)
+  for (const style of STYLES) KEYS.push({ contender: 'fdkeeper', style, round });
 for (const style of STYLES) KEYS.push({ contender: 'createWriteStream', style, round: 0 });
 for (const style of ['delete', 'replace'] as const) KEYS.push({ contender: 'reference', style, round: 0 });
 if (STRESS) for (const style of STYLES) KEYS.push({ contender: 'fdkeeper', style, round: 0, timerOnly: true });
@@ -269,85 +383,141 @@ function assertHealthyRun(r: LossRunResult): void {
   assert.equal(r.foreign, 0, 'lines the writer never emitted');
 }
 
-const VARIANTS: { round: number; timerOnly: boolean }[] = Array.from({ length: ROUNDS }, (_, round) => ({ round, timerOnly: false }));
+const VARIANTS: { round: number; timerOnly: boolean }[] = Array.from({ length: ROUNDS }, (_, round) => ({
+  round,
+  timerOnly: false,
+}));
 if (STRESS) VARIANTS.push({ round: 0, timerOnly: true });
 
 for (const { round, timerOnly } of VARIANTS) {
-  const suffix = timerOnly ? ' [watch: false, the timer alone]' : ROUNDS > 1 ? ` (round ${round + 1} of ${ROUNDS})` : '';
+  const suffix = timerOnly
+    ? ' [watch: false, the timer alone]'
+    : ROUNDS > 1
+      ? ` (round ${round + 1} of ${ROUNDS})`
+      : '';
 
-  test(`fdkeeper LogFile, (a) renamed away (logrotate create): 0 lost, 0 duplicated, every rotation reopened${suffix}`, { timeout: 600_000 }, async (t) => {
-    const r = await resultOf({ contender: 'fdkeeper', style: 'rename', round, timerOnly });
-    t.diagnostic(describeRun(r));
-    assertHealthyRun(r);
-    assert.equal(r.lost, 0, describeRun(r));
-    assert.equal(r.duplicated, 0, 'a renamed file keeps its lines: nothing may be carried from it');
-    assert.equal(r.tornBytes, 0, 'every line is written whole');
-    assert.equal(r.writer.stats === undefined ? undefined : (r.writer.stats as { carried: { bytes: number } }).carried.bytes, 0);
-    assert.ok(r.reopens >= r.events - 1, `${r.reopens} reopens for ${r.events} renames`);
-  });
+  test(
+    `fdkeeper LogFile, (a) renamed away (logrotate create): 0 lost, 0 duplicated, every rotation reopened${suffix}`,
+    { timeout: 600_000 },
+    async (t) => {
+      const r = await resultOf({ contender: 'fdkeeper', style: 'rename', round, timerOnly });
+      t.diagnostic(describeRun(r));
+      assertHealthyRun(r);
+      assert.equal(r.lost, 0, describeRun(r));
+      assert.equal(r.duplicated, 0, 'a renamed file keeps its lines: nothing may be carried from it');
+      assert.equal(r.tornBytes, 0, 'every line is written whole');
+      assert.equal(
+        r.writer.stats === undefined ? undefined : (r.writer.stats as { carried: { bytes: number } }).carried.bytes,
+        0,
+      );
+      assert.ok(r.reopens >= r.events - 1, `${r.reopens} reopens for ${r.events} renames`);
+    },
+  );
 
-  test(`fdkeeper LogFile, (b) deleted: 0 lost (lines written into the deleted file are carried over), 0 duplicated${suffix}`, { timeout: 600_000 }, async (t) => {
-    const r = await resultOf({ contender: 'fdkeeper', style: 'delete', round, timerOnly });
-    t.diagnostic(describeRun(r));
-    assertHealthyRun(r);
-    assert.equal(r.lost, 0, describeRun(r));
-    assert.equal(r.duplicated, 0, 'a deleted file is on disk nowhere: carrying from it duplicates nothing');
-    assert.equal(r.tornBytes, 0, 'every line is written whole');
-    assert.ok(r.reopens >= r.events - 1, `${r.reopens} reopens for ${r.events} deletes`);
-  });
+  test(
+    `fdkeeper LogFile, (b) deleted: 0 lost (lines written into the deleted file are carried over), 0 duplicated${suffix}`,
+    { timeout: 600_000 },
+    async (t) => {
+      const r = await resultOf({ contender: 'fdkeeper', style: 'delete', round, timerOnly });
+      t.diagnostic(describeRun(r));
+      assertHealthyRun(r);
+      assert.equal(r.lost, 0, describeRun(r));
+      assert.equal(r.duplicated, 0, 'a deleted file is on disk nowhere: carrying from it duplicates nothing');
+      assert.equal(r.tornBytes, 0, 'every line is written whole');
+      assert.ok(r.reopens >= r.events - 1, `${r.reopens} reopens for ${r.events} deletes`);
+    },
+  );
 
-  test(`fdkeeper LogFile, (c) replaced as vim does: 0 lost; duplicates only of lines the editor's copy held, at most one check interval old${suffix}`, { timeout: 600_000 }, async (t) => {
-    const r = await resultOf({ contender: 'fdkeeper', style: 'replace', round, timerOnly });
-    const dupBound = CHECK_INTERVAL + FLUSH_INTERVAL + 2 * r.maxStallMs + 50;
-    t.diagnostic(`${describeRun(r)}; duplicated per event ${JSON.stringify(r.duplicatedPerEvent)}, oldest ${r.maxDuplicateAgeMs.toFixed(1)} ms before the editor's read (bound ${dupBound.toFixed(0)} ms)`);
-    assertHealthyRun(r);
-    assert.equal(r.lost, 0, describeRun(r));
-    const explained = r.duplicatedPerEvent.reduce((a, b) => a + b, 0);
-    assert.ok(r.duplicated <= explained, `${r.duplicated} duplicated lines on disk, only ${explained} explained by carry-over behind an editor's copy`);
-    // By the design a duplicated line is in the editor's copy and carried once: two copies, never more.
-    assert.equal(r.extraCopies, r.duplicated, `${r.extraCopies - r.duplicated} extra copies beyond the second: carried lines carried again (see the 'carries a line once' test)`);
-    assert.ok(r.maxDuplicateAgeMs <= dupBound, `a duplicated line was emitted ${r.maxDuplicateAgeMs.toFixed(1)} ms before the editor read the file (bound ${dupBound.toFixed(0)} ms): carry-over started before the last confirmed check`);
-    assert.ok(r.reopens >= 1);
-  });
+  test(
+    `fdkeeper LogFile, (c) replaced as vim does: 0 lost; duplicates only of lines the editor's copy held, at most one check interval old${suffix}`,
+    { timeout: 600_000 },
+    async (t) => {
+      const r = await resultOf({ contender: 'fdkeeper', style: 'replace', round, timerOnly });
+      const dupBound = CHECK_INTERVAL + FLUSH_INTERVAL + 2 * r.maxStallMs + 50;
+      t.diagnostic(
+        `${describeRun(r)}; duplicated per event ${JSON.stringify(r.duplicatedPerEvent)}, oldest ${r.maxDuplicateAgeMs.toFixed(1)} ms before the editor's read (bound ${dupBound.toFixed(0)} ms)`,
+      );
+      assertHealthyRun(r);
+      assert.equal(r.lost, 0, describeRun(r));
+      const explained = r.duplicatedPerEvent.reduce((a, b) => a + b, 0);
+      assert.ok(
+        r.duplicated <= explained,
+        `${r.duplicated} duplicated lines on disk, only ${explained} explained by carry-over behind an editor's copy`,
+      );
+      // By the design a duplicated line is in the editor's copy and carried once: two copies, never more.
+      assert.equal(
+        r.extraCopies,
+        r.duplicated,
+        `${r.extraCopies - r.duplicated} extra copies beyond the second: carried lines carried again (see the 'carries a line once' test)`,
+      );
+      assert.ok(
+        r.maxDuplicateAgeMs <= dupBound,
+        `a duplicated line was emitted ${r.maxDuplicateAgeMs.toFixed(1)} ms before the editor read the file (bound ${dupBound.toFixed(0)} ms): carry-over started before the last confirmed check`,
+      );
+      assert.ok(r.reopens >= 1);
+    },
+  );
 
-  test(`fdkeeper LogFile, (d) copytruncate: no loss outside logrotate's copy-then-truncate window, 0 duplicated${suffix}`, { timeout: 600_000 }, async (t) => {
-    const r = await resultOf({ contender: 'fdkeeper', style: 'copytruncate', round, timerOnly });
-    t.diagnostic(describeRun(r));
-    assertHealthyRun(r);
-    assert.equal(r.lost, 0, describeRun(r));
-    assert.equal(r.duplicated, 0, 'copytruncate keeps the inode: nothing may be carried');
-    assert.ok(r.writer.samples.length > 0, 'the LogFile reports bytesWritten, which bounds when a line reached the file');
-  });
+  test(
+    `fdkeeper LogFile, (d) copytruncate: no loss outside logrotate's copy-then-truncate window, 0 duplicated${suffix}`,
+    { timeout: 600_000 },
+    async (t) => {
+      const r = await resultOf({ contender: 'fdkeeper', style: 'copytruncate', round, timerOnly });
+      t.diagnostic(describeRun(r));
+      assertHealthyRun(r);
+      assert.equal(r.lost, 0, describeRun(r));
+      assert.equal(r.duplicated, 0, 'copytruncate keeps the inode: nothing may be carried');
+      assert.ok(
+        r.writer.samples.length > 0,
+        'the LogFile reports bytesWritten, which bounds when a line reached the file',
+      );
+    },
+  );
 }
 
-test('control: fs.createWriteStream under the same harness loses most lines when the file is deleted or replaced', { timeout: 600_000 }, async (t) => {
-  const rows = await Promise.all(STYLES.map((style) => resultOf({ contender: 'createWriteStream', style, round: 0 })));
-  for (const r of rows) t.diagnostic(describeRun(r));
-  const by = new Map(rows.map((r) => [r.style, r]));
-  for (const style of ['delete', 'replace'] as const) {
-    const r = by.get(style)!;
-    assert.ok(r.lost >= r.written / 2, `createWriteStream lost only ${r.lost} of ${r.written} lines with ${style}: the harness cannot see the loss (${describeRun(r)})`);
-  }
-  // Renamed files keep their lines and copytruncate keeps the inode: by the issue's definition nothing is
-  // lost there even without reopening (the lines go to the rotated file, or after the truncation).
-  assert.equal(by.get('rename')!.lost, 0, describeRun(by.get('rename')!));
-  assert.equal(by.get('copytruncate')!.lost, 0, describeRun(by.get('copytruncate')!));
-});
+test(
+  'control: fs.createWriteStream under the same harness loses most lines when the file is deleted or replaced',
+  { timeout: 600_000 },
+  async (t) => {
+    const rows = await Promise.all(
+      STYLES.map((style) => resultOf({ contender: 'createWriteStream', style, round: 0 })),
+    );
+    for (const r of rows) t.diagnostic(describeRun(r));
+    const by = new Map(rows.map((r) => [r.style, r]));
+    for (const style of ['delete', 'replace'] as const) {
+      const r = by.get(style)!;
+      assert.ok(
+        r.lost >= r.written / 2,
+        `createWriteStream lost only ${r.lost} of ${r.written} lines with ${style}: the harness cannot see the loss (${describeRun(r)})`,
+      );
+    }
+    // Renamed files keep their lines and copytruncate keeps the inode: by the issue's definition nothing is
+    // lost there even without reopening (the lines go to the rotated file, or after the truncation).
+    assert.equal(by.get('rename')!.lost, 0, describeRun(by.get('rename')!));
+    assert.equal(by.get('copytruncate')!.lost, 0, describeRun(by.get('copytruncate')!));
+  },
+);
 
-test('positive control of the harness: a 75-line reference writer (a check every 100 ms, carry-over from unlinked files) loses nothing when deleted or replaced', { timeout: 600_000 }, async (t) => {
-  // test/support/log-loss/reference-log.mjs: independent of LogFile, so a LogFile failure above cannot
-  // be the harness calling a correct writer lossy.
-  for (const style of ['delete', 'replace'] as const) {
-    const r = await resultOf({ contender: 'reference', style, round: 0 });
-    t.diagnostic(describeRun(r));
-    assert.equal(r.lost, 0, describeRun(r));
-    assert.ok(r.events >= 3 && r.reopens >= 3, describeRun(r));
-  }
-});
+test(
+  'positive control of the harness: a 75-line reference writer (a check every 100 ms, carry-over from unlinked files) loses nothing when deleted or replaced',
+  { timeout: 600_000 },
+  async (t) => {
+    // test/support/log-loss/reference-log.mjs: independent of LogFile, so a LogFile failure above cannot
+    // be the harness calling a correct writer lossy.
+    for (const style of ['delete', 'replace'] as const) {
+      const r = await resultOf({ contender: 'reference', style, round: 0 });
+      t.diagnostic(describeRun(r));
+      assert.equal(r.lost, 0, describeRun(r));
+      assert.ok(r.events >= 3 && r.reopens >= 3, describeRun(r));
+    }
+  },
+);
 
 test('the loss table (every run)', { timeout: 600_000 }, async () => {
   const all = await Promise.allSettled(KEYS.map(resultOf));
   const done = all.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  console.log(`loss test: ${DURATION_MS / 1000} s per fdkeeper run, ${RATE} lines/s, rotations every 20–250 ms\n${lossTable(done)}`);
+  console.log(
+    `loss test: ${DURATION_MS / 1000} s per fdkeeper run, ${RATE} lines/s, rotations every 20–250 ms\n${lossTable(done)}`,
+  );
   assert.equal(done.length, KEYS.length, all.map((s) => (s.status === 'rejected' ? String(s.reason) : '')).join(' '));
 });

@@ -21,7 +21,13 @@ import { assertLogDistFresh } from './support/log-loss/harness.js';
 import { lines, memText, memWrite, writeLines } from './support/log-loss/memory-lines.js';
 
 /** Detection only by explicit checkNow() (plus, where a test says so, around writes). */
-const MANUAL = { checkInterval: 3_600_000, flushInterval: 3_600_000, watch: false, exitFlush: false, checkAroundWrites: false } as const;
+const MANUAL = {
+  checkInterval: 3_600_000,
+  flushInterval: 3_600_000,
+  watch: false,
+  exitFlush: false,
+  checkAroundWrites: false,
+} as const;
 const { O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
 
 let alive: NodeJS.Timeout | undefined;
@@ -73,9 +79,12 @@ describe('rename grace: the path is left to the rotator', () => {
     log.flushSync();
     m.renameSync('/app.log', '/app.log.1');
     assert.equal(log.checkNow(), 'renamed');
-    assert.throws(() => {
-      rotatorCreate(m, '/app.log');
-    }, (e: unknown) => hasCode(e, 'EEXIST'));
+    assert.throws(
+      () => {
+        rotatorCreate(m, '/app.log');
+      },
+      (e: unknown) => hasCode(e, 'EEXIST'),
+    );
   });
 
   test('nothing created within renameGrace: the log creates the path itself', async () => {
@@ -181,31 +190,50 @@ describe('SIGHUP for a log in a worker thread (the pino transport)', () => {
   }
 
   for (const relay of [true, false]) {
-    test(relay ? 'relayReopenSignal: kill -HUP makes the worker’s log reopen; the process lives on and exits 0' : 'control: without the relay nothing handles SIGHUP in the main thread and the process dies of it', async (t) => {
-      assertLogDistFresh();
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-hup-'));
-      t.after(() => {
-        fs.rmSync(dir, { recursive: true, force: true });
-      });
-      const p = path.join(dir, 'app.log');
-      const nodeOptions = (process.env['NODE_OPTIONS'] ?? '').replace(/--import[= ]tsx\b/g, '').trim();
-      const c = spawn(process.execPath, ['--input-type=module', '-e', child, path.join(root, 'dist'), p, relay ? 'relay' : 'none'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: nodeOptions } });
-      let out = '';
-      c.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => c.on('close', (code, signal) => { resolve({ code, signal }); }));
-      await waitFor('the first 100 records', () => seqs(p).length === 100);
-      fs.renameSync(p, `${p}.1`); // logrotate's rename; nothing at the path
-      c.kill('SIGHUP');
-      if (!relay) {
-        assert.deepEqual(await exited, { code: null, signal: 'SIGHUP' });
-        return;
-      }
-      await waitFor('the worker to reopen (create the path)', () => fs.existsSync(p));
-      c.stdin.end('go\n');
-      const end = await exited;
-      assert.deepEqual(end, { code: 0, signal: null }, out);
-      assert.deepEqual(seqs(`${p}.1`), Array.from({ length: 100 }, (_, i) => i));
-      assert.deepEqual(seqs(p), Array.from({ length: 100 }, (_, i) => 100 + i));
-    });
+    test(
+      relay
+        ? 'relayReopenSignal: kill -HUP makes the worker’s log reopen; the process lives on and exits 0'
+        : 'control: without the relay nothing handles SIGHUP in the main thread and the process dies of it',
+      async (t) => {
+        assertLogDistFresh();
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-hup-'));
+        t.after(() => {
+          fs.rmSync(dir, { recursive: true, force: true });
+        });
+        const p = path.join(dir, 'app.log');
+        const nodeOptions = (process.env['NODE_OPTIONS'] ?? '').replace(/--import[= ]tsx\b/g, '').trim();
+        const c = spawn(
+          process.execPath,
+          ['--input-type=module', '-e', child, path.join(root, 'dist'), p, relay ? 'relay' : 'none'],
+          { cwd: root, stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: nodeOptions } },
+        );
+        let out = '';
+        c.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+          c.on('close', (code, signal) => {
+            resolve({ code, signal });
+          }),
+        );
+        await waitFor('the first 100 records', () => seqs(p).length === 100);
+        fs.renameSync(p, `${p}.1`); // logrotate's rename; nothing at the path
+        c.kill('SIGHUP');
+        if (!relay) {
+          assert.deepEqual(await exited, { code: null, signal: 'SIGHUP' });
+          return;
+        }
+        await waitFor('the worker to reopen (create the path)', () => fs.existsSync(p));
+        c.stdin.end('go\n');
+        const end = await exited;
+        assert.deepEqual(end, { code: 0, signal: null }, out);
+        assert.deepEqual(
+          seqs(`${p}.1`),
+          Array.from({ length: 100 }, (_, i) => i),
+        );
+        assert.deepEqual(
+          seqs(p),
+          Array.from({ length: 100 }, (_, i) => 100 + i),
+        );
+      },
+    );
   }
 });

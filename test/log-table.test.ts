@@ -20,7 +20,14 @@ import { childEnv } from './support/child-env.js';
 import { memText } from './support/log-loss/memory-lines.js';
 
 /** Options that leave detection to explicit `checkNow()` calls. */
-const MANUAL = { checkInterval: 3_600_000, flushInterval: 3_600_000, watch: false, exitFlush: false, checkAroundWrites: false, renameGrace: 0 } as const;
+const MANUAL = {
+  checkInterval: 3_600_000,
+  flushInterval: 3_600_000,
+  watch: false,
+  exitFlush: false,
+  checkAroundWrites: false,
+  renameGrace: 0,
+} as const;
 
 function tmpdir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-log-table-'));
@@ -47,7 +54,11 @@ test('an open log is in its table: openHandles and the leak report name the open
   assert.ok(handle !== undefined);
   assert.equal(handle.path, p);
   assert.equal(handle.mode, 'a+');
-  assert.match(handle.site ?? '', new RegExp(`log-table\\.test\\.[jt]s:${line}:`), 'the site is the line that called openLog, not a line inside fdkeeper');
+  assert.match(
+    handle.site ?? '',
+    new RegExp(`log-table\\.test\\.[jt]s:${line}:`),
+    'the site is the line that called openLog, not a line inside fdkeeper',
+  );
   assert.match(table.leakReport(), new RegExp(`log-table\\.test\\.[jt]s:${line}:`));
   const first = handle.fd;
 
@@ -114,7 +125,11 @@ test('rotations swap descriptors without the count growing (rename, delete with 
     .filter((l) => l !== '');
   // A replace copies the unconfirmed line the carry-over carries as well (docs/logs.md): lines may appear twice, none is lost.
   const distinct = [...new Set(seen)].sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
-  assert.deepEqual(distinct, Array.from({ length: n }, (_, i) => `line ${i}`), 'every line, across the renamed files and the log');
+  assert.deepEqual(
+    distinct,
+    Array.from({ length: n }, (_, i) => `line ${i}`),
+    'every line, across the renamed files and the log',
+  );
 });
 
 test("the table's budget counts the log: a full budget refuses other opens with EMFILE; a reopen needs a second slot for a moment", (t) => {
@@ -123,8 +138,14 @@ test("the table's budget counts the log: a full budget refuses other opens with 
   const table = new FileTable({ maxOpen: 1 });
   const log = openLog(p, { ...MANUAL, table });
   assert.equal(table.budget.inUse, 1);
-  assert.throws(() => table.openDescriptorSync(path.join(dir, 'other'), 'w'), (e: unknown) => e instanceof FsError && e.code === 'EMFILE' && /fd budget of 1/.test(e.message));
-  assert.throws(() => openLog(path.join(dir, 'b.log'), { ...MANUAL, table }), (e: unknown) => e instanceof FsError && e.code === 'EMFILE');
+  assert.throws(
+    () => table.openDescriptorSync(path.join(dir, 'other'), 'w'),
+    (e: unknown) => e instanceof FsError && e.code === 'EMFILE' && /fd budget of 1/.test(e.message),
+  );
+  assert.throws(
+    () => openLog(path.join(dir, 'b.log'), { ...MANUAL, table }),
+    (e: unknown) => e instanceof FsError && e.code === 'EMFILE',
+  );
 
   // A reopen opens the new file before closing the old one (carry-over reads the old one): with no slot
   // left it fails like any failed reopen, records kept and retried.
@@ -182,7 +203,11 @@ test('its number closed behind its back and reused by another open of the table:
   const otherPath = other.path ?? '';
   log.write('b\n');
   log.flushSync();
-  assert.equal(fs.readFileSync(otherPath, 'utf8'), '', "the log's record did not go into the file that took its number");
+  assert.equal(
+    fs.readFileSync(otherPath, 'utf8'),
+    '',
+    "the log's record did not go into the file that took its number",
+  );
   assert.equal(errors[0]?.code, 'EBADF');
   const resumed = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => {
@@ -215,7 +240,10 @@ test('table and backend options: a table over a memory backend; a backend that i
   log.write('a\n');
   log.closeSync();
   assert.equal(memText(backend, '/app.log'), 'a\n');
-  assert.throws(() => openLog('/b.log', { ...MANUAL, table, backend: new MemoryBackend() }), /backend and table disagree/);
+  assert.throws(
+    () => openLog('/b.log', { ...MANUAL, table, backend: new MemoryBackend() }),
+    /backend and table disagree/,
+  );
   const notATable: unknown = { backend };
   assert.throws(() => openLog('/b.log', { ...MANUAL, table: notATable as FileTable }), /table must be a FileTable/);
   // Given the table's own backend as well, it is accepted.
@@ -231,7 +259,10 @@ test('close(): the records are in the file when it returns; the fsync and close(
   const closing = log.close();
   assert.equal(fs.readFileSync(p, 'utf8'), 'a\n');
   assert.equal(log.isClosed, true);
-  assert.throws(() => log.write('b\n'), (e: unknown) => e instanceof FsError && e.code === 'EBADF');
+  assert.throws(
+    () => log.write('b\n'),
+    (e: unknown) => e instanceof FsError && e.code === 'EBADF',
+  );
   await closing;
   assert.equal(table.size, 0);
   assert.equal(table.heldCount, 0);
@@ -241,18 +272,25 @@ test('close(): the records are in the file when it returns; the fsync and close(
  * Runs an ES module child over the built library: line 1 imports FileTable and openLog, then `body`'s
  * lines, given the log's path as a JavaScript string literal. Returns the run and the log's path.
  */
-function runChild(t: { after(fn: () => void): void }, body: (file: string) => string[]): { r: SpawnSyncReturns<string>; file: string } {
+function runChild(
+  t: { after(fn: () => void): void },
+  body: (file: string) => string[],
+): { r: SpawnSyncReturns<string>; file: string } {
   assertLogDistFresh();
   const dir = tmpdir(t);
   const file = path.join(dir, 'app.log');
   const child = path.join(dir, 'child.mjs');
   const dist = pathToFileURL(path.resolve('dist/index.js')).href;
-  fs.writeFileSync(child, [`import { FileTable, openLog } from ${JSON.stringify(dist)};`, ...body(JSON.stringify(file))].join('\n'));
+  fs.writeFileSync(
+    child,
+    [`import { FileTable, openLog } from ${JSON.stringify(dist)};`, ...body(JSON.stringify(file))].join('\n'),
+  );
   return { r: spawnSync(process.execPath, [child], { encoding: 'utf8', env: childEnv(), timeout: 30_000 }), file };
 }
 
 /** The child's log opening (no timer flush or check before the exit) and its 100 lines. */
-const OPEN_LOG = (file: string): string => `const log = openLog(${file}, { table, flushInterval: 3600000, checkInterval: 3600000 });`;
+const OPEN_LOG = (file: string): string =>
+  `const log = openLog(${file}, { table, flushInterval: 3600000, checkInterval: 3600000 });`;
 const WRITE_100 = `for (let i = 0; i < 100; i++) log.write('line ' + i + '\\n');`;
 const LINES_100 = Array.from({ length: 100 }, (_, i) => `line ${i}`);
 

@@ -84,13 +84,37 @@ describe('descriptors', () => {
     const b = new MemoryBackend();
     const fd = b.openSync('/f', RW_CREAT);
     b.closeSync(fd);
-    throwsCode(() => { b.closeSync(fd); }, 'EBADF', 'close');
+    throwsCode(
+      () => {
+        b.closeSync(fd);
+      },
+      'EBADF',
+      'close',
+    );
     throwsCode(() => b.readSync(fd, Buffer.alloc(1), 0, 1, null), 'EBADF', 'read');
     throwsCode(() => b.writeSync(fd, Buffer.alloc(1), 0, 1, null), 'EBADF', 'write');
     throwsCode(() => b.fstatSync(fd), 'EBADF', 'fstat');
-    throwsCode(() => { b.fsyncSync(fd); }, 'EBADF', 'fsync');
-    throwsCode(() => { b.ftruncateSync(fd, 0); }, 'EBADF', 'ftruncate');
-    throwsCode(() => { b.fchmodSync(fd, 0o600); }, 'EBADF', 'fchmod');
+    throwsCode(
+      () => {
+        b.fsyncSync(fd);
+      },
+      'EBADF',
+      'fsync',
+    );
+    throwsCode(
+      () => {
+        b.ftruncateSync(fd, 0);
+      },
+      'EBADF',
+      'ftruncate',
+    );
+    throwsCode(
+      () => {
+        b.fchmodSync(fd, 0o600);
+      },
+      'EBADF',
+      'fchmod',
+    );
     throwsCode(() => b.reserveSync(fd), 'EBADF', 'dup');
     throwsCode(() => b.reopenSync(fd, O.RDONLY), 'EBADF', 'reopen');
     throwsCode(() => b.fdInfoSync(fd), 'EBADF');
@@ -104,8 +128,20 @@ describe('descriptors', () => {
     throwsCode(() => b.readSync(w, Buffer.alloc(1), 0, 1, null), 'EBADF', 'read');
     const r = b.openSync('/f', O.RDONLY);
     throwsCode(() => b.writeSync(r, bytes('x'), 0, 1, null), 'EBADF', 'write');
-    throwsCode(() => { b.ftruncateSync(r, 0); }, 'EINVAL', 'ftruncate');
-    throwsCode(() => { b.ftruncateSync(w, -1); }, 'EINVAL', 'ftruncate');
+    throwsCode(
+      () => {
+        b.ftruncateSync(r, 0);
+      },
+      'EINVAL',
+      'ftruncate',
+    );
+    throwsCode(
+      () => {
+        b.ftruncateSync(w, -1);
+      },
+      'EINVAL',
+      'ftruncate',
+    );
     throwsCode(() => b.readSync(r, Buffer.alloc(1), 0, 1, -1), 'EINVAL', 'read');
     throwsCode(() => b.writeSync(w, bytes('x'), 0, 1, -5), 'EINVAL', 'write');
     assert.equal(get(b, '/f'), 'abc', 'nothing changed');
@@ -199,9 +235,27 @@ describe('inodes', () => {
     assert.equal(b.statSync('/b').nlink, 2);
     b.linkSync('/g', '/a/g2');
     assert.equal(b.statSync('/g').nlink, 2);
-    throwsCode(() => { b.linkSync('/a', '/a2'); }, 'EPERM', 'link');
-    throwsCode(() => { b.linkSync('/g', '/a/g2'); }, 'EEXIST', 'link');
-    throwsCode(() => { b.linkSync('/none', '/x'); }, 'ENOENT', 'link');
+    throwsCode(
+      () => {
+        b.linkSync('/a', '/a2');
+      },
+      'EPERM',
+      'link',
+    );
+    throwsCode(
+      () => {
+        b.linkSync('/g', '/a/g2');
+      },
+      'EEXIST',
+      'link',
+    );
+    throwsCode(
+      () => {
+        b.linkSync('/none', '/x');
+      },
+      'ENOENT',
+      'link',
+    );
   });
 
   test("'.' and '..' resolve but are not listed; readdir needs a directory", () => {
@@ -240,8 +294,20 @@ describe('symlinks', () => {
     b.symlinkSync('missing', '/dangling');
     throwsCode(() => b.statSync('/dangling'), 'ENOENT', 'stat');
     assert.ok(b.lstatSync('/dangling').isSymbolicLink());
-    throwsCode(() => { b.symlinkSync('x', '/dangling'); }, 'EEXIST', 'symlink');
-    throwsCode(() => { b.symlinkSync('', '/empty'); }, 'ENOENT', 'symlink');
+    throwsCode(
+      () => {
+        b.symlinkSync('x', '/dangling');
+      },
+      'EEXIST',
+      'symlink',
+    );
+    throwsCode(
+      () => {
+        b.symlinkSync('', '/empty');
+      },
+      'ENOENT',
+      'symlink',
+    );
   });
 
   test('ELOOP after 40 hops (40 are fine), and for a loop', () => {
@@ -287,8 +353,20 @@ describe('paths and errors', () => {
     throwsCode(() => b.openSync('/f/', O.RDONLY), 'ENOTDIR', 'open');
     throwsCode(() => b.statSync('/f/x'), 'ENOTDIR', 'stat');
     throwsCode(() => b.openSync('/new/', RW_CREAT), 'EISDIR', 'open');
-    throwsCode(() => { b.unlinkSync('/f/'); }, 'ENOTDIR', 'unlink');
-    throwsCode(() => { b.unlinkSync('/d'); }, 'EISDIR', 'unlink');
+    throwsCode(
+      () => {
+        b.unlinkSync('/f/');
+      },
+      'ENOTDIR',
+      'unlink',
+    );
+    throwsCode(
+      () => {
+        b.unlinkSync('/d');
+      },
+      'EISDIR',
+      'unlink',
+    );
     b.mkdirSync('/slash/');
     assert.ok(b.statSync('/slash//').isDirectory());
     throwsCode(() => b.openSync('/' + 'n'.repeat(256), RW_CREAT), 'ENAMETOOLONG', 'open');
@@ -298,7 +376,13 @@ describe('paths and errors', () => {
     throwsCode(() => b.openSync('/d', O.RDWR), 'EISDIR', 'open');
     const dfd = b.openSync('/d', O.RDONLY);
     throwsCode(() => b.readSync(dfd, Buffer.alloc(4), 0, 4, null), 'EISDIR', 'read');
-    throwsCode(() => { b.ftruncateSync(dfd, 0); }, 'EINVAL', 'ftruncate');
+    throwsCode(
+      () => {
+        b.ftruncateSync(dfd, 0);
+      },
+      'EINVAL',
+      'ftruncate',
+    );
     b.fsyncSync(dfd);
     throwsCode(() => b.statSync(''), 'ENOENT', 'stat');
     assert.throws(() => b.statSync('/a\u0000b'), TypeError);
@@ -312,16 +396,64 @@ describe('paths and errors', () => {
     put(b, '/full/x', '');
     put(b, '/f', 'F');
     put(b, '/g', 'G');
-    throwsCode(() => { b.renameSync('/f', '/d'); }, 'EISDIR', 'rename');
-    throwsCode(() => { b.renameSync('/d', '/f'); }, 'ENOTDIR', 'rename');
-    const err = throwsCode(() => { b.renameSync('/d', '/full'); }, 'ENOTEMPTY', 'rename');
+    throwsCode(
+      () => {
+        b.renameSync('/f', '/d');
+      },
+      'EISDIR',
+      'rename',
+    );
+    throwsCode(
+      () => {
+        b.renameSync('/d', '/f');
+      },
+      'ENOTDIR',
+      'rename',
+    );
+    const err = throwsCode(
+      () => {
+        b.renameSync('/d', '/full');
+      },
+      'ENOTEMPTY',
+      'rename',
+    );
     assert.equal(err.path, '/d');
     assert.equal(err.dest, '/full');
-    throwsCode(() => { b.renameSync('/d', '/d/sub'); }, 'EINVAL', 'rename');
-    throwsCode(() => { b.renameSync('/full/x', '/full'); }, 'ENOTEMPTY', 'rename'); // over its own parent, even for a file
-    throwsCode(() => { b.renameSync('/none', '/x'); }, 'ENOENT', 'rename');
-    throwsCode(() => { b.renameSync('/f', '/g/'); }, 'ENOTDIR', 'rename');
-    throwsCode(() => { b.renameSync('/d/.', '/x'); }, 'EBUSY', 'rename');
+    throwsCode(
+      () => {
+        b.renameSync('/d', '/d/sub');
+      },
+      'EINVAL',
+      'rename',
+    );
+    throwsCode(
+      () => {
+        b.renameSync('/full/x', '/full');
+      },
+      'ENOTEMPTY',
+      'rename',
+    ); // over its own parent, even for a file
+    throwsCode(
+      () => {
+        b.renameSync('/none', '/x');
+      },
+      'ENOENT',
+      'rename',
+    );
+    throwsCode(
+      () => {
+        b.renameSync('/f', '/g/');
+      },
+      'ENOTDIR',
+      'rename',
+    );
+    throwsCode(
+      () => {
+        b.renameSync('/d/.', '/x');
+      },
+      'EBUSY',
+      'rename',
+    );
     const eIno = b.statSync('/e').ino;
     b.renameSync('/d', '/e');
     assert.equal(b.statSync('/e').ino !== eIno, true, 'a directory replaces an empty one');
@@ -339,18 +471,84 @@ describe('paths and errors', () => {
     const b = new MemoryBackend();
     b.mkdirSync('/d');
     put(b, '/d/f', '');
-    throwsCode(() => { b.rmdirSync('/d'); }, 'ENOTEMPTY', 'rmdir');
-    throwsCode(() => { b.rmdirSync('/d/f'); }, 'ENOTDIR', 'rmdir');
-    throwsCode(() => { b.rmdirSync('/'); }, 'EBUSY', 'rmdir');
-    throwsCode(() => { b.rmdirSync('/d/.'); }, 'EINVAL', 'rmdir');
-    throwsCode(() => { b.rmdirSync('/d/..'); }, 'ENOTEMPTY', 'rmdir');
-    throwsCode(() => { b.unlinkSync('/'); }, 'EISDIR', 'unlink');
-    throwsCode(() => { b.mkdirSync('/d'); }, 'EEXIST', 'mkdir');
-    throwsCode(() => { b.mkdirSync('/x/y'); }, 'ENOENT', 'mkdir');
-    throwsCode(() => { b.utimesSync('/nope', 1, 1); }, 'ENOENT', 'utime');
-    throwsCode(() => { b.chmodSync('/nope', 0o644); }, 'ENOENT', 'chmod');
+    throwsCode(
+      () => {
+        b.rmdirSync('/d');
+      },
+      'ENOTEMPTY',
+      'rmdir',
+    );
+    throwsCode(
+      () => {
+        b.rmdirSync('/d/f');
+      },
+      'ENOTDIR',
+      'rmdir',
+    );
+    throwsCode(
+      () => {
+        b.rmdirSync('/');
+      },
+      'EBUSY',
+      'rmdir',
+    );
+    throwsCode(
+      () => {
+        b.rmdirSync('/d/.');
+      },
+      'EINVAL',
+      'rmdir',
+    );
+    throwsCode(
+      () => {
+        b.rmdirSync('/d/..');
+      },
+      'ENOTEMPTY',
+      'rmdir',
+    );
+    throwsCode(
+      () => {
+        b.unlinkSync('/');
+      },
+      'EISDIR',
+      'unlink',
+    );
+    throwsCode(
+      () => {
+        b.mkdirSync('/d');
+      },
+      'EEXIST',
+      'mkdir',
+    );
+    throwsCode(
+      () => {
+        b.mkdirSync('/x/y');
+      },
+      'ENOENT',
+      'mkdir',
+    );
+    throwsCode(
+      () => {
+        b.utimesSync('/nope', 1, 1);
+      },
+      'ENOENT',
+      'utime',
+    );
+    throwsCode(
+      () => {
+        b.chmodSync('/nope', 0o644);
+      },
+      'ENOENT',
+      'chmod',
+    );
     throwsCode(() => b.lstatSync('/nope'), 'ENOENT', 'lstat');
-    const e = throwsCode(() => { b.symlinkSync('t', '/d/f'); }, 'EEXIST', 'symlink');
+    const e = throwsCode(
+      () => {
+        b.symlinkSync('t', '/d/f');
+      },
+      'EEXIST',
+      'symlink',
+    );
     assert.equal(e.path, 't');
     assert.equal(e.dest, '/d/f');
     b.unlinkSync('/d/f');
@@ -370,7 +568,11 @@ describe('paths and errors', () => {
     assert.ok(c.statSync('/srv/app').isDirectory(), 'a new file system gets its cwd created');
     c.mkdirSync('w');
     assert.ok(c.statSync('/srv/app/w').isDirectory());
-    assert.deepEqual(c.crash().tree(), { '/srv': { kind: 'dir' }, '/srv/app': { kind: 'dir' } }, 'the cwd is part of the durable initial content');
+    assert.deepEqual(
+      c.crash().tree(),
+      { '/srv': { kind: 'dir' }, '/srv/app': { kind: 'dir' } },
+      'the cwd is part of the durable initial content',
+    );
     throwsCode(() => new MemoryBackend({ cwd: 'relative' }), 'EINVAL');
   });
 
@@ -386,7 +588,10 @@ describe('paths and errors', () => {
     assert.equal((await b.fstat(fd)).size, 3);
     await b.close(fd);
     await assert.rejects(b.close(fd), (e: unknown) => e instanceof FsError && e.code === 'EBADF');
-    await assert.rejects(b.readdir('/p'), (e: unknown) => e instanceof FsError && e.code === 'ENOTDIR' && e.syscall === 'scandir');
+    await assert.rejects(
+      b.readdir('/p'),
+      (e: unknown) => e instanceof FsError && e.code === 'ENOTDIR' && e.syscall === 'scandir',
+    );
     await b.rename('/p', '/q');
     assert.deepEqual(await b.readdir('/'), ['q']);
   });
@@ -423,7 +628,10 @@ describe('data', () => {
     assert.equal(b.readSync(fd, buf, 0, buf.length, 0), buf.length);
     assert.equal(buf[0], 0x41);
     assert.equal(buf[buf.length - 1], 0x5a);
-    assert.ok(buf.subarray(1, buf.length - 1).every((x) => x === 0), 'the hole reads as zeros');
+    assert.ok(
+      buf.subarray(1, buf.length - 1).every((x) => x === 0),
+      'the hole reads as zeros',
+    );
     b.ftruncateSync(fd, 0);
     b.writeSync(fd, bytes('abcdef'), 0, 6, 0);
     b.ftruncateSync(fd, 2);
@@ -459,7 +667,13 @@ describe('data', () => {
     assert.equal(b.fdInfoSync(fd).offset, 60, 'the offset did not move');
     assert.equal(readN(b, fd, 60, 0), 'a'.repeat(60));
     assert.equal(b.writeSync(fd, Buffer.alloc(60, 0x63), 0, 60, 0), 60, 'overwriting needs no new space');
-    throwsCode(() => { b.ftruncateSync(fd, 200); }, 'ENOSPC', 'ftruncate');
+    throwsCode(
+      () => {
+        b.ftruncateSync(fd, 200);
+      },
+      'ENOSPC',
+      'ftruncate',
+    );
     assert.equal(b.fstatSync(fd).size, 60);
     const g = b.openSync('/g', RW_CREAT);
     throwsCode(() => b.writeSync(g, Buffer.alloc(41), 0, 41, null), 'ENOSPC');
@@ -587,11 +801,41 @@ describe('permissions (non-root)', () => {
     throwsCode(() => b.statSync('/locked/inner'), 'EACCES', 'stat');
     throwsCode(() => b.readdirSync('/locked'), 'EACCES', 'scandir');
     throwsCode(() => b.openSync('/newfile', RW_CREAT), 'EACCES', 'open');
-    throwsCode(() => { b.mkdirSync('/newdir'); }, 'EACCES', 'mkdir');
-    throwsCode(() => { b.unlinkSync('/public'); }, 'EACCES', 'unlink');
-    throwsCode(() => { b.renameSync('/public', '/home/u/p'); }, 'EACCES', 'rename');
-    throwsCode(() => { b.symlinkSync('x', '/l'); }, 'EACCES', 'symlink');
-    throwsCode(() => { b.linkSync('/public', '/p2'); }, 'EACCES', 'link');
+    throwsCode(
+      () => {
+        b.mkdirSync('/newdir');
+      },
+      'EACCES',
+      'mkdir',
+    );
+    throwsCode(
+      () => {
+        b.unlinkSync('/public');
+      },
+      'EACCES',
+      'unlink',
+    );
+    throwsCode(
+      () => {
+        b.renameSync('/public', '/home/u/p');
+      },
+      'EACCES',
+      'rename',
+    );
+    throwsCode(
+      () => {
+        b.symlinkSync('x', '/l');
+      },
+      'EACCES',
+      'symlink',
+    );
+    throwsCode(
+      () => {
+        b.linkSync('/public', '/p2');
+      },
+      'EACCES',
+      'link',
+    );
     b.linkSync('/public', '/home/u/p2');
     b.unlinkSync('/home/u/p2');
     b.mkdirSync('/home/u/sub', 0o700);
@@ -601,12 +845,36 @@ describe('permissions (non-root)', () => {
 
   test('only the owner may chmod, chown to its group or set times; nobody else may chown the owner', () => {
     const b = asUser();
-    throwsCode(() => { b.chmodSync('/public', 0o777); }, 'EPERM', 'chmod');
-    throwsCode(() => { b.utimesSync('/public', 1, 1); }, 'EPERM', 'utime');
+    throwsCode(
+      () => {
+        b.chmodSync('/public', 0o777);
+      },
+      'EPERM',
+      'chmod',
+    );
+    throwsCode(
+      () => {
+        b.utimesSync('/public', 1, 1);
+      },
+      'EPERM',
+      'utime',
+    );
     put(b, '/home/u/f', '');
     const fd = b.openSync('/home/u/f', O.RDONLY);
-    throwsCode(() => { b.fchownSync(fd, 0, -1); }, 'EPERM', 'fchown');
-    throwsCode(() => { b.fchownSync(fd, -1, 5); }, 'EPERM', 'fchown');
+    throwsCode(
+      () => {
+        b.fchownSync(fd, 0, -1);
+      },
+      'EPERM',
+      'fchown',
+    );
+    throwsCode(
+      () => {
+        b.fchownSync(fd, -1, 5);
+      },
+      'EPERM',
+      'fchown',
+    );
     b.fchownSync(fd, -1, 1000);
     b.fchmodSync(fd, 0o4755);
     b.closeSync(fd);
@@ -622,8 +890,20 @@ describe('permissions (non-root)', () => {
     b.uid = 1000;
     put(b, '/tmp/a', 'a');
     b.uid = 2000;
-    throwsCode(() => { b.unlinkSync('/tmp/a'); }, 'EPERM', 'unlink');
-    throwsCode(() => { b.renameSync('/tmp/a', '/tmp/b'); }, 'EPERM', 'rename');
+    throwsCode(
+      () => {
+        b.unlinkSync('/tmp/a');
+      },
+      'EPERM',
+      'unlink',
+    );
+    throwsCode(
+      () => {
+        b.renameSync('/tmp/a', '/tmp/b');
+      },
+      'EPERM',
+      'rename',
+    );
     b.uid = 1000;
     b.unlinkSync('/tmp/a');
   });
@@ -650,19 +930,55 @@ describe('mounts', () => {
     assert.equal(b.statSync('/mnt/g').dev, other.dev);
     const fd = b.openSync('/mnt/g', O.RDONLY);
     assert.equal(b.fstatSync(fd).dev, other.dev);
-    throwsCode(() => { b.renameSync('/f', '/mnt/f'); }, 'EXDEV', 'rename');
-    throwsCode(() => { b.renameSync('/mnt/g', '/g'); }, 'EXDEV', 'rename');
-    throwsCode(() => { b.linkSync('/mnt/g', '/g'); }, 'EXDEV', 'link');
-    throwsCode(() => { b.rmdirSync('/mnt'); }, 'EBUSY', 'rmdir');
-    throwsCode(() => { b.renameSync('/mnt', '/mnt2'); }, 'EBUSY', 'rename');
+    throwsCode(
+      () => {
+        b.renameSync('/f', '/mnt/f');
+      },
+      'EXDEV',
+      'rename',
+    );
+    throwsCode(
+      () => {
+        b.renameSync('/mnt/g', '/g');
+      },
+      'EXDEV',
+      'rename',
+    );
+    throwsCode(
+      () => {
+        b.linkSync('/mnt/g', '/g');
+      },
+      'EXDEV',
+      'link',
+    );
+    throwsCode(
+      () => {
+        b.rmdirSync('/mnt');
+      },
+      'EBUSY',
+      'rmdir',
+    );
+    throwsCode(
+      () => {
+        b.renameSync('/mnt', '/mnt2');
+      },
+      'EBUSY',
+      'rename',
+    );
     b.renameSync('/mnt/g', '/mnt/h');
     assert.equal(b.statSync('/mnt/../f').ino, b.statSync('/f').ino, "'..' of the mounted root leads back to the host");
-    throwsCode(() => { b.unmount('/mnt'); }, 'EBUSY');
+    throwsCode(() => {
+      b.unmount('/mnt');
+    }, 'EBUSY');
     b.closeSync(fd);
     b.unmount('/mnt');
     assert.deepEqual(b.readdirSync('/mnt'), []);
-    throwsCode(() => { b.mount('/f'); }, 'ENOTDIR');
-    throwsCode(() => { b.mount('/'); }, 'EBUSY');
+    throwsCode(() => {
+      b.mount('/f');
+    }, 'ENOTDIR');
+    throwsCode(() => {
+      b.mount('/');
+    }, 'EBUSY');
   });
 
   test('mounting an existing backend shares its file system; it cannot be mounted inside itself', () => {
@@ -675,10 +991,14 @@ describe('mounts', () => {
     const fd = host.openSync('/data/x', O.WRONLY);
     throwsCode(() => host.writeSync(fd, Buffer.alloc(20), 0, 20, null), 'ENOSPC', 'write');
     guest.mkdirSync('/inner');
-    throwsCode(() => { guest.mount('/inner', host); }, 'EINVAL');
+    throwsCode(() => {
+      guest.mount('/inner', host);
+    }, 'EINVAL');
     const third = new MemoryBackend();
     third.mkdirSync('/m');
-    throwsCode(() => { third.mount('/m', guest); }, 'EBUSY');
+    throwsCode(() => {
+      third.mount('/m', guest);
+    }, 'EBUSY');
   });
 });
 
@@ -697,7 +1017,13 @@ describe('pipes', () => {
     throwsCode(() => b.writeSync(w, bytes('x'), 0, 1, 0), 'ESPIPE', 'write');
     throwsCode(() => b.readSync(r, Buffer.alloc(1), 0, 1, 0), 'ESPIPE', 'read');
     throwsCode(() => b.readSync(w, Buffer.alloc(1), 0, 1, null), 'EBADF', 'read');
-    throwsCode(() => { b.fsyncSync(r); }, 'EINVAL', 'fsync');
+    throwsCode(
+      () => {
+        b.fsyncSync(r);
+      },
+      'EINVAL',
+      'fsync',
+    );
     b.writeSync(w, bytes('z'), 0, 1, null);
     b.closeSync(w);
     assert.equal(readN(b, r, 4), 'z', 'what was written before the close is still read');
@@ -733,8 +1059,20 @@ describe('descriptor-table support', () => {
     assert.equal(b.fstatSync(res).ino, b.fstatSync(src).ino);
     throwsCode(() => b.readSync(res, Buffer.alloc(1), 0, 1, null), 'EBADF', 'read');
     throwsCode(() => b.writeSync(res, bytes('x'), 0, 1, null), 'EBADF', 'write');
-    throwsCode(() => { b.ftruncateSync(res, 0); }, 'EBADF', 'ftruncate');
-    throwsCode(() => { b.fsyncSync(res); }, 'EBADF', 'fsync');
+    throwsCode(
+      () => {
+        b.ftruncateSync(res, 0);
+      },
+      'EBADF',
+      'ftruncate',
+    );
+    throwsCode(
+      () => {
+        b.fsyncSync(res);
+      },
+      'EBADF',
+      'fsync',
+    );
     const ino = b.fstatSync(src).ino;
     b.unlinkSync('/f');
     b.closeSync(src);
@@ -801,7 +1139,7 @@ describe('FileTable and open() on the memory backend', () => {
     const g = table.openSync('/g', 'w');
     table.dup2(fd, g);
     table.readSync(g, buf, 0, 3, null);
-    assert.equal(buf.toString(), '678', 'dup2 made g name f\'s description');
+    assert.equal(buf.toString(), '678', "dup2 made g name f's description");
     table.closeSync(fd);
     table.closeSync(dup);
     table.closeSync(g);
@@ -920,17 +1258,27 @@ describe('promise forms derived from the sync ones (issue 13.2)', () => {
     const calls = b as unknown as Record<string, (...args: unknown[]) => unknown>;
     for (const name of TWIN_METHODS) {
       const args = failing[name];
-      const syncError = throwsCode(() => calls[`${name}Sync`]!(...args), typeof args[0] === 'number' ? 'EBADF' : 'ENOENT');
+      const syncError = throwsCode(
+        () => calls[`${name}Sync`]!(...args),
+        typeof args[0] === 'number' ? 'EBADF' : 'ENOENT',
+      );
       let p: unknown;
       assert.doesNotThrow(() => (p = calls[name]!(...args)), `${name}() threw synchronously`);
       assert.ok(p instanceof Promise, `${name}() returns a promise`);
-      const asyncError: unknown = await p.then(() => undefined, (e: unknown) => e);
+      const asyncError: unknown = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(asyncError instanceof FsError, `${name}() rejects with an FsError`);
-      assert.deepEqual([asyncError.code, asyncError.syscall, asyncError.path, asyncError.fd, asyncError.dest], [syncError.code, syncError.syscall, syncError.path, syncError.fd, syncError.dest], name);
+      assert.deepEqual(
+        [asyncError.code, asyncError.syscall, asyncError.path, asyncError.fd, asyncError.dest],
+        [syncError.code, syncError.syscall, syncError.path, syncError.fd, syncError.dest],
+        name,
+      );
     }
   });
 
-  test('a promise form makes its change before it returns, with the sync form\'s result', async () => {
+  test("a promise form makes its change before it returns, with the sync form's result", async () => {
     const b = new MemoryBackend();
     const p = b.open('/a', O.RDWR | O.CREAT);
     assert.deepEqual(b.descriptors(), [3], 'the open happened at the call, not at a later tick');

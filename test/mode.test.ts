@@ -20,12 +20,54 @@ interface Expect {
 
 const R = { flags: O.RDONLY, reading: true, writing: false, appending: false, exclusive: false, rawMode: 'rb' };
 const RP = { flags: O.RDWR, reading: true, writing: true, appending: false, exclusive: false, rawMode: 'rb+' };
-const W = { flags: O.WRONLY | O.CREAT | O.TRUNC, reading: false, writing: true, appending: false, exclusive: false, rawMode: 'wb' };
-const WP = { flags: O.RDWR | O.CREAT | O.TRUNC, reading: true, writing: true, appending: false, exclusive: false, rawMode: 'wb+' };
-const A = { flags: O.WRONLY | O.CREAT | O.APPEND, reading: false, writing: true, appending: true, exclusive: false, rawMode: 'ab' };
-const AP = { flags: O.RDWR | O.CREAT | O.APPEND, reading: true, writing: true, appending: true, exclusive: false, rawMode: 'ab+' };
-const X = { flags: O.WRONLY | O.CREAT | O.EXCL, reading: false, writing: true, appending: false, exclusive: true, rawMode: 'xb' };
-const XP = { flags: O.RDWR | O.CREAT | O.EXCL, reading: true, writing: true, appending: false, exclusive: true, rawMode: 'xb+' };
+const W = {
+  flags: O.WRONLY | O.CREAT | O.TRUNC,
+  reading: false,
+  writing: true,
+  appending: false,
+  exclusive: false,
+  rawMode: 'wb',
+};
+const WP = {
+  flags: O.RDWR | O.CREAT | O.TRUNC,
+  reading: true,
+  writing: true,
+  appending: false,
+  exclusive: false,
+  rawMode: 'wb+',
+};
+const A = {
+  flags: O.WRONLY | O.CREAT | O.APPEND,
+  reading: false,
+  writing: true,
+  appending: true,
+  exclusive: false,
+  rawMode: 'ab',
+};
+const AP = {
+  flags: O.RDWR | O.CREAT | O.APPEND,
+  reading: true,
+  writing: true,
+  appending: true,
+  exclusive: false,
+  rawMode: 'ab+',
+};
+const X = {
+  flags: O.WRONLY | O.CREAT | O.EXCL,
+  reading: false,
+  writing: true,
+  appending: false,
+  exclusive: true,
+  rawMode: 'xb',
+};
+const XP = {
+  flags: O.RDWR | O.CREAT | O.EXCL,
+  reading: true,
+  writing: true,
+  appending: false,
+  exclusive: true,
+  rawMode: 'xb+',
+};
 
 const VALID: Record<string, Expect> = {
   r: { ...R, binary: false },
@@ -143,7 +185,10 @@ test('an invalid mode opens nothing: no file created, nothing in the table', asy
     await rejectsFs(open(existing, mode, { table }), 'EINVAL', `'${mode}'`);
   }
   assert.equal(fs.readFileSync(existing, 'utf8'), 'precious');
-  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.endsWith('never.txt')), []);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((n) => n.endsWith('never.txt')),
+    [],
+  );
 });
 
 test('an invalid mode with a descriptor number adopts nothing', () => {

@@ -87,7 +87,12 @@ function runCases(cases: readonly Case[]): Map<number, Outcome | { aborted: stri
   const results = new Map<number, Outcome | { aborted: string }>();
   let left = cases;
   while (left.length > 0) {
-    const r = spawnSync(process.execPath, [CHILD, JSON.stringify({ lib: LIB, root, cases: left })], { encoding: 'utf8', timeout: 120_000, cwd: root, env: childEnv() });
+    const r = spawnSync(process.execPath, [CHILD, JSON.stringify({ lib: LIB, root, cases: left })], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      cwd: root,
+      env: childEnv(),
+    });
     let started: number | undefined;
     for (const line of r.stdout.split('\n')) {
       if (line === '') continue;
@@ -98,7 +103,10 @@ function runCases(cases: readonly Case[]): Map<number, Outcome | { aborted: stri
         started = undefined;
       }
     }
-    if (started !== undefined) results.set(started, { aborted: `the child died (${r.signal ?? `exit ${r.status}`}): ${r.stderr.split('\n').find((l) => /Assertion|Error/.test(l)) ?? r.stderr.slice(0, 200)}` });
+    if (started !== undefined)
+      results.set(started, {
+        aborted: `the child died (${r.signal ?? `exit ${r.status}`}): ${r.stderr.split('\n').find((l) => /Assertion|Error/.test(l)) ?? r.stderr.slice(0, 200)}`,
+      });
     const next = left.filter((c) => !results.has(c.id));
     if (next.length === left.length) throw new Error(`the child made no progress: ${r.stderr}`);
     left = next;
@@ -120,30 +128,51 @@ test.after(() => {
 
 test('the validator: -0, NaN, Infinity, fractions, out-of-range and non-numbers are EINVAL naming the option and the value', () => {
   for (const v of [-0, -1, 2 ** 31, Number.NaN, Infinity, 1.5, 'x']) {
-    assert.throws(() => checkNumber('perm', v, MODE_RULE, { syscall: 'open', path: '/p' }), (e: unknown) => {
-      assert.ok(e instanceof FsError);
-      assert.equal(e.code, 'EINVAL');
-      assert.equal(e.path, '/p');
-      assert.ok(e.message.includes(`option perm must be an integer from 0 to 0o7777, not ${showValue(v)}`), e.message);
-      return true;
-    });
+    assert.throws(
+      () => checkNumber('perm', v, MODE_RULE, { syscall: 'open', path: '/p' }),
+      (e: unknown) => {
+        assert.ok(e instanceof FsError);
+        assert.equal(e.code, 'EINVAL');
+        assert.equal(e.path, '/p');
+        assert.ok(
+          e.message.includes(`option perm must be an integer from 0 to 0o7777, not ${showValue(v)}`),
+          e.message,
+        );
+        return true;
+      },
+    );
   }
   assert.equal(showValue(-0), '-0');
   assert.equal(checkNumber('perm', 0, MODE_RULE, { syscall: 'open' }), 0);
   assert.equal(checkNumber('perm', 0o7777, MODE_RULE, { syscall: 'open' }), 0o7777);
-  assert.throws(() => int32Arg(-0, 'mode', { syscall: 'open' }), /EINVAL.*mode must be an integer from 0 to 2\*\*31-1, not -0/);
+  assert.throws(
+    () => int32Arg(-0, 'mode', { syscall: 'open' }),
+    /EINVAL.*mode must be an integer from 0 to 2\*\*31-1, not -0/,
+  );
   assert.throws(() => int32Arg(2 ** 31, 'mode', { syscall: 'open' }), /not 2147483648/);
   assert.equal(int32Arg(-1, 'mode', { syscall: 'open' }), -1, 'left to node:fs, which refuses it without aborting');
 });
 
 test('control: plain node:fs aborts the whole process on -0 as a mode (SIGABRT, no catch possible)', () => {
-  const r = spawnSync(process.execPath, ['-e', `try { require('node:fs').openSync(${JSON.stringify(path.join(root, 'plain'))}, 'w', -0) } catch { process.exit(0) }`], { encoding: 'utf8' });
-  assert.equal(r.signal, 'SIGABRT', `expected the assertion abort (status ${r.status}, stderr ${r.stderr.slice(0, 200)})`);
+  const r = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `try { require('node:fs').openSync(${JSON.stringify(path.join(root, 'plain'))}, 'w', -0) } catch { process.exit(0) }`,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(
+    r.signal,
+    'SIGABRT',
+    `expected the assertion abort (status ${r.status}, stderr ${r.stderr.slice(0, 200)})`,
+  );
 });
 
 test('every numeric option with -0, -1, 2**31, NaN, Infinity, 1.5 and x: EINVAL naming it, nothing created, no temp left; no child aborts', () => {
   const cases: Case[] = [];
-  for (const o of OPTIONS) for (const value of VALUES) cases.push({ id: cases.length, api: o.api, option: o.option, value });
+  for (const o of OPTIONS)
+    for (const value of VALUES) cases.push({ id: cases.length, api: o.api, option: o.option, value });
   const results = runCases(cases);
   const failures: string[] = [];
   for (const c of cases) {
@@ -155,7 +184,8 @@ test('every numeric option with -0, -1, 2**31, NaN, Infinity, 1.5 and x: EINVAL 
       continue;
     }
     if (o.accepts?.includes(c.value) === true) {
-      if (r.error !== null && r.error.code === 'EINVAL') failures.push(`${what}: a valid value was refused: ${r.error.message}`);
+      if (r.error !== null && r.error.code === 'EINVAL')
+        failures.push(`${what}: a valid value was refused: ${r.error.message}`);
       continue;
     }
     if (r.error === null) {
@@ -165,12 +195,17 @@ test('every numeric option with -0, -1, 2**31, NaN, Infinity, 1.5 and x: EINVAL 
     const ours = o.einvalOnly === undefined || o.einvalOnly.includes(c.value);
     if (ours) {
       const name = c.option === 'fd' ? 'file (a descriptor number)' : c.option;
-      if (r.error.name !== 'FsError' || r.error.code !== 'EINVAL') failures.push(`${what}: ${r.error.name} ${r.error.code}: ${r.error.message}`);
-      else if (!r.error.message.includes(name) || !r.error.message.includes(`not ${shown(c.value)}`)) failures.push(`${what}: the message does not name the option and value: ${r.error.message}`);
+      if (r.error.name !== 'FsError' || r.error.code !== 'EINVAL')
+        failures.push(`${what}: ${r.error.name} ${r.error.code}: ${r.error.message}`);
+      else if (!r.error.message.includes(name) || !r.error.message.includes(`not ${shown(c.value)}`))
+        failures.push(`${what}: the message does not name the option and value: ${r.error.message}`);
     }
     const leaves = o.leaves ?? 'nothing';
     if (leaves === 'nothing' && r.files.length > 0) failures.push(`${what}: left ${r.files.join(', ')}`);
-    if (leaves === 'original' && (r.files.join() !== 'target' || r.content !== ORIGINAL)) failures.push(`${what}: the original is not intact (files ${r.files.join(', ')}, content ${JSON.stringify(r.content)})`);
+    if (leaves === 'original' && (r.files.join() !== 'target' || r.content !== ORIGINAL))
+      failures.push(
+        `${what}: the original is not intact (files ${r.files.join(', ')}, content ${JSON.stringify(r.content)})`,
+      );
   }
   assert.deepEqual(failures, [], `${failures.length} of ${cases.length} cases`);
 });

@@ -34,7 +34,11 @@ function run(command: string, args: readonly string[], cwd: string): SpawnSyncRe
   return spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: 120_000 });
 }
 function ok(r: SpawnSyncReturns<string>, what: string): string {
-  assert.equal(r.status, 0, `${what} failed (status ${r.status}, ${r.error?.message ?? ''}):\n${r.stdout}\n${r.stderr}`);
+  assert.equal(
+    r.status,
+    0,
+    `${what} failed (status ${r.status}, ${r.error?.message ?? ''}):\n${r.stdout}\n${r.stderr}`,
+  );
   return r.stdout;
 }
 
@@ -61,14 +65,18 @@ function specifiers(): string[] {
     const file = typeof target === 'string' ? target : ((target as Record<string, unknown>)['default'] as string);
     const [pre = '', post = ''] = file.slice(2).split('*');
     for (const f of packed.files.map((x) => x.path)) {
-      if (f.startsWith(pre) && f.endsWith(post) && fs.existsSync(path.join(installed, f))) out.push(name.replace('*', f.slice(pre.length, f.length - post.length)));
+      if (f.startsWith(pre) && f.endsWith(post) && fs.existsSync(path.join(installed, f)))
+        out.push(name.replace('*', f.slice(pre.length, f.length - post.length)));
     }
   }
   return out;
 }
 
 before(() => {
-  assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'index.js')), 'run `npm run build` first (scripts/run-tests.mjs does)');
+  assert.ok(
+    fs.existsSync(path.join(ROOT, 'dist', 'index.js')),
+    'run `npm run build` first (scripts/run-tests.mjs does)',
+  );
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-pack-'));
   // --ignore-scripts: dist/ is already built by the test runner; pack what is there.
   const json = ok(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], ROOT), 'npm pack');
@@ -79,7 +87,10 @@ before(() => {
   tarball = path.join(work, first.filename);
   project = path.join(work, 'consumer');
   fs.mkdirSync(project);
-  fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));
+  fs.writeFileSync(
+    path.join(project, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }),
+  );
   // Scripts are not turned off: installing the tarball must not run the package's `prepare` (it builds a
   // clone; the tarball ships no scripts/ or src/, so a build would fail the install).
   const args = ['install', '--no-audit', '--no-fund', '--no-package-lock', tarball];
@@ -95,19 +106,36 @@ test(`the tarball is lean: at most ${MAX_PACKED} bytes, no source maps, no inter
   const files = packed.files.map((f) => f.path);
   const report = `${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${packed.entryCount} files`;
   assert.ok(packed.size <= MAX_PACKED, `the tarball is ${report}; the budget is ${MAX_PACKED}`);
-  assert.deepEqual(files.filter((f) => f.endsWith('.map')), [], 'source maps would point at src/, which is not shipped');
+  assert.deepEqual(
+    files.filter((f) => f.endsWith('.map')),
+    [],
+    'source maps would point at src/, which is not shipped',
+  );
   const allowed = /^(dist\/.*\.(js|d\.ts)|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/;
-  assert.deepEqual(files.filter((f) => !allowed.test(f)), [], 'only dist/*.js, dist/*.d.ts, README.md, LICENSE, CHANGELOG.md and package.json are shipped');
+  assert.deepEqual(
+    files.filter((f) => !allowed.test(f)),
+    [],
+    'only dist/*.js, dist/*.d.ts, README.md, LICENSE, CHANGELOG.md and package.json are shipped',
+  );
   assert.ok(files.includes('LICENSE'));
-  assert.match(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8'), /^MIT License\n\nCopyright \(c\) \d{4} fdkeeper contributors\n/);
+  assert.match(
+    fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8'),
+    /^MIT License\n\nCopyright \(c\) \d{4} fdkeeper contributors\n/,
+  );
   // Every file "exports" and "bin" name is in the tarball (a moved entry would otherwise ship broken).
-  const leaves = (v: unknown): string[] => (typeof v === 'string' ? [v] : typeof v === 'object' && v !== null ? Object.values(v).flatMap(leaves) : []);
-  for (const t of leaves([pkg.exports, pkg.bin]).filter((x) => !x.includes('*'))) assert.ok(files.includes(t.replace(/^\.\//, '')), `${t} is not in the tarball`);
+  const leaves = (v: unknown): string[] =>
+    typeof v === 'string' ? [v] : typeof v === 'object' && v !== null ? Object.values(v).flatMap(leaves) : [];
+  for (const t of leaves([pkg.exports, pkg.bin]).filter((x) => !x.includes('*')))
+    assert.ok(files.includes(t.replace(/^\.\//, '')), `${t} is not in the tarball`);
   // The CLI keeps its shebang (the JavaScript is emitted without comments).
   const cli = fs.readFileSync(path.join(project, 'node_modules', pkg.name, Object.values(pkg.bin)[0] ?? ''), 'utf8');
   assert.match(cli, /^#!\/usr\/bin\/env node\n/);
   // stripInternal: no @internal member reaches the declarations (nor users' autocomplete).
-  const internal = files.filter((f) => f.endsWith('.d.ts') && fs.readFileSync(path.join(project, 'node_modules', pkg.name, f), 'utf8').includes('@internal'));
+  const internal = files.filter(
+    (f) =>
+      f.endsWith('.d.ts') &&
+      fs.readFileSync(path.join(project, 'node_modules', pkg.name, f), 'utf8').includes('@internal'),
+  );
   assert.deepEqual(internal, [], 'declarations with @internal members');
   console.log(`# packed: ${report}`);
 });
@@ -125,11 +153,35 @@ test('every export path loads from ESM (import) and from CommonJS (require, Node
   const names = specifiers();
   assert.ok(names.includes(pkg.name) && names.length >= 2, `export paths: ${names.join(', ')}`);
   for (const spec of names) {
-    const esm = ok(run(process.execPath, ['--input-type=module', '-e', `const ns = await import(${JSON.stringify(spec)}); console.log(JSON.stringify(Object.keys(ns).sort()))`], project), `import('${spec}')`);
-    const cjs = ok(run(process.execPath, ['-e', `const ns = require(${JSON.stringify(spec)}); console.log(JSON.stringify(Object.keys(ns).filter((k) => k !== '__esModule' && k !== 'module.exports').sort()))`], project), `require('${spec}')`);
+    const esm = ok(
+      run(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `const ns = await import(${JSON.stringify(spec)}); console.log(JSON.stringify(Object.keys(ns).sort()))`,
+        ],
+        project,
+      ),
+      `import('${spec}')`,
+    );
+    const cjs = ok(
+      run(
+        process.execPath,
+        [
+          '-e',
+          `const ns = require(${JSON.stringify(spec)}); console.log(JSON.stringify(Object.keys(ns).filter((k) => k !== '__esModule' && k !== 'module.exports').sort()))`,
+        ],
+        project,
+      ),
+      `require('${spec}')`,
+    );
     assert.deepEqual(JSON.parse(cjs), JSON.parse(esm), `require('${spec}') and import('${spec}') differ`);
   }
-  const self = ok(run(process.execPath, ['-p', `require('${pkg.name}/package.json').name`], project), 'require(package.json)');
+  const self = ok(
+    run(process.execPath, ['-p', `require('${pkg.name}/package.json').name`], project),
+    'require(package.json)',
+  );
   assert.equal(self.trim(), pkg.name);
 });
 
@@ -147,7 +199,12 @@ test('a strict TypeScript consumer compiles with TypeScript 5.2 and the current 
   lines.push(`export const entries: readonly object[] = [${names.map((_, i) => `e${i}`).join(', ')}, hidden];`);
   const consumer = path.join(project, 'consumer.mts');
   fs.writeFileSync(consumer, `${lines.join('\n')}\n`);
-  const base = { strict: true, target: 'es2022', types: ['node'], typeRoots: [path.join(ROOT, 'node_modules', '@types')] };
+  const base = {
+    strict: true,
+    target: 'es2022',
+    types: ['node'],
+    typeRoots: [path.join(ROOT, 'node_modules', '@types')],
+  };
   const settings = {
     node16: { ...base, module: 'node16', moduleResolution: 'node16' },
     nodenext: { ...base, module: 'nodenext', moduleResolution: 'nodenext' },
@@ -155,12 +212,23 @@ test('a strict TypeScript consumer compiles with TypeScript 5.2 and the current 
   };
   for (const tsName of ['typescript-5.2', 'typescript']) {
     const tsDir = path.dirname(require.resolve(`${tsName}/package.json`));
-    const version = (JSON.parse(fs.readFileSync(path.join(tsDir, 'package.json'), 'utf8')) as { version: string }).version;
-    const out = ok(run(process.execPath, [path.join(ROOT, 'test', 'support', 'ts-consumer.mjs'), tsDir, project, consumer, JSON.stringify(settings)], project), `TypeScript ${version}`);
+    const version = (JSON.parse(fs.readFileSync(path.join(tsDir, 'package.json'), 'utf8')) as { version: string })
+      .version;
+    const out = ok(
+      run(
+        process.execPath,
+        [path.join(ROOT, 'test', 'support', 'ts-consumer.mjs'), tsDir, project, consumer, JSON.stringify(settings)],
+        project,
+      ),
+      `TypeScript ${version}`,
+    );
     const results = JSON.parse(out) as Record<string, { packageFiles: number; diagnostics: string[] }>;
     for (const [name, r] of Object.entries(results)) {
       assert.deepEqual(r.diagnostics, [], `TypeScript ${version}, ${name}`);
-      assert.ok(r.packageFiles >= names.length, `TypeScript ${version}, ${name}: only ${r.packageFiles} declaration files of the package were checked`);
+      assert.ok(
+        r.packageFiles >= names.length,
+        `TypeScript ${version}, ${name}: only ${r.packageFiles} declaration files of the package were checked`,
+      );
     }
   }
 });
@@ -177,7 +245,17 @@ test('publint --strict and @arethetypeswrong/cli --profile esm-only find nothing
     const bins = (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { bin: Record<string, string> }).bin;
     return path.join(path.dirname(manifest), bins[command] ?? '');
   };
-  const lint = ok(run(process.execPath, [bin('publint', 'publint'), 'run', tarball, '--strict'], work), 'publint --strict');
+  const lint = ok(
+    run(process.execPath, [bin('publint', 'publint'), 'run', tarball, '--strict'], work),
+    'publint --strict',
+  );
   assert.match(lint, /All good/);
-  ok(run(process.execPath, [bin('@arethetypeswrong/cli', 'attw'), tarball, '--profile', 'esm-only', '--format', 'table-flipped'], work), 'attw --profile esm-only');
+  ok(
+    run(
+      process.execPath,
+      [bin('@arethetypeswrong/cli', 'attw'), tarball, '--profile', 'esm-only', '--format', 'table-flipped'],
+      work,
+    ),
+    'attw --profile esm-only',
+  );
 });

@@ -134,13 +134,20 @@ test('close() closes each number exactly once: a file that reuses a number is no
     const fds: number[] = [];
     try {
       while (!numbers.every((n) => fds.includes(n)) && fds.length < 200) fds.push(fs.openSync(src, 'r'));
-      assert.ok(numbers.every((n) => fds.includes(n)), 'the kernel reused the numbers');
+      assert.ok(
+        numbers.every((n) => fds.includes(n)),
+        'the kernel reused the numbers',
+      );
       p.closeSync();
       await p.close();
       p[Symbol.dispose]();
       await p[Symbol.asyncDispose]();
       for (const fd of fds) {
-        assert.equal(fdIsOpen(fd), true, `${variant}: a second close of the pipe closed fd ${fd}, which belongs to another file now`);
+        assert.equal(
+          fdIsOpen(fd),
+          true,
+          `${variant}: a second close of the pipe closed fd ${fd}, which belongs to another file now`,
+        );
         assert.equal(fs.readFileSync(fd, 'utf8'), 'still here');
       }
     } finally {

@@ -16,7 +16,14 @@ import { join } from 'node:path';
 import type { Backend } from '../src/backend/backend.js';
 import { OsBackend } from '../src/backend/os-backend.js';
 import { MemoryBackend } from '../src/backend/memory/memory-backend.js';
-import { DEFAULT_UMASK, POSIX_SCENARIOS, overriding, type Json, type Observation, type Scenario } from './support/posix-scenarios.js';
+import {
+  DEFAULT_UMASK,
+  POSIX_SCENARIOS,
+  overriding,
+  type Json,
+  type Observation,
+  type Scenario,
+} from './support/posix-scenarios.js';
 
 const UID = process.getuid?.() ?? 0;
 const GID = process.getgid?.() ?? 0;
@@ -35,8 +42,10 @@ function tracking(b: Backend): { backend: Backend; closeLeftovers: () => void } 
     return n;
   };
   const backend = overriding(b, {
-    openSync: (path: string, flags: number, mode?: number) => created(mode === undefined ? b.openSync(path, flags) : b.openSync(path, flags, mode)),
-    open: async (path: string, flags: number, mode?: number) => created(await (mode === undefined ? b.open(path, flags) : b.open(path, flags, mode))),
+    openSync: (path: string, flags: number, mode?: number) =>
+      created(mode === undefined ? b.openSync(path, flags) : b.openSync(path, flags, mode)),
+    open: async (path: string, flags: number, mode?: number) =>
+      created(await (mode === undefined ? b.open(path, flags) : b.open(path, flags, mode))),
     reserveSync: (fd: number) => created(b.reserveSync(fd)),
     reopenSync: (fd: number, flags: number) => created(b.reopenSync(fd, flags)),
     reserveAtSync: (target: number, fd: number, replace: boolean) => {
@@ -96,7 +105,11 @@ async function observeMemory(s: Scenario): Promise<Observation> {
 
 /** Whether an observation says something: at least one field, and not all of them null or empty. */
 function nonTrivial(obs: Observation): boolean {
-  const says = (v: Json): boolean => v !== null && v !== '' && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
+  const says = (v: Json): boolean =>
+    v !== null &&
+    v !== '' &&
+    !(Array.isArray(v) && v.length === 0) &&
+    !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
   return Object.values(obs).some(says);
 }
 
@@ -107,13 +120,20 @@ test('there are at least 40 named scenarios, with unique names', () => {
 });
 
 for (const s of POSIX_SCENARIOS) {
-  const skip = s.needsNonRoot === true && IS_ROOT ? 'root bypasses permission bits on the OS side; see the memory-only EACCES test' : false;
+  const skip =
+    s.needsNonRoot === true && IS_ROOT
+      ? 'root bypasses permission bits on the OS side; see the memory-only EACCES test'
+      : false;
   test(s.name, { skip }, async () => {
     const expected = await observeOs(s);
     assert.ok(nonTrivial(expected), `the OS observation is trivially empty: ${JSON.stringify(expected)}`);
     const actual = await observeMemory(s);
     assert.ok(nonTrivial(actual), `the memory observation is trivially empty: ${JSON.stringify(actual)}`);
-    assert.deepStrictEqual(actual, expected, `memory backend (actual) differs from Linux (expected) in scenario: ${s.name}`);
+    assert.deepStrictEqual(
+      actual,
+      expected,
+      `memory backend (actual) differs from Linux (expected) in scenario: ${s.name}`,
+    );
   });
 }
 
@@ -145,5 +165,9 @@ test('MEMORY-ONLY: a non-root uid gets EACCES from the permission bits (the OS s
     write: eacces('open'),
     st: { ok: { kind: 'file', perm: 0o600, nlink: 1, size: 6 } },
   });
-  assert.deepStrictEqual(await run('fchown sets owner and group'), { fchown: { error: 'EPERM', syscall: 'fchown' }, ownerIsTarget: false, groupIsTarget: false });
+  assert.deepStrictEqual(await run('fchown sets owner and group'), {
+    fchown: { error: 'EPERM', syscall: 'fchown' },
+    ownerIsTarget: false,
+    groupIsTarget: false,
+  });
 });

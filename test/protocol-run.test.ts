@@ -40,8 +40,14 @@ test('runSync and runAsync perform the same steps, and a failed call is thrown b
       a.map((l) => l.replace('sync', 'X')),
       b.map((l) => l.replace('async', 'X')),
     );
-    assert.ok(a.every((l) => !l.startsWith('async')), 'the sync run never calls a promise form');
-    assert.ok(b.every((l) => !l.startsWith('sync')), 'the async run never calls a sync form');
+    assert.ok(
+      a.every((l) => !l.startsWith('async')),
+      'the sync run never calls a promise form',
+    );
+    assert.ok(
+      b.every((l) => !l.startsWith('sync')),
+      'the async run never calls a sync form',
+    );
   }
 });
 

@@ -39,7 +39,18 @@ const ENTRIES: Record<string, readonly string[]> = {
     'pipe',
     'trackNodeFs',
   ],
-  'fdkeeper/testing': ['CrashExplorationError', 'FaultyBackend', 'LeakError', 'MemoryBackend', 'O', 'OsBackend', 'describeCrashState', 'exploreCrashes', 'leakCheck', 'withoutLeaks'],
+  'fdkeeper/testing': [
+    'CrashExplorationError',
+    'FaultyBackend',
+    'LeakError',
+    'MemoryBackend',
+    'O',
+    'OsBackend',
+    'describeCrashState',
+    'exploreCrashes',
+    'leakCheck',
+    'withoutLeaks',
+  ],
   'fdkeeper/fs': ['createFs'],
   'fdkeeper/log': ['LogTransport', 'createLogWritable', 'logDestination'],
   'fdkeeper/pino': ['default', 'relayReopenSignal'],
@@ -47,7 +58,21 @@ const ENTRIES: Record<string, readonly string[]> = {
 };
 
 /** Names that were aliases of another export, or internals, before issue 13.4: no entry may export them. */
-const REMOVED = ['fdopen', 'fdkeeperDestination', 'createLogTransport', 'tempNameFor', 'parseTempName', 'isTempName', 'isClaimName', 'formatAge', 'O_PATH', 'accessMode', 'flagsToMode', 'parseOpenFlags', 'parseMode'];
+const REMOVED = [
+  'fdopen',
+  'fdkeeperDestination',
+  'createLogTransport',
+  'tempNameFor',
+  'parseTempName',
+  'isTempName',
+  'isClaimName',
+  'formatAge',
+  'O_PATH',
+  'accessMode',
+  'flagsToMode',
+  'parseOpenFlags',
+  'parseMode',
+];
 
 interface EntryFacts {
   names: string[];
@@ -67,17 +92,27 @@ for (const spec of ${JSON.stringify(Object.keys(ENTRIES))}) {
   out[spec] = { names, aliases };
 }
 console.log(JSON.stringify(out));`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', source], { cwd: root, encoding: 'utf8', env: childEnv({ FDKEEPER_REPORT: 'off' }) });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', source], {
+    cwd: root,
+    encoding: 'utf8',
+    env: childEnv({ FDKEEPER_REPORT: 'off' }),
+  });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as Record<string, EntryFacts>;
 }
 
 test('every entry exports exactly its pinned value list; package.json exports exactly these entries', () => {
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    exports: Record<string, unknown>;
+  };
   const paths = Object.keys(pkg.exports).filter((p) => p !== './package.json');
-  assert.deepEqual(paths.map((p) => (p === '.' ? 'fdkeeper' : `fdkeeper/${p.slice(2)}`)).sort(), Object.keys(ENTRIES).sort());
+  assert.deepEqual(
+    paths.map((p) => (p === '.' ? 'fdkeeper' : `fdkeeper/${p.slice(2)}`)).sort(),
+    Object.keys(ENTRIES).sort(),
+  );
   const facts = importEntries();
-  for (const [spec, expected] of Object.entries(ENTRIES)) assert.deepEqual(facts[spec]?.names, [...expected].sort(), `the values ${spec} exports`);
+  for (const [spec, expected] of Object.entries(ENTRIES))
+    assert.deepEqual(facts[spec]?.names, [...expected].sort(), `the values ${spec} exports`);
 });
 
 test('no entry exports an alias (two names for one value) or a removed alias or internal', () => {
@@ -89,7 +124,12 @@ test('no entry exports an alias (two names for one value) or a removed alias or 
   // The control: the alias check sees an alias when there is one.
   const withAlias = { a: Math.max, b: Math.max, c: 1, d: 1 };
   const names = Object.keys(withAlias) as (keyof typeof withAlias)[];
-  const found = names.flatMap((a, i) => names.slice(i + 1).filter((b) => typeof withAlias[a] === 'function' && withAlias[a] === withAlias[b]).map((b) => [a, b]));
+  const found = names.flatMap((a, i) =>
+    names
+      .slice(i + 1)
+      .filter((b) => typeof withAlias[a] === 'function' && withAlias[a] === withAlias[b])
+      .map((b) => [a, b]),
+  );
   assert.deepEqual(found, [['a', 'b']]);
 });
 
@@ -101,17 +141,37 @@ function loadedBy(code: string): { builtins: string[]; files: string[] } {
     // The hook runs on the loader's own thread: it writes each resolved URL to a file, so the process under
     // test needs no MessagePort (which would load worker_threads itself).
     const hook = path.join(dir, 'hook.mjs');
-    fs.writeFileSync(hook, `import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }\n`);
+    fs.writeFileSync(
+      hook,
+      `import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }\n`,
+    );
     const register = path.join(dir, 'register.mjs');
-    fs.writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hook).href)});\n`);
+    fs.writeFileSync(
+      register,
+      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hook).href)});\n`,
+    );
     // Built-ins: a run without the hook (the hook's thread would show up in the list).
-    const plain = spawnSync(process.execPath, ['--input-type=module', '-e', `${code}\nconsole.log(JSON.stringify(process.moduleLoadList));`], { cwd: dir, encoding: 'utf8', env: childEnv() });
+    const plain = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `${code}\nconsole.log(JSON.stringify(process.moduleLoadList));`],
+      { cwd: dir, encoding: 'utf8', env: childEnv() },
+    );
     assert.equal(plain.status, 0, plain.stderr);
-    const builtins = (JSON.parse(plain.stdout.trim().split('\n').at(-1) ?? '[]') as string[]).filter((m) => m.startsWith('NativeModule ') && !m.startsWith('NativeModule internal/')).map((m) => m.slice('NativeModule '.length));
-    const hooked = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, '--input-type=module', '-e', code], { cwd: dir, encoding: 'utf8', env: childEnv() });
+    const builtins = (JSON.parse(plain.stdout.trim().split('\n').at(-1) ?? '[]') as string[])
+      .filter((m) => m.startsWith('NativeModule ') && !m.startsWith('NativeModule internal/'))
+      .map((m) => m.slice('NativeModule '.length));
+    const hooked = spawnSync(
+      process.execPath,
+      ['--import', pathToFileURL(register).href, '--input-type=module', '-e', code],
+      { cwd: dir, encoding: 'utf8', env: childEnv() },
+    );
     assert.equal(hooked.status, 0, hooked.stderr);
     const dist = pathToFileURL(path.join(root, 'dist')).href + '/';
-    const files = fs.readFileSync(log, 'utf8').split('\n').filter((u) => u.startsWith(dist)).map((u) => u.slice(dist.length));
+    const files = fs
+      .readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((u) => u.startsWith(dist))
+      .map((u) => u.slice(dist.length));
     return { builtins, files: [...new Set(files)] };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -119,18 +179,31 @@ function loadedBy(code: string): { builtins: string[]; files: string[] } {
 }
 
 const HEAVY_BUILTINS = ['worker_threads', 'child_process', 'crypto'];
-const heavyFiles = (files: readonly string[]): string[] => files.filter((f) => f.startsWith('facade/') || f.startsWith('backend/memory/'));
+const heavyFiles = (files: readonly string[]): string[] =>
+  files.filter((f) => f.startsWith('facade/') || f.startsWith('backend/memory/'));
 const url = (file: string): string => JSON.stringify(pathToFileURL(path.join(root, 'dist', file)).href);
 
 test('importing the root loads no worker_threads, child_process, crypto, facade or memory backend module', () => {
   const root = loadedBy(`await import(${url('index.js')});`);
-  assert.ok(root.files.includes('index.js') && root.files.includes('table/file-table.js'), `the hook saw the import: ${root.files.join(' ')}`);
-  assert.deepEqual(HEAVY_BUILTINS.filter((b) => root.builtins.includes(b)), []);
+  assert.ok(
+    root.files.includes('index.js') && root.files.includes('table/file-table.js'),
+    `the hook saw the import: ${root.files.join(' ')}`,
+  );
+  assert.deepEqual(
+    HEAVY_BUILTINS.filter((b) => root.builtins.includes(b)),
+    [],
+  );
   assert.deepEqual(heavyFiles(root.files), []);
   // The controls: the subpaths that need them load them, and so does the first call that needs crypto
   // (temp names) and a replace worker (atomicWrite's rename off the main thread).
   const testing = loadedBy(`await import(${url('testing.js')}); await import(${url('fs.js')});`);
-  assert.ok(heavyFiles(testing.files).some((f) => f.startsWith('facade/')) && heavyFiles(testing.files).some((f) => f.startsWith('backend/memory/')), testing.files.join(' '));
-  const used = loadedBy(`const { atomicWriteSync } = await import(${url('index.js')}); atomicWriteSync('out.txt', 'x', { durability: 'none' });`);
+  assert.ok(
+    heavyFiles(testing.files).some((f) => f.startsWith('facade/')) &&
+      heavyFiles(testing.files).some((f) => f.startsWith('backend/memory/')),
+    testing.files.join(' '),
+  );
+  const used = loadedBy(
+    `const { atomicWriteSync } = await import(${url('index.js')}); atomicWriteSync('out.txt', 'x', { durability: 'none' });`,
+  );
   assert.ok(used.builtins.includes('crypto'), 'a temp name loads crypto at first use');
 });

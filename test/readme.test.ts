@@ -63,16 +63,22 @@ function project(): string {
 function checkOutput(s: Snippet, stdout: string): void {
   const code = s.code;
   const where = `snippet ${s.n} (${s.lang}) printed:\n${stdout}`;
-  if (code.includes('crashStates(')) assert.match(stdout, /^"" .*"\{\\"v\\":1\}".*"\{\\"v\\":2\}"/m, `the naive rewrite can be left empty; ${where}`);
+  if (code.includes('crashStates('))
+    assert.match(stdout, /^"" .*"\{\\"v\\":1\}".*"\{\\"v\\":2\}"/m, `the naive rewrite can be left empty; ${where}`);
   if (code.includes('createExclusive(')) assert.match(stdout, /^created$/m, where);
   if (code.includes('FaultyBackend')) assert.match(stdout, /^ENOSPC: no space left on device, write/m, where);
   if (code.includes('unlinkSync')) assert.match(stdout, /^hello\n 0$/m, where);
-  if (code.includes('leakReport()')) assert.match(stdout, /fdkeeper: 3 descriptors still open, from 1 open site[\s\S]*3 × loadTemplate \(/, where);
+  if (code.includes('leakReport()'))
+    assert.match(stdout, /fdkeeper: 3 descriptors still open, from 1 open site[\s\S]*3 × loadTemplate \(/, where);
   if (code.includes('trackNodeFs()')) assert.match(stdout, /^1\nopenRunLog \(.*snippet\.m[jt]s:\d+:\d+\)$/m, where);
   if (code.includes("open('app.log', 'a+')")) assert.match(stdout, /^started$/m, where);
   const shown = [...code.matchAll(/console\.log\((.*)\);\s*\/\/ (\S.*)$/gm)].map((m) => m[2] ?? '');
   for (const expected of shown) {
-    if (/^(hello world|20000|ping|EBADF)/.test(expected)) assert.ok(stdout.includes(expected.split(',')[0] ?? expected), `snippet ${s.n} should print ${expected}; ${where}`);
+    if (/^(hello world|20000|ping|EBADF)/.test(expected))
+      assert.ok(
+        stdout.includes(expected.split(',')[0] ?? expected),
+        `snippet ${s.n} should print ${expected}; ${where}`,
+      );
   }
 }
 
@@ -84,11 +90,18 @@ test('README has TypeScript and plain JavaScript snippets', () => {
 test('a TypeScript snippet that Node 20 cannot parse as JavaScript has a plain JavaScript form after it', () => {
   for (const s of snippets.filter((x) => x.lang === 'ts' && /\b(await\s+)?using\s+\w+\s*=/.test(x.code))) {
     const twin = snippets.find((x) => x.twinOf === s.n);
-    assert.ok(twin !== undefined, `snippet ${s.n} (${firstLine(s.code)}) uses \`using\` and has no JavaScript form in a <details> block after it`);
+    assert.ok(
+      twin !== undefined,
+      `snippet ${s.n} (${firstLine(s.code)}) uses \`using\` and has no JavaScript form in a <details> block after it`,
+    );
     assert.doesNotMatch(twin.code, /\busing\s+\w+\s*=/, `the JavaScript form of snippet ${s.n} uses \`using\``);
     // The same imports: the two forms show the same API.
     const imports = (c: string): string[] => [...c.matchAll(/^import .*$/gm)].map((m) => m[0]).sort();
-    assert.deepEqual(imports(twin.code), imports(s.code), `snippet ${s.n} and its JavaScript form import different things`);
+    assert.deepEqual(
+      imports(twin.code),
+      imports(s.code),
+      `snippet ${s.n} and its JavaScript form import different things`,
+    );
   }
 });
 
@@ -115,12 +128,14 @@ after(() => {
 });
 
 test('every ```ts snippet type checks (tsc --strict, module nodenext) against the built package', () => {
-  const files = snippets.filter((s) => s.lang === 'ts').map((s) => {
-    const name = `snippet-${s.n}.mts`;
-    // Each snippet is a module of its own (top-level await, its own names).
-    fs.writeFileSync(path.join(typed, name), `${s.code}\nexport {};\n`);
-    return name;
-  });
+  const files = snippets
+    .filter((s) => s.lang === 'ts')
+    .map((s) => {
+      const name = `snippet-${s.n}.mts`;
+      // Each snippet is a module of its own (top-level await, its own names).
+      fs.writeFileSync(path.join(typed, name), `${s.code}\nexport {};\n`);
+      return name;
+    });
   const tsconfig = {
     compilerOptions: {
       strict: true,
@@ -136,7 +151,12 @@ test('every ```ts snippet type checks (tsc --strict, module nodenext) against th
     files,
   };
   fs.writeFileSync(path.join(typed, 'tsconfig.json'), JSON.stringify(tsconfig));
-  const r = spawnSync(process.execPath, [tsc, '-p', typed], { cwd: typed, env: plainEnv(), encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [tsc, '-p', typed], {
+    cwd: typed,
+    env: plainEnv(),
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.equal(r.status, 0, `README snippets do not type check:\n${r.stdout}${r.stderr}`);
 });
 

@@ -77,10 +77,18 @@ for (const [name, makeWorld] of WORLDS) {
         const closing = d.close().then(() => `closed with the read's bytes in: ${buf.toString()}`);
         assert.equal(table.has(n), false, 'the number left the table at once');
         assert.throws(() => table.descriptor(n), { code: 'EBADF' });
-        assert.throws(() => d.readSync(Buffer.alloc(1)), { code: 'EBADF', syscall: 'read' }, 'the closed Descriptor refuses new calls');
+        assert.throws(
+          () => d.readSync(Buffer.alloc(1)),
+          { code: 'EBADF', syscall: 'read' },
+          'the closed Descriptor refuses new calls',
+        );
         assert.ok(w.backendFds().includes(n), 'the backend descriptor is still open under the read');
         assert.equal(readDone, false);
-        assert.deepEqual(await Promise.all([reading, closing]), [4, 'closed with the read\'s bytes in: 0000'], 'the backend close came after the read');
+        assert.deepEqual(
+          await Promise.all([reading, closing]),
+          [4, "closed with the read's bytes in: 0000"],
+          'the backend close came after the read',
+        );
         assert.equal(buf.toString(), '0000');
         assert.deepEqual(w.backendFds(), [], 'and then the backend descriptor was closed');
         assert.equal(table.heldCount, 0);
@@ -99,7 +107,7 @@ for (const [name, makeWorld] of WORLDS) {
         const reading = dup.read(buf);
         const closing = dup.close();
         const other = table.openDescriptorSync(w.path(1), 'r');
-        assert.equal(other.number, dup.number, 'the closed duplicate\'s number was free for the next open at once');
+        assert.equal(other.number, dup.number, "the closed duplicate's number was free for the next open at once");
         assert.equal(await reading, 4);
         await closing;
         assert.equal(buf.toString(), '0000', 'the in-flight read read the file its descriptor was opened on');
@@ -139,7 +147,10 @@ type Op =
 
 const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('open' as const), file: fc.integer({ min: 0, max: 3 }) }),
-  fc.record({ kind: fc.constantFrom('dup' as const, 'read' as const, 'read' as const, 'closeSync' as const, 'close' as const), which: fc.nat(20) }),
+  fc.record({
+    kind: fc.constantFrom('dup' as const, 'read' as const, 'read' as const, 'closeSync' as const, 'close' as const),
+    which: fc.nat(20),
+  }),
 );
 
 /**
@@ -175,7 +186,10 @@ async function runOps(w: World, ops: readonly Op[]): Promise<void> {
       }
     }
     assert.deepEqual(
-      table.descriptors().map((d) => d.number).sort((a, b) => a - b),
+      table
+        .descriptors()
+        .map((d) => d.number)
+        .sort((a, b) => a - b),
       live.map((e) => e.d.number).sort((a, b) => a - b),
       'the table holds exactly the open Descriptors',
     );
@@ -218,15 +232,26 @@ const DESCRIPTOR_ARGS: Record<string, unknown[]> = {
 };
 
 /** The FileTable number-API twins: the Descriptor ones under their syscall names, and close. */
-const TABLE_NAMES: Record<string, string> = { read: 'read', write: 'write', stat: 'fstat', truncate: 'ftruncate', sync: 'fsync', datasync: 'fdatasync' };
+const TABLE_NAMES: Record<string, string> = {
+  read: 'read',
+  write: 'write',
+  stat: 'fstat',
+  truncate: 'ftruncate',
+  sync: 'fsync',
+  datasync: 'fdatasync',
+};
 const TABLE_ARGS: Record<string, unknown[]> = { close: [] };
 // chmod/chown are Descriptor-only (the number API has no fchmod/fchown).
-for (const [name, args] of Object.entries(DESCRIPTOR_ARGS)) if (TABLE_NAMES[name] !== undefined) TABLE_ARGS[TABLE_NAMES[name]] = args;
+for (const [name, args] of Object.entries(DESCRIPTOR_ARGS))
+  if (TABLE_NAMES[name] !== undefined) TABLE_ARGS[TABLE_NAMES[name]] = args;
 
 /** The promise names `x` of an object's methods that have an `xSync` twin. */
 function twins(proto: object): string[] {
   const names = Object.getOwnPropertyNames(proto);
-  return names.filter((n) => n.endsWith('Sync') && names.includes(n.slice(0, -4))).map((n) => n.slice(0, -4)).sort();
+  return names
+    .filter((n) => n.endsWith('Sync') && names.includes(n.slice(0, -4)))
+    .map((n) => n.slice(0, -4))
+    .sort();
 }
 
 async function bothForms(target: object, name: string, args: readonly unknown[]): Promise<[FsError, FsError]> {
@@ -240,7 +265,10 @@ async function bothForms(target: object, name: string, args: readonly unknown[])
   let p: unknown;
   assert.doesNotThrow(() => (p = calls[name]!(...args)), `${name}() threw instead of rejecting`);
   assert.ok(p instanceof Promise, `${name}() returns a promise`);
-  const asyncError = await p.then(() => undefined, (e: unknown) => e);
+  const asyncError = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(syncError instanceof FsError, `${name}Sync() failed with an FsError`);
   assert.ok(asyncError instanceof FsError, `${name}() rejected with an FsError`);
   return [syncError, asyncError];
@@ -248,14 +276,22 @@ async function bothForms(target: object, name: string, args: readonly unknown[])
 
 describe('sync and promise forms agree on a closed descriptor', () => {
   test('every Descriptor twin: the same code, syscall, fd and path', async () => {
-    assert.deepEqual(twins(Descriptor.prototype).filter((n) => n !== 'close'), Object.keys(DESCRIPTOR_ARGS).sort(), 'every twin has arguments here');
+    assert.deepEqual(
+      twins(Descriptor.prototype).filter((n) => n !== 'close'),
+      Object.keys(DESCRIPTOR_ARGS).sort(),
+      'every twin has arguments here',
+    );
     const table = new FileTable({ backend: memoryWorld(1).backend });
     const d = table.openDescriptorSync('/f0', 'r+');
     d.closeSync();
     for (const [name, args] of Object.entries(DESCRIPTOR_ARGS)) {
       const [s, a] = await bothForms(d, name, args);
       assert.equal(s.code, 'EBADF', `${name}Sync: ${s.message}`);
-      assert.deepEqual([a.code, a.syscall, a.fd, a.path], [s.code, s.syscall, s.fd, s.path], `${name}: the forms disagree (${s.message} / ${a.message})`);
+      assert.deepEqual(
+        [a.code, a.syscall, a.fd, a.path],
+        [s.code, s.syscall, s.fd, s.path],
+        `${name}: the forms disagree (${s.message} / ${a.message})`,
+      );
     }
     // Closing again is a no-op in both forms.
     d.closeSync();
@@ -275,7 +311,7 @@ describe('sync and promise forms agree on a closed descriptor', () => {
     }
   });
 
-  test('a revoked description (closed behind the table\'s back) fails alike in both forms', async () => {
+  test("a revoked description (closed behind the table's back) fails alike in both forms", async () => {
     const w = memoryWorld(1);
     const table = new FileTable({ backend: w.backend });
     const d = table.openDescriptorSync('/f0', 'r+');

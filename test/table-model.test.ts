@@ -112,15 +112,40 @@ function opArbitrary(lo: number, outsideNumbers: readonly number[]): fc.Arbitrar
   const path = fc.constantFrom('a', 'b', 'c');
   const data = fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'x', 'y', 'z'), maxLength: 6 });
   const op: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 6, arbitrary: fc.record({ kind: fc.constant('open' as const), path, flags: fc.constantFrom(...FLAG_CHOICES) }) },
+    {
+      weight: 6,
+      arbitrary: fc.record({ kind: fc.constant('open' as const), path, flags: fc.constantFrom(...FLAG_CHOICES) }),
+    },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('close' as const), fd }) },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('dup' as const), fd }) },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('dup2' as const), fd, fd2: fd }) },
-    { weight: 4, arbitrary: fc.record({ kind: fc.constant('read' as const), fd, length: fc.integer({ min: 0, max: 8 }) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('pread' as const), fd, length: fc.integer({ min: 0, max: 8 }), position: fc.integer({ min: -1, max: 12 }) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({ kind: fc.constant('read' as const), fd, length: fc.integer({ min: 0, max: 8 }) }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('pread' as const),
+        fd,
+        length: fc.integer({ min: 0, max: 8 }),
+        position: fc.integer({ min: -1, max: 12 }),
+      }),
+    },
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('write' as const), fd, data }) },
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('seek' as const), fd, offset: fc.integer({ min: -6, max: 12 }), whence: fc.oneof({ weight: 20, arbitrary: fc.constantFrom(0, 1, 2) }, { weight: 1, arbitrary: fc.constant(3) }) }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('ftruncate' as const), fd, length: fc.integer({ min: -1, max: 12 }) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('seek' as const),
+        fd,
+        offset: fc.integer({ min: -6, max: 12 }),
+        whence: fc.oneof({ weight: 20, arbitrary: fc.constantFrom(0, 1, 2) }, { weight: 1, arbitrary: fc.constant(3) }),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({ kind: fc.constant('ftruncate' as const), fd, length: fc.integer({ min: -1, max: 12 }) }),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('fstat' as const), fd }) },
   );
   return op.map(named);
@@ -266,7 +291,9 @@ class SequenceRun {
   }
 
   private fail(what: string): never {
-    assert.fail(`${what}\n  after:\n${this.trace.map((l, i) => `    ${i + 1}. ${l}`).join('\n')}\n  (outside numbers: ${this.outside.join(', ')})`);
+    assert.fail(
+      `${what}\n  after:\n${this.trace.map((l, i) => `    ${i + 1}. ${l}`).join('\n')}\n  (outside numbers: ${this.outside.join(', ')})`,
+    );
   }
 
   /** Checks the table's outcome `got` of `op` against the model, and the state of both after it. */
@@ -275,12 +302,18 @@ class SequenceRun {
     const want = onModel(model, op);
     trace.push(`${describeOp(op)} -> ${showOutcome(got)}`);
     const at = `step ${trace.length}`;
-    if (!sameOutcome(got, want)) this.fail(`${at}: ${describeOp(op)} returned ${showOutcome(got)}, the model says ${showOutcome(want)}`);
+    if (!sameOutcome(got, want))
+      this.fail(`${at}: ${describeOp(op)} returned ${showOutcome(got)}, the model says ${showOutcome(want)}`);
     const numbers = table.descriptors().map((d) => d.number);
-    if (numbers.join() !== model.openNumbers().join()) this.fail(`${at}: the table has [${numbers.join(', ')}] open, the model [${model.openNumbers().join(', ')}]`);
-    if (table.heldCount !== model.heldCount()) this.fail(`${at}: the table holds ${table.heldCount} kernel descriptors, the model ${model.heldCount()}`);
+    if (numbers.join() !== model.openNumbers().join())
+      this.fail(`${at}: the table has [${numbers.join(', ')}] open, the model [${model.openNumbers().join(', ')}]`);
+    if (table.heldCount !== model.heldCount())
+      this.fail(`${at}: the table holds ${table.heldCount} kernel descriptors, the model ${model.heldCount()}`);
     const kernel = openFds();
-    if (kernel.join() !== model.busyNumbers().join()) this.fail(`${at}: the kernel has [${kernel.join(', ')}] open, the model expects [${model.busyNumbers().join(', ')}]`);
+    if (kernel.join() !== model.busyNumbers().join())
+      this.fail(
+        `${at}: the kernel has [${kernel.join(', ')}] open, the model expects [${model.busyNumbers().join(', ')}]`,
+      );
   }
 
   /** Compares the files on disk with the model's, then closes everything and checks nothing is left. */
@@ -288,22 +321,34 @@ class SequenceRun {
     const { table, model, dir, outside } = this;
     const onDisk = fs.readdirSync(dir).sort();
     const expected = [...model.files.keys()].sort();
-    if (onDisk.join() !== expected.join()) this.fail(`at the end: files on disk [${onDisk.join(', ')}], the model has [${expected.join(', ')}]`);
+    if (onDisk.join() !== expected.join())
+      this.fail(`at the end: files on disk [${onDisk.join(', ')}], the model has [${expected.join(', ')}]`);
     for (const name of expected) {
       const got = latin1(fs.readFileSync(join(dir, name)));
       const want = latin1(model.files.get(name) ?? new Uint8Array());
-      if (got !== want) this.fail(`at the end: '${name}' holds ${JSON.stringify(got)}, the model says ${JSON.stringify(want)}`);
+      if (got !== want)
+        this.fail(`at the end: '${name}' holds ${JSON.stringify(got)}, the model says ${JSON.stringify(want)}`);
     }
     for (const n of model.openNumbers()) table.closeSync(n);
     const left = openFds();
-    if (left.join() !== outside.join()) this.fail(`after closing everything the kernel still has [${left.filter((n) => !outside.includes(n)).join(', ')}] open`);
-    if (table.heldCount !== 0 || table.size !== 0 || table.budget.inUse !== 0) this.fail(`after closing everything the table still holds ${table.heldCount} (size ${table.size}, budget in use ${table.budget.inUse})`);
+    if (left.join() !== outside.join())
+      this.fail(
+        `after closing everything the kernel still has [${left.filter((n) => !outside.includes(n)).join(', ')}] open`,
+      );
+    if (table.heldCount !== 0 || table.size !== 0 || table.budget.inUse !== 0)
+      this.fail(
+        `after closing everything the table still holds ${table.heldCount} (size ${table.size}, budget in use ${table.budget.inUse})`,
+      );
   }
 
   /** Whether descriptors other than those the model gives the table are open now, or some have gone. */
   outsideChanged(): boolean {
     const tableHeld = new Set(this.model.busyNumbers().filter((n) => !this.outside.includes(n)));
-    return openFds().filter((n) => !tableHeld.has(n)).join() !== this.outside.join();
+    return (
+      openFds()
+        .filter((n) => !tableHeld.has(n))
+        .join() !== this.outside.join()
+    );
   }
 
   /** Cleans up, after a failure too: closes what the table (or a broken table) left open. */
@@ -375,7 +420,9 @@ function sameOutcome(a: Outcome, b: Outcome): boolean {
  * gets are not simply consecutive: [x, (free), y]. `lo` is the lowest free number, `outside` every
  * number open in the process.
  */
-function withOutsideDescriptors<R>(body: (lo: number, outside: readonly number[], outsideNearby: readonly number[]) => R): R {
+function withOutsideDescriptors<R>(
+  body: (lo: number, outside: readonly number[], outsideNearby: readonly number[]) => R,
+): R {
   const dir = fs.mkdtempSync(join(os.tmpdir(), 'fdkeeper-outside-'));
   const scratch = join(dir, 'outside');
   fs.writeFileSync(scratch, 'outside');
@@ -430,7 +477,7 @@ test('FileTable agrees with the POSIX model on random operation sequences', () =
   });
 });
 
-test('FileTable\'s promise API agrees with the POSIX model too (each call awaited in turn)', async () => {
+test("FileTable's promise API agrees with the POSIX model too (each call awaited in turn)", async () => {
   await withOutsideDescriptors(async (lo, outside, nearby) => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArbitrary(lo, nearby), { maxLength: MAX_OPS, size: 'max' }), async (ops) => {
@@ -458,7 +505,10 @@ test('the model test catches a table whose dup reopens the file instead of shari
     );
     assert.equal(result.failed, true, 'fast-check should find a sequence telling the broken dup apart');
     const counterexample = result.counterexample?.[0] ?? [];
-    assert.ok(counterexample.some((op) => op.kind === 'dup'), `the shrunk counterexample should involve dup: ${fc.stringify(counterexample)}`);
+    assert.ok(
+      counterexample.some((op) => op.kind === 'dup'),
+      `the shrunk counterexample should involve dup: ${fc.stringify(counterexample)}`,
+    );
     // Shrinking leaves only what matters: a handful of steps, printed like calls. (Since closing an
     // original frees its number in the model too, the broken dup shows only through the shared offset,
     // which can take a few more steps than the retained number used to; ops name numbers, so shrinking
@@ -489,5 +539,6 @@ test('the model test catches a table that leaks a kernel descriptor', () => {
     assert.equal(result.failed, true);
     assert.match(String(result.errorInstance), /kernel has \[/);
   });
-  for (const n of leaked) assert.throws(() => fs.fstatSync(n), { code: 'EBADF' }, 'runSequence cleans up what a broken table leaks');
+  for (const n of leaked)
+    assert.throws(() => fs.fstatSync(n), { code: 'EBADF' }, 'runSequence cleans up what a broken table leaks');
 });

@@ -48,7 +48,8 @@ function fixture(t: TestContext, ...tables: FileTable[]): Fixture {
       for (const d of table.descriptors()) d.closeSync();
     }
     fs.rmSync(dir, { recursive: true, force: true });
-    for (const table of tables) assert.equal(table.heldCount, 0, 'the table still holds kernel descriptors after closing everything');
+    for (const table of tables)
+      assert.equal(table.heldCount, 0, 'the table still holds kernel descriptors after closing everything');
     const leaked = openFds().filter((n) => !before.includes(n));
     assert.deepEqual(leaked, [], 'kernel descriptors leaked');
   });
@@ -116,13 +117,13 @@ test('dup shares the offset both ways', (t) => {
   const b = table.dup(a);
   assert.notEqual(a, b);
   assert.equal(readText(table, a, 3), 'abc');
-  assert.equal(readText(table, b, 2), 'de', 'a read through the original moves the duplicate\'s offset');
+  assert.equal(readText(table, b, 2), 'de', "a read through the original moves the duplicate's offset");
   assert.equal(table.seekSync(a, 0, SEEK_CUR), 5);
   assert.equal(table.seekSync(b, 8, SEEK_SET), 8);
-  assert.equal(readText(table, a, 5), 'ij', 'a seek through the duplicate moves the original\'s offset');
+  assert.equal(readText(table, a, 5), 'ij', "a seek through the duplicate moves the original's offset");
   table.seekSync(a, 0, SEEK_SET);
   assert.equal(writeText(table, b, 'XY'), 2);
-  assert.equal(table.seekSync(a, 0, SEEK_CUR), 2, 'a write through the duplicate moves the original\'s offset');
+  assert.equal(table.seekSync(a, 0, SEEK_CUR), 2, "a write through the duplicate moves the original's offset");
   assert.equal(readText(table, a, 3), 'cde');
   assert.equal(writeText(table, a, 'Z'), 1);
   assert.equal(readText(table, b, 1), 'g');
@@ -159,18 +160,18 @@ test('dup returns the lowest free kernel number, skipping numbers held outside t
   // onto the duplicate's number (reopened there), which keeps working at the same offset.
   table.seekSync(a, 1);
   table.closeSync(a);
-  assert.equal(isOpen(a), false, 'the original\'s number is free again');
+  assert.equal(isOpen(a), false, "the original's number is free again");
   assert.equal(lowestFree(), a);
   assert.equal(table.seekSync(d1, 0, 1), 1);
   assert.equal(readText(table, d1, 1), '');
   const d3 = table.dup(c);
-  assert.equal(d3, a, 'the next dup takes the original\'s number');
+  assert.equal(d3, a, "the next dup takes the original's number");
   table.closeSync(d1); // the last user of a's description
   assert.equal(isOpen(d1), false);
   assert.equal(table.dup(c), d1);
 });
 
-test('raw I/O on a duplicate\'s number fails with EBADF, while /proc/self/fd names the same file', (t) => {
+test("raw I/O on a duplicate's number fails with EBADF, while /proc/self/fd names the same file", (t) => {
   const table = new FileTable();
   const { file } = fixture(t, table);
   const p = file('f', 'hello');
@@ -181,7 +182,7 @@ test('raw I/O on a duplicate\'s number fails with EBADF, while /proc/self/fd nam
   assert.throws(() => fs.writeSync(d, 'oops'), { code: 'EBADF' });
   assert.throws(() => fs.readSync(d, Buffer.alloc(5), 0, 5, 0), { code: 'EBADF' });
   if (O_PATH !== 0) assert.equal((fdInfoFlags(d) ?? 0) & O_PATH, O_PATH, 'the reservation is an O_PATH descriptor');
-  assert.equal(fs.readFileSync(p, 'utf8'), 'hello', 'raw writes through a duplicate\'s number went nowhere');
+  assert.equal(fs.readFileSync(p, 'utf8'), 'hello', "raw writes through a duplicate's number went nowhere");
   // Through the table the duplicate works.
   assert.equal(writeText(table, d, 'J'), 1);
   assert.equal(fs.readFileSync(p, 'utf8'), 'Jello');
@@ -236,7 +237,10 @@ test('dup2 onto a table number closes the old file exactly once and makes the nu
   table.closeSync(n);
   table.closeSync(src);
   oldDescriptor.closeSync(); // already closed by dup2: a no-op
-  assert.deepEqual([...counting.closes()].sort((x, y) => x - y), counting.created().sort((x, y) => x - y));
+  assert.deepEqual(
+    [...counting.closes()].sort((x, y) => x - y),
+    counting.created().sort((x, y) => x - y),
+  );
 });
 
 test('dup2 onto an original that still has duplicates: they keep working, with their offset', (t) => {
@@ -304,7 +308,10 @@ test('dup2 beyond the open-file limit is EBADF at once, without filling the proc
   assert.ok(limit > 0);
   const a = table.openSync(file('f', 'x'));
   const before = openFds();
-  assert.throws(() => table.dup2(a, limit), (e: unknown) => e instanceof FsError && e.code === 'EBADF' && e.syscall === 'dup2' && e.fd === limit);
+  assert.throws(
+    () => table.dup2(a, limit),
+    (e: unknown) => e instanceof FsError && e.code === 'EBADF' && e.syscall === 'dup2' && e.fd === limit,
+  );
   assert.throws(() => table.dup2(a, 2 ** 31), isEbadf);
   assert.deepEqual(openFds(), before);
   assert.equal(table.heldCount, 1);
@@ -365,21 +372,26 @@ test('close is exactly-once: every backend descriptor is closed once, when its l
   a.closeSync();
   // The description moved onto d1's number (its reservation closed, the file reopened there); a's own
   // number is closed, as close(2) frees it.
-  assert.equal(closesOf(a.number), 1, 'the original\'s number is freed');
-  assert.equal(closesOf(d1.number), 1, 'd1\'s reservation made way for the description');
+  assert.equal(closesOf(a.number), 1, "the original's number is freed");
+  assert.equal(closesOf(d1.number), 1, "d1's reservation made way for the description");
   a.closeSync();
   await a.close();
   assert.equal(closesOf(a.number), 1);
   table.closeSync(d1.number);
-  assert.equal(closesOf(d1.number), 2, 'd1 was the description\'s backend: it moved on to d2');
+  assert.equal(closesOf(d1.number), 2, "d1 was the description's backend: it moved on to d2");
   assert.equal(closesOf(d2.number), 1);
-  assert.throws(() => { table.closeSync(d1.number); }, isEbadf);
+  assert.throws(() => {
+    table.closeSync(d1.number);
+  }, isEbadf);
   await table.close(d2.number);
   assert.equal(closesOf(d2.number), 2, 'the last duplicate closed the description');
   d1.closeSync();
   d2.closeSync();
   await assert.rejects(table.close(d2.number), isEbadf);
-  assert.deepEqual([...counting.closes()].sort((x, y) => x - y), counting.created().sort((x, y) => x - y));
+  assert.deepEqual(
+    [...counting.closes()].sort((x, y) => x - y),
+    counting.created().sort((x, y) => x - y),
+  );
   assert.equal(table.heldCount, 0);
 });
 
@@ -392,7 +404,12 @@ test('closing a Descriptor twice is a no-op, but table.closeSync of a closed num
   d.closeSync();
   await d.close();
   assert.equal(counting.count('closeSync') + counting.count('close'), 1);
-  assert.throws(() => { table.closeSync(d.number); }, (e: unknown) => e instanceof FsError && e.code === 'EBADF' && e.syscall === 'close' && e.fd === d.number);
+  assert.throws(
+    () => {
+      table.closeSync(d.number);
+    },
+    (e: unknown) => e instanceof FsError && e.code === 'EBADF' && e.syscall === 'close' && e.fd === d.number,
+  );
   await assert.rejects(table.close(d.number), isEbadf);
   assert.equal(counting.count('closeSync') + counting.count('close'), 1);
 });
@@ -427,16 +444,29 @@ test('use after close throws EBADF naming the open and close sites, and makes no
   assert.throws(() => d.seekSync(0, 0), check);
   assert.throws(() => d.tellSync(), check);
   assert.throws(() => d.statSync(), check);
-  assert.throws(() => { d.truncateSync(0); }, check);
-  assert.throws(() => { d.syncSync(); }, check);
-  assert.throws(() => { d.datasyncSync(); }, check);
+  assert.throws(() => {
+    d.truncateSync(0);
+  }, check);
+  assert.throws(() => {
+    d.syncSync();
+  }, check);
+  assert.throws(() => {
+    d.datasyncSync();
+  }, check);
   assert.throws(() => table.dupDescriptor(d), check);
   await assert.rejects(d.read(buf), check);
   await assert.rejects(d.write(buf), check);
   await assert.rejects(d.stat(), check);
   await assert.rejects(d.truncate(0), check);
   await assert.rejects(d.sync(), check);
-  assert.equal(counting.calls.length, calls, `a closed descriptor reached the backend: ${counting.calls.slice(calls).map((c) => c.method).join(', ')}`);
+  assert.equal(
+    counting.calls.length,
+    calls,
+    `a closed descriptor reached the backend: ${counting.calls
+      .slice(calls)
+      .map((c) => c.method)
+      .join(', ')}`,
+  );
 });
 
 test('a stale Descriptor whose number was reused by another open fails with EBADF and leaves the new file alone', (t) => {
@@ -450,7 +480,9 @@ test('a stale Descriptor whose number was reused by another open fails with EBAD
   assert.equal(fresh.number, stale.number, 'test setup: the kernel reuses the number');
   assert.throws(() => stale.writeSync(Buffer.from('XX')), isEbadf);
   assert.throws(() => stale.readSync(Buffer.alloc(2)), isEbadf);
-  assert.throws(() => { stale.truncateSync(0); }, isEbadf);
+  assert.throws(() => {
+    stale.truncateSync(0);
+  }, isEbadf);
   assert.throws(() => stale.seekSync(2, SEEK_SET), isEbadf);
   stale.closeSync(); // a no-op: must not close the number's new owner
   assert.equal(fs.readFileSync(pb, 'utf8'), 'bbbb');
@@ -463,7 +495,7 @@ test('a stale Descriptor whose number was reused by another open fails with EBAD
   assert.equal(buf.toString(), 'bbbb');
 });
 
-test('a descriptor closed behind the table\'s back and reused: FDKEEPER_FD_REUSED, and the stale one fails with EBADF', async (t) => {
+test("a descriptor closed behind the table's back and reused: FDKEEPER_FD_REUSED, and the stale one fails with EBADF", async (t) => {
   const table = new FileTable({ openSites: 'always' });
   const { file } = fixture(t, table);
   const pa = file('a', 'aaaa');
@@ -477,7 +509,10 @@ test('a descriptor closed behind the table\'s back and reused: FDKEEPER_FD_REUSE
   assert.match(w.message, new RegExp(`descriptor ${stale.number} was closed outside fdkeeper`));
   assert.match(w.message, /opened at /);
   assert.equal(stale.closed, true);
-  assert.throws(() => stale.readSync(Buffer.alloc(2)), (e: unknown) => e instanceof FsError && e.code === 'EBADF' && /closed outside fdkeeper/.test(e.message));
+  assert.throws(
+    () => stale.readSync(Buffer.alloc(2)),
+    (e: unknown) => e instanceof FsError && e.code === 'EBADF' && /closed outside fdkeeper/.test(e.message),
+  );
   assert.throws(() => stale.writeSync(Buffer.from('XX')), isEbadf);
   stale.closeSync();
   assert.equal(fs.readFileSync(pb, 'utf8'), 'bbbb');
@@ -489,7 +524,7 @@ test('a descriptor closed behind the table\'s back and reused: FDKEEPER_FD_REUSE
   assert.equal(table.budget.inUse, 0);
 });
 
-test('a duplicate\'s number closed behind the table\'s back and reused is detected too', async (t) => {
+test("a duplicate's number closed behind the table's back and reused is detected too", async (t) => {
   const table = new FileTable();
   const { file } = fixture(t, table);
   const pa = file('a', 'aaaa');
@@ -510,7 +545,7 @@ test('a duplicate\'s number closed behind the table\'s back and reused is detect
   assert.deepEqual(fdsNaming(pa), []);
 });
 
-test('a descriptor closed behind the table\'s back and not reused: the kernel\'s EBADF revokes it for good', (t) => {
+test("a descriptor closed behind the table's back and not reused: the kernel's EBADF revokes it for good", (t) => {
   const counting = countingBackend();
   const table = new FileTable({ backend: counting.backend });
   const { file, rawOpen } = fixture(t, table);
@@ -529,7 +564,7 @@ test('a descriptor closed behind the table\'s back and not reused: the kernel\'s
   assert.equal(fs.readFileSync(file('b'), 'utf8'), 'bbbb');
 });
 
-test('closing a duplicate whose number was closed behind the table\'s back still releases the description', (t) => {
+test("closing a duplicate whose number was closed behind the table's back still releases the description", (t) => {
   const table = new FileTable();
   const { file } = fixture(t, table);
   const p = file('a', 'aaaa');
@@ -537,9 +572,14 @@ test('closing a duplicate whose number was closed behind the table\'s back still
   const dup = table.dupDescriptor(orig);
   orig.closeSync(); // the description now lives on for the duplicate only
   fs.closeSync(dup.number); // behind the table's back
-  assert.throws(() => { dup.closeSync(); }, (e: unknown) => e instanceof FsError && e.code === 'EBADF' && /closed outside fdkeeper/.test(e.message));
+  assert.throws(
+    () => {
+      dup.closeSync();
+    },
+    (e: unknown) => e instanceof FsError && e.code === 'EBADF' && /closed outside fdkeeper/.test(e.message),
+  );
   assert.equal(dup.closed, true);
-  assert.deepEqual(fdsNaming(p), [], 'the description\'s backend descriptor was closed anyway');
+  assert.deepEqual(fdsNaming(p), [], "the description's backend descriptor was closed anyway");
   assert.equal(table.heldCount, 0);
   assert.equal(table.budget.inUse, 0);
 });
@@ -564,7 +604,10 @@ test('a promise close still settling when the kernel reuses its number is not re
     table.closeSync(b);
     assert.equal(isOpen(b), false);
   });
-  assert.deepEqual(warnings.map((w) => w.message), []);
+  assert.deepEqual(
+    warnings.map((w) => w.message),
+    [],
+  );
   assert.equal(table.budget.inUse, 0);
 });
 
@@ -756,7 +799,11 @@ test('dup2 onto a pipe end that has a duplicate, its other end closed, neither h
   const target = file('f', 'file');
   const nodeOptions = process.env['NODE_OPTIONS'] ?? '';
   const importTsx = /--import[= ]tsx\b/.test(nodeOptions) ? [] : ['--import', 'tsx'];
-  const child = spawnSync(process.execPath, [...importTsx, fileURLToPath(new URL('./support/fifo-dup2-child.ts', import.meta.url)), target], { encoding: 'utf8', timeout: 20_000 });
+  const child = spawnSync(
+    process.execPath,
+    [...importTsx, fileURLToPath(new URL('./support/fifo-dup2-child.ts', import.meta.url)), target],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
   assert.equal(child.signal, null, `the child hung (killed by ${String(child.signal)}): ${child.stderr}`);
   assert.equal(child.status, 0, child.stderr);
   assert.deepEqual(JSON.parse(child.stdout), {
@@ -780,7 +827,12 @@ test('ftruncate with a negative length is EINVAL and leaves the file alone', asy
   const { file } = fixture(t, table);
   const p = file('f', 'precious');
   const a = table.openSync(p, 'r+');
-  assert.throws(() => { table.ftruncateSync(a, -1); }, { code: 'EINVAL' });
+  assert.throws(
+    () => {
+      table.ftruncateSync(a, -1);
+    },
+    { code: 'EINVAL' },
+  );
   await assert.rejects(table.ftruncate(a, -5), { code: 'EINVAL' });
   assert.equal(fs.readFileSync(p, 'utf8'), 'precious');
   table.ftruncateSync(a, 3);

@@ -52,7 +52,10 @@ function escapeRe(s: string): string {
 
 /** The 1-based number of the line of `file` that contains `marker`. */
 function markedLine(file: string, marker: string): number {
-  const index = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(marker));
+  const index = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(marker));
   assert.ok(index >= 0, `${marker} not in ${file}`);
   return index + 1;
 }
@@ -98,10 +101,12 @@ test('closed behind your back: plain node:fs writes into whatever reused the num
     const table = new FileTable({ openSites: 'always' });
     const ownerPath = path.join(dir, 'fdkeeper-owner.log');
     const otherPath = path.join(dir, 'fdkeeper-other.log');
-    const owner = openSync(ownerPath, 'wb', { table, buffering: 0 }); const openLine = lineHere();
+    const owner = openSync(ownerPath, 'wb', { table, buffering: 0 });
+    const openLine = lineHere();
     const view = owner.borrow();
     const number = owner.descriptor.number;
-    owner.closeSync(); const closeLine = lineHere();
+    owner.closeSync();
+    const closeLine = lineHere();
     const otherFd = fs.openSync(otherPath, 'w');
     try {
       assert.equal(otherFd, number, 'the number was reused by the other open');
@@ -116,7 +121,11 @@ test('closed behind your back: plain node:fs writes into whatever reused the num
           assert.equal(e.path, ownerPath);
           assert.match(e.openedAt ?? '', new RegExp(`\\(\\S*/${thisFile}:${String(openLine)}:\\d+\\)$`));
           assert.match(e.closedAt ?? '', new RegExp(`\\(\\S*/${thisFile}:${String(closeLine)}:\\d+\\)$`));
-          assert.ok(e.message.includes(`opened at ${e.openedAt ?? '?'}`) && e.message.includes(`closed at ${e.closedAt ?? '?'}`), e.message);
+          assert.ok(
+            e.message.includes(`opened at ${e.openedAt ?? '?'}`) &&
+              e.message.includes(`closed at ${e.closedAt ?? '?'}`),
+            e.message,
+          );
           return true;
         },
       );
@@ -135,7 +144,7 @@ test('closed behind your back: plain node:fs writes into whatever reused the num
 
 // ---------------------------------------------------------------------------------------------- (2)
 
-test('finalizer leak: plain node:fs dies with EMFILE blaming nobody; fdkeeper\'s budget fails at once naming the leaking line', async () => {
+test("finalizer leak: plain node:fs dies with EMFILE blaming nobody; fdkeeper's budget fails at once naming the leaking line", async () => {
   const ctx = demoContext('leak');
 
   const plain = await plainFinalizerLeak(ctx);
@@ -157,7 +166,10 @@ test('finalizer leak: plain node:fs dies with EMFILE blaming nobody; fdkeeper\'s
   const script = childPath('fdkeeper-leak');
   const leakLine = markedLine(script, '// @leak');
   assert.ok(fk.error.message.includes(`fd budget of ${String(LEAK_BUDGET)} exhausted`), fk.error.message);
-  assert.ok(fk.error.message.includes(`leakyOpen (${script}:${String(leakLine)}:`), `the EMFILE names the leaking function and file:line: ${fk.error.message}`);
+  assert.ok(
+    fk.error.message.includes(`leakyOpen (${script}:${String(leakLine)}:`),
+    `the EMFILE names the leaking function and file:line: ${fk.error.message}`,
+  );
   assert.ok(fk.failMs !== null && fk.failMs < 1000, 'the refusal is immediate');
   // The leak report groups the 40 handles by open site; the recorded ones point at the same line.
   assert.match(fk.leakReport, /^fdkeeper: 40 descriptors still open, from \d+ open sites?$/m);
@@ -167,15 +179,18 @@ test('finalizer leak: plain node:fs dies with EMFILE blaming nobody; fdkeeper\'s
   assert.equal(fk.heldAfter, 0);
 });
 
-test('finalizer leak with the GC: FDKEEPER_UNCLOSED names the path and open site; an escaped number stays open, the other is closed', { skip: linux ? false : 'needs /proc/self/fd' }, async () => {
-  const dir = freshDir('gc');
-  const escapedPath = path.join(dir, 'escaped.txt');
-  const droppedPath = path.join(dir, 'dropped.txt');
-  const script = path.join(dir, 'gc-child.mjs');
-  const srcUrl = pathToFileURL(path.resolve(import.meta.dirname, '../src/index.ts')).href;
-  fs.writeFileSync(
-    script,
-    `import { readlinkSync, writeSync } from 'node:fs';
+test(
+  'finalizer leak with the GC: FDKEEPER_UNCLOSED names the path and open site; an escaped number stays open, the other is closed',
+  { skip: linux ? false : 'needs /proc/self/fd' },
+  async () => {
+    const dir = freshDir('gc');
+    const escapedPath = path.join(dir, 'escaped.txt');
+    const droppedPath = path.join(dir, 'dropped.txt');
+    const script = path.join(dir, 'gc-child.mjs');
+    const srcUrl = pathToFileURL(path.resolve(import.meta.dirname, '../src/index.ts')).href;
+    fs.writeFileSync(
+      script,
+      `import { readlinkSync, writeSync } from 'node:fs';
 import { FileTable, open } from ${JSON.stringify(srcUrl)};
 import { UNCLOSED_WARNING } from ${JSON.stringify(new URL('diagnostics/unclosed-watch.ts', srcUrl).href)};
 const [escapedPath, droppedPath] = process.argv.slice(2);
@@ -203,49 +218,55 @@ for (let i = 0; i < 20 && warnings.length < 2; i++) {
 }
 writeSync(1, 'RESULT ' + JSON.stringify({ escapedFd, droppedFd, before, after: { escaped: link(escapedFd), dropped: link(droppedFd) }, warnings, open: table.descriptors().map((d) => d.number) }) + '\\n');
 `,
-  );
-  // NODE_OPTIONS (with --import tsx) is inherited, so the child can import src/*.ts.
-  const child = spawn(process.execPath, ['--expose-gc', script, escapedPath, droppedPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  assert.equal(code, 0, stderr);
-  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  assert.ok(line !== undefined, `no result; stderr:\n${stderr}`);
-  const r = JSON.parse(line.slice('RESULT '.length)) as {
-    escapedFd: number;
-    droppedFd: number;
-    before: { escaped: string | null; dropped: string | null };
-    after: { escaped: string | null; dropped: string | null };
-    warnings: { name: string; message: string; detail: string | null }[];
-    open: number[];
-  };
+    );
+    // NODE_OPTIONS (with --import tsx) is inherited, so the child can import src/*.ts.
+    const child = spawn(process.execPath, ['--expose-gc', script, escapedPath, droppedPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    assert.ok(line !== undefined, `no result; stderr:\n${stderr}`);
+    const r = JSON.parse(line.slice('RESULT '.length)) as {
+      escapedFd: number;
+      droppedFd: number;
+      before: { escaped: string | null; dropped: string | null };
+      after: { escaped: string | null; dropped: string | null };
+      warnings: { name: string; message: string; detail: string | null }[];
+      open: number[];
+    };
 
-  assert.equal(r.before.escaped, escapedPath);
-  assert.equal(r.before.dropped, droppedPath);
-  assert.equal(r.warnings.length, 2, `two FDKEEPER_UNCLOSED warnings: ${JSON.stringify(r.warnings)}`);
-  const escapedLine = markedLine(script, '// @escaped');
-  const droppedLine = markedLine(script, '// @dropped');
-  const dropped = r.warnings.find((w) => w.message.includes(droppedPath));
-  const escaped = r.warnings.find((w) => w.message.includes(escapedPath));
-  assert.ok(dropped !== undefined && escaped !== undefined, JSON.stringify(r.warnings));
-  assert.equal(dropped.name, 'ResourceWarning');
-  assert.ok(dropped.message.includes(`file '${droppedPath}' (fd ${String(r.droppedFd)}`), dropped.message);
-  assert.ok(dropped.message.includes(`opened at openDropped (${script}:${String(droppedLine)}:`), dropped.message);
-  assert.match(dropped.message, /fdkeeper closed it/);
-  assert.ok(dropped.detail?.includes(`at openDropped (${script}:${String(droppedLine)}:`), 'the warning detail is the open-site stack');
-  assert.ok(escaped.message.includes(`opened at openEscaped (${script}:${String(escapedLine)}:`), escaped.message);
-  assert.match(escaped.message, /escaped via fileno\(\), so it was left open/);
+    assert.equal(r.before.escaped, escapedPath);
+    assert.equal(r.before.dropped, droppedPath);
+    assert.equal(r.warnings.length, 2, `two FDKEEPER_UNCLOSED warnings: ${JSON.stringify(r.warnings)}`);
+    const escapedLine = markedLine(script, '// @escaped');
+    const droppedLine = markedLine(script, '// @dropped');
+    const dropped = r.warnings.find((w) => w.message.includes(droppedPath));
+    const escaped = r.warnings.find((w) => w.message.includes(escapedPath));
+    assert.ok(dropped !== undefined && escaped !== undefined, JSON.stringify(r.warnings));
+    assert.equal(dropped.name, 'ResourceWarning');
+    assert.ok(dropped.message.includes(`file '${droppedPath}' (fd ${String(r.droppedFd)}`), dropped.message);
+    assert.ok(dropped.message.includes(`opened at openDropped (${script}:${String(droppedLine)}:`), dropped.message);
+    assert.match(dropped.message, /fdkeeper closed it/);
+    assert.ok(
+      dropped.detail?.includes(`at openDropped (${script}:${String(droppedLine)}:`),
+      'the warning detail is the open-site stack',
+    );
+    assert.ok(escaped.message.includes(`opened at openEscaped (${script}:${String(escapedLine)}:`), escaped.message);
+    assert.match(escaped.message, /escaped via fileno\(\), so it was left open/);
 
-  // The escaped number is still open on its file (in /proc/self/fd and in the table); the other was closed,
-  // after its buffered text was flushed.
-  assert.equal(r.after.escaped, escapedPath);
-  assert.deepEqual(r.open, [r.escapedFd]);
-  assert.notEqual(r.after.dropped, droppedPath);
-  assert.equal(fs.readFileSync(droppedPath, 'utf8'), 'buffered, never flushed');
-});
+    // The escaped number is still open on its file (in /proc/self/fd and in the table); the other was closed,
+    // after its buffered text was flushed.
+    assert.equal(r.after.escaped, escapedPath);
+    assert.deepEqual(r.open, [r.escapedFd]);
+    assert.notEqual(r.after.dropped, droppedPath);
+    assert.equal(fs.readFileSync(droppedPath, 'utf8'), 'buffered, never flushed');
+  },
+);
 
 // ---------------------------------------------------------------------------------------------- (3)
 
@@ -278,14 +299,17 @@ test('duplicated descriptors: the plain reopen workaround loses data; table.dup,
     const target = table.openSync(other, 'w');
     try {
       assert.notEqual(dup, fd);
-      if (linux) assert.equal(procLink(dup), p, 'the duplicate\'s number names the same file in /proc');
+      if (linux) assert.equal(procLink(dup), p, "the duplicate's number names the same file in /proc");
       assert.equal(table.dup2(fd, target), target);
       if (linux) assert.equal(procLink(target), p, 'dup2 made the target number name the file');
       table.writeSync(fd, Buffer.from('first\n'));
-      assert.equal(table.seekSync(dup, 0, 1), 6, 'the dup sees the original\'s write in its offset');
+      assert.equal(table.seekSync(dup, 0, 1), 6, "the dup sees the original's write in its offset");
       table.writeSync(dup, Buffer.from('second\n'));
       table.writeSync(target, Buffer.from('third\n'));
-      assert.deepEqual([fd, dup, target].map((n) => table.seekSync(n, 0, 1)), [19, 19, 19]);
+      assert.deepEqual(
+        [fd, dup, target].map((n) => table.seekSync(n, 0, 1)),
+        [19, 19, 19],
+      );
       table.seekSync(dup, 0);
       assert.equal(table.seekSync(fd, 0, 1), 0, 'seeking one moves them all');
     } finally {
@@ -405,7 +429,10 @@ test('fd budget: 2,000 concurrent opens under ulimit -n 256 hit EMFILE with node
   assert.equal(fk.ok, BUDGET_OPENS, `all succeeded: ${JSON.stringify(fk.codes)} ${fk.firstError ?? ''}`);
   assert.deepEqual(fk.codes, {});
   assert.equal(fk.firstError, null);
-  assert.ok(fk.peak > 1 && fk.peak <= BUDGET_MAX_OPEN, `never more than the budget held at once (peak ${String(fk.peak)})`);
+  assert.ok(
+    fk.peak > 1 && fk.peak <= BUDGET_MAX_OPEN,
+    `never more than the budget held at once (peak ${String(fk.peak)})`,
+  );
   assert.equal(fk.sizeAfter, 0);
   assert.equal(fk.heldAfter, 0);
 });

@@ -20,7 +20,12 @@ function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
+function run(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): SpawnSyncReturns<string> {
   return spawnSync(command, args, { cwd, env: cleanEnv(env), encoding: 'utf8', timeout: 120_000 });
 }
 
@@ -31,7 +36,10 @@ before(() => {
   const packed = run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', project], ROOT);
   assert.equal(packed.status, 0, packed.stderr);
   const tarball = path.join(project, packed.stdout.trim().split('\n').at(-1) ?? '');
-  fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'ts-user', private: true, type: 'module' }));
+  fs.writeFileSync(
+    path.join(project, 'package.json'),
+    JSON.stringify({ name: 'ts-user', private: true, type: 'module' }),
+  );
   const npmArgs = ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', tarball];
   // From npm's cache when it has commander and picocolors; else from the registry.
   let installed = run('npm', ['--offline', ...npmArgs], project);
@@ -39,7 +47,10 @@ before(() => {
   assert.equal(installed.status, 0, installed.stderr);
   // Since issue 14 the package ships no source maps (they pointed at the unshipped src/); open-site.ts
   // still recognises its own frames by their dist/ path if a build with maps is installed.
-  assert.ok(!fs.existsSync(path.join(project, 'node_modules', 'fdkeeper', 'dist', 'diagnostics', 'open-site.js.map')), 'the package ships no source maps');
+  assert.ok(
+    !fs.existsSync(path.join(project, 'node_modules', 'fdkeeper', 'dist', 'diagnostics', 'open-site.js.map')),
+    'the package ships no source maps',
+  );
 });
 after(() => {
   fs.rmSync(project, { recursive: true, force: true });
@@ -98,13 +109,21 @@ function escape(s: string): string {
  * flags, and checks that every site names `source` at the marked lines.
  */
 function check(label: string, nodeArgs: readonly string[], script: string, source: string, sourceText: string): void {
-  const r = run(process.execPath, [...nodeArgs, '--import', 'fdkeeper/register', script, path.join(project, 'data.txt')], project, { FDKEEPER_REPORT: 'json' });
+  const r = run(
+    process.execPath,
+    [...nodeArgs, '--import', 'fdkeeper/register', script, path.join(project, 'data.txt')],
+    project,
+    { FDKEEPER_REPORT: 'json' },
+  );
   assert.equal(r.status, 0, `${label}: ${r.stderr}`);
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as AppOutput;
-  const hook = jsonReport(r.stderr) as { sites: { function: string; file: string; line: number; count: number; stack: string }[] };
+  const hook = jsonReport(r.stderr) as {
+    sites: { function: string; file: string; line: number; count: number; stack: string }[];
+  };
   const everything = JSON.stringify({ out, hook });
   assert.doesNotMatch(everything, /node_modules[/\\]fdkeeper/, `${label}: nothing names a file of the package`);
-  const at = (fn: string, marker: string): RegExp => new RegExp(`^${fn} \\(${escape(source)}:${lineOf(sourceText, marker)}:\\d+\\)$`);
+  const at = (fn: string, marker: string): RegExp =>
+    new RegExp(`^${fn} \\(${escape(source)}:${lineOf(sourceText, marker)}:\\d+\\)$`);
 
   // The FileTable's sites: two groups, one per line, not one merged site.
   assert.equal(out.sites.length, 4, label);
@@ -113,7 +132,10 @@ function check(label: string, nodeArgs: readonly string[], script: string, sourc
   assert.match(out.summary, /from 2 open sites/, label);
   // The budget's EMFILE names its top open sites.
   assert.match(out.emfile, /^EMFILE: /, label);
-  for (const [fn, marker] of [['budgetA', '@budgetA'], ['budgetB', '@budgetB']] as const) {
+  for (const [fn, marker] of [
+    ['budgetA', '@budgetA'],
+    ['budgetB', '@budgetB'],
+  ] as const) {
     assert.ok(out.emfile.includes(`1 × ${fn} (${source}:${lineOf(sourceText, marker)}:`), `${label}: ${out.emfile}`);
   }
   // EBADF's "opened at" and "closed at".
@@ -136,20 +158,29 @@ function check(label: string, nodeArgs: readonly string[], script: string, sourc
   for (const s of hook.sites) assert.match(s.stack, new RegExp(`^ {4}at ${s.function} \\(${escape(source)}:`), label);
 }
 
-test('open sites, EBADF sites and the register hook name the user\'s file:line under tsx, --enable-source-maps and plain node, from the installed package', () => {
+test("open sites, EBADF sites and the register hook name the user's file:line under tsx, --enable-source-maps and plain node, from the installed package", () => {
   fs.writeFileSync(path.join(project, 'data.txt'), 'data\n');
   const tsFile = path.join(project, 'app.ts');
   const mjsFile = path.join(project, 'app.mjs');
   fs.writeFileSync(tsFile, APP_TS);
   fs.writeFileSync(mjsFile, APP_MJS);
   // The TypeScript compiled with a source map, as `tsc --sourceMap` ships it.
-  const built = ts.transpileModule(APP_TS, { fileName: 'app.ts', compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: true } });
+  const built = ts.transpileModule(APP_TS, {
+    fileName: 'app.ts',
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: true },
+  });
   fs.writeFileSync(path.join(project, 'app.js'), built.outputText);
   fs.writeFileSync(path.join(project, 'app.js.map'), built.sourceMapText ?? '');
 
   check('tsx, app.ts', ['--import', TSX], tsFile, tsFile, APP_TS);
   check('tsx, app.mjs', ['--import', TSX], mjsFile, mjsFile, APP_MJS);
   check('--enable-source-maps, app.mjs', ['--enable-source-maps'], mjsFile, mjsFile, APP_MJS);
-  check('--enable-source-maps, compiled app.js → app.ts', ['--enable-source-maps'], path.join(project, 'app.js'), tsFile, APP_TS);
+  check(
+    '--enable-source-maps, compiled app.js → app.ts',
+    ['--enable-source-maps'],
+    path.join(project, 'app.js'),
+    tsFile,
+    APP_TS,
+  );
   check('plain, app.mjs', [], mjsFile, mjsFile, APP_MJS);
 });

@@ -45,15 +45,22 @@ function temps(dir: string): string[] {
  * that only read do not: this is the friendliest holder there is, and still a rename over it fails.
  */
 function holdOpen(file: string, ms: number): Promise<{ child: ChildProcess; exited: Promise<void> }> {
-  const code = 'const fs=require("fs");const fd=fs.openSync(process.argv[1],"r");process.stdout.write("ready\\n");setTimeout(()=>{fs.closeSync(fd);},Number(process.argv[2]));';
+  const code =
+    'const fs=require("fs");const fd=fs.openSync(process.argv[1],"r");process.stdout.write("ready\\n");setTimeout(()=>{fs.closeSync(fd);},Number(process.argv[2]));';
   const child = spawn(process.execPath, ['-e', code, file, String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.on('exit', () => { resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    child.on('exit', () => {
+      resolve();
+    }),
+  );
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (b: Buffer) => {
       if (b.toString().includes('ready')) resolve({ child, exited });
     });
     child.on('error', reject);
-    child.on('exit', (code) => { reject(new Error(`the holder exited (${String(code)}) before opening the file`)); });
+    child.on('exit', (code) => {
+      reject(new Error(`the holder exited (${String(code)}) before opening the file`));
+    });
   });
 }
 
@@ -72,12 +79,21 @@ async function withRetryBound<T>(ms: number, fn: () => Promise<T> | T): Promise<
 // ---------------------------------------------------------------- the retry protocol, everywhere
 
 /** A backend whose rename is refused `refusals` times (EPERM), then does `then`; lstat reports `mode`. */
-function scripted(refusals: number, then: 'ok' | 'ENOENT' = 'ok', mode = 0o666): { backend: Backend; calls: () => number } {
+function scripted(
+  refusals: number,
+  then: 'ok' | 'ENOENT' = 'ok',
+  mode = 0o666,
+): { backend: Backend; calls: () => number } {
   let calls = 0;
   const rename = (): void => {
     calls++;
-    if (calls <= refusals) throw Object.assign(new Error('EPERM: operation not permitted, rename'), { code: 'EPERM', syscall: 'rename' });
-    if (then === 'ENOENT') throw Object.assign(new Error('ENOENT: no such file or directory, rename'), { code: 'ENOENT', syscall: 'rename' });
+    if (calls <= refusals)
+      throw Object.assign(new Error('EPERM: operation not permitted, rename'), { code: 'EPERM', syscall: 'rename' });
+    if (then === 'ENOENT')
+      throw Object.assign(new Error('ENOENT: no such file or directory, rename'), {
+        code: 'ENOENT',
+        syscall: 'rename',
+      });
   };
   const st = { mode: 0o100000 | mode, isFile: () => true };
   const backend = {
@@ -111,7 +127,13 @@ test('rename retry: a refusal that outlasts the bound is an FsError with the cod
     let now = 0;
     const clock = (): number => (now += 40); // every look at the clock: 40 ms later
     const p = retryRename(backend, 'tmp', 'target', FIRST, { totalMs: 400, stepMs: 10, maxDelayMs: 100 }, clock);
-    const err = await (run === 'sync' ? Promise.resolve().then(() => { runSync(p); }) : runAsync(p)).then(
+    const err = await (
+      run === 'sync'
+        ? Promise.resolve().then(() => {
+            runSync(p);
+          })
+        : runAsync(p)
+    ).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -127,10 +149,18 @@ test('rename retry: a refusal that outlasts the bound is an FsError with the cod
 
 test('rename retry: a read-only target is refused at once; another error mid-way is passed on as it is', async () => {
   const ro = scripted(Infinity, 'ok', 0o444);
-  assert.throws(() => { runSync(retryRename(ro.backend, 'tmp', 'target', FIRST, POLICY)); }, (e: unknown) => e instanceof FsError && /read-only attribute/.test(e.message));
+  assert.throws(
+    () => {
+      runSync(retryRename(ro.backend, 'tmp', 'target', FIRST, POLICY));
+    },
+    (e: unknown) => e instanceof FsError && /read-only attribute/.test(e.message),
+  );
   assert.equal(ro.calls(), 0, 'no rename tried again');
   const gone = scripted(1, 'ENOENT');
-  await assert.rejects(runAsync(retryRename(gone.backend, 'tmp', 'target', FIRST, POLICY)), (e: unknown) => (e as { code?: string }).code === 'ENOENT' && !(e instanceof FsError));
+  await assert.rejects(
+    runAsync(retryRename(gone.backend, 'tmp', 'target', FIRST, POLICY)),
+    (e: unknown) => (e as { code?: string }).code === 'ENOENT' && !(e instanceof FsError),
+  );
 });
 
 test('rename retry: the bound is 5 s unless FDKEEPER_RENAME_RETRY_MS sets another; nonsense is ignored', async () => {
@@ -150,119 +180,153 @@ test('rename retry: the bound is 5 s unless FDKEEPER_RENAME_RETRY_MS sets anothe
 
 // ---------------------------------------------------------------- the real thing, on Windows
 
-test('Windows: a rename over a file another process holds open is refused (the control: plain fs.renameSync)', { skip: WINDOWS_ONLY }, async (t) => {
-  const dir = tempDir(t);
-  const target = path.join(dir, 'held.txt');
-  fs.writeFileSync(target, 'old');
-  fs.writeFileSync(path.join(dir, 'new.txt'), 'new');
-  const { child, exited } = await holdOpen(target, 60_000);
-  try {
-    assert.throws(() => { fs.renameSync(path.join(dir, 'new.txt'), target); }, (e: unknown) => ['EPERM', 'EACCES', 'EBUSY'].includes((e as { code?: string }).code ?? ''));
-    assert.equal(fs.readFileSync(target, 'utf8'), 'old');
-  } finally {
-    child.kill();
-    await exited;
-  }
-});
-
-test('Windows: atomicWriteSync and atomicWrite over a target held open for a moment: retried until it is let go, then written', { skip: WINDOWS_ONLY }, async (t) => {
-  const dir = tempDir(t);
-  const target = path.join(dir, 'settings.json');
-  for (const form of ['sync', 'async'] as const) {
+test(
+  'Windows: a rename over a file another process holds open is refused (the control: plain fs.renameSync)',
+  { skip: WINDOWS_ONLY },
+  async (t) => {
+    const dir = tempDir(t);
+    const target = path.join(dir, 'held.txt');
     fs.writeFileSync(target, 'old');
-    const { exited } = await holdOpen(target, 600);
-    if (form === 'sync') atomicWriteSync(target, `new ${form}`);
-    else await atomicWrite(target, `new ${form}`);
-    await exited;
-    assert.equal(fs.readFileSync(target, 'utf8'), `new ${form}`);
-    assert.deepEqual(temps(dir), [], 'no temp file left');
-  }
-});
+    fs.writeFileSync(path.join(dir, 'new.txt'), 'new');
+    const { child, exited } = await holdOpen(target, 60_000);
+    try {
+      assert.throws(
+        () => {
+          fs.renameSync(path.join(dir, 'new.txt'), target);
+        },
+        (e: unknown) => ['EPERM', 'EACCES', 'EBUSY'].includes((e as { code?: string }).code ?? ''),
+      );
+      assert.equal(fs.readFileSync(target, 'utf8'), 'old');
+    } finally {
+      child.kill();
+      await exited;
+    }
+  },
+);
 
-test('Windows: held open past the bound: an FsError naming the target, the target byte-identical, no temp left', { skip: WINDOWS_ONLY }, async (t) => {
-  const dir = tempDir(t);
-  const target = path.join(dir, 'held.log');
-  fs.writeFileSync(target, 'the original');
-  const { child, exited } = await holdOpen(target, 60_000);
-  try {
-    await withRetryBound(300, async () => {
-      const check = (e: unknown): boolean => {
-        assert.ok(e instanceof FsError);
-        assert.ok(['EPERM', 'EACCES', 'EBUSY'].includes(e.code), e.code);
-        assert.equal(e.path, target);
-        assert.match(e.message, /another process has the target open/);
-        assert.match(e.message, /the target was not changed/);
-        return true;
-      };
-      assert.throws(() => { atomicWriteSync(target, 'replacement'); }, check);
-      await assert.rejects(atomicWrite(target, 'replacement'), check);
-      const pending = await atomicCreate(target);
-      await pending.write('replacement');
-      await assert.rejects(pending.commit(), check);
-    });
-    assert.equal(fs.readFileSync(target, 'utf8'), 'the original');
-    assert.deepEqual(temps(dir), [], 'no temp file left');
-  } finally {
-    child.kill();
-    await exited;
-  }
-});
+test(
+  'Windows: atomicWriteSync and atomicWrite over a target held open for a moment: retried until it is let go, then written',
+  { skip: WINDOWS_ONLY },
+  async (t) => {
+    const dir = tempDir(t);
+    const target = path.join(dir, 'settings.json');
+    for (const form of ['sync', 'async'] as const) {
+      fs.writeFileSync(target, 'old');
+      const { exited } = await holdOpen(target, 600);
+      if (form === 'sync') atomicWriteSync(target, `new ${form}`);
+      else await atomicWrite(target, `new ${form}`);
+      await exited;
+      assert.equal(fs.readFileSync(target, 'utf8'), `new ${form}`);
+      assert.deepEqual(temps(dir), [], 'no temp file left');
+    }
+  },
+);
 
-test("Windows: a directory cannot be fsynced there (the control), and 'full' durability skips it", { skip: WINDOWS_ONLY }, async (t) => {
-  const dir = tempDir(t);
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-    assert.fail('fsync of a directory worked: the skip in src/atomic/dir-sync.ts may be unneeded');
-  } catch (e) {
-    assert.ok(['EPERM', 'EISDIR', 'EACCES', 'EINVAL'].includes((e as { code?: string }).code ?? ''), String(e));
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-  const target = path.join(dir, 'durable.txt');
-  atomicWriteSync(target, 'one', { durability: 'full' });
-  await atomicWrite(target, 'two', { durability: 'full' });
-  assert.equal(fs.readFileSync(target, 'utf8'), 'two');
-});
+test(
+  'Windows: held open past the bound: an FsError naming the target, the target byte-identical, no temp left',
+  { skip: WINDOWS_ONLY },
+  async (t) => {
+    const dir = tempDir(t);
+    const target = path.join(dir, 'held.log');
+    fs.writeFileSync(target, 'the original');
+    const { child, exited } = await holdOpen(target, 60_000);
+    try {
+      await withRetryBound(300, async () => {
+        const check = (e: unknown): boolean => {
+          assert.ok(e instanceof FsError);
+          assert.ok(['EPERM', 'EACCES', 'EBUSY'].includes(e.code), e.code);
+          assert.equal(e.path, target);
+          assert.match(e.message, /another process has the target open/);
+          assert.match(e.message, /the target was not changed/);
+          return true;
+        };
+        assert.throws(() => {
+          atomicWriteSync(target, 'replacement');
+        }, check);
+        await assert.rejects(atomicWrite(target, 'replacement'), check);
+        const pending = await atomicCreate(target);
+        await pending.write('replacement');
+        await assert.rejects(pending.commit(), check);
+      });
+      assert.equal(fs.readFileSync(target, 'utf8'), 'the original');
+      assert.deepEqual(temps(dir), [], 'no temp file left');
+    } finally {
+      child.kill();
+      await exited;
+    }
+  },
+);
 
-test('Windows paths: temp names beside a drive-letter target, backslashes or not; cleanupTemps removes a dead writer\'s temp', { skip: WINDOWS_ONLY }, async (t) => {
-  const dir = tempDir(t);
-  assert.match(dir, /^[A-Za-z]:\\/, 'os.tmpdir() is a drive-letter path');
-  const target = path.join(dir, 'a.txt');
-  const temp = tempNameFor(target);
-  assert.equal(path.dirname(temp), dir, 'the temp file is in the target\'s directory');
-  assert.equal(parseTempName(path.basename(temp))?.base, 'a.txt');
-  // Forward slashes and a relative path name the same file.
-  atomicWriteSync(target.replaceAll('\\', '/'), 'slashes');
-  assert.equal(fs.readFileSync(target, 'utf8'), 'slashes');
-  const cwd = process.cwd();
-  process.chdir(dir);
-  try {
-    await atomicWrite('.\\b.txt', 'relative');
-  } finally {
-    process.chdir(cwd);
-  }
-  assert.equal(fs.readFileSync(path.join(dir, 'b.txt'), 'utf8'), 'relative');
-  // A temp left by a writer that is gone (a pid no process has): cleanupTemps takes it, and only it.
-  const stale = path.join(dir, path.basename(tempNameFor(target)).replace(/pid\d+/, 'pid999999'));
-  fs.writeFileSync(stale, 'half');
-  const removed = await cleanupTemps(dir);
-  assert.deepEqual(removed.map((p) => path.basename(p)), [path.basename(stale)]);
-  assert.deepEqual(temps(dir), []);
-  assert.deepEqual(fs.readdirSync(dir).sort(), ['a.txt', 'b.txt']);
-});
+test(
+  "Windows: a directory cannot be fsynced there (the control), and 'full' durability skips it",
+  { skip: WINDOWS_ONLY },
+  async (t) => {
+    const dir = tempDir(t);
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(dir, 'r');
+      fs.fsyncSync(fd);
+      assert.fail('fsync of a directory worked: the skip in src/atomic/dir-sync.ts may be unneeded');
+    } catch (e) {
+      assert.ok(['EPERM', 'EISDIR', 'EACCES', 'EINVAL'].includes((e as { code?: string }).code ?? ''), String(e));
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+    const target = path.join(dir, 'durable.txt');
+    atomicWriteSync(target, 'one', { durability: 'full' });
+    await atomicWrite(target, 'two', { durability: 'full' });
+    assert.equal(fs.readFileSync(target, 'utf8'), 'two');
+  },
+);
 
-test('Windows: createExclusive claims a name once; the second caller is told it exists; no claim or temp left', { skip: WINDOWS_ONLY }, async (t) => {
-  const dir = tempDir(t);
-  const target = path.join(dir, 'lock.json');
-  const [a, b] = await Promise.all([createExclusive(target, 'first'), createExclusive(target, 'second')]);
-  const results = [a, b];
-  assert.equal(results.filter((r) => r.created).length, 1, 'exactly one created it');
-  const winner = a.created ? 'first' : 'second';
-  assert.equal(fs.readFileSync(target, 'utf8'), winner);
-  const again = await createExclusive(target, 'third');
-  assert.deepEqual(again.created, false);
-  assert.equal(fs.readFileSync(target, 'utf8'), winner);
-  assert.deepEqual(fs.readdirSync(dir), ['lock.json'], 'no claim or temp file left');
-});
+test(
+  "Windows paths: temp names beside a drive-letter target, backslashes or not; cleanupTemps removes a dead writer's temp",
+  { skip: WINDOWS_ONLY },
+  async (t) => {
+    const dir = tempDir(t);
+    assert.match(dir, /^[A-Za-z]:\\/, 'os.tmpdir() is a drive-letter path');
+    const target = path.join(dir, 'a.txt');
+    const temp = tempNameFor(target);
+    assert.equal(path.dirname(temp), dir, "the temp file is in the target's directory");
+    assert.equal(parseTempName(path.basename(temp))?.base, 'a.txt');
+    // Forward slashes and a relative path name the same file.
+    atomicWriteSync(target.replaceAll('\\', '/'), 'slashes');
+    assert.equal(fs.readFileSync(target, 'utf8'), 'slashes');
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      await atomicWrite('.\\b.txt', 'relative');
+    } finally {
+      process.chdir(cwd);
+    }
+    assert.equal(fs.readFileSync(path.join(dir, 'b.txt'), 'utf8'), 'relative');
+    // A temp left by a writer that is gone (a pid no process has): cleanupTemps takes it, and only it.
+    const stale = path.join(dir, path.basename(tempNameFor(target)).replace(/pid\d+/, 'pid999999'));
+    fs.writeFileSync(stale, 'half');
+    const removed = await cleanupTemps(dir);
+    assert.deepEqual(
+      removed.map((p) => path.basename(p)),
+      [path.basename(stale)],
+    );
+    assert.deepEqual(temps(dir), []);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['a.txt', 'b.txt']);
+  },
+);
+
+test(
+  'Windows: createExclusive claims a name once; the second caller is told it exists; no claim or temp left',
+  { skip: WINDOWS_ONLY },
+  async (t) => {
+    const dir = tempDir(t);
+    const target = path.join(dir, 'lock.json');
+    const [a, b] = await Promise.all([createExclusive(target, 'first'), createExclusive(target, 'second')]);
+    const results = [a, b];
+    assert.equal(results.filter((r) => r.created).length, 1, 'exactly one created it');
+    const winner = a.created ? 'first' : 'second';
+    assert.equal(fs.readFileSync(target, 'utf8'), winner);
+    const again = await createExclusive(target, 'third');
+    assert.deepEqual(again.created, false);
+    assert.equal(fs.readFileSync(target, 'utf8'), winner);
+    assert.deepEqual(fs.readdirSync(dir), ['lock.json'], 'no claim or temp file left');
+  },
+);

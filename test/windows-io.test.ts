@@ -54,7 +54,7 @@ test('dup and dup2 share one position with the original; closing one leaves the 
   assert.notEqual(d, fd);
   table.writeSync(fd, Buffer.from('one,'));
   table.writeSync(d, Buffer.from('two,'), undefined, undefined, null);
-  assert.equal(table.seekSync(fd, 0, SEEK_CUR), 8, 'the write through the duplicate moved the original\'s position');
+  assert.equal(table.seekSync(fd, 0, SEEK_CUR), 8, "the write through the duplicate moved the original's position");
   // dup2 onto a number well above anything open: that number, the same position.
   const target = Math.max(fd, d) + 5;
   assert.equal(table.dup2(fd, target), target);
@@ -82,26 +82,35 @@ test('dup2 over an open number replaces it: the old file is closed, the number n
   assert.equal(table.dup2(a, b), b);
   const buf = Buffer.alloc(4);
   table.readSync(b, buf);
-  assert.equal(buf.toString(), 'AAAA', 'b now reads a\'s file');
+  assert.equal(buf.toString(), 'AAAA', "b now reads a's file");
   table.closeSync(a);
   table.closeSync(b);
   assert.equal(table.heldCount, 0);
 });
 
-test('pipe(): on Windows a clear ENOSYS FsError (no named pipes); elsewhere a working pipe', { skip: process.platform === 'win32' || process.platform === 'linux' || process.platform === 'darwin' ? false : 'pipe() is only specified for Linux, macOS and Windows' }, () => {
-  if (process.platform !== 'win32') {
-    const p = pipe();
-    p.writer.writeSync(Buffer.from('x'));
-    assert.equal(p.reader.readSync(1).toString(), 'x');
-    p.writer.closeSync();
-    p.reader.closeSync();
-    return;
-  }
-  assert.throws(
-    () => pipe(),
-    (e: unknown) => e instanceof FsError && e.code === 'ENOSYS' && e.syscall === 'pipe' && /Windows/.test(e.message),
-  );
-});
+test(
+  'pipe(): on Windows a clear ENOSYS FsError (no named pipes); elsewhere a working pipe',
+  {
+    skip:
+      process.platform === 'win32' || process.platform === 'linux' || process.platform === 'darwin'
+        ? false
+        : 'pipe() is only specified for Linux, macOS and Windows',
+  },
+  () => {
+    if (process.platform !== 'win32') {
+      const p = pipe();
+      p.writer.writeSync(Buffer.from('x'));
+      assert.equal(p.reader.readSync(1).toString(), 'x');
+      p.writer.closeSync();
+      p.reader.closeSync();
+      return;
+    }
+    assert.throws(
+      () => pipe(),
+      (e: unknown) => e instanceof FsError && e.code === 'ENOSYS' && e.syscall === 'pipe' && /Windows/.test(e.message),
+    );
+  },
+);
 
 test("text mode: '\\n' is written as the platform's line ending (os.EOL) when newline is left alone, as CPython's os.linesep", (t) => {
   const dir = tempDir(t);
@@ -114,13 +123,17 @@ test("text mode: '\\n' is written as the platform's line ending (os.EOL) when ne
   // CPython (newline=None): every '\n' becomes os.linesep; a '\r' already there stays (so '\r\n' → '\r\r\n' on Windows).
   assert.equal(fs.readFileSync(file, 'latin1'), `one${eol}two\r${eol}three${eol}`);
   const r = openSync(file, 'r');
-  assert.equal(r.readSync(), process.platform === 'win32' ? 'one\ntwo\n\nthree\n' : 'one\ntwo\nthree\n', 'universal newlines read each \\r\\n and lone \\r as \\n');
+  assert.equal(
+    r.readSync(),
+    process.platform === 'win32' ? 'one\ntwo\n\nthree\n' : 'one\ntwo\nthree\n',
+    'universal newlines read each \\r\\n and lone \\r as \\n',
+  );
   r.closeSync();
 });
 
 test("text mode: newline '' and '\\n' write untranslated; '\\r\\n' and '\\r' translate on every platform", (t) => {
   const dir = tempDir(t);
-  const cases: [('' | '\n' | '\r' | '\r\n'), string][] = [
+  const cases: ['' | '\n' | '\r' | '\r\n', string][] = [
     ['', 'a\nb\r\n'],
     ['\n', 'a\nb\r\n'],
     ['\r\n', 'a\r\nb\r\r\n'],

@@ -24,7 +24,11 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
 
 /** Runs `code` (CommonJS, `fs` in scope, the paths as argv[1..]) in another Node process; throws if it fails. */
 function inAnotherProcess(code: string, ...args: string[]): void {
-  const r = spawnSync(process.execPath, ['-e', `const fs=require("fs");${code}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['-e', `const fs=require("fs");${code}`, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (r.status !== 0) throw new Error(`the other process failed (${String(r.status)}): ${r.stderr}`);
 }
 
@@ -52,7 +56,10 @@ test('another process renames the open log away: noticed (timer or directory wat
   } finally {
     await log.close();
   }
-  assert.deepEqual(seen.map((e) => e.reason), ['renamed']);
+  assert.deepEqual(
+    seen.map((e) => e.reason),
+    ['renamed'],
+  );
   assert.equal(fs.readFileSync(`${file}.1`, 'utf8'), 'one\n', 'the renamed file keeps its lines');
   assert.equal(fs.readFileSync(file, 'utf8'), 'two\n', 'a new file at the path gets the next ones');
 });
@@ -60,12 +67,22 @@ test('another process renames the open log away: noticed (timer or directory wat
 test('checkNow after another process renamed the log away and created a new one: renamed, nothing lost or doubled', (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'app.log');
-  const log = openLog(file, { checkInterval: 3_600_000, flushInterval: 3_600_000, watch: false, checkAroundWrites: false, renameGrace: 0 });
+  const log = openLog(file, {
+    checkInterval: 3_600_000,
+    flushInterval: 3_600_000,
+    watch: false,
+    checkAroundWrites: false,
+    renameGrace: 0,
+  });
   try {
     log.write('a\n');
     log.flushSync();
     assert.equal(log.checkNow(), undefined);
-    inAnotherProcess('fs.renameSync(process.argv[1], process.argv[2]); fs.writeFileSync(process.argv[1], "");', file, `${file}.1`);
+    inAnotherProcess(
+      'fs.renameSync(process.argv[1], process.argv[2]); fs.writeFileSync(process.argv[1], "");',
+      file,
+      `${file}.1`,
+    );
     assert.equal(log.checkNow(), 'renamed', 'a link count of 1 on the open file: renamed away, not deleted');
     log.write('b\n');
     log.flushSync();
@@ -76,17 +93,23 @@ test('checkNow after another process renamed the log away and created a new one:
   assert.equal(fs.readFileSync(file, 'utf8'), 'b\n');
 });
 
-test('Windows: another process cannot rename a new file over the open log (the reason rotations there rename away or copy)', { skip: process.platform === 'win32' ? false : 'Windows-only: POSIX lets a rename replace an open file' }, async (t) => {
-  const dir = tempDir(t);
-  const file = path.join(dir, 'app.log');
-  const log = openLog(file, { watch: false });
-  try {
-    log.write('kept\n');
-    await log.flush();
-    fs.writeFileSync(`${file}.new`, 'new\n');
-    assert.throws(() => { inAnotherProcess('fs.renameSync(process.argv[1], process.argv[2]);', `${file}.new`, file); }, /EPERM|EACCES|EBUSY/);
-  } finally {
-    await log.close();
-  }
-  assert.equal(fs.readFileSync(file, 'utf8'), 'kept\n');
-});
+test(
+  'Windows: another process cannot rename a new file over the open log (the reason rotations there rename away or copy)',
+  { skip: process.platform === 'win32' ? false : 'Windows-only: POSIX lets a rename replace an open file' },
+  async (t) => {
+    const dir = tempDir(t);
+    const file = path.join(dir, 'app.log');
+    const log = openLog(file, { watch: false });
+    try {
+      log.write('kept\n');
+      await log.flush();
+      fs.writeFileSync(`${file}.new`, 'new\n');
+      assert.throws(() => {
+        inAnotherProcess('fs.renameSync(process.argv[1], process.argv[2]);', `${file}.new`, file);
+      }, /EPERM|EACCES|EBUSY/);
+    } finally {
+      await log.close();
+    }
+    assert.equal(fs.readFileSync(file, 'utf8'), 'kept\n');
+  },
+);

@@ -51,7 +51,11 @@ export interface AtomicWriter {
   write(target: string, data: Buffer): Promise<void>;
 }
 
-const TAG: Record<DurabilityClass, string> = { 'file+dir': '[durable: file+dir]', file: '[file fsync only]', none: '[no fsync]' };
+const TAG: Record<DurabilityClass, string> = {
+  'file+dir': '[durable: file+dir]',
+  file: '[file fsync only]',
+  none: '[no fsync]',
+};
 
 export const FDK_FULL = `fdkeeper atomicWrite 'full' ${TAG['file+dir']}`;
 export const FDK_FILE = `fdkeeper atomicWrite 'file' ${TAG.file}`;
@@ -87,13 +91,34 @@ function done(run: (cb: (err: NodeJS.ErrnoException | null) => void) => void): P
 }
 
 const raw = {
-  open: (p: string, flags: string, mode: number): Promise<number> => call<number>((cb) => { fs.open(p, flags, mode, cb); }),
-  write: (fd: number, b: Buffer, off: number, len: number, pos: number): Promise<number> => call<number>((cb) => { fs.write(fd, b, off, len, pos, cb); }),
-  fdatasync: (fd: number): Promise<void> => done((cb) => { fs.fdatasync(fd, cb); }),
-  fsync: (fd: number): Promise<void> => done((cb) => { fs.fsync(fd, cb); }),
-  close: (fd: number): Promise<void> => done((cb) => { fs.close(fd, cb); }),
-  rename: (a: string, b: string): Promise<void> => done((cb) => { fs.rename(a, b, cb); }),
-  unlink: (p: string): Promise<void> => done((cb) => { fs.unlink(p, cb); }),
+  open: (p: string, flags: string, mode: number): Promise<number> =>
+    call<number>((cb) => {
+      fs.open(p, flags, mode, cb);
+    }),
+  write: (fd: number, b: Buffer, off: number, len: number, pos: number): Promise<number> =>
+    call<number>((cb) => {
+      fs.write(fd, b, off, len, pos, cb);
+    }),
+  fdatasync: (fd: number): Promise<void> =>
+    done((cb) => {
+      fs.fdatasync(fd, cb);
+    }),
+  fsync: (fd: number): Promise<void> =>
+    done((cb) => {
+      fs.fsync(fd, cb);
+    }),
+  close: (fd: number): Promise<void> =>
+    done((cb) => {
+      fs.close(fd, cb);
+    }),
+  rename: (a: string, b: string): Promise<void> =>
+    done((cb) => {
+      fs.rename(a, b, cb);
+    }),
+  unlink: (p: string): Promise<void> =>
+    done((cb) => {
+      fs.unlink(p, cb);
+    }),
 };
 
 /** open(dir, O_RDONLY) + fsync + close: makes a rename in `dir` durable. */
@@ -169,7 +194,9 @@ function atomically(p: string, b: Buffer): Promise<void> {
 /** The installed version of a peer (for the table header). */
 export function peerVersion(name: string): string {
   const root = path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url))));
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version?: string };
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')) as {
+    version?: string;
+  };
   return pkg.version ?? '?';
 }
 
@@ -183,16 +210,80 @@ export function atomicWriters(): AtomicWriter[] {
   const loadWfa = (): Promise<void> => loadPeer('wfa');
   const loadAtomically = (): Promise<void> => loadPeer('atomically');
   return [
-    { name: BARE, short: 'bare durable', durability: 'file+dir', fdkeeper: false, load: none, write: (p, b) => bareWrite(p, b, 'file+dir') },
-    { name: FDK_FULL, durability: 'file+dir', fdkeeper: true, load: none, write: (p, b) => atomicWrite(p, b, { durability: 'full' }) },
-    { name: WFA_DIR, durability: 'file+dir', fdkeeper: false, load: loadWfa, write: async (p, b) => { await wfa(p, b); await fsyncDir(path.dirname(p)); } },
-    { name: ATOMICALLY_DIR, durability: 'file+dir', fdkeeper: false, load: loadAtomically, write: async (p, b) => { await atomically(p, b); await fsyncDir(path.dirname(p)); } },
-    { name: BARE_FILE, short: 'bare file', durability: 'file', fdkeeper: false, load: none, write: (p, b) => bareWrite(p, b, 'file') },
-    { name: FDK_FILE, durability: 'file', fdkeeper: true, load: none, write: (p, b) => atomicWrite(p, b, { durability: 'file' }) },
+    {
+      name: BARE,
+      short: 'bare durable',
+      durability: 'file+dir',
+      fdkeeper: false,
+      load: none,
+      write: (p, b) => bareWrite(p, b, 'file+dir'),
+    },
+    {
+      name: FDK_FULL,
+      durability: 'file+dir',
+      fdkeeper: true,
+      load: none,
+      write: (p, b) => atomicWrite(p, b, { durability: 'full' }),
+    },
+    {
+      name: WFA_DIR,
+      durability: 'file+dir',
+      fdkeeper: false,
+      load: loadWfa,
+      write: async (p, b) => {
+        await wfa(p, b);
+        await fsyncDir(path.dirname(p));
+      },
+    },
+    {
+      name: ATOMICALLY_DIR,
+      durability: 'file+dir',
+      fdkeeper: false,
+      load: loadAtomically,
+      write: async (p, b) => {
+        await atomically(p, b);
+        await fsyncDir(path.dirname(p));
+      },
+    },
+    {
+      name: BARE_FILE,
+      short: 'bare file',
+      durability: 'file',
+      fdkeeper: false,
+      load: none,
+      write: (p, b) => bareWrite(p, b, 'file'),
+    },
+    {
+      name: FDK_FILE,
+      durability: 'file',
+      fdkeeper: true,
+      load: none,
+      write: (p, b) => atomicWrite(p, b, { durability: 'file' }),
+    },
     { name: WFA, short: 'w-f-a', durability: 'file', fdkeeper: false, load: loadWfa, write: wfa },
-    { name: ATOMICALLY, short: 'atomically', durability: 'file', fdkeeper: false, load: loadAtomically, write: atomically },
-    { name: BARE_NONE, short: 'bare no-sync', durability: 'none', fdkeeper: false, load: none, write: (p, b) => bareWrite(p, b, 'none') },
-    { name: FDK_NONE, durability: 'none', fdkeeper: true, load: none, write: (p, b) => atomicWrite(p, b, { durability: 'none' }) },
+    {
+      name: ATOMICALLY,
+      short: 'atomically',
+      durability: 'file',
+      fdkeeper: false,
+      load: loadAtomically,
+      write: atomically,
+    },
+    {
+      name: BARE_NONE,
+      short: 'bare no-sync',
+      durability: 'none',
+      fdkeeper: false,
+      load: none,
+      write: (p, b) => bareWrite(p, b, 'none'),
+    },
+    {
+      name: FDK_NONE,
+      durability: 'none',
+      fdkeeper: true,
+      load: none,
+      write: (p, b) => atomicWrite(p, b, { durability: 'none' }),
+    },
     {
       name: STENO,
       short: 'steno',
@@ -275,11 +366,18 @@ function flushAll(): void {
 }
 
 function safeName(s: string): string {
-  return s.replace(/\[.*\]/, '').trim().replace(/[^A-Za-z0-9._-]+/g, '_');
+  return s
+    .replace(/\[.*\]/, '')
+    .trim()
+    .replace(/[^A-Za-z0-9._-]+/g, '_');
 }
 
 /** One contender's private directory, made in setup and removed in teardown. */
-function privateDir(root: string, groupId: string, w: AtomicWriter): { dir: string; setup: () => void; teardown: () => void } {
+function privateDir(
+  root: string,
+  groupId: string,
+  w: AtomicWriter,
+): { dir: string; setup: () => void; teardown: () => void } {
   const dir = path.join(root, 'atomic', groupId, safeName(w.name));
   return {
     dir,
@@ -294,7 +392,12 @@ function privateDir(root: string, groupId: string, w: AtomicWriter): { dir: stri
 }
 
 /** Calls `write` for every item at once; returns how many calls resolved, remembering the first failure. */
-async function allAtOnce<T>(items: readonly T[], n: number, write: (item: T, i: number) => Promise<void>, failed: { error: unknown }): Promise<number> {
+async function allAtOnce<T>(
+  items: readonly T[],
+  n: number,
+  write: (item: T, i: number) => Promise<void>,
+  failed: { error: unknown },
+): Promise<number> {
   const calls: Promise<void>[] = [];
   for (let i = 0; i < n; i++) calls.push(write(items[i]!, i));
   const settled = await Promise.allSettled(calls);
@@ -337,7 +440,10 @@ function sequential(root: string, groupId: string, w: AtomicWriter, bufs: readon
       const got = readOrNull(target);
       const problems: string[] = [];
       if (got === null) problems.push(`${TARGET} missing`);
-      else if (!got.equals(want)) problems.push(`${TARGET} (${got.length} bytes, seed ${got.length >= 4 ? got.readUInt32LE(0) : '?'}) is not the last buffer written (seed ${want.readUInt32LE(0)})`);
+      else if (!got.equals(want))
+        problems.push(
+          `${TARGET} (${got.length} bytes, seed ${got.length >= 4 ? got.readUInt32LE(0) : '?'}) is not the last buffer written (seed ${want.readUInt32LE(0)})`,
+        );
       const left = leftovers(d.dir, only);
       if (left.length > 0) problems.push(describeLeftovers(left));
       return problems.length === 0 ? undefined : problems.join('; ');
@@ -353,7 +459,13 @@ interface LastWins {
 }
 
 /** n concurrent writes (Promise.all) of distinct buffers to one path; two buffer sets, alternating per sample. */
-function concurrentSamePath(root: string, groupId: string, w: AtomicWriter, sets: readonly (readonly Buffer[])[], tally: LastWins): Contender {
+function concurrentSamePath(
+  root: string,
+  groupId: string,
+  w: AtomicWriter,
+  sets: readonly (readonly Buffer[])[],
+  tally: LastWins,
+): Contender {
   const d = privateDir(root, groupId, w);
   const target = path.join(d.dir, TARGET);
   const only = new Set([TARGET]);
@@ -381,7 +493,10 @@ function concurrentSamePath(root: string, groupId: string, w: AtomicWriter, sets
       else {
         const seed = got.length >= 4 ? got.readUInt32LE(0) : -1;
         const match = bufs.find((b) => b.readUInt32LE(0) === seed);
-        if (match === undefined || !match.equals(got)) problems.push(`${TARGET} (${got.length} bytes, seed ${seed}) matches none of the ${n} buffers written by this sample`);
+        if (match === undefined || !match.equals(got))
+          problems.push(
+            `${TARGET} (${got.length} bytes, seed ${seed}) matches none of the ${n} buffers written by this sample`,
+          );
         else {
           tally.samples++;
           if (match === bufs[n - 1]) tally.last++;
@@ -396,7 +511,13 @@ function concurrentSamePath(root: string, groupId: string, w: AtomicWriter, sets
 }
 
 /** n concurrent writes, each to its own file in one directory; two buffer sets, alternating per sample. */
-function concurrentDistinct(root: string, groupId: string, w: AtomicWriter, sets: readonly (readonly Buffer[])[], names: readonly string[]): Contender {
+function concurrentDistinct(
+  root: string,
+  groupId: string,
+  w: AtomicWriter,
+  sets: readonly (readonly Buffer[])[],
+  names: readonly string[],
+): Contender {
   const d = privateDir(root, groupId, w);
   const paths = names.map((f) => path.join(d.dir, f));
   let sample = 0;
@@ -423,7 +544,8 @@ function concurrentDistinct(root: string, groupId: string, w: AtomicWriter, sets
       for (let i = 0; i < n; i++) {
         const got = readOrNull(paths[i]!);
         if (got === null || !got.equals(bufs[i]!)) {
-          if (bad++ === 0) firstBad = `${names[i]!} ${got === null ? 'missing' : `has ${got.length} bytes, seed ${got.length >= 4 ? got.readUInt32LE(0) : '?'}`}`;
+          if (bad++ === 0)
+            firstBad = `${names[i]!} ${got === null ? 'missing' : `has ${got.length} bytes, seed ${got.length >= 4 ? got.readUInt32LE(0) : '?'}`}`;
         }
       }
       if (bad > 0) problems.push(`${bad} of ${n} files do not hold their buffer (first: ${firstBad})`);
@@ -441,7 +563,7 @@ const ISSUE = 'issue 4';
 
 /** The fsync matrix, as a note under every table. */
 const MATRIX_NOTE =
-  'durability per row (from each library\'s source): write-file-atomic fsyncs the temp file (fsync, `fsync: true` default), never the directory; atomically fsyncs the temp file unless `fsync: false` (and waits for it unless `fsyncWait: false`), never the directory; steno never fsyncs; the "+ dir fsync by hand" rows add open(dir) + fsync + close after the peer\'s write resolves; fdkeeper \'full\' fsyncs the file and the directory, \'file\' only the file, \'none\' nothing; the bare rows fdatasync the file.';
+  "durability per row (from each library's source): write-file-atomic fsyncs the temp file (fsync, `fsync: true` default), never the directory; atomically fsyncs the temp file unless `fsync: false` (and waits for it unless `fsyncWait: false`), never the directory; steno never fsyncs; the \"+ dir fsync by hand\" rows add open(dir) + fsync + close after the peer's write resolves; fdkeeper 'full' fsyncs the file and the directory, 'file' only the file, 'none' nothing; the bare rows fdatasync the file.";
 
 export const atomic: BenchCase = {
   name: 'atomic',
@@ -471,8 +593,12 @@ export const atomic: BenchCase = {
     const seqBufs1k = [0, 1, 2, 3].map((i) => makeBuf(1024, 1000 + i));
     const seqBufs1m = [0, 1, 2, 3].map((i) => makeBuf(1 << 20, 2000 + i));
     // Sizes vary (512..1535 bytes, mean ~1 KiB) so a torn or interleaved write cannot pass the check.
-    const concSets = [3000, 7000].map((base) => Array.from({ length: nConc }, (_, i) => makeBuf(512 + ((i * 37) % 1024), base + i)));
-    const distinctSets = [11000, 15000].map((base) => Array.from({ length: nDistinct }, (_, i) => makeBuf(1024, base + i)));
+    const concSets = [3000, 7000].map((base) =>
+      Array.from({ length: nConc }, (_, i) => makeBuf(512 + ((i * 37) % 1024), base + i)),
+    );
+    const distinctSets = [11000, 15000].map((base) =>
+      Array.from({ length: nDistinct }, (_, i) => makeBuf(1024, base + i)),
+    );
     const distinctNames = Array.from({ length: nDistinct }, (_, i) => `file-${String(i).padStart(4, '0')}.bin`);
 
     const seqTargets = (what: string): Target[] => [
@@ -491,7 +617,12 @@ export const atomic: BenchCase = {
       expect: (n) => n,
       contenders: writers().map((w) => sequential(ctx.dir, 'atomic-seq-1k', w, seqBufs1k)),
       targets: targets(seqTargets('1 KiB sequential')),
-      notes: [...common, MATRIX_NOTE, `peers: ${versions}; libuv thread pool: ${process.env['UV_THREADPOOL_SIZE'] ?? '4 (default)'} threads, shared by every row.`, 'issue 4 measured on 2026-11-21 (1 KiB sequential, speed ÷ bare durable): write-file-atomic 0.92, atomically 1.18 (no dir fsync), steno 2.83 (no fsync).'],
+      notes: [
+        ...common,
+        MATRIX_NOTE,
+        `peers: ${versions}; libuv thread pool: ${process.env['UV_THREADPOOL_SIZE'] ?? '4 (default)'} threads, shared by every row.`,
+        'issue 4 measured on 2026-11-21 (1 KiB sequential, speed ÷ bare durable): write-file-atomic 0.92, atomically 1.18 (no dir fsync), steno 2.83 (no fsync).',
+      ],
     };
     const seq1m: Group = {
       id: 'atomic-seq-1m',
@@ -525,12 +656,19 @@ export const atomic: BenchCase = {
       }),
       targets: targets([
         { contender: FDK_FULL, vs: WFA, atLeast: 10, source: `${ISSUE}: ≥ 10× every fsyncing peer (coalescing)` },
-        { contender: FDK_FULL, vs: ATOMICALLY, atLeast: 10, source: `${ISSUE}: ≥ 10× every fsyncing peer (coalescing)` },
+        {
+          contender: FDK_FULL,
+          vs: ATOMICALLY,
+          atLeast: 10,
+          source: `${ISSUE}: ≥ 10× every fsyncing peer (coalescing)`,
+        },
       ]),
       notes: concNotes,
       teardown() {
         const parts = [...concTally].map(([name, t]) => `${name.replace(/ \[.*\]$/, '')} ${t.last}/${t.samples}`);
-        concNotes.push(`samples in which the file ended with the LAST call's data (the others ended with an earlier call's): ${parts.join('; ')}.`);
+        concNotes.push(
+          `samples in which the file ended with the LAST call's data (the others ended with an earlier call's): ${parts.join('; ')}.`,
+        );
       },
     };
 
@@ -543,7 +681,13 @@ export const atomic: BenchCase = {
       baselines,
       expect: (n) => n,
       contenders: writers().map((w) => concurrentDistinct(ctx.dir, 'atomic-distinct', w, distinctSets, distinctNames)),
-      targets: targets([{ contender: FDK_FULL, atLeast: 1.5, source: `${ISSUE}: one directory fsync shared by renames that complete together` }]),
+      targets: targets([
+        {
+          contender: FDK_FULL,
+          atLeast: 1.5,
+          source: `${ISSUE}: one directory fsync shared by renames that complete together`,
+        },
+      ]),
       notes: [...common],
     };
     return [seq1k, seq1m, conc, distinct];

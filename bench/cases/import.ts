@@ -27,7 +27,11 @@ function spawning(name: string, args: readonly string[], short?: string): Conten
   };
 }
 
-const importOf = (file: string): string[] => ['--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL(path.join(DIST, file)).href)})`];
+const importOf = (file: string): string[] => [
+  '--input-type=module',
+  '-e',
+  `await import(${JSON.stringify(pathToFileURL(path.join(DIST, file)).href)})`,
+];
 
 export const importCost: BenchCase = {
   name: 'import',
@@ -36,7 +40,8 @@ export const importCost: BenchCase = {
     const startup: Group = {
       id: 'import-startup',
       title: 'I1. Start-up: `node -e ""` against a node that imports an fdkeeper entry',
-      about: 'One op = spawn a fresh node and wait for it (spawnSync). The Δ against `node -e ""` is what importing the entry costs a CLI at start.',
+      about:
+        'One op = spawn a fresh node and wait for it (spawnSync). The Δ against `node -e ""` is what importing the entry costs a CLI at start.',
       kind: 'latency',
       baselines: [PLAIN],
       calibrate: 'baseline',

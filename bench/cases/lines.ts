@@ -17,7 +17,8 @@ interface LineFile {
   readonly chars: number;
 }
 
-const WORDS = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua ut enim ad minim veniam quis nostrud exercitation ullamco laboris nisi ';
+const WORDS =
+  'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua ut enim ad minim veniam quis nostrud exercitation ullamco laboris nisi ';
 
 /**
  * Log-like lines of 40–160 bytes (about 100 on average), every 16th with non-ASCII characters so the
@@ -80,7 +81,12 @@ export const lines: BenchCase = {
     const p = lf.path;
 
     /** A contender that counts lines and characters; `check` verifies both after every sample. */
-    function counting(name: string, unitsPerPass: number, body: (tally: { chars: number }) => number | Promise<number>, short?: string): Contender {
+    function counting(
+      name: string,
+      unitsPerPass: number,
+      body: (tally: { chars: number }) => number | Promise<number>,
+      short?: string,
+    ): Contender {
       let last = 0;
       return {
         name,
@@ -93,7 +99,9 @@ export const lines: BenchCase = {
           return count;
         },
         check(n) {
-          return last === n * unitsPerPass ? undefined : `content check: counted ${last} characters/bytes, expected ${n * unitsPerPass}`;
+          return last === n * unitsPerPass
+            ? undefined
+            : `content check: counted ${last} characters/bytes, expected ${n * unitsPerPass}`;
         },
       };
     }
@@ -109,15 +117,20 @@ export const lines: BenchCase = {
       baselines: [READLINE, REFERENCE],
       expect: (n) => n * lf.lines,
       contenders: [
-        counting(READLINE, lf.chars, async (t) => {
-          const rl = readline.createInterface({ input: fs.createReadStream(p), crlfDelay: Infinity });
-          let count = 0;
-          for await (const line of rl) {
-            count++;
-            t.chars += line.length;
-          }
-          return count;
-        }, 'readline'),
+        counting(
+          READLINE,
+          lf.chars,
+          async (t) => {
+            const rl = readline.createInterface({ input: fs.createReadStream(p), crlfDelay: Infinity });
+            let count = 0;
+            for await (const line of rl) {
+              count++;
+              t.chars += line.length;
+            }
+            return count;
+          },
+          'readline',
+        ),
         counting("fdkeeper for await (line of await open(p, 'r'))", lf.chars, async (t) => {
           const f = await open(p, 'r');
           let count = 0;
@@ -170,38 +183,43 @@ export const lines: BenchCase = {
           }
           return count;
         }),
-        counting(REFERENCE, lf.chars, (t) => {
-          const fd = fs.openSync(p, 'r');
-          const buf = Buffer.allocUnsafe(64 * 1024);
-          const decoder = new StringDecoder('utf8');
-          let carry = '';
-          let count = 0;
-          try {
-            for (;;) {
-              const got = fs.readSync(fd, buf, 0, buf.length, null);
-              if (got === 0) break;
-              const s = carry + decoder.write(buf.subarray(0, got));
-              let start = 0;
+        counting(
+          REFERENCE,
+          lf.chars,
+          (t) => {
+            const fd = fs.openSync(p, 'r');
+            const buf = Buffer.allocUnsafe(64 * 1024);
+            const decoder = new StringDecoder('utf8');
+            let carry = '';
+            let count = 0;
+            try {
               for (;;) {
-                const nl = s.indexOf('\n', start);
-                if (nl < 0) break;
-                const line = s.slice(start, nl);
-                count++;
-                t.chars += line.length;
-                start = nl + 1;
+                const got = fs.readSync(fd, buf, 0, buf.length, null);
+                if (got === 0) break;
+                const s = carry + decoder.write(buf.subarray(0, got));
+                let start = 0;
+                for (;;) {
+                  const nl = s.indexOf('\n', start);
+                  if (nl < 0) break;
+                  const line = s.slice(start, nl);
+                  count++;
+                  t.chars += line.length;
+                  start = nl + 1;
+                }
+                carry = s.slice(start);
               }
-              carry = s.slice(start);
+              const rest = carry + decoder.end();
+              if (rest.length > 0) {
+                count++;
+                t.chars += rest.length;
+              }
+            } finally {
+              fs.closeSync(fd);
             }
-            const rest = carry + decoder.end();
-            if (rest.length > 0) {
-              count++;
-              t.chars += rest.length;
-            }
-          } finally {
-            fs.closeSync(fd);
-          }
-          return count;
-        }, 'reference'),
+            return count;
+          },
+          'reference',
+        ),
       ],
       targets: [
         { contender: "fdkeeper for await (line of await open(p, 'r'))", atLeast: 1.0, source: 'issue: ≥ readline' },

@@ -68,7 +68,12 @@ function smallFilesViaFs(fs: SyncFs, paths: readonly string[], data: readonly Bu
 }
 
 /** The same pass through the Backend API: open/write/close, open/read/close, stat, unlink. */
-function smallFilesViaBackend(b: MemBackend, paths: readonly string[], data: readonly Buffer[], scratch: Buffer): number {
+function smallFilesViaBackend(
+  b: MemBackend,
+  paths: readonly string[],
+  data: readonly Buffer[],
+  scratch: Buffer,
+): number {
   const n = paths.length;
   const W = O.WRONLY | O.CREAT | O.TRUNC;
   for (let i = 0; i < n; i++) {
@@ -146,7 +151,14 @@ function seqViaBackend(b: MemBackend, file: string, chunks: readonly Buffer[], s
  * A contender over a fresh node:fs-style object per sample (made untimed) and, with `freshEvery`, a new
  * one (made timed, a few microseconds) every `freshEvery` ops within the sample.
  */
-function fsContender(name: string, make: () => SyncFs, work: (fs: SyncFs) => number, check: (fs: SyncFs) => string | undefined, freshEvery = Infinity, short?: string): Contender {
+function fsContender(
+  name: string,
+  make: () => SyncFs,
+  work: (fs: SyncFs) => number,
+  check: (fs: SyncFs) => string | undefined,
+  freshEvery = Infinity,
+  short?: string,
+): Contender {
   let fs: SyncFs | undefined;
   const fresh = (): SyncFs => {
     const f = make();
@@ -176,7 +188,13 @@ function fsContender(name: string, make: () => SyncFs, work: (fs: SyncFs) => num
 }
 
 /** As {@link fsContender}, for the Backend API. */
-function backendContender(name: string, make: () => MemBackend, work: (b: MemBackend) => number, check: (b: MemBackend) => string | undefined, freshEvery = Infinity): Contender {
+function backendContender(
+  name: string,
+  make: () => MemBackend,
+  work: (b: MemBackend) => number,
+  check: (b: MemBackend) => string | undefined,
+  freshEvery = Infinity,
+): Contender {
   let b: MemBackend | undefined;
   const fresh = (): MemBackend => {
     const x = make();
@@ -235,10 +253,30 @@ export const memory: BenchCase = {
       expect: (n) => n * files,
       contenders: [
         fsContender(MEMFS, memfs, (fs) => smallFilesViaFs(fs, paths, data), emptyFs, Infinity, 'memfs'),
-        backendContender(BACKEND, () => new MemoryBackend(), (b) => smallFilesViaBackend(b, paths, data, scratch), emptyBackend),
-        fsContender(FACADE, () => facade(), (fs) => smallFilesViaFs(fs, paths, data), emptyFs),
-        backendContender(BACKEND_CRASH, () => new MemoryBackend({ crashModel: true }), (b) => smallFilesViaBackend(b, paths, data, scratch), emptyBackend),
-        fsContender(FACADE_CRASH, () => facade({ crashModel: true }), (fs) => smallFilesViaFs(fs, paths, data), emptyFs),
+        backendContender(
+          BACKEND,
+          () => new MemoryBackend(),
+          (b) => smallFilesViaBackend(b, paths, data, scratch),
+          emptyBackend,
+        ),
+        fsContender(
+          FACADE,
+          () => facade(),
+          (fs) => smallFilesViaFs(fs, paths, data),
+          emptyFs,
+        ),
+        backendContender(
+          BACKEND_CRASH,
+          () => new MemoryBackend({ crashModel: true }),
+          (b) => smallFilesViaBackend(b, paths, data, scratch),
+          emptyBackend,
+        ),
+        fsContender(
+          FACADE_CRASH,
+          () => facade({ crashModel: true }),
+          (fs) => smallFilesViaFs(fs, paths, data),
+          emptyFs,
+        ),
       ],
       targets: [
         { contender: BACKEND, atLeast: 2, source: ISSUE },
@@ -255,7 +293,9 @@ export const memory: BenchCase = {
     };
     const sizeBackend = (b: MemBackend): string | undefined => {
       const size = b.statSync(FILE).size;
-      return size === MIB && b.descriptors().length === 0 ? undefined : `${FILE} is ${size} bytes (want ${MIB}), ${b.descriptors().length} descriptor(s) open`;
+      return size === MIB && b.descriptors().length === 0
+        ? undefined
+        : `${FILE} is ${size} bytes (want ${MIB}), ${b.descriptors().length} descriptor(s) open`;
     };
     // A fresh file system every 64 ops (64 MiB written) bounds the crash journal, which keeps every write until an fsync.
     const EVERY = 64;
@@ -269,16 +309,42 @@ export const memory: BenchCase = {
       expect: (n) => n * MIB,
       contenders: [
         fsContender(MEMFS, memfs, (fs) => seqViaFs(fs, FILE, chunks, readBuf), sizeFs, EVERY, 'memfs'),
-        backendContender(BACKEND, () => new MemoryBackend(), (b) => seqViaBackend(b, FILE, chunks, readBuf), sizeBackend, EVERY),
-        fsContender(FACADE, () => facade(), (fs) => seqViaFs(fs, FILE, chunks, readBuf), sizeFs, EVERY),
-        backendContender(BACKEND_CRASH, () => new MemoryBackend({ crashModel: true }), (b) => seqViaBackend(b, FILE, chunks, readBuf), sizeBackend, EVERY),
-        fsContender(FACADE_CRASH, () => facade({ crashModel: true }), (fs) => seqViaFs(fs, FILE, chunks, readBuf), sizeFs, EVERY),
+        backendContender(
+          BACKEND,
+          () => new MemoryBackend(),
+          (b) => seqViaBackend(b, FILE, chunks, readBuf),
+          sizeBackend,
+          EVERY,
+        ),
+        fsContender(
+          FACADE,
+          () => facade(),
+          (fs) => seqViaFs(fs, FILE, chunks, readBuf),
+          sizeFs,
+          EVERY,
+        ),
+        backendContender(
+          BACKEND_CRASH,
+          () => new MemoryBackend({ crashModel: true }),
+          (b) => seqViaBackend(b, FILE, chunks, readBuf),
+          sizeBackend,
+          EVERY,
+        ),
+        fsContender(
+          FACADE_CRASH,
+          () => facade({ crashModel: true }),
+          (fs) => seqViaFs(fs, FILE, chunks, readBuf),
+          sizeFs,
+          EVERY,
+        ),
       ],
       targets: [
         { contender: BACKEND, atLeast: 2, source: ISSUE },
         { contender: FACADE, atLeast: 2, source: `${ISSUE} (same API as memfs)` },
       ],
-      notes: [`in the crashModel: true rows every write is also kept (a copy of its data) in the crash journal until an fsync lets it fold the log; no row fsyncs here, so each file system's journal grows to ${EVERY} MiB before it is dropped (and collected, within the timed sample).`],
+      notes: [
+        `in the crashModel: true rows every write is also kept (a copy of its data) in the crash journal until an fsync lets it fold the log; no row fsyncs here, so each file system's journal grows to ${EVERY} MiB before it is dropped (and collected, within the timed sample).`,
+      ],
     };
     return [small, seq];
   },

@@ -66,9 +66,13 @@ export const openClose: BenchCase = {
       baselines: [RAW_SYNC],
       expect: (n) => n,
       contenders: [
-        syncPair(RAW_SYNC, () => {
-          fs.closeSync(fs.openSync(p, 'r'));
-        }, 'raw'),
+        syncPair(
+          RAW_SYNC,
+          () => {
+            fs.closeSync(fs.openSync(p, 'r'));
+          },
+          'raw',
+        ),
         syncPair(TABLE_AUTO, () => {
           auto.closeSync(auto.openSync(p, 'r'));
         }),
@@ -88,27 +92,37 @@ export const openClose: BenchCase = {
       targets: [{ contender: TABLE_AUTO, atMost: 1.25, source: 'issue: open+close with leak tracking on' }],
       notes: [
         "'always' records an open and a close site per descriptor: two V8 stack captures, which is why 'auto' (sites only once 32 descriptors are open) is the default.",
-        "the io-layer open also fstat()s the new descriptor (EISDIR check), one more syscall than the raw row.",
+        'the io-layer open also fstat()s the new descriptor (EISDIR check), one more syscall than the raw row.',
       ],
       teardown() {
-        for (const t of [auto, always, never, descTable]) if (t.size !== 0) throw new Error(`open-close-sync: a table still holds ${t.size} descriptors`);
+        for (const t of [auto, always, never, descTable])
+          if (t.size !== 0) throw new Error(`open-close-sync: a table still holds ${t.size} descriptors`);
       },
     };
 
     const promise: Group = {
       id: 'open-close-promise',
       title: '1b. open + close an existing small file (promise)',
-      about: 'One op = await an open of the same small file and await its close, one after the other (no concurrency). The first baseline is node:fs\'s callback API wrapped in a Promise by hand (the thinnest promise form, and what fdkeeper\'s OS backend uses); the second is `fs.promises`.',
+      about:
+        "One op = await an open of the same small file and await its close, one after the other (no concurrency). The first baseline is node:fs's callback API wrapped in a Promise by hand (the thinnest promise form, and what fdkeeper's OS backend uses); the second is `fs.promises`.",
       kind: 'latency',
       baselines: [RAW_CB, RAW_FH],
       expect: (n) => n,
       contenders: [
-        asyncPair(RAW_CB, async () => {
-          await cb.close(await cb.open(p, 'r'));
-        }, 'raw cb'),
-        asyncPair(RAW_FH, async () => {
-          await (await fsp.open(p, 'r')).close();
-        }, 'fs.promises'),
+        asyncPair(
+          RAW_CB,
+          async () => {
+            await cb.close(await cb.open(p, 'r'));
+          },
+          'raw cb',
+        ),
+        asyncPair(
+          RAW_FH,
+          async () => {
+            await (await fsp.open(p, 'r')).close();
+          },
+          'fs.promises',
+        ),
         asyncPair(TABLE_ASYNC, async () => {
           await asyncTable.close(await asyncTable.open(p, 'r'));
         }),
@@ -116,11 +130,10 @@ export const openClose: BenchCase = {
           await (await open(p, 'rb', { buffering: 0 })).close();
         }),
       ],
-      targets: [
-        { contender: TABLE_ASYNC, atMost: 1.25, source: 'issue target, applied to the promise form' },
-      ],
+      targets: [{ contender: TABLE_ASYNC, atMost: 1.25, source: 'issue target, applied to the promise form' }],
       teardown() {
-        if (asyncTable.size !== 0) throw new Error(`open-close-promise: the table still holds ${asyncTable.size} descriptors`);
+        if (asyncTable.size !== 0)
+          throw new Error(`open-close-promise: the table still holds ${asyncTable.size} descriptors`);
       },
     };
     return [sync, promise];

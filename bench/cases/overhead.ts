@@ -73,7 +73,8 @@ export const overhead: BenchCase = {
     const openClose: Group = {
       id: 'overhead-open-close',
       title: '5a. fdkeeper bookkeeping per open + close (no-op backend)',
-      about: 'As group 1a, on tables whose backend does nothing: what remains is fdkeeper\'s own work (table entry, open file description, budget, leak tracking, sites). Read the Δ column as "added to every open+close".',
+      about:
+        'As group 1a, on tables whose backend does nothing: what remains is fdkeeper\'s own work (table entry, open file description, budget, leak tracking, sites). Read the Δ column as "added to every open+close".',
       kind: 'latency',
       baselines: [DIRECT_OPEN],
       calibrate: 'each',
@@ -100,7 +101,8 @@ export const overhead: BenchCase = {
         }),
       ],
       teardown() {
-        for (const t of [auto, always, never]) if (t.size !== 0) throw new Error(`overhead-open-close: a table still holds ${t.size} descriptors`);
+        for (const t of [auto, always, never])
+          if (t.size !== 0) throw new Error(`overhead-open-close: a table still holds ${t.size} descriptors`);
       },
     };
 
@@ -116,7 +118,8 @@ export const overhead: BenchCase = {
     const rw: Group = {
       id: 'overhead-rw',
       title: '5b. fdkeeper work per 4 KiB read or write call (no-op backend)',
-      about: 'As groups 2a–2c, on a descriptor whose backend does nothing (sequential rows seek back to 0 every 256 calls, as there). The Δ column is what fdkeeper adds to each read(2)/write(2).',
+      about:
+        'As groups 2a–2c, on a descriptor whose backend does nothing (sequential rows seek back to 0 every 256 calls, as there). The Δ column is what fdkeeper adds to each read(2)/write(2).',
       kind: 'latency',
       baselines: [DIRECT_READ],
       calibrate: 'each',
@@ -134,87 +137,138 @@ export const overhead: BenchCase = {
         if (auto.size !== 0) throw new Error(`overhead-rw: the table still holds ${auto.size} descriptors`);
       },
       contenders: [
-        { name: DIRECT_READ, run(n) {
-          let total = 0;
-          for (let i = 0; i < n; i++) total += noop.readSync(7, b, 0, BLOCK, 0);
-          return total;
-        } },
-        { name: 'Descriptor.readSync(b, 0, 4096, 0)', run(n) {
-          let total = 0;
-          for (let i = 0; i < n; i++) total += d.readSync(b, 0, BLOCK, 0);
-          return total;
-        } },
-        { name: 'table.readSync(fd, b, 0, 4096, 0)', run(n) {
-          let total = 0;
-          for (let i = 0; i < n; i++) total += auto.readSync(num, b, 0, BLOCK, 0);
-          return total;
-        } },
-        { name: 'Descriptor.readSync(b) (sequential)', beforeSample() { d.seekSync(0); k1 = 0; }, run(n) {
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            total += d.readSync(b);
-            if (++k1 === perPass) {
-              k1 = 0;
-              d.seekSync(0);
+        {
+          name: DIRECT_READ,
+          run(n) {
+            let total = 0;
+            for (let i = 0; i < n; i++) total += noop.readSync(7, b, 0, BLOCK, 0);
+            return total;
+          },
+        },
+        {
+          name: 'Descriptor.readSync(b, 0, 4096, 0)',
+          run(n) {
+            let total = 0;
+            for (let i = 0; i < n; i++) total += d.readSync(b, 0, BLOCK, 0);
+            return total;
+          },
+        },
+        {
+          name: 'table.readSync(fd, b, 0, 4096, 0)',
+          run(n) {
+            let total = 0;
+            for (let i = 0; i < n; i++) total += auto.readSync(num, b, 0, BLOCK, 0);
+            return total;
+          },
+        },
+        {
+          name: 'Descriptor.readSync(b) (sequential)',
+          beforeSample() {
+            d.seekSync(0);
+            k1 = 0;
+          },
+          run(n) {
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              total += d.readSync(b);
+              if (++k1 === perPass) {
+                k1 = 0;
+                d.seekSync(0);
+              }
             }
-          }
-          return total;
-        } },
-        { name: 'RawFile.readintoSync (sequential)', beforeSample() { raw.seekSync(0); k2 = 0; }, run(n) {
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            total += raw.readintoSync(b);
-            if (++k2 === perPass) {
-              k2 = 0;
-              raw.seekSync(0);
+            return total;
+          },
+        },
+        {
+          name: 'RawFile.readintoSync (sequential)',
+          beforeSample() {
+            raw.seekSync(0);
+            k2 = 0;
+          },
+          run(n) {
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              total += raw.readintoSync(b);
+              if (++k2 === perPass) {
+                k2 = 0;
+                raw.seekSync(0);
+              }
             }
-          }
-          return total;
-        } },
-        { name: 'table.readSync(fd, b) (sequential)', beforeSample() { auto.seekSync(num, 0); k3 = 0; }, run(n) {
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            total += auto.readSync(num, b);
-            if (++k3 === perPass) {
-              k3 = 0;
-              auto.seekSync(num, 0);
+            return total;
+          },
+        },
+        {
+          name: 'table.readSync(fd, b) (sequential)',
+          beforeSample() {
+            auto.seekSync(num, 0);
+            k3 = 0;
+          },
+          run(n) {
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              total += auto.readSync(num, b);
+              if (++k3 === perPass) {
+                k3 = 0;
+                auto.seekSync(num, 0);
+              }
             }
-          }
-          return total;
-        } },
-        { name: 'Descriptor.writeSync(b) (sequential)', beforeSample() { d.seekSync(0); k1 = 0; }, run(n) {
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            total += d.writeSync(b);
-            if (++k1 === perPass) {
-              k1 = 0;
-              d.seekSync(0);
+            return total;
+          },
+        },
+        {
+          name: 'Descriptor.writeSync(b) (sequential)',
+          beforeSample() {
+            d.seekSync(0);
+            k1 = 0;
+          },
+          run(n) {
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              total += d.writeSync(b);
+              if (++k1 === perPass) {
+                k1 = 0;
+                d.seekSync(0);
+              }
             }
-          }
-          return total;
-        } },
-        { name: 'RawFile.writeSync (sequential)', beforeSample() { raw.seekSync(0); k2 = 0; }, run(n) {
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            total += raw.writeSync(b);
-            if (++k2 === perPass) {
-              k2 = 0;
-              raw.seekSync(0);
+            return total;
+          },
+        },
+        {
+          name: 'RawFile.writeSync (sequential)',
+          beforeSample() {
+            raw.seekSync(0);
+            k2 = 0;
+          },
+          run(n) {
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              total += raw.writeSync(b);
+              if (++k2 === perPass) {
+                k2 = 0;
+                raw.seekSync(0);
+              }
             }
-          }
-          return total;
-        } },
-        { name: 'table.writeSync(fd, b) (sequential)', beforeSample() { auto.seekSync(num, 0); k3 = 0; }, run(n) {
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            total += auto.writeSync(num, b);
-            if (++k3 === perPass) {
-              k3 = 0;
-              auto.seekSync(num, 0);
+            return total;
+          },
+        },
+        {
+          name: 'table.writeSync(fd, b) (sequential)',
+          beforeSample() {
+            auto.seekSync(num, 0);
+            k3 = 0;
+          },
+          run(n) {
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              total += auto.writeSync(num, b);
+              if (++k3 === perPass) {
+                k3 = 0;
+                auto.seekSync(num, 0);
+              }
             }
-          }
-          return total;
-        } },
+            return total;
+          },
+        },
       ],
     };
     return [openClose, rw];

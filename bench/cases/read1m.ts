@@ -29,8 +29,22 @@ export const read1m: BenchCase = {
     let fd = -1;
     let file: RawFile | undefined;
     let handle: fsp.FileHandle | undefined;
-    const rawOpen = { setup() { fd = fs.openSync(p, 'r'); }, teardown() { fs.closeSync(fd); } };
-    const fdkOpen = { setup() { file = openSync(p, 'rb', { buffering: 0 }); }, teardown() { file?.closeSync(); } };
+    const rawOpen = {
+      setup() {
+        fd = fs.openSync(p, 'r');
+      },
+      teardown() {
+        fs.closeSync(fd);
+      },
+    };
+    const fdkOpen = {
+      setup() {
+        file = openSync(p, 'rb', { buffering: 0 });
+      },
+      teardown() {
+        file?.closeSync();
+      },
+    };
     const fdk = (): RawFile => {
       if (file === undefined) throw new Error('used before setup');
       return file;
@@ -38,7 +52,7 @@ export const read1m: BenchCase = {
 
     const rawSync: Contender = {
       name: RAW_SYNC,
-    short: 'raw',
+      short: 'raw',
       ...rawOpen,
       run(n) {
         let total = 0;

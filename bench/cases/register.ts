@@ -20,7 +20,11 @@ import type { BenchCase, Contender, Group } from '../harness.js';
 const PLAIN = 'node:fs, no hook';
 const HOOKED = 'node:fs under fdkeeper/register';
 
-const REGISTER = path.join(path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url)))), 'dist', 'register.js');
+const REGISTER = path.join(
+  path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url)))),
+  'dist',
+  'register.js',
+);
 
 /** Installs and removes the tracker between samples, so both contenders run the same code. */
 class HookSwitch {
@@ -44,7 +48,11 @@ class HookSwitch {
   }
 }
 
-function pair(hook: HookSwitch, run: (n: number) => number | Promise<number>, expectTracked: boolean): [Contender, Contender] {
+function pair(
+  hook: HookSwitch,
+  run: (n: number) => number | Promise<number>,
+  expectTracked: boolean,
+): [Contender, Contender] {
   return [
     {
       name: PLAIN,
@@ -61,7 +69,9 @@ function pair(hook: HookSwitch, run: (n: number) => number | Promise<number>, ex
         hook.on();
       },
       run,
-      check: (n) => hook.check() ?? (expectTracked && hook.opened() < n ? `the tracker saw ${hook.opened()} opens, expected ${n}` : undefined),
+      check: (n) =>
+        hook.check() ??
+        (expectTracked && hook.opened() < n ? `the tracker saw ${hook.opened()} opens, expected ${n}` : undefined),
     },
   ];
 }
@@ -125,7 +135,8 @@ export const register: BenchCase = {
     const readFile: Group = {
       id: 'register-readfile',
       title: 'R3. fs.readFileSync (Buffer), with and without fdkeeper/register',
-      about: 'One op = `fs.readFileSync(p)` of the small file: Node opens it through fs.openSync and closes it through fs.closeSync, so the hook records and forgets one descriptor per call.',
+      about:
+        'One op = `fs.readFileSync(p)` of the small file: Node opens it through fs.openSync and closes it through fs.closeSync, so the hook records and forgets one descriptor per call.',
       kind: 'latency',
       baselines: [PLAIN],
       expect: (n) => n,
@@ -167,7 +178,8 @@ export const register: BenchCase = {
     const startup: Group = {
       id: 'register-startup',
       title: 'R5. Start-up: `node -e ""` with and without `--import dist/register.js`',
-      about: 'One op = spawn a fresh node that does nothing and wait for it (spawnSync). The difference is loading the hook: its modules, the fs patches, the signal listener.',
+      about:
+        'One op = spawn a fresh node that does nothing and wait for it (spawnSync). The difference is loading the hook: its modules, the fs patches, the signal listener.',
       kind: 'latency',
       baselines: ['node -e ""'],
       calibrate: 'baseline',
@@ -178,7 +190,10 @@ export const register: BenchCase = {
           short: 'plain node',
           run(n) {
             for (let i = 0; i < n; i++) {
-              const r = spawnSync(process.execPath, ['-e', ''], { stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
+              const r = spawnSync(process.execPath, ['-e', ''], {
+                stdio: 'ignore',
+                env: { ...process.env, NODE_OPTIONS: '' },
+              });
               if (r.status !== 0) return -1;
             }
             return n;
@@ -188,14 +203,19 @@ export const register: BenchCase = {
           name: 'node --import dist/register.js -e ""',
           run(n) {
             for (let i = 0; i < n; i++) {
-              const r = spawnSync(process.execPath, ['--import', REGISTER, '-e', ''], { stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '', FDKEEPER_REPORT: 'off' } });
+              const r = spawnSync(process.execPath, ['--import', REGISTER, '-e', ''], {
+                stdio: 'ignore',
+                env: { ...process.env, NODE_OPTIONS: '', FDKEEPER_REPORT: 'off' },
+              });
               if (r.status !== 0) return -1;
             }
             return n;
           },
         },
       ],
-      notes: ['FDKEEPER_REPORT=off, so nothing is printed at exit; with the default form the exit adds one short stderr write.'],
+      notes: [
+        'FDKEEPER_REPORT=off, so nothing is printed at exit; with the default form the exit adds one short stderr write.',
+      ],
     };
 
     return [sync, promise, readFile, stream, startup];

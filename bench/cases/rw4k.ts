@@ -27,7 +27,10 @@ async function readFixture(ctx: BenchContext): Promise<string> {
 }
 
 /** Opens with `open` at setup and closes with `close` at teardown; `get` throws if used outside. */
-function held<T>(open: () => T | Promise<T>, close: (x: T) => void | Promise<void>): { setup: () => Promise<void>; teardown: () => Promise<void>; get: () => T } {
+function held<T>(
+  open: () => T | Promise<T>,
+  close: (x: T) => void | Promise<void>,
+): { setup: () => Promise<void>; teardown: () => Promise<void>; get: () => T } {
   let value: T | undefined;
   return {
     setup: async () => {
@@ -46,7 +49,14 @@ function held<T>(open: () => T | Promise<T>, close: (x: T) => void | Promise<voi
 
 export const rw4k: BenchCase = {
   name: 'rw4k',
-  groupIds: ['pread4k-sync', 'seqread4k-sync', 'seqwrite4k-sync', 'pread4k-promise', 'seqread4k-promise', 'seqwrite4k-promise'],
+  groupIds: [
+    'pread4k-sync',
+    'seqread4k-sync',
+    'seqwrite4k-sync',
+    'pread4k-promise',
+    'seqread4k-promise',
+    'seqwrite4k-promise',
+  ],
   async groups(ctx) {
     const p = await readFixture(ctx);
     const wrap = ctx.quick ? 4 << 20 : 16 << 20; // sequential writes start over at 0 past this
@@ -57,10 +67,30 @@ export const rw4k: BenchCase = {
     const expectBytes = (n: number): number => n * BLOCK;
 
     // ------------------------------------------------------------ sync reads
-    const rawFd = held(() => fs.openSync(p, 'r'), (fd) => { fs.closeSync(fd); });
-    const desc = held(() => table.openDescriptorSync(p, 'r'), (d) => { d.closeSync(); });
-    const num = held(() => table.openSync(p, 'r'), (fd) => { table.closeSync(fd); });
-    const rawFile = held((): RawFile => openSync(p, 'rb', { buffering: 0 }), (f) => { f.closeSync(); });
+    const rawFd = held(
+      () => fs.openSync(p, 'r'),
+      (fd) => {
+        fs.closeSync(fd);
+      },
+    );
+    const desc = held(
+      () => table.openDescriptorSync(p, 'r'),
+      (d) => {
+        d.closeSync();
+      },
+    );
+    const num = held(
+      () => table.openSync(p, 'r'),
+      (fd) => {
+        table.closeSync(fd);
+      },
+    );
+    const rawFile = held(
+      (): RawFile => openSync(p, 'rb', { buffering: 0 }),
+      (f) => {
+        f.closeSync();
+      },
+    );
 
     const preadSync: Group = {
       id: 'pread4k-sync',
@@ -71,27 +101,43 @@ export const rw4k: BenchCase = {
       baselines: [RAW_SYNC],
       expect: expectBytes,
       contenders: [
-        { name: RAW_SYNC, short: 'raw', setup: rawFd.setup, teardown: rawFd.teardown, run(n) {
-          const fd = rawFd.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) total += fs.readSync(fd, b, 0, BLOCK, 0);
-          return total;
-        } },
-        { name: 'fdkeeper Descriptor.readSync(b, 0, 4096, 0)', setup: desc.setup, teardown: desc.teardown, run(n) {
-          const d = desc.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) total += d.readSync(b, 0, BLOCK, 0);
-          return total;
-        } },
-        { name: 'fdkeeper table.readSync(fd, b, 0, 4096, 0)', setup: num.setup, teardown: num.teardown, run(n) {
-          const fd = num.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) total += table.readSync(fd, b, 0, BLOCK, 0);
-          return total;
-        } },
+        {
+          name: RAW_SYNC,
+          short: 'raw',
+          setup: rawFd.setup,
+          teardown: rawFd.teardown,
+          run(n) {
+            const fd = rawFd.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) total += fs.readSync(fd, b, 0, BLOCK, 0);
+            return total;
+          },
+        },
+        {
+          name: 'fdkeeper Descriptor.readSync(b, 0, 4096, 0)',
+          setup: desc.setup,
+          teardown: desc.teardown,
+          run(n) {
+            const d = desc.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) total += d.readSync(b, 0, BLOCK, 0);
+            return total;
+          },
+        },
+        {
+          name: 'fdkeeper table.readSync(fd, b, 0, 4096, 0)',
+          setup: num.setup,
+          teardown: num.teardown,
+          run(n) {
+            const fd = num.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) total += table.readSync(fd, b, 0, BLOCK, 0);
+            return total;
+          },
+        },
       ],
       targets: [
         { contender: 'fdkeeper Descriptor.readSync(b, 0, 4096, 0)', atMost: 1.05, source: 'issue' },
@@ -108,63 +154,100 @@ export const rw4k: BenchCase = {
     const seqReadSync: Group = {
       id: 'seqread4k-sync',
       title: '2b. 4 KiB sequential reads of a 1 MiB file (sync)',
-      about: 'One op = read the next 4 KiB. node:fs passes the running position explicitly (pread); fdkeeper reads at the offset it keeps (also a pread) and seeks back to 0 after the last block.',
+      about:
+        'One op = read the next 4 KiB. node:fs passes the running position explicitly (pread); fdkeeper reads at the offset it keeps (also a pread) and seeks back to 0 after the last block.',
       kind: 'latency',
       bytesPerOp: BLOCK,
       baselines: [RAW_SYNC],
       expect: expectBytes,
       contenders: [
-        { name: RAW_SYNC, short: 'raw', setup: rawFd.setup, teardown: rawFd.teardown, beforeSample() { rawPos = 0; }, run(n) {
-          const fd = rawFd.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            const got = fs.readSync(fd, b, 0, BLOCK, rawPos);
-            total += got;
-            rawPos += got;
-            if (rawPos === READ_FILE_SIZE) rawPos = 0;
-          }
-          return total;
-        } },
-        { name: 'fdkeeper RawFile.readintoSync', setup: rawFile.setup, teardown: rawFile.teardown, beforeSample() { rawFile.get().seekSync(0); k1 = 0; }, run(n) {
-          const f = rawFile.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            total += f.readintoSync(b);
-            if (++k1 === perPass) {
-              k1 = 0;
-              f.seekSync(0);
+        {
+          name: RAW_SYNC,
+          short: 'raw',
+          setup: rawFd.setup,
+          teardown: rawFd.teardown,
+          beforeSample() {
+            rawPos = 0;
+          },
+          run(n) {
+            const fd = rawFd.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              const got = fs.readSync(fd, b, 0, BLOCK, rawPos);
+              total += got;
+              rawPos += got;
+              if (rawPos === READ_FILE_SIZE) rawPos = 0;
             }
-          }
-          return total;
-        } },
-        { name: 'fdkeeper Descriptor.readSync(b)', setup: desc.setup, teardown: desc.teardown, beforeSample() { desc.get().seekSync(0); k2 = 0; }, run(n) {
-          const d = desc.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            total += d.readSync(b);
-            if (++k2 === perPass) {
-              k2 = 0;
-              d.seekSync(0);
+            return total;
+          },
+        },
+        {
+          name: 'fdkeeper RawFile.readintoSync',
+          setup: rawFile.setup,
+          teardown: rawFile.teardown,
+          beforeSample() {
+            rawFile.get().seekSync(0);
+            k1 = 0;
+          },
+          run(n) {
+            const f = rawFile.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              total += f.readintoSync(b);
+              if (++k1 === perPass) {
+                k1 = 0;
+                f.seekSync(0);
+              }
             }
-          }
-          return total;
-        } },
-        { name: 'fdkeeper table.readSync(fd, b)', setup: num.setup, teardown: num.teardown, beforeSample() { table.seekSync(num.get(), 0); k3 = 0; }, run(n) {
-          const fd = num.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            total += table.readSync(fd, b);
-            if (++k3 === perPass) {
-              k3 = 0;
-              table.seekSync(fd, 0);
+            return total;
+          },
+        },
+        {
+          name: 'fdkeeper Descriptor.readSync(b)',
+          setup: desc.setup,
+          teardown: desc.teardown,
+          beforeSample() {
+            desc.get().seekSync(0);
+            k2 = 0;
+          },
+          run(n) {
+            const d = desc.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              total += d.readSync(b);
+              if (++k2 === perPass) {
+                k2 = 0;
+                d.seekSync(0);
+              }
             }
-          }
-          return total;
-        } },
+            return total;
+          },
+        },
+        {
+          name: 'fdkeeper table.readSync(fd, b)',
+          setup: num.setup,
+          teardown: num.teardown,
+          beforeSample() {
+            table.seekSync(num.get(), 0);
+            k3 = 0;
+          },
+          run(n) {
+            const fd = num.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              total += table.readSync(fd, b);
+              if (++k3 === perPass) {
+                k3 = 0;
+                table.seekSync(fd, 0);
+              }
+            }
+            return total;
+          },
+        },
       ],
       targets: [
         { contender: 'fdkeeper RawFile.readintoSync', atMost: 1.05, source: 'issue' },
@@ -174,10 +257,30 @@ export const rw4k: BenchCase = {
     };
 
     // ------------------------------------------------------------ sync writes
-    const wRaw = held(() => fs.openSync(wfile('raw'), 'w'), (fd) => { fs.closeSync(fd); });
-    const wRawFile = held((): RawFile => openSync(wfile('rawfile'), 'wb', { buffering: 0 }), (f) => { f.closeSync(); });
-    const wDesc = held((): Descriptor => table.openDescriptorSync(wfile('desc'), 'w'), (d) => { d.closeSync(); });
-    const wNum = held(() => table.openSync(wfile('num'), 'w'), (fd) => { table.closeSync(fd); });
+    const wRaw = held(
+      () => fs.openSync(wfile('raw'), 'w'),
+      (fd) => {
+        fs.closeSync(fd);
+      },
+    );
+    const wRawFile = held(
+      (): RawFile => openSync(wfile('rawfile'), 'wb', { buffering: 0 }),
+      (f) => {
+        f.closeSync();
+      },
+    );
+    const wDesc = held(
+      (): Descriptor => table.openDescriptorSync(wfile('desc'), 'w'),
+      (d) => {
+        d.closeSync();
+      },
+    );
+    const wNum = held(
+      () => table.openSync(wfile('num'), 'w'),
+      (fd) => {
+        table.closeSync(fd);
+      },
+    );
     let wPos = 0;
     const seqWriteSync: Group = {
       id: 'seqwrite4k-sync',
@@ -188,66 +291,106 @@ export const rw4k: BenchCase = {
       baselines: [RAW_WSYNC],
       expect: expectBytes,
       contenders: [
-        { name: RAW_WSYNC, short: 'raw', setup: wRaw.setup, teardown: wRaw.teardown, beforeSample() { fs.ftruncateSync(wRaw.get(), 0); wPos = 0; }, run(n) {
-          const fd = wRaw.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            const put = fs.writeSync(fd, b, 0, BLOCK, wPos);
-            total += put;
-            wPos += put;
-            if (wPos === wrap) wPos = 0;
-          }
-          return total;
-        } },
-        { name: 'fdkeeper RawFile.writeSync', setup: wRawFile.setup, teardown: wRawFile.teardown, beforeSample() { const f = wRawFile.get(); f.truncateSync(0); f.seekSync(0); }, run(n) {
-          const f = wRawFile.get();
-          const b = buf();
-          let total = 0;
-          let at = f.tell();
-          for (let i = 0; i < n; i++) {
-            const put = f.writeSync(b);
-            total += put;
-            at += put;
-            if (at === wrap) {
-              at = 0;
-              f.seekSync(0);
+        {
+          name: RAW_WSYNC,
+          short: 'raw',
+          setup: wRaw.setup,
+          teardown: wRaw.teardown,
+          beforeSample() {
+            fs.ftruncateSync(wRaw.get(), 0);
+            wPos = 0;
+          },
+          run(n) {
+            const fd = wRaw.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              const put = fs.writeSync(fd, b, 0, BLOCK, wPos);
+              total += put;
+              wPos += put;
+              if (wPos === wrap) wPos = 0;
             }
-          }
-          return total;
-        } },
-        { name: 'fdkeeper Descriptor.writeSync(b)', setup: wDesc.setup, teardown: wDesc.teardown, beforeSample() { const d = wDesc.get(); d.truncateSync(0); d.seekSync(0); }, run(n) {
-          const d = wDesc.get();
-          const b = buf();
-          let total = 0;
-          let at = d.tellSync();
-          for (let i = 0; i < n; i++) {
-            const put = d.writeSync(b);
-            total += put;
-            at += put;
-            if (at === wrap) {
-              at = 0;
-              d.seekSync(0);
+            return total;
+          },
+        },
+        {
+          name: 'fdkeeper RawFile.writeSync',
+          setup: wRawFile.setup,
+          teardown: wRawFile.teardown,
+          beforeSample() {
+            const f = wRawFile.get();
+            f.truncateSync(0);
+            f.seekSync(0);
+          },
+          run(n) {
+            const f = wRawFile.get();
+            const b = buf();
+            let total = 0;
+            let at = f.tell();
+            for (let i = 0; i < n; i++) {
+              const put = f.writeSync(b);
+              total += put;
+              at += put;
+              if (at === wrap) {
+                at = 0;
+                f.seekSync(0);
+              }
             }
-          }
-          return total;
-        } },
-        { name: 'fdkeeper table.writeSync(fd, b)', setup: wNum.setup, teardown: wNum.teardown, beforeSample() { const fd = wNum.get(); table.ftruncateSync(fd, 0); table.seekSync(fd, 0); }, run(n) {
-          const fd = wNum.get();
-          const b = buf();
-          let total = 0;
-          let at = table.seekSync(fd, 0, 1);
-          for (let i = 0; i < n; i++) {
-            const put = table.writeSync(fd, b);
-            total += put;
-            at += put;
-            if (at === wrap) {
-              at = 0;
-              table.seekSync(fd, 0);
+            return total;
+          },
+        },
+        {
+          name: 'fdkeeper Descriptor.writeSync(b)',
+          setup: wDesc.setup,
+          teardown: wDesc.teardown,
+          beforeSample() {
+            const d = wDesc.get();
+            d.truncateSync(0);
+            d.seekSync(0);
+          },
+          run(n) {
+            const d = wDesc.get();
+            const b = buf();
+            let total = 0;
+            let at = d.tellSync();
+            for (let i = 0; i < n; i++) {
+              const put = d.writeSync(b);
+              total += put;
+              at += put;
+              if (at === wrap) {
+                at = 0;
+                d.seekSync(0);
+              }
             }
-          }
-          return total;
-        } },
+            return total;
+          },
+        },
+        {
+          name: 'fdkeeper table.writeSync(fd, b)',
+          setup: wNum.setup,
+          teardown: wNum.teardown,
+          beforeSample() {
+            const fd = wNum.get();
+            table.ftruncateSync(fd, 0);
+            table.seekSync(fd, 0);
+          },
+          run(n) {
+            const fd = wNum.get();
+            const b = buf();
+            let total = 0;
+            let at = table.seekSync(fd, 0, 1);
+            for (let i = 0; i < n; i++) {
+              const put = table.writeSync(fd, b);
+              total += put;
+              at += put;
+              if (at === wrap) {
+                at = 0;
+                table.seekSync(fd, 0);
+              }
+            }
+            return total;
+          },
+        },
       ],
       targets: [
         { contender: 'fdkeeper RawFile.writeSync', atMost: 1.05, source: 'issue' },
@@ -257,7 +400,10 @@ export const rw4k: BenchCase = {
     };
 
     // ------------------------------------------------------------ promise reads
-    const fh = held(() => fsp.open(p, 'r'), (h) => h.close());
+    const fh = held(
+      () => fsp.open(p, 'r'),
+      (h) => h.close(),
+    );
     const preadPromise: Group = {
       id: 'pread4k-promise',
       title: '2d. 4 KiB pread at offset 0 of a 1 MiB file (promise)',
@@ -267,34 +413,56 @@ export const rw4k: BenchCase = {
       baselines: [RAW_CB, RAW_FH],
       expect: expectBytes,
       contenders: [
-        { name: RAW_CB, short: 'raw cb', setup: rawFd.setup, teardown: rawFd.teardown, async run(n) {
-          const fd = rawFd.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) total += await cb.read(fd, b, 0, BLOCK, 0);
-          return total;
-        } },
-        { name: RAW_FH, short: 'fs.promises', setup: fh.setup, teardown: fh.teardown, async run(n) {
-          const h = fh.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) total += (await h.read(b, 0, BLOCK, 0)).bytesRead;
-          return total;
-        } },
-        { name: 'fdkeeper Descriptor.read(b, 0, 4096, 0)', setup: desc.setup, teardown: desc.teardown, async run(n) {
-          const d = desc.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) total += await d.read(b, 0, BLOCK, 0);
-          return total;
-        } },
-        { name: 'fdkeeper table.read(fd, b, 0, 4096, 0)', setup: num.setup, teardown: num.teardown, async run(n) {
-          const fd = num.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) total += await table.read(fd, b, 0, BLOCK, 0);
-          return total;
-        } },
+        {
+          name: RAW_CB,
+          short: 'raw cb',
+          setup: rawFd.setup,
+          teardown: rawFd.teardown,
+          async run(n) {
+            const fd = rawFd.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) total += await cb.read(fd, b, 0, BLOCK, 0);
+            return total;
+          },
+        },
+        {
+          name: RAW_FH,
+          short: 'fs.promises',
+          setup: fh.setup,
+          teardown: fh.teardown,
+          async run(n) {
+            const h = fh.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) total += (await h.read(b, 0, BLOCK, 0)).bytesRead;
+            return total;
+          },
+        },
+        {
+          name: 'fdkeeper Descriptor.read(b, 0, 4096, 0)',
+          setup: desc.setup,
+          teardown: desc.teardown,
+          async run(n) {
+            const d = desc.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) total += await d.read(b, 0, BLOCK, 0);
+            return total;
+          },
+        },
+        {
+          name: 'fdkeeper table.read(fd, b, 0, 4096, 0)',
+          setup: num.setup,
+          teardown: num.teardown,
+          async run(n) {
+            const fd = num.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) total += await table.read(fd, b, 0, BLOCK, 0);
+            return total;
+          },
+        },
       ],
       targets: [
         { contender: 'fdkeeper Descriptor.read(b, 0, 4096, 0)', atMost: 1.05, source: 'issue' },
@@ -309,62 +477,99 @@ export const rw4k: BenchCase = {
     const seqReadPromise: Group = {
       id: 'seqread4k-promise',
       title: '2e. 4 KiB sequential reads of a 1 MiB file (promise)',
-      about: 'One op = await a read of the next 4 KiB (one at a time), starting over at 0 after the last block, as in 2b.',
+      about:
+        'One op = await a read of the next 4 KiB (one at a time), starting over at 0 after the last block, as in 2b.',
       kind: 'latency',
       bytesPerOp: BLOCK,
       baselines: [RAW_CB, RAW_FH],
       expect: expectBytes,
       contenders: [
-        { name: RAW_CB, short: 'raw cb', setup: rawFd.setup, teardown: rawFd.teardown, beforeSample() { cbPos = 0; }, async run(n) {
-          const fd = rawFd.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            const got = await cb.read(fd, b, 0, BLOCK, cbPos);
-            total += got;
-            cbPos += got;
-            if (cbPos === READ_FILE_SIZE) cbPos = 0;
-          }
-          return total;
-        } },
-        { name: RAW_FH, short: 'fs.promises', setup: fh.setup, teardown: fh.teardown, beforeSample() { fhPos = 0; }, async run(n) {
-          const h = fh.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            const got = (await h.read(b, 0, BLOCK, fhPos)).bytesRead;
-            total += got;
-            fhPos += got;
-            if (fhPos === READ_FILE_SIZE) fhPos = 0;
-          }
-          return total;
-        } },
-        { name: 'fdkeeper RawFile.readinto', setup: rawFile.setup, teardown: rawFile.teardown, beforeSample() { rawFile.get().seekSync(0); k4 = 0; }, async run(n) {
-          const f = rawFile.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            total += await f.readinto(b);
-            if (++k4 === perPass) {
-              k4 = 0;
-              f.seekSync(0);
+        {
+          name: RAW_CB,
+          short: 'raw cb',
+          setup: rawFd.setup,
+          teardown: rawFd.teardown,
+          beforeSample() {
+            cbPos = 0;
+          },
+          async run(n) {
+            const fd = rawFd.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              const got = await cb.read(fd, b, 0, BLOCK, cbPos);
+              total += got;
+              cbPos += got;
+              if (cbPos === READ_FILE_SIZE) cbPos = 0;
             }
-          }
-          return total;
-        } },
-        { name: 'fdkeeper table.read(fd, b)', setup: num.setup, teardown: num.teardown, beforeSample() { table.seekSync(num.get(), 0); k5 = 0; }, async run(n) {
-          const fd = num.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            total += await table.read(fd, b);
-            if (++k5 === perPass) {
-              k5 = 0;
-              table.seekSync(fd, 0);
+            return total;
+          },
+        },
+        {
+          name: RAW_FH,
+          short: 'fs.promises',
+          setup: fh.setup,
+          teardown: fh.teardown,
+          beforeSample() {
+            fhPos = 0;
+          },
+          async run(n) {
+            const h = fh.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              const got = (await h.read(b, 0, BLOCK, fhPos)).bytesRead;
+              total += got;
+              fhPos += got;
+              if (fhPos === READ_FILE_SIZE) fhPos = 0;
             }
-          }
-          return total;
-        } },
+            return total;
+          },
+        },
+        {
+          name: 'fdkeeper RawFile.readinto',
+          setup: rawFile.setup,
+          teardown: rawFile.teardown,
+          beforeSample() {
+            rawFile.get().seekSync(0);
+            k4 = 0;
+          },
+          async run(n) {
+            const f = rawFile.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              total += await f.readinto(b);
+              if (++k4 === perPass) {
+                k4 = 0;
+                f.seekSync(0);
+              }
+            }
+            return total;
+          },
+        },
+        {
+          name: 'fdkeeper table.read(fd, b)',
+          setup: num.setup,
+          teardown: num.teardown,
+          beforeSample() {
+            table.seekSync(num.get(), 0);
+            k5 = 0;
+          },
+          async run(n) {
+            const fd = num.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              total += await table.read(fd, b);
+              if (++k5 === perPass) {
+                k5 = 0;
+                table.seekSync(fd, 0);
+              }
+            }
+            return total;
+          },
+        },
       ],
       targets: [
         { contender: 'fdkeeper RawFile.readinto', atMost: 1.05, source: 'issue' },
@@ -373,10 +578,28 @@ export const rw4k: BenchCase = {
     };
 
     // ------------------------------------------------------------ promise writes
-    const wCb = held(() => fs.openSync(wfile('cb'), 'w'), (fd) => { fs.closeSync(fd); });
-    const wFh = held(() => fsp.open(wfile('fh'), 'w'), (h) => h.close());
-    const wRawFileP = held((): RawFile => openSync(wfile('rawfile-p'), 'wb', { buffering: 0 }), (f) => { f.closeSync(); });
-    const wNumP = held(() => table.openSync(wfile('num-p'), 'w'), (fd) => { table.closeSync(fd); });
+    const wCb = held(
+      () => fs.openSync(wfile('cb'), 'w'),
+      (fd) => {
+        fs.closeSync(fd);
+      },
+    );
+    const wFh = held(
+      () => fsp.open(wfile('fh'), 'w'),
+      (h) => h.close(),
+    );
+    const wRawFileP = held(
+      (): RawFile => openSync(wfile('rawfile-p'), 'wb', { buffering: 0 }),
+      (f) => {
+        f.closeSync();
+      },
+    );
+    const wNumP = held(
+      () => table.openSync(wfile('num-p'), 'w'),
+      (fd) => {
+        table.closeSync(fd);
+      },
+    );
     let wCbPos = 0;
     let wFhPos = 0;
     const seqWritePromise: Group = {
@@ -388,62 +611,102 @@ export const rw4k: BenchCase = {
       baselines: [RAW_WCB, RAW_WFH],
       expect: expectBytes,
       contenders: [
-        { name: RAW_WCB, short: 'raw cb', setup: wCb.setup, teardown: wCb.teardown, beforeSample() { fs.ftruncateSync(wCb.get(), 0); wCbPos = 0; }, async run(n) {
-          const fd = wCb.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            const put = await cb.write(fd, b, 0, BLOCK, wCbPos);
-            total += put;
-            wCbPos += put;
-            if (wCbPos === wrap) wCbPos = 0;
-          }
-          return total;
-        } },
-        { name: RAW_WFH, short: 'fs.promises', setup: wFh.setup, teardown: wFh.teardown, async beforeSample() { await wFh.get().truncate(0); wFhPos = 0; }, async run(n) {
-          const h = wFh.get();
-          const b = buf();
-          let total = 0;
-          for (let i = 0; i < n; i++) {
-            const put = (await h.write(b, 0, BLOCK, wFhPos)).bytesWritten;
-            total += put;
-            wFhPos += put;
-            if (wFhPos === wrap) wFhPos = 0;
-          }
-          return total;
-        } },
-        { name: 'fdkeeper RawFile.write', setup: wRawFileP.setup, teardown: wRawFileP.teardown, beforeSample() { const f = wRawFileP.get(); f.truncateSync(0); f.seekSync(0); }, async run(n) {
-          const f = wRawFileP.get();
-          const b = buf();
-          let total = 0;
-          let at = f.tell();
-          for (let i = 0; i < n; i++) {
-            const put = await f.write(b);
-            total += put;
-            at += put;
-            if (at === wrap) {
-              at = 0;
-              f.seekSync(0);
+        {
+          name: RAW_WCB,
+          short: 'raw cb',
+          setup: wCb.setup,
+          teardown: wCb.teardown,
+          beforeSample() {
+            fs.ftruncateSync(wCb.get(), 0);
+            wCbPos = 0;
+          },
+          async run(n) {
+            const fd = wCb.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              const put = await cb.write(fd, b, 0, BLOCK, wCbPos);
+              total += put;
+              wCbPos += put;
+              if (wCbPos === wrap) wCbPos = 0;
             }
-          }
-          return total;
-        } },
-        { name: 'fdkeeper table.write(fd, b)', setup: wNumP.setup, teardown: wNumP.teardown, beforeSample() { const fd = wNumP.get(); table.ftruncateSync(fd, 0); table.seekSync(fd, 0); }, async run(n) {
-          const fd = wNumP.get();
-          const b = buf();
-          let total = 0;
-          let at = table.seekSync(fd, 0, 1);
-          for (let i = 0; i < n; i++) {
-            const put = await table.write(fd, b);
-            total += put;
-            at += put;
-            if (at === wrap) {
-              at = 0;
-              table.seekSync(fd, 0);
+            return total;
+          },
+        },
+        {
+          name: RAW_WFH,
+          short: 'fs.promises',
+          setup: wFh.setup,
+          teardown: wFh.teardown,
+          async beforeSample() {
+            await wFh.get().truncate(0);
+            wFhPos = 0;
+          },
+          async run(n) {
+            const h = wFh.get();
+            const b = buf();
+            let total = 0;
+            for (let i = 0; i < n; i++) {
+              const put = (await h.write(b, 0, BLOCK, wFhPos)).bytesWritten;
+              total += put;
+              wFhPos += put;
+              if (wFhPos === wrap) wFhPos = 0;
             }
-          }
-          return total;
-        } },
+            return total;
+          },
+        },
+        {
+          name: 'fdkeeper RawFile.write',
+          setup: wRawFileP.setup,
+          teardown: wRawFileP.teardown,
+          beforeSample() {
+            const f = wRawFileP.get();
+            f.truncateSync(0);
+            f.seekSync(0);
+          },
+          async run(n) {
+            const f = wRawFileP.get();
+            const b = buf();
+            let total = 0;
+            let at = f.tell();
+            for (let i = 0; i < n; i++) {
+              const put = await f.write(b);
+              total += put;
+              at += put;
+              if (at === wrap) {
+                at = 0;
+                f.seekSync(0);
+              }
+            }
+            return total;
+          },
+        },
+        {
+          name: 'fdkeeper table.write(fd, b)',
+          setup: wNumP.setup,
+          teardown: wNumP.teardown,
+          beforeSample() {
+            const fd = wNumP.get();
+            table.ftruncateSync(fd, 0);
+            table.seekSync(fd, 0);
+          },
+          async run(n) {
+            const fd = wNumP.get();
+            const b = buf();
+            let total = 0;
+            let at = table.seekSync(fd, 0, 1);
+            for (let i = 0; i < n; i++) {
+              const put = await table.write(fd, b);
+              total += put;
+              at += put;
+              if (at === wrap) {
+                at = 0;
+                table.seekSync(fd, 0);
+              }
+            }
+            return total;
+          },
+        },
       ],
       targets: [
         { contender: 'fdkeeper RawFile.write', atMost: 1.05, source: 'issue' },
@@ -454,7 +717,11 @@ export const rw4k: BenchCase = {
     const groups: Group[] = [preadSync, seqReadSync, seqWriteSync, preadPromise, seqReadPromise, seqWritePromise];
     // Contenders that share a descriptor (rawFd, desc, num, rawFile) are set up once per group; the
     // `held` helpers reopen them per group, so each group is self-contained.
-    return groups.map((g) => ({ ...g, teardown: () => { if (table.size !== 0) throw new Error(`${g.id}: table still holds ${table.size} descriptors`); } }));
+    return groups.map((g) => ({
+      ...g,
+      teardown: () => {
+        if (table.size !== 0) throw new Error(`${g.id}: table still holds ${table.size} descriptors`);
+      },
+    }));
   },
 };
-

@@ -22,7 +22,8 @@ interface TextFixture {
   readonly raw: number;
 }
 
-const WORDS = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua ';
+const WORDS =
+  'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua ';
 
 /** Exactly `bytes` bytes of log-like UTF-8 lines (every 16th with non-ASCII), ending as `ending` says. */
 function makeTextFile(file: string, bytes: number, ending: Ending): TextFixture {
@@ -66,7 +67,9 @@ function makeTextFile(file: string, bytes: number, ending: Ending): TextFixture 
 
 function textFile(ctx: BenchContext, mb: number, ending: Ending): Promise<TextFixture> {
   const bytes = Math.round(mb * 1e6);
-  return ctx.fixture(`text-${ending}-${bytes}`, () => makeTextFile(path.join(ctx.dir, `text-${ending}-${mb}mb.txt`), bytes, ending));
+  return ctx.fixture(`text-${ending}-${bytes}`, () =>
+    makeTextFile(path.join(ctx.dir, `text-${ending}-${mb}mb.txt`), bytes, ending),
+  );
 }
 
 function modeName(newline: Newline | undefined): string {
@@ -112,7 +115,14 @@ function reader(name: string, fx: TextFixture, mb: number, newline: Newline | un
 
 export const textRead: BenchCase = {
   name: 'textread',
-  groupIds: ['textread-10m-sync', 'textread-20m-sync', 'textread-40m-sync', 'textread-10m-promise', 'textread-20m-promise', 'textread-40m-promise'],
+  groupIds: [
+    'textread-10m-sync',
+    'textread-20m-sync',
+    'textread-40m-sync',
+    'textread-10m-promise',
+    'textread-20m-promise',
+    'textread-40m-promise',
+  ],
   async groups(ctx) {
     const groups: Group[] = [];
     for (const sync of [true, false]) {
@@ -131,7 +141,8 @@ export const textRead: BenchCase = {
             contenders.push(reader(names[ending], fx, mb, newline, sync));
           }
           baselines.push(names.LF);
-          for (const ending of ['CRLF', 'mixed'] as const) targets.push({ contender: names[ending], vs: names.LF, atMost: 1.5, source: 'issue 12 item 6: ≤ 1.5× LF' });
+          for (const ending of ['CRLF', 'mixed'] as const)
+            targets.push({ contender: names[ending], vs: names.LF, atMost: 1.5, source: 'issue 12 item 6: ≤ 1.5× LF' });
         }
         const form = sync ? 'readSync()' : 'await read()';
         groups.push({

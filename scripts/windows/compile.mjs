@@ -11,7 +11,17 @@
 // test/support files with a Windows stand-in in scripts/windows/overrides/ get that instead (proc-fds: no /proc).
 // In every compiled test, `node:test` is replaced by scripts/windows/test-shim.mjs, which applies the
 // skip list (scripts/windows/skips.mjs) and records which of its entries matched.
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -53,11 +63,23 @@ export function compile(root, out) {
       }
       // The TypeScript too, timestamps kept: harnesses compare dist/ against src/*.ts to refuse a stale build.
       cpSync(file, dest, { preserveTimestamps: true });
-      let code = esbuild.transformSync(readFileSync(file, 'utf8'), { loader: 'ts', format: 'esm', target: 'node20', sourcefile: rel }).code;
+      let code = esbuild.transformSync(readFileSync(file, 'utf8'), {
+        loader: 'ts',
+        format: 'esm',
+        target: 'node20',
+        sourcefile: rel,
+      }).code;
       const js = dest.replace(/\.ts$/, '.js');
       if (top === 'test') {
-        const suite = rel.split(sep).join('/').replace(/^test\//, '').replace(/\.test\.ts$|\.ts$/, '');
-        code = code.replace(/(["'])node:test\1/g, `'${posixRel(dirname(js), shim)}?suite=${encodeURIComponent(suite)}'`);
+        const suite = rel
+          .split(sep)
+          .join('/')
+          .replace(/^test\//, '')
+          .replace(/\.test\.ts$|\.ts$/, '');
+        code = code.replace(
+          /(["'])node:test\1/g,
+          `'${posixRel(dirname(js), shim)}?suite=${encodeURIComponent(suite)}'`,
+        );
         if (rel.endsWith('.test.ts')) tests.push(relative(out, js));
       }
       // A Windows stand-in (scripts/windows/overrides/<same path>.js) takes the compiled file's place.

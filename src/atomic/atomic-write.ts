@@ -49,10 +49,20 @@ export function atomicWrite(path: string, data: AtomicData, options: AtomicWrite
  * it). Takes a string, a Uint8Array or a synchronous iterable of chunks. Throws EBUSY when promise-form
  * writes to the same path are still in flight in this process (it could not be ordered with them).
  */
-export function atomicWriteSync(path: string, data: AtomicDataSync, options: Omit<AtomicWriteOptions, 'signal'> = {}): void {
+export function atomicWriteSync(
+  path: string,
+  data: AtomicDataSync,
+  options: Omit<AtomicWriteOptions, 'signal'> = {},
+): void {
   const key = absoluteTarget(path);
   const settings = settingsOf({ ...options, signal: undefined });
   if (isBusy(settings.backend, key))
-    throw atomicError({ code: 'EBUSY', syscall: 'write', path: key, detail: 'promise-form atomic writes to this path are in flight; a synchronous write could not be ordered with them' });
+    throw atomicError({
+      code: 'EBUSY',
+      syscall: 'write',
+      path: key,
+      detail:
+        'promise-form atomic writes to this path are in flight; a synchronous write could not be ordered with them',
+    });
   replaceSync(key, prepare(data, settings.encoding), settings);
 }

@@ -73,7 +73,10 @@ export function holderIsDead(h: Holder, claimPath: string): boolean {
 export const CLAIM_MAX_BYTES = 1024;
 
 /** What a claim file's bytes say. */
-export type ClaimText = { readonly state: 'valid'; readonly pid: number; readonly host: string } | { readonly state: 'empty' } | { readonly state: 'invalid' };
+export type ClaimText =
+  | { readonly state: 'valid'; readonly pid: number; readonly host: string }
+  | { readonly state: 'empty' }
+  | { readonly state: 'invalid' };
 
 /**
  * The one reading of a claim's content, for createExclusive and cleanupTemps as for `fdkeeper clean`:
@@ -109,7 +112,11 @@ function notAClaim(st: FileStat): Holder {
  * regular file is opened, and only when `open` says so (given its lstat) — a symlink, a FIFO, a socket
  * or a file of an untrusted owner is reported by its owner and identity, unopened.
  */
-export async function readClaim(backend: Backend, claimPath: string, open: (st: FileStat) => boolean = () => true): Promise<Holder | undefined> {
+export async function readClaim(
+  backend: Backend,
+  claimPath: string,
+  open: (st: FileStat) => boolean = () => true,
+): Promise<Holder | undefined> {
   let seen: FileStat;
   try {
     seen = await backend.lstat(claimPath);
@@ -120,7 +127,8 @@ export async function readClaim(backend: Backend, claimPath: string, open: (st: 
   if (!seen.isFile() || !open(seen)) return notAClaim(seen);
   let fd: number;
   try {
-    fd = await backend.open(claimPath, O.RDONLY | O.NOFOLLOW | O.NONBLOCK | O.CLOEXEC); // swapped meanwhile: no link followed, no FIFO waited on
+    // swapped meanwhile: no link followed, no FIFO waited on
+    fd = await backend.open(claimPath, O.RDONLY | O.NOFOLLOW | O.NONBLOCK | O.CLOEXEC);
   } catch (e) {
     if (hasCode(e, 'ENOENT')) return undefined;
     if (hasCode(e, 'ELOOP') || hasCode(e, 'ENXIO') || hasCode(e, 'EISDIR')) return notAClaim(seen);
@@ -138,7 +146,15 @@ export async function readClaim(backend: Backend, claimPath: string, open: (st: 
     await backend.close(fd);
   }
   const valid = text.state === 'valid' ? text : undefined;
-  return { pid: valid?.pid, host: valid?.host, uid: st.uid, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, isFile: true };
+  return {
+    pid: valid?.pid,
+    host: valid?.host,
+    uid: st.uid,
+    dev: st.dev,
+    ino: st.ino,
+    mtimeMs: st.mtimeMs,
+    isFile: true,
+  };
 }
 
 /**
@@ -181,7 +197,10 @@ export async function removeClaim(backend: Backend, claimPath: string, holder: H
  * process may not remove it (another user's, in a sticky directory) — and the caller produces the file
  * without a claim. A claim whose holder is dead on this host is removed and the claim tried again.
  */
-export async function tryClaim(target: string, s: Settings): Promise<{ claim: Claim } | { holder: Holder } | { stepAround: Holder }> {
+export async function tryClaim(
+  target: string,
+  s: Settings,
+): Promise<{ claim: Claim } | { holder: Holder } | { stepAround: Holder }> {
   const b = s.backend;
   const claimPath = claimNameFor(target);
   const content = Buffer.from(`${process.pid}\n${HOST}\n`);

@@ -32,12 +32,25 @@ const DEFAULT_OLDER_THAN_MS = 60 * 60 * 1000;
  */
 export function cleanupTemps(dir: string, options: CleanupOptions = {}): Promise<string[]> {
   const olderThanMs = options.olderThanMs ?? DEFAULT_OLDER_THAN_MS;
-  if (!obeys(olderThanMs, TIMEOUT_RULE)) return rejected(invalidOption('olderThanMs', olderThanMs, TIMEOUT_RULE, { syscall: 'scandir', path: dir }));
+  if (!obeys(olderThanMs, TIMEOUT_RULE))
+    return rejected(invalidOption('olderThanMs', olderThanMs, TIMEOUT_RULE, { syscall: 'scandir', path: dir }));
   if (typeof dir !== 'string' || dir === '') return rejected(new TypeError('dir must be a non-empty string'));
-  return cleanup(resolve(dir), olderThanMs, options.dryRun === true, options.checkPids !== false, options.backend ?? fdtable.backend);
+  return cleanup(
+    resolve(dir),
+    olderThanMs,
+    options.dryRun === true,
+    options.checkPids !== false,
+    options.backend ?? fdtable.backend,
+  );
 }
 
-async function cleanup(dir: string, olderThanMs: number, dryRun: boolean, checkPids: boolean, backend: NonNullable<CleanupOptions['backend']>): Promise<string[]> {
+async function cleanup(
+  dir: string,
+  olderThanMs: number,
+  dryRun: boolean,
+  checkPids: boolean,
+  backend: NonNullable<CleanupOptions['backend']>,
+): Promise<string[]> {
   const names = await backend.readdir(dir);
   const now = Date.now();
   const booted = bootTimeMs();
@@ -87,7 +100,10 @@ async function cleanup(dir: string, olderThanMs: number, dryRun: boolean, checkP
 }
 
 /** A claim's content, or undefined when it is gone or not a regular file. */
-async function readClaimOrSkip(backend: NonNullable<CleanupOptions['backend']>, path: string): ReturnType<typeof readClaim> {
+async function readClaimOrSkip(
+  backend: NonNullable<CleanupOptions['backend']>,
+  path: string,
+): ReturnType<typeof readClaim> {
   try {
     return await readClaim(backend, path);
   } catch (e) {

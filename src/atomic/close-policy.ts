@@ -10,7 +10,8 @@
  * wall time (~55–70 µs on the 2-core VM of docs/benchmarks.md) and a turn of the event loop. Not the
  * create, write, fchmod or rename: they take journal handles and were measured stalling the event loop
  * for milliseconds while fsyncs committed. On a network or FUSE file system even a close may talk to a
- * server (NFS close-to-open, a FUSE daemon's flush), so there nothing is synchronous. The file system is learnt once per directory with statfs(2) (one
+ * server (NFS close-to-open, a FUSE daemon's flush), so there nothing is synchronous. The file system is learnt once
+ * per directory with statfs(2) (one
  * thread-pool job), and only for the OS backend; until then, and for every other backend, closes are
  * asynchronous. A stale answer (a directory remounted elsewhere) costs speed, never correctness.
  *

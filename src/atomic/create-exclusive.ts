@@ -61,7 +61,10 @@ async function fill(file: PendingFile, data: Prepared, target: string): Promise<
     return;
   }
   const source = data.source as AsyncIterable<unknown>;
-  const it = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as unknown as Iterable<unknown>)[Symbol.iterator]();
+  const it =
+    Symbol.asyncIterator in source
+      ? source[Symbol.asyncIterator]()
+      : (source as unknown as Iterable<unknown>)[Symbol.iterator]();
   for (;;) {
     let r: IteratorResult<unknown>;
     try {
@@ -98,12 +101,14 @@ async function produce(key: string, content: Prepared | Producer, s: Settings): 
   try {
     if (typeof content === 'function') await content(file);
     else await fill(file, content, key);
-    if (file.state === 'aborted') throw atomicError({ code: 'ECANCELED', syscall: 'link', path: key, detail: 'the producer aborted the file' });
+    if (file.state === 'aborted')
+      throw atomicError({ code: 'ECANCELED', syscall: 'link', path: key, detail: 'the producer aborted the file' });
     await file.commit(); // a no-op if the producer committed it
     return { created: true, path: key };
   } catch (e) {
     // EEXIST from the link: the target appeared although the claim was held (someone ignores claims).
-    if (e instanceof FsError && e.code === 'EEXIST' && e.syscall === 'link' && isShaped(e)) return { created: false, path: key, reason: 'exists' };
+    if (e instanceof FsError && e.code === 'EEXIST' && e.syscall === 'link' && isShaped(e))
+      return { created: false, path: key, reason: 'exists' };
     throw e;
   } finally {
     await file.abort();
@@ -132,7 +137,11 @@ function describe(h: Holder): string {
  *
  * Errors are {@link FsError}s (the target is never left partial); `signal` aborts with ECANCELED.
  */
-export function createExclusive(path: string, content: AtomicData | ((file: PendingFile) => Promise<void> | void), options: CreateExclusiveOptions = {}): Promise<ExclusiveResult> {
+export function createExclusive(
+  path: string,
+  content: AtomicData | ((file: PendingFile) => Promise<void> | void),
+  options: CreateExclusiveOptions = {},
+): Promise<ExclusiveResult> {
   let key: string;
   let s: Settings;
   let wait: { timeoutMs: number; pollMs: number } | undefined;
@@ -163,13 +172,23 @@ async function resolveKey(key: string, s: Settings): Promise<string> {
   }
 }
 
-async function run(key: string, what: Prepared | Producer, s: Settings, wait: { timeoutMs: number; pollMs: number } | undefined): Promise<ExclusiveResult> {
+async function run(
+  key: string,
+  what: Prepared | Producer,
+  s: Settings,
+  wait: { timeoutMs: number; pollMs: number } | undefined,
+): Promise<ExclusiveResult> {
   const real = await resolveKey(key, s);
   const r = await runAt(real, what, s, wait);
   return { ...r, path: key };
 }
 
-async function runAt(key: string, what: Prepared | Producer, s: Settings, wait: { timeoutMs: number; pollMs: number } | undefined): Promise<ExclusiveResult> {
+async function runAt(
+  key: string,
+  what: Prepared | Producer,
+  s: Settings,
+  wait: { timeoutMs: number; pollMs: number } | undefined,
+): Promise<ExclusiveResult> {
   const b = s.backend;
   const deadline = wait === undefined ? 0 : Date.now() + wait.timeoutMs;
   for (;;) {
@@ -190,7 +209,13 @@ async function runAt(key: string, what: Prepared | Producer, s: Settings, wait: 
     }
     if (wait === undefined) return { created: false, path: key, reason: 'in-progress' };
     const left = deadline - Date.now();
-    if (left <= 0) throw atomicError({ code: 'ETIMEDOUT', syscall: 'open', path: key, detail: `waited ${wait.timeoutMs} ms for the producer (${describe(r.holder)}) to finish` });
+    if (left <= 0)
+      throw atomicError({
+        code: 'ETIMEDOUT',
+        syscall: 'open',
+        path: key,
+        detail: `waited ${wait.timeoutMs} ms for the producer (${describe(r.holder)}) to finish`,
+      });
     await sleep(Math.min(wait.pollMs, left), s.signal, key);
   }
 }

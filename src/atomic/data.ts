@@ -28,7 +28,9 @@ const JOIN_LIMIT = 1 << 20;
 export function toBytes(chunk: unknown, encoding: BufferEncoding): Uint8Array {
   if (typeof chunk === 'string') return Buffer.from(chunk, encoding);
   if (chunk instanceof Uint8Array) return chunk;
-  throw new TypeError(`atomic write data chunks must be strings or Uint8Arrays, got ${chunk === null ? 'null' : typeof chunk}`);
+  throw new TypeError(
+    `atomic write data chunks must be strings or Uint8Arrays, got ${chunk === null ? 'null' : typeof chunk}`,
+  );
 }
 
 /**
@@ -48,6 +50,11 @@ export function prepare(data: AtomicData | AtomicDataSync, encoding: BufferEncod
     }
     return { kind: 'memory', chunks };
   }
-  if (typeof data === 'object' && (data as unknown) !== null && (Symbol.asyncIterator in data || Symbol.iterator in data)) return { kind: 'stream', source: data };
+  if (
+    typeof data === 'object' &&
+    (data as unknown) !== null &&
+    (Symbol.asyncIterator in data || Symbol.iterator in data)
+  )
+    return { kind: 'stream', source: data };
   throw new TypeError('atomic write data must be a string, a Uint8Array, or an (async) iterable of them');
 }

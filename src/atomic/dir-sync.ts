@@ -20,7 +20,10 @@ const DIR_FLAGS = O.RDONLY | O.DIRECTORY | O.CLOEXEC;
  * directory entry durable on its own): there the directory fsync is skipped.
  */
 function unsupported(e: unknown): boolean {
-  return process.platform === 'win32' && (hasCode(e, 'EISDIR') || hasCode(e, 'EPERM') || hasCode(e, 'EACCES') || hasCode(e, 'EINVAL'));
+  return (
+    process.platform === 'win32' &&
+    (hasCode(e, 'EISDIR') || hasCode(e, 'EPERM') || hasCode(e, 'EACCES') || hasCode(e, 'EINVAL'))
+  );
 }
 
 /**

@@ -16,7 +16,9 @@ export function isShaped(e: unknown): e is FsError {
 }
 
 /** The code, syscall and detail of a system error (an FsError or a Node error), if it is one. */
-function systemFields(e: unknown): { code: string; syscall: string; detail: string | undefined; bytesWritten: number | undefined } | undefined {
+function systemFields(
+  e: unknown,
+): { code: string; syscall: string; detail: string | undefined; bytesWritten: number | undefined } | undefined {
   if (!(e instanceof Error)) return undefined;
   const r = e as Error & { code?: unknown; syscall?: unknown; detail?: unknown; bytesWritten?: unknown };
   if (typeof r.code !== 'string' || !/^E[A-Z0-9]+$/.test(r.code)) return undefined;
@@ -37,10 +39,23 @@ function joinDetail(...parts: (string | undefined)[]): string {
  * `target` outcome: its code, syscall and progress are kept. Anything that is not a system error (a
  * TypeError: a programming error) is returned as it is.
  */
-function reshape(e: unknown, path: string, target: TargetOutcome, detail: (original: string | undefined) => string): unknown {
+function reshape(
+  e: unknown,
+  path: string,
+  target: TargetOutcome,
+  detail: (original: string | undefined) => string,
+): unknown {
   const f = systemFields(e);
   if (f === undefined) return e;
-  return new FsError({ code: f.code, syscall: f.syscall, path, bytesWritten: f.bytesWritten, detail: detail(f.detail), target, cause: e });
+  return new FsError({
+    code: f.code,
+    syscall: f.syscall,
+    path,
+    bytesWritten: f.bytesWritten,
+    detail: detail(f.detail),
+    target,
+    cause: e,
+  });
 }
 
 /**
@@ -50,7 +65,9 @@ function reshape(e: unknown, path: string, target: TargetOutcome, detail: (origi
  */
 export function failedBeforeRename(e: unknown, target: string, temp: string | undefined, why?: string): unknown {
   if (isShaped(e)) return e;
-  return reshape(e, target, 'unchanged', (d) => joinDetail(why, d, temp === undefined ? undefined : `temp file '${temp}'`, 'the target was not changed'));
+  return reshape(e, target, 'unchanged', (d) =>
+    joinDetail(why, d, temp === undefined ? undefined : `temp file '${temp}'`, 'the target was not changed'),
+  );
 }
 
 /**
@@ -68,13 +85,22 @@ export function claimFailed(e: unknown, target: string, claim: string): unknown 
 export function failedAfterRename(e: unknown, target: string): unknown {
   if (isShaped(e)) return e;
   return reshape(e, target, 'replaced', (d) =>
-    joinDetail(d, 'the new content is in place (the rename succeeded), but syncing its directory failed: a power loss may still bring back the old content'),
+    joinDetail(
+      d,
+      'the new content is in place (the rename succeeded), but syncing its directory failed: a power loss may still bring back the old content',
+    ),
   );
 }
 
 /** The write was cancelled through its AbortSignal before the rename: ECANCELED, the reason as cause. */
 export function canceled(target: string, signal: AbortSignal): FsError {
-  return atomicError({ code: 'ECANCELED', syscall: 'write', path: target, detail: 'aborted; the target was not changed', cause: signal.reason });
+  return atomicError({
+    code: 'ECANCELED',
+    syscall: 'write',
+    path: target,
+    detail: 'aborted; the target was not changed',
+    cause: signal.reason,
+  });
 }
 
 /** Throws {@link canceled} when `signal` has been aborted. */
@@ -85,7 +111,13 @@ export function throwIfAborted(signal: AbortSignal | undefined, target: string):
 /** The data source (a stream, an iterable) failed: the write is abandoned as if aborted. */
 export function sourceFailed(target: string, cause: unknown): FsError {
   const why = cause instanceof Error ? cause.message : String(cause);
-  return atomicError({ code: 'ECANCELED', syscall: 'write', path: target, detail: `the data source failed (${why}); the target was not changed`, cause });
+  return atomicError({
+    code: 'ECANCELED',
+    syscall: 'write',
+    path: target,
+    detail: `the data source failed (${why}); the target was not changed`,
+    cause,
+  });
 }
 
 /** What {@link atomicError} takes: an FsError's fields, `path` required, `target` by default `'unchanged'`. */

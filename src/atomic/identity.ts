@@ -92,7 +92,8 @@ export function identityOf(backend: Backend): Identity {
   let b: unknown = backend;
   for (let depth = 0; depth < 16 && typeof b === 'object' && b !== null; depth++) {
     const r = b as MaybeIdentity;
-    if (typeof r.uid === 'number' && typeof r.gid === 'number' && typeof r.umask === 'number') return { uid: r.uid, gid: r.gid, umask: r.umask };
+    if (typeof r.uid === 'number' && typeof r.gid === 'number' && typeof r.umask === 'number')
+      return { uid: r.uid, gid: r.gid, umask: r.umask };
     b = r.inner;
   }
   return {

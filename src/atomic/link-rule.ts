@@ -34,7 +34,13 @@ export function isStickyWorldWritable(dir: FileStat): boolean {
  * The error (for the write to `target`) for a link that the rule says not to follow: EACCES, as the kernel gives for open(2)
  * through such a link when fs.protected_symlinks is on.
  */
-export function untrustedLinkError(target: string, link: string, st: FileStat, dirSt: FileStat, finalComponent: boolean): Error {
+export function untrustedLinkError(
+  target: string,
+  link: string,
+  st: FileStat,
+  dirSt: FileStat,
+  finalComponent: boolean,
+): Error {
   const hint = finalComponent ? "; untrustedSymlink: 'replace' replaces the link itself instead" : '';
   return atomicError({
     code: 'EACCES',

@@ -156,7 +156,10 @@ async function runNext(q: PathQueue, map: Map<string, PathQueue>): Promise<void>
     mkdir ||= c.settings.mkdir;
   }
   carrier.state = 'carrying';
-  const settings: Settings = durability === carrier.settings.durability && mkdir === carrier.settings.mkdir ? carrier.settings : { ...carrier.settings, durability, mkdir };
+  const settings: Settings =
+    durability === carrier.settings.durability && mkdir === carrier.settings.mkdir
+      ? carrier.settings
+      : { ...carrier.settings, durability, mkdir };
   // Off the main thread only with no budget to count against: a worker's temp descriptors are its own.
   if (carrier.data.kind === 'memory' && settings.table.budget.max === Infinity) {
     const off = replaceOffThread(q.key, carrier.data, settings);
@@ -164,7 +167,8 @@ async function runNext(q: PathQueue, map: Map<string, PathQueue>): Promise<void>
       const r = await off;
       const signal = carrier.settings.signal;
       if (r.outcome === 'done') settleAll(q, map, landAll(q, carrier), undefined);
-      else if (r.outcome === 'aborted') notRenamed(q, map, carrier, canceled(q.key, signal as AbortSignal)); // only a call with a signal can be
+      else if (r.outcome === 'aborted')
+        notRenamed(q, map, carrier, canceled(q.key, signal as AbortSignal)); // only a call with a signal can be
       else if (r.outcome === 'failed' && r.renamed) settleAll(q, map, landAll(q, carrier), fromWire(r.error));
       else if (r.outcome === 'failed') notRenamed(q, map, carrier, fromWire(r.error));
       if (r.outcome !== 'handBack') return;

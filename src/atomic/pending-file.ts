@@ -122,12 +122,30 @@ export class PendingFile implements AsyncDisposable, Disposable {
     }
     const signal = this.#s.signal;
     if (this.#abortedBy === 'signal' && signal !== undefined) return canceled(this.path, signal);
-    const why = this.#state === 'committed' ? 'already committed' : this.#state === 'aborted' ? (this.#abortedBy === 'failure' ? 'already aborted (an earlier write or commit failed)' : 'already aborted') : 'being committed';
-    return atomicError({ code: 'EBADF', syscall: what, path: this.path, detail: `${why}; temp file '${this.tempPath}'` });
+    const why =
+      this.#state === 'committed'
+        ? 'already committed'
+        : this.#state === 'aborted'
+          ? this.#abortedBy === 'failure'
+            ? 'already aborted (an earlier write or commit failed)'
+            : 'already aborted'
+          : 'being committed';
+    return atomicError({
+      code: 'EBADF',
+      syscall: what,
+      path: this.path,
+      detail: `${why}; temp file '${this.tempPath}'`,
+    });
   }
 
   #syncBusy(what: string): void {
-    if (this.#inFlight > 0) throw atomicError({ code: 'EBUSY', syscall: what, path: this.path, detail: 'promise-form calls on this PendingFile are in flight' });
+    if (this.#inFlight > 0)
+      throw atomicError({
+        code: 'EBUSY',
+        syscall: what,
+        path: this.path,
+        detail: 'promise-form calls on this PendingFile are in flight',
+      });
   }
 
   /** Appends `data` to the temp file (strings in the `encoding` option). */

@@ -82,28 +82,54 @@ function codeOf(e: unknown): string {
  * fails otherwise (that error is thrown as it is), or the policy's bound is spent (an {@link FsError}
  * with the last refusal's code, saying what was tried). `clock` is for tests.
  */
-export function* retryRename(backend: Backend, from: string, to: string, first: unknown, policy: RenameRetryPolicy, clock: () => number = Date.now): Protocol<void> {
+export function* retryRename(
+  backend: Backend,
+  from: string,
+  to: string,
+  first: unknown,
+  policy: RenameRetryPolicy,
+  clock: () => number = Date.now,
+): Protocol<void> {
   const started = clock();
   let last = first;
   let tries = 1;
   let readOnly = false;
   try {
-    const st = yield* call(() => backend.lstatSync(to), () => backend.lstat(to));
+    const st = yield* call(
+      () => backend.lstatSync(to),
+      () => backend.lstat(to),
+    );
     readOnly = st.isFile() && (st.mode & 0o200) === 0;
   } catch {
     // gone (a delete pending ended) or unreadable: retrying is still the thing to do
   }
-  if (readOnly) throw new FsError({ code: codeOf(first), syscall: 'rename', path: from, dest: to, detail: 'the target has the read-only attribute, which Windows will not replace', cause: first });
-  for (let delay = nextDelay(0, policy); clock() - started + delay <= policy.totalMs; delay = nextDelay(delay, policy)) {
+  if (readOnly)
+    throw new FsError({
+      code: codeOf(first),
+      syscall: 'rename',
+      path: from,
+      dest: to,
+      detail: 'the target has the read-only attribute, which Windows will not replace',
+      cause: first,
+    });
+  for (
+    let delay = nextDelay(0, policy);
+    clock() - started + delay <= policy.totalMs;
+    delay = nextDelay(delay, policy)
+  ) {
     const ms = delay;
     yield* call(
-      () => { sleepSync(ms); },
+      () => {
+        sleepSync(ms);
+      },
       () => sleep(ms),
     );
     tries++;
     try {
       yield* call(
-        () => { backend.renameSync(from, to); },
+        () => {
+          backend.renameSync(from, to);
+        },
         () => backend.rename(from, to),
       );
       return;
@@ -113,7 +139,14 @@ export function* retryRename(backend: Backend, from: string, to: string, first: 
     }
   }
   const spent = clock() - started;
-  throw new FsError({ code: codeOf(last), syscall: 'rename', path: from, dest: to, detail: `refused ${tries} times in ${spent} ms: another process has the target open, and Windows does not replace an open file (retried for up to ${policy.totalMs} ms; FDKEEPER_RENAME_RETRY_MS sets the bound)`, cause: last });
+  throw new FsError({
+    code: codeOf(last),
+    syscall: 'rename',
+    path: from,
+    dest: to,
+    detail: `refused ${tries} times in ${spent} ms: another process has the target open, and Windows does not replace an open file (retried for up to ${policy.totalMs} ms; FDKEEPER_RENAME_RETRY_MS sets the bound)`,
+    cause: last,
+  });
 }
 
 /** rename(from, to) for an atomic write, as a protocol step: on Windows, retried while the target is held open (see the module doc). */

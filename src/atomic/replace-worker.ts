@@ -24,7 +24,16 @@ import { renameOverSync } from './rename-retry.js';
 import { processUmask, type Identity } from './identity.js';
 import { targetSteps, type Target } from './resolve-target.js';
 import type { Settings } from './settings.js';
-import { discard, removeQuietlySync, setMeta, syncAndClose, TEMP_FLAGS, TEMP_MODE, writeAll, type TempFile } from './write-protocol.js';
+import {
+  discard,
+  removeQuietlySync,
+  setMeta,
+  syncAndClose,
+  TEMP_FLAGS,
+  TEMP_MODE,
+  writeAll,
+  type TempFile,
+} from './write-protocol.js';
 import { FLAG_ABORTED, FLAG_DATA_READY, toWire, type Job, type Reply } from './worker-wire.js';
 
 /** Jobs taken in one batch at most: a batch's replies wait for its last write and directory fsyncs. */
@@ -52,13 +61,25 @@ function aborted(job: Job): boolean {
 function dataOf(job: Job): Uint8Array {
   if (job.dataLater && job.flags !== undefined) {
     const flags = new Int32Array(job.flags);
-    if (Atomics.wait(flags, FLAG_DATA_READY, 0, DATA_WAIT_MS) === 'timed-out') throw new Error('the data was not handed over in time');
+    if (Atomics.wait(flags, FLAG_DATA_READY, 0, DATA_WAIT_MS) === 'timed-out')
+      throw new Error('the data was not handed over in time');
   }
   return new Uint8Array(job.arena, job.offset, job.length);
 }
 
 function settingsFor(job: Job): Settings {
-  return { table, backend, durability: job.durability, mode: job.mode, chown: job.chown, encoding: 'utf8', mkdir: false, replaceSymlink: job.replaceSymlink, untrustedSymlink: job.untrustedSymlink, signal: undefined };
+  return {
+    table,
+    backend,
+    durability: job.durability,
+    mode: job.mode,
+    chown: job.chown,
+    encoding: 'utf8',
+    mkdir: false,
+    replaceSymlink: job.replaceSymlink,
+    untrustedSymlink: job.untrustedSymlink,
+    signal: undefined,
+  };
 }
 
 /** Who acts: this process; its umask read here, as it is now (the main thread's where it cannot be). */
@@ -136,7 +157,8 @@ function runBatch(jobs: readonly Job[]): Reply[] {
       fsyncDirSync(backend, dir);
       for (const job of list) replies.push({ id: job.id, outcome: 'done' });
     } catch (e) {
-      for (const job of list) replies.push({ id: job.id, outcome: 'failed', renamed: true, error: toWire(failedAfterRename(e, job.path)) });
+      for (const job of list)
+        replies.push({ id: job.id, outcome: 'failed', renamed: true, error: toWire(failedAfterRename(e, job.path)) });
     }
   }
   return replies;
@@ -145,7 +167,12 @@ function runBatch(jobs: readonly Job[]): Reply[] {
 function serve(port: MessagePort): void {
   port.on('message', (first: Job) => {
     const jobs = [first];
-    for (let m = receiveMessageOnPort(port); m !== undefined; m = jobs.length < BATCH ? receiveMessageOnPort(port) : undefined) jobs.push(m.message as Job);
+    for (
+      let m = receiveMessageOnPort(port);
+      m !== undefined;
+      m = jobs.length < BATCH ? receiveMessageOnPort(port) : undefined
+    )
+      jobs.push(m.message as Job);
     port.postMessage(runBatch(jobs));
   });
 }

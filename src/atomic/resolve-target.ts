@@ -53,7 +53,13 @@ const MAX_LOOK_AGAIN = 4096;
 export function absoluteTarget(path: string): string {
   if (typeof path !== 'string' || path === '') throw new TypeError('the path must be a non-empty string');
   const abs = resolve(path);
-  if (/[\\/]$/.test(path) && abs !== resolve('/')) throw atomicError({ code: 'EISDIR', syscall: 'open', path: abs, detail: 'a path ending in a separator names a directory' });
+  if (/[\\/]$/.test(path) && abs !== resolve('/'))
+    throw atomicError({
+      code: 'EISDIR',
+      syscall: 'open',
+      path: abs,
+      detail: 'a path ending in a separator names a directory',
+    });
   return abs;
 }
 
@@ -62,17 +68,34 @@ export function absoluteTarget(path: string): string {
  * that must not be replaced (EISDIR, EINVAL). `id` is who the process acts as (uid, gid, umask: the
  * default mode and whether the owner can be kept); the backend's unless given.
  */
-export function planTarget(path: string, st: FileStat | undefined, s: Settings, id: Identity = identityOf(s.backend)): Target {
+export function planTarget(
+  path: string,
+  st: FileStat | undefined,
+  s: Settings,
+  id: Identity = identityOf(s.backend),
+): Target {
   const dir = dirname(path);
-  if (st?.isDirectory() === true) throw atomicError({ code: 'EISDIR', syscall: 'open', path, detail: 'the target is a directory' });
+  if (st?.isDirectory() === true)
+    throw atomicError({ code: 'EISDIR', syscall: 'open', path, detail: 'the target is a directory' });
   const replacingLink = st?.isSymbolicLink() === true; // replaceSymlink, or an untrusted link replaced
   if (st !== undefined && !st.isFile() && !replacingLink)
-    throw atomicError({ code: 'EINVAL', syscall: 'open', path, detail: 'the target is not a regular file (a FIFO, socket or device is never replaced by a rename)' });
+    throw atomicError({
+      code: 'EINVAL',
+      syscall: 'open',
+      path,
+      detail: 'the target is not a regular file (a FIFO, socket or device is never replaced by a rename)',
+    });
   const existing = st !== undefined && !replacingLink ? st : undefined;
   const mode = s.mode ?? (existing !== undefined ? existing.mode & 0o7777 : 0o666 & ~id.umask);
   let owner: Target['owner'];
   if (s.chown !== undefined && s.chown !== false) owner = s.chown;
-  else if (s.chown === undefined && existing !== undefined && id.uid === 0 && (existing.uid !== id.uid || existing.gid !== id.gid)) owner = { uid: existing.uid, gid: existing.gid };
+  else if (
+    s.chown === undefined &&
+    existing !== undefined &&
+    id.uid === 0 &&
+    (existing.uid !== id.uid || existing.gid !== id.gid)
+  )
+    owner = { uid: existing.uid, gid: existing.gid };
   return { path, dir, exists: st !== undefined, mode, owner };
 }
 
@@ -106,7 +129,10 @@ interface Walk {
 
 /** `p`'s components (no empty ones). */
 function partsOf(p: string): string[] {
-  return p.slice(parse(p).root.length).split(sep === '\\' ? /[\\/]/ : sep).filter((x) => x !== ''); // win32: no drive, either slash
+  return p
+    .slice(parse(p).root.length)
+    .split(sep === '\\' ? /[\\/]/ : sep)
+    .filter((x) => x !== ''); // win32: no drive, either slash
 }
 
 /** `near`'s answer to {@link quickCallsSyncIn}, asked once, when first needed (never by a synchronous run). */
@@ -158,7 +184,8 @@ function mkdirStep(w: Walk, path: string): Protocol<boolean> {
  */
 function* followStep(w: Walk, link: string, st: FileStat, dir: WalkedDir, finalComponent: boolean): Protocol<string> {
   const dirSt = dir.st ?? (yield* lstatStep(w, dir.path));
-  if (dirSt !== undefined && !ownerTrusted(st.uid, dirSt, w.uid)) throw untrustedLinkError(w.target, link, st, dirSt, finalComponent);
+  if (dirSt !== undefined && !ownerTrusted(st.uid, dirSt, w.uid))
+    throw untrustedLinkError(w.target, link, st, dirSt, finalComponent);
   if (++w.hops > MAX_LINKS) tooManyLinks(w.target);
   return yield* readlinkStep(w, link);
 }
@@ -187,7 +214,13 @@ function* walkDir(w: Walk, root: string, parts: string[]): Protocol<WalkedDir> {
     const st = yield* lstatStep(w, next);
     if (st === undefined) {
       if (!w.mkdir) return { path: join(next, ...rest), st: undefined, missing: true };
-      if (++lookAgain > MAX_LOOK_AGAIN) throw atomicError({ code: 'ENOENT', syscall: 'mkdir', path: w.target, detail: `'${next}' kept disappearing after it was created` });
+      if (++lookAgain > MAX_LOOK_AGAIN)
+        throw atomicError({
+          code: 'ENOENT',
+          syscall: 'mkdir',
+          path: w.target,
+          detail: `'${next}' kept disappearing after it was created`,
+        });
       if (yield* mkdirStep(w, next)) w.made.push(next);
       rest = [name, ...rest]; // look again: ours, or whatever appeared there meanwhile
       continue;
@@ -199,7 +232,8 @@ function* walkDir(w: Walk, root: string, parts: string[]): Protocol<WalkedDir> {
       rest = [...partsOf(content), ...rest];
       continue;
     }
-    if (!st.isDirectory()) throw atomicError({ code: 'ENOTDIR', syscall: 'open', path: w.target, detail: `'${next}' is not a directory` });
+    if (!st.isDirectory())
+      throw atomicError({ code: 'ENOTDIR', syscall: 'open', path: w.target, detail: `'${next}' is not a directory` });
     cur = { path: next, st, missing: false };
   }
   return cur;
@@ -212,20 +246,30 @@ function* walkDir(w: Walk, root: string, parts: string[]): Protocol<WalkedDir> {
  * who acts (see {@link planTarget}).
  */
 export function* targetSteps(abs: string, s: Settings, id: Identity = identityOf(s.backend)): Protocol<Target> {
-  const w: Walk = { b: s.backend, quick: quickIn(s.backend, dirname(abs)), target: abs, uid: id.uid, mkdir: s.mkdir, hops: 0, made: [] };
+  const w: Walk = {
+    b: s.backend,
+    quick: quickIn(s.backend, dirname(abs)),
+    target: abs,
+    uid: id.uid,
+    mkdir: s.mkdir,
+    hops: 0,
+    made: [],
+  };
   let root = parse(abs).root;
   let parts = partsOf(abs);
   for (;;) {
     const base = parts.pop();
     const dir = yield* walkDir(w, root, parts);
-    if (base === undefined || base === '.' || base === '..') throw atomicError({ code: 'EISDIR', syscall: 'open', path: abs, detail: 'the target is a directory' });
+    if (base === undefined || base === '.' || base === '..')
+      throw atomicError({ code: 'EISDIR', syscall: 'open', path: abs, detail: 'the target is a directory' });
     const path = join(dir.path, base);
     if (dir.missing) return planTarget(path, undefined, s, id);
     const st = yield* lstatStep(w, path);
     yield* syncMade(w, s.durability);
     if (st?.isSymbolicLink() !== true || s.replaceSymlink) return planTarget(path, st, s, id);
     const dirSt = dir.st ?? (yield* lstatStep(w, dir.path));
-    if (dirSt !== undefined && !ownerTrusted(st.uid, dirSt, w.uid) && s.untrustedSymlink === 'replace') return planTarget(path, st, s, id);
+    if (dirSt !== undefined && !ownerTrusted(st.uid, dirSt, w.uid) && s.untrustedSymlink === 'replace')
+      return planTarget(path, st, s, id);
     const content = yield* followStep(w, path, st, { path: dir.path, st: dirSt, missing: false }, true);
     const from = parse(content);
     root = from.root === '' ? dir.path : from.root;
@@ -245,16 +289,28 @@ function* syncMade(w: Walk, durability: Durability): Protocol<void> {
         () => syncDir(w.b, dir),
       );
     }
-  }
-  else w.made.length = 0;
+  } else w.made.length = 0;
 }
 
 /**
  * The steps of making the directory `dir` exist (the `mkdir` option, `mkdir -p`), every link on the way
  * judged as for a write: returns its link-free path. Errors name `target` (default: `dir`).
  */
-export function* dirSteps(dir: string, s: { readonly backend: Backend; readonly durability: Durability }, mkdir: boolean, target = dir): Protocol<WalkedDir> {
-  const w: Walk = { b: s.backend, quick: quickIn(s.backend, dir), target, uid: identityOf(s.backend).uid, mkdir, hops: 0, made: [] };
+export function* dirSteps(
+  dir: string,
+  s: { readonly backend: Backend; readonly durability: Durability },
+  mkdir: boolean,
+  target = dir,
+): Protocol<WalkedDir> {
+  const w: Walk = {
+    b: s.backend,
+    quick: quickIn(s.backend, dir),
+    target,
+    uid: identityOf(s.backend).uid,
+    mkdir,
+    hops: 0,
+    made: [],
+  };
   const reached = yield* walkDir(w, parse(dir).root, partsOf(dir));
   yield* syncMade(w, s.durability);
   return reached;

@@ -43,19 +43,33 @@ function show(v: unknown): string {
  */
 export function settingsOf(options: AtomicOptions): Settings {
   const durability = options.durability ?? 'full';
-  if (!(durability in DURABILITY_RANK)) throw new TypeError(`durability must be 'full', 'file' or 'none', got ${show(durability)}`);
+  if (!(durability in DURABILITY_RANK))
+    throw new TypeError(`durability must be 'full', 'file' or 'none', got ${show(durability)}`);
   const site = { syscall: 'open' };
   const mode = options.mode === undefined ? undefined : checkNumber('mode', options.mode, MODE_RULE, site);
   const chown = options.chown;
   if (chown !== undefined && chown !== false) {
-    if (typeof chown !== 'object' || (chown as unknown) === null) throw new TypeError('chown must be false or { uid, gid } with non-negative integer ids');
+    if (typeof chown !== 'object' || (chown as unknown) === null)
+      throw new TypeError('chown must be false or { uid, gid } with non-negative integer ids');
     checkNumber('chown.uid', chown.uid, ID_RULE, site);
     checkNumber('chown.gid', chown.gid, ID_RULE, site);
   }
   const untrustedSymlink: unknown = options.untrustedSymlink ?? 'refuse';
-  if (untrustedSymlink !== 'refuse' && untrustedSymlink !== 'replace') throw new TypeError(`untrustedSymlink must be 'refuse' or 'replace', got ${show(untrustedSymlink)}`);
+  if (untrustedSymlink !== 'refuse' && untrustedSymlink !== 'replace')
+    throw new TypeError(`untrustedSymlink must be 'refuse' or 'replace', got ${show(untrustedSymlink)}`);
   const encoding = options.encoding ?? 'utf8';
   if (!Buffer.isEncoding(encoding)) throw new TypeError(`unknown encoding ${show(encoding)}`);
   const table = tableFor(options);
-  return { table, backend: table.backend, durability, mode, chown, encoding, mkdir: options.mkdir === true, replaceSymlink: options.replaceSymlink === true, untrustedSymlink, signal: options.signal };
+  return {
+    table,
+    backend: table.backend,
+    durability,
+    mode,
+    chown,
+    encoding,
+    mkdir: options.mkdir === true,
+    replaceSymlink: options.replaceSymlink === true,
+    untrustedSymlink,
+    signal: options.signal,
+  };
 }

@@ -71,7 +71,8 @@ function truncateUtf8(name: string, maxBytes: number): string {
  */
 export function tempNameFor(target: string): string {
   const rand = randomSource();
-  if (!/^[0-9a-f]{12}$/.test(rand)) throw new TypeError(`the temp-name random source must give ${RAND_CHARS} lowercase hex characters, got '${rand}'`);
+  if (!/^[0-9a-f]{12}$/.test(rand))
+    throw new TypeError(`the temp-name random source must give ${RAND_CHARS} lowercase hex characters, got '${rand}'`);
   const tail = `.${process.pid.toString(36)}-${rand}${TEMP_SUFFIX}`;
   const base = truncateUtf8(basename(target), NAME_MAX - 1 - tail.length);
   return join(dirname(target), `.${base}${tail}`);

@@ -12,7 +12,8 @@
  * When: a process that makes few atomic writes never starts a worker (the first
  * {@link WorkerPolicy.startAfter} in-memory writes on the OS backend, and the writes made while the first
  * worker starts, take the thread-pool path). A write that finds every running worker full takes the
- * thread-pool path and starts one more, up to {@link WorkerPolicy.max}, and all are stopped after {@link WorkerPolicy.idleMs} without a write; they
+ * thread-pool path and starts one more, up to {@link WorkerPolicy.max}, and all are stopped after {@link
+ * WorkerPolicy.idleMs} without a write; they
  * never keep the process alive when idle. `FDKEEPER_ATOMIC_THREADS=0` turns them off (`=N`: at most N).
  *
  * What stays on the main thread: coalescing (path-queue.ts), streamed data, other backends (the memory
@@ -144,7 +145,8 @@ export function crashWorkers(): Promise<void> {
 function workerUrl(): URL {
   // Run from the sources (tests, under tsx) this module is a .ts file, and worker threads do not get
   // tsx's loader: the worker is then the build's (scripts/run-tests.mjs builds first when it is stale).
-  if (extname(fileURLToPath(import.meta.url)) === '.ts') return new URL('../../dist/atomic/replace-worker.js', import.meta.url);
+  if (extname(fileURLToPath(import.meta.url)) === '.ts')
+    return new URL('../../dist/atomic/replace-worker.js', import.meta.url);
   return new URL('./replace-worker.js', import.meta.url);
 }
 
@@ -194,7 +196,13 @@ function start(): void {
 
 /** The reply for a write whose worker died under it: the target may or may not have been replaced. */
 function lost(job: Job, why: string): Reply {
-  const e = atomicError({ code: 'EIO', syscall: 'write', path: job.path, detail: `the replace worker thread stopped (${why}); the target may or may not hold the new content; a temp file may be left (cleanupTemps removes it)`, target: 'unknown' });
+  const e = atomicError({
+    code: 'EIO',
+    syscall: 'write',
+    path: job.path,
+    detail: `the replace worker thread stopped (${why}); the target may or may not hold the new content; a temp file may be left (cleanupTemps removes it)`,
+    target: 'unknown',
+  });
   return { id: job.id, outcome: 'failed', renamed: true, error: toWire(e) };
 }
 
@@ -209,7 +217,8 @@ function finish(p: Pending, r: Reply): void {
 
 /** With no write on a worker, the workers stop after `idleMs` unless one comes. */
 function armIdleTimer(): void {
-  if (jobsOut === 0 && idleTimer === undefined && slots.length > 0) idleTimer = setTimeout(onIdle, policy.idleMs).unref();
+  if (jobsOut === 0 && idleTimer === undefined && slots.length > 0)
+    idleTimer = setTimeout(onIdle, policy.idleMs).unref();
 }
 
 function onIdle(): void {
@@ -220,7 +229,9 @@ function onIdle(): void {
 /** The online worker with the fewest writes in flight, if one has room for another. */
 function withRoom(): Slot | undefined {
   let best: Slot | undefined;
-  for (const s of slots) if (s.online && s.inflight.size < PER_WORKER && (best === undefined || s.inflight.size < best.inflight.size)) best = s;
+  for (const s of slots)
+    if (s.online && s.inflight.size < PER_WORKER && (best === undefined || s.inflight.size < best.inflight.size))
+      best = s;
   return best;
 }
 
@@ -254,7 +265,10 @@ function copyIn(data: InMemory, to: SharedArrayBuffer, offset: number): void {
 }
 
 /** The job's flags ([0] aborted, [1] data ready), watching `signal` until `forget()`. */
-function jobFlags(signal: AbortSignal | undefined, needed: boolean): { flags: SharedArrayBuffer | undefined; forget: () => void } {
+function jobFlags(
+  signal: AbortSignal | undefined,
+  needed: boolean,
+): { flags: SharedArrayBuffer | undefined; forget: () => void } {
   if (signal === undefined && !needed) return { flags: undefined, forget: () => undefined };
   const flags = new SharedArrayBuffer(8);
   if (signal === undefined) return { flags, forget: () => undefined };
@@ -300,7 +314,22 @@ export function replaceOffThread(path: string, data: InMemory, s: Settings): Pro
   const dataLater = total >= COPY_LATER_BYTES;
   if (!dataLater) copyIn(data, where.arena, where.offset);
   const { flags, forget } = jobFlags(s.signal, dataLater);
-  const job: Job = { id: nextId++, path, temp, arena: where.arena, offset: where.offset, length: total, durability: s.durability, mode: s.mode, chown: s.chown, replaceSymlink: s.replaceSymlink, untrustedSymlink: s.untrustedSymlink, umask: process.platform === 'linux' ? undefined : processUmask(), flags, dataLater };
+  const job: Job = {
+    id: nextId++,
+    path,
+    temp,
+    arena: where.arena,
+    offset: where.offset,
+    length: total,
+    durability: s.durability,
+    mode: s.mode,
+    chown: s.chown,
+    replaceSymlink: s.replaceSymlink,
+    untrustedSymlink: s.untrustedSymlink,
+    umask: process.platform === 'linux' ? undefined : processUmask(),
+    flags,
+    dataLater,
+  };
   jobsOut++;
   const reply = new Promise<Reply>((resolve) => {
     const settle = (r: Reply): void => {

@@ -77,13 +77,35 @@ export function toWire(e: unknown, depth = 0): WireError {
   if (e instanceof FsError) {
     return {
       message: e.message,
-      fs: { code: e.code, syscall: e.syscall, path: e.path, dest: e.dest, fd: e.fd, bytesWritten: e.bytesWritten, detail: e.detail, target: e.target },
+      fs: {
+        code: e.code,
+        syscall: e.syscall,
+        path: e.path,
+        dest: e.dest,
+        fd: e.fd,
+        bytesWritten: e.bytesWritten,
+        detail: e.detail,
+        target: e.target,
+      },
       cause,
     };
   }
   const r = e as { code?: unknown; syscall?: unknown } | null;
   if (e instanceof Error && typeof r?.code === 'string' && typeof r.syscall === 'string') {
-    return { message: e.message, fs: { code: r.code, syscall: r.syscall, path: undefined, dest: undefined, fd: undefined, bytesWritten: undefined, detail: undefined, target: undefined }, cause };
+    return {
+      message: e.message,
+      fs: {
+        code: r.code,
+        syscall: r.syscall,
+        path: undefined,
+        dest: undefined,
+        fd: undefined,
+        bytesWritten: undefined,
+        detail: undefined,
+        target: undefined,
+      },
+      cause,
+    };
   }
   return { message: e instanceof Error ? e.message : String(e), fs: undefined, cause };
 }

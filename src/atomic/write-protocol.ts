@@ -179,7 +179,13 @@ function destroySource(source: unknown): void {
  * its iterator (a generator's `finally` runs), and `destroy()` when it has one (a Readable stream, even
  * one the write was waiting on).
  */
-export function* writeSource(file: Descriptor, source: Iterable<unknown> | AsyncIterable<unknown>, encoding: BufferEncoding, signal: AbortSignal | undefined, target: string): Protocol<void> {
+export function* writeSource(
+  file: Descriptor,
+  source: Iterable<unknown> | AsyncIterable<unknown>,
+  encoding: BufferEncoding,
+  signal: AbortSignal | undefined,
+  target: string,
+): Protocol<void> {
   const asyncIt = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : undefined;
   const syncIt = asyncIt === undefined ? (source as Iterable<unknown>)[Symbol.iterator]() : undefined;
   const it = (asyncIt ?? syncIt) as AsyncIterator<unknown> | Iterator<unknown>;
@@ -338,7 +344,10 @@ export function* replaceUpToRename(abs: string, data: Prepared, s: Settings): Pr
       throwIfAborted(s.signal, target.path);
       handedOver = true;
       yield* both(
-        () => (data.kind === 'memory' ? writeChunks(tmp.file, data) : writeSource(tmp.file, data.source, s.encoding, s.signal, target.path)),
+        () =>
+          data.kind === 'memory'
+            ? writeChunks(tmp.file, data)
+            : writeSource(tmp.file, data.source, s.encoding, s.signal, target.path),
         () => setMeta(tmp.file, target),
       );
       throwIfAborted(s.signal, target.path);
@@ -364,7 +373,10 @@ export function* replaceUpToRename(abs: string, data: Prepared, s: Settings): Pr
  * Streamed data must be a synchronous iterable here.
  */
 export function replaceSync(abs: string, data: Prepared, s: Settings): void {
-  if (data.kind === 'stream' && !(Symbol.iterator in data.source)) throw new TypeError('the synchronous forms take a string, a Uint8Array or a synchronous iterable (not an async iterable or stream)');
+  if (data.kind === 'stream' && !(Symbol.iterator in data.source))
+    throw new TypeError(
+      'the synchronous forms take a string, a Uint8Array or a synchronous iterable (not an async iterable or stream)',
+    );
   const target = runSync(replaceUpToRename(abs, data, s));
   if (s.durability === 'full') {
     try {

@@ -128,7 +128,13 @@ interface RuleState {
 }
 
 /** What the Node error names the syscall, where it differs from the Backend method (as {@link OsBackend} reports it). */
-const KERNEL_NAMES: Partial<Record<FaultSyscall, string>> = { readdir: 'scandir', utimes: 'utime', reserve: 'dup', reserveAt: 'dup2', fdInfo: 'fdinfo' };
+const KERNEL_NAMES: Partial<Record<FaultSyscall, string>> = {
+  readdir: 'scandir',
+  utimes: 'utime',
+  reserve: 'dup',
+  reserveAt: 'dup2',
+  fdInfo: 'fdinfo',
+};
 
 function validate(rule: FaultRule): RuleState {
   const list = typeof rule.syscall === 'string' ? [rule.syscall] : rule.syscall;
@@ -142,12 +148,22 @@ function validate(rule: FaultRule): RuleState {
   if (rule.after === true && rule.code === undefined) bad('after needs code');
   if (rule.shortWrite !== undefined && list.some((s) => s !== 'write')) bad('shortWrite applies to write only');
   if (rule.shortRead !== undefined && list.some((s) => s !== 'read')) bad('shortRead applies to read only');
-  for (const n of [rule.shortWrite, rule.shortRead]) if (typeof n === 'number' && !(Number.isSafeInteger(n) && n >= 0)) bad('a short transfer needs a non-negative integer or \'half\'');
-  if (rule.nth !== undefined && !(Number.isSafeInteger(rule.nth) && rule.nth >= 1)) bad('nth must be a positive integer');
+  for (const n of [rule.shortWrite, rule.shortRead])
+    if (typeof n === 'number' && !(Number.isSafeInteger(n) && n >= 0))
+      bad("a short transfer needs a non-negative integer or 'half'");
+  if (rule.nth !== undefined && !(Number.isSafeInteger(rule.nth) && rule.nth >= 1))
+    bad('nth must be a positive integer');
   if (rule.nth !== undefined && rule.every !== undefined) bad('give nth or every, not both');
-  if (typeof rule.every === 'number' && !(Number.isSafeInteger(rule.every) && rule.every >= 1)) bad('every must be true or a positive integer');
+  if (typeof rule.every === 'number' && !(Number.isSafeInteger(rule.every) && rule.every >= 1))
+    bad('every must be true or a positive integer');
   if (rule.times !== undefined && !(rule.times >= 0)) bad('times must be a non-negative number');
-  return { rule, syscalls: new Set(list), times: rule.times ?? (rule.nth !== undefined ? 1 : Infinity), seen: 0, fired: 0 };
+  return {
+    rule,
+    syscalls: new Set(list),
+    times: rule.times ?? (rule.nth !== undefined ? 1 : Infinity),
+    seen: 0,
+    fired: 0,
+  };
 }
 
 function matchPath(m: PathMatcher, p: string): boolean {
@@ -270,7 +286,9 @@ export class FaultyBackend implements Backend {
       if (!s.syscalls.has(syscall)) continue;
       const m = s.rule.path;
       if (m !== undefined) {
-        const hit = (target.path !== undefined && matchPath(m, target.path)) || (target.dest !== undefined && matchPath(m, target.dest));
+        const hit =
+          (target.path !== undefined && matchPath(m, target.path)) ||
+          (target.dest !== undefined && matchPath(m, target.dest));
         if (!hit) continue;
       }
       s.seen++;
@@ -306,7 +324,16 @@ export class FaultyBackend implements Backend {
   }
 
   private log(syscall: FaultSyscall, sync: boolean, target: Target): FaultCall {
-    const call: FaultCall = { syscall, sync, path: target.path, dest: target.dest, fd: target.fd, result: undefined, error: undefined, fault: undefined };
+    const call: FaultCall = {
+      syscall,
+      sync,
+      path: target.path,
+      dest: target.dest,
+      fd: target.fd,
+      result: undefined,
+      error: undefined,
+      fault: undefined,
+    };
     this.calls.push(call);
     return call;
   }
@@ -322,7 +349,12 @@ export class FaultyBackend implements Backend {
    * an `after: true` error. Run by `runSync` for a synchronous form and `runAsync` for a promise form,
    * which decides the rule and issues the real call when the method is called, not a tick later.
    */
-  private *guarded<T>(syscall: FaultSyscall, sync: boolean, plan: Plan<T>, real: (length: number | undefined) => Protocol<T>): Protocol<T> {
+  private *guarded<T>(
+    syscall: FaultSyscall,
+    sync: boolean,
+    plan: Plan<T>,
+    real: (length: number | undefined) => Protocol<T>,
+  ): Protocol<T> {
     const { target } = plan;
     const record = this.log(syscall, sync, target);
     const rule = this.decide(syscall, target)?.rule;
@@ -381,12 +413,26 @@ export class FaultyBackend implements Backend {
       const fd = first as number;
       // The number is untracked when the real close is issued, not when it completes: close(2) frees it at
       // once (even when it reports an error), and a concurrent open may be handed it before the promise settles.
-      if (name === 'close') return { target: this.fdTarget(fd), before: () => { this.untrack(fd); } };
-      return { target: this.fdTarget(fd), length: name === 'read' || name === 'write' ? (args[3] as number) : undefined };
+      if (name === 'close')
+        return {
+          target: this.fdTarget(fd),
+          before: () => {
+            this.untrack(fd);
+          },
+        };
+      return {
+        target: this.fdTarget(fd),
+        length: name === 'read' || name === 'write' ? (args[3] as number) : undefined,
+      };
     }
     const path = first as string;
     if (shape === 'paths') return { target: { path, dest: args[1] as string } };
-    if (name === 'open') return { target: { path }, effect: this.track(path) as (value: unknown) => void, orphans: single as (value: unknown) => number[] };
+    if (name === 'open')
+      return {
+        target: { path },
+        effect: this.track(path) as (value: unknown) => void,
+        orphans: single as (value: unknown) => number[],
+      };
     return { target: { path } };
   }
 
@@ -445,7 +491,9 @@ export class FaultyBackend implements Backend {
 
   reserveSync(fd: number): number {
     const path = this.paths.get(fd);
-    return this.syncOnly('reserve', { target: this.fdTarget(fd), effect: this.track(path), orphans: single }, () => this.inner.reserveSync(fd));
+    return this.syncOnly('reserve', { target: this.fdTarget(fd), effect: this.track(path), orphans: single }, () =>
+      this.inner.reserveSync(fd),
+    );
   }
 
   reserveAtSync(target: number, fd: number, replace: boolean): boolean {
@@ -456,12 +504,16 @@ export class FaultyBackend implements Backend {
       if (wasOpen && replace) this.untrack(target);
       if (took) this.track(path)(target);
     };
-    return this.syncOnly('reserveAt', { target: { fd: target, path }, effect }, () => this.inner.reserveAtSync(target, fd, replace));
+    return this.syncOnly('reserveAt', { target: { fd: target, path }, effect }, () =>
+      this.inner.reserveAtSync(target, fd, replace),
+    );
   }
 
   reopenSync(fd: number, flags: number): number {
     const path = this.paths.get(fd);
-    return this.syncOnly('reopen', { target: this.fdTarget(fd), effect: this.track(path), orphans: single }, () => this.inner.reopenSync(fd, flags));
+    return this.syncOnly('reopen', { target: this.fdTarget(fd), effect: this.track(path), orphans: single }, () =>
+      this.inner.reopenSync(fd, flags),
+    );
   }
 
   pipeSync(): [number, number] {

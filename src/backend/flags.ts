@@ -34,7 +34,8 @@ export const O = {
  * Its value differs on a few architectures; these are the common ones.
  */
 export const O_PATH: number =
-  process.platform === 'linux' && ['x64', 'arm64', 'arm', 'ia32', 'riscv64', 'ppc64', 's390x', 'loong64'].includes(process.arch)
+  process.platform === 'linux' &&
+  ['x64', 'arm64', 'arm', 'ia32', 'riscv64', 'ppc64', 's390x', 'loong64'].includes(process.arch)
     ? 0o10000000
     : 0;
 

@@ -10,7 +10,11 @@ import { O, O_PATH, accessMode, descriptionFlags } from './flags.js';
 type Callback<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
 
 /** Runs a node:fs callback-style call as a promise, turning its error into an {@link FsError}. */
-function callback<T>(syscall: string, extra: { path?: string; dest?: string; fd?: number }, run: (cb: Callback<T>) => void): Promise<T> {
+function callback<T>(
+  syscall: string,
+  extra: { path?: string; dest?: string; fd?: number },
+  run: (cb: Callback<T>) => void,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     run((err, value) => {
       if (err === null) resolve(value);
@@ -20,7 +24,11 @@ function callback<T>(syscall: string, extra: { path?: string; dest?: string; fd?
 }
 
 /** Like {@link callback} for calls whose callback gets only an error. */
-function settle(syscall: string, extra: { path?: string; dest?: string; fd?: number }, run: (cb: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> {
+function settle(
+  syscall: string,
+  extra: { path?: string; dest?: string; fd?: number },
+  run: (cb: (err: NodeJS.ErrnoException | null) => void) => void,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     run((err) => {
       if (err === null) resolve();
@@ -33,7 +41,13 @@ function settle(syscall: string, extra: { path?: string; dest?: string; fd?: num
  * node:fs clamps a negative ftruncate length to 0, truncating the whole file; ftruncate(2) says EINVAL.
  */
 function checkLength(fd: number, length: number): void {
-  if (!(Number.isSafeInteger(length) && length >= 0)) throw new FsError({ code: 'EINVAL', syscall: 'ftruncate', fd, detail: `length ${String(length)} is not a non-negative integer` });
+  if (!(Number.isSafeInteger(length) && length >= 0))
+    throw new FsError({
+      code: 'EINVAL',
+      syscall: 'ftruncate',
+      fd,
+      detail: `length ${String(length)} is not a non-negative integer`,
+    });
 }
 
 /**
@@ -42,7 +56,13 @@ function checkLength(fd: number, length: number): void {
  */
 function checkPosition(syscall: string, fd: number, position: number | null): void {
   // node:fs reads -1, and any non-integer, as "the current offset": refuse both rather than write elsewhere.
-  if (position !== null && !(position >= 0 && Number.isSafeInteger(position))) throw new FsError({ code: 'EINVAL', syscall, fd, detail: `position ${String(position)} is not a non-negative integer` });
+  if (position !== null && !(position >= 0 && Number.isSafeInteger(position)))
+    throw new FsError({
+      code: 'EINVAL',
+      syscall,
+      fd,
+      detail: `position ${String(position)} is not a non-negative integer`,
+    });
 }
 
 /** The soft RLIMIT_NOFILE, where the platform shows it (Linux /proc/self/limits); undefined otherwise. */
@@ -58,7 +78,12 @@ function openFileLimit(): number | undefined {
 }
 
 /** Where a descriptor's file can be reopened by number: Linux's /proc, or /dev/fd on the BSDs and macOS. */
-const FD_DIR = process.platform === 'linux' ? '/proc/self/fd/' : process.platform !== 'win32' && fs.existsSync('/dev/fd') ? '/dev/fd/' : undefined; // win32: \dev\fd is just a path (under Wine, Linux's own /dev/fd)
+const FD_DIR =
+  process.platform === 'linux'
+    ? '/proc/self/fd/'
+    : process.platform !== 'win32' && fs.existsSync('/dev/fd')
+      ? '/dev/fd/'
+      : undefined; // win32: \dev\fd is just a path (under Wine, Linux's own /dev/fd)
 
 /**
  * The real operating system, through node:fs. Descriptors it returns are genuine OS descriptors that
@@ -82,13 +107,24 @@ export class OsBackend implements Backend {
 
   openSync(path: string, flags: number, mode = 0o666): number {
     try {
-      return fs.openSync(path, int32Arg(flags, 'flags', { syscall: 'open', path }), int32Arg(mode, 'mode', { syscall: 'open', path }));
+      return fs.openSync(
+        path,
+        int32Arg(flags, 'flags', { syscall: 'open', path }),
+        int32Arg(mode, 'mode', { syscall: 'open', path }),
+      );
     } catch (e) {
       throw toFsError(e, 'open', { path });
     }
   }
   open(path: string, flags: number, mode = 0o666): Promise<number> {
-    return callback('open', { path }, (cb) => { fs.open(path, int32Arg(flags, 'flags', { syscall: 'open', path }), int32Arg(mode, 'mode', { syscall: 'open', path }), cb); });
+    return callback('open', { path }, (cb) => {
+      fs.open(
+        path,
+        int32Arg(flags, 'flags', { syscall: 'open', path }),
+        int32Arg(mode, 'mode', { syscall: 'open', path }),
+        cb,
+      );
+    });
   }
   closeSync(fd: number): void {
     try {
@@ -98,7 +134,9 @@ export class OsBackend implements Backend {
     }
   }
   close(fd: number): Promise<void> {
-    return settle('close', { fd }, (cb) => { fs.close(fd, cb); });
+    return settle('close', { fd }, (cb) => {
+      fs.close(fd, cb);
+    });
   }
 
   readSync(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): number {
@@ -144,7 +182,9 @@ export class OsBackend implements Backend {
     }
   }
   fstat(fd: number): Promise<FileStat> {
-    return callback('fstat', { fd }, (cb) => { fs.fstat(fd, cb); });
+    return callback('fstat', { fd }, (cb) => {
+      fs.fstat(fd, cb);
+    });
   }
   statSync(path: string): FileStat {
     try {
@@ -154,7 +194,9 @@ export class OsBackend implements Backend {
     }
   }
   stat(path: string): Promise<FileStat> {
-    return callback('stat', { path }, (cb) => { fs.stat(path, cb); });
+    return callback('stat', { path }, (cb) => {
+      fs.stat(path, cb);
+    });
   }
   lstatSync(path: string): FileStat {
     try {
@@ -164,7 +206,9 @@ export class OsBackend implements Backend {
     }
   }
   lstat(path: string): Promise<FileStat> {
-    return callback('lstat', { path }, (cb) => { fs.lstat(path, cb); });
+    return callback('lstat', { path }, (cb) => {
+      fs.lstat(path, cb);
+    });
   }
 
   ftruncateSync(fd: number, length: number): void {
@@ -181,7 +225,9 @@ export class OsBackend implements Backend {
     } catch (e) {
       return rejected(e);
     }
-    return settle('ftruncate', { fd }, (cb) => { fs.ftruncate(fd, length, cb); });
+    return settle('ftruncate', { fd }, (cb) => {
+      fs.ftruncate(fd, length, cb);
+    });
   }
   fsyncSync(fd: number): void {
     try {
@@ -191,7 +237,9 @@ export class OsBackend implements Backend {
     }
   }
   fsync(fd: number): Promise<void> {
-    return settle('fsync', { fd }, (cb) => { fs.fsync(fd, cb); });
+    return settle('fsync', { fd }, (cb) => {
+      fs.fsync(fd, cb);
+    });
   }
   fdatasyncSync(fd: number): void {
     try {
@@ -201,7 +249,9 @@ export class OsBackend implements Backend {
     }
   }
   fdatasync(fd: number): Promise<void> {
-    return settle('fdatasync', { fd }, (cb) => { fs.fdatasync(fd, cb); });
+    return settle('fdatasync', { fd }, (cb) => {
+      fs.fdatasync(fd, cb);
+    });
   }
 
   renameSync(oldPath: string, newPath: string): void {
@@ -212,7 +262,9 @@ export class OsBackend implements Backend {
     }
   }
   rename(oldPath: string, newPath: string): Promise<void> {
-    return settle('rename', { path: oldPath, dest: newPath }, (cb) => { fs.rename(oldPath, newPath, cb); });
+    return settle('rename', { path: oldPath, dest: newPath }, (cb) => {
+      fs.rename(oldPath, newPath, cb);
+    });
   }
   unlinkSync(path: string): void {
     try {
@@ -222,7 +274,9 @@ export class OsBackend implements Backend {
     }
   }
   unlink(path: string): Promise<void> {
-    return settle('unlink', { path }, (cb) => { fs.unlink(path, cb); });
+    return settle('unlink', { path }, (cb) => {
+      fs.unlink(path, cb);
+    });
   }
   linkSync(existingPath: string, newPath: string): void {
     try {
@@ -232,7 +286,9 @@ export class OsBackend implements Backend {
     }
   }
   link(existingPath: string, newPath: string): Promise<void> {
-    return settle('link', { path: existingPath, dest: newPath }, (cb) => { fs.link(existingPath, newPath, cb); });
+    return settle('link', { path: existingPath, dest: newPath }, (cb) => {
+      fs.link(existingPath, newPath, cb);
+    });
   }
   symlinkSync(target: string, path: string): void {
     try {
@@ -242,7 +298,9 @@ export class OsBackend implements Backend {
     }
   }
   symlink(target: string, path: string): Promise<void> {
-    return settle('symlink', { path: target, dest: path }, (cb) => { fs.symlink(target, path, cb); });
+    return settle('symlink', { path: target, dest: path }, (cb) => {
+      fs.symlink(target, path, cb);
+    });
   }
   readlinkSync(path: string): string {
     try {
@@ -252,7 +310,9 @@ export class OsBackend implements Backend {
     }
   }
   readlink(path: string): Promise<string> {
-    return callback('readlink', { path }, (cb) => { fs.readlink(path, cb); });
+    return callback('readlink', { path }, (cb) => {
+      fs.readlink(path, cb);
+    });
   }
   mkdirSync(path: string, mode = 0o777): void {
     try {
@@ -262,7 +322,9 @@ export class OsBackend implements Backend {
     }
   }
   mkdir(path: string, mode = 0o777): Promise<void> {
-    return settle('mkdir', { path }, (cb) => { fs.mkdir(path, { mode: int32Arg(mode, 'mode', { syscall: 'mkdir', path }) }, cb); });
+    return settle('mkdir', { path }, (cb) => {
+      fs.mkdir(path, { mode: int32Arg(mode, 'mode', { syscall: 'mkdir', path }) }, cb);
+    });
   }
   rmdirSync(path: string): void {
     try {
@@ -272,7 +334,9 @@ export class OsBackend implements Backend {
     }
   }
   rmdir(path: string): Promise<void> {
-    return settle('rmdir', { path }, (cb) => { fs.rmdir(path, cb); });
+    return settle('rmdir', { path }, (cb) => {
+      fs.rmdir(path, cb);
+    });
   }
   readdirSync(path: string): string[] {
     try {
@@ -282,7 +346,9 @@ export class OsBackend implements Backend {
     }
   }
   readdir(path: string): Promise<string[]> {
-    return callback('scandir', { path }, (cb) => { fs.readdir(path, cb); });
+    return callback('scandir', { path }, (cb) => {
+      fs.readdir(path, cb);
+    });
   }
   chmodSync(path: string, mode: number): void {
     try {
@@ -292,7 +358,9 @@ export class OsBackend implements Backend {
     }
   }
   chmod(path: string, mode: number): Promise<void> {
-    return settle('chmod', { path }, (cb) => { fs.chmod(path, int32Arg(mode, 'mode', { syscall: 'chmod', path }), cb); });
+    return settle('chmod', { path }, (cb) => {
+      fs.chmod(path, int32Arg(mode, 'mode', { syscall: 'chmod', path }), cb);
+    });
   }
   fchmodSync(fd: number, mode: number): void {
     try {
@@ -302,7 +370,9 @@ export class OsBackend implements Backend {
     }
   }
   fchmod(fd: number, mode: number): Promise<void> {
-    return settle('fchmod', { fd }, (cb) => { fs.fchmod(fd, int32Arg(mode, 'mode', { syscall: 'fchmod', fd }), cb); });
+    return settle('fchmod', { fd }, (cb) => {
+      fs.fchmod(fd, int32Arg(mode, 'mode', { syscall: 'fchmod', fd }), cb);
+    });
   }
   fchownSync(fd: number, uid: number, gid: number): void {
     try {
@@ -312,7 +382,9 @@ export class OsBackend implements Backend {
     }
   }
   fchown(fd: number, uid: number, gid: number): Promise<void> {
-    return settle('fchown', { fd }, (cb) => { fs.fchown(fd, uid, gid, cb); });
+    return settle('fchown', { fd }, (cb) => {
+      fs.fchown(fd, uid, gid, cb);
+    });
   }
   utimesSync(path: string, atime: TimeLike, mtime: TimeLike): void {
     try {
@@ -322,7 +394,9 @@ export class OsBackend implements Backend {
     }
   }
   utimes(path: string, atime: TimeLike, mtime: TimeLike): Promise<void> {
-    return settle('utime', { path }, (cb) => { fs.utimes(path, atime, mtime, cb); });
+    return settle('utime', { path }, (cb) => {
+      fs.utimes(path, atime, mtime, cb);
+    });
   }
 
   // ---- descriptor-table support ----
@@ -356,7 +430,13 @@ export class OsBackend implements Backend {
     // below would otherwise take every free descriptor in the process before failing with EMFILE.
     const limit = openFileLimit();
     if (!Number.isSafeInteger(target) || target < 0 || (limit !== undefined && target >= limit)) {
-      throw new FsError({ code: 'EBADF', syscall: 'dup2', fd: target, detail: limit === undefined ? 'not a valid descriptor number' : `beyond the process's limit of ${limit} open files` });
+      throw new FsError({
+        code: 'EBADF',
+        syscall: 'dup2',
+        fd: target,
+        detail:
+          limit === undefined ? 'not a valid descriptor number' : `beyond the process's limit of ${limit} open files`,
+      });
     }
     const placeholders: number[] = [];
     try {
@@ -366,7 +446,13 @@ export class OsBackend implements Backend {
         placeholders.push(n);
         if (n > target) break;
       }
-      if (!replace) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: target, detail: 'the number is held by a descriptor this table does not own' });
+      if (!replace)
+        throw new FsError({
+          code: 'EBUSY',
+          syscall: 'dup2',
+          fd: target,
+          detail: 'the number is held by a descriptor this table does not own',
+        });
       // From the close on, `target` is gone whatever happens: report failures as "lost the number".
       try {
         this.closeSync(target);
@@ -388,7 +474,13 @@ export class OsBackend implements Backend {
   }
 
   reopenSync(fd: number, flags: number): number {
-    if (FD_DIR === undefined) throw new FsError({ code: 'ENOSYS', syscall: 'reopen', fd, detail: 'no /proc/self/fd or /dev/fd on this platform' });
+    if (FD_DIR === undefined)
+      throw new FsError({
+        code: 'ENOSYS',
+        syscall: 'reopen',
+        fd,
+        detail: 'no /proc/self/fd or /dev/fd on this platform',
+      });
     const path = FD_DIR + String(fd);
     let anchor: number | undefined;
     try {
@@ -407,13 +499,15 @@ export class OsBackend implements Backend {
   pipeSync(): [number, number] {
     // Node exposes no pipe(2). A FIFO in a private directory, opened at both ends and then unlinked,
     // is the same kernel object as an anonymous pipe.
-    if (process.platform === 'win32') throw new FsError({ code: 'ENOSYS', syscall: 'pipe', detail: 'pipes are not supported on Windows' });
+    if (process.platform === 'win32')
+      throw new FsError({ code: 'ENOSYS', syscall: 'pipe', detail: 'pipes are not supported on Windows' });
     const dir = fs.mkdtempSync(join(tmpdir(), 'fdkeeper-pipe-'));
     const fifo = join(dir, 'fifo');
     const opened: number[] = [];
     try {
       const made = childProcess().spawnSync('mkfifo', ['-m', '600', fifo], { stdio: 'ignore' });
-      if (made.status !== 0) throw new FsError({ code: 'ENOSYS', syscall: 'pipe', path: fifo, detail: 'mkfifo(1) failed or is missing' });
+      if (made.status !== 0)
+        throw new FsError({ code: 'ENOSYS', syscall: 'pipe', path: fifo, detail: 'mkfifo(1) failed or is missing' });
       // O_RDWR on a FIFO never blocks on Linux and macOS; it lets both blocking ends open at once.
       const anchor = this.openSync(fifo, O.RDWR | O.CLOEXEC);
       opened.push(anchor);
@@ -441,6 +535,9 @@ export class OsBackend implements Backend {
     }
     const pos = /^pos:\s*(\d+)/m.exec(text);
     const flags = /^flags:\s*([0-7]+)/m.exec(text);
-    return { offset: pos === null ? undefined : Number(pos[1]), flags: flags === null ? undefined : parseInt(flags[1] ?? '0', 8) };
+    return {
+      offset: pos === null ? undefined : Number(pos[1]),
+      flags: flags === null ? undefined : parseInt(flags[1] ?? '0', 8),
+    };
   }
 }

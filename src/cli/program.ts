@@ -24,17 +24,27 @@ export function packageVersion(): string {
  * `register<Name>Command` call below. Actions report their exit code through `exit`; commander's own
  * usage errors throw a CommanderError (see {@link main}).
  */
-export function buildProgram(io: ProgramIo = processIo, exit: (code: number) => void = (code) => (process.exitCode = code)): Command {
+export function buildProgram(
+  io: ProgramIo = processIo,
+  exit: (code: number) => void = (code) => (process.exitCode = code),
+): Command {
   const program = new Command();
   program
     .name('fdkeeper')
-    .description('Trustworthy file descriptors for Node.js: ownership, dup/dup2, leak reports with open sites, an fd budget.')
+    .description(
+      'Trustworthy file descriptors for Node.js: ownership, dup/dup2, leak reports with open sites, an fd budget.',
+    )
     .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError('(run with --help for usage)')
     // Commander's errors quote the arguments given ('…' is not a process id, unknown option '…'):
     // escaped here, in one place, so no parser needs to (and nothing is escaped twice).
-    .configureOutput({ writeOut: io.stdout, writeErr: (text) => { io.stderr(escapeLines(text)); } })
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: (text) => {
+        io.stderr(escapeLines(text));
+      },
+    })
     .exitOverride()
     .addHelpText(
       'after',

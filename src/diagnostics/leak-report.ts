@@ -60,7 +60,17 @@ export class OpenHandle {
 
   /** A JSON-friendly copy (what `JSON.stringify` uses). */
   toJSON(): Record<string, unknown> {
-    return { fd: this.fd, path: this.path, mode: this.mode, origin: this.origin, openedAt: this.openedAt.toISOString(), ageMs: this.ageMs, escaped: this.escaped, site: this.site, stack: this.stack };
+    return {
+      fd: this.fd,
+      path: this.path,
+      mode: this.mode,
+      origin: this.origin,
+      openedAt: this.openedAt.toISOString(),
+      ageMs: this.ageMs,
+      escaped: this.escaped,
+      site: this.site,
+      stack: this.stack,
+    };
   }
 }
 
@@ -93,7 +103,12 @@ export function groupByOpenSite(handles: readonly OpenHandle[]): OpenSiteGroup[]
     result.push({ site: first?.site, stack: first?.stack, handles: list });
   }
   const unrecorded = (g: OpenSiteGroup): number => (g.site === undefined ? 1 : 0);
-  result.sort((a, b) => unrecorded(a) - unrecorded(b) || b.handles.length - a.handles.length || (a.handles[0]?.openedAt.getTime() ?? 0) - (b.handles[0]?.openedAt.getTime() ?? 0));
+  result.sort(
+    (a, b) =>
+      unrecorded(a) - unrecorded(b) ||
+      b.handles.length - a.handles.length ||
+      (a.handles[0]?.openedAt.getTime() ?? 0) - (b.handles[0]?.openedAt.getTime() ?? 0),
+  );
   return result;
 }
 
@@ -116,11 +131,19 @@ export function formatLeakReport(handles: readonly OpenHandle[], options: LeakRe
   const groups = groupByOpenSite(handles);
   const maxGroups = options.maxGroups ?? 10;
   const samples = options.samplePaths ?? 3;
-  const lines: string[] = [options.title ?? `fdkeeper: ${plural(handles.length, 'descriptor')} still open, from ${plural(groups.length, 'open site')}`];
+  const lines: string[] = [
+    options.title ??
+      `fdkeeper: ${plural(handles.length, 'descriptor')} still open, from ${plural(groups.length, 'open site')}`,
+  ];
   for (const g of groups.slice(0, maxGroups)) {
     const oldest = Math.max(...g.handles.map((h) => h.ageMs));
-    lines.push('', `  ${g.handles.length} × ${g.site ?? '<open site not recorded: set FDKEEPER_OPEN_SITES=always>'}   oldest ${formatAge(oldest)}`);
-    const shown = g.handles.slice(0, samples).map((h) => `${h.path ?? '<no path>'} (fd ${h.fd}, ${h.mode}${h.origin === 'open' ? '' : `, ${h.origin}`})`);
+    lines.push(
+      '',
+      `  ${g.handles.length} × ${g.site ?? '<open site not recorded: set FDKEEPER_OPEN_SITES=always>'}   oldest ${formatAge(oldest)}`,
+    );
+    const shown = g.handles
+      .slice(0, samples)
+      .map((h) => `${h.path ?? '<no path>'} (fd ${h.fd}, ${h.mode}${h.origin === 'open' ? '' : `, ${h.origin}`})`);
     if (g.handles.length > samples) shown.push(`… ${g.handles.length - samples} more`);
     lines.push(`      ${shown.join(', ')}`);
     if (g.stack !== undefined && g.stack !== '') lines.push(g.stack.replace(/^ {4}/gm, '      '));
@@ -132,7 +155,9 @@ export function formatLeakReport(handles: readonly OpenHandle[], options: LeakRe
 /** `"60 × leaky (a.js:3:9); 4 × <not recorded>"`: the biggest groups on one line, for error messages. */
 export function summarizeOpenSites(handles: readonly OpenHandle[], top = 3): string {
   const groups = groupByOpenSite(handles);
-  const parts = groups.slice(0, top).map((g) => `${g.handles.length} × ${g.site ?? `<site not recorded> e.g. ${g.handles[0]?.path ?? '?'}`}`);
+  const parts = groups
+    .slice(0, top)
+    .map((g) => `${g.handles.length} × ${g.site ?? `<site not recorded> e.g. ${g.handles[0]?.path ?? '?'}`}`);
   if (groups.length > top) parts.push(`… ${groups.length - top} more sites`);
   return parts.join('; ');
 }

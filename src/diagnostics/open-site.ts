@@ -84,7 +84,9 @@ export class OpenSite {
         Error.prepareStackTrace = prepare;
       }
       // Text only if something kept Error.prepareStackTrace from being replaced.
-      this.frames = Array.isArray(stack) ? userFramesOf(stack as NodeJS.CallSite[]) : parseStack(typeof stack === 'string' ? stack : '').filter((f) => isUserFile(f.file));
+      this.frames = Array.isArray(stack)
+        ? userFramesOf(stack as NodeJS.CallSite[])
+        : parseStack(typeof stack === 'string' ? stack : '').filter((f) => isUserFile(f.file));
     }
     return this.frames;
   }
@@ -159,7 +161,12 @@ function originalPosition(file: string, line: number, column: number): { file: s
   }
   if (map === undefined) return { file, line, column };
   const entry = map.findEntry(line - 1, column - 1) as Partial<SourceMapping>;
-  if (typeof entry.originalSource !== 'string' || typeof entry.originalLine !== 'number' || typeof entry.originalColumn !== 'number') return { file, line, column };
+  if (
+    typeof entry.originalSource !== 'string' ||
+    typeof entry.originalLine !== 'number' ||
+    typeof entry.originalColumn !== 'number'
+  )
+    return { file, line, column };
   return { file: entry.originalSource, line: entry.originalLine + 1, column: entry.originalColumn + 1 };
 }
 

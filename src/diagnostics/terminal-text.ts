@@ -22,14 +22,30 @@
  * @module
  */
 
-const NAMED: Readonly<Record<number, string>> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r' };
+const NAMED: Readonly<Record<number, string>> = {
+  7: '\\a',
+  8: '\\b',
+  9: '\\t',
+  10: '\\n',
+  11: '\\v',
+  12: '\\f',
+  13: '\\r',
+};
 
 const octal = (byte: number): string => `\\${byte.toString(8).padStart(3, '0')}`;
 const unicode = (cp: number): string => `\\u${cp.toString(16).padStart(4, '0')}`;
 
 /** Whether `cp` is a bidirectional control or a line/paragraph separator. */
 function isBidiOrSeparator(cp: number): boolean {
-  return cp === 0x061c || cp === 0x200e || cp === 0x200f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp === 0x2028 || cp === 0x2029;
+  return (
+    cp === 0x061c ||
+    cp === 0x200e ||
+    cp === 0x200f ||
+    (cp >= 0x202a && cp <= 0x202e) ||
+    (cp >= 0x2066 && cp <= 0x2069) ||
+    cp === 0x2028 ||
+    cp === 0x2029
+  );
 }
 
 /** One code point as the terminal may see it. */
@@ -62,6 +78,12 @@ function decodeUtf8At(bytes: Uint8Array, i: number): { cp: number; length: numbe
   return { cp, length };
 }
 
+/* eslint-disable no-control-regex -- the escaper's whole job is control characters */
+/** Any code point {@link escapeText} would rewrite: controls, backslash, bidi marks, line separators, lone surrogates. */
+const NEEDS_ESCAPE =
+  /[\u0000-\u001f\u007f-\u009f\\\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]/;
+/* eslint-enable no-control-regex */
+
 /**
  * `text` made safe to print on a terminal (see the module comment for the rules). A `Uint8Array` is
  * read as UTF-8, its invalid bytes escaped in octal; a string's code points are escaped the same way.
@@ -70,12 +92,11 @@ export function escapeText(text: string | Uint8Array): string {
   let out = '';
   if (typeof text === 'string') {
     // Fast path: most names need nothing.
-    // eslint-disable-next-line no-control-regex
-    if (!/[\u0000-\u001f\u007f-\u009f\\\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]/.test(text)) return text;
+    if (!NEEDS_ESCAPE.test(text)) return text;
     for (const ch of text) out += escapeCodePoint(ch.codePointAt(0) ?? 0);
     return out;
   }
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const d = decodeUtf8At(text, i);
     if (d === undefined) {
       out += octal(text[i] ?? 0);

@@ -80,7 +80,8 @@ export function flushOpenFilesAtExit(): void {
     if (d.closed || w.flush === undefined) continue;
     let failure: string | undefined;
     if (w.busy?.() === true) {
-      failure = 'an asynchronous call on it had not finished, so its buffered data was not written (await writes before exiting)';
+      failure =
+        'an asynchronous call on it had not finished, so its buffered data was not written (await writes before exiting)';
     } else {
       try {
         w.flush();
@@ -90,7 +91,10 @@ export function flushOpenFilesAtExit(): void {
       }
     }
     atExit.delete(w); // reported once, not again at the next exit event
-    const site = d.openSite === undefined ? '  open site not recorded (set FDKEEPER_OPEN_SITES=always to record it)' : `  opened at ${d.openSite.describe()}\n${d.openSite.formatStack()}`;
+    const site =
+      d.openSite === undefined
+        ? '  open site not recorded (set FDKEEPER_OPEN_SITES=always to record it)'
+        : `  opened at ${d.openSite.describe()}\n${d.openSite.formatStack()}`;
     try {
       writeSync(2, `fdkeeper: at exit, ${describeFile(d)}: ${failure}\n${site}\n`);
     } catch {
@@ -158,12 +162,16 @@ export class UnclosedWatch {
       return;
     }
     const what = describeFile(d);
-    const where = d.openSite === undefined ? 'open site not recorded (set FDKEEPER_OPEN_SITES=always to record it)' : `opened at ${d.openSite.describe()}`;
+    const where =
+      d.openSite === undefined
+        ? 'open site not recorded (set FDKEEPER_OPEN_SITES=always to record it)'
+        : `opened at ${d.openSite.describe()}`;
     let action: string;
     if (d.escaped) {
       action = 'its number escaped via fileno(), so it was left open; close it explicitly';
     } else {
-      action = 'fdkeeper closed it, after writing out its buffered data (files still open at exit are flushed too); close files explicitly (or with `using`)';
+      action =
+        'fdkeeper closed it, after writing out its buffered data (files still open at exit are flushed too); close files explicitly (or with `using`)';
       try {
         w.flush?.();
       } catch (e) {
@@ -177,6 +185,11 @@ export class UnclosedWatch {
     }
     const message = `${what} was garbage-collected while open; ${where}; ${action}`;
     if (this.onUnclosed !== undefined) this.onUnclosed(message, d);
-    else process.emitWarning(message, { type: 'ResourceWarning', code: UNCLOSED_WARNING, detail: d.openSite?.formatStack() });
+    else
+      process.emitWarning(message, {
+        type: 'ResourceWarning',
+        code: UNCLOSED_WARNING,
+        detail: d.openSite?.formatStack(),
+      });
   }
 }

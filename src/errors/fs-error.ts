@@ -160,7 +160,11 @@ interface NodeSystemError {
  * An FsError passes through unchanged; a non-system error (a TypeError from bad arguments) is rethrown
  * as it is, since it is a programming error rather than a file-system condition.
  */
-export function toFsError(err: unknown, syscall: string, extra?: { path?: string; dest?: string; fd?: number }): FsError {
+export function toFsError(
+  err: unknown,
+  syscall: string,
+  extra?: { path?: string; dest?: string; fd?: number },
+): FsError {
   if (err instanceof FsError) return err;
   if (!(err instanceof Error)) throw err;
   const e = err as Error & NodeSystemError;

@@ -39,9 +39,19 @@ export const INT32_MAX = 2 ** 31 - 1;
 /** Permission bits (`mode`, `perm`): what open(2), mkdir(2) and fchmod(2) take. */
 export const MODE_RULE: NumberRule = { min: 0, max: 0o7777, says: 'an integer from 0 to 0o7777' };
 /** A timer interval in milliseconds: positive, at most what setTimeout keeps (2³¹−1). */
-export const INTERVAL_RULE: NumberRule = { integer: false, above: 0, max: INT32_MAX, says: 'a number of milliseconds greater than 0 and at most 2**31-1' };
+export const INTERVAL_RULE: NumberRule = {
+  integer: false,
+  above: 0,
+  max: INT32_MAX,
+  says: 'a number of milliseconds greater than 0 and at most 2**31-1',
+};
 /** A time limit or age in milliseconds: 0 or more, fractions allowed; Infinity means no limit. */
-export const TIMEOUT_RULE: NumberRule = { integer: false, min: 0, max: Infinity, says: 'a number of milliseconds from 0 up (Infinity: no limit)' };
+export const TIMEOUT_RULE: NumberRule = {
+  integer: false,
+  min: 0,
+  max: Infinity,
+  says: 'a number of milliseconds from 0 up (Infinity: no limit)',
+};
 /** A size in bytes: a positive integer that fits a single read or write. */
 export const SIZE_RULE: NumberRule = { min: 1, max: INT32_MAX, says: 'an integer from 1 to 2**31-1' };
 /** A user or group id for fchown(2): 0 to 2³²−2 (2³²−1 is "unchanged" to the kernel). */
@@ -70,7 +80,12 @@ export function obeys(v: unknown, rule: NumberRule): v is number {
 
 /** The error for option `name` with value `v`. */
 export function invalidOption(name: string, v: unknown, rule: NumberRule, site: OptionSite): FsError {
-  return new FsError({ code: 'EINVAL', syscall: site.syscall, path: site.path, detail: `option ${name} must be ${rule.says}, not ${showValue(v)}` });
+  return new FsError({
+    code: 'EINVAL',
+    syscall: site.syscall,
+    path: site.path,
+    detail: `option ${name} must be ${rule.says}, not ${showValue(v)}`,
+  });
 }
 
 /** Returns `v` if it obeys `rule`; otherwise throws EINVAL naming `name` and the value. */
@@ -92,7 +107,13 @@ export function numberOption(name: string, v: unknown, fallback: number, rule: N
  */
 export function int32Arg(v: number, name: string, site: OptionSite & { readonly fd?: number }): number {
   if (Object.is(v, -0) || (typeof v === 'number' && Number.isInteger(v) && v > INT32_MAX && v <= 2 ** 32 - 1)) {
-    throw new FsError({ code: 'EINVAL', syscall: site.syscall, path: site.path, fd: site.fd, detail: `${name} must be an integer from 0 to 2**31-1, not ${showValue(v)}` });
+    throw new FsError({
+      code: 'EINVAL',
+      syscall: site.syscall,
+      path: site.path,
+      fd: site.fd,
+      detail: `${name} must be an integer from 0 to 2**31-1, not ${showValue(v)}`,
+    });
   }
   return v;
 }

@@ -6,7 +6,15 @@
  * @module
  */
 import type { TimeLike } from '../backend/backend.js';
-import { bytesOf, checkRange, invalidArgType, invalidArgValue, parseMode, positionOf, type FsEncoding } from './context.js';
+import {
+  bytesOf,
+  checkRange,
+  invalidArgType,
+  invalidArgValue,
+  parseMode,
+  positionOf,
+  type FsEncoding,
+} from './context.js';
 import type { FsMode, FsTime, MkdirOptions, ReadPositionOptions, StatOptions } from './types.js';
 
 /** `fs.constants.COPYFILE_EXCL`. */
@@ -55,8 +63,14 @@ export interface Transfer {
 }
 
 /** The arguments of a read or write given as `(buffer, offset, length, position)` or `(buffer, { … })`. */
-export function transferArgs(buffer: NodeJS.ArrayBufferView, offsetOrOptions: number | ReadPositionOptions | null | undefined, length: number | null | undefined, position: number | bigint | null | undefined): Transfer {
-  if (!ArrayBuffer.isView(buffer)) throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, or DataView', buffer);
+export function transferArgs(
+  buffer: NodeJS.ArrayBufferView,
+  offsetOrOptions: number | ReadPositionOptions | null | undefined,
+  length: number | null | undefined,
+  position: number | bigint | null | undefined,
+): Transfer {
+  if (!ArrayBuffer.isView(buffer))
+    throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, or DataView', buffer);
   const bytes = bytesOf(buffer);
   let offset: number;
   let len: number | null | undefined;
@@ -79,7 +93,12 @@ export function transferArgs(buffer: NodeJS.ArrayBufferView, offsetOrOptions: nu
  * The arguments of a write: a buffer with `(offset, length, position)` or `(options)`, or a string
  * with `(position, encoding)`.
  */
-export function writeArgs(data: NodeJS.ArrayBufferView | string, a1: number | ReadPositionOptions | null | undefined, a2: number | string | null | undefined, a3: number | bigint | null | undefined): Transfer {
+export function writeArgs(
+  data: NodeJS.ArrayBufferView | string,
+  a1: number | ReadPositionOptions | null | undefined,
+  a2: number | string | null | undefined,
+  a3: number | bigint | null | undefined,
+): Transfer {
   if (typeof data === 'string') {
     const bytes = Buffer.from(data, typeof a2 === 'string' ? encodingArg(a2) : 'utf8');
     return { bytes, offset: 0, length: bytes.byteLength, position: positionOf(typeof a1 === 'number' ? a1 : null) };
@@ -95,7 +114,8 @@ function encodingArg(e: string): BufferEncoding {
 
 /** The options of `mkdir` (a mode number or string, or an object). */
 export function mkdirOptions(options: MkdirOptions | FsMode | null | undefined): { recursive: boolean; mode: number } {
-  if (typeof options === 'number' || typeof options === 'string') return { recursive: false, mode: parseMode(options, 0o777) };
+  if (typeof options === 'number' || typeof options === 'string')
+    return { recursive: false, mode: parseMode(options, 0o777) };
   return { recursive: options?.recursive === true, mode: parseMode(options?.mode, 0o777) };
 }
 

@@ -7,12 +7,28 @@
  * @module
  */
 import { runAsync } from '../protocol/run.js';
-import { invalidArgType, parseFlags, parseMode, type FacadeContext, type FsData, type FsEncoding, type PathLike } from './context.js';
+import {
+  invalidArgType,
+  parseFlags,
+  parseMode,
+  type FacadeContext,
+  type FsData,
+  type FsEncoding,
+  type PathLike,
+} from './context.js';
 import { checkStatOptions, transferArgs, writeArgs } from './arguments.js';
 import * as op from './operations.js';
 import type { FsPromises } from './promises.js';
 import { Stats } from './stats.js';
-import type { FsCallbacks, FsMode, FsOpenFlags, ReadFileOptions, ReadPositionOptions, StatOptions, WriteFileOptions } from './types.js';
+import type {
+  FsCallbacks,
+  FsMode,
+  FsOpenFlags,
+  ReadFileOptions,
+  ReadPositionOptions,
+  StatOptions,
+  WriteFileOptions,
+} from './types.js';
 
 /** A node-style callback as the facade calls it: an error or null, then the values. */
 type AnyCallback = (err: unknown, ...values: unknown[]) => void;
@@ -56,11 +72,18 @@ function attempt<T>(run: () => Promise<T>): Promise<T> {
 }
 
 /** A callback function from a promise function taking the same leading arguments. */
-function fromPromise(fn: (...args: never[]) => Promise<unknown>, values: 'value' | 'none' = 'value'): (...args: unknown[]) => void {
+function fromPromise(
+  fn: (...args: never[]) => Promise<unknown>,
+  values: 'value' | 'none' = 'value',
+): (...args: unknown[]) => void {
   const f = fn as (...a: unknown[]) => Promise<unknown>;
   return (...args: unknown[]): void => {
     const [rest, cb] = split(args);
-    deliver(attempt(() => f(...rest)), cb, values === 'none' ? () => [] : undefined);
+    deliver(
+      attempt(() => f(...rest)),
+      cb,
+      values === 'none' ? () => [] : undefined,
+    );
   };
 }
 
@@ -71,7 +94,11 @@ export function callbackApi(ctx: FacadeContext, promises: FsPromises): FsCallbac
   const fileCall = (file: PathLike | number, data: FsData, args: unknown[], flag: 'w' | 'a'): void => {
     const [rest, cb] = split(args);
     const options = rest[0] as WriteFileOptions | FsEncoding | null | undefined;
-    deliver(attempt(() => runAsync(op.writeFile(ctx, op.fileOf(table, file, 'write'), data, options, flag))), cb, none);
+    deliver(
+      attempt(() => runAsync(op.writeFile(ctx, op.fileOf(table, file, 'write'), data, options, flag))),
+      cb,
+      none,
+    );
   };
 
   return {
@@ -84,17 +111,28 @@ export function callbackApi(ctx: FacadeContext, promises: FsPromises): FsCallbac
     open: (...args: unknown[]): void => {
       const [rest, cb] = split(args);
       const [p, flags, mode] = rest as [PathLike, FsOpenFlags | undefined, FsMode | undefined | null];
-      deliver(attempt(() => table.open(ctx.path(p), parseFlags(flags, 'r'), parseMode(mode, 0o666))), cb);
+      deliver(
+        attempt(() => table.open(ctx.path(p), parseFlags(flags, 'r'), parseMode(mode, 0o666))),
+        cb,
+      );
     },
     close: (...args: unknown[]): void => {
       const [rest, cb] = split(args, true);
-      deliver(attempt(() => table.close(rest[0] as number)), cb, none);
+      deliver(
+        attempt(() => table.close(rest[0] as number)),
+        cb,
+        none,
+      );
     },
     read: (fd: number, buffer: NodeJS.ArrayBufferView, ...args: unknown[]): void => {
       const [rest, cb] = split(args);
       deliver(
         attempt(async () => {
-          const [a1, a2, a3] = rest as [number | ReadPositionOptions | undefined, number | undefined, number | bigint | null | undefined];
+          const [a1, a2, a3] = rest as [
+            number | ReadPositionOptions | undefined,
+            number | undefined,
+            number | bigint | null | undefined,
+          ];
           const a = transferArgs(buffer, a1, a2, a3);
           return a.length === 0 ? 0 : table.read(fd, a.bytes, a.offset, a.length, a.position);
         }),
@@ -106,7 +144,11 @@ export function callbackApi(ctx: FacadeContext, promises: FsPromises): FsCallbac
       const [rest, cb] = split(args);
       deliver(
         attempt(() => {
-          const [a1, a2, a3] = rest as [number | ReadPositionOptions | null | undefined, number | string | null | undefined, number | null | undefined];
+          const [a1, a2, a3] = rest as [
+            number | ReadPositionOptions | null | undefined,
+            number | string | null | undefined,
+            number | null | undefined,
+          ];
           const a = writeArgs(data, a1, a2, a3);
           return table.write(fd, a.bytes, a.offset, a.length, a.position);
         }),
@@ -117,7 +159,10 @@ export function callbackApi(ctx: FacadeContext, promises: FsPromises): FsCallbac
     readFile: (file: PathLike | number, ...args: unknown[]): void => {
       const [rest, cb] = split(args);
       const options = rest[0] as ReadFileOptions | FsEncoding | null | undefined;
-      deliver(attempt(() => runAsync(op.readFile(ctx, op.fileOf(table, file, 'read'), options))), cb);
+      deliver(
+        attempt(() => runAsync(op.readFile(ctx, op.fileOf(table, file, 'read'), options))),
+        cb,
+      );
     },
     writeFile: (file: PathLike | number, data: FsData, ...args: unknown[]): void => {
       fileCall(file, data, args, 'w');
@@ -152,25 +197,45 @@ export function callbackApi(ctx: FacadeContext, promises: FsPromises): FsCallbac
     chmod: fromPromise(promises.chmod, 'none'),
     fchmod: (...args: unknown[]): void => {
       const [[fd, mode], cb] = split(args);
-      deliver(attempt(() => runAsync(op.fchmodOf(table.descriptor(fd as number, 'fchmod'), mode as FsMode))), cb, none);
+      deliver(
+        attempt(() => runAsync(op.fchmodOf(table.descriptor(fd as number, 'fchmod'), mode as FsMode))),
+        cb,
+        none,
+      );
     },
     chown: fromPromise(promises.chown, 'none'),
     fchown: (...args: unknown[]): void => {
       const [[fd, uid, gid], cb] = split(args);
-      deliver(attempt(() => runAsync(op.fchownOf(table.descriptor(fd as number, 'fchown'), uid as number, gid as number))), cb, none);
+      deliver(
+        attempt(() => runAsync(op.fchownOf(table.descriptor(fd as number, 'fchown'), uid as number, gid as number))),
+        cb,
+        none,
+      );
     },
     truncate: fromPromise(promises.truncate, 'none'),
     ftruncate: (fd: number, ...args: unknown[]): void => {
       const [rest, cb] = split(args);
-      deliver(attempt(() => table.ftruncate(fd, (rest[0] as number | null | undefined) ?? 0)), cb, none);
+      deliver(
+        attempt(() => table.ftruncate(fd, (rest[0] as number | null | undefined) ?? 0)),
+        cb,
+        none,
+      );
     },
     fsync: (...args: unknown[]): void => {
       const [[fd], cb] = split(args);
-      deliver(attempt(() => table.fsync(fd as number)), cb, none);
+      deliver(
+        attempt(() => table.fsync(fd as number)),
+        cb,
+        none,
+      );
     },
     fdatasync: (...args: unknown[]): void => {
       const [[fd], cb] = split(args);
-      deliver(attempt(() => table.fdatasync(fd as number)), cb, none);
+      deliver(
+        attempt(() => table.fdatasync(fd as number)),
+        cb,
+        none,
+      );
     },
     utimes: fromPromise(promises.utimes, 'none'),
   };

@@ -63,7 +63,8 @@ interface WithCwd {
 /** Builds the context of a facade over `backend`. */
 export function makeContext(backend: Backend, options: CreateFsOptions = {}): FacadeContext {
   const cwd = options.cwd;
-  if (cwd !== undefined && !cwd.startsWith('/')) throw new TypeError(`createFs: cwd must be an absolute path, not '${cwd}'`);
+  if (cwd !== undefined && !cwd.startsWith('/'))
+    throw new TypeError(`createFs: cwd must be an absolute path, not '${cwd}'`);
   const base = cwd === undefined ? '' : cwd.endsWith('/') ? cwd : `${cwd}/`;
   const path = (p: PathLike, name = 'path'): string => {
     const s = pathString(p, name);
@@ -77,13 +78,20 @@ export function makeContext(backend: Backend, options: CreateFsOptions = {}): Fa
     const own = (backend as WithCwd).cwd;
     return posix.resolve(typeof own === 'string' ? own : '/', s);
   };
-  return { backend, table: tableFor(backend, options.table), path, absolute, credentials: () => credentialsOf(backend) };
+  return {
+    backend,
+    table: tableFor(backend, options.table),
+    path,
+    absolute,
+    credentials: () => credentialsOf(backend),
+  };
 }
 
 /** The table of a facade over `backend`: the one given (over the same backend), or the default. */
 function tableFor(backend: Backend, table: FileTable | undefined): FileTable {
   if (table === undefined) return backend === fdtable.backend ? fdtable : new FileTable({ backend });
-  if (table.backend !== backend) throw new TypeError('createFs: options.table must be a FileTable over the same backend');
+  if (table.backend !== backend)
+    throw new TypeError('createFs: options.table must be a FileTable over the same backend');
   return table;
 }
 
@@ -96,7 +104,8 @@ interface WithCredentials {
 /** The uid/gid access checks are made for: the backend's own, if it has them, else this process's. */
 function credentialsOf(backend: Backend): { uid: number; gid: number; groups: readonly number[] } {
   const c = backend as WithCredentials;
-  if (!(backend instanceof OsBackend) && typeof c.uid === 'number' && typeof c.gid === 'number') return { uid: c.uid, gid: c.gid, groups: [c.gid] };
+  if (!(backend instanceof OsBackend) && typeof c.uid === 'number' && typeof c.gid === 'number')
+    return { uid: c.uid, gid: c.gid, groups: [c.gid] };
   const gid = process.getgid?.() ?? 0;
   return { uid: process.getuid?.() ?? 0, gid, groups: process.getgroups?.() ?? [gid] };
 }
@@ -131,8 +140,10 @@ function describeValue(v: unknown): string {
   if (v === undefined) return 'undefined';
   if (typeof v === 'string') return `'${v.length > 28 ? `${v.slice(0, 25)}...` : v}'`;
   if (typeof v === 'function') return 'function';
-  if (typeof v === 'object') return `an instance of ${(Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name ?? 'Object'}`;
-  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return `type ${typeof v} (${String(v)})`;
+  if (typeof v === 'object')
+    return `an instance of ${(Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name ?? 'Object'}`;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean')
+    return `type ${typeof v} (${String(v)})`;
   return `type ${typeof v}`;
 }
 
@@ -158,7 +169,9 @@ export function parseMode(mode: number | string | undefined | null, fallback: nu
 }
 
 /** The options object of a call whose options may also be given as just an encoding string. */
-export function optionsOf<T extends object>(options: T | FsEncoding | undefined | null): Partial<T> & { encoding?: FsEncoding | null } {
+export function optionsOf<T extends object>(
+  options: T | FsEncoding | undefined | null,
+): Partial<T> & { encoding?: FsEncoding | null } {
   if (options === undefined || options === null) return {};
   if (typeof options === 'string') return { encoding: options } as Partial<T> & { encoding?: FsEncoding | null };
   return options;
@@ -193,12 +206,16 @@ export function positionOf(position: number | bigint | null | undefined): number
 /** Checks `offset`/`length` against a buffer as node:fs does (a RangeError when they do not fit). */
 export function checkRange(buffer: Uint8Array, offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0 || offset > buffer.byteLength) {
-    const e = new RangeError(`The value of "offset" is out of range. It must be >= 0 && <= ${buffer.byteLength}. Received ${offset}`);
+    const e = new RangeError(
+      `The value of "offset" is out of range. It must be >= 0 && <= ${buffer.byteLength}. Received ${offset}`,
+    );
     (e as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
     throw e;
   }
   if (!Number.isSafeInteger(length) || length < 0 || offset + length > buffer.byteLength) {
-    const e = new RangeError(`The value of "length" is out of range. It must be >= 0 && <= ${buffer.byteLength - offset}. Received ${length}`);
+    const e = new RangeError(
+      `The value of "length" is out of range. It must be >= 0 && <= ${buffer.byteLength - offset}. Received ${length}`,
+    );
     (e as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
     throw e;
   }
@@ -218,7 +235,13 @@ export function fsError(code: string, syscall: string, path?: string, detail?: s
 /** node:fs's `rm` of a directory without `recursive`: `ERR_FS_EISDIR`. */
 export function rmIsDirectory(path: string): FsError {
   const cause = new Error(`ERR_FS_EISDIR: Path is a directory, rm '${path}'`);
-  return new FsError({ code: 'ERR_FS_EISDIR', syscall: 'rm', path, detail: 'rm returned EISDIR (is a directory); pass recursive: true', cause });
+  return new FsError({
+    code: 'ERR_FS_EISDIR',
+    syscall: 'rm',
+    path,
+    detail: 'rm returned EISDIR (is a directory); pass recursive: true',
+    cause,
+  });
 }
 
 /** Whether `e` is an error with one of `codes`. */
@@ -264,9 +287,18 @@ export const X_OK = 1;
  * access(2) from a file's mode bits and owner, as the kernel decides it for `who`: root may read and
  * write anything and execute what has any execute bit (or is a directory).
  */
-export function accessAllowed(st: { mode: number; uid: number; gid: number; isDirectory(): boolean }, mode: number, who: { uid: number; gid: number; groups: readonly number[] }): boolean {
+export function accessAllowed(
+  st: { mode: number; uid: number; gid: number; isDirectory(): boolean },
+  mode: number,
+  who: { uid: number; gid: number; groups: readonly number[] },
+): boolean {
   if (mode === F_OK) return true;
   if (who.uid === 0) return (mode & X_OK) === 0 || (st.mode & 0o111) !== 0 || st.isDirectory();
-  const bits = st.uid === who.uid ? (st.mode >> 6) & 7 : st.gid === who.gid || who.groups.includes(st.gid) ? (st.mode >> 3) & 7 : st.mode & 7;
+  const bits =
+    st.uid === who.uid
+      ? (st.mode >> 6) & 7
+      : st.gid === who.gid || who.groups.includes(st.gid)
+        ? (st.mode >> 3) & 7
+        : st.mode & 7;
   return (bits & mode) === mode;
 }

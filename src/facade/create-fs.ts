@@ -8,7 +8,18 @@
 import { constants as fsConstants } from 'node:fs';
 import type { Backend } from '../backend/backend.js';
 import type { FileTable } from '../table/file-table.js';
-import { F_OK, R_OK, W_OK, X_OK, makeContext, optionsOf, pathString, type CreateFsOptions, type FsEncoding, type PathLike } from './context.js';
+import {
+  F_OK,
+  R_OK,
+  W_OK,
+  X_OK,
+  makeContext,
+  optionsOf,
+  pathString,
+  type CreateFsOptions,
+  type FsEncoding,
+  type PathLike,
+} from './context.js';
 import { Dirent, Stats } from './stats.js';
 import { syncApi } from './sync.js';
 import { FileHandle, promisesApi, type FsPromises } from './promises.js';
@@ -20,38 +31,39 @@ import type { FsCallbacks, FsSync, ReadStreamOptions, WriteStreamOptions } from 
  * The object {@link createFs} returns: node:fs's synchronous and callback functions, `promises`,
  * streams, `constants` and the classes, all over one backend.
  */
-export type FsFacade = FsSync & FsCallbacks & {
-  /** The backend every call goes to. */
-  readonly backend: Backend;
-  /** The descriptor table the facade's open files live in (its numbers are the ones `openSync` returns). */
-  readonly table: FileTable;
-  /** node:fs/promises over the same backend. */
-  readonly promises: FsPromises;
-  /** `fs.constants` (open flags, modes, `COPYFILE_EXCL`, `F_OK`…). */
-  readonly constants: typeof fsConstants;
-  /** `access` mode: the file exists. */
-  readonly F_OK: number;
-  /** `access` mode: readable. */
-  readonly R_OK: number;
-  /** `access` mode: writable. */
-  readonly W_OK: number;
-  /** `access` mode: executable (or searchable). */
-  readonly X_OK: number;
-  /** A readable stream of a file (or, with `fd`, of an open descriptor; pass `null` as the path). */
-  createReadStream: (path: PathLike | null, options?: ReadStreamOptions | FsEncoding) => ReadStream;
-  /** A writable stream into a file (or, with `fd`, into an open descriptor; pass `null` as the path). */
-  createWriteStream: (path: PathLike | null, options?: WriteStreamOptions | FsEncoding) => WriteStream;
-  /** The class of the facade's stat results. */
-  readonly Stats: typeof Stats;
-  /** The class of the facade's directory entries. */
-  readonly Dirent: typeof Dirent;
-  /** The class of the facade's read streams. */
-  readonly ReadStream: typeof ReadStream;
-  /** The class of the facade's write streams. */
-  readonly WriteStream: typeof WriteStream;
-  /** The class of `promises.open()`'s results. */
-  readonly FileHandle: typeof FileHandle;
-};
+export type FsFacade = FsSync &
+  FsCallbacks & {
+    /** The backend every call goes to. */
+    readonly backend: Backend;
+    /** The descriptor table the facade's open files live in (its numbers are the ones `openSync` returns). */
+    readonly table: FileTable;
+    /** node:fs/promises over the same backend. */
+    readonly promises: FsPromises;
+    /** `fs.constants` (open flags, modes, `COPYFILE_EXCL`, `F_OK`…). */
+    readonly constants: typeof fsConstants;
+    /** `access` mode: the file exists. */
+    readonly F_OK: number;
+    /** `access` mode: readable. */
+    readonly R_OK: number;
+    /** `access` mode: writable. */
+    readonly W_OK: number;
+    /** `access` mode: executable (or searchable). */
+    readonly X_OK: number;
+    /** A readable stream of a file (or, with `fd`, of an open descriptor; pass `null` as the path). */
+    createReadStream: (path: PathLike | null, options?: ReadStreamOptions | FsEncoding) => ReadStream;
+    /** A writable stream into a file (or, with `fd`, into an open descriptor; pass `null` as the path). */
+    createWriteStream: (path: PathLike | null, options?: WriteStreamOptions | FsEncoding) => WriteStream;
+    /** The class of the facade's stat results. */
+    readonly Stats: typeof Stats;
+    /** The class of the facade's directory entries. */
+    readonly Dirent: typeof Dirent;
+    /** The class of the facade's read streams. */
+    readonly ReadStream: typeof ReadStream;
+    /** The class of the facade's write streams. */
+    readonly WriteStream: typeof WriteStream;
+    /** The class of `promises.open()`'s results. */
+    readonly FileHandle: typeof FileHandle;
+  };
 
 /**
  * A node:fs-compatible object over `backend`.

@@ -41,7 +41,17 @@ import {
 } from './context.js';
 import { COPYFILE_EXCL, COPYFILE_FICLONE_FORCE, encodeName, encodeNames, fdArg, mkdirOptions } from './arguments.js';
 import { Dirent } from './stats.js';
-import type { EncodingOptions, FsMode, MkdirOptions, ReadFileOptions, ReaddirOptions, ReaddirResult, RmOptions, RmdirOptions, WriteFileOptions } from './types.js';
+import type {
+  EncodingOptions,
+  FsMode,
+  MkdirOptions,
+  ReadFileOptions,
+  ReaddirOptions,
+  ReaddirResult,
+  RmOptions,
+  RmdirOptions,
+  WriteFileOptions,
+} from './types.js';
 
 // ================================================================ one call, both forms
 
@@ -64,7 +74,13 @@ export function closeFile(d: Descriptor): Protocol<void> {
 }
 
 /** read(2) (`position` null) or pread(2) on a Descriptor. */
-export function readAt(d: Descriptor, buf: Uint8Array, offset: number, length: number, position: number | null): Protocol<number> {
+export function readAt(
+  d: Descriptor,
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  position: number | null,
+): Protocol<number> {
   return call(
     () => d.readSync(buf, offset, length, position),
     () => d.read(buf, offset, length, position),
@@ -72,7 +88,13 @@ export function readAt(d: Descriptor, buf: Uint8Array, offset: number, length: n
 }
 
 /** write(2) (`position` null) or pwrite(2) on a Descriptor. */
-export function writeAt(d: Descriptor, buf: Uint8Array, offset: number, length: number, position: number | null): Protocol<number> {
+export function writeAt(
+  d: Descriptor,
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  position: number | null,
+): Protocol<number> {
   return call(
     () => d.writeSync(buf, offset, length, position),
     () => d.write(buf, offset, length, position),
@@ -199,7 +221,13 @@ function* closeQuietly(d: Descriptor): Protocol<void> {
  * level a step passes through costs some tens of nanoseconds, so the hot readFile and writeFile have
  * these steps written out.
  */
-export function* withFile<T>(ctx: FacadeContext, path: string, bits: number, mode: number, run: (d: Descriptor) => Protocol<T>): Protocol<T> {
+export function* withFile<T>(
+  ctx: FacadeContext,
+  path: string,
+  bits: number,
+  mode: number,
+  run: (d: Descriptor) => Protocol<T>,
+): Protocol<T> {
   const d = yield* openFile(ctx.table, path, bits, mode);
   return yield* closingAfter(d, run(d));
 }
@@ -213,7 +241,11 @@ function sizeHint(st: FileStat): number | undefined {
 }
 
 /** `readFile`: a path (opened, read to the end, closed) or an open Descriptor (read from its offset). */
-export function* readFile(ctx: FacadeContext, file: PathLike | Descriptor, options: ReadFileOptions | FsEncoding | null | undefined): Protocol<string | Buffer> {
+export function* readFile(
+  ctx: FacadeContext,
+  file: PathLike | Descriptor,
+  options: ReadFileOptions | FsEncoding | null | undefined,
+): Protocol<string | Buffer> {
   const o = optionsOf(options);
   if (isDescriptor(file)) return decode(yield* readAll(file, undefined, null), o.encoding);
   // withFile's steps, written out: on the hot path every generator level costs (see withFile).
@@ -233,7 +265,13 @@ export function* readFile(ctx: FacadeContext, file: PathLike | Descriptor, optio
  * `writeFile` (`defaultFlag` `'w'`) and `appendFile` (`'a'`): a path (opened, written, flushed if
  * asked, closed) or an open Descriptor (written at its offset).
  */
-export function* writeFile(ctx: FacadeContext, file: PathLike | Descriptor, data: FsData, options: WriteFileOptions | FsEncoding | null | undefined, defaultFlag: 'w' | 'a'): Protocol<void> {
+export function* writeFile(
+  ctx: FacadeContext,
+  file: PathLike | Descriptor,
+  data: FsData,
+  options: WriteFileOptions | FsEncoding | null | undefined,
+  defaultFlag: 'w' | 'a',
+): Protocol<void> {
   const o = optionsOf(options);
   const bytes = dataBytes(data, o.encoding);
   if (isDescriptor(file)) {
@@ -255,7 +293,14 @@ export function* writeFile(ctx: FacadeContext, file: PathLike | Descriptor, data
 
 /** `truncate` of a path: open read-write, ftruncate, close. */
 export function* truncatePath(ctx: FacadeContext, p: PathLike, len: number | null | undefined): Protocol<void> {
-  yield* withFile(ctx, ctx.path(p), O.RDWR, 0o666, (d) => call(() => { d.truncateSync(len ?? 0); }, () => d.truncate(len ?? 0)));
+  yield* withFile(ctx, ctx.path(p), O.RDWR, 0o666, (d) =>
+    call(
+      () => {
+        d.truncateSync(len ?? 0);
+      },
+      () => d.truncate(len ?? 0),
+    ),
+  );
 }
 
 /** `chown` of a path: open read-only, fchown, close. */
@@ -266,19 +311,30 @@ export function* chownPath(ctx: FacadeContext, p: PathLike, uid: number, gid: nu
 /** fchmod(2) on a Descriptor. */
 export function fchmodOf(d: Descriptor, mode: FsMode): Protocol<void> {
   const bits = parseMode(mode, 0);
-  return call(() => { d.chmodSync(bits); }, () => d.chmod(bits));
+  return call(
+    () => {
+      d.chmodSync(bits);
+    },
+    () => d.chmod(bits),
+  );
 }
 
 /** fchown(2) on a Descriptor. */
 export function fchownOf(d: Descriptor, uid: number, gid: number): Protocol<void> {
-  return call(() => { d.chownSync(uid, gid); }, () => d.chown(uid, gid));
+  return call(
+    () => {
+      d.chownSync(uid, gid);
+    },
+    () => d.chown(uid, gid),
+  );
 }
 
 /** `copyFile`: content and mode, through two descriptors; errors named `copyfile 'src' -> 'dest'`. */
 export function* copyFile(ctx: FacadeContext, src: PathLike, dest: PathLike, mode: number): Protocol<void> {
   const from = ctx.path(src, 'src');
   const to = ctx.path(dest, 'dest');
-  if ((mode & COPYFILE_FICLONE_FORCE) !== 0) throw fsError('ENOTSUP', 'copyfile', from, 'the backend cannot clone files', to);
+  if ((mode & COPYFILE_FICLONE_FORCE) !== 0)
+    throw fsError('ENOTSUP', 'copyfile', from, 'the backend cannot clone files', to);
   let sfd: Descriptor;
   try {
     sfd = yield* openFile(ctx.table, from, O.RDONLY, 0o666);
@@ -291,7 +347,12 @@ export function* copyFile(ctx: FacadeContext, src: PathLike, dest: PathLike, mod
     const perm = st.mode & 0o7777;
     let dfd: Descriptor;
     try {
-      dfd = yield* openFile(ctx.table, to, O.WRONLY | O.CREAT | O.TRUNC | ((mode & COPYFILE_EXCL) !== 0 ? O.EXCL : 0), perm);
+      dfd = yield* openFile(
+        ctx.table,
+        to,
+        O.WRONLY | O.CREAT | O.TRUNC | ((mode & COPYFILE_EXCL) !== 0 ? O.EXCL : 0),
+        perm,
+      );
     } catch (e) {
       throw reframe(e, 'copyfile', from, to);
     }
@@ -304,7 +365,7 @@ export function* copyFile(ctx: FacadeContext, src: PathLike, dest: PathLike, mod
 /** Copies `from`'s content into `to` from offset 0, then gives `to` the permission bits `perm`. */
 function* copyContent(from: Descriptor, to: Descriptor, perm: number): Protocol<void> {
   const buf = Buffer.allocUnsafe(CHUNK);
-  for (let pos = 0; ; ) {
+  for (let pos = 0; ;) {
     const n = yield* readAt(from, buf, 0, CHUNK, pos);
     if (n === 0) break;
     yield* writeAll(to, buf.subarray(0, n), pos);
@@ -329,7 +390,12 @@ function* closingAfter<T>(d: Descriptor, work: Protocol<T>): Protocol<T> {
 // ================================================================ paths
 
 /** `stat`/`lstat` with `throwIfNoEntry: false` support (undefined for a missing path). */
-export function* statOf(ctx: FacadeContext, p: PathLike, link: boolean, throwIfNoEntry: boolean): Protocol<FileStat | undefined> {
+export function* statOf(
+  ctx: FacadeContext,
+  p: PathLike,
+  link: boolean,
+  throwIfNoEntry: boolean,
+): Protocol<FileStat | undefined> {
   const path = ctx.path(p);
   try {
     return yield* statPath(ctx.backend, path, link);
@@ -362,7 +428,11 @@ export function* exists(ctx: FacadeContext, p: PathLike): Protocol<boolean> {
 }
 
 /** `mkdir`, with `recursive` walking up as `mkdir -p` (returns the first directory created, as given). */
-export function* mkdir(ctx: FacadeContext, p: PathLike, options: MkdirOptions | FsMode | null | undefined): Protocol<string | undefined> {
+export function* mkdir(
+  ctx: FacadeContext,
+  p: PathLike,
+  options: MkdirOptions | FsMode | null | undefined,
+): Protocol<string | undefined> {
   const o = mkdirOptions(options);
   if (o.recursive) return yield* mkdirp(ctx, pathString(p), o.mode);
   yield* mkdirCall(ctx.backend, ctx.path(p), o.mode);
@@ -394,7 +464,11 @@ function* mkdirp(ctx: FacadeContext, given: string, mode: number): Protocol<stri
 }
 
 /** `mkdtemp`: `prefix` + six random characters, retried on EEXIST. */
-export function* mkdtemp(ctx: FacadeContext, prefix: string, options: EncodingOptions | FsEncoding | null | undefined): Protocol<string | Buffer> {
+export function* mkdtemp(
+  ctx: FacadeContext,
+  prefix: string,
+  options: EncodingOptions | FsEncoding | null | undefined,
+): Protocol<string | Buffer> {
   const given = pathString(prefix, 'prefix');
   for (let attempt = 0; ; attempt++) {
     const candidate = given + tempSuffix();
@@ -442,7 +516,11 @@ export function* rmdir(ctx: FacadeContext, p: PathLike, options: RmdirOptions | 
 }
 
 /** `readdir`: names (or Dirents), with `recursive` breadth-first as node:fs lists. */
-export function* readdir(ctx: FacadeContext, p: PathLike, options: ReaddirOptions | FsEncoding | null | undefined): Protocol<ReaddirResult> {
+export function* readdir(
+  ctx: FacadeContext,
+  p: PathLike,
+  options: ReaddirOptions | FsEncoding | null | undefined,
+): Protocol<ReaddirResult> {
   const b = ctx.backend;
   const o = optionsOf(options);
   const root = ctx.path(p);
@@ -451,7 +529,8 @@ export function* readdir(ctx: FacadeContext, p: PathLike, options: ReaddirOption
     const names = yield* readdirCall(b, root);
     if (!types) return encodeNames(names, o.encoding);
     const dirents: Dirent<string | Buffer>[] = [];
-    for (const n of names) dirents.push(new Dirent(encodeName(n, o.encoding), root, (yield* statPath(b, joinPath(root, n), true)).mode));
+    for (const n of names)
+      dirents.push(new Dirent(encodeName(n, o.encoding), root, (yield* statPath(b, joinPath(root, n), true)).mode));
     return dirents;
   }
   const names: string[] = [];
@@ -471,7 +550,11 @@ export function* readdir(ctx: FacadeContext, p: PathLike, options: ReaddirOption
 }
 
 /** `readlink`, in the encoding asked for. */
-export function* readlink(ctx: FacadeContext, p: PathLike, options: EncodingOptions | FsEncoding | null | undefined): Protocol<string | Buffer> {
+export function* readlink(
+  ctx: FacadeContext,
+  p: PathLike,
+  options: EncodingOptions | FsEncoding | null | undefined,
+): Protocol<string | Buffer> {
   return encodeName(yield* readlinkCall(ctx.backend, ctx.path(p)), optionsOf(options).encoding);
 }
 
@@ -482,7 +565,11 @@ const MAX_SYMLINKS = 40;
  * `realpath`: realpath(3) on the absolute form of `p`, one component at a time with lstat and readlink
  * (so it works the same on every backend).
  */
-export function* realpath(ctx: FacadeContext, p: PathLike, options: EncodingOptions | FsEncoding | null | undefined): Protocol<string | Buffer> {
+export function* realpath(
+  ctx: FacadeContext,
+  p: PathLike,
+  options: EncodingOptions | FsEncoding | null | undefined,
+): Protocol<string | Buffer> {
   const original = ctx.absolute(p);
   let resolved = '/';
   const rest = original.split('/').reverse();

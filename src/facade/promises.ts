@@ -8,12 +8,37 @@
  */
 import { runAsync } from '../protocol/run.js';
 import type { Descriptor } from '../table/descriptor.js';
-import { fsError, parseFlags, parseMode, pathString, type FacadeContext, type FsData, type FsEncoding, type PathLike } from './context.js';
+import {
+  fsError,
+  parseFlags,
+  parseMode,
+  pathString,
+  type FacadeContext,
+  type FsData,
+  type FsEncoding,
+  type PathLike,
+} from './context.js';
 import { checkStatOptions, toTime, writeArgs, transferArgs } from './arguments.js';
 import * as op from './operations.js';
 import { Dirent, Stats } from './stats.js';
 import { ReadStream, WriteStream } from './streams.js';
-import type { EncodingOptions, FsMode, FsOpenFlags, FsTime, MkdirOptions, ReadFileOptions, ReadPositionOptions, ReadStreamOptions, ReaddirOptions, ReaddirResult, RmOptions, RmdirOptions, StatOptions, WriteFileOptions, WriteStreamOptions } from './types.js';
+import type {
+  EncodingOptions,
+  FsMode,
+  FsOpenFlags,
+  FsTime,
+  MkdirOptions,
+  ReadFileOptions,
+  ReadPositionOptions,
+  ReadStreamOptions,
+  ReaddirOptions,
+  ReaddirResult,
+  RmOptions,
+  RmdirOptions,
+  StatOptions,
+  WriteFileOptions,
+  WriteStreamOptions,
+} from './types.js';
 
 // ================================================================ FileHandle
 
@@ -77,11 +102,21 @@ export class FileHandle {
    * Reads into `buffer` (default: a new 16 KiB Buffer) at `position` (default: the current offset).
    * Also takes `(options)` or `(buffer, options)` with `{ buffer?, offset, length, position }`.
    */
-  read<B extends NodeJS.ArrayBufferView>(buffer: B, offset?: number | null, length?: number | null, position?: number | bigint | null): Promise<FileReadResult<B>>;
+  read<B extends NodeJS.ArrayBufferView>(
+    buffer: B,
+    offset?: number | null,
+    length?: number | null,
+    position?: number | bigint | null,
+  ): Promise<FileReadResult<B>>;
   read<B extends NodeJS.ArrayBufferView>(buffer: B, options: ReadPositionOptions): Promise<FileReadResult<B>>;
   read(options?: ReadPositionOptions): Promise<FileReadResult<Buffer>>;
   read<B extends NodeJS.ArrayBufferView>(options: ReadPositionOptions & { buffer: B }): Promise<FileReadResult<B>>;
-  read(buffer?: NodeJS.ArrayBufferView | (ReadPositionOptions & { buffer?: NodeJS.ArrayBufferView }), offset?: number | ReadPositionOptions | null, length?: number | null, position?: number | bigint | null): Promise<FileReadResult<NodeJS.ArrayBufferView>> {
+  read(
+    buffer?: NodeJS.ArrayBufferView | (ReadPositionOptions & { buffer?: NodeJS.ArrayBufferView }),
+    offset?: number | ReadPositionOptions | null,
+    length?: number | null,
+    position?: number | bigint | null,
+  ): Promise<FileReadResult<NodeJS.ArrayBufferView>> {
     return this.op('read', async (d) => {
       let buf: NodeJS.ArrayBufferView;
       let off: number | ReadPositionOptions | null | undefined = offset;
@@ -98,7 +133,12 @@ export class FileHandle {
   }
 
   /** Writes a buffer (`offset`, `length`, `position`) or a string (`position`, `encoding`). */
-  write<B extends NodeJS.ArrayBufferView | string>(data: B, a1?: number | ReadPositionOptions | null, a2?: number | BufferEncoding | null, a3?: number | null): Promise<FileWriteResult<B>> {
+  write<B extends NodeJS.ArrayBufferView | string>(
+    data: B,
+    a1?: number | ReadPositionOptions | null,
+    a2?: number | BufferEncoding | null,
+    a3?: number | null,
+  ): Promise<FileWriteResult<B>> {
     return this.op('write', async (d) => {
       const a = writeArgs(data, a1, a2, a3);
       return { bytesWritten: await d.write(a.bytes, a.offset, a.length, a.position), buffer: data };
@@ -209,18 +249,36 @@ export type FsPromises = {
   /** The whole content of a file (or a FileHandle, from its current offset). */
   readFile: {
     (path: PathLike | FileHandle, options?: { encoding?: null; flag?: FsOpenFlags } | null): Promise<Buffer>;
-    (path: PathLike | FileHandle, options: { encoding: BufferEncoding; flag?: FsOpenFlags } | BufferEncoding): Promise<string>;
+    (
+      path: PathLike | FileHandle,
+      options: { encoding: BufferEncoding; flag?: FsOpenFlags } | BufferEncoding,
+    ): Promise<string>;
     (path: PathLike | FileHandle, options?: ReadFileOptions | FsEncoding | null): Promise<string | Buffer>;
   };
   /** Replaces a file's content (creating it). */
-  writeFile: (file: PathLike | FileHandle, data: FsData, options?: WriteFileOptions | FsEncoding | null) => Promise<void>;
+  writeFile: (
+    file: PathLike | FileHandle,
+    data: FsData,
+    options?: WriteFileOptions | FsEncoding | null,
+  ) => Promise<void>;
   /** Appends to a file (creating it). */
-  appendFile: (file: PathLike | FileHandle, data: FsData, options?: WriteFileOptions | FsEncoding | null) => Promise<void>;
+  appendFile: (
+    file: PathLike | FileHandle,
+    data: FsData,
+    options?: WriteFileOptions | FsEncoding | null,
+  ) => Promise<void>;
   /** A directory's entries: names, Buffers or {@link Dirent}s. */
   readdir: {
     (path: PathLike, options: ReaddirOptions & { withFileTypes: true }): Promise<Dirent[]>;
-    (path: PathLike, options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer'): Promise<Buffer[]>;
-    (path: PathLike, options?: { encoding?: BufferEncoding | null; withFileTypes?: false; recursive?: boolean } | BufferEncoding | null): Promise<string[]>;
+    (
+      path: PathLike,
+      options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer',
+    ): Promise<Buffer[]>;
+    (
+      path: PathLike,
+      options?:
+        { encoding?: BufferEncoding | null; withFileTypes?: false; recursive?: boolean } | BufferEncoding | null,
+    ): Promise<string[]>;
     (path: PathLike, options?: ReaddirOptions | FsEncoding | null): Promise<ReaddirResult>;
   };
   /** Creates a directory (with `recursive`, its parents; resolves to the first directory created). */
@@ -276,41 +334,73 @@ export function promisesApi(ctx: FacadeContext, constants: typeof import('node:f
   const b = ctx.backend;
   const P = ctx.path;
 
-  function readFile(file: PathLike | FileHandle, options?: { encoding?: null; flag?: FsOpenFlags } | null): Promise<Buffer>;
-  function readFile(file: PathLike | FileHandle, options: { encoding: BufferEncoding; flag?: FsOpenFlags } | BufferEncoding): Promise<string>;
-  function readFile(file: PathLike | FileHandle, options?: ReadFileOptions | FsEncoding | null): Promise<string | Buffer>;
-  async function readFile(file: PathLike | FileHandle | number, options?: ReadFileOptions | FsEncoding | null): Promise<string | Buffer> {
+  function readFile(
+    file: PathLike | FileHandle,
+    options?: { encoding?: null; flag?: FsOpenFlags } | null,
+  ): Promise<Buffer>;
+  function readFile(
+    file: PathLike | FileHandle,
+    options: { encoding: BufferEncoding; flag?: FsOpenFlags } | BufferEncoding,
+  ): Promise<string>;
+  function readFile(
+    file: PathLike | FileHandle,
+    options?: ReadFileOptions | FsEncoding | null,
+  ): Promise<string | Buffer>;
+  async function readFile(
+    file: PathLike | FileHandle | number,
+    options?: ReadFileOptions | FsEncoding | null,
+  ): Promise<string | Buffer> {
     if (file instanceof FileHandle) return file.readFile(options);
     return runAsync(op.readFile(ctx, op.fileOf(ctx.table, file, 'read'), options));
   }
 
-  const writeOrAppend = async (file: PathLike | FileHandle | number, data: FsData, options: WriteFileOptions | FsEncoding | null | undefined, flag: 'w' | 'a'): Promise<void> => {
+  const writeOrAppend = async (
+    file: PathLike | FileHandle | number,
+    data: FsData,
+    options: WriteFileOptions | FsEncoding | null | undefined,
+    flag: 'w' | 'a',
+  ): Promise<void> => {
     if (file instanceof FileHandle) await file.writeFile(data, options);
     else await runAsync(op.writeFile(ctx, op.fileOf(ctx.table, file, 'write'), data, options, flag));
   };
 
   function readdir(p: PathLike, options: ReaddirOptions & { withFileTypes: true }): Promise<Dirent[]>;
-  function readdir(p: PathLike, options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer'): Promise<Buffer[]>;
-  function readdir(p: PathLike, options?: { encoding?: BufferEncoding | null; withFileTypes?: false; recursive?: boolean } | BufferEncoding | null): Promise<string[]>;
+  function readdir(
+    p: PathLike,
+    options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer',
+  ): Promise<Buffer[]>;
+  function readdir(
+    p: PathLike,
+    options?: { encoding?: BufferEncoding | null; withFileTypes?: false; recursive?: boolean } | BufferEncoding | null,
+  ): Promise<string[]>;
   function readdir(p: PathLike, options?: ReaddirOptions | FsEncoding | null): Promise<ReaddirResult>;
   async function readdir(p: PathLike, options?: ReaddirOptions | FsEncoding | null): Promise<ReaddirResult> {
     return runAsync(op.readdir(ctx, p, options));
   }
 
   function mkdtemp(prefix: string, options: { encoding: 'buffer' } | 'buffer'): Promise<Buffer>;
-  function mkdtemp(prefix: string, options?: { encoding?: BufferEncoding | null } | BufferEncoding | null): Promise<string>;
+  function mkdtemp(
+    prefix: string,
+    options?: { encoding?: BufferEncoding | null } | BufferEncoding | null,
+  ): Promise<string>;
   async function mkdtemp(prefix: string, options?: EncodingOptions | FsEncoding | null): Promise<string | Buffer> {
     return runAsync(op.mkdtemp(ctx, prefix, options));
   }
 
   function readlink(p: PathLike, options: { encoding: 'buffer' } | 'buffer'): Promise<Buffer>;
-  function readlink(p: PathLike, options?: { encoding?: BufferEncoding | null } | BufferEncoding | null): Promise<string>;
+  function readlink(
+    p: PathLike,
+    options?: { encoding?: BufferEncoding | null } | BufferEncoding | null,
+  ): Promise<string>;
   async function readlink(p: PathLike, options?: EncodingOptions | FsEncoding | null): Promise<string | Buffer> {
     return runAsync(op.readlink(ctx, p, options));
   }
 
   function realpath(p: PathLike, options: { encoding: 'buffer' } | 'buffer'): Promise<Buffer>;
-  function realpath(p: PathLike, options?: { encoding?: BufferEncoding | null } | BufferEncoding | null): Promise<string>;
+  function realpath(
+    p: PathLike,
+    options?: { encoding?: BufferEncoding | null } | BufferEncoding | null,
+  ): Promise<string>;
   async function realpath(p: PathLike, options?: EncodingOptions | FsEncoding | null): Promise<string | Buffer> {
     return runAsync(op.realpath(ctx, p, options));
   }
@@ -322,29 +412,43 @@ export function promisesApi(ctx: FacadeContext, constants: typeof import('node:f
   };
 
   return {
-    open: async (p: PathLike, flags?: FsOpenFlags, mode?: FsMode): Promise<FileHandle> => new FileHandle(ctx, await ctx.table.openDescriptor(P(p), parseFlags(flags, 'r'), parseMode(mode, 0o666))),
+    open: async (p: PathLike, flags?: FsOpenFlags, mode?: FsMode): Promise<FileHandle> =>
+      new FileHandle(ctx, await ctx.table.openDescriptor(P(p), parseFlags(flags, 'r'), parseMode(mode, 0o666))),
     readFile,
-    writeFile: (file: PathLike | FileHandle, data: FsData, options?: WriteFileOptions | FsEncoding | null): Promise<void> => writeOrAppend(file, data, options, 'w'),
-    appendFile: (file: PathLike | FileHandle, data: FsData, options?: WriteFileOptions | FsEncoding | null): Promise<void> => writeOrAppend(file, data, options, 'a'),
+    writeFile: (
+      file: PathLike | FileHandle,
+      data: FsData,
+      options?: WriteFileOptions | FsEncoding | null,
+    ): Promise<void> => writeOrAppend(file, data, options, 'w'),
+    appendFile: (
+      file: PathLike | FileHandle,
+      data: FsData,
+      options?: WriteFileOptions | FsEncoding | null,
+    ): Promise<void> => writeOrAppend(file, data, options, 'a'),
     readdir,
-    mkdir: async (p: PathLike, options?: MkdirOptions | FsMode | null): Promise<string | undefined> => runAsync(op.mkdir(ctx, p, options)),
+    mkdir: async (p: PathLike, options?: MkdirOptions | FsMode | null): Promise<string | undefined> =>
+      runAsync(op.mkdir(ctx, p, options)),
     mkdtemp,
     rm: async (p: PathLike, options?: RmOptions): Promise<void> => runAsync(op.rm(ctx, p, options)),
     rmdir: async (p: PathLike, options?: RmdirOptions): Promise<void> => runAsync(op.rmdir(ctx, p, options)),
     unlink: async (p: PathLike): Promise<void> => b.unlink(P(p)),
-    rename: async (oldPath: PathLike, newPath: PathLike): Promise<void> => b.rename(P(oldPath, 'oldPath'), P(newPath, 'newPath')),
+    rename: async (oldPath: PathLike, newPath: PathLike): Promise<void> =>
+      b.rename(P(oldPath, 'oldPath'), P(newPath, 'newPath')),
     stat: (p: PathLike, options?: StatOptions): Promise<Stats> => stat(p, options, false),
     lstat: (p: PathLike, options?: StatOptions): Promise<Stats> => stat(p, options, true),
     access: async (p: PathLike, mode?: number): Promise<void> => runAsync(op.access(ctx, p, mode)),
-    copyFile: async (src: PathLike, dest: PathLike, mode = 0): Promise<void> => runAsync(op.copyFile(ctx, src, dest, mode)),
+    copyFile: async (src: PathLike, dest: PathLike, mode = 0): Promise<void> =>
+      runAsync(op.copyFile(ctx, src, dest, mode)),
     realpath,
     readlink,
     symlink: async (target: PathLike, p: PathLike): Promise<void> => b.symlink(pathString(target, 'target'), P(p)),
-    link: async (existingPath: PathLike, newPath: PathLike): Promise<void> => b.link(P(existingPath, 'existingPath'), P(newPath, 'newPath')),
+    link: async (existingPath: PathLike, newPath: PathLike): Promise<void> =>
+      b.link(P(existingPath, 'existingPath'), P(newPath, 'newPath')),
     chmod: async (p: PathLike, mode: FsMode): Promise<void> => b.chmod(P(p), parseMode(mode, 0)),
     chown: async (p: PathLike, uid: number, gid: number): Promise<void> => runAsync(op.chownPath(ctx, p, uid, gid)),
     truncate: async (p: PathLike, len?: number | null): Promise<void> => runAsync(op.truncatePath(ctx, p, len)),
-    utimes: async (p: PathLike, atime: FsTime, mtime: FsTime): Promise<void> => b.utimes(P(p), toTime(atime, 'atime'), toTime(mtime, 'mtime')),
+    utimes: async (p: PathLike, atime: FsTime, mtime: FsTime): Promise<void> =>
+      b.utimes(P(p), toTime(atime, 'atime'), toTime(mtime, 'mtime')),
     constants,
   };
 }

@@ -6,7 +6,6 @@
 import type { FileStat } from '../backend/backend.js';
 import { S_IFMT, TypedByMode } from '../backend/file-type.js';
 
-
 /**
  * File metadata, shaped like node:fs's `Stats`: the numeric fields, the four times as `Date`s and in
  * milliseconds, and the `isFile()`… predicates (from the `S_IFMT` bits of `mode`).

@@ -15,7 +15,11 @@ import { writeAll } from './operations.js';
 import type { ReadStreamOptions, WriteStreamOptions } from './types.js';
 
 /** The Descriptor a stream's `fd` option names (a number, or a FileHandle of the same facade). */
-function descriptorOption(table: FileTable, fd: number | { readonly fd: number } | null | undefined, syscall: string): Descriptor | undefined {
+function descriptorOption(
+  table: FileTable,
+  fd: number | { readonly fd: number } | null | undefined,
+  syscall: string,
+): Descriptor | undefined {
   if (fd === null || fd === undefined) return undefined;
   return table.descriptor(typeof fd === 'number' ? fd : fd.fd, syscall);
 }
@@ -43,7 +47,11 @@ class StreamFile {
   }
 
   /** A stream's `_construct`: opens the file (waiting in the table's budget queue) unless it has one. */
-  construct(stream: Readable | Writable, opened: (d: Descriptor) => void, callback: (error?: Error | null) => void): void {
+  construct(
+    stream: Readable | Writable,
+    opened: (d: Descriptor) => void,
+    callback: (error?: Error | null) => void,
+  ): void {
     if (this.file !== null) {
       callback();
       return;
@@ -83,7 +91,8 @@ class StreamFile {
 }
 
 function checkNumber(name: string, v: number | undefined, min: number): void {
-  if (v !== undefined && !(Number.isSafeInteger(v) && v >= min)) throw invalidArgValue(name, v, `must be an integer >= ${min}`);
+  if (v !== undefined && !(Number.isSafeInteger(v) && v >= min))
+    throw invalidArgValue(name, v, `must be an integer >= ${min}`);
 }
 
 /** A readable stream of a file's bytes, as node:fs's `createReadStream` returns. */
@@ -118,7 +127,9 @@ export class ReadStream extends Readable {
     this.end = options.end ?? Infinity;
     this.pos = options.start ?? (options.end !== undefined ? 0 : undefined);
     if (this.pos !== undefined && this.pos > this.end) {
-      const e = new RangeError(`The value of "start" is out of range. It must be <= "end" (here: ${this.end}). Received ${this.pos}`);
+      const e = new RangeError(
+        `The value of "start" is out of range. It must be <= "end" (here: ${this.end}). Received ${this.pos}`,
+      );
       (e as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
       throw e;
     }
@@ -129,10 +140,14 @@ export class ReadStream extends Readable {
 
   /** @internal */
   override _construct(callback: (error?: Error | null) => void): void {
-    this.target.construct(this, (d) => {
-      this.fd = d.number;
-      this.pending = false;
-    }, callback);
+    this.target.construct(
+      this,
+      (d) => {
+        this.fd = d.number;
+        this.pending = false;
+      },
+      callback,
+    );
   }
 
   /** @internal */
@@ -212,10 +227,14 @@ export class WriteStream extends Writable {
 
   /** @internal */
   override _construct(callback: (error?: Error | null) => void): void {
-    this.target.construct(this, (d) => {
-      this.fd = d.number;
-      this.pending = false;
-    }, callback);
+    this.target.construct(
+      this,
+      (d) => {
+        this.fd = d.number;
+        this.pending = false;
+      },
+      callback,
+    );
   }
 
   /** @internal */

@@ -10,12 +10,35 @@
  * @module
  */
 import { runSync } from '../protocol/run.js';
-import { parseFlags, parseMode, pathString, type FacadeContext, type FsData, type FsEncoding, type PathLike } from './context.js';
+import {
+  parseFlags,
+  parseMode,
+  pathString,
+  type FacadeContext,
+  type FsData,
+  type FsEncoding,
+  type PathLike,
+} from './context.js';
 import { checkStatOptions, toTime, transferArgs, writeArgs } from './arguments.js';
 import type { Descriptor } from '../table/descriptor.js';
 import * as op from './operations.js';
 import { Dirent, Stats } from './stats.js';
-import type { EncodingOptions, FsMode, FsOpenFlags, FsSync, FsTime, MkdirOptions, ReadFileOptions, ReadPositionOptions, ReaddirOptions, ReaddirResult, RmOptions, RmdirOptions, StatOptions, WriteFileOptions } from './types.js';
+import type {
+  EncodingOptions,
+  FsMode,
+  FsOpenFlags,
+  FsSync,
+  FsTime,
+  MkdirOptions,
+  ReadFileOptions,
+  ReadPositionOptions,
+  ReaddirOptions,
+  ReaddirResult,
+  RmOptions,
+  RmdirOptions,
+  StatOptions,
+  WriteFileOptions,
+} from './types.js';
 
 /** The synchronous functions of a facade over `ctx`. */
 export function syncApi(ctx: FacadeContext): FsSync {
@@ -42,32 +65,65 @@ export function syncApi(ctx: FacadeContext): FsSync {
     return statWith(p, options, true);
   }
 
-  function readSync(fd: number, buffer: NodeJS.ArrayBufferView, offset: number, length: number, position?: number | bigint | null): number;
+  function readSync(
+    fd: number,
+    buffer: NodeJS.ArrayBufferView,
+    offset: number,
+    length: number,
+    position?: number | bigint | null,
+  ): number;
   function readSync(fd: number, buffer: NodeJS.ArrayBufferView, options?: ReadPositionOptions): number;
-  function readSync(fd: number, buffer: NodeJS.ArrayBufferView, offset?: number | ReadPositionOptions, length?: number, position?: number | bigint | null): number {
+  function readSync(
+    fd: number,
+    buffer: NodeJS.ArrayBufferView,
+    offset?: number | ReadPositionOptions,
+    length?: number,
+    position?: number | bigint | null,
+  ): number {
     const a = transferArgs(buffer, offset, length, position);
     if (a.length === 0) return 0;
     return table.readSync(fd, a.bytes, a.offset, a.length, a.position);
   }
 
-  function writeSync(fd: number, buffer: NodeJS.ArrayBufferView, offset?: number | null, length?: number | null, position?: number | null): number;
+  function writeSync(
+    fd: number,
+    buffer: NodeJS.ArrayBufferView,
+    offset?: number | null,
+    length?: number | null,
+    position?: number | null,
+  ): number;
   function writeSync(fd: number, buffer: NodeJS.ArrayBufferView, options?: ReadPositionOptions): number;
   function writeSync(fd: number, data: string, position?: number | null, encoding?: BufferEncoding | null): number;
-  function writeSync(fd: number, data: NodeJS.ArrayBufferView | string, a1?: number | ReadPositionOptions | null, a2?: number | string | null, a3?: number | null): number {
+  function writeSync(
+    fd: number,
+    data: NodeJS.ArrayBufferView | string,
+    a1?: number | ReadPositionOptions | null,
+    a2?: number | string | null,
+    a3?: number | null,
+  ): number {
     const a = writeArgs(data, a1, a2, a3);
     return table.writeSync(fd, a.bytes, a.offset, a.length, a.position);
   }
 
   function readFileSync(file: PathLike | number, options?: { encoding?: null; flag?: FsOpenFlags } | null): Buffer;
-  function readFileSync(file: PathLike | number, options: { encoding: BufferEncoding; flag?: FsOpenFlags } | BufferEncoding): string;
+  function readFileSync(
+    file: PathLike | number,
+    options: { encoding: BufferEncoding; flag?: FsOpenFlags } | BufferEncoding,
+  ): string;
   function readFileSync(file: PathLike | number, options?: ReadFileOptions | FsEncoding | null): string | Buffer;
   function readFileSync(file: PathLike | number, options?: ReadFileOptions | FsEncoding | null): string | Buffer {
     return runSync(op.readFile(ctx, target(file, 'read'), options));
   }
 
   function readdirSync(p: PathLike, options: ReaddirOptions & { withFileTypes: true }): Dirent[];
-  function readdirSync(p: PathLike, options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer'): Buffer[];
-  function readdirSync(p: PathLike, options?: { encoding?: BufferEncoding | null; withFileTypes?: false; recursive?: boolean } | BufferEncoding | null): string[];
+  function readdirSync(
+    p: PathLike,
+    options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer',
+  ): Buffer[];
+  function readdirSync(
+    p: PathLike,
+    options?: { encoding?: BufferEncoding | null; withFileTypes?: false; recursive?: boolean } | BufferEncoding | null,
+  ): string[];
   function readdirSync(p: PathLike, options?: ReaddirOptions | FsEncoding | null): ReaddirResult;
   function readdirSync(p: PathLike, options?: ReaddirOptions | FsEncoding | null): ReaddirResult {
     return runSync(op.readdir(ctx, p, options));
@@ -96,7 +152,8 @@ export function syncApi(ctx: FacadeContext): FsSync {
     accessSync: (p: PathLike, mode?: number): void => {
       runSync(op.access(ctx, p, mode));
     },
-    openSync: (p: PathLike, flags?: FsOpenFlags, mode?: FsMode): number => table.openSync(P(p), parseFlags(flags, 'r'), parseMode(mode, 0o666)),
+    openSync: (p: PathLike, flags?: FsOpenFlags, mode?: FsMode): number =>
+      table.openSync(P(p), parseFlags(flags, 'r'), parseMode(mode, 0o666)),
     closeSync: (fd: number): void => {
       table.closeSync(fd);
     },
@@ -116,7 +173,8 @@ export function syncApi(ctx: FacadeContext): FsSync {
       return new Stats(table.fstatSync(fd));
     },
     readdirSync,
-    mkdirSync: (p: PathLike, options?: MkdirOptions | FsMode | null): string | undefined => runSync(op.mkdir(ctx, p, options)),
+    mkdirSync: (p: PathLike, options?: MkdirOptions | FsMode | null): string | undefined =>
+      runSync(op.mkdir(ctx, p, options)),
     mkdtempSync,
     rmdirSync: (p: PathLike, options?: RmdirOptions): void => {
       runSync(op.rmdir(ctx, p, options));

@@ -161,7 +161,8 @@ export type ReaddirResult = string[] | Buffer[] | Dirent<string | Buffer>[];
 export type FsSync = {
   /** Whether the path exists (following symlinks); never throws. */
   existsSync: (path: PathLike) => boolean;
-  /** Throws unless the path exists and this process may access it with `mode` (`F_OK`, `R_OK`, `W_OK`, `X_OK`), judged from the mode bits. */
+  /** Throws unless the path exists and this process may access it with `mode` (`F_OK`, `R_OK`, `W_OK`, `X_OK`),
+   * judged from the mode bits. */
   accessSync: (path: PathLike, mode?: number) => void;
   /** Opens a file; returns the backend's descriptor number. */
   openSync: (path: PathLike, flags?: FsOpenFlags, mode?: FsMode) => number;
@@ -169,12 +170,24 @@ export type FsSync = {
   closeSync: (fd: number) => void;
   /** Reads into `buffer`; returns the bytes read (0 at end of file). Position `null`/`-1`/absent: at the current offset. */
   readSync: {
-    (fd: number, buffer: NodeJS.ArrayBufferView, offset: number, length: number, position?: number | bigint | null): number;
+    (
+      fd: number,
+      buffer: NodeJS.ArrayBufferView,
+      offset: number,
+      length: number,
+      position?: number | bigint | null,
+    ): number;
     (fd: number, buffer: NodeJS.ArrayBufferView, options?: ReadPositionOptions): number;
   };
   /** Writes a buffer (or a string, encoded); returns the bytes written. */
   writeSync: {
-    (fd: number, buffer: NodeJS.ArrayBufferView, offset?: number | null, length?: number | null, position?: number | null): number;
+    (
+      fd: number,
+      buffer: NodeJS.ArrayBufferView,
+      offset?: number | null,
+      length?: number | null,
+      position?: number | null,
+    ): number;
     (fd: number, buffer: NodeJS.ArrayBufferView, options?: ReadPositionOptions): number;
     (fd: number, data: string, position?: number | null, encoding?: BufferEncoding | null): number;
   };
@@ -204,7 +217,11 @@ export type FsSync = {
   readdirSync: {
     (path: PathLike, options: ReaddirOptions & { withFileTypes: true }): Dirent[];
     (path: PathLike, options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer'): Buffer[];
-    (path: PathLike, options?: { encoding?: BufferEncoding | null; withFileTypes?: false; recursive?: boolean } | BufferEncoding | null): string[];
+    (
+      path: PathLike,
+      options?:
+        { encoding?: BufferEncoding | null; withFileTypes?: false; recursive?: boolean } | BufferEncoding | null,
+    ): string[];
     (path: PathLike, options?: ReaddirOptions | FsEncoding | null): ReaddirResult;
   };
   /** Creates a directory; with `recursive`, its missing parents too, returning the first directory created (undefined if none). */
@@ -271,36 +288,111 @@ export type FsCallbacks = {
   close: (fd: number, callback?: NoResultCallback) => void;
   /** See {@link FsSync.readSync}; the callback gets `(err, bytesRead, buffer)`. */
   read: {
-    <B extends NodeJS.ArrayBufferView>(fd: number, buffer: B, offset: number, length: number, position: number | bigint | null, callback: (err: NodeJS.ErrnoException | null, bytesRead: number, buffer: B) => void): void;
-    <B extends NodeJS.ArrayBufferView>(fd: number, buffer: B, options: ReadPositionOptions, callback: (err: NodeJS.ErrnoException | null, bytesRead: number, buffer: B) => void): void;
-    <B extends NodeJS.ArrayBufferView>(fd: number, buffer: B, callback: (err: NodeJS.ErrnoException | null, bytesRead: number, buffer: B) => void): void;
+    <B extends NodeJS.ArrayBufferView>(
+      fd: number,
+      buffer: B,
+      offset: number,
+      length: number,
+      position: number | bigint | null,
+      callback: (err: NodeJS.ErrnoException | null, bytesRead: number, buffer: B) => void,
+    ): void;
+    <B extends NodeJS.ArrayBufferView>(
+      fd: number,
+      buffer: B,
+      options: ReadPositionOptions,
+      callback: (err: NodeJS.ErrnoException | null, bytesRead: number, buffer: B) => void,
+    ): void;
+    <B extends NodeJS.ArrayBufferView>(
+      fd: number,
+      buffer: B,
+      callback: (err: NodeJS.ErrnoException | null, bytesRead: number, buffer: B) => void,
+    ): void;
   };
   /** See {@link FsSync.writeSync}; the callback gets `(err, written, bufferOrString)`. */
   write: {
-    <B extends NodeJS.ArrayBufferView>(fd: number, buffer: B, offset: number | undefined | null, length: number | undefined | null, position: number | undefined | null, callback: (err: NodeJS.ErrnoException | null, written: number, buffer: B) => void): void;
-    <B extends NodeJS.ArrayBufferView>(fd: number, buffer: B, offset: number | undefined | null, length: number | undefined | null, callback: (err: NodeJS.ErrnoException | null, written: number, buffer: B) => void): void;
-    <B extends NodeJS.ArrayBufferView>(fd: number, buffer: B, offset: number | undefined | null, callback: (err: NodeJS.ErrnoException | null, written: number, buffer: B) => void): void;
-    <B extends NodeJS.ArrayBufferView>(fd: number, buffer: B, callback: (err: NodeJS.ErrnoException | null, written: number, buffer: B) => void): void;
-    (fd: number, data: string, position: number | undefined | null, encoding: BufferEncoding | undefined | null, callback: (err: NodeJS.ErrnoException | null, written: number, str: string) => void): void;
-    (fd: number, data: string, position: number | undefined | null, callback: (err: NodeJS.ErrnoException | null, written: number, str: string) => void): void;
-    (fd: number, data: string, callback: (err: NodeJS.ErrnoException | null, written: number, str: string) => void): void;
+    <B extends NodeJS.ArrayBufferView>(
+      fd: number,
+      buffer: B,
+      offset: number | undefined | null,
+      length: number | undefined | null,
+      position: number | undefined | null,
+      callback: (err: NodeJS.ErrnoException | null, written: number, buffer: B) => void,
+    ): void;
+    <B extends NodeJS.ArrayBufferView>(
+      fd: number,
+      buffer: B,
+      offset: number | undefined | null,
+      length: number | undefined | null,
+      callback: (err: NodeJS.ErrnoException | null, written: number, buffer: B) => void,
+    ): void;
+    <B extends NodeJS.ArrayBufferView>(
+      fd: number,
+      buffer: B,
+      offset: number | undefined | null,
+      callback: (err: NodeJS.ErrnoException | null, written: number, buffer: B) => void,
+    ): void;
+    <B extends NodeJS.ArrayBufferView>(
+      fd: number,
+      buffer: B,
+      callback: (err: NodeJS.ErrnoException | null, written: number, buffer: B) => void,
+    ): void;
+    (
+      fd: number,
+      data: string,
+      position: number | undefined | null,
+      encoding: BufferEncoding | undefined | null,
+      callback: (err: NodeJS.ErrnoException | null, written: number, str: string) => void,
+    ): void;
+    (
+      fd: number,
+      data: string,
+      position: number | undefined | null,
+      callback: (err: NodeJS.ErrnoException | null, written: number, str: string) => void,
+    ): void;
+    (
+      fd: number,
+      data: string,
+      callback: (err: NodeJS.ErrnoException | null, written: number, str: string) => void,
+    ): void;
   };
   /** See {@link FsSync.readFileSync}. */
   readFile: {
     (path: PathLike | number, callback: Callback<Buffer>): void;
-    (path: PathLike | number, options: { encoding?: null; flag?: FsOpenFlags } | undefined | null, callback: Callback<Buffer>): void;
-    (path: PathLike | number, options: { encoding: BufferEncoding; flag?: FsOpenFlags } | BufferEncoding, callback: Callback<string>): void;
-    (path: PathLike | number, options: ReadFileOptions | FsEncoding | undefined | null, callback: Callback<string | Buffer>): void;
+    (
+      path: PathLike | number,
+      options: { encoding?: null; flag?: FsOpenFlags } | undefined | null,
+      callback: Callback<Buffer>,
+    ): void;
+    (
+      path: PathLike | number,
+      options: { encoding: BufferEncoding; flag?: FsOpenFlags } | BufferEncoding,
+      callback: Callback<string>,
+    ): void;
+    (
+      path: PathLike | number,
+      options: ReadFileOptions | FsEncoding | undefined | null,
+      callback: Callback<string | Buffer>,
+    ): void;
   };
   /** See {@link FsSync.writeFileSync}. */
   writeFile: {
     (file: PathLike | number, data: FsData, callback: NoResultCallback): void;
-    (file: PathLike | number, data: FsData, options: WriteFileOptions | FsEncoding | undefined | null, callback: NoResultCallback): void;
+    (
+      file: PathLike | number,
+      data: FsData,
+      options: WriteFileOptions | FsEncoding | undefined | null,
+      callback: NoResultCallback,
+    ): void;
   };
   /** See {@link FsSync.appendFileSync}. */
   appendFile: {
     (file: PathLike | number, data: FsData, callback: NoResultCallback): void;
-    (file: PathLike | number, data: FsData, options: WriteFileOptions | FsEncoding | undefined | null, callback: NoResultCallback): void;
+    (
+      file: PathLike | number,
+      data: FsData,
+      options: WriteFileOptions | FsEncoding | undefined | null,
+      callback: NoResultCallback,
+    ): void;
   };
   /** See {@link FsSync.statSync}. */
   stat: {
@@ -321,8 +413,20 @@ export type FsCallbacks = {
   readdir: {
     (path: PathLike, callback: Callback<string[]>): void;
     (path: PathLike, options: ReaddirOptions & { withFileTypes: true }, callback: Callback<Dirent[]>): void;
-    (path: PathLike, options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer', callback: Callback<Buffer[]>): void;
-    (path: PathLike, options: { encoding?: BufferEncoding | null; withFileTypes?: false; recursive?: boolean } | BufferEncoding | undefined | null, callback: Callback<string[]>): void;
+    (
+      path: PathLike,
+      options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer',
+      callback: Callback<Buffer[]>,
+    ): void;
+    (
+      path: PathLike,
+      options:
+        | { encoding?: BufferEncoding | null; withFileTypes?: false; recursive?: boolean }
+        | BufferEncoding
+        | undefined
+        | null,
+      callback: Callback<string[]>,
+    ): void;
     (path: PathLike, options: ReaddirOptions | FsEncoding | undefined | null, callback: Callback<ReaddirResult>): void;
   };
   /** See {@link FsSync.mkdirSync}. */

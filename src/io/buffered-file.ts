@@ -1,7 +1,31 @@
 import { FsError } from '../errors/fs-error.js';
 import { call, runSync, type Protocol } from '../protocol/run.js';
 import type { Whence } from '../table/file-table.js';
-import { asyncOp, beforeClose, check, checkSize, closedFileError, closedSelf, consumeBuffered, fill, flushPending, IoBase, lineIterator, OpLock, peekBuffered, pending, seekRaw, settle, showName, startRead, syncOp, truncateSteps, unsupported, writeAllSteps, writeBytes } from './io-base.js';
+import {
+  asyncOp,
+  beforeClose,
+  check,
+  checkSize,
+  closedFileError,
+  closedSelf,
+  consumeBuffered,
+  fill,
+  flushPending,
+  IoBase,
+  lineIterator,
+  OpLock,
+  peekBuffered,
+  pending,
+  seekRaw,
+  settle,
+  showName,
+  startRead,
+  syncOp,
+  truncateSteps,
+  unsupported,
+  writeAllSteps,
+  writeBytes,
+} from './io-base.js';
 import type { RawFile } from './raw-file.js';
 
 /** The default buffer size of the buffered layer: 64 KiB. */
@@ -48,7 +72,12 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
 
   /** Wraps `raw`; `bufferSize` defaults to `DEFAULT_BUFFER_SIZE` (64 KiB). */
   constructor(raw: RawFile, bufferSize = DEFAULT_BUFFER_SIZE) {
-    if (!Number.isSafeInteger(bufferSize) || bufferSize < 1) throw new FsError({ code: 'EINVAL', syscall: 'open', detail: `buffer size must be a positive integer, not ${String(bufferSize)}` });
+    if (!Number.isSafeInteger(bufferSize) || bufferSize < 1)
+      throw new FsError({
+        code: 'EINVAL',
+        syscall: 'open',
+        detail: `buffer size must be a positive integer, not ${String(bufferSize)}`,
+      });
     const lock = new OpLock();
     super(raw.name, raw.mode, raw.descriptor, raw.table, lock, raw, false);
     this.#lock = lock;
@@ -72,7 +101,14 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
     const n = checkSize(size, 'read');
     yield* this[startRead]();
     const raw = this.raw;
-    if (n < 0) return concat(this.#takeBuffered(), yield* call(() => raw.readallSync(), () => raw.readall()));
+    if (n < 0)
+      return concat(
+        this.#takeBuffered(),
+        yield* call(
+          () => raw.readallSync(),
+          () => raw.readall(),
+        ),
+      );
     const out = Buffer.allocUnsafe(n);
     const got = yield* this.#readinto(out);
     return got === n ? out : out.subarray(0, got);
@@ -100,7 +136,10 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
       const want = buffer.byteLength - done;
       if (want >= this.bufferSize) {
         const rest = buffer.subarray(done);
-        const n = yield* call(() => raw.readintoSync(rest), () => raw.readinto(rest));
+        const n = yield* call(
+          () => raw.readintoSync(rest),
+          () => raw.readinto(rest),
+        );
         if (n === 0) break;
         done += n;
       } else {
@@ -130,7 +169,10 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
   /** One line, including its `\n`; an empty buffer at end of file. `limit` caps the length. */
   readlineSync(limit = -1): Buffer {
     // The common case without a protocol run: the line is in the read buffer already.
-    return (limit === -1 && this.#readyToRead() ? this.#takeBufferedLine() : undefined) ?? syncOp(this, 'read', this.#readline(limit));
+    return (
+      (limit === -1 && this.#readyToRead() ? this.#takeBufferedLine() : undefined) ??
+      syncOp(this, 'read', this.#readline(limit))
+    );
   }
 
   /** Promise form of {@link BufferedFile.readlineSync}. */
@@ -236,7 +278,10 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
     const rb = this.#prepareFill();
     const room = rb.subarray(this.#rend);
     const raw = this.raw;
-    const n = yield* call(() => raw.readintoSync(room), () => raw.readinto(room));
+    const n = yield* call(
+      () => raw.readintoSync(room),
+      () => raw.readinto(room),
+    );
     this.#rend += n;
     return n;
   }
@@ -319,7 +364,12 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
 
   /** The write fast path (no protocol run): nothing queued, nothing read ahead, and it fits without a flush. */
   #fits(bytes: Uint8Array): boolean {
-    return !this.#lock.held && this.#rpos === this.#rend && this.raw.writable && this[pending].len + bytes.byteLength < this.bufferSize;
+    return (
+      !this.#lock.held &&
+      this.#rpos === this.#rend &&
+      this.raw.writable &&
+      this[pending].len + bytes.byteLength < this.bufferSize
+    );
   }
 
   *#write(bytes: Uint8Array): Protocol<number> {
@@ -424,7 +474,10 @@ export class BufferedFile extends IoBase implements AsyncIterable<Buffer>, Itera
     const n = size ?? this.tell();
     this.#dropReadAhead();
     const raw = this.raw;
-    return yield* call(() => raw.truncateSync(n), () => raw.truncate(n));
+    return yield* call(
+      () => raw.truncateSync(n),
+      () => raw.truncate(n),
+    );
   }
 
   // ================================================================ lifetime

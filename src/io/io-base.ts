@@ -94,7 +94,12 @@ export class OpLock {
   /** Throws EBUSY if an async call is under way (for synchronous calls). */
   assertFree(syscall: string, name: string | number): void {
     if (this.busy) {
-      throw fileError('EBUSY', syscall, name, 'an asynchronous call on this file has not finished; await it before calling a Sync method');
+      throw fileError(
+        'EBUSY',
+        syscall,
+        name,
+        'an asynchronous call on this file has not finished; await it before calling a Sync method',
+      );
     }
   }
 }
@@ -106,7 +111,13 @@ export function closedFileError(syscall: string, name: string | number): FsError
 
 /** An error about a file object, naming it by path or by descriptor number. */
 function fileError(code: 'EBADF' | 'EBUSY', syscall: string, name: string | number, detail: string): FsError {
-  return new FsError({ code, syscall, path: typeof name === 'string' ? name : undefined, fd: typeof name === 'number' ? name : undefined, detail });
+  return new FsError({
+    code,
+    syscall,
+    path: typeof name === 'string' ? name : undefined,
+    fd: typeof name === 'number' ? name : undefined,
+    detail,
+  });
 }
 
 /** The error for an operation the file was not opened for (`read` on `'w'`, `write` on `'r'`). */
@@ -117,7 +128,12 @@ export function unsupported(syscall: string, name: string | number, mode: string
 /** Checks a `size` argument: a non-negative integer, or -1 / undefined for "all". */
 export function checkSize(size: number | undefined, syscall: string): number {
   if (size === undefined || size === -1) return -1;
-  if (!Number.isSafeInteger(size) || size < 0) throw new FsError({ code: 'EINVAL', syscall, detail: `size must be a non-negative integer or -1, not ${String(size)}` });
+  if (!Number.isSafeInteger(size) || size < 0)
+    throw new FsError({
+      code: 'EINVAL',
+      syscall,
+      detail: `size must be a non-negative integer or -1, not ${String(size)}`,
+    });
   return size;
 }
 
@@ -126,7 +142,12 @@ export function checkSize(size: number | undefined, syscall: string): number {
  * otherwise falls back to an awaited `readline` (which takes the file's lock and may read). Cheaper per
  * line than an `async function*`, which costs a generator resume and an extra promise each time.
  */
-export function lineIterator<T>(takeNow: () => T | undefined, readline: () => Promise<T>, isEnd: (line: T) => boolean, map: (line: T) => T = (line) => line): AsyncIterableIterator<T> {
+export function lineIterator<T>(
+  takeNow: () => T | undefined,
+  readline: () => Promise<T>,
+  isEnd: (line: T) => boolean,
+  map: (line: T) => T = (line) => line,
+): AsyncIterableIterator<T> {
   let finished = false;
   const end: IteratorResult<T> = { done: true, value: undefined };
   const iterator: AsyncIterableIterator<T> = {
@@ -171,7 +192,8 @@ export function lineIterator<T>(takeNow: () => T | undefined, readline: () => Pr
 export abstract class IoBase implements Disposable, AsyncDisposable {
   /** The path it was opened by, or the descriptor number it wraps. */
   readonly name: string | number;
-  /** The mode: for {@link RawFile} and {@link BufferedFile} the binary mode as Python spells it (`'rb+'`, `'ab'`…), for {@link TextFile} the mode it was opened with (`'r'`, `'a+'`…). */
+  /** The mode: for {@link RawFile} and {@link BufferedFile} the binary mode as Python spells it (`'rb+'`, `'ab'`…),
+   * for {@link TextFile} the mode it was opened with (`'r'`, `'a+'`…). */
   readonly mode: string;
   /** @internal */
   readonly [descriptorOf]: Descriptor;
@@ -184,7 +206,15 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
   readonly #below: IoBase | undefined;
   readonly #ownsDescriptor: boolean;
 
-  protected constructor(name: string | number, mode: string, descriptor: Descriptor, table: FileTable, lock: OpLock | undefined, below: IoBase | undefined, ownsDescriptor: boolean) {
+  protected constructor(
+    name: string | number,
+    mode: string,
+    descriptor: Descriptor,
+    table: FileTable,
+    lock: OpLock | undefined,
+    below: IoBase | undefined,
+    ownsDescriptor: boolean,
+  ) {
     this.name = name;
     this.mode = mode;
     this[descriptorOf] = descriptor;
@@ -259,7 +289,13 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
       const d = this[descriptorOf];
       if (below !== undefined) yield* below[closeSteps]();
       // A plain yield of the two forms, not `yield* call(…)`: one generator fewer on every close.
-      else if (this.#ownsDescriptor) yield { sync: () => { d.closeSync(); }, async: () => d.close() };
+      else if (this.#ownsDescriptor)
+        yield {
+          sync: () => {
+            d.closeSync();
+          },
+          async: () => d.close(),
+        };
     }
   }
 
@@ -286,7 +322,10 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
   *#stat(): Protocol<FileStat> {
     yield* this[settle]('fstat');
     const d = this[descriptorOf];
-    return yield* call(() => d.statSync(), () => d.stat());
+    return yield* call(
+      () => d.statSync(),
+      () => d.stat(),
+    );
   }
 
   /** fsync(2), after writing out what is buffered: the data and metadata are on disk when it returns. */
@@ -336,7 +375,10 @@ export abstract class IoBase implements Disposable, AsyncDisposable {
     const d = this[descriptorOf];
     // The table learns that a descriptor is unseekable only from a failed positioned call, so a fresh
     // pipe would look seekable: ask fstat first.
-    const st = yield* call(() => d.statSync(), () => d.stat());
+    const st = yield* call(
+      () => d.statSync(),
+      () => d.stat(),
+    );
     if (st.isFIFO() || st.isSocket()) return false;
     try {
       d.tellSync();

@@ -29,7 +29,7 @@ export function parseMode(mode: string, path?: string): ParsedMode {
   const fail = (why: string): never => {
     throw new FsError({ code: 'EINVAL', syscall: 'open', path, detail: `invalid mode '${mode}': ${why}` });
   };
-  if (typeof mode !== 'string') fail('the mode must be a string');  
+  if (typeof mode !== 'string') fail('the mode must be a string');
   let kind = '';
   let plus = false;
   let binary = false;
@@ -67,5 +67,13 @@ export function parseMode(mode: string, path?: string): ParsedMode {
   if (kind === 'w') flags |= O.CREAT | O.TRUNC;
   if (kind === 'a') flags |= O.CREAT | O.APPEND;
   if (kind === 'x') flags |= O.CREAT | O.EXCL;
-  return { reading, writing, appending: kind === 'a', exclusive: kind === 'x', binary, flags, rawMode: `${kind}b${plus ? '+' : ''}` };
+  return {
+    reading,
+    writing,
+    appending: kind === 'a',
+    exclusive: kind === 'x',
+    binary,
+    flags,
+    rawMode: `${kind}b${plus ? '+' : ''}`,
+  };
 }

@@ -90,7 +90,18 @@ export class LineSplitter {
   push(d: Decoded): void {
     this.units += d.s.length;
     const rawEndsCr = d.s.charCodeAt(d.s.length - 1) === CR;
-    this.segs.push({ s: d.s, bytes: d.bytes, anchors: d.anchors, lf: UNKNOWN, cr: UNKNOWN, translated: false, rawEndsCr, mu: 0, mb: 0, ai: 0 });
+    this.segs.push({
+      s: d.s,
+      bytes: d.bytes,
+      anchors: d.anchors,
+      lf: UNKNOWN,
+      cr: UNKNOWN,
+      translated: false,
+      rawEndsCr,
+      mu: 0,
+      mb: 0,
+      ai: 0,
+    });
   }
 
   /** Drops all decoded text (after a seek, a write, a close). */
@@ -157,7 +168,8 @@ export class LineSplitter {
         const lf = this.universal ? this.find(seg, 'lf', i) : -1;
         if (cr >= 0 && (lf < 0 || cr < lf)) {
           j = cr;
-          endAt = this.newline === '\r\n' ? cr + 2 : cr + 1 === len ? -1 : s.charCodeAt(cr + 1) === LF ? cr + 2 : cr + 1;
+          endAt =
+            this.newline === '\r\n' ? cr + 2 : cr + 1 === len ? -1 : s.charCodeAt(cr + 1) === LF ? cr + 2 : cr + 1;
         } else if (lf >= 0) {
           j = lf;
           endAt = lf + 1;
@@ -265,7 +277,12 @@ export class LineSplitter {
     let count = 0;
     while (count < n && i < stop) {
       const c = s.charCodeAt(i);
-      if (i + 1 < stop && ((isHighSurrogate(c) && isLowSurrogate(s.charCodeAt(i + 1))) || (c === CR && this.translateRead && s.charCodeAt(i + 1) === LF))) i += 2;
+      if (
+        i + 1 < stop &&
+        ((isHighSurrogate(c) && isLowSurrogate(s.charCodeAt(i + 1))) ||
+          (c === CR && this.translateRead && s.charCodeAt(i + 1) === LF))
+      )
+        i += 2;
       else i++;
       count++;
     }

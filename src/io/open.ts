@@ -37,7 +37,11 @@ export type AnyFile = RawFile | BufferedFile | TextFile;
  * when its type admits 0 (`buffering: n` with `n: number`, options typed `OpenOptions`). When the mode
  * is not a literal, any of the three.
  */
-export type FileFor<M extends string, O> = string extends M ? AnyFile : M extends `${string}b${string}` ? BinaryFileFor<BufferingOf<O>> : TextFile;
+export type FileFor<M extends string, O> = string extends M
+  ? AnyFile
+  : M extends `${string}b${string}`
+    ? BinaryFileFor<BufferingOf<O>>
+    : TextFile;
 
 /** The options type of a call without options (a binary mode then gives a {@link BufferedFile}). */
 export interface NoOptions extends OpenOptions {
@@ -47,7 +51,8 @@ export interface NoOptions extends OpenOptions {
 /** The type of `buffering` in an options type, `undefined` when it has none (a step of {@link FileFor}). */
 export type BufferingOf<O> = 'buffering' extends keyof O ? O['buffering' & keyof O] : undefined;
 
-/** A binary mode's file for a `buffering` of type `B`: only a literal 0 is surely raw, only a type without 0 surely buffered (a step of {@link FileFor}). */
+/** A binary mode's file for a `buffering` of type `B`: only a literal 0 is surely raw, only a type without 0 surely
+ * buffered (a step of {@link FileFor}). */
 export type BinaryFileFor<B> = [B] extends [0] ? RawFile : 0 extends B ? RawFile | BufferedFile : BufferedFile;
 
 /**
@@ -69,7 +74,11 @@ export type BinaryFileFor<B> = [B] extends [0] ? RawFile : 0 extends B ? RawFile
  * buffer written out then, as CPython does at shutdown; a failure there is printed on stderr with the path
  * and open site.
  */
-export function openSync<const M extends string = 'r', const O extends OpenOptions = NoOptions>(file: string | number, mode?: M, options?: O): FileFor<M, O>;
+export function openSync<const M extends string = 'r', const O extends OpenOptions = NoOptions>(
+  file: string | number,
+  mode?: M,
+  options?: O,
+): FileFor<M, O>;
 export function openSync(file: string | number, mode = 'r', options: OpenOptions = {}): AnyFile {
   const plan = planOpen(file, mode, options);
   let descriptor: Descriptor;
@@ -92,7 +101,8 @@ export function openSync(file: string | number, mode = 'r', options: OpenOptions
     opened = true;
   }
   try {
-    if (typeof file === 'string' && mayBeDirectory(plan) && descriptor.statSync().isDirectory()) throw isDirectory(file);
+    if (typeof file === 'string' && mayBeDirectory(plan) && descriptor.statSync().isDirectory())
+      throw isDirectory(file);
     return build(plan, descriptor, file, mode, options, adopted);
   } catch (e) {
     if (opened) closeQuietly(descriptor);
@@ -101,7 +111,11 @@ export function openSync(file: string | number, mode = 'r', options: OpenOptions
 }
 
 /** Promise form of {@link openSync}. The open waits for a budget slot when the table is at `maxOpen`. */
-export async function open<const M extends string = 'r', const O extends OpenOptions = NoOptions>(file: string | number, mode?: M, options?: O): Promise<FileFor<M, O>>;
+export async function open<const M extends string = 'r', const O extends OpenOptions = NoOptions>(
+  file: string | number,
+  mode?: M,
+  options?: O,
+): Promise<FileFor<M, O>>;
 export async function open(file: string | number, mode = 'r', options: OpenOptions = {}): Promise<AnyFile> {
   const plan = planOpen(file, mode, options);
   if (typeof file === 'number') return openSync(file, mode, options);
@@ -119,7 +133,11 @@ export async function open(file: string | number, mode = 'r', options: OpenOptio
 /** A descriptor number: what the kernel's int takes. */
 const FD_RULE: NumberRule = { min: 0, max: INT32_MAX, says: 'an integer from 0 to 2**31-1' };
 /** -1 (default), 0 (unbuffered), 1 (lines) or a buffer size in bytes. */
-const BUFFERING_RULE: NumberRule = { min: -1, max: INT32_MAX, says: '-1, 0, 1 or a buffer size in bytes (an integer up to 2**31-1)' };
+const BUFFERING_RULE: NumberRule = {
+  min: -1,
+  max: INT32_MAX,
+  says: '-1, 0, 1 or a buffer size in bytes (an integer up to 2**31-1)',
+};
 
 interface Plan {
   readonly table: FileTable;
@@ -163,7 +181,14 @@ function planOpen(file: string | number, mode: string, options: OpenOptions): Pl
 }
 
 /** Builds raw → buffered → text on an open descriptor and registers the outermost object with the watch. */
-function build(plan: Plan, descriptor: Descriptor, file: string | number, mode: string, options: OpenOptions, adopted = false): AnyFile {
+function build(
+  plan: Plan,
+  descriptor: Descriptor,
+  file: string | number,
+  mode: string,
+  options: OpenOptions,
+  adopted = false,
+): AnyFile {
   // An adoption's table entry belongs to the file even with closefd: false (see openSync).
   const raw = new RawFile(plan.table, descriptor, file, plan.parsed.rawMode, plan.closefd, plan.closefd || adopted);
   if (plan.parsed.appending) {
@@ -192,9 +217,16 @@ function build(plan: Plan, descriptor: Descriptor, file: string | number, mode: 
  * Registers the outermost object with the table's watch: an owned descriptor for the leak report, a
  * writable buffered or text file (owned or borrowed, as `openSync(1, 'w')`) for the flush at exit.
  */
-function watched<T extends AnyFile>(plan: Plan, file: T, descriptor: Descriptor, flush?: () => void, busy?: () => boolean): T {
+function watched<T extends AnyFile>(
+  plan: Plan,
+  file: T,
+  descriptor: Descriptor,
+  flush?: () => void,
+  busy?: () => boolean,
+): T {
   const flushAtExit = flush !== undefined && plan.parsed.writing;
-  if (plan.closefd || flushAtExit) plan.table.unclosed.watch(file, descriptor, { flush, owns: plan.closefd, flushAtExit, busy });
+  if (plan.closefd || flushAtExit)
+    plan.table.unclosed.watch(file, descriptor, { flush, owns: plan.closefd, flushAtExit, busy });
   return file;
 }
 
@@ -207,7 +239,12 @@ function mayBeDirectory(plan: { readonly parsed: { readonly writing: boolean } }
 }
 
 function isDirectory(file: string | number): FsError {
-  return new FsError({ code: 'EISDIR', syscall: 'open', path: typeof file === 'string' ? file : undefined, fd: typeof file === 'number' ? file : undefined });
+  return new FsError({
+    code: 'EISDIR',
+    syscall: 'open',
+    path: typeof file === 'string' ? file : undefined,
+    fd: typeof file === 'number' ? file : undefined,
+  });
 }
 
 /** Closes a descriptor this call opened, on the way out of a failure: the first error is the one to report. */

@@ -3,7 +3,18 @@ import { FsError, rejected } from '../errors/fs-error.js';
 import { call, runAsync, runSync, type Protocol } from '../protocol/run.js';
 import type { Descriptor } from '../table/descriptor.js';
 import type { FileTable, Whence } from '../table/file-table.js';
-import { check, checkSize, closedFileError, closedSelf, descriptorOf, IoBase, showName, tableOf, unsupported, writeAllSteps } from './io-base.js';
+import {
+  check,
+  checkSize,
+  closedFileError,
+  closedSelf,
+  descriptorOf,
+  IoBase,
+  showName,
+  tableOf,
+  unsupported,
+  writeAllSteps,
+} from './io-base.js';
 
 /** How big a buffer `readall` starts with when the file's size says nothing useful. */
 const READALL_CHUNK = 64 * 1024;
@@ -35,7 +46,14 @@ export class RawFile extends IoBase implements Iterable<Buffer>, AsyncIterable<B
    * with `closefd: false` gets an entry of its own that the file closes, while the kernel descriptor under
    * it stays open (the entry's description does not own it).
    */
-  constructor(table: FileTable, descriptor: Descriptor, name: string | number, mode: string, closefd: boolean, ownsDescriptor = closefd) {
+  constructor(
+    table: FileTable,
+    descriptor: Descriptor,
+    name: string | number,
+    mode: string,
+    closefd: boolean,
+    ownsDescriptor = closefd,
+  ) {
     super(name, mode, descriptor, table, undefined, undefined, ownsDescriptor);
     this.closefd = closefd;
   }
@@ -86,7 +104,10 @@ export class RawFile extends IoBase implements Iterable<Buffer>, AsyncIterable<B
     const n = checkSize(size, 'read');
     if (n < 0) return yield* this.#readall();
     const buf = Buffer.allocUnsafe(n);
-    const got = yield* call(() => this.readintoSync(buf), () => this.readinto(buf));
+    const got = yield* call(
+      () => this.readintoSync(buf),
+      () => this.readinto(buf),
+    );
     return got === n ? buf : buf.subarray(0, got);
   }
 
@@ -120,11 +141,19 @@ export class RawFile extends IoBase implements Iterable<Buffer>, AsyncIterable<B
     const d = this.descriptor;
     const chunks: Buffer[] = [];
     let total = 0;
-    let size = this.#sizeHint(yield* call(() => d.statSync(), () => d.stat()));
+    let size = this.#sizeHint(
+      yield* call(
+        () => d.statSync(),
+        () => d.stat(),
+      ),
+    );
     for (;;) {
       const buf = Buffer.allocUnsafe(size);
       const want = size;
-      const n = yield* call(() => d.readSync(buf, 0, want), () => d.read(buf, 0, want));
+      const n = yield* call(
+        () => d.readSync(buf, 0, want),
+        () => d.read(buf, 0, want),
+      );
       if (n === 0) break;
       chunks.push(n === size ? buf : buf.subarray(0, n));
       total += n;
@@ -167,7 +196,13 @@ export class RawFile extends IoBase implements Iterable<Buffer>, AsyncIterable<B
     const out: number[] = [];
     const one = Buffer.allocUnsafe(1);
     while (max < 0 || out.length < max) {
-      if ((yield* call(() => d.readSync(one, 0, 1), () => d.read(one, 0, 1))) === 0) break;
+      if (
+        (yield* call(
+          () => d.readSync(one, 0, 1),
+          () => d.read(one, 0, 1),
+        )) === 0
+      )
+        break;
       const b = one[0] as number;
       out.push(b);
       if (b === NL) break;
@@ -239,11 +274,22 @@ export class RawFile extends IoBase implements Iterable<Buffer>, AsyncIterable<B
       const at = done;
       let n: number;
       try {
-        n = yield* call(() => d.writeSync(data, at, data.byteLength - at), () => d.write(data, at, data.byteLength - at));
+        n = yield* call(
+          () => d.writeSync(data, at, data.byteLength - at),
+          () => d.write(data, at, data.byteLength - at),
+        );
       } catch (e) {
         throw withProgress(e, done);
       }
-      if (n <= 0) throw new FsError({ code: 'EIO', syscall: 'write', fd: d.number, path: d.path, detail: 'write(2) wrote nothing', bytesWritten: done });
+      if (n <= 0)
+        throw new FsError({
+          code: 'EIO',
+          syscall: 'write',
+          fd: d.number,
+          path: d.path,
+          detail: 'write(2) wrote nothing',
+          bytesWritten: done,
+        });
       done += n;
     }
   }
@@ -297,7 +343,9 @@ export class RawFile extends IoBase implements Iterable<Buffer>, AsyncIterable<B
   /** `RawFile(name='/tmp/a', mode='rb+', fd=7)` or `RawFile(name='/tmp/a', closed)`. */
   override toString(): string {
     const name = showName(this.name);
-    return this.closed ? `RawFile(name=${name}, closed)` : `RawFile(name=${name}, mode='${this.mode}', fd=${this.descriptor.number}${this.closefd ? '' : ', borrowed'})`;
+    return this.closed
+      ? `RawFile(name=${name}, closed)`
+      : `RawFile(name=${name}, mode='${this.mode}', fd=${this.descriptor.number}${this.closefd ? '' : ', borrowed'})`;
   }
 
   // ---------------------------------------------------------------- checks
@@ -322,5 +370,13 @@ export class RawFile extends IoBase implements Iterable<Buffer>, AsyncIterable<B
 /** Adds `bytesWritten` to an error from the middle of a write loop. */
 function withProgress(e: unknown, done: number): unknown {
   if (!(e instanceof FsError) || done === 0) return e;
-  return new FsError({ code: e.code, syscall: e.syscall, path: e.path, fd: e.fd, detail: `failed after ${done} bytes`, bytesWritten: done, cause: e });
+  return new FsError({
+    code: e.code,
+    syscall: e.syscall,
+    path: e.path,
+    fd: e.fd,
+    detail: `failed after ${done} bytes`,
+    bytesWritten: done,
+    cause: e,
+  });
 }

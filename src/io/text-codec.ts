@@ -27,7 +27,6 @@ const UNENCODABLE: Readonly<Record<CanonicalEncoding, RegExp>> = {
   utf16le: /\p{Cs}/gu,
 };
 
-
 /** What {@link TextCodec.decode} made of the bytes it was given. */
 export type DecodeStep = Decoded | 'more' | 'invalid';
 
@@ -81,7 +80,12 @@ export class TextCodec {
     bad.lastIndex = 0;
     if (bad.test(t)) {
       if (this.errors === 'strict') {
-        throw new FsError({ code: 'EILSEQ', syscall: 'write', path, detail: `a character cannot be encoded in ${this.encoding} (errors 'strict')` });
+        throw new FsError({
+          code: 'EILSEQ',
+          syscall: 'write',
+          path,
+          detail: `a character cannot be encoded in ${this.encoding} (errors 'strict')`,
+        });
       }
       t = t.replace(bad, '?');
     }
@@ -292,7 +296,8 @@ export function completeLength(chunk: Buffer, encoding: CanonicalEncoding): numb
  * odd byte, or both, are one U+FFFD, as in CPython.
  */
 export function decodeTail(rest: Buffer, encoding: CanonicalEncoding): Decoded {
-  if (encoding === 'utf16le') return { s: REPLACEMENT, bytes: rest.length, anchors: rest.length === 2 ? undefined : [1, rest.length] };
+  if (encoding === 'utf16le')
+    return { s: REPLACEMENT, bytes: rest.length, anchors: rest.length === 2 ? undefined : [1, rest.length] };
   return decodeChunk(rest, rest.length, encoding, false).text ?? { s: '', bytes: 0, anchors: undefined };
 }
 

@@ -3,9 +3,42 @@ import { FsError, rejected } from '../errors/fs-error.js';
 import type { Protocol } from '../protocol/run.js';
 import type { Whence } from '../table/file-table.js';
 import type { BufferedFile } from './buffered-file.js';
-import { asyncOp, beforeClose, check, checkSize, closedFileError, closedSelf, consumeBuffered, descriptorOf, fill, flushPending, IoBase, lineIterator, type OpLock, opLock, peekBuffered, pending, seekRaw, showName, startRead, syncOp, tableOf, truncateSteps, unsupported, work, writeBytes } from './io-base.js';
+import {
+  asyncOp,
+  beforeClose,
+  check,
+  checkSize,
+  closedFileError,
+  closedSelf,
+  consumeBuffered,
+  descriptorOf,
+  fill,
+  flushPending,
+  IoBase,
+  lineIterator,
+  type OpLock,
+  opLock,
+  peekBuffered,
+  pending,
+  seekRaw,
+  showName,
+  startRead,
+  syncOp,
+  tableOf,
+  truncateSteps,
+  unsupported,
+  work,
+  writeBytes,
+} from './io-base.js';
 import { LineSplitter, stripEnding, type Newline } from './newline.js';
-import { TextCodec, canonicalEncoding, codePointLength, type CanonicalEncoding, type DecodeErrors, type TextEncoding } from './text-codec.js';
+import {
+  TextCodec,
+  canonicalEncoding,
+  codePointLength,
+  type CanonicalEncoding,
+  type DecodeErrors,
+  type TextEncoding,
+} from './text-codec.js';
 
 export type { Newline } from './newline.js';
 export type { DecodeErrors, TextEncoding } from './text-codec.js';
@@ -45,11 +78,14 @@ export function resolveTextOptions(options: TextOptions, path?: string): Resolve
   const invalid = (detail: string): FsError => new FsError({ code: 'EINVAL', syscall: 'open', path, detail });
   const requested: unknown = options.encoding ?? 'utf8';
   const encoding = typeof requested === 'string' ? canonicalEncoding(requested) : undefined;
-  if (encoding === undefined) throw invalid(`unsupported text encoding '${String(options.encoding)}' (use utf8, utf16le, latin1 or ascii)`);
+  if (encoding === undefined)
+    throw invalid(`unsupported text encoding '${String(options.encoding)}' (use utf8, utf16le, latin1 or ascii)`);
   const errors = options.errors ?? 'replace';
-  if ((errors as string) !== 'replace' && (errors as string) !== 'strict') throw invalid(`errors must be 'replace' or 'strict', not ${JSON.stringify(errors)}`);
+  if ((errors as string) !== 'replace' && (errors as string) !== 'strict')
+    throw invalid(`errors must be 'replace' or 'strict', not ${JSON.stringify(errors)}`);
   const newline = options.newline ?? undefined;
-  if (newline !== undefined && !['', '\n', '\r', '\r\n'].includes(newline)) throw invalid(`illegal newline value ${JSON.stringify(newline)}`);
+  if (newline !== undefined && !['', '\n', '\r', '\r\n'].includes(newline))
+    throw invalid(`illegal newline value ${JSON.stringify(newline)}`);
   return { encoding, errors, newline, lineBuffering: options.lineBuffering === true };
 }
 
@@ -87,7 +123,10 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
    * what the file reports as its mode. Bad options are EINVAL.
    */
   constructor(buffer: BufferedFile, mode: string, options: TextOptions = {}) {
-    const { encoding, errors, newline, lineBuffering } = resolveTextOptions(options, typeof buffer.name === 'string' ? buffer.name : undefined);
+    const { encoding, errors, newline, lineBuffering } = resolveTextOptions(
+      options,
+      typeof buffer.name === 'string' ? buffer.name : undefined,
+    );
     const lock = buffer[opLock] as OpLock;
     super(buffer.name, mode, buffer[descriptorOf], buffer[tableOf], lock, buffer, false);
     this.#lock = lock;
@@ -98,7 +137,14 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
     this.lineBuffering = lineBuffering;
     this.#codec = new TextCodec(encoding, errors);
     this.#text = new LineSplitter(newline, encoding);
-    this.#writeNewline = newline === undefined ? (EOL === '\n' ? undefined : EOL) : newline === '' || newline === '\n' ? undefined : newline;
+    this.#writeNewline =
+      newline === undefined
+        ? EOL === '\n'
+          ? undefined
+          : EOL
+        : newline === '' || newline === '\n'
+          ? undefined
+          : newline;
   }
 
   /** The base's check, without its walk: the buffered file is under it (hot: every call). @internal */
@@ -160,7 +206,10 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
    */
   readlineSync(limit = -1): string {
     // The common case without a protocol run: the line is decoded already.
-    return (limit >= -1 && Number.isSafeInteger(limit) && this.#readyToRead() ? this.#text.decodedLine(limit) : undefined) ?? syncOp(this, 'read', this.#readline(limit));
+    return (
+      (limit >= -1 && Number.isSafeInteger(limit) && this.#readyToRead() ? this.#text.decodedLine(limit) : undefined) ??
+      syncOp(this, 'read', this.#readline(limit))
+    );
   }
 
   /** Promise form of {@link TextFile.readlineSync}. */
@@ -218,7 +267,8 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
     const strip = options.keepends === false;
     return lineIterator(
       // A whole line already decoded, and nobody else using the file: no lock, no await.
-      () => (this.#lock.held || this.buffer[pending].len !== 0 || this.buffer.closed ? undefined : this.#text.decodedLine()),
+      () =>
+        this.#lock.held || this.buffer[pending].len !== 0 || this.buffer.closed ? undefined : this.#text.decodedLine(),
       () => this.readline(),
       (line) => line === '',
       strip ? stripEnding : undefined,
@@ -275,7 +325,12 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
     } catch {
       // a pipe: no position to name
     }
-    return new FsError({ code: 'EILSEQ', syscall: 'read', path: this.#path, detail: `${what}${at} (encoding ${this.encoding}, errors 'strict')` });
+    return new FsError({
+      code: 'EILSEQ',
+      syscall: 'read',
+      path: this.#path,
+      detail: `${what}${at} (encoding ${this.encoding}, errors 'strict')`,
+    });
   }
 
   /**
@@ -325,7 +380,8 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
    */
   writeSync(s: string): number {
     // The common case without a protocol run, as write()'s: nothing decoded ahead, no flush per line.
-    if (this.#lock.held || this.lineBuffering || !this.#text.empty) return syncOp(this, 'write', this.#write(s, undefined));
+    if (this.#lock.held || this.lineBuffering || !this.#text.empty)
+      return syncOp(this, 'write', this.#write(s, undefined));
     this.#checkWrite();
     const bytes = this.#encode(s);
     this.#text.eof = false;
@@ -369,8 +425,17 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
 
   /** Translates newlines and encodes (see {@link TextCodec.encode}). */
   #encode(s: string): Buffer {
-    if (typeof s !== 'string') throw new FsError({ code: 'EINVAL', syscall: 'write', path: this.#path, detail: `write() takes a string, not ${typeof s}` });
-    return this.#codec.encode(this.#writeNewline === undefined ? s : s.replaceAll('\n', this.#writeNewline), this.#path);
+    if (typeof s !== 'string')
+      throw new FsError({
+        code: 'EINVAL',
+        syscall: 'write',
+        path: this.#path,
+        detail: `write() takes a string, not ${typeof s}`,
+      });
+    return this.#codec.encode(
+      this.#writeNewline === undefined ? s : s.replaceAll('\n', this.#writeNewline),
+      this.#path,
+    );
   }
 
   get #path(): string | undefined {
@@ -407,7 +472,13 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
 
   *#seek(offset: number, whence: Whence): Protocol<number> {
     this[check]('lseek');
-    if (whence !== 0 && offset !== 0) throw new FsError({ code: 'EINVAL', syscall: 'lseek', path: this.#path, detail: 'text files can only seek to a tell() value, or by 0 from the current position or the end' });
+    if (whence !== 0 && offset !== 0)
+      throw new FsError({
+        code: 'EINVAL',
+        syscall: 'lseek',
+        path: this.#path,
+        detail: 'text files can only seek to a tell() value, or by 0 from the current position or the end',
+      });
     if (whence === 1) return this.#tell();
     yield* this.buffer[flushPending]();
     // Drop the decoded text only once the seek succeeded: a failed one moves nothing.

@@ -20,7 +20,13 @@ export type IdentityVerdict =
    * what it holds is lost unless carried over; `size` is its size now; `vacant`: nothing is at the path
    * (a rotator that renamed the file may be about to create the next one there).
    */
-  | { readonly kind: 'moved'; readonly reason: ReopenReason; readonly unlinked: boolean; readonly size: number; readonly vacant: boolean }
+  | {
+      readonly kind: 'moved';
+      readonly reason: ReopenReason;
+      readonly unlinked: boolean;
+      readonly size: number;
+      readonly vacant: boolean;
+    }
   /** The check itself failed in a way that says nothing (EACCES on a parent, EIO…): do nothing now. */
   | { readonly kind: 'unknown'; readonly error: unknown };
 
@@ -71,6 +77,7 @@ function moved(d: Descriptor, first: FileStat, kind: ReopenReason | undefined, v
   const unlinked = now.nlink === 0;
   // With no name left the file was deleted (nothing at the path) or replaced (something else is there);
   // with a name left it was renamed away, whatever took the path since.
-  const reason: ReopenReason = kind === 'not-a-file' ? kind : unlinked ? (kind === undefined ? 'deleted' : 'replaced') : 'renamed';
+  const reason: ReopenReason =
+    kind === 'not-a-file' ? kind : unlinked ? (kind === undefined ? 'deleted' : 'replaced') : 'renamed';
   return { kind: 'moved', reason, unlinked, size: now.size, vacant };
 }

@@ -136,7 +136,8 @@ export class KeepQueue {
 
   /** Moves the slab being filled into the queue. */
   private seal(): void {
-    if (this.slab !== undefined && this.slabUsed > 0) this.entries.push({ bytes: this.slab.subarray(0, this.slabUsed), records: this.slabRecords });
+    if (this.slab !== undefined && this.slabUsed > 0)
+      this.entries.push({ bytes: this.slab.subarray(0, this.slabUsed), records: this.slabRecords });
     this.slab = undefined;
     this.slabUsed = 0;
     this.slabRecords = 0;

@@ -73,7 +73,15 @@ export class LogDestination extends EventEmitter {
   /** Writes what is buffered; calls `cb` (pino's `logger.flush(cb)`) and resolves when done. */
   flush(cb?: (err?: Error | null) => void): Promise<void> {
     const p = this.log.flush();
-    if (cb !== undefined) p.then(() => { cb(null); }, (e: unknown) => { cb(e as Error); });
+    if (cb !== undefined)
+      p.then(
+        () => {
+          cb(null);
+        },
+        (e: unknown) => {
+          cb(e as Error);
+        },
+      );
     return p;
   }
 

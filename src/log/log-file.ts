@@ -24,7 +24,14 @@ import { openLogPath, type OpenedPath } from './open-path.js';
 import { RecordBuffer } from './record-buffer.js';
 import { logSettingsOf, type LogSettings } from './settings.js';
 import { addSignalReopen, removeSignalReopen } from './signal-reopen.js';
-import { type CarriedOver, type DropEvent, type LogFileOptions, type LogFileStats, type ReopenEvent, type ReopenReason } from './types.js';
+import {
+  type CarriedOver,
+  type DropEvent,
+  type LogFileOptions,
+  type LogFileStats,
+  type ReopenEvent,
+  type ReopenReason,
+} from './types.js';
 import { writeFully } from './write-fully.js';
 
 /**
@@ -127,7 +134,16 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   private warned = false;
 
   // statistics
-  private readonly reopenCounts: Record<ReopenReason, number> = { renamed: 0, deleted: 0, replaced: 0, 'not-a-file': 0, truncated: 0, manual: 0, signal: 0, lost: 0 };
+  private readonly reopenCounts: Record<ReopenReason, number> = {
+    renamed: 0,
+    deleted: 0,
+    replaced: 0,
+    'not-a-file': 0,
+    truncated: 0,
+    manual: 0,
+    signal: 0,
+    lost: 0,
+  };
   private carriedBytes = 0;
   private carriedLines = 0;
   private writes = 0;
@@ -139,7 +155,8 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   /** Use {@link openLog}. */
   constructor(path: string, options: LogFileOptions = {}) {
     super();
-    if (typeof path !== 'string' || path === '') throw new TypeError(`path must be a non-empty string, got ${typeof path === 'string' ? "''" : typeof path}`);
+    if (typeof path !== 'string' || path === '')
+      throw new TypeError(`path must be a non-empty string, got ${typeof path === 'string' ? "''" : typeof path}`);
     this.settings = logSettingsOf(options, path);
     this.backend = this.settings.backend;
     this.path = path;
@@ -159,7 +176,11 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     this.lastCheck = performance.now();
     this.lastSync = this.lastCheck;
 
-    this.tickMs = Math.min(this.settings.checkInterval, this.settings.flushInterval, typeof this.settings.fsync === 'object' ? this.settings.fsync.intervalMs : Infinity);
+    this.tickMs = Math.min(
+      this.settings.checkInterval,
+      this.settings.flushInterval,
+      typeof this.settings.fsync === 'object' ? this.settings.fsync.intervalMs : Infinity,
+    );
     this.ticker = setInterval(() => {
       this.onTick();
     }, this.tickMs);
@@ -179,7 +200,8 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
    */
   write(chunk: string | Uint8Array): boolean {
     this.writes++;
-    if (this.closed) throw new FsError({ code: 'EBADF', syscall: 'write', path: this.path, detail: 'the log file is closed' });
+    if (this.closed)
+      throw new FsError({ code: 'EBADF', syscall: 'write', path: this.path, detail: 'the log file is closed' });
     if (this.failure !== undefined) return this.keep(chunk);
     let full: boolean;
     if (typeof chunk === 'string') full = this.buffer.pushText(chunk);
@@ -431,7 +453,8 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   /** While failing: one record into the keep-queue, or counted as dropped. */
   private keep(chunk: string | Uint8Array): false {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (!(bytes instanceof Uint8Array)) throw new TypeError(`a log record must be a string or a Uint8Array, got ${typeof chunk}`);
+    if (!(bytes instanceof Uint8Array))
+      throw new TypeError(`a log record must be a string or a Uint8Array, got ${typeof chunk}`);
     this.kept.offer(bytes);
     this.wantDrain = true;
     return false;
@@ -460,7 +483,8 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     // Check unless the next tick still comes within checkInterval of the last check (a hint-triggered
     // check does not postpone the timer's: the confirmed offset must never age past one interval, since
     // the lines after it are the ones a replace can duplicate).
-    if (this.failure === undefined && performance.now() - this.lastCheck + this.tickMs > this.settings.checkInterval) this.check();
+    if (this.failure === undefined && performance.now() - this.lastCheck + this.tickMs > this.settings.checkInterval)
+      this.check();
     const fs = this.settings.fsync;
     if (this.unsynced && typeof fs === 'object' && performance.now() - this.lastSync >= fs.intervalMs) this.syncNow();
     this.maybeDrain();
@@ -614,7 +638,15 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
   /** Descriptor errors (write, fsync) name only the fd: `e` saying which log it was, if it did not. */
   private naming(e: FsError): FsError {
     if (e.path !== undefined) return e;
-    return new FsError({ code: e.code, syscall: e.syscall, path: this.path, fd: e.fd, detail: e.detail, bytesWritten: e.bytesWritten, cause: e });
+    return new FsError({
+      code: e.code,
+      syscall: e.syscall,
+      path: this.path,
+      fd: e.fd,
+      detail: e.detail,
+      bytesWritten: e.bytesWritten,
+      cause: e,
+    });
   }
 
   /** Enters (or stays in) the failing state; reports the error once per episode and code. */
@@ -624,7 +656,8 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     this.failure = err;
     // The descriptor itself is gone (closed behind the log's back, or revoked by its table when the
     // kernel gave its number to another open): no retry on it can succeed, a reopen of the path can.
-    if (this.pendingReopen === undefined && (this.d.closed || this.d.description.revoked !== undefined)) this.pendingReopen = { reason: 'lost', unlinked: false };
+    if (this.pendingReopen === undefined && (this.d.closed || this.d.description.revoked !== undefined))
+      this.pendingReopen = { reason: 'lost', unlinked: false };
     if (fresh) this.report(err);
     this.scheduleRetry();
   }
@@ -638,7 +671,10 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
     // Unlike a stream, an unwatched log error does not throw: a full disk must not crash the service.
     if (!this.warned) {
       this.warned = true;
-      process.emitWarning(`${err.message} (log records are kept and retried; listen for 'error' on the LogFile to handle this)`, { code: 'FDKEEPER_LOG_ERROR' });
+      process.emitWarning(
+        `${err.message} (log records are kept and retried; listen for 'error' on the LogFile to handle this)`,
+        { code: 'FDKEEPER_LOG_ERROR' },
+      );
     }
   }
 
@@ -698,5 +734,3 @@ export class LogFile extends EventEmitter<LogFileEvents> implements Disposable, 
 export function openLog(path: string, options?: LogFileOptions): LogFile {
   return new LogFile(path, options);
 }
-
-

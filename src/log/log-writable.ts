@@ -57,19 +57,27 @@ export function createLogWritable(path: string, options: LogWritableOptions = {}
       const ok = put(chunk);
       if (through) log.flushSync();
       if (ok) cb();
-      else whenAccepting(log, () => { cb(); });
+      else
+        whenAccepting(log, () => {
+          cb();
+        });
     },
     writev(chunks, cb) {
       let ok = true;
       for (const c of chunks) ok = put(c.chunk) && ok;
       if (through) log.flushSync();
       if (ok) cb();
-      else whenAccepting(log, () => { cb(); });
+      else
+        whenAccepting(log, () => {
+          cb();
+        });
     },
     final(cb) {
       if (tail !== '') log.write(tail);
       tail = '';
-      log.close().then(() => { cb(); }, cb);
+      log.close().then(() => {
+        cb();
+      }, cb);
     },
     destroy(err, cb) {
       if (!log.isClosed) log.closeSync();

@@ -74,7 +74,13 @@ function linkRule(s: OpenPathSettings, path: string): boolean {
   if (s.followSymlinks === 'always') return false;
   const link = lstatOrUndefined(s.backend, path);
   if (s.followSymlinks === 'never') {
-    if (link?.isSymbolicLink() === true) throw new FsError({ code: 'ELOOP', syscall: 'open', path, detail: "the log path is a symlink and followSymlinks is 'never'" });
+    if (link?.isSymbolicLink() === true)
+      throw new FsError({
+        code: 'ELOOP',
+        syscall: 'open',
+        path,
+        detail: "the log path is a symlink and followSymlinks is 'never'",
+      });
     return true;
   }
   let dir: FileStat;
@@ -142,7 +148,12 @@ export function openLogPath(s: OpenPathSettings, path: string, site: OpenSite | 
   if (kind !== undefined) {
     d.closeSync();
     // A directory is EISDIR, as open(2) says on Linux; Windows opens one for appending, so this check is what refuses it there.
-    throw new FsError({ code: st.isDirectory() ? 'EISDIR' : 'EINVAL', syscall: 'open', path, detail: `the log path is ${kind}, not a regular file: refused (a log writes only to regular files and character devices)` });
+    throw new FsError({
+      code: st.isDirectory() ? 'EISDIR' : 'EINVAL',
+      syscall: 'open',
+      path,
+      detail: `the log path is ${kind}, not a regular file: refused (a log writes only to regular files and character devices)`,
+    });
   }
   return { d, st };
 }

@@ -28,7 +28,8 @@ export interface PinoTransportOptions extends Omit<LogFileOptions, 'backend' | '
 /** Builds the transport's stream: pino calls this in its worker. */
 export default function pinoTransport(options: PinoTransportOptions): LogWritable {
   const { destination, ...rest } = options;
-  if (typeof destination !== 'string' || destination === '') throw new TypeError("fdkeeper/pino: options.destination must be the log file's path");
+  if (typeof destination !== 'string' || destination === '')
+    throw new TypeError("fdkeeper/pino: options.destination must be the log file's path");
   // Exit hooks belong to the main thread (the worker writes every chunk through at once); signals arrive
   // by the main thread's relay.
   return createLogWritable(destination, { ...rest, wholeLines: true, flushEachChunk: true, exitFlush: false });

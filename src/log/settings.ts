@@ -4,7 +4,16 @@
  * @module
  */
 import type { Backend } from '../backend/backend.js';
-import { INT32_MAX, INTERVAL_RULE, MODE_RULE, SIZE_RULE, checkNumber, numberOption, type NumberRule, type OptionSite } from '../errors/number-option.js';
+import {
+  INT32_MAX,
+  INTERVAL_RULE,
+  MODE_RULE,
+  SIZE_RULE,
+  checkNumber,
+  numberOption,
+  type NumberRule,
+  type OptionSite,
+} from '../errors/number-option.js';
 import { tableFor } from '../table/default-table.js';
 import { FileTable } from '../table/file-table.js';
 import type { FsyncPolicy, LogFileOptions, ReopenSignal, SymlinkPolicy } from './types.js';
@@ -52,7 +61,12 @@ function show(v: unknown): string {
 }
 
 /** renameGrace: 0 (reopen at once) or a delay a timer can take. */
-const GRACE_RULE: NumberRule = { integer: false, min: 0, max: INT32_MAX, says: 'a number of milliseconds from 0 to 2**31-1' };
+const GRACE_RULE: NumberRule = {
+  integer: false,
+  min: 0,
+  max: INT32_MAX,
+  says: 'a number of milliseconds from 0 to 2**31-1',
+};
 
 /** maxKept: a byte count kept in memory, any positive integer. */
 const KEPT_RULE: NumberRule = { min: 1, says: 'a positive integer (bytes)' };
@@ -72,14 +86,19 @@ export function logSettingsOf(options: LogFileOptions, path?: string): LogSettin
   const mode = numberOption('mode', options.mode, LOG_DEFAULTS.mode, MODE_RULE, site);
   const fsync = options.fsync ?? 'never';
   if (!(fsync === 'never' || fsync === 'every' || (typeof fsync === 'object' && (fsync as unknown) !== null))) {
-    throw new TypeError(`fsync must be 'never', 'every' or { intervalMs } with a positive interval, got ${show(fsync)}`);
+    throw new TypeError(
+      `fsync must be 'never', 'every' or { intervalMs } with a positive interval, got ${show(fsync)}`,
+    );
   }
   if (typeof fsync === 'object') checkNumber('fsync.intervalMs', fsync.intervalMs, INTERVAL_RULE, site);
   const signal = options.reopenOnSignal ?? false;
-  if (signal !== false && !SIGNALS.includes(signal)) throw new TypeError(`reopenOnSignal must be false, 'SIGHUP', 'SIGUSR1' or 'SIGUSR2', got ${show(signal)}`);
-  const positive = (name: keyof LogFileOptions & keyof typeof LOG_DEFAULTS, rule: NumberRule): number => numberOption(name, options[name], LOG_DEFAULTS[name], rule, site);
+  if (signal !== false && !SIGNALS.includes(signal))
+    throw new TypeError(`reopenOnSignal must be false, 'SIGHUP', 'SIGUSR1' or 'SIGUSR2', got ${show(signal)}`);
+  const positive = (name: keyof LogFileOptions & keyof typeof LOG_DEFAULTS, rule: NumberRule): number =>
+    numberOption(name, options[name], LOG_DEFAULTS[name], rule, site);
   const followSymlinks = options.followSymlinks ?? 'protected';
-  if (!SYMLINK_POLICIES.includes(followSymlinks)) throw new TypeError(`followSymlinks must be 'protected', 'always' or 'never', got ${show(followSymlinks)}`);
+  if (!SYMLINK_POLICIES.includes(followSymlinks))
+    throw new TypeError(`followSymlinks must be 'protected', 'always' or 'never', got ${show(followSymlinks)}`);
   const table = tableFor(options);
   return {
     table,

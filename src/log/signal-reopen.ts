@@ -101,7 +101,8 @@ export function removeSignalReopen(signal: ReopenSignal, m: SignalReopenable): v
  * ```
  */
 export function relayReopenSignal(signal: ReopenSignal = 'SIGHUP'): () => void {
-  if (!['SIGHUP', 'SIGUSR1', 'SIGUSR2'].includes(signal)) throw new TypeError(`relayReopenSignal: the signal must be 'SIGHUP', 'SIGUSR1' or 'SIGUSR2', got ${signal}`);
+  if (!['SIGHUP', 'SIGUSR1', 'SIGUSR2'].includes(signal))
+    throw new TypeError(`relayReopenSignal: the signal must be 'SIGHUP', 'SIGUSR1' or 'SIGUSR2', got ${signal}`);
   if (!workerThreads().isMainThread) return () => undefined;
   const member: SignalReopenable = { reopenForSignal: () => undefined };
   addSignalReopen(signal, member);

@@ -22,10 +22,20 @@ import type { FileTable } from '../table/file-table.js';
  * - `'lost'`: the log's own descriptor became unusable (its number was closed behind the log's back, or
  *   its table revoked it when the kernel gave the number to another open); nothing is carried.
  */
-export type ReopenReason = 'renamed' | 'deleted' | 'replaced' | 'not-a-file' | 'truncated' | 'manual' | 'signal' | 'lost';
+export type ReopenReason =
+  'renamed' | 'deleted' | 'replaced' | 'not-a-file' | 'truncated' | 'manual' | 'signal' | 'lost';
 
 /** Every {@link ReopenReason}, in a fixed order (for statistics and reports). */
-export const REOPEN_REASONS: readonly ReopenReason[] = ['renamed', 'deleted', 'replaced', 'not-a-file', 'truncated', 'manual', 'signal', 'lost'];
+export const REOPEN_REASONS: readonly ReopenReason[] = [
+  'renamed',
+  'deleted',
+  'replaced',
+  'not-a-file',
+  'truncated',
+  'manual',
+  'signal',
+  'lost',
+];
 
 /** What carry-over moved from the old file into the new one. */
 export interface CarriedOver {

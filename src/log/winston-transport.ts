@@ -104,7 +104,8 @@ export class LogTransport extends Writable {
   /** winston's transport method: writes one record, then calls back (at once: records are buffered). */
   log(info: WinstonInfo, callback: () => void): void {
     const message = info[MESSAGE];
-    const line = typeof message === 'string' ? message : JSON.stringify({ ...info, level: info.level, message: info.message });
+    const line =
+      typeof message === 'string' ? message : JSON.stringify({ ...info, level: info.level, message: info.message });
     const ok = this.file.write(line + this.eol);
     this.emit('logged', info);
     if (ok) callback();
@@ -144,7 +145,9 @@ export class LogTransport extends Writable {
 
   /** @internal Flushes and closes the file when the stream ends (`logger.end()`). */
   override _final(callback: (err?: Error | null) => void): void {
-    this.file.close().then(() => { callback(null); }, callback);
+    this.file.close().then(() => {
+      callback(null);
+    }, callback);
   }
 
   /** @internal */

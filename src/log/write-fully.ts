@@ -27,7 +27,8 @@ function sleepSync(ms: number): void {
 }
 
 /**
- * Writes `bytes[from, to)` through `d` (write(2) at the end: the log opens with O_APPEND). A regular file takes it in one write(2), so concurrent appenders
+ * Writes `bytes[from, to)` through `d` (write(2) at the end: the log opens with O_APPEND). A regular file takes it
+ * in one write(2), so concurrent appenders
  * (other processes with `O_APPEND`) never interleave inside it; the loop only matters for pipes,
  * terminals, signals and a disk that fills up in the middle (the part that fitted stays, the rest is
  * reported through `written` and `error`).
@@ -55,7 +56,18 @@ export function writeFully(d: Descriptor, bytes: Uint8Array, from = 0, to = byte
     }
     if (n === 0) {
       // write(2) returns 0 only for a zero-length request; treat a 0 as "try again" rather than spin forever.
-      if (waited >= EAGAIN_PATIENCE_MS) return { written: off - from, calls, error: new FsError({ code: 'EIO', syscall: 'write', fd: d.number, path: d.path, detail: 'write returned 0 bytes repeatedly' }) };
+      if (waited >= EAGAIN_PATIENCE_MS)
+        return {
+          written: off - from,
+          calls,
+          error: new FsError({
+            code: 'EIO',
+            syscall: 'write',
+            fd: d.number,
+            path: d.path,
+            detail: 'write returned 0 bytes repeatedly',
+          }),
+        };
       sleepSync(pause);
       waited += pause;
       pause = Math.min(pause * 2, 50);

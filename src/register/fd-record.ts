@@ -28,7 +28,13 @@ export class FdRecord implements OpenHandleSource {
   /** The working directory a relative path was opened from (Node caches `process.cwd()`, so this is cheap). */
   private readonly cwd: string | undefined;
 
-  constructor(number: number, pathArg: unknown, flagsArg: unknown, origin: NodeFsOpenApi, openSite: OpenSite | undefined) {
+  constructor(
+    number: number,
+    pathArg: unknown,
+    flagsArg: unknown,
+    origin: NodeFsOpenApi,
+    openSite: OpenSite | undefined,
+  ) {
     this.number = number;
     this.pathArg = pathArg;
     this.flagsArg = flagsArg;
@@ -38,7 +44,8 @@ export class FdRecord implements OpenHandleSource {
     this.cwd = typeof pathArg === 'string' && !isAbsolute(pathArg) ? process.cwd() : undefined;
   }
 
-  /** The path opened, absolute (a relative one resolved against the working directory of the open; a `Buffer` or `file:` URL turned into a string). */
+  /** The path opened, absolute (a relative one resolved against the working directory of the open; a `Buffer` or
+   * `file:` URL turned into a string). */
   get path(): string | undefined {
     const p = describePath(this.pathArg);
     return p === undefined || this.cwd === undefined ? p : resolve(this.cwd, p);

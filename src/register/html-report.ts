@@ -92,8 +92,17 @@ function timeChart(points: readonly OpenCountPoint[]): string {
   }
   const yTicks = [...new Set([0, Math.round(vMax / 2), vMax])];
   const xTicks = [0, tMax / 2, tMax];
-  const grid = yTicks.map((v) => `<line class="grid" x1="${left}" x2="${width - right}" y1="${f(y(v))}" y2="${f(y(v))}"/><text x="${left - 6}" y="${f(y(v) + 4)}" text-anchor="end">${v}</text>`).join('');
-  const xLabels = xTicks.map((t) => `<text x="${f(x(t))}" y="${height - bottom + 16}" text-anchor="middle">${escapeHtml(formatAge(t))}</text>`).join('');
+  const grid = yTicks
+    .map(
+      (v) =>
+        `<line class="grid" x1="${left}" x2="${width - right}" y1="${f(y(v))}" y2="${f(y(v))}"/><text x="${left - 6}" y="${f(y(v) + 4)}" text-anchor="end">${v}</text>`,
+    )
+    .join('');
+  const xLabels = xTicks
+    .map(
+      (t) => `<text x="${f(x(t))}" y="${height - bottom + 16}" text-anchor="middle">${escapeHtml(formatAge(t))}</text>`,
+    )
+    .join('');
   return `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="open descriptors over time, peak ${vMax}">
 ${grid}
 <line class="axis" x1="${left}" x2="${left}" y1="${top}" y2="${height - bottom}"/><line class="axis" x1="${left}" x2="${width - right}" y1="${height - bottom}" y2="${height - bottom}"/>
@@ -124,7 +133,10 @@ function siteChart(sites: readonly RegisterReportSite[]): string {
       return `<text x="${left}" y="${y + 10}">${escapeHtml(shortSite(s))}</text><rect class="bar" x="${left}" y="${y + 15}" width="${w.toFixed(1)}" height="14"/><text x="${(left + w + 6).toFixed(1)}" y="${y + 26}">${s.count}</text>`;
     })
     .join('\n');
-  const more = sites.length > shown.length ? `<p>… and ${sites.length - shown.length} more open sites in the table below.</p>` : '';
+  const more =
+    sites.length > shown.length
+      ? `<p>… and ${sites.length - shown.length} more open sites in the table below.</p>`
+      : '';
   return `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="open descriptors per open site">
 ${bars}
 </svg>${more}`;
@@ -133,7 +145,9 @@ ${bars}
 function siteTable(sites: readonly RegisterReportSite[]): string {
   const rows = sites
     .map((s) => {
-      const apis = Object.entries(s.apis).map(([api, n]) => `${api} ${n}`).join(', ');
+      const apis = Object.entries(s.apis)
+        .map(([api, n]) => `${api} ${n}`)
+        .join(', ');
       return `<tr><td class="n">${s.count}</td><td class="n">${escapeHtml(formatAge(s.oldestAgeMs))}</td><td><code>${escapeHtml(s.site ?? '<unknown site>')}</code><pre>${escapeHtml(s.stack)}</pre></td><td>${s.samplePaths.map((p) => `<code>${escapeHtml(p)}</code>`).join('<br>')}</td><td>${escapeHtml(apis)}<br>fds ${escapeHtml(abbreviate(s.fds))}</td></tr>`;
     })
     .join('\n');
@@ -147,7 +161,12 @@ ${rows}
 
 function reclaimedSection(report: RegisterReport): string {
   if (report.gcClosed === 0) return '';
-  const rows = report.reclaimed.map((r) => `<tr><td class="n">${r.count}</td><td><code>${escapeHtml(r.site ?? '<unknown site>')}</code></td><td>${r.samplePaths.map((p) => `<code>${escapeHtml(p)}</code>`).join('<br>')}</td></tr>`).join('\n');
+  const rows = report.reclaimed
+    .map(
+      (r) =>
+        `<tr><td class="n">${r.count}</td><td><code>${escapeHtml(r.site ?? '<unknown site>')}</code></td><td>${r.samplePaths.map((p) => `<code>${escapeHtml(p)}</code>`).join('<br>')}</td></tr>`,
+    )
+    .join('\n');
   return `<h2>Closed by the garbage collector</h2>
 <p>${report.gcClosed} FileHandles were never closed by the app; Node closed them when they were garbage-collected. Until then they were leaks, and under load they run a process out of descriptors.</p>
 <table><thead><tr><th>count</th><th>open site</th><th>sample paths</th></tr></thead><tbody>
@@ -157,5 +176,7 @@ ${rows}
 
 /** `3, 4, 5 … 52` for long lists. */
 function abbreviate(fds: readonly number[]): string {
-  return fds.length <= 8 ? fds.join(', ') : `${fds.slice(0, 6).join(', ')} … ${fds[fds.length - 1] ?? ''} (${fds.length})`;
+  return fds.length <= 8
+    ? fds.join(', ')
+    : `${fds.slice(0, 6).join(', ')} … ${fds[fds.length - 1] ?? ''} (${fds.length})`;
 }

@@ -94,7 +94,8 @@ function open(this: unknown, ...args: unknown[]): unknown {
   const flags = args.length < 3 ? undefined : args[1];
   args[last] = function openCallback(this: unknown, ...result: unknown[]): unknown {
     const [err, fd] = result;
-    if ((err === null || err === undefined) && typeof fd === 'number' && current === t) t.add(fd, path, flags, 'open', site);
+    if ((err === null || err === undefined) && typeof fd === 'number' && current === t)
+      t.add(fd, path, flags, 'open', site);
     return Reflect.apply(callback as AnyFunction, this, result);
   };
   return callInside(original('open'), this, args);
@@ -139,13 +140,23 @@ function streamWrapper(key: 'createReadStream' | 'createWriteStream'): AnyFuncti
 }
 
 /** Where each wrapper goes: the object, the property, the key of its original. */
-const PATCHES: readonly { readonly target: Record<string, unknown>; readonly prop: string; readonly key: string; readonly wrapper: AnyFunction }[] = [
+const PATCHES: readonly {
+  readonly target: Record<string, unknown>;
+  readonly prop: string;
+  readonly key: string;
+  readonly wrapper: AnyFunction;
+}[] = [
   { target: fsModule, prop: 'openSync', key: 'openSync', wrapper: openSync },
   { target: fsModule, prop: 'closeSync', key: 'closeSync', wrapper: closeSync },
   { target: fsModule, prop: 'open', key: 'open', wrapper: open },
   { target: fsModule, prop: 'close', key: 'close', wrapper: close },
   { target: fsModule, prop: 'createReadStream', key: 'createReadStream', wrapper: streamWrapper('createReadStream') },
-  { target: fsModule, prop: 'createWriteStream', key: 'createWriteStream', wrapper: streamWrapper('createWriteStream') },
+  {
+    target: fsModule,
+    prop: 'createWriteStream',
+    key: 'createWriteStream',
+    wrapper: streamWrapper('createWriteStream'),
+  },
   { target: promisesModule, prop: 'open', key: 'promises.open', wrapper: promisesOpen },
 ];
 
@@ -154,7 +165,8 @@ function patch(): void {
     const present = p.target[p.prop];
     // Still ours from an earlier install (it could not be restored): keep the original we had.
     if (present === p.wrapper) continue;
-    if (typeof present !== 'function') throw new FsError({ code: 'EINVAL', syscall: 'trackNodeFs', detail: `node:fs ${p.key} is not a function` });
+    if (typeof present !== 'function')
+      throw new FsError({ code: 'EINVAL', syscall: 'trackNodeFs', detail: `node:fs ${p.key} is not a function` });
     originals.set(p.key, present as AnyFunction);
     p.target[p.prop] = p.wrapper;
   }
@@ -215,7 +227,12 @@ export class NodeFsTracker implements Disposable {
 
   /** Counters since installation. */
   stats(): NodeFsTrackerStats {
-    return { opened: this.openedCount, closed: this.closedCount, gcClosed: this.gcCount, closedElsewhere: this.elsewhereCount };
+    return {
+      opened: this.openedCount,
+      closed: this.closedCount,
+      gcClosed: this.gcCount,
+      closedElsewhere: this.elsewhereCount,
+    };
   }
 
   /** The descriptors open now, oldest first; the open sites are formatted only when read. */

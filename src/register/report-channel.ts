@@ -1,5 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, lstatSync, mkdtempSync, openSync, readdirSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,7 +71,6 @@ export const STALE_RESPONSE_MS = 60_000;
 /** How many requests one signal answers; more stay for the next signal (each CLI sends its own). */
 const MAX_REQUESTS_PER_SIGNAL = 16;
 
-
 /** `fdkeeper-report-<pid>-`: the start of the channel directory's name. */
 export function channelPrefix(pid: number): string {
   return `fdkeeper-report-${pid}-`;
@@ -108,7 +118,12 @@ export function openChannel(dir: string = tmpdir()): ReportChannel | undefined {
     fd = openSync(path, O.RDONLY | O.DIRECTORY | O.NOFOLLOW);
     const st = fstatSync(fd);
     const uid = euid();
-    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (process.platform !== 'win32' && (st.mode & 0o077) !== 0)) throw new Error('not private');
+    if (
+      !st.isDirectory() ||
+      (uid !== undefined && st.uid !== uid) ||
+      (process.platform !== 'win32' && (st.mode & 0o077) !== 0)
+    )
+      throw new Error('not private');
     const via = process.platform === 'linux' ? `/proc/self/fd/${fd}` : path;
     writeFileSync(join(via, CHANNEL_MARKER), `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
     return { path, fd, via };

@@ -9,7 +9,11 @@ import { resolve } from 'node:path';
  *   site) written to `<file>`, plus one line on stderr naming it.
  * - `off`: nothing printed; tracking stays on, so `fdkeeper report <pid>` still answers.
  */
-export type ReportForm = { readonly kind: 'exit' } | { readonly kind: 'json' } | { readonly kind: 'off' } | { readonly kind: 'html'; readonly file: string };
+export type ReportForm =
+  | { readonly kind: 'exit' }
+  | { readonly kind: 'json' }
+  | { readonly kind: 'off' }
+  | { readonly kind: 'html'; readonly file: string };
 
 /** What {@link parseReportForm} returns: the form, and a warning when the value was not understood. */
 export interface ParsedReportForm {
@@ -29,7 +33,8 @@ export function parseReportForm(value: string | undefined, cwd: string = process
   const v = value?.trim() ?? '';
   if (v === '' || v === 'exit') return { form: { kind: 'exit' }, warning: undefined };
   if (v === 'json' || v === 'off') return { form: { kind: v }, warning: undefined };
-  if (v.startsWith('html:') && v.length > 'html:'.length) return { form: { kind: 'html', file: resolve(cwd, v.slice('html:'.length)) }, warning: undefined };
+  if (v.startsWith('html:') && v.length > 'html:'.length)
+    return { form: { kind: 'html', file: resolve(cwd, v.slice('html:'.length)) }, warning: undefined };
   return {
     form: { kind: 'exit' },
     warning: `fdkeeper: ${REPORT_ENV}=${JSON.stringify(value)} is not one of off, exit, json, html:<file>; using exit\n`,

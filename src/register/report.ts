@@ -92,7 +92,11 @@ export interface RegisterReport {
 const SAMPLE_PATHS = 5;
 
 /** Builds the report of what `tracker` has open now. Numbers closed behind node:fs's back are dropped first. */
-export function buildReport(tracker: NodeFsTracker, reason: ReportReason, extra: { request?: string; series?: boolean } = {}): RegisterReport {
+export function buildReport(
+  tracker: NodeFsTracker,
+  reason: ReportReason,
+  extra: { request?: string; series?: boolean } = {},
+): RegisterReport {
   tracker.reconcile();
   const handles = tracker.openHandles();
   const stats = tracker.stats();
@@ -113,13 +117,21 @@ export function buildReport(tracker: NodeFsTracker, reason: ReportReason, extra:
     gcClosed: stats.gcClosed,
     closedElsewhere: stats.closedElsewhere,
     sites: groupByOpenSite(handles).map((g) => siteOf(g.site, g.stack, g.handles)),
-    reclaimed: groupByOpenSite(tracker.reclaimedHandles()).map((g) => ({ site: g.site ?? null, count: g.handles.length, samplePaths: samplePaths(g.handles) })),
+    reclaimed: groupByOpenSite(tracker.reclaimedHandles()).map((g) => ({
+      site: g.site ?? null,
+      count: g.handles.length,
+      samplePaths: samplePaths(g.handles),
+    })),
     ...(series === undefined ? {} : { series }),
     ...(extra.request === undefined ? {} : { request: extra.request }),
   };
 }
 
-function siteOf(site: string | undefined, stack: string | undefined, handles: readonly OpenHandle[]): RegisterReportSite {
+function siteOf(
+  site: string | undefined,
+  stack: string | undefined,
+  handles: readonly OpenHandle[],
+): RegisterReportSite {
   // `site` is formatFrame()'s `fn (file:line:col)`: read back with the stack parser that reads V8's.
   const frame = site === undefined || site === '<unknown>' ? undefined : parseStack(`    at ${site}`)[0];
   const apis: Record<string, number> = {};
@@ -180,13 +192,18 @@ export function formatReportText(tracker: NodeFsTracker, reason: ReportReason): 
     const top = groupByOpenSite(reclaimed)
       .slice(0, 5)
       .map((g) => `  ${g.handles.length} × ${g.site ?? '<unknown>'}`);
-    text += [`fdkeeper: ${plural(stats.gcClosed, 'FileHandle')} never closed by the app were closed by the garbage collector (a leak until then):`, ...top].join('\n') + '\n';
+    text +=
+      [
+        `fdkeeper: ${plural(stats.gcClosed, 'FileHandle')} never closed by the app were closed by the garbage collector (a leak until then):`,
+        ...top,
+      ].join('\n') + '\n';
   }
   return text;
 }
 
 /** One line naming a written HTML report. */
 export function htmlWrittenLine(file: string, report: RegisterReport): string {
-  const oldest = report.sites.length === 0 ? '' : `, oldest ${formatAge(Math.max(...report.sites.map((s) => s.oldestAgeMs)))}`;
+  const oldest =
+    report.sites.length === 0 ? '' : `, oldest ${formatAge(Math.max(...report.sites.map((s) => s.oldestAgeMs)))}`;
   return `fdkeeper: leak report (${plural(report.open, 'descriptor')} open ${when(report.reason)}, ${plural(report.sites.length, 'open site')}${oldest}) written to ${file}\n`;
 }

@@ -3,7 +3,16 @@ import { fileURLToPath } from 'node:url';
 import { renderHtmlReport } from './html-report.js';
 import type { NodeFsTracker } from './node-fs-tracker.js';
 import { buildReport, formatReportText, htmlWrittenLine, type ReportReason } from './report.js';
-import { REQUEST_SIGNAL, closeChannel, openChannel, sweepStaleChannels, takeRequests, writeFileReplacing, writeResponse, type ReportChannel } from './report-channel.js';
+import {
+  REQUEST_SIGNAL,
+  closeChannel,
+  openChannel,
+  sweepStaleChannels,
+  takeRequests,
+  writeFileReplacing,
+  writeResponse,
+  type ReportChannel,
+} from './report-channel.js';
 import type { ReportForm } from './report-form.js';
 
 /**
@@ -55,7 +64,8 @@ type Emit = (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) =
  * it again). `fdkeeper report` asks with another signal, so every SIGUSR2 keeps that one meaning.
  */
 export function startReporter(tracker: NodeFsTracker, form: ReportForm, options: ReporterOptions = {}): Reporter {
-  const channel = options.channel === undefined ? tracker.untracked(() => openChannel()) : (options.channel ?? undefined);
+  const channel =
+    options.channel === undefined ? tracker.untracked(() => openChannel()) : (options.channel ?? undefined);
   const write =
     options.write ??
     ((text: string): void => {
@@ -82,7 +92,9 @@ export function startReporter(tracker: NodeFsTracker, form: ReportForm, options:
             } catch (e) {
               // A page that cannot be written must not take the report with it: say why, then give
               // the text form on stderr, as FDKEEPER_REPORT=exit would have.
-              write(`fdkeeper: could not write the HTML report to ${form.file}: ${e instanceof Error ? e.message : String(e)}; the report follows as text\n`);
+              write(
+                `fdkeeper: could not write the HTML report to ${form.file}: ${e instanceof Error ? e.message : String(e)}; the report follows as text\n`,
+              );
               write(formatReportText(tracker, reason));
               return;
             }
@@ -155,7 +167,8 @@ export function startReporter(tracker: NodeFsTracker, form: ReportForm, options:
   }
   const beacon = process.platform === 'linux' ? openBeacon(tracker) : undefined;
   // Channels of this user's processes that were killed: removed a little after start-up, in the background.
-  if (channel !== undefined && options.channel === undefined) setTimeout(() => void sweepStaleChannels(), SWEEP_DELAY_MS).unref();
+  if (channel !== undefined && options.channel === undefined)
+    setTimeout(() => void sweepStaleChannels(), SWEEP_DELAY_MS).unref();
 
   return {
     stop(): void {

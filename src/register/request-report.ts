@@ -1,12 +1,36 @@
-import { closeSync, existsSync, fchownSync, fstatSync, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fchownSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { O } from '../backend/flags.js';
 import { FsError, hasCode, toFsError } from '../errors/fs-error.js';
 import { REPORT_FORMAT, type RegisterReport } from './report.js';
-import { CHANNEL_MARKER, MAX_RESPONSE_BYTES, REQUEST_SIGNAL, channelPattern, channelPrefix, newToken, pidExists, removeQuietly, requestName, responseName } from './report-channel.js';
+import {
+  CHANNEL_MARKER,
+  MAX_RESPONSE_BYTES,
+  REQUEST_SIGNAL,
+  channelPattern,
+  channelPrefix,
+  newToken,
+  pidExists,
+  removeQuietly,
+  requestName,
+  responseName,
+} from './report-channel.js';
 import { BEACON_PATTERN } from './reporter.js';
-
 
 /** Options of {@link requestReport}. */
 export interface RequestReportOptions {
@@ -46,19 +70,31 @@ export async function requestReport(pid: number, options: RequestReportOptions =
   let target: Target;
   if (status === undefined) {
     if (options.force !== true) {
-      throw failure('ENOSYS', `cannot find the report channel of pid ${pid} without ${procRoot} (${process.platform}). Pass --force if it runs fdkeeper/register as your user: the channel is then looked for in ${tmpdir()}`);
+      throw failure(
+        'ENOSYS',
+        `cannot find the report channel of pid ${pid} without ${procRoot} (${process.platform}). Pass --force if it runs fdkeeper/register as your user: the channel is then looked for in ${tmpdir()}`,
+      );
     }
     target = channelByName(pid);
   } else {
     const fds = scanFds(pid, procRoot);
     if (options.force !== true && !fds.beacon) {
-      throw failure('ENOTSUP', `pid ${pid} is not running fdkeeper/register (no descriptor on the hook's register/reporter.js in ${procRoot}/${pid}/fd); start it with \`node --import fdkeeper/register …\`. Nothing was sent`);
+      throw failure(
+        'ENOTSUP',
+        `pid ${pid} is not running fdkeeper/register (no descriptor on the hook's register/reporter.js in ${procRoot}/${pid}/fd); start it with \`node --import fdkeeper/register …\`. Nothing was sent`,
+      );
     }
     if (fds.channel === undefined) {
-      throw failure('ENOTSUP', `pid ${pid} has no fdkeeper report channel open (no ${channelPrefix(pid)}XXXXXX directory in ${procRoot}/${pid}/fd): it is not running fdkeeper/register, or the hook could not create its private directory in its temp dir. Nothing was sent`);
+      throw failure(
+        'ENOTSUP',
+        `pid ${pid} has no fdkeeper report channel open (no ${channelPrefix(pid)}XXXXXX directory in ${procRoot}/${pid}/fd): it is not running fdkeeper/register, or the hook could not create its private directory in its temp dir. Nothing was sent`,
+      );
     }
     if (!catches(status, REQUEST_SIGNAL)) {
-      throw failure('ENOTSUP', `pid ${pid} does not catch ${REQUEST_SIGNAL}, so it is not running fdkeeper/register; nothing was sent`);
+      throw failure(
+        'ENOTSUP',
+        `pid ${pid} does not catch ${REQUEST_SIGNAL}, so it is not running fdkeeper/register; nothing was sent`,
+      );
     }
     target = { via: `${procRoot}/${pid}/fd/${fds.channel}`, uid: status.uid, gid: status.gid };
   }
@@ -110,7 +146,12 @@ function assertSignalable(pid: number): void {
     process.kill(pid, 0);
   } catch (e) {
     if (hasCode(e, 'ESRCH')) throw failure('ESRCH', `no process with pid ${pid} (it has exited, or never existed)`, e);
-    if (hasCode(e, 'EPERM')) throw failure('EPERM', `not permitted to signal pid ${pid}: it belongs to another user; run as that user or as root`, e);
+    if (hasCode(e, 'EPERM'))
+      throw failure(
+        'EPERM',
+        `not permitted to signal pid ${pid}: it belongs to another user; run as that user or as root`,
+        e,
+      );
     throw toFsError(e, 'kill');
   }
 }
@@ -131,7 +172,8 @@ function readStatus(pid: number, procRoot: string): ProcStatus | undefined {
   try {
     text = readFileSync(`${procRoot}/${pid}/status`, 'utf8');
   } catch (e) {
-    if (hasCode(e, 'ENOENT') || hasCode(e, 'ESRCH')) throw failure('ESRCH', `no process with pid ${pid} (it has exited, or never existed)`, e);
+    if (hasCode(e, 'ENOENT') || hasCode(e, 'ESRCH'))
+      throw failure('ESRCH', `no process with pid ${pid} (it has exited, or never existed)`, e);
     throw toFsError(e, 'read', { path: `${procRoot}/${pid}/status` });
   }
   const caught = /^SigCgt:\s*([0-9a-f]+)$/im.exec(text)?.[1];
@@ -151,7 +193,12 @@ function scanFds(pid: number, procRoot: string): { beacon: boolean; channel: str
     names = readdirSync(dir);
   } catch (e) {
     if (hasCode(e, 'ENOENT')) throw failure('ESRCH', `no process with pid ${pid} (it has exited, or never existed)`, e);
-    if (hasCode(e, 'EACCES') || hasCode(e, 'EPERM')) throw failure('EPERM', `not permitted to read ${dir}: pid ${pid} belongs to another user; run as that user or as root`, e);
+    if (hasCode(e, 'EACCES') || hasCode(e, 'EPERM'))
+      throw failure(
+        'EPERM',
+        `not permitted to read ${dir}: pid ${pid} belongs to another user; run as that user or as root`,
+        e,
+      );
     throw toFsError(e, 'scandir', { path: dir });
   }
   const channelLink = channelPattern(pid);
@@ -208,7 +255,11 @@ function channelByName(pid: number): Target {
       // Gone while we looked.
     }
   }
-  if (best === undefined) throw failure('ENOTSUP', `no report channel of pid ${pid} (${prefix}XXXXXX, a directory of yours, mode 0700) in ${dir}: it is not running fdkeeper/register as you with this temp dir. Nothing was sent`);
+  if (best === undefined)
+    throw failure(
+      'ENOTSUP',
+      `no report channel of pid ${pid} (${prefix}XXXXXX, a directory of yours, mode 0700) in ${dir}: it is not running fdkeeper/register as you with this temp dir. Nothing was sent`,
+    );
   return { via: best.path, uid, gid: process.getegid?.() };
 }
 
@@ -222,7 +273,10 @@ function assertPrivate(pid: number, target: Target): void {
     throw toFsError(e, 'stat', { path: target.via });
   }
   if (!st.isDirectory() || (target.uid !== undefined && st.uid !== target.uid) || (st.mode & 0o077) !== 0) {
-    throw failure('EPERM', `the report channel of pid ${pid} (${target.via}) is not a directory private to its user (uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}); not using it`);
+    throw failure(
+      'EPERM',
+      `the report channel of pid ${pid} (${target.via}) is not a directory private to its user (uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}); not using it`,
+    );
   }
 }
 
@@ -270,15 +324,21 @@ function readResponse(path: string, pid: number, token: string, target: Target):
     fd = openSync(path, O.RDONLY | O.NOFOLLOW | O.NONBLOCK);
   } catch (e) {
     if (hasCode(e, 'ENOENT')) return undefined;
-    if (hasCode(e, 'ELOOP')) throw failure('EPERM', `${path} is a symbolic link, not pid ${pid}'s answer; not following it`, e);
+    if (hasCode(e, 'ELOOP'))
+      throw failure('EPERM', `${path} is a symbolic link, not pid ${pid}'s answer; not following it`, e);
     throw toFsError(e, 'open', { path });
   }
   let text: string;
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw failure('EPERM', `${path} is not a regular file; not pid ${pid}'s answer`);
-    if (target.uid !== undefined && st.uid !== target.uid) throw failure('EPERM', `${path} belongs to uid ${st.uid}, not to pid ${pid} (uid ${target.uid}); not trusting it`);
-    if (st.size > MAX_RESPONSE_BYTES) throw failure('EINVAL', `${path} is ${st.size} bytes, more than a report may be (${MAX_RESPONSE_BYTES})`);
+    if (target.uid !== undefined && st.uid !== target.uid)
+      throw failure(
+        'EPERM',
+        `${path} belongs to uid ${st.uid}, not to pid ${pid} (uid ${target.uid}); not trusting it`,
+      );
+    if (st.size > MAX_RESPONSE_BYTES)
+      throw failure('EINVAL', `${path} is ${st.size} bytes, more than a report may be (${MAX_RESPONSE_BYTES})`);
     text = readAll(fd, st.size);
   } finally {
     closeSync(fd);
@@ -289,7 +349,8 @@ function readResponse(path: string, pid: number, token: string, target: Target):
   } catch (e) {
     throw failure('EINVAL', `${path} is not a JSON report: ${e instanceof Error ? e.message : String(e)}`, e);
   }
-  if (report.format !== REPORT_FORMAT || report.pid !== pid || report.request !== token) throw failure('EINVAL', `${path} is not pid ${pid}'s report for this request`);
+  if (report.format !== REPORT_FORMAT || report.pid !== pid || report.request !== token)
+    throw failure('EINVAL', `${path} is not pid ${pid}'s report for this request`);
   return report as RegisterReport;
 }
 

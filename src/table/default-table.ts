@@ -20,7 +20,8 @@ export function tableFor(options: { readonly table?: FileTable; readonly backend
   const { table, backend } = options;
   if (table !== undefined) {
     if (!(table instanceof FileTable)) throw new TypeError(`table must be a FileTable, got ${describe(table)}`);
-    if (backend !== undefined && backend !== table.backend) throw new TypeError('backend and table disagree: give only the table (its backend is used)');
+    if (backend !== undefined && backend !== table.backend)
+      throw new TypeError('backend and table disagree: give only the table (its backend is used)');
     return table;
   }
   if (backend === undefined || backend === fdtable.backend) return fdtable;

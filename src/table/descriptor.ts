@@ -24,7 +24,13 @@ export interface DescriptorTable {
  */
 export function checkPosition(position: number, syscall: string, fd: number, path?: string): void {
   if (!(Number.isSafeInteger(position) && position >= 0)) {
-    throw new FsError({ code: 'EINVAL', syscall, fd, path, detail: `position ${String(position)} is not a non-negative integer` });
+    throw new FsError({
+      code: 'EINVAL',
+      syscall,
+      fd,
+      path,
+      detail: `position ${String(position)} is not a non-negative integer`,
+    });
   }
 }
 
@@ -34,7 +40,13 @@ export function checkPosition(position: number, syscall: string, fd: number, pat
  */
 export function checkLength(length: number, fd: number, path?: string): void {
   if (!(Number.isSafeInteger(length) && length >= 0)) {
-    throw new FsError({ code: 'EINVAL', syscall: 'ftruncate', fd, path, detail: `length ${String(length)} is not a non-negative integer` });
+    throw new FsError({
+      code: 'EINVAL',
+      syscall: 'ftruncate',
+      fd,
+      path,
+      detail: `length ${String(length)} is not a non-negative integer`,
+    });
   }
 }
 
@@ -72,7 +84,14 @@ export class Descriptor implements Disposable, AsyncDisposable {
   private isClosed = false;
   private revokedBecause: string | undefined;
 
-  constructor(table: DescriptorTable, number: number, description: OpenFileDescription, origin: DescriptorOrigin, mode: string, openSite: OpenSite | undefined) {
+  constructor(
+    table: DescriptorTable,
+    number: number,
+    description: OpenFileDescription,
+    origin: DescriptorOrigin,
+    mode: string,
+    openSite: OpenSite | undefined,
+  ) {
     this.table = table;
     this.number = number;
     this.description = description;
@@ -105,7 +124,15 @@ export class Descriptor implements Disposable, AsyncDisposable {
   check(syscall: string): OpenFileDescription {
     if (this.isClosed) throw this.closedError(syscall);
     const d = this.description;
-    if (d.revoked !== undefined) throw new FsError({ code: 'EBADF', syscall, fd: this.number, path: this.path, detail: d.revoked, openedAt: this.openSite });
+    if (d.revoked !== undefined)
+      throw new FsError({
+        code: 'EBADF',
+        syscall,
+        fd: this.number,
+        path: this.path,
+        detail: d.revoked,
+        openedAt: this.openSite,
+      });
     return d;
   }
 
@@ -115,7 +142,14 @@ export class Descriptor implements Disposable, AsyncDisposable {
    */
   private checkReadable(): OpenFileDescription {
     const d = this.check('read');
-    if (!d.readable) throw new FsError({ code: 'EBADF', syscall: 'read', fd: this.number, path: this.path, detail: `not open for reading (mode '${this.mode}')` });
+    if (!d.readable)
+      throw new FsError({
+        code: 'EBADF',
+        syscall: 'read',
+        fd: this.number,
+        path: this.path,
+        detail: `not open for reading (mode '${this.mode}')`,
+      });
     return d;
   }
 
@@ -123,20 +157,38 @@ export class Descriptor implements Disposable, AsyncDisposable {
     const d = this.check(syscall);
     if (!d.writable) {
       // ftruncate(2) on a read-only descriptor is EINVAL on Linux; write(2) is EBADF.
-      throw new FsError({ code: syscall === 'ftruncate' ? 'EINVAL' : 'EBADF', syscall, fd: this.number, path: this.path, detail: `not open for writing (mode '${this.mode}')` });
+      throw new FsError({
+        code: syscall === 'ftruncate' ? 'EINVAL' : 'EBADF',
+        syscall,
+        fd: this.number,
+        path: this.path,
+        detail: `not open for writing (mode '${this.mode}')`,
+      });
     }
     return d;
   }
 
   /** The EBADF error for a call on this closed descriptor. */
   closedError(syscall: string): FsError {
-    if (this.revokedBecause !== undefined) return new FsError({ code: 'EBADF', syscall, fd: this.number, path: this.path, detail: this.revokedBecause, openedAt: this.openSite });
+    if (this.revokedBecause !== undefined)
+      return new FsError({
+        code: 'EBADF',
+        syscall,
+        fd: this.number,
+        path: this.path,
+        detail: this.revokedBecause,
+        openedAt: this.openSite,
+      });
     return new FsError({
       code: 'EBADF',
       syscall,
       fd: this.number,
       path: this.path,
-      detail: 'the descriptor was closed' + (this.openSite === undefined && this.closeSite === undefined ? ' (set FDKEEPER_OPEN_SITES=always to record where it was opened and closed)' : ''),
+      detail:
+        'the descriptor was closed' +
+        (this.openSite === undefined && this.closeSite === undefined
+          ? ' (set FDKEEPER_OPEN_SITES=always to record where it was opened and closed)'
+          : ''),
       openedAt: this.openSite,
       closedAt: this.closeSite,
     });
@@ -144,13 +196,22 @@ export class Descriptor implements Disposable, AsyncDisposable {
 
   /** Wraps a backend failure with this descriptor's number, path and open site. */
   private failure(e: unknown, syscall: string): FsError {
-    if (!(e instanceof FsError)) return new FsError({ code: 'EIO', syscall, fd: this.number, path: this.path, cause: e });
+    if (!(e instanceof FsError))
+      return new FsError({ code: 'EIO', syscall, fd: this.number, path: this.path, cause: e });
     if (e.code === 'EBADF' && this.description.revoked === undefined) {
       // The kernel says our descriptor is not open: somebody closed the raw number behind our back.
       // Never use that number again: the kernel may already have given it to another file.
       this.description.revoke(`descriptor ${this.description.backendFd} was closed outside fdkeeper`);
     }
-    return new FsError({ code: e.code, syscall: e.syscall, fd: this.number, path: this.path, detail: this.description.revoked ?? e.detail, openedAt: this.openSite, cause: e });
+    return new FsError({
+      code: e.code,
+      syscall: e.syscall,
+      fd: this.number,
+      path: this.path,
+      detail: this.description.revoked ?? e.detail,
+      openedAt: this.openSite,
+      cause: e,
+    });
   }
 
   // ---------------------------------------------------------------- I/O
@@ -169,7 +230,12 @@ export class Descriptor implements Disposable, AsyncDisposable {
   }
 
   /** Promise form of {@link Descriptor.readSync}. */
-  read(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): Promise<number> {
+  read(
+    buffer: Bytes,
+    offset = 0,
+    length = buffer.byteLength - offset,
+    position: number | null = null,
+  ): Promise<number> {
     const d = this.description;
     try {
       if (position !== null) checkPosition(position, 'read', this.number, this.path);
@@ -177,9 +243,11 @@ export class Descriptor implements Disposable, AsyncDisposable {
     } catch (e) {
       return rejected(e);
     }
-    return (position === null ? d.read(buffer, offset, length) : d.pread(buffer, offset, length, position)).catch((e: unknown) => {
-      throw this.failure(e, 'read');
-    });
+    return (position === null ? d.read(buffer, offset, length) : d.pread(buffer, offset, length, position)).catch(
+      (e: unknown) => {
+        throw this.failure(e, 'read');
+      },
+    );
   }
 
   /** write(2) at the shared offset (the end, in append mode), or pwrite(2) when `position` is a number. */
@@ -195,7 +263,12 @@ export class Descriptor implements Disposable, AsyncDisposable {
   }
 
   /** Promise form of {@link Descriptor.writeSync}. */
-  write(buffer: Bytes, offset = 0, length = buffer.byteLength - offset, position: number | null = null): Promise<number> {
+  write(
+    buffer: Bytes,
+    offset = 0,
+    length = buffer.byteLength - offset,
+    position: number | null = null,
+  ): Promise<number> {
     const d = this.description;
     try {
       if (position !== null) checkPosition(position, 'write', this.number, this.path);
@@ -203,9 +276,11 @@ export class Descriptor implements Disposable, AsyncDisposable {
     } catch (e) {
       return rejected(e);
     }
-    return (position === null ? d.write(buffer, offset, length) : d.pwrite(buffer, offset, length, position)).catch((e: unknown) => {
-      throw this.failure(e, 'write');
-    });
+    return (position === null ? d.write(buffer, offset, length) : d.pwrite(buffer, offset, length, position)).catch(
+      (e: unknown) => {
+        throw this.failure(e, 'write');
+      },
+    );
   }
 
   /**
@@ -278,22 +353,50 @@ export class Descriptor implements Disposable, AsyncDisposable {
 
   /** fchmod(2): sets the file's permission bits. */
   chmodSync(mode: number): void {
-    runSync(this.onBackend('fchmod', (b, fd) => ({ sync: () => { b.fchmodSync(fd, mode); }, async: () => b.fchmod(fd, mode) })));
+    runSync(
+      this.onBackend('fchmod', (b, fd) => ({
+        sync: () => {
+          b.fchmodSync(fd, mode);
+        },
+        async: () => b.fchmod(fd, mode),
+      })),
+    );
   }
 
   /** Promise form of {@link Descriptor.chmodSync}. */
   chmod(mode: number): Promise<void> {
-    return runAsync(this.onBackend('fchmod', (b, fd) => ({ sync: () => { b.fchmodSync(fd, mode); }, async: () => b.fchmod(fd, mode) })));
+    return runAsync(
+      this.onBackend('fchmod', (b, fd) => ({
+        sync: () => {
+          b.fchmodSync(fd, mode);
+        },
+        async: () => b.fchmod(fd, mode),
+      })),
+    );
   }
 
   /** fchown(2): sets the file's owner and group. */
   chownSync(uid: number, gid: number): void {
-    runSync(this.onBackend('fchown', (b, fd) => ({ sync: () => { b.fchownSync(fd, uid, gid); }, async: () => b.fchown(fd, uid, gid) })));
+    runSync(
+      this.onBackend('fchown', (b, fd) => ({
+        sync: () => {
+          b.fchownSync(fd, uid, gid);
+        },
+        async: () => b.fchown(fd, uid, gid),
+      })),
+    );
   }
 
   /** Promise form of {@link Descriptor.chownSync}. */
   chown(uid: number, gid: number): Promise<void> {
-    return runAsync(this.onBackend('fchown', (b, fd) => ({ sync: () => { b.fchownSync(fd, uid, gid); }, async: () => b.fchown(fd, uid, gid) })));
+    return runAsync(
+      this.onBackend('fchown', (b, fd) => ({
+        sync: () => {
+          b.fchownSync(fd, uid, gid);
+        },
+        async: () => b.fchown(fd, uid, gid),
+      })),
+    );
   }
 
   /**
@@ -301,7 +404,11 @@ export class Descriptor implements Disposable, AsyncDisposable {
    * (naming `syscall`, the same in both forms), made with the in-flight count held (a close meanwhile
    * waits for it), and a failure wrapped with this descriptor's number, path and open site.
    */
-  private *onBackend<T>(syscall: string, forms: (backend: Backend, fd: number) => Call<T>, checked?: OpenFileDescription): Protocol<T> {
+  private *onBackend<T>(
+    syscall: string,
+    forms: (backend: Backend, fd: number) => Call<T>,
+    checked?: OpenFileDescription,
+  ): Protocol<T> {
     // Checked in the body, not as a parameter default: a generator's defaults run when it is created,
     // and the promise form must reject, not throw.
     const d = checked ?? this.check(syscall);
@@ -381,7 +488,15 @@ export class Descriptor implements Disposable, AsyncDisposable {
   /** A close failure from below, as an FsError naming this descriptor's number and path. */
   private closeFailure(e: unknown): Error {
     if (!(e instanceof FsError)) return e instanceof Error ? e : new Error(String(e));
-    return new FsError({ code: e.code, syscall: 'close', fd: this.number, path: this.path, detail: e.detail, openedAt: this.openSite, cause: e });
+    return new FsError({
+      code: e.code,
+      syscall: 'close',
+      fd: this.number,
+      path: this.path,
+      detail: e.detail,
+      openedAt: this.openSite,
+      cause: e,
+    });
   }
 
   /** Marks the descriptor closed. False if it already was closed. */
@@ -433,6 +548,19 @@ export class Descriptor implements Disposable, AsyncDisposable {
   }
 }
 
-const fstatCall = (b: Backend, fd: number): Call<FileStat> => ({ sync: () => b.fstatSync(fd), async: () => b.fstat(fd) });
-const fsyncCall = (b: Backend, fd: number): Call<void> => ({ sync: () => { b.fsyncSync(fd); }, async: () => b.fsync(fd) });
-const fdatasyncCall = (b: Backend, fd: number): Call<void> => ({ sync: () => { b.fdatasyncSync(fd); }, async: () => b.fdatasync(fd) });
+const fstatCall = (b: Backend, fd: number): Call<FileStat> => ({
+  sync: () => b.fstatSync(fd),
+  async: () => b.fstat(fd),
+});
+const fsyncCall = (b: Backend, fd: number): Call<void> => ({
+  sync: () => {
+    b.fsyncSync(fd);
+  },
+  async: () => b.fsync(fd),
+});
+const fdatasyncCall = (b: Backend, fd: number): Call<void> => ({
+  sync: () => {
+    b.fdatasyncSync(fd);
+  },
+  async: () => b.fdatasync(fd),
+});

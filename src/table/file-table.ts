@@ -6,7 +6,12 @@ import { TIMEOUT_RULE, numberOption } from '../errors/number-option.js';
 import { FsError, hasCode, rejected } from '../errors/fs-error.js';
 import { runAsync, runSync, type Protocol } from '../protocol/run.js';
 import { OpenSite, SitePolicy, type SiteMode } from '../diagnostics/open-site.js';
-import { OpenHandle, formatLeakReport, summarizeOpenSites, type LeakReportOptions } from '../diagnostics/leak-report.js';
+import {
+  OpenHandle,
+  formatLeakReport,
+  summarizeOpenSites,
+  type LeakReportOptions,
+} from '../diagnostics/leak-report.js';
 import { UnclosedWatch } from '../diagnostics/unclosed-watch.js';
 import { Descriptor, checkLength, checkPosition, type DescriptorOrigin } from './descriptor.js';
 import { OpenFileDescription } from './open-file-description.js';
@@ -107,8 +112,25 @@ export class FileTable {
   constructor(options: FileTableOptions = {}) {
     this.backend = options.backend ?? sharedOsBackend();
     const site = { syscall: 'open' };
-    this.sites = new SitePolicy({ mode: options.openSites, autoThreshold: numberOption('siteThreshold', options.siteThreshold, 32, { min: 0, says: 'an integer from 0 up' }, site) });
-    this.budget = new FdBudget(numberOption('maxOpen', options.maxOpen, Infinity, { min: 1, max: Infinity, says: 'an integer from 1 up, or Infinity' }, site));
+    this.sites = new SitePolicy({
+      mode: options.openSites,
+      autoThreshold: numberOption(
+        'siteThreshold',
+        options.siteThreshold,
+        32,
+        { min: 0, says: 'an integer from 0 up' },
+        site,
+      ),
+    });
+    this.budget = new FdBudget(
+      numberOption(
+        'maxOpen',
+        options.maxOpen,
+        Infinity,
+        { min: 1, max: Infinity, says: 'an integer from 1 up, or Infinity' },
+        site,
+      ),
+    );
     this.emfileRetryMs = numberOption('emfileRetryMs', options.emfileRetryMs, 60_000, TIMEOUT_RULE, site);
     if (options.reportAtExit === true) this.reportAtExit(true);
   }
@@ -164,12 +186,19 @@ export class FileTable {
   dup2(fd: number, fd2: number): number {
     const src = this.entry(fd, 'dup2');
     const description = src.check('dup2');
-    if (!Number.isSafeInteger(fd2) || fd2 < 0) throw new FsError({ code: 'EBADF', syscall: 'dup2', fd: fd2, detail: 'not a valid descriptor number' });
+    if (!Number.isSafeInteger(fd2) || fd2 < 0)
+      throw new FsError({ code: 'EBADF', syscall: 'dup2', fd: fd2, detail: 'not a valid descriptor number' });
     if (fd2 === fd) return fd2;
     const site = this.captureSite();
     const old = this.entries.get(fd2);
     if (old === undefined) {
-      if (this.held.has(fd2)) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: fd2, detail: 'the number still backs a closed descriptor\'s duplicates' });
+      if (this.held.has(fd2))
+        throw new FsError({
+          code: 'EBUSY',
+          syscall: 'dup2',
+          fd: fd2,
+          detail: "the number still backs a closed descriptor's duplicates",
+        });
       this.takeSlotSync('dup2');
       try {
         this.backend.reserveAtSync(fd2, description.backendFd, false);
@@ -178,7 +207,12 @@ export class FileTable {
         throw e;
       }
     } else if (!this.replaceNumber(old, description)) {
-      throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: fd2, detail: `descriptor ${fd2} was closed, but another open took the number before it could be reused` });
+      throw new FsError({
+        code: 'EBUSY',
+        syscall: 'dup2',
+        fd: fd2,
+        detail: `descriptor ${fd2} was closed, but another open took the number before it could be reused`,
+      });
     }
     const d = new Descriptor(this, fd2, description, 'dup', src.mode, site);
     description.addRef();
@@ -284,7 +318,12 @@ export class FileTable {
    * `length` (ftruncate) first, as the kernel checks arguments before the descriptor, then EBADF if
    * `fd` is not open; either as a rejection.
    */
-  private onEntry<T>(fd: number, syscall: string, op: (d: Descriptor) => Promise<T>, argument?: number | null): Promise<T> {
+  private onEntry<T>(
+    fd: number,
+    syscall: string,
+    op: (d: Descriptor) => Promise<T>,
+    argument?: number | null,
+  ): Promise<T> {
     try {
       if (argument != null) {
         if (syscall === 'ftruncate') checkLength(argument, fd);
@@ -299,7 +338,8 @@ export class FileTable {
   /** The open descriptor numbered `fd` for a number-API call; EBADF if there is none. */
   private entry(fd: number, syscall: string): Descriptor {
     const d = this.entries.get(fd);
-    if (d === undefined) throw new FsError({ code: 'EBADF', syscall, fd, detail: 'not an open descriptor in this table' });
+    if (d === undefined)
+      throw new FsError({ code: 'EBADF', syscall, fd, detail: 'not an open descriptor in this table' });
     return d;
   }
 
@@ -313,7 +353,13 @@ export class FileTable {
    * flags); `openSite`, the site to record instead of this call's (a feature opening on its caller's
    * behalf, such as a log reopening after rotation, passes the site of the call that created it).
    */
-  openDescriptorSync(path: string, flags: OpenFlags = 'r', mode = 0o666, modeText?: string, openSite?: OpenSite): Descriptor {
+  openDescriptorSync(
+    path: string,
+    flags: OpenFlags = 'r',
+    mode = 0o666,
+    modeText?: string,
+    openSite?: OpenSite,
+  ): Descriptor {
     return runSync(this.opening(path, flags, mode, modeText, openSite));
   }
 
@@ -321,7 +367,13 @@ export class FileTable {
    * Promise form of {@link FileTable.openDescriptorSync}. Waits in the budget queue when the table is at
    * `maxOpen`, and retries when the OS refuses with EMFILE/ENFILE (see {@link FileTableOptions.emfileRetryMs}).
    */
-  openDescriptor(path: string, flags: OpenFlags = 'r', mode = 0o666, modeText?: string, openSite?: OpenSite): Promise<Descriptor> {
+  openDescriptor(
+    path: string,
+    flags: OpenFlags = 'r',
+    mode = 0o666,
+    modeText?: string,
+    openSite?: OpenSite,
+  ): Promise<Descriptor> {
     return runAsync(this.opening(path, flags, mode, modeText, openSite));
   }
 
@@ -331,19 +383,39 @@ export class FileTable {
    * the budget has a slot or the open fails with EMFILE at once, a promise open waits its turn in the
    * queue and retries after the OS's EMFILE/ENFILE.
    */
-  private *opening(path: string, flags: OpenFlags, mode: number, modeText: string | undefined, openSite: OpenSite | undefined): Protocol<Descriptor> {
+  private *opening(
+    path: string,
+    flags: OpenFlags,
+    mode: number,
+    modeText: string | undefined,
+    openSite: OpenSite | undefined,
+  ): Protocol<Descriptor> {
     const bits = this.flagBits(flags, path);
     const site = openSite ?? this.captureSite();
     // Plain yields rather than `yield* call(…)`: open is on the hot path, and each generator costs.
-    yield { sync: () => { this.takeSlotSync('open', path); }, async: () => this.budget.take() ?? Promise.resolve() };
+    yield {
+      sync: () => {
+        this.takeSlotSync('open', path);
+      },
+      async: () => this.budget.take() ?? Promise.resolve(),
+    };
     let fd: number;
     try {
-      fd = (yield { sync: () => this.backend.openSync(path, bits | O.CLOEXEC, mode), async: () => this.openRetrying(path, bits | O.CLOEXEC, mode) }) as number;
+      fd = (yield {
+        sync: () => this.backend.openSync(path, bits | O.CLOEXEC, mode),
+        async: () => this.openRetrying(path, bits | O.CLOEXEC, mode),
+      }) as number;
     } catch (e) {
       this.budget.release();
       throw this.explainExhaustion(e);
     }
-    return this.install(fd, new OpenFileDescription(this, this.backend, fd, descriptionFlags(bits), path), 'open', modeText ?? flagsToMode(bits), site);
+    return this.install(
+      fd,
+      new OpenFileDescription(this, this.backend, fd, descriptionFlags(bits), path),
+      'open',
+      modeText ?? flagsToMode(bits),
+      site,
+    );
   }
 
   /** The promise form's open(2): while the OS refuses with EMFILE/ENFILE, waits for a close and retries. */
@@ -389,17 +461,35 @@ export class FileTable {
 
   /** {@link FileTable.adopt} returning the Descriptor. */
   adoptDescriptor(rawFd: number, options: AdoptOptions = {}): Descriptor {
-    if (!Number.isSafeInteger(rawFd) || rawFd < 0) throw new FsError({ code: 'EBADF', syscall: 'fdopen', fd: rawFd, detail: 'not a valid descriptor number' });
+    if (!Number.isSafeInteger(rawFd) || rawFd < 0)
+      throw new FsError({ code: 'EBADF', syscall: 'fdopen', fd: rawFd, detail: 'not a valid descriptor number' });
     const existing = this.entries.get(rawFd);
-    if (existing !== undefined) throw new FsError({ code: 'EEXIST', syscall: 'fdopen', fd: rawFd, path: existing.path, detail: 'already open in this table; use its Descriptor', openedAt: existing.openSite });
-    if (this.held.has(rawFd)) throw new FsError({ code: 'EEXIST', syscall: 'fdopen', fd: rawFd, detail: 'held by this table for the duplicates of a closed descriptor' });
+    if (existing !== undefined)
+      throw new FsError({
+        code: 'EEXIST',
+        syscall: 'fdopen',
+        fd: rawFd,
+        path: existing.path,
+        detail: 'already open in this table; use its Descriptor',
+        openedAt: existing.openSite,
+      });
+    if (this.held.has(rawFd))
+      throw new FsError({
+        code: 'EEXIST',
+        syscall: 'fdopen',
+        fd: rawFd,
+        detail: 'held by this table for the duplicates of a closed descriptor',
+      });
     this.backend.fstatSync(rawFd); // EBADF if it is not open at all
     const info = this.backend.fdInfoSync(rawFd);
     const flags = options.flags ?? info.flags ?? O.RDWR;
     const closefd = options.closefd ?? rawFd > 2;
     const site = this.captureSite();
     this.budget.forceTake();
-    const description = new OpenFileDescription(this, this.backend, rawFd, descriptionFlags(flags), options.path, { ownsBackendFd: closefd, offset: info.offset ?? 0 });
+    const description = new OpenFileDescription(this, this.backend, rawFd, descriptionFlags(flags), options.path, {
+      ownsBackendFd: closefd,
+      offset: info.offset ?? 0,
+    });
     return this.install(rawFd, description, 'adopted', options.mode ?? flagsToMode(flags), site);
   }
 
@@ -420,8 +510,20 @@ export class FileTable {
       throw this.explainExhaustion(e);
     }
     const [r, w] = ends;
-    const reader = this.install(r, new OpenFileDescription(this, this.backend, r, O.RDONLY, '<pipe>'), 'pipe', 'r', site);
-    const writer = this.install(w, new OpenFileDescription(this, this.backend, w, O.WRONLY, '<pipe>'), 'pipe', 'w', site);
+    const reader = this.install(
+      r,
+      new OpenFileDescription(this, this.backend, r, O.RDONLY, '<pipe>'),
+      'pipe',
+      'r',
+      site,
+    );
+    const writer = this.install(
+      w,
+      new OpenFileDescription(this, this.backend, w, O.WRONLY, '<pipe>'),
+      'pipe',
+      'w',
+      site,
+    );
     return [reader, writer];
   }
 
@@ -463,7 +565,11 @@ export class FileTable {
   detach(d: Descriptor): void {
     if (this.entries.get(d.number) === d) this.entries.delete(d.number);
     const description = d.description;
-    if (this.held.get(d.number) === description && description.refs > 1 && this.promoteDuplicate(description, d.number)) {
+    if (
+      this.held.get(d.number) === description &&
+      description.refs > 1 &&
+      this.promoteDuplicate(description, d.number)
+    ) {
       // The description lives on under a duplicate's number; this number is free again, as close(2)
       // leaves it (the description's other references keep it open, not this number).
       try {
@@ -478,7 +584,16 @@ export class FileTable {
       try {
         this.backend.closeSync(d.number);
       } catch (e) {
-        if (hasCode(e, 'EBADF')) throw new FsError({ code: 'EBADF', syscall: 'close', fd: d.number, path: d.path, detail: `the duplicate's descriptor ${d.number} was closed outside fdkeeper`, openedAt: d.openSite, cause: e });
+        if (hasCode(e, 'EBADF'))
+          throw new FsError({
+            code: 'EBADF',
+            syscall: 'close',
+            fd: d.number,
+            path: d.path,
+            detail: `the duplicate's descriptor ${d.number} was closed outside fdkeeper`,
+            openedAt: d.openSite,
+            cause: e,
+          });
         throw e;
       } finally {
         this.budget.release();
@@ -511,11 +626,18 @@ export class FileTable {
 
   private flagBits(flags: OpenFlags, path: string): number {
     const bits = parseOpenFlags(flags);
-    if (bits === undefined) throw new FsError({ code: 'EINVAL', syscall: 'open', path, detail: `unknown flags '${String(flags)}'` });
+    if (bits === undefined)
+      throw new FsError({ code: 'EINVAL', syscall: 'open', path, detail: `unknown flags '${String(flags)}'` });
     return bits;
   }
 
-  private install(fd: number, description: OpenFileDescription, origin: DescriptorOrigin, modeText: string, site: OpenSite | undefined): Descriptor {
+  private install(
+    fd: number,
+    description: OpenFileDescription,
+    origin: DescriptorOrigin,
+    modeText: string,
+    site: OpenSite | undefined,
+  ): Descriptor {
     description.addRef();
     const d = new Descriptor(this, fd, description, origin, modeText, site);
     this.claim(fd, description);
@@ -554,7 +676,9 @@ export class FileTable {
       prev.description.dropRefSync();
     }
     const opened = stale?.openSite === undefined ? '' : ` (it was opened at ${stale.openSite.describe()})`;
-    process.emitWarning(`fdkeeper: ${reason}${stale?.path === undefined ? '' : `; '${stale.path}'`}${opened}`, { code: REUSED_WARNING });
+    process.emitWarning(`fdkeeper: ${reason}${stale?.path === undefined ? '' : `; '${stale.path}'`}${opened}`, {
+      code: REUSED_WARNING,
+    });
   }
 
   /**
@@ -573,8 +697,22 @@ export class FileTable {
       ok = this.backend.reserveAtSync(fd2, description.backendFd, true);
     } else {
       // fd2 is the backend descriptor of old's description.
-      if (!oldDescription.ownsBackendFd) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: fd2, path: old.path, detail: 'the number is borrowed (stdio or closefd: false); Node cannot redirect a kernel descriptor' });
-      if (oldDescription.busy) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: fd2, path: old.path, detail: 'I/O is in flight on it' });
+      if (!oldDescription.ownsBackendFd)
+        throw new FsError({
+          code: 'EBUSY',
+          syscall: 'dup2',
+          fd: fd2,
+          path: old.path,
+          detail: 'the number is borrowed (stdio or closefd: false); Node cannot redirect a kernel descriptor',
+        });
+      if (oldDescription.busy)
+        throw new FsError({
+          code: 'EBUSY',
+          syscall: 'dup2',
+          fd: fd2,
+          path: old.path,
+          detail: 'I/O is in flight on it',
+        });
       const shared = oldDescription.refs > 1;
       // Duplicates still use the old description: it moves onto one of their numbers (no number changes
       // hands, as with dup2(2)), or failing that to a fresh backend descriptor.
@@ -637,7 +775,13 @@ export class FileTable {
    * socket; a FIFO opened for one direction, whose reopen needs a second descriptor).
    */
   private promoteDuplicate(description: OpenFileDescription, from: number): boolean {
-    if (!description.ownsBackendFd || description.busy || description.revoked !== undefined || description.backendFd !== from) return false;
+    if (
+      !description.ownsBackendFd ||
+      description.busy ||
+      description.revoked !== undefined ||
+      description.backendFd !== from
+    )
+      return false;
     let heir: Descriptor | undefined;
     for (const d of this.entries.values()) {
       if (d.description === description && d.number !== from && this.held.get(d.number) === d) {
@@ -690,7 +834,9 @@ export class FileTable {
         if (back >= 0) this.backend.closeSync(back);
         this.entries.delete(target);
         this.held.delete(target);
-        heir.markClosedWithoutRelease(`descriptor ${target} was taken by another open while fdkeeper moved its description`);
+        heir.markClosedWithoutRelease(
+          `descriptor ${target} was taken by another open while fdkeeper moved its description`,
+        );
         description.dropRefSync();
         this.budget.release();
       }

@@ -50,7 +50,8 @@ export class NumberMap<T> {
   values(): T[] {
     const out: T[] = [];
     for (const v of this.dense) if (v !== undefined) out.push(v);
-    if (this.sparse.size > 0) for (const n of [...this.sparse.keys()].sort((a, b) => a - b)) out.push(this.sparse.get(n) as T);
+    if (this.sparse.size > 0)
+      for (const n of [...this.sparse.keys()].sort((a, b) => a - b)) out.push(this.sparse.get(n) as T);
     return out;
   }
 }

@@ -66,7 +66,14 @@ export class OpenFileDescription {
   private readonly turnQueue: (() => void)[] = [];
   private closeWaiters: { resolve: () => void; reject: (e: unknown) => void }[] | undefined;
 
-  constructor(owner: DescriptionOwner, backend: Backend, backendFd: number, flags: number, path: string | undefined, options: { ownsBackendFd?: boolean; offset?: number } = {}) {
+  constructor(
+    owner: DescriptionOwner,
+    backend: Backend,
+    backendFd: number,
+    flags: number,
+    path: string | undefined,
+    options: { ownsBackendFd?: boolean; offset?: number } = {},
+  ) {
     this.owner = owner;
     this.backend = backend;
     this.backendFd = backendFd;
@@ -179,14 +186,32 @@ export class OpenFileDescription {
     const w: number = whence; // callers from JavaScript may pass anything
     if (this.seekable === undefined) this.probeSeekable();
     if (this.seekable === false) throw new FsError({ code: 'ESPIPE', syscall: 'lseek', path: this.path });
-    if (!Number.isSafeInteger(offset)) throw new FsError({ code: 'EINVAL', syscall: 'lseek', path: this.path, detail: `offset ${String(offset)} is not an integer` });
+    if (!Number.isSafeInteger(offset))
+      throw new FsError({
+        code: 'EINVAL',
+        syscall: 'lseek',
+        path: this.path,
+        detail: `offset ${String(offset)} is not an integer`,
+      });
     let base: number;
     if (w === 0) base = 0;
     else if (w === 1) base = this.offset === AT_END ? this.appendedSync() : this.offset;
-    else if (w !== 2) throw new FsError({ code: 'EINVAL', syscall: 'lseek', path: this.path, detail: `whence must be 0, 1 or 2, not ${String(w)}` });
+    else if (w !== 2)
+      throw new FsError({
+        code: 'EINVAL',
+        syscall: 'lseek',
+        path: this.path,
+        detail: `whence must be 0, 1 or 2, not ${String(w)}`,
+      });
     else base = this.endSync();
     const target = base + offset;
-    if (target < 0) throw new FsError({ code: 'EINVAL', syscall: 'lseek', path: this.path, detail: `resulting offset ${target} is negative` });
+    if (target < 0)
+      throw new FsError({
+        code: 'EINVAL',
+        syscall: 'lseek',
+        path: this.path,
+        detail: `resulting offset ${target} is negative`,
+      });
     this.offset = target;
     return target;
   }
@@ -212,7 +237,8 @@ export class OpenFileDescription {
   private probeSeekable(): void {
     const st = this.backend.fstatSync(this.backendFd);
     if (st.isFIFO() || st.isSocket()) this.seekable = false;
-    else if (!st.isCharacterDevice()) this.seekable = true; // a terminal cannot seek, /dev/null can: leave it to the first call
+    // a terminal cannot seek, /dev/null can: leave it to the first call
+    else if (!st.isCharacterDevice()) this.seekable = true;
   }
 
   /**
@@ -442,7 +468,9 @@ export class OpenFileDescription {
       closed = rejected(e);
     }
     return closed.then(
-      () => { this.owner.backendFdReleased(this, fd); },
+      () => {
+        this.owner.backendFdReleased(this, fd);
+      },
       (e: unknown) => {
         this.owner.backendFdReleased(this, fd);
         throw this.closeError(e, fd);
@@ -458,7 +486,15 @@ export class OpenFileDescription {
 
   /** A backend close failure as an FsError: EBADF means someone closed the number behind fdkeeper's back. */
   private closeError(e: unknown, fd: number): FsError {
-    if (hasCode(e, 'EBADF')) return new FsError({ code: 'EBADF', syscall: 'close', fd, path: this.path, detail: `descriptor ${fd} was closed outside fdkeeper`, cause: e });
+    if (hasCode(e, 'EBADF'))
+      return new FsError({
+        code: 'EBADF',
+        syscall: 'close',
+        fd,
+        path: this.path,
+        detail: `descriptor ${fd} was closed outside fdkeeper`,
+        cause: e,
+      });
     return e instanceof FsError ? e : new FsError({ code: 'EIO', syscall: 'close', fd, cause: e });
   }
 

@@ -122,7 +122,11 @@ export class CrashExplorationError extends Error {
  * crash model's limit (keep files to a few KiB and writes few; see docs/crash-model.md, "Cost").
  */
 export async function exploreCrashes(options: ExploreCrashesOptions): Promise<CrashExploration> {
-  const backend = new MemoryBackend({ ...options.backendOptions, crashModel: true, ...(options.tearSize === undefined ? {} : { tearSize: options.tearSize }) });
+  const backend = new MemoryBackend({
+    ...options.backendOptions,
+    crashModel: true,
+    ...(options.tearSize === undefined ? {} : { tearSize: options.tearSize }),
+  });
   if (options.setup !== undefined) await options.setup(backend);
   backend.syncAll();
   const from = backend.journalLength;
@@ -160,7 +164,8 @@ export async function exploreCrashes(options: ExploreCrashesOptions): Promise<Cr
     to,
     backend,
   };
-  if (failures.length > 0 && options.throwOnFailure !== false) throw new CrashExplorationError(exploration, options.maxReported);
+  if (failures.length > 0 && options.throwOnFailure !== false)
+    throw new CrashExplorationError(exploration, options.maxReported);
   return exploration;
 }
 
@@ -178,7 +183,10 @@ export interface DescribeCrashStateOptions {
  * `"x" × 600 + "y" × 12`; others as JSON strings cut to `maxContent` characters, with their length;
  * `(empty)` for an empty file.
  */
-export function describeCrashState(state: MemoryBackend | Readonly<Record<string, MemoryTreeEntry>>, options: DescribeCrashStateOptions = {}): string {
+export function describeCrashState(
+  state: MemoryBackend | Readonly<Record<string, MemoryTreeEntry>>,
+  options: DescribeCrashStateOptions = {},
+): string {
   const tree = state instanceof MemoryBackend ? state.tree() : state;
   const indent = options.indent ?? '';
   const max = options.maxContent ?? 48;
@@ -193,7 +201,8 @@ function describeEntry(entry: MemoryTreeEntry, max: number): string {
   }
   if (entry.length === 0) return '(empty)';
   const runs = runsOf(entry, 4);
-  if (runs !== undefined && runs.some(([, n]) => n > 1) && entry.length > 8) return runs.map(([c, n]) => (n === 1 ? JSON.stringify(c) : `${JSON.stringify(c)} × ${n}`)).join(' + ');
+  if (runs !== undefined && runs.some(([, n]) => n > 1) && entry.length > 8)
+    return runs.map(([c, n]) => (n === 1 ? JSON.stringify(c) : `${JSON.stringify(c)} × ${n}`)).join(' + ');
   if (entry.length <= max) return JSON.stringify(entry);
   return `${JSON.stringify(entry.slice(0, max))}… (${entry.length} chars)`;
 }

@@ -83,10 +83,27 @@ export interface ChildReport {
 }
 
 function info(e: unknown): ErrorInfo {
-  if (!(e instanceof Error)) return { name: typeof e, isFsError: false, code: undefined, path: undefined, syscall: undefined, detail: undefined, message: String(e) };
+  if (!(e instanceof Error))
+    return {
+      name: typeof e,
+      isFsError: false,
+      code: undefined,
+      path: undefined,
+      syscall: undefined,
+      detail: undefined,
+      message: String(e),
+    };
   const x = e as Error & { code?: unknown; path?: unknown; syscall?: unknown; detail?: unknown };
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-  return { name: e.name, isFsError: e instanceof FsError, code: str(x.code), path: str(x.path), syscall: str(x.syscall), detail: str(x.detail), message: e.message };
+  return {
+    name: e.name,
+    isFsError: e instanceof FsError,
+    code: str(x.code),
+    path: str(x.path),
+    syscall: str(x.syscall),
+    detail: str(x.detail),
+    message: e.message,
+  };
 }
 
 /** Opens /dev/null until EMFILE, then closes `leave` of them; returns the held descriptors. */
@@ -125,7 +142,11 @@ async function runOp(op: ChildOp): Promise<OpOutcome> {
     }
     switch (op.kind) {
       case 'atomicWrite':
-        await atomicWrite(op.target, op.data, op.emfileRetryMs === undefined ? {} : { table: new FileTable({ emfileRetryMs: op.emfileRetryMs }) });
+        await atomicWrite(
+          op.target,
+          op.data,
+          op.emfileRetryMs === undefined ? {} : { table: new FileTable({ emfileRetryMs: op.emfileRetryMs }) },
+        );
         break;
       case 'atomicWriteSync':
         atomicWriteSync(op.target, op.data);
@@ -195,8 +216,18 @@ if (plan.dropTo !== undefined) {
   process.setgid?.(plan.dropTo);
   process.setuid?.(plan.dropTo);
 }
-const limit = fs.readFileSync('/proc/self/limits', 'latin1').split('\n').find((l) => l.startsWith('Max open files')) ?? '?';
+const limit =
+  fs
+    .readFileSync('/proc/self/limits', 'latin1')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files')) ?? '?';
 const outcomes: OpOutcome[] = [];
 for (const op of plan.ops) outcomes.push(await runOp(op));
-const report: ChildReport = { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1, groups: process.getgroups?.() ?? [], limit, outcomes };
+const report: ChildReport = {
+  uid: process.getuid?.() ?? -1,
+  gid: process.getgid?.() ?? -1,
+  groups: process.getgroups?.() ?? [],
+  limit,
+  outcomes,
+};
 process.stdout.write(JSON.stringify(report) + '\n');

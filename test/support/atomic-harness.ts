@@ -40,7 +40,17 @@ export interface FileSnapshot {
 /** Reads the file's bytes and the metadata a failed replace must leave alone. */
 export function snapshot(path: string): FileSnapshot {
   const st = fs.lstatSync(path);
-  return { bytes: fs.readFileSync(path), mode: st.mode, uid: st.uid, gid: st.gid, dev: st.dev, ino: st.ino, nlink: st.nlink, size: st.size, mtimeMs: st.mtimeMs };
+  return {
+    bytes: fs.readFileSync(path),
+    mode: st.mode,
+    uid: st.uid,
+    gid: st.gid,
+    dev: st.dev,
+    ino: st.ino,
+    nlink: st.nlink,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+  };
 }
 
 /**
@@ -50,7 +60,10 @@ export function snapshot(path: string): FileSnapshot {
 export function assertUnchanged(path: string, before: FileSnapshot, label = ''): void {
   const now = snapshot(path);
   const where = label === '' ? path : `${label}: ${path}`;
-  assert.ok(now.bytes.equals(before.bytes), `${where}: content changed (${before.bytes.length} bytes before, ${now.bytes.length} after: ${JSON.stringify(now.bytes.subarray(0, 40).toString('latin1'))})`);
+  assert.ok(
+    now.bytes.equals(before.bytes),
+    `${where}: content changed (${before.bytes.length} bytes before, ${now.bytes.length} after: ${JSON.stringify(now.bytes.subarray(0, 40).toString('latin1'))})`,
+  );
   assert.equal(now.ino, before.ino, `${where}: replaced by another file (inode ${before.ino} -> ${now.ino})`);
   assert.equal(now.mode.toString(8), before.mode.toString(8), `${where}: mode changed`);
   assert.equal(now.uid, before.uid, `${where}: owner changed`);
@@ -90,7 +103,8 @@ export function leftovers(dir: string): string[] {
 export function assertNothingLeft(dir: string, namesBefore?: readonly string[], label = ''): void {
   const pre = label === '' ? '' : `${label}: `;
   assert.deepEqual(leftovers(dir), [], `${pre}temp/claim files left in ${dir}`);
-  if (namesBefore !== undefined) assert.deepEqual(listDir(dir), [...namesBefore].sort(), `${pre}the directory ${dir} gained or lost names`);
+  if (namesBefore !== undefined)
+    assert.deepEqual(listDir(dir), [...namesBefore].sort(), `${pre}the directory ${dir} gained or lost names`);
 }
 
 /** What a failure must look like. */
@@ -109,7 +123,8 @@ function checkError(e: unknown, expected: Expected, how: string): FsError {
   }
   assert.equal(e.code, expected.code, `${how} with ${e.code} instead of ${expected.code}: ${e.message}`);
   assert.equal(e.path, expected.path, `${how} naming path ${String(e.path)} instead of the target: ${e.message}`);
-  if (expected.syscall !== undefined) assert.equal(e.syscall, expected.syscall, `${how} with syscall ${e.syscall}: ${e.message}`);
+  if (expected.syscall !== undefined)
+    assert.equal(e.syscall, expected.syscall, `${how} with syscall ${e.syscall}: ${e.message}`);
   const target = expected.target ?? 'unchanged';
   assert.equal(e.target, target, `${how} saying the target is ${String(e.target)}, not ${target}: ${e.message}`);
   return e;
@@ -123,7 +138,10 @@ export async function rejectsWith(p: Promise<unknown>, expected: Expected): Prom
   } catch (e) {
     outcome = { ok: false, error: e };
   }
-  if (outcome.ok) assert.fail(`resolved (with ${String(outcome.value)}) instead of rejecting with ${expected.code} for ${expected.path}`);
+  if (outcome.ok)
+    assert.fail(
+      `resolved (with ${String(outcome.value)}) instead of rejecting with ${expected.code} for ${expected.path}`,
+    );
   return checkError(outcome.error, expected, 'rejected');
 }
 
@@ -155,8 +173,13 @@ export function fdGuard(): { check(label?: string): Promise<void> } {
       const describe = (list: number[]): string => list.map((n) => `${n}=${readLink(n)}`).join(', ');
       const extra = now.filter((n) => !before.includes(n));
       const missing = before.filter((n) => !now.includes(n));
-      if (later.join() === before.join()) assert.fail(`${pre}descriptors still open when the operation settled, closed only later: +[${describe(extra)}] -[${missing.join(', ')}]`);
-      assert.fail(`${pre}descriptor leak: +[${describe(later.filter((n) => !before.includes(n)))}] -[${before.filter((n) => !later.includes(n)).join(', ')}]`);
+      if (later.join() === before.join())
+        assert.fail(
+          `${pre}descriptors still open when the operation settled, closed only later: +[${describe(extra)}] -[${missing.join(', ')}]`,
+        );
+      assert.fail(
+        `${pre}descriptor leak: +[${describe(later.filter((n) => !before.includes(n)))}] -[${before.filter((n) => !later.includes(n)).join(', ')}]`,
+      );
     },
   };
 }
@@ -184,7 +207,13 @@ export class ReadOnlyDirBackend extends OsBackend {
 
   private refuse(syscall: string, ...paths: string[]): void {
     const hit = paths.find((p) => dirname(resolve(p)) === this.dir);
-    if (hit !== undefined) throw new FsError({ code: 'EROFS', syscall, path: hit, cause: new Error(`EROFS: read-only file system, ${syscall}`) });
+    if (hit !== undefined)
+      throw new FsError({
+        code: 'EROFS',
+        syscall,
+        path: hit,
+        cause: new Error(`EROFS: read-only file system, ${syscall}`),
+      });
   }
 
   private refused(syscall: string, ...paths: string[]): Promise<never> | undefined {
@@ -356,7 +385,10 @@ export function runChild(plan: ChildPlan, fdLimit?: number): Promise<ChildReport
   const importTsx = /--import[= ]tsx\b/.test(nodeOptions) ? [] : ['--import', 'tsx'];
   const argv = [process.execPath, ...importTsx, CHILD, JSON.stringify(plan)];
   // dash's `ulimit -n` sets the hard and the soft limit (Node raises its soft limit to the hard one).
-  const [cmd, args] = fdLimit === undefined ? [argv[0]!, argv.slice(1)] : ['sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, ...argv]];
+  const [cmd, args] =
+    fdLimit === undefined
+      ? [argv[0]!, argv.slice(1)]
+      : ['sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, ...argv]];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
     let out = '';

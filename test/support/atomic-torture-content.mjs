@@ -34,7 +34,9 @@ export function makeContent(id, length) {
   const body = out.subarray(HEADER);
   body.fill(sha256(`body:${id}`));
   const sum = sha256(body).toString('hex').slice(0, 32);
-  const header = `FKT1 ${length.toString(16).padStart(8, '0')} ${String(id).padEnd(16).slice(0, 16)} ${sum}`.padEnd(HEADER - 1) + '\n';
+  const header =
+    `FKT1 ${length.toString(16).padStart(8, '0')} ${String(id).padEnd(16).slice(0, 16)} ${sum}`.padEnd(HEADER - 1) +
+    '\n';
   out.write(header, 0, 'latin1');
   return out;
 }
@@ -53,7 +55,8 @@ export function randomLength(random = Math.random) {
 export function validate(bytes) {
   const length = bytes.length;
   if (length === 0) return { ok: false, reason: 'empty' };
-  if (length < HEADER) return tiny(length).equals(bytes) ? { ok: true, id: `tiny:${length}` } : { ok: false, reason: 'tiny' };
+  if (length < HEADER)
+    return tiny(length).equals(bytes) ? { ok: true, id: `tiny:${length}` } : { ok: false, reason: 'tiny' };
   const header = bytes.subarray(0, HEADER).toString('latin1');
   const m = /^FKT1 ([0-9a-f]{8}) (.{16}) ([0-9a-f]{32}) *\n$/.exec(header);
   if (m === null) return { ok: false, reason: 'header' };

@@ -25,7 +25,12 @@ let stop = false;
 function invalid(reason, bytes) {
   stats.invalid++;
   stats.reasons[reason] = (stats.reasons[reason] ?? 0) + 1;
-  if (stats.samples.length < 5) stats.samples.push({ reason, length: bytes?.length ?? -1, head: bytes === undefined ? '' : bytes.subarray(0, 40).toString('latin1') });
+  if (stats.samples.length < 5)
+    stats.samples.push({
+      reason,
+      length: bytes?.length ?? -1,
+      head: bytes === undefined ? '' : bytes.subarray(0, 40).toString('latin1'),
+    });
 }
 
 function readOnce() {

@@ -16,11 +16,17 @@ import { randomBytes } from 'node:crypto';
 import { makeContent, randomLength } from './atomic-torture-content.mjs';
 
 const [target, mode, durability, name] = process.argv.slice(2);
-if (target === undefined || name === undefined || !['atomic', 'naive', 'rename'].includes(mode) || !['full', 'file', 'none'].includes(durability)) {
+if (
+  target === undefined ||
+  name === undefined ||
+  !['atomic', 'naive', 'rename'].includes(mode) ||
+  !['full', 'file', 'none'].includes(durability)
+) {
   process.stderr.write('usage: atomic-torture-writer.mjs <target> <atomic|naive|rename> <full|file|none> <name>\n');
   process.exit(2);
 }
-const { atomicWrite } = mode === 'atomic' ? await import(new URL('../../dist/atomic/atomic-write.js', import.meta.url).href) : {};
+const { atomicWrite } =
+  mode === 'atomic' ? await import(new URL('../../dist/atomic/atomic-write.js', import.meta.url).href) : {};
 if (mode === 'atomic' && process.env.FDKEEPER_TORTURE_WORKER === '1') {
   // Writes on a replace worker from the first one on (the parent sets this for every other writer).
   const pool = await import(new URL('../../dist/atomic/worker-pool.js', import.meta.url).href);
@@ -33,7 +39,10 @@ for (let n = 0; ; n++) {
   const content = makeContent(`${name}-${n.toString(36)}`, randomLength());
   if (mode === 'atomic') await atomicWrite(target, content, { durability });
   else if (mode === 'rename') {
-    const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid.toString(36)}-${randomBytes(6).toString('hex')}.fdkeeper-tmp`);
+    const temp = path.join(
+      path.dirname(target),
+      `.${path.basename(target)}.${process.pid.toString(36)}-${randomBytes(6).toString('hex')}.fdkeeper-tmp`,
+    );
     fs.writeFileSync(temp, content, { flag: 'wx' });
     fs.renameSync(temp, target);
   } else fs.writeFileSync(target, content);

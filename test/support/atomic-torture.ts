@@ -105,7 +105,10 @@ export function assertDistFresh(): void {
   visit('src/atomic');
   visit('src/backend');
   visit('src/table');
-  if (stale.length > 0) throw new Error(`dist/ is older than ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? '…' : ''}: run \`npm run build\` first (the torture children run the built library)`);
+  if (stale.length > 0)
+    throw new Error(
+      `dist/ is older than ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? '…' : ''}: run \`npm run build\` first (the torture children run the built library)`,
+    );
 }
 
 /** Whether a process with this pid exists (signal 0). */
@@ -130,7 +133,10 @@ function emptyStats(): ReaderStats {
 
 /** Starts a reader; resolves its stats once `stop()` ended its stdin. */
 function startReader(target: string, nice: number): { ready: Promise<void>; stop: () => Promise<ReaderStats> } {
-  const child = spawn(process.execPath, [READER, target, String(nice)], { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv() });
+  const child = spawn(process.execPath, [READER, target, String(nice)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: childEnv(),
+  });
   let out = '';
   let err = '';
   let markReady: () => void = () => undefined;
@@ -209,7 +215,11 @@ export async function torture(options: TortureOptions): Promise<TortureResult> {
       spawns++;
       // Every other writer runs its writes on a replace worker from the first one (src/atomic/worker-pool.ts).
       const env = spawns % 2 === 0 ? { ...childEnv(), FDKEEPER_TORTURE_WORKER: '1' } : childEnv();
-      const child = spawn(process.execPath, [WRITER, target, options.mode, durability, `w${slot}.${spawns.toString(36)}`], { stdio: ['ignore', 'pipe', 'pipe'], env });
+      const child = spawn(
+        process.execPath,
+        [WRITER, target, options.mode, durability, `w${slot}.${spawns.toString(36)}`],
+        { stdio: ['ignore', 'pipe', 'pipe'], env },
+      );
       live.add(child);
       let err = '';
       let killedByUs = false;
@@ -281,7 +291,10 @@ export async function torture(options: TortureOptions): Promise<TortureResult> {
     }
     if (reusedPids.length > 0) await cleanupTemps(dir, { olderThanMs: 0 });
   }
-  const leftover = fs.readdirSync(dir).filter((n) => n !== 'target' && !reusedPids.includes(n)).sort();
+  const leftover = fs
+    .readdirSync(dir)
+    .filter((n) => n !== 'target' && !reusedPids.includes(n))
+    .sort();
   let targetState: string;
   try {
     const v = validate(fs.readFileSync(target));
@@ -291,5 +304,19 @@ export async function torture(options: TortureOptions): Promise<TortureResult> {
   }
   const clean = writerErrors.length === 0 && stats.invalid === 0 && leftover.length === 0 && targetState === 'ok';
   if (clean || options.mode !== 'atomic') fs.rmSync(dir, { recursive: true, force: true });
-  return { dir, kills, spawns, writes, writerErrors, readers: stats, ms, cleanedDuringRun, cleanedLive, cleanedAtEnd, reusedPids, leftover, target: targetState };
+  return {
+    dir,
+    kills,
+    spawns,
+    writes,
+    writerErrors,
+    readers: stats,
+    ms,
+    cleanedDuringRun,
+    cleanedLive,
+    cleanedAtEnd,
+    reusedPids,
+    leftover,
+    target: targetState,
+  };
 }

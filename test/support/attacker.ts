@@ -25,7 +25,10 @@ export interface Attacker {
   readonly uid: number;
   readonly gid: number;
   /** Runs `argv` as the attacker (setpriv: real and effective uid/gid, no supplementary groups). */
-  run(argv: readonly string[], options?: { input?: string | Buffer; cwd?: string; timeoutMs?: number }): SpawnSyncReturns<Buffer>;
+  run(
+    argv: readonly string[],
+    options?: { input?: string | Buffer; cwd?: string; timeoutMs?: number },
+  ): SpawnSyncReturns<Buffer>;
   /** Runs a `sh -c` script as the attacker and throws if it fails. */
   sh(script: string): string;
 }
@@ -42,7 +45,11 @@ function ensureAttacker(): Attacker | undefined {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return undefined;
   if (spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status !== 0) return undefined;
   if (idOf('-u', ATTACKER_NAME) === undefined) {
-    const r = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', '--user-group', ATTACKER_NAME], { stdio: 'ignore' });
+    const r = spawnSync(
+      'useradd',
+      ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', '--user-group', ATTACKER_NAME],
+      { stdio: 'ignore' },
+    );
     // Another test process may have created it at the same moment: only the id lookup decides.
     if (r.status !== 0 && idOf('-u', ATTACKER_NAME) === undefined) return undefined;
   }
@@ -51,7 +58,11 @@ function ensureAttacker(): Attacker | undefined {
   if (uid === undefined || gid === undefined) return undefined;
   const prefix = ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--'];
   const run: Attacker['run'] = (argv, options = {}) =>
-    spawnSync(prefix[0]!, [...prefix.slice(1), ...argv], { input: options.input, cwd: options.cwd ?? '/', timeout: options.timeoutMs ?? 30_000 });
+    spawnSync(prefix[0]!, [...prefix.slice(1), ...argv], {
+      input: options.input,
+      cwd: options.cwd ?? '/',
+      timeout: options.timeoutMs ?? 30_000,
+    });
   return {
     name: ATTACKER_NAME,
     uid,
@@ -78,7 +89,9 @@ export function sharedStickyDir(prefix = 'fdk-shared-'): string {
   const dir = path.join(base, 'shared');
   fs.mkdirSync(dir);
   fs.chmodSync(dir, 0o1777);
-  process.on('exit', () => { fs.rmSync(base, { recursive: true, force: true }); });
+  process.on('exit', () => {
+    fs.rmSync(base, { recursive: true, force: true });
+  });
   return dir;
 }
 
@@ -131,5 +144,7 @@ export function ownerOf(p: string): number {
 
 /** `execFileSync` as the attacker, for readability in tests: returns stdout as text. */
 export function asAttacker(a: Attacker, file: string, args: readonly string[] = []): string {
-  return execFileSync('setpriv', [`--reuid=${a.uid}`, `--regid=${a.gid}`, '--clear-groups', '--', file, ...args], { encoding: 'utf8' });
+  return execFileSync('setpriv', [`--reuid=${a.uid}`, `--regid=${a.gid}`, '--clear-groups', '--', file, ...args], {
+    encoding: 'utf8',
+  });
 }

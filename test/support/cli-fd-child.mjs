@@ -18,7 +18,15 @@ const opened = [];
 const logPath = path.join(dir, 'a.log');
 const appendFd = fs.openSync(logPath, 'a');
 fs.writeSync(appendFd, 'hello world\n'); // offset 12
-opened.push({ fd: appendFd, kind: 'file', path: logPath, pos: 12, size: 12, access: 'write', flags: ['O_APPEND', 'O_CLOEXEC'] });
+opened.push({
+  fd: appendFd,
+  kind: 'file',
+  path: logPath,
+  pos: 12,
+  size: 12,
+  access: 'write',
+  flags: ['O_APPEND', 'O_CLOEXEC'],
+});
 const readFd = fs.openSync(logPath, 'r');
 fs.readSync(readFd, Buffer.alloc(5), 0, 5, null); // offset 5
 opened.push({ fd: readFd, kind: 'file', path: logPath, pos: 5, size: 12, access: 'read', flags: ['O_CLOEXEC'] });
@@ -27,12 +35,30 @@ const gonePath = path.join(dir, 'gone.log');
 const goneFd = fs.openSync(gonePath, 'w');
 fs.writeSync(goneFd, Buffer.alloc(5000, 120));
 fs.unlinkSync(gonePath);
-opened.push({ fd: goneFd, kind: 'file', path: gonePath, deleted: true, pos: 5000, size: 5000, access: 'write', flags: ['O_CLOEXEC'] });
+opened.push({
+  fd: goneFd,
+  kind: 'file',
+  path: gonePath,
+  deleted: true,
+  pos: 5000,
+  size: 5000,
+  access: 'write',
+  flags: ['O_CLOEXEC'],
+});
 
 // A live file whose name ends like the kernel's marker: only the link count tells them apart.
 const trickPath = path.join(dir, 'live (deleted)');
 const trickFd = fs.openSync(trickPath, 'w');
-opened.push({ fd: trickFd, kind: 'file', path: trickPath, deleted: false, pos: 0, size: 0, access: 'write', flags: ['O_CLOEXEC'] });
+opened.push({
+  fd: trickFd,
+  kind: 'file',
+  path: trickPath,
+  deleted: false,
+  pos: 0,
+  size: 0,
+  access: 'write',
+  flags: ['O_CLOEXEC'],
+});
 
 const dirFd = fs.openSync(dir, 'r');
 opened.push({ fd: dirFd, kind: 'dir', path: dir, pos: 0, access: 'read', flags: ['O_CLOEXEC'] });
@@ -62,16 +88,30 @@ server.listen(0, '127.0.0.1', () => {
   server.once('connection', (accepted) => {
     // Give the client's connect callback a turn, then report.
     setImmediate(() => {
-      opened.push({ fd: server._handle.fd, kind: 'socket', socket: { protocol: 'tcp', local: `127.0.0.1:${port}`, remote: null, state: 'LISTEN' } });
+      opened.push({
+        fd: server._handle.fd,
+        kind: 'socket',
+        socket: { protocol: 'tcp', local: `127.0.0.1:${port}`, remote: null, state: 'LISTEN' },
+      });
       opened.push({
         fd: client._handle.fd,
         kind: 'socket',
-        socket: { protocol: 'tcp', local: `127.0.0.1:${client.localPort}`, remote: `127.0.0.1:${port}`, state: 'ESTABLISHED' },
+        socket: {
+          protocol: 'tcp',
+          local: `127.0.0.1:${client.localPort}`,
+          remote: `127.0.0.1:${port}`,
+          state: 'ESTABLISHED',
+        },
       });
       opened.push({
         fd: accepted._handle.fd,
         kind: 'socket',
-        socket: { protocol: 'tcp', local: `127.0.0.1:${port}`, remote: `127.0.0.1:${accepted.remotePort}`, state: 'ESTABLISHED' },
+        socket: {
+          protocol: 'tcp',
+          local: `127.0.0.1:${port}`,
+          remote: `127.0.0.1:${accepted.remotePort}`,
+          state: 'ESTABLISHED',
+        },
       });
       process.stdout.write(JSON.stringify({ pid: process.pid, opened, fds: probeFds() }) + '\n');
       if (leakMs !== undefined) {

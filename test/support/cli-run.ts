@@ -60,7 +60,8 @@ function cliRootFor(uid: number): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-cli-copy-'));
   fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
-  for (const pkg of ['commander', 'picocolors']) fs.cpSync(path.join(ROOT, 'node_modules', pkg), path.join(dir, 'node_modules', pkg), { recursive: true });
+  for (const pkg of ['commander', 'picocolors'])
+    fs.cpSync(path.join(ROOT, 'node_modules', pkg), path.join(dir, 'node_modules', pkg), { recursive: true });
   fs.chmodSync(dir, 0o755); // mkdtemp makes it 0700
   process.on('exit', () => {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -70,7 +71,10 @@ function cliRootFor(uid: number): string {
 }
 
 /** The command and argument vector that starts the CLI with `args`. */
-export function cliCommand(args: readonly string[], options: Pick<CliOptions, 'asUid' | 'nodeArgs'> = {}): [string, string[]] {
+export function cliCommand(
+  args: readonly string[],
+  options: Pick<CliOptions, 'asUid' | 'nodeArgs'> = {},
+): [string, string[]] {
   const node = [...(options.nodeArgs ?? []), '--import', TSX, CLI_MAIN, ...args];
   if (options.asUid === undefined) return [process.execPath, node];
   const root = cliRootFor(options.asUid);
@@ -87,7 +91,11 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     // own context variables.
     delete env['NODE_TEST_CONTEXT'];
     delete env['NODE_OPTIONS'];
-    const child = spawn(cmd, argv, { cwd: options.cwd ?? (options.asUid === undefined ? ROOT : os.tmpdir()), env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, argv, {
+      cwd: options.cwd ?? (options.asUid === undefined ? ROOT : os.tmpdir()),
+      env,
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (b: Buffer) => {
@@ -110,4 +118,6 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
 
 /** Whether `setpriv` can switch to `nobody` here (root on Linux with util-linux). */
 export const canSwitchUser: boolean =
-  process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
+  process.platform === 'linux' &&
+  process.getuid?.() === 0 &&
+  spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;

@@ -21,7 +21,8 @@ export function toDraft07(schema: unknown, at = '$'): unknown {
   if (Array.isArray(schema)) return schema.map((s, i) => toDraft07(s, `${at}[${i}]`));
   if (typeof schema !== 'object' || schema === null) return schema;
   const obj = schema as Schema;
-  if (typeof obj['$ref'] === 'string' && Object.keys(obj).some((k) => !REF_SIBLINGS.has(k))) throw new Error(`${at}: $ref with sibling keywords means different things in draft-07 and 2020-12`);
+  if (typeof obj['$ref'] === 'string' && Object.keys(obj).some((k) => !REF_SIBLINGS.has(k)))
+    throw new Error(`${at}: $ref with sibling keywords means different things in draft-07 and 2020-12`);
   if (Array.isArray(obj['items'])) throw new Error(`${at}: the array form of items is prefixItems in 2020-12`);
   const out: Schema = {};
   for (const [key, value] of Object.entries(obj)) {

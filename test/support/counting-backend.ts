@@ -59,9 +59,12 @@ export function countingBackend(): CountingBackend {
         }
         if (outer && method === 'reserveAtSync' && result === true) created.push(args[0] as number);
         if (outer && method === 'open' && result instanceof Promise) {
-          void (result as Promise<unknown>).then((fd) => {
-            if (typeof fd === 'number') created.push(fd);
-          }, () => undefined);
+          void (result as Promise<unknown>).then(
+            (fd) => {
+              if (typeof fd === 'number') created.push(fd);
+            },
+            () => undefined,
+          );
         }
         return result;
       };

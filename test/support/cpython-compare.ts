@@ -36,7 +36,8 @@ export function runPython(seqs: readonly Sequence[], root: string): Promise<() =
     child.on('error', reject);
     child.on('exit', resolve);
   }).then((code) => {
-    if (code !== 0) throw new Error(`cpython-runner.py exited with ${String(code)}: ${fs.readFileSync(errors, 'utf8')}`);
+    if (code !== 0)
+      throw new Error(`cpython-runner.py exited with ${String(code)}: ${fs.readFileSync(errors, 'utf8')}`);
     return (): Outcome[] => JSON.parse(fs.readFileSync(output, 'utf8')) as Outcome[];
   });
 }
@@ -145,7 +146,8 @@ export const UNDEFINED_STOPS: readonly KnownBug[] = [
       const open = handleOpen(c.seq, op[1]);
       if (open === undefined || open[2].includes('b') || open[3].errors !== 'strict') return false;
       const failed = (s: unknown): boolean => isDeepStrictEqual(s, { e: 'EILSEQ' });
-      const answered = (s: unknown): boolean => typeof s === 'object' && s !== null && 'v' in s && typeof (s).v === 'string';
+      const answered = (s: unknown): boolean =>
+        typeof s === 'object' && s !== null && 'v' in s && typeof s.v === 'string';
       return (failed(c.d.py) && answered(c.d.fk)) || (failed(c.d.fk) && answered(c.d.py));
     },
   },
@@ -161,7 +163,11 @@ export function classify(c: DivergenceContext): KnownBug | undefined {
  * Compares one sequence. `passed` lists the known bugs the comparison went on past ({@link KnownBug.continues});
  * `stop` is where it ended early: a divergence with its classification (undefined `known`: a failure).
  */
-export function check(seq: Sequence, py: Outcome, fk: FdkeeperOutcome): { passed: KnownBug[]; stop: { d: Divergence; known: KnownBug | undefined } | undefined } {
+export function check(
+  seq: Sequence,
+  py: Outcome,
+  fk: FdkeeperOutcome,
+): { passed: KnownBug[]; stop: { d: Divergence; known: KnownBug | undefined } | undefined } {
   const passed: KnownBug[] = [];
   let from = 0;
   for (;;) {
@@ -185,8 +191,12 @@ function creates(op: Op): boolean {
  * diverges unexplained at an op of the same kind. Ops that make handles are kept (removing one would
  * renumber the handles after it).
  */
-export async function shrink(seq: Sequence, d: Divergence, rounds = 25): Promise<{ seq: Sequence; d: Divergence; py: Outcome; fk: FdkeeperOutcome }> {
-  const kindOf = (s: Sequence, x: Divergence): string => (x.step === 'files' ? 'files' : ((s.ops[x.step] as Op)[0]));
+export async function shrink(
+  seq: Sequence,
+  d: Divergence,
+  rounds = 25,
+): Promise<{ seq: Sequence; d: Divergence; py: Outcome; fk: FdkeeperOutcome }> {
+  const kindOf = (s: Sequence, x: Divergence): string => (x.step === 'files' ? 'files' : (s.ops[x.step] as Op)[0]);
   const kind = kindOf(seq, d);
   let best = { ...seq, ops: d.step === 'files' ? seq.ops : seq.ops.slice(0, d.step + 1) };
   let bestRun = await runBoth([best]);
@@ -224,14 +234,21 @@ export async function shrink(seq: Sequence, d: Divergence, rounds = 25): Promise
 
 /** A readable report: the seed, the repro as Python lines with both sides' results, and the divergence. */
 export function formatDivergence(seq: Sequence, d: Divergence, py: Outcome, fk: Outcome): string {
-  const show = (s: Step | undefined): string => (s === undefined ? '—' : 'v' in s ? JSON.stringify(s.v) : `error ${s.e}`);
+  const show = (s: Step | undefined): string =>
+    s === undefined ? '—' : 'v' in s ? JSON.stringify(s.v) : `error ${s.e}`;
   const lines = [
     `seed ${seq.seed} (replay: FDKEEPER_PYDIFF_SEED=${seq.seed}), level ${seq.level}, fdkeeper ${seq.api} API`,
-    `initial files: ${Object.entries(seq.init).map(([k, v]) => `${k}=${JSON.stringify(Buffer.from(v, 'hex').toString('latin1'))}`).join(', ') || 'none'}`,
+    `initial files: ${
+      Object.entries(seq.init)
+        .map(([k, v]) => `${k}=${JSON.stringify(Buffer.from(v, 'hex').toString('latin1'))}`)
+        .join(', ') || 'none'
+    }`,
   ];
   seq.ops.forEach((op, i) => {
     const mark = d.step === i ? '>>' : '  ';
-    lines.push(`${mark} ${String(i).padStart(2)}  ${renderOp(seq, op, i).padEnd(48)}  py: ${show(py.steps[i])}  fdkeeper: ${show(fk.steps[i])}`);
+    lines.push(
+      `${mark} ${String(i).padStart(2)}  ${renderOp(seq, op, i).padEnd(48)}  py: ${show(py.steps[i])}  fdkeeper: ${show(fk.steps[i])}`,
+    );
   });
   if (d.step === 'files') {
     for (const name of seq.files) {

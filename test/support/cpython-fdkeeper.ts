@@ -116,7 +116,12 @@ export async function runFdkeeper(seq: Sequence, dir: string): Promise<FdkeeperO
   return { ...out, files, interfered };
 }
 
-async function runOs(seq: Sequence, dir: string, table: FileTable, base: number): Promise<Omit<FdkeeperOutcome, 'files' | 'interfered'>> {
+async function runOs(
+  seq: Sequence,
+  dir: string,
+  table: FileTable,
+  base: number,
+): Promise<Omit<FdkeeperOutcome, 'files' | 'interfered'>> {
   const fds: number[] = [];
   const steps: Step[] = [];
   const p = seq.api === 'promise';
@@ -161,7 +166,9 @@ async function runOs(seq: Sequence, dir: string, table: FileTable, base: number)
       case 'pwrite': {
         const data = Buffer.from(op[2], 'hex');
         const pos = op[0] === 'pwrite' ? op[3] : null;
-        return p ? table.write(fd(op[1]), data, 0, data.length, pos) : table.writeSync(fd(op[1]), data, 0, data.length, pos);
+        return p
+          ? table.write(fd(op[1]), data, 0, data.length, pos)
+          : table.writeSync(fd(op[1]), data, 0, data.length, pos);
       }
       case 'lseek':
         return table.seekSync(fd(op[1]), op[2], op[3]);
@@ -181,7 +188,11 @@ async function runOs(seq: Sequence, dir: string, table: FileTable, base: number)
   }
 }
 
-async function runIo(seq: Sequence, dir: string, table: FileTable): Promise<Omit<FdkeeperOutcome, 'files' | 'interfered'>> {
+async function runIo(
+  seq: Sequence,
+  dir: string,
+  table: FileTable,
+): Promise<Omit<FdkeeperOutcome, 'files' | 'interfered'>> {
   const files: (AnyFile | undefined)[] = [];
   const steps: Step[] = [];
   const p = seq.api === 'promise';

@@ -160,7 +160,19 @@ function osOps(r: Rng, maxOps: number): Op[] {
     handles++;
   }
   while (ops.length < n) {
-    const kind = r.weighted({ open: 10, close: 7, read: 12, write: 13, lseek: 8, pread: 5, pwrite: 5, ftruncate: 4, fstat: 4, dup: 7, dup2: 6 });
+    const kind = r.weighted({
+      open: 10,
+      close: 7,
+      read: 12,
+      write: 13,
+      lseek: 8,
+      pread: 5,
+      pwrite: 5,
+      ftruncate: 4,
+      fstat: 4,
+      dup: 7,
+      dup2: 6,
+    });
     if (kind === 'open') {
       ops.push(['open', pickFile(r), r.pick(OS_FLAGS)]);
       handles++;
@@ -255,13 +267,33 @@ function ioOps(r: Rng, maxOps: number): Op[] {
       if (mode.startsWith('w') && o.buffered && o.readSince) o.stale = true;
     }
     ops.push(['ioopen', file, mode, opts]);
-    hs.push({ file, buffered: opts.buffering !== 0, closed: false, dirty: false, readSince: false, textRead: false, stale: false, text: !binary, append: mode.startsWith('a') });
+    hs.push({
+      file,
+      buffered: opts.buffering !== 0,
+      closed: false,
+      dirty: false,
+      readSince: false,
+      textRead: false,
+      stale: false,
+      text: !binary,
+      append: mode.startsWith('a'),
+    });
   };
   const n = r.int(4, maxOps);
   const first = r.int(1, 3);
   for (let i = 0; i < first; i++) open();
   while (ops.length < n) {
-    const kind = r.weighted({ open: 8, read: 14, readline: 10, write: 16, seek: 8, tell: 8, truncate: 4, flush: 4, close: 5 });
+    const kind = r.weighted({
+      open: 8,
+      read: 14,
+      readline: 10,
+      write: 16,
+      seek: 8,
+      tell: 8,
+      truncate: 4,
+      flush: 4,
+      close: 5,
+    });
     if (kind === 'open') {
       open();
       continue;
@@ -322,7 +354,7 @@ function ioOps(r: Rng, maxOps: number): Op[] {
         // text seek by a nonzero amount from the current position or the end) changes nothing. A text
         // seek(0, 1) is tell(): fdkeeper does not flush for it, and CPython's cookie may need re-decoding
         // (N2), so it does not stand for G3's seek either.
-        const sure = hd.text ? whence === 0 ? off >= 0 : off === 0 : off >= 0 || whence === 1;
+        const sure = hd.text ? (whence === 0 ? off >= 0 : off === 0) : off >= 0 || whence === 1;
         if (sure && !(hd.text && whence === 1)) {
           hd.dirty = false;
           hd.textRead = false;
@@ -358,7 +390,8 @@ function ioOps(r: Rng, maxOps: number): Op[] {
 
 /** Renders one op as the Python line that runs it (the repro printed with a divergence). */
 export function renderOp(seq: Sequence, op: Op, index: number): string {
-  const py = (x: string | number | null | undefined): string => (x === null ? 'None' : typeof x === 'string' ? pyStr(x) : String(x));
+  const py = (x: string | number | null | undefined): string =>
+    x === null ? 'None' : typeof x === 'string' ? pyStr(x) : String(x);
   const hx = (hex: string): string => pyBytes(hex);
   const fdName = (h: number): string => `fd${h}`;
   const fName = (h: number): string => `f${h}`;
@@ -372,7 +405,9 @@ export function renderOp(seq: Sequence, op: Op, index: number): string {
       return `${fdName(handle)} = os.open(${py(op[1])}, ${op[2]})`;
     case 'ioopen': {
       const o: Record<string, string | number | null | undefined> = { ...op[3] };
-      const kw = Object.entries(o).map(([k, v]) => `, ${k}=${py(v)}`).join('');
+      const kw = Object.entries(o)
+        .map(([k, v]) => `, ${k}=${py(v)}`)
+        .join('');
       return `${fName(handle)} = open(${py(op[1])}, ${py(op[2])}${kw})`;
     }
     case 'dup':
@@ -384,7 +419,9 @@ export function renderOp(seq: Sequence, op: Op, index: number): string {
     case 'read':
       return seq.level === 'os' ? `os.read(${fdName(op[1])}, ${op[2]})` : `${fName(op[1])}.read(${op[2]})`;
     case 'write':
-      return seq.level === 'os' ? `os.write(${fdName(op[1])}, ${hx(op[2])})` : `${fName(op[1])}.write(${isTextWrite(seq, op[1]) ? py(op[2]) : hx(op[2])})`;
+      return seq.level === 'os'
+        ? `os.write(${fdName(op[1])}, ${hx(op[2])})`
+        : `${fName(op[1])}.write(${isTextWrite(seq, op[1]) ? py(op[2]) : hx(op[2])})`;
     case 'lseek':
       return `os.lseek(${fdName(op[1])}, ${op[2]}, ${op[3]})`;
     case 'pread':
@@ -429,10 +466,12 @@ export function handleOpen(seq: Sequence, h: number): Extract<Op, ['ioopen', ...
 }
 
 function pyStr(s: string): string {
-  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).replace(/(\\ud[89ab][0-9a-f]{2})(\\ud[c-f][0-9a-f]{2})/g, (_m, hi: string, lo: string) => {
-    const cp = String.fromCharCode(parseInt(hi.slice(2), 16), parseInt(lo.slice(2), 16)).codePointAt(0) ?? 0;
-    return `\\U${cp.toString(16).padStart(8, '0')}`;
-  });
+  return JSON.stringify(s)
+    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/(\\ud[89ab][0-9a-f]{2})(\\ud[c-f][0-9a-f]{2})/g, (_m, hi: string, lo: string) => {
+      const cp = String.fromCharCode(parseInt(hi.slice(2), 16), parseInt(lo.slice(2), 16)).codePointAt(0) ?? 0;
+      return `\\U${cp.toString(16).padStart(8, '0')}`;
+    });
 }
 
 function pyBytes(hex: string): string {

@@ -113,6 +113,20 @@ if (mode === 'table' || mode === 'table-outside' || mode === 'table-deadline') {
 }
 
 for (const fd of hogs.splice(0)) fs.closeSync(fd);
-const limit = fs.readFileSync('/proc/self/limits', 'latin1').split('\n').find((l) => l.startsWith('Max open files')) ?? '?';
-const result: ChildResult = { mode, limit, succeeded, failed, codes, emfileFromOs, maxHeld, ms: Date.now() - started, firstMessage };
+const limit =
+  fs
+    .readFileSync('/proc/self/limits', 'latin1')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files')) ?? '?';
+const result: ChildResult = {
+  mode,
+  limit,
+  succeeded,
+  failed,
+  codes,
+  emfileFromOs,
+  maxHeld,
+  ms: Date.now() - started,
+  firstMessage,
+};
 process.stdout.write(JSON.stringify(result) + '\n');

@@ -56,7 +56,8 @@ if (se === 'after') await loadSignalExit();
 
 if (naive) {
   // The naive implementation: nobody flushes at exit (fdkeeper's hooks removed, default signal actions).
-  for (const ev of ['exit', 'beforeExit', 'uncaughtExceptionMonitor', 'SIGINT', 'SIGTERM', 'SIGHUP']) process.removeAllListeners(ev);
+  for (const ev of ['exit', 'beforeExit', 'uncaughtExceptionMonitor', 'SIGINT', 'SIGTERM', 'SIGHUP'])
+    process.removeAllListeners(ev);
 }
 
 function faultyTable(lib, out) {

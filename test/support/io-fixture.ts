@@ -11,7 +11,15 @@ import { FileTable } from '../../src/table/file-table.js';
  * A fresh temporary directory and a fresh FileTable for one test file. After each test the table must
  * be empty (nothing leaked); whatever a failing test left open is closed so the next test starts clean.
  */
-export function ioFixture(prefix: string, table: FileTable = new FileTable()): { table: FileTable; dir: string; file: (name: string, content?: string | Uint8Array) => string; read: (p: string) => Buffer } {
+export function ioFixture(
+  prefix: string,
+  table: FileTable = new FileTable(),
+): {
+  table: FileTable;
+  dir: string;
+  file: (name: string, content?: string | Uint8Array) => string;
+  read: (p: string) => Buffer;
+} {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `fdkeeper-${prefix}-`));
   let n = 0;
   test.afterEach(() => {
@@ -56,7 +64,11 @@ export function throwsFs(fn: () => unknown, code: string, message?: RegExp | str
 }
 
 /** Asserts that `p` rejects with an FsError with `code`, and (if given) a message matching `message`. */
-export async function rejectsFs(p: Promise<unknown> | (() => Promise<unknown>), code: string, message?: RegExp | string): Promise<FsError> {
+export async function rejectsFs(
+  p: Promise<unknown> | (() => Promise<unknown>),
+  code: string,
+  message?: RegExp | string,
+): Promise<FsError> {
   let caught: unknown;
   try {
     await (typeof p === 'function' ? p() : p);
@@ -70,7 +82,11 @@ export async function rejectsFs(p: Promise<unknown> | (() => Promise<unknown>), 
  * Asserts that every promise method in `calls` rejects (never throws synchronously) with an FsError with
  * `code` whose message matches `message`: a promise API reports failure through its promise.
  */
-export async function allRejectFs(calls: readonly (readonly [string, () => Promise<unknown>])[], code: string, message: RegExp | string): Promise<void> {
+export async function allRejectFs(
+  calls: readonly (readonly [string, () => Promise<unknown>])[],
+  code: string,
+  message: RegExp | string,
+): Promise<void> {
   for (const [name, call] of calls) {
     let pr: Promise<unknown>;
     try {
@@ -79,16 +95,27 @@ export async function allRejectFs(calls: readonly (readonly [string, () => Promi
       assert.fail(`${name}() threw synchronously instead of rejecting: ${String(e)}`);
     }
     const e = await rejectsFs(pr, code);
-    if (typeof message === 'string') assert.ok(e.message.includes(message), `${name}: message ${JSON.stringify(e.message)} should contain ${JSON.stringify(message)}`);
+    if (typeof message === 'string')
+      assert.ok(
+        e.message.includes(message),
+        `${name}: message ${JSON.stringify(e.message)} should contain ${JSON.stringify(message)}`,
+      );
     else assert.match(e.message, message, name);
   }
 }
 
 function checkFsError(caught: unknown, code: string, message: RegExp | string | undefined): FsError {
   assert.ok(caught !== undefined, `expected an FsError ${code}, but nothing was thrown`);
-  assert.ok(caught instanceof FsError, `expected an FsError ${code}, got ${caught instanceof Error ? caught.stack ?? caught.message : JSON.stringify(caught)}`);
+  assert.ok(
+    caught instanceof FsError,
+    `expected an FsError ${code}, got ${caught instanceof Error ? (caught.stack ?? caught.message) : JSON.stringify(caught)}`,
+  );
   assert.equal(caught.code, code, caught.message);
-  if (typeof message === 'string') assert.ok(caught.message.includes(message), `message ${JSON.stringify(caught.message)} should contain ${JSON.stringify(message)}`);
+  if (typeof message === 'string')
+    assert.ok(
+      caught.message.includes(message),
+      `message ${JSON.stringify(caught.message)} should contain ${JSON.stringify(message)}`,
+    );
   else if (message !== undefined) assert.match(caught.message, message);
   return caught;
 }

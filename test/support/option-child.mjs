@@ -42,7 +42,9 @@ async function call(api, option, v, dir) {
     case 'atomicWrite':
     case 'atomicWriteSync': {
       fs.writeFileSync(file, ORIGINAL);
-      const options = option.startsWith('chown.') ? { chown: { uid: 0, gid: 0, [option.slice(6)]: v } } : { [option]: v };
+      const options = option.startsWith('chown.')
+        ? { chown: { uid: 0, gid: 0, [option.slice(6)]: v } }
+        : { [option]: v };
       if (api === 'atomicWrite') await lib.atomicWrite(file, 'new content\n', options);
       else lib.atomicWriteSync(file, 'new content\n', options);
       return;

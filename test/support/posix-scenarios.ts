@@ -46,7 +46,8 @@ export const DEFAULT_UMASK = 0o022;
 export function describeError(e: unknown): Json {
   if (e instanceof Error) {
     const { code, syscall } = e as Error & { code?: unknown; syscall?: unknown };
-    if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return { error: code, syscall: typeof syscall === 'string' ? syscall : null };
+    if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code))
+      return { error: code, syscall: typeof syscall === 'string' ? syscall : null };
     return { threw: e.name, code: typeof code === 'string' ? code : null };
   }
   return { threw: typeof e };
@@ -97,7 +98,8 @@ export async function getAsync(fn: () => Promise<Json>): Promise<Json> {
 export function overriding(b: Backend, overrides: Partial<Backend>): Backend {
   return new Proxy(b, {
     get(target, prop): unknown {
-      if (Object.prototype.hasOwnProperty.call(overrides, prop)) return (overrides as Record<string | symbol, unknown>)[prop];
+      if (Object.prototype.hasOwnProperty.call(overrides, prop))
+        return (overrides as Record<string | symbol, unknown>)[prop];
       const value: unknown = Reflect.get(target, prop);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
@@ -123,11 +125,15 @@ export function statView(st: FileStat): Json {
   return view;
 }
 
-const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+const latin1 = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 
 /** A scenario's toolkit: paths under the root and short forms of the common calls. */
 class Fx {
-  constructor(readonly b: Backend, readonly root: string) {}
+  constructor(
+    readonly b: Backend,
+    readonly root: string,
+  ) {}
 
   /** The absolute path of `rel` under the root (`''` is the root itself). */
   p(rel: string): string {
@@ -223,7 +229,11 @@ const fx = (b: Backend, root: string): Fx => new Fx(b, root);
 const scenarios: Scenario[] = [];
 
 /** Registers a scenario. */
-function scenario(name: string, run: (x: Fx) => Observation | Promise<Observation>, options: { umask?: number; needsNonRoot?: boolean } = {}): void {
+function scenario(
+  name: string,
+  run: (x: Fx) => Observation | Promise<Observation>,
+  options: { umask?: number; needsNonRoot?: boolean } = {},
+): void {
   scenarios.push({ name, ...options, run: (b, root) => run(fx(b, root)) });
 }
 
@@ -250,8 +260,12 @@ scenario('fstat of an unlinked open file; fchmod and ftruncate still work on it'
   const before = x.fstat(fd);
   x.b.unlinkSync(x.p('f'));
   const after = x.fstat(fd);
-  const chmod = act(() => { x.b.fchmodSync(fd, 0o600); });
-  const truncate = act(() => { x.b.ftruncateSync(fd, 2); });
+  const chmod = act(() => {
+    x.b.fchmodSync(fd, 0o600);
+  });
+  const truncate = act(() => {
+    x.b.ftruncateSync(fd, 2);
+  });
   const final = x.fstat(fd);
   const content = x.readAll(fd, 0);
   x.b.closeSync(fd);
@@ -264,7 +278,9 @@ scenario('rename over a path while an fd is open on the old file', (x) => {
   const oldIno = x.ino('a');
   const newIno = x.ino('b');
   const fd = x.open('a', O.RDONLY);
-  const rename = act(() => { x.b.renameSync(x.p('b'), x.p('a')); });
+  const rename = act(() => {
+    x.b.renameSync(x.p('b'), x.p('a'));
+  });
   const viaFd = x.readAll(fd);
   const viaPath = x.cat('a');
   const fdStat = x.fstat(fd);
@@ -379,7 +395,14 @@ scenario('O_EXCL|O_CREAT on a dangling symlink is EEXIST; O_CREAT alone creates 
   const fd = x.open('dangling', O.WRONLY | O.CREAT, 0o600);
   x.write(fd, 'through the link');
   x.b.closeSync(fd);
-  return { excl, listingAfterExcl, listing: x.ls(), target: x.cat('target'), targetStat: x.lstat('target'), link: x.lstat('dangling') };
+  return {
+    excl,
+    listingAfterExcl,
+    listing: x.ls(),
+    target: x.cat('target'),
+    targetStat: x.lstat('target'),
+    link: x.lstat('dangling'),
+  };
 });
 
 scenario('O_TRUNC empties the file, also with O_RDONLY (Linux), and other fds see it', (x) => {
@@ -415,16 +438,22 @@ scenario('O_CREAT on an existing file keeps its mode and content; in a missing d
 scenario('ftruncate grow and shrink, then read; the offset stays where it was', (x) => {
   const fd = x.open('f', O.RDWR | O.CREAT);
   x.write(fd, 'abcdef');
-  const shrink = act(() => { x.b.ftruncateSync(fd, 3); });
+  const shrink = act(() => {
+    x.b.ftruncateSync(fd, 3);
+  });
   const afterShrink = x.fstat(fd);
   const readAtOldOffset = x.read(fd, 10);
-  const grow = act(() => { x.b.ftruncateSync(fd, 8); });
+  const grow = act(() => {
+    x.b.ftruncateSync(fd, 8);
+  });
   const afterGrow = x.fstat(fd);
   const grown = x.readAll(fd, 0);
   const offset = x.offset(fd);
   const writeAtOffset = x.write(fd, 'Z');
   const final = x.readAll(fd, 0);
-  const zero = act(() => { x.b.ftruncateSync(fd, 0); });
+  const zero = act(() => {
+    x.b.ftruncateSync(fd, 0);
+  });
   const empty = x.fstat(fd);
   x.b.closeSync(fd);
   return { shrink, afterShrink, readAtOldOffset, grow, afterGrow, grown, offset, writeAtOffset, final, zero, empty };
@@ -485,23 +514,40 @@ scenario('nlink after link and unlink; hard links share data', (x) => {
   x.write(fd, '+two');
   x.b.closeSync(fd);
   const viaH = x.cat('d/h');
-  const exists = act(() => { x.b.linkSync(x.p('g'), x.p('d/h')); });
-  const missing = act(() => { x.b.linkSync(x.p('nope'), x.p('z')); });
-  const intoMissingDir = act(() => { x.b.linkSync(x.p('g'), x.p('nodir/z')); });
+  const exists = act(() => {
+    x.b.linkSync(x.p('g'), x.p('d/h'));
+  });
+  const missing = act(() => {
+    x.b.linkSync(x.p('nope'), x.p('z'));
+  });
+  const intoMissingDir = act(() => {
+    x.b.linkSync(x.p('g'), x.p('nodir/z'));
+  });
   return { n1, n2, n3, sameInode, afterUnlink, viaH, exists, missing, intoMissingDir, listing: x.ls() };
 });
 
 scenario('link to a directory is EPERM', (x) => {
   x.b.mkdirSync(x.p('d'));
-  const link = act(() => { x.b.linkSync(x.p('d'), x.p('d2')); });
+  const link = act(() => {
+    x.b.linkSync(x.p('d'), x.p('d2'));
+  });
   return { link, listing: x.ls(), d: x.stat('d') };
 });
 
 scenario('link to a symlink links the symlink itself (link(2) does not follow)', (x) => {
   x.put('f', 'target');
   x.b.symlinkSync('f', x.p('s'));
-  const link = act(() => { x.b.linkSync(x.p('s'), x.p('s2')); });
-  return { link, s2: x.lstat('s2'), s: x.lstat('s'), f: x.stat('f'), readlink: get(() => x.b.readlinkSync(x.p('s2'))), content: x.cat('s2') };
+  const link = act(() => {
+    x.b.linkSync(x.p('s'), x.p('s2'));
+  });
+  return {
+    link,
+    s2: x.lstat('s2'),
+    s: x.lstat('s'),
+    f: x.stat('f'),
+    readlink: get(() => x.b.readlinkSync(x.p('s2'))),
+    content: x.cat('s2'),
+  };
 });
 
 scenario('directory nlink counts subdirectories', (x) => {
@@ -526,8 +572,12 @@ scenario('directory nlink counts subdirectories', (x) => {
 
 scenario('double close is EBADF', (x) => {
   const fd = x.open('f', O.WRONLY | O.CREAT);
-  const first = act(() => { x.b.closeSync(fd); });
-  const second = act(() => { x.b.closeSync(fd); });
+  const first = act(() => {
+    x.b.closeSync(fd);
+  });
+  const second = act(() => {
+    x.b.closeSync(fd);
+  });
   return { first, second };
 });
 
@@ -540,10 +590,18 @@ scenario('calls on a closed fd are EBADF', (x) => {
     pread: x.tryRead(fd, 3, 0),
     write: x.tryWrite(fd, 'z'),
     fstat: x.fstat(fd),
-    ftruncate: act(() => { x.b.ftruncateSync(fd, 0); }),
-    fsync: act(() => { x.b.fsyncSync(fd); }),
-    fdatasync: act(() => { x.b.fdatasyncSync(fd); }),
-    fchmod: act(() => { x.b.fchmodSync(fd, 0o600); }),
+    ftruncate: act(() => {
+      x.b.ftruncateSync(fd, 0);
+    }),
+    fsync: act(() => {
+      x.b.fsyncSync(fd);
+    }),
+    fdatasync: act(() => {
+      x.b.fdatasyncSync(fd);
+    }),
+    fchmod: act(() => {
+      x.b.fchmodSync(fd, 0o600);
+    }),
     content: x.cat('f'),
   };
 });
@@ -558,7 +616,13 @@ scenario('open returns the lowest free fd, reusing closed numbers', (x) => {
   x.b.closeSync(a);
   const e = x.open('a', O.RDONLY);
   const f = x.open('b', O.RDONLY);
-  const result = { ascending, dReusesB: d === b, eReusesA: e === a, fIsNewAboveC: f > c, distinct: new Set([c, d, e, f]).size === 4 };
+  const result = {
+    ascending,
+    dReusesB: d === b,
+    eReusesA: e === a,
+    fIsNewAboveC: f > c,
+    distinct: new Set([c, d, e, f]).size === 4,
+  };
   for (const n of [c, d, e, f]) x.b.closeSync(n);
   return result;
 });
@@ -576,7 +640,9 @@ scenario('EISDIR: open a directory for writing, read a directory fd', (x) => {
   const pread = x.tryRead(fd, 10, 0);
   const write = x.tryWrite(fd, 'x');
   const fstat = x.fstat(fd);
-  const ftruncate = act(() => { x.b.ftruncateSync(fd, 0); });
+  const ftruncate = act(() => {
+    x.b.ftruncateSync(fd, 0);
+  });
   x.b.closeSync(fd);
   return { wronly, rdwr, creat, trunc, read, pread, write, fstat, ftruncate };
 });
@@ -588,10 +654,16 @@ scenario('ENOTDIR: a path through a file', (x) => {
     create: get(() => x.open('f/x', O.WRONLY | O.CREAT) >= 0),
     stat: x.stat('f/x'),
     lstat: x.lstat('f/x'),
-    mkdir: act(() => { x.b.mkdirSync(x.p('f/x')); }),
-    unlink: act(() => { x.b.unlinkSync(x.p('f/x')); }),
+    mkdir: act(() => {
+      x.b.mkdirSync(x.p('f/x'));
+    }),
+    unlink: act(() => {
+      x.b.unlinkSync(x.p('f/x'));
+    }),
     readdir: x.ls('f'),
-    rmdir: act(() => { x.b.rmdirSync(x.p('f')); }),
+    rmdir: act(() => {
+      x.b.rmdirSync(x.p('f'));
+    }),
     listing: x.ls(),
   };
 });
@@ -602,13 +674,22 @@ scenario('ENOTDIR: a trailing slash on a file; EISDIR when creating with one', (
     open: get(() => x.open('f/', O.RDONLY) >= 0),
     stat: x.stat('f/'),
     lstat: x.lstat('f/'),
-    unlink: act(() => { x.b.unlinkSync(x.p('f/')); }),
-    renameFrom: act(() => { x.b.renameSync(x.p('f/'), x.p('g')); }),
-    renameToMissing: act(() => { x.b.renameSync(x.p('f'), x.p('g/')); }),
+    unlink: act(() => {
+      x.b.unlinkSync(x.p('f/'));
+    }),
+    renameFrom: act(() => {
+      x.b.renameSync(x.p('f/'), x.p('g'));
+    }),
+    renameToMissing: act(() => {
+      x.b.renameSync(x.p('f'), x.p('g/'));
+    }),
     createExisting: get(() => x.open('f/', O.WRONLY | O.CREAT) >= 0),
     createMissing: get(() => x.open('n/', O.WRONLY | O.CREAT) >= 0),
     createExclMissing: get(() => x.open('n/', O.WRONLY | O.CREAT | O.EXCL) >= 0),
-    createExclOnDir: get(() => { x.b.mkdirSync(x.p('d')); return x.open('d/', O.RDONLY | O.CREAT | O.EXCL) >= 0; }),
+    createExclOnDir: get(() => {
+      x.b.mkdirSync(x.p('d'));
+      return x.open('d/', O.RDONLY | O.CREAT | O.EXCL) >= 0;
+    }),
     createOnDir: get(() => x.open('d/', O.RDONLY | O.CREAT) >= 0),
     listing: x.ls(),
   };
@@ -628,7 +709,11 @@ scenario('O_DIRECTORY: ENOTDIR on a file, fine on a directory and a symlink to o
   const fd2 = x.open('sd', O.RDONLY | O.DIRECTORY);
   const viaLink = x.fstat(fd2);
   x.b.closeSync(fd2);
-  const withSlash = get(() => { const n = x.open('d/', O.RDONLY | O.DIRECTORY); x.b.closeSync(n); return true; });
+  const withSlash = get(() => {
+    const n = x.open('d/', O.RDONLY | O.DIRECTORY);
+    x.b.closeSync(n);
+    return true;
+  });
   return { onFile, onFileLink, onMissing, dirStat, viaLink, withSlash };
 });
 
@@ -638,13 +723,27 @@ scenario('rmdir on a file is ENOTDIR; rmdir of a missing dir, of "." and ".."', 
   x.b.mkdirSync(x.p('e'));
   x.b.symlinkSync('e', x.p('se'));
   return {
-    file: act(() => { x.b.rmdirSync(x.p('f')); }),
-    missing: act(() => { x.b.rmdirSync(x.p('missing')); }),
-    dot: act(() => { x.b.rmdirSync(x.p('d/.')); }),
-    dotdot: act(() => { x.b.rmdirSync(x.p('d/..')); }),
-    symlinkToDir: act(() => { x.b.rmdirSync(x.p('se')); }),
-    symlinkToDirSlash: act(() => { x.b.rmdirSync(x.p('se/')); }),
-    trailingSlash: act(() => { x.b.rmdirSync(x.p('d/')); }),
+    file: act(() => {
+      x.b.rmdirSync(x.p('f'));
+    }),
+    missing: act(() => {
+      x.b.rmdirSync(x.p('missing'));
+    }),
+    dot: act(() => {
+      x.b.rmdirSync(x.p('d/.'));
+    }),
+    dotdot: act(() => {
+      x.b.rmdirSync(x.p('d/..'));
+    }),
+    symlinkToDir: act(() => {
+      x.b.rmdirSync(x.p('se'));
+    }),
+    symlinkToDirSlash: act(() => {
+      x.b.rmdirSync(x.p('se/'));
+    }),
+    trailingSlash: act(() => {
+      x.b.rmdirSync(x.p('d/'));
+    }),
     listing: x.ls(),
   };
 });
@@ -654,11 +753,21 @@ scenario('unlink on a directory (EISDIR on Linux); unlink of a symlink to a dire
   x.put('d/f', 'x');
   x.b.symlinkSync('d', x.p('sd'));
   return {
-    dir: act(() => { x.b.unlinkSync(x.p('d')); }),
-    dirSlash: act(() => { x.b.unlinkSync(x.p('d/')); }),
-    symlinkSlash: act(() => { x.b.unlinkSync(x.p('sd/')); }),
-    symlink: act(() => { x.b.unlinkSync(x.p('sd')); }),
-    missing: act(() => { x.b.unlinkSync(x.p('missing')); }),
+    dir: act(() => {
+      x.b.unlinkSync(x.p('d'));
+    }),
+    dirSlash: act(() => {
+      x.b.unlinkSync(x.p('d/'));
+    }),
+    symlinkSlash: act(() => {
+      x.b.unlinkSync(x.p('sd/'));
+    }),
+    symlink: act(() => {
+      x.b.unlinkSync(x.p('sd'));
+    }),
+    missing: act(() => {
+      x.b.unlinkSync(x.p('missing'));
+    }),
     listing: x.ls(),
     inside: x.ls('d'),
   };
@@ -671,10 +780,16 @@ scenario('ENOTEMPTY: rmdir of a non-empty directory', (x) => {
   x.put('d/f', 'x');
   x.b.mkdirSync(x.p('e'));
   x.b.mkdirSync(x.p('e/sub'));
-  const withFile = act(() => { x.b.rmdirSync(x.p('d')); });
-  const withSubdir = act(() => { x.b.rmdirSync(x.p('e')); });
+  const withFile = act(() => {
+    x.b.rmdirSync(x.p('d'));
+  });
+  const withSubdir = act(() => {
+    x.b.rmdirSync(x.p('e'));
+  });
   x.b.unlinkSync(x.p('d/f'));
-  const emptied = act(() => { x.b.rmdirSync(x.p('d')); });
+  const emptied = act(() => {
+    x.b.rmdirSync(x.p('d'));
+  });
   return { withFile, withSubdir, emptied, listing: x.ls() };
 });
 
@@ -683,11 +798,21 @@ scenario('mkdir on an existing name is EEXIST; with a missing parent ENOENT', (x
   x.put('f', 'x');
   x.b.symlinkSync('nowhere', x.p('dangling'));
   return {
-    dir: act(() => { x.b.mkdirSync(x.p('d')); }),
-    file: act(() => { x.b.mkdirSync(x.p('f')); }),
-    danglingSymlink: act(() => { x.b.mkdirSync(x.p('dangling')); }),
-    missingParent: act(() => { x.b.mkdirSync(x.p('no/such')); }),
-    trailingSlash: act(() => { x.b.mkdirSync(x.p('e/')); }),
+    dir: act(() => {
+      x.b.mkdirSync(x.p('d'));
+    }),
+    file: act(() => {
+      x.b.mkdirSync(x.p('f'));
+    }),
+    danglingSymlink: act(() => {
+      x.b.mkdirSync(x.p('dangling'));
+    }),
+    missingParent: act(() => {
+      x.b.mkdirSync(x.p('no/such'));
+    }),
+    trailingSlash: act(() => {
+      x.b.mkdirSync(x.p('e/'));
+    }),
     listing: x.ls(),
     nowhere: x.lstat('nowhere'),
   };
@@ -702,7 +827,15 @@ scenario('readdir: sorted listing, missing dir ENOENT, file ENOTDIR, through a s
   x.b.symlinkSync('d', x.p('sd'));
   const full = x.ls('d');
   x.b.unlinkSync(x.p('d/b'));
-  return { full, afterUnlink: x.ls('d'), viaSymlink: x.ls('sd'), emptySub: x.ls('d/c'), missing: x.ls('missing'), file: x.ls('d/a'), root: x.ls() };
+  return {
+    full,
+    afterUnlink: x.ls('d'),
+    viaSymlink: x.ls('sd'),
+    emptySub: x.ls('d/c'),
+    missing: x.ls('missing'),
+    file: x.ls('d/a'),
+    root: x.ls(),
+  };
 });
 
 scenario('"." and ".." in paths; ".." after a symlink is the physical parent', (x) => {
@@ -727,8 +860,18 @@ scenario('rename a file over a file', (x) => {
   x.put('a', 'A');
   x.put('b', 'B');
   const aIno = x.ino('a');
-  const rename = act(() => { x.b.renameSync(x.p('a'), x.p('b')); });
-  return { rename, listing: x.ls(), content: x.cat('b'), keepsInode: x.ino('b') === aIno, missing: act(() => { x.b.renameSync(x.p('a'), x.p('c')); }) };
+  const rename = act(() => {
+    x.b.renameSync(x.p('a'), x.p('b'));
+  });
+  return {
+    rename,
+    listing: x.ls(),
+    content: x.cat('b'),
+    keepsInode: x.ino('b') === aIno,
+    missing: act(() => {
+      x.b.renameSync(x.p('a'), x.p('c'));
+    }),
+  };
 });
 
 scenario('rename a directory over an empty directory; over a non-empty one is ENOTEMPTY', (x) => {
@@ -737,10 +880,22 @@ scenario('rename a directory over an empty directory; over a non-empty one is EN
   x.b.mkdirSync(x.p('empty'));
   x.b.mkdirSync(x.p('full'));
   x.put('full/g', 'y');
-  const overFull = act(() => { x.b.renameSync(x.p('d'), x.p('full')); });
+  const overFull = act(() => {
+    x.b.renameSync(x.p('d'), x.p('full'));
+  });
   const dIno = x.ino('d');
-  const overEmpty = act(() => { x.b.renameSync(x.p('d'), x.p('empty')); });
-  return { overFull, overEmpty, keepsInode: x.ino('empty') === dIno, listing: x.ls(), moved: x.ls('empty'), full: x.ls('full'), root: x.stat('') };
+  const overEmpty = act(() => {
+    x.b.renameSync(x.p('d'), x.p('empty'));
+  });
+  return {
+    overFull,
+    overEmpty,
+    keepsInode: x.ino('empty') === dIno,
+    listing: x.ls(),
+    moved: x.ls('empty'),
+    full: x.ls('full'),
+    root: x.stat(''),
+  };
 });
 
 scenario('rename a file over a directory is EISDIR; a directory over a file ENOTDIR', (x) => {
@@ -748,9 +903,15 @@ scenario('rename a file over a directory is EISDIR; a directory over a file ENOT
   x.b.mkdirSync(x.p('d'));
   x.b.mkdirSync(x.p('e'));
   return {
-    fileOverDir: act(() => { x.b.renameSync(x.p('f'), x.p('d')); }),
-    fileOverEmptyDir: act(() => { x.b.renameSync(x.p('f'), x.p('e')); }),
-    dirOverFile: act(() => { x.b.renameSync(x.p('d'), x.p('f')); }),
+    fileOverDir: act(() => {
+      x.b.renameSync(x.p('f'), x.p('d'));
+    }),
+    fileOverEmptyDir: act(() => {
+      x.b.renameSync(x.p('f'), x.p('e'));
+    }),
+    dirOverFile: act(() => {
+      x.b.renameSync(x.p('d'), x.p('f'));
+    }),
     listing: x.ls(),
     content: x.cat('f'),
   };
@@ -760,14 +921,30 @@ scenario('rename a directory into its own subtree is EINVAL; onto itself is a no
   x.b.mkdirSync(x.p('d'));
   x.b.mkdirSync(x.p('d/sub'));
   return {
-    intoChild: act(() => { x.b.renameSync(x.p('d'), x.p('d/x')); }),
-    intoGrandchild: act(() => { x.b.renameSync(x.p('d'), x.p('d/sub/x')); }),
-    ontoItself: act(() => { x.b.renameSync(x.p('d'), x.p('d')); }),
-    parentOntoChild: act(() => { x.b.renameSync(x.p('d'), x.p('d/sub')); }),
+    intoChild: act(() => {
+      x.b.renameSync(x.p('d'), x.p('d/x'));
+    }),
+    intoGrandchild: act(() => {
+      x.b.renameSync(x.p('d'), x.p('d/sub/x'));
+    }),
+    ontoItself: act(() => {
+      x.b.renameSync(x.p('d'), x.p('d'));
+    }),
+    parentOntoChild: act(() => {
+      x.b.renameSync(x.p('d'), x.p('d/sub'));
+    }),
     // Onto an ancestor of the source: Linux checks this (ENOTEMPTY) before the file-over-directory rule.
-    childOntoParent: act(() => { x.b.renameSync(x.p('d/sub'), x.p('d')); }),
-    fileOntoParent: act(() => { x.put('d/f', 'x'); x.b.renameSync(x.p('d/f'), x.p('d')); }),
-    fileOntoGrandparent: act(() => { x.put('d/sub/g', 'x'); x.b.renameSync(x.p('d/sub/g'), x.p('d')); }),
+    childOntoParent: act(() => {
+      x.b.renameSync(x.p('d/sub'), x.p('d'));
+    }),
+    fileOntoParent: act(() => {
+      x.put('d/f', 'x');
+      x.b.renameSync(x.p('d/f'), x.p('d'));
+    }),
+    fileOntoGrandparent: act(() => {
+      x.put('d/sub/g', 'x');
+      x.b.renameSync(x.p('d/sub/g'), x.p('d'));
+    }),
     listing: x.ls(),
     inside: x.ls('d'),
   };
@@ -776,8 +953,12 @@ scenario('rename a directory into its own subtree is EINVAL; onto itself is a no
 scenario('rename a hard link onto its twin is a no-op', (x) => {
   x.put('a', 'same');
   x.b.linkSync(x.p('a'), x.p('b'));
-  const rename = act(() => { x.b.renameSync(x.p('a'), x.p('b')); });
-  const self = act(() => { x.b.renameSync(x.p('a'), x.p('a')); });
+  const rename = act(() => {
+    x.b.renameSync(x.p('a'), x.p('b'));
+  });
+  const self = act(() => {
+    x.b.renameSync(x.p('a'), x.p('a'));
+  });
   return { rename, self, listing: x.ls(), a: x.stat('a'), b: x.stat('b') };
 });
 
@@ -786,10 +967,26 @@ scenario('rename moves files between directories and renames symlinks, not their
   x.b.mkdirSync(x.p('e'));
   x.put('d/f', 'moved');
   x.b.symlinkSync('d', x.p('s'));
-  const move = act(() => { x.b.renameSync(x.p('d/f'), x.p('e/g')); });
-  const link = act(() => { x.b.renameSync(x.p('s'), x.p('t')); });
-  const intoMissing = act(() => { x.b.renameSync(x.p('e/g'), x.p('missing/g')); });
-  return { move, link, intoMissing, d: x.ls('d'), e: x.ls('e'), root: x.ls(), t: x.lstat('t'), content: x.cat('e/g'), readlink: get(() => x.b.readlinkSync(x.p('t'))) };
+  const move = act(() => {
+    x.b.renameSync(x.p('d/f'), x.p('e/g'));
+  });
+  const link = act(() => {
+    x.b.renameSync(x.p('s'), x.p('t'));
+  });
+  const intoMissing = act(() => {
+    x.b.renameSync(x.p('e/g'), x.p('missing/g'));
+  });
+  return {
+    move,
+    link,
+    intoMissing,
+    d: x.ls('d'),
+    e: x.ls('e'),
+    root: x.ls(),
+    t: x.lstat('t'),
+    content: x.cat('e/g'),
+    readlink: get(() => x.b.readlinkSync(x.p('t'))),
+  };
 });
 
 // ---- symlinks
@@ -819,12 +1016,34 @@ scenario('O_NOFOLLOW on a symlink is ELOOP; only the last component is checked',
   x.b.symlinkSync('d', x.p('sd'));
   const onLink = get(() => x.open('s', O.RDONLY | O.NOFOLLOW) >= 0);
   const onLinkCreate = get(() => x.open('s', O.WRONLY | O.CREAT | O.NOFOLLOW) >= 0);
-  const onFile = get(() => { const fd = x.open('f', O.RDONLY | O.NOFOLLOW); const s = x.read(fd, 10); x.b.closeSync(fd); return s; });
-  const throughDirLink = get(() => { const fd = x.open('sd/g', O.RDONLY | O.NOFOLLOW); const s = x.read(fd, 10); x.b.closeSync(fd); return s; });
+  const onFile = get(() => {
+    const fd = x.open('f', O.RDONLY | O.NOFOLLOW);
+    const s = x.read(fd, 10);
+    x.b.closeSync(fd);
+    return s;
+  });
+  const throughDirLink = get(() => {
+    const fd = x.open('sd/g', O.RDONLY | O.NOFOLLOW);
+    const s = x.read(fd, 10);
+    x.b.closeSync(fd);
+    return s;
+  });
   const dirLinkNoFollow = get(() => x.open('sd', O.RDONLY | O.NOFOLLOW) >= 0);
   const dirLinkNoFollowDirectory = get(() => x.open('sd', O.RDONLY | O.NOFOLLOW | O.DIRECTORY) >= 0);
-  const dirLinkSlashNoFollow = get(() => { const fd = x.open('sd/', O.RDONLY | O.NOFOLLOW); x.b.closeSync(fd); return true; });
-  return { onLink, onLinkCreate, onFile, throughDirLink, dirLinkNoFollow, dirLinkNoFollowDirectory, dirLinkSlashNoFollow };
+  const dirLinkSlashNoFollow = get(() => {
+    const fd = x.open('sd/', O.RDONLY | O.NOFOLLOW);
+    x.b.closeSync(fd);
+    return true;
+  });
+  return {
+    onLink,
+    onLinkCreate,
+    onFile,
+    throughDirLink,
+    dirLinkNoFollow,
+    dirLinkNoFollowDirectory,
+    dirLinkSlashNoFollow,
+  };
 });
 
 scenario('relative symlinks resolve from the link’s directory', (x) => {
@@ -868,8 +1087,14 @@ scenario('a symlink to a directory is traversed; rmdir on it is ENOTDIR', (x) =>
   x.b.mkdirSync(x.p('d'));
   x.put('d/f', 'x');
   x.b.symlinkSync('d', x.p('sd'));
-  const created = act(() => { const fd = x.open('sd/g', O.WRONLY | O.CREAT); x.write(fd, 'via link'); x.b.closeSync(fd); });
-  const made = act(() => { x.b.mkdirSync(x.p('sd/sub')); });
+  const created = act(() => {
+    const fd = x.open('sd/g', O.WRONLY | O.CREAT);
+    x.write(fd, 'via link');
+    x.b.closeSync(fd);
+  });
+  const made = act(() => {
+    x.b.mkdirSync(x.p('sd/sub'));
+  });
   return {
     stat: x.stat('sd'),
     lstat: x.lstat('sd'),
@@ -879,8 +1104,12 @@ scenario('a symlink to a directory is traversed; rmdir on it is ENOTDIR', (x) =>
     made,
     inD: x.ls('d'),
     g: x.tryCat('d/g'),
-    rmdir: act(() => { x.b.rmdirSync(x.p('sd')); }),
-    unlink: act(() => { x.b.unlinkSync(x.p('sd')); }),
+    rmdir: act(() => {
+      x.b.rmdirSync(x.p('sd'));
+    }),
+    unlink: act(() => {
+      x.b.unlinkSync(x.p('sd'));
+    }),
     after: x.ls(),
     dIntact: x.ls('d'),
   };
@@ -898,63 +1127,119 @@ scenario('readlink: target text, EINVAL on a non-symlink, ENOENT when missing; s
     dir: get(() => x.b.readlinkSync(x.p('d'))),
     missing: get(() => x.b.readlinkSync(x.p('missing'))),
     lstat: x.lstat('s'),
-    existing: act(() => { x.b.symlinkSync('f', x.p('f')); }),
-    existingLink: act(() => { x.b.symlinkSync('x', x.p('s')); }),
-    emptyTarget: act(() => { x.b.symlinkSync('', x.p('empty')); }),
-    missingParent: act(() => { x.b.symlinkSync('f', x.p('no/s')); }),
+    existing: act(() => {
+      x.b.symlinkSync('f', x.p('f'));
+    }),
+    existingLink: act(() => {
+      x.b.symlinkSync('x', x.p('s'));
+    }),
+    emptyTarget: act(() => {
+      x.b.symlinkSync('', x.p('empty'));
+    }),
+    missingParent: act(() => {
+      x.b.symlinkSync('f', x.p('no/s'));
+    }),
   };
 });
 
 // ---- permissions
 
-scenario('umask 022 applies to created files and directories', (x) => {
-  const fd = x.open('f666', O.WRONLY | O.CREAT);
-  x.b.closeSync(fd);
-  x.b.closeSync(x.open('f777', O.WRONLY | O.CREAT, 0o777));
-  x.b.closeSync(x.open('f600', O.WRONLY | O.CREAT, 0o600));
-  x.b.mkdirSync(x.p('d777'));
-  x.b.mkdirSync(x.p('d700'), 0o700);
-  x.b.symlinkSync('f666', x.p('link'));
-  return { f666: x.stat('f666'), f777: x.stat('f777'), f600: x.stat('f600'), d777: x.stat('d777'), d700: x.stat('d700'), link: x.lstat('link') };
-}, { umask: 0o022 });
+scenario(
+  'umask 022 applies to created files and directories',
+  (x) => {
+    const fd = x.open('f666', O.WRONLY | O.CREAT);
+    x.b.closeSync(fd);
+    x.b.closeSync(x.open('f777', O.WRONLY | O.CREAT, 0o777));
+    x.b.closeSync(x.open('f600', O.WRONLY | O.CREAT, 0o600));
+    x.b.mkdirSync(x.p('d777'));
+    x.b.mkdirSync(x.p('d700'), 0o700);
+    x.b.symlinkSync('f666', x.p('link'));
+    return {
+      f666: x.stat('f666'),
+      f777: x.stat('f777'),
+      f600: x.stat('f600'),
+      d777: x.stat('d777'),
+      d700: x.stat('d700'),
+      link: x.lstat('link'),
+    };
+  },
+  { umask: 0o022 },
+);
 
-scenario('umask 027 applies to created files and directories', (x) => {
-  x.b.closeSync(x.open('f', O.WRONLY | O.CREAT));
-  x.b.closeSync(x.open('g', O.WRONLY | O.CREAT, 0o777));
-  x.b.mkdirSync(x.p('d'));
-  x.b.mkdirSync(x.p('e'), 0o1777);
-  return { f: x.stat('f'), g: x.stat('g'), d: x.stat('d'), e: x.stat('e') };
-}, { umask: 0o027 });
+scenario(
+  'umask 027 applies to created files and directories',
+  (x) => {
+    x.b.closeSync(x.open('f', O.WRONLY | O.CREAT));
+    x.b.closeSync(x.open('g', O.WRONLY | O.CREAT, 0o777));
+    x.b.mkdirSync(x.p('d'));
+    x.b.mkdirSync(x.p('e'), 0o1777);
+    return { f: x.stat('f'), g: x.stat('g'), d: x.stat('d'), e: x.stat('e') };
+  },
+  { umask: 0o027 },
+);
 
-scenario('umask 0 keeps the requested mode', (x) => {
-  x.b.closeSync(x.open('f', O.WRONLY | O.CREAT));
-  x.b.mkdirSync(x.p('d'));
-  x.b.mkdirSync(x.p('e'), 0o750);
-  return { f: x.stat('f'), d: x.stat('d'), e: x.stat('e') };
-}, { umask: 0 });
+scenario(
+  'umask 0 keeps the requested mode',
+  (x) => {
+    x.b.closeSync(x.open('f', O.WRONLY | O.CREAT));
+    x.b.mkdirSync(x.p('d'));
+    x.b.mkdirSync(x.p('e'), 0o750);
+    return { f: x.stat('f'), d: x.stat('d'), e: x.stat('e') };
+  },
+  { umask: 0 },
+);
 
 scenario('chmod and fchmod set permission bits; chmod follows symlinks', (x) => {
   x.put('f', 'x');
   x.b.mkdirSync(x.p('d'));
   x.b.symlinkSync('f', x.p('s'));
-  const chmod = act(() => { x.b.chmodSync(x.p('f'), 0o600); });
+  const chmod = act(() => {
+    x.b.chmodSync(x.p('f'), 0o600);
+  });
   const afterChmod = x.stat('f');
   const fd = x.open('f', O.RDONLY);
-  const fchmod = act(() => { x.b.fchmodSync(fd, 0o751); });
+  const fchmod = act(() => {
+    x.b.fchmodSync(fd, 0o751);
+  });
   const afterFchmod = x.fstat(fd);
   x.b.closeSync(fd);
-  const viaLink = act(() => { x.b.chmodSync(x.p('s'), 0o640); });
-  const dir = act(() => { x.b.chmodSync(x.p('d'), 0o700); });
-  const missing = act(() => { x.b.chmodSync(x.p('missing'), 0o700); });
-  const typeBitsIgnored = act(() => { x.b.chmodSync(x.p('d'), 0o40705); });
-  return { chmod, afterChmod, fchmod, afterFchmod, viaLink, f: x.stat('f'), link: x.lstat('s'), dir, d: x.stat('d'), missing, typeBitsIgnored, d2: x.stat('d') };
+  const viaLink = act(() => {
+    x.b.chmodSync(x.p('s'), 0o640);
+  });
+  const dir = act(() => {
+    x.b.chmodSync(x.p('d'), 0o700);
+  });
+  const missing = act(() => {
+    x.b.chmodSync(x.p('missing'), 0o700);
+  });
+  const typeBitsIgnored = act(() => {
+    x.b.chmodSync(x.p('d'), 0o40705);
+  });
+  return {
+    chmod,
+    afterChmod,
+    fchmod,
+    afterFchmod,
+    viaLink,
+    f: x.stat('f'),
+    link: x.lstat('s'),
+    dir,
+    d: x.stat('d'),
+    missing,
+    typeBitsIgnored,
+    d2: x.stat('d'),
+  };
 });
 
 scenario('permission bits vs the effective uid (root bypasses read/write bits)', (x) => {
   x.put('f', 'secret');
   x.b.chmodSync(x.p('f'), 0o000);
   const read = x.tryCat('f');
-  const write = get(() => { const fd = x.open('f', O.WRONLY); x.b.closeSync(fd); return true; });
+  const write = get(() => {
+    const fd = x.open('f', O.WRONLY);
+    x.b.closeSync(fd);
+    return true;
+  });
   x.b.chmodSync(x.p('f'), 0o600);
   return { read, write, st: x.stat('f') };
 });
@@ -963,46 +1248,64 @@ scenario('fchown sets owner and group (EPERM for a non-root user)', (x) => {
   const fd = x.open('f', O.WRONLY | O.CREAT);
   const uid = process.getuid?.() ?? 0;
   const target = uid === 0 ? 1234 : uid + 1;
-  const fchown = act(() => { x.b.fchownSync(fd, target, target + 1); });
+  const fchown = act(() => {
+    x.b.fchownSync(fd, target, target + 1);
+  });
   const st = x.b.fstatSync(fd);
   x.b.closeSync(fd);
   return { fchown, ownerIsTarget: st.uid === target, groupIsTarget: st.gid === target + 1 };
 });
 
-scenario('EACCES for a non-root user: unreadable file, unsearchable and unwritable directory', (x) => {
-  x.put('f', 'secret');
-  x.b.chmodSync(x.p('f'), 0o200);
-  x.b.mkdirSync(x.p('d'));
-  x.put('d/g', 'inside');
-  x.b.mkdirSync(x.p('ro'));
-  const readFile = x.tryCat('f');
-  const writeOk = get(() => { const fd = x.open('f', O.WRONLY); x.b.closeSync(fd); return true; });
-  x.b.chmodSync(x.p('d'), 0o600); // readable, not searchable
-  const listNoSearch = x.ls('d');
-  const statThrough = x.stat('d/g');
-  const openThrough = x.tryCat('d/g');
-  x.b.chmodSync(x.p('d'), 0o300); // searchable, not readable
-  const listNoRead = x.ls('d');
-  const openNoRead = x.tryCat('d/g');
-  x.b.chmodSync(x.p('ro'), 0o500); // not writable
-  const createInRo = get(() => x.open('ro/new', O.WRONLY | O.CREAT) >= 0);
-  const mkdirInRo = act(() => { x.b.mkdirSync(x.p('ro/sub')); });
-  x.b.chmodSync(x.p('d'), 0o700);
-  x.b.chmodSync(x.p('ro'), 0o700);
-  x.b.chmodSync(x.p('f'), 0o600);
-  return { readFile, writeOk, listNoSearch, statThrough, openThrough, listNoRead, openNoRead, createInRo, mkdirInRo };
-}, { needsNonRoot: true });
+scenario(
+  'EACCES for a non-root user: unreadable file, unsearchable and unwritable directory',
+  (x) => {
+    x.put('f', 'secret');
+    x.b.chmodSync(x.p('f'), 0o200);
+    x.b.mkdirSync(x.p('d'));
+    x.put('d/g', 'inside');
+    x.b.mkdirSync(x.p('ro'));
+    const readFile = x.tryCat('f');
+    const writeOk = get(() => {
+      const fd = x.open('f', O.WRONLY);
+      x.b.closeSync(fd);
+      return true;
+    });
+    x.b.chmodSync(x.p('d'), 0o600); // readable, not searchable
+    const listNoSearch = x.ls('d');
+    const statThrough = x.stat('d/g');
+    const openThrough = x.tryCat('d/g');
+    x.b.chmodSync(x.p('d'), 0o300); // searchable, not readable
+    const listNoRead = x.ls('d');
+    const openNoRead = x.tryCat('d/g');
+    x.b.chmodSync(x.p('ro'), 0o500); // not writable
+    const createInRo = get(() => x.open('ro/new', O.WRONLY | O.CREAT) >= 0);
+    const mkdirInRo = act(() => {
+      x.b.mkdirSync(x.p('ro/sub'));
+    });
+    x.b.chmodSync(x.p('d'), 0o700);
+    x.b.chmodSync(x.p('ro'), 0o700);
+    x.b.chmodSync(x.p('f'), 0o600);
+    return { readFile, writeOk, listNoSearch, statThrough, openThrough, listNoRead, openNoRead, createInRo, mkdirInRo };
+  },
+  { needsNonRoot: true },
+);
 
 scenario('rmdir while a directory fd is open: fstat shows nlink 0, creating inside is ENOENT', (x) => {
   x.b.mkdirSync(x.p('d'));
   const fd = x.open('d', O.RDONLY | O.DIRECTORY);
-  const rmdir = act(() => { x.b.rmdirSync(x.p('d')); });
+  const rmdir = act(() => {
+    x.b.rmdirSync(x.p('d'));
+  });
   const fstat = x.fstat(fd);
   const create = get(() => x.open('d/x', O.WRONLY | O.CREAT) >= 0);
-  const mkdirAgain = act(() => { x.b.mkdirSync(x.p('d')); });
+  const mkdirAgain = act(() => {
+    x.b.mkdirSync(x.p('d'));
+  });
   const fresh = x.stat('d');
   const oldFdStillOld = x.b.fstatSync(fd).ino !== x.ino('d');
-  const fsync = act(() => { x.b.fsyncSync(fd); });
+  const fsync = act(() => {
+    x.b.fsyncSync(fd);
+  });
   x.b.closeSync(fd);
   return { rmdir, fstat, create, mkdirAgain, fresh, oldFdStillOld, fsync };
 });
@@ -1044,17 +1347,37 @@ scenario('trailing slashes and symlinks in the middle of paths', (x) => {
     throughFileLink: x.stat('sf/x'),
     fileLinkSlash: x.stat('sf/'),
     lstatFileLinkSlash: x.lstat('sf/'),
-    renameDirSlashes: act(() => { x.b.renameSync(x.p('d/'), x.p('e/')); }),
+    renameDirSlashes: act(() => {
+      x.b.renameSync(x.p('d/'), x.p('e/'));
+    }),
     afterRename: x.ls(),
-    linkSlash: act(() => { x.b.linkSync(x.p('f'), x.p('g/')); }),
-    symlinkSlash: act(() => { x.b.symlinkSync('f', x.p('h/')); }),
-    mkdirViaLink: act(() => { x.b.mkdirSync(x.p('sd')); }),
-    linkFromFileSlash: act(() => { x.b.linkSync(x.p('f/'), x.p('l1')); }),
-    linkFromFileLinkSlash: act(() => { x.b.linkSync(x.p('sf/'), x.p('l2')); }),
-    linkFromDirLinkSlash: act(() => { x.b.linkSync(x.p('sd/'), x.p('l3')); }),
-    symlinkOntoDirSlash: act(() => { x.b.symlinkSync('x', x.p('e/')); }),
-    mkdirOntoDirSlash: act(() => { x.b.mkdirSync(x.p('e/')); }),
-    rmdirDoubleSlash: act(() => { x.b.rmdirSync(x.p('e//')); }),
+    linkSlash: act(() => {
+      x.b.linkSync(x.p('f'), x.p('g/'));
+    }),
+    symlinkSlash: act(() => {
+      x.b.symlinkSync('f', x.p('h/'));
+    }),
+    mkdirViaLink: act(() => {
+      x.b.mkdirSync(x.p('sd'));
+    }),
+    linkFromFileSlash: act(() => {
+      x.b.linkSync(x.p('f/'), x.p('l1'));
+    }),
+    linkFromFileLinkSlash: act(() => {
+      x.b.linkSync(x.p('sf/'), x.p('l2'));
+    }),
+    linkFromDirLinkSlash: act(() => {
+      x.b.linkSync(x.p('sd/'), x.p('l3'));
+    }),
+    symlinkOntoDirSlash: act(() => {
+      x.b.symlinkSync('x', x.p('e/'));
+    }),
+    mkdirOntoDirSlash: act(() => {
+      x.b.mkdirSync(x.p('e/'));
+    }),
+    rmdirDoubleSlash: act(() => {
+      x.b.rmdirSync(x.p('e//'));
+    }),
     final: x.ls(),
   };
 });
@@ -1063,14 +1386,26 @@ scenario('setgid directories: new subdirectories inherit the bit, new files the 
   x.b.mkdirSync(x.p('d'));
   const dfd = x.open('d', O.RDONLY);
   const gid = (process.getgid?.() ?? 0) === 0 ? 4321 : (process.getgid?.() ?? 0);
-  const fchown = act(() => { x.b.fchownSync(dfd, x.b.fstatSync(dfd).uid, gid); });
+  const fchown = act(() => {
+    x.b.fchownSync(dfd, x.b.fstatSync(dfd).uid, gid);
+  });
   x.b.closeSync(dfd);
-  const chmod = act(() => { x.b.chmodSync(x.p('d'), 0o2775); });
+  const chmod = act(() => {
+    x.b.chmodSync(x.p('d'), 0o2775);
+  });
   x.b.mkdirSync(x.p('d/sub'));
   x.put('d/f', 'x');
   const sub = x.b.statSync(x.p('d/sub'));
   const f = x.b.statSync(x.p('d/f'));
-  return { fchown, chmod, d: x.stat('d'), sub: statView(sub), f: statView(f), subGroupInherited: sub.gid === gid, fileGroupInherited: f.gid === gid };
+  return {
+    fchown,
+    chmod,
+    d: x.stat('d'),
+    sub: statView(sub),
+    f: statView(f),
+    subGroupInherited: sub.gid === gid,
+    fileGroupInherited: f.gid === gid,
+  };
 });
 
 scenario('invalid buffer ranges are rejected and change nothing', (x) => {
@@ -1083,7 +1418,9 @@ scenario('invalid buffer ranges are rejected and change nothing', (x) => {
     readPastBuffer: act(() => x.b.readSync(fd, buf, 2, 4, null)),
     writePastBuffer: act(() => x.b.writeSync(fd, buf, 0, 8, null)),
     writeNegativeOffset: act(() => x.b.writeSync(fd, buf, -1, 1, null)),
-    ftruncateFractional: act(() => { x.b.ftruncateSync(fd, 1.5); }),
+    ftruncateFractional: act(() => {
+      x.b.ftruncateSync(fd, 1.5);
+    }),
     offset: x.offset(fd),
     content: x.readAll(fd, 0),
   };
@@ -1095,15 +1432,33 @@ scenario('"." and ".." as the last component: EBUSY, EISDIR, EEXIST, EINVAL', (x
   x.b.mkdirSync(x.p('d'));
   x.put('f', 'x');
   return {
-    unlinkDot: act(() => { x.b.unlinkSync(x.p('d/.')); }),
-    unlinkFileDot: act(() => { x.b.unlinkSync(x.p('f/.')); }),
-    mkdirDot: act(() => { x.b.mkdirSync(x.p('d/.')); }),
-    mkdirDotDot: act(() => { x.b.mkdirSync(x.p('d/..')); }),
-    renameDot: act(() => { x.b.renameSync(x.p('d/.'), x.p('x')); }),
-    renameOntoDot: act(() => { x.b.renameSync(x.p('f'), x.p('d/.')); }),
-    renameDotDot: act(() => { x.b.renameSync(x.p('d/..'), x.p('x')); }),
-    linkOntoDot: act(() => { x.b.linkSync(x.p('f'), x.p('d/.')); }),
-    symlinkOntoDot: act(() => { x.b.symlinkSync('f', x.p('d/.')); }),
+    unlinkDot: act(() => {
+      x.b.unlinkSync(x.p('d/.'));
+    }),
+    unlinkFileDot: act(() => {
+      x.b.unlinkSync(x.p('f/.'));
+    }),
+    mkdirDot: act(() => {
+      x.b.mkdirSync(x.p('d/.'));
+    }),
+    mkdirDotDot: act(() => {
+      x.b.mkdirSync(x.p('d/..'));
+    }),
+    renameDot: act(() => {
+      x.b.renameSync(x.p('d/.'), x.p('x'));
+    }),
+    renameOntoDot: act(() => {
+      x.b.renameSync(x.p('f'), x.p('d/.'));
+    }),
+    renameDotDot: act(() => {
+      x.b.renameSync(x.p('d/..'), x.p('x'));
+    }),
+    linkOntoDot: act(() => {
+      x.b.linkSync(x.p('f'), x.p('d/.'));
+    }),
+    symlinkOntoDot: act(() => {
+      x.b.symlinkSync('f', x.p('d/.'));
+    }),
     openDotCreate: get(() => x.open('d/.', O.RDONLY | O.CREAT) >= 0),
     readdirDot: x.ls('d/.'),
     readdirDotDot: x.ls('d/..'),
@@ -1128,9 +1483,15 @@ scenario('PATH_MAX: a path of 4096 bytes or more is ENAMETOOLONG', (x) => {
   const make = (len: number): string => x.p('d') + '/.'.repeat(Math.ceil((len - base) / 2)).slice(0, len - base);
   return {
     len4095: x.b.statSync(make(4095)).isDirectory() ? 'dir' : 'other',
-    len4096: act(() => { x.b.statSync(make(4096)); }),
-    len4097: act(() => { x.b.statSync(make(4097)); }),
-    deepMissing: act(() => { x.b.statSync(`${x.p('')}/${Array(2100).fill('a').join('/')}`); }),
+    len4096: act(() => {
+      x.b.statSync(make(4096));
+    }),
+    len4097: act(() => {
+      x.b.statSync(make(4097));
+    }),
+    deepMissing: act(() => {
+      x.b.statSync(`${x.p('')}/${Array(2100).fill('a').join('/')}`);
+    }),
   };
 });
 
@@ -1139,13 +1500,20 @@ scenario('mode bits beyond 0777: create, mkdir and chmod', (x) => {
   x.b.mkdirSync(x.p('sticky'), 0o7777);
   x.b.mkdirSync(x.p('setid'), 0o6777);
   x.put('g', '');
-  const chmod = act(() => { x.b.chmodSync(x.p('g'), 0o7777); });
+  const chmod = act(() => {
+    x.b.chmodSync(x.p('g'), 0o7777);
+  });
   return { f: x.stat('f'), sticky: x.stat('sticky'), setid: x.stat('setid'), chmod, g: x.stat('g') };
 });
 
 scenario('open flags on a directory: O_TRUNC/O_WRONLY are EISDIR, O_APPEND/O_EXCL alone are fine', (x) => {
   x.b.mkdirSync(x.p('d'));
-  const tryOpen = (flags: number): Json => get(() => { const fd = x.open('d', flags); x.b.closeSync(fd); return true; });
+  const tryOpen = (flags: number): Json =>
+    get(() => {
+      const fd = x.open('d', flags);
+      x.b.closeSync(fd);
+      return true;
+    });
   return {
     rdonlyTrunc: tryOpen(O.RDONLY | O.TRUNC),
     rdonlyAppend: tryOpen(O.RDONLY | O.APPEND),
@@ -1162,7 +1530,14 @@ scenario('access mode 3 (O_WRONLY|O_RDWR): Linux opens it for neither reading no
   return {
     opened: get(() => {
       const fd = x.open('f', O.WRONLY | O.RDWR);
-      const r = { read: x.tryRead(fd, 2), write: x.tryWrite(fd, 'z'), fstat: x.fstat(fd), ftruncate: act(() => { x.b.ftruncateSync(fd, 0); }) };
+      const r = {
+        read: x.tryRead(fd, 2),
+        write: x.tryWrite(fd, 'z'),
+        fstat: x.fstat(fd),
+        ftruncate: act(() => {
+          x.b.ftruncateSync(fd, 0);
+        }),
+      };
       x.b.closeSync(fd);
       return r;
     }),
@@ -1173,7 +1548,9 @@ scenario('access mode 3 (O_WRONLY|O_RDWR): Linux opens it for neither reading no
 scenario('ftruncate on an O_APPEND fd, then append and read back', (x) => {
   const fd = x.open('f', O.RDWR | O.CREAT | O.APPEND);
   x.write(fd, 'abcdef');
-  const truncate = act(() => { x.b.ftruncateSync(fd, 2); });
+  const truncate = act(() => {
+    x.b.ftruncateSync(fd, 2);
+  });
   const offsetAfterTruncate = x.offset(fd);
   x.write(fd, 'Z');
   const offset = x.offset(fd);
@@ -1182,30 +1559,55 @@ scenario('ftruncate on an O_APPEND fd, then append and read back', (x) => {
   return { truncate, offsetAfterTruncate, offset, content };
 });
 
-scenario('pipeSync: a blocking pipe, EOF after the writer closes, EPIPE after the reader closes, ESPIPE for positions', (x) => {
-  const [r, w] = x.b.pipeSync();
-  const st = x.b.fstatSync(r);
-  const kind = kindOf(st);
-  const perm = st.mode & 0o777;
-  const flags = [x.b.fdInfoSync(r).flags, x.b.fdInfoSync(w).flags].map((f) => (f === undefined ? null : f & O.ACCMODE));
-  const wrote = x.write(w, 'hello');
-  const first = x.read(r, 3);
-  const pread = x.tryRead(r, 1, 0);
-  const pwrite = x.tryWrite(w, 'x', 0);
-  const readWriteEnd = x.tryRead(w, 1);
-  const writeReadEnd = x.tryWrite(r, 'x');
-  const ftruncate = act(() => { x.b.ftruncateSync(w, 0); });
-  const fsync = act(() => { x.b.fsyncSync(w); });
-  const rest = x.read(r, 10);
-  x.b.closeSync(w);
-  const eof = x.read(r, 10);
-  x.b.closeSync(r);
-  const [r2, w2] = x.b.pipeSync();
-  x.b.closeSync(r2);
-  const epipe = x.tryWrite(w2, 'x');
-  x.b.closeSync(w2);
-  return { kind, perm, flags, wrote, first, pread, pwrite, readWriteEnd, writeReadEnd, ftruncate, fsync, rest, eof, epipe, distinct: r !== w };
-});
+scenario(
+  'pipeSync: a blocking pipe, EOF after the writer closes, EPIPE after the reader closes, ESPIPE for positions',
+  (x) => {
+    const [r, w] = x.b.pipeSync();
+    const st = x.b.fstatSync(r);
+    const kind = kindOf(st);
+    const perm = st.mode & 0o777;
+    const flags = [x.b.fdInfoSync(r).flags, x.b.fdInfoSync(w).flags].map((f) =>
+      f === undefined ? null : f & O.ACCMODE,
+    );
+    const wrote = x.write(w, 'hello');
+    const first = x.read(r, 3);
+    const pread = x.tryRead(r, 1, 0);
+    const pwrite = x.tryWrite(w, 'x', 0);
+    const readWriteEnd = x.tryRead(w, 1);
+    const writeReadEnd = x.tryWrite(r, 'x');
+    const ftruncate = act(() => {
+      x.b.ftruncateSync(w, 0);
+    });
+    const fsync = act(() => {
+      x.b.fsyncSync(w);
+    });
+    const rest = x.read(r, 10);
+    x.b.closeSync(w);
+    const eof = x.read(r, 10);
+    x.b.closeSync(r);
+    const [r2, w2] = x.b.pipeSync();
+    x.b.closeSync(r2);
+    const epipe = x.tryWrite(w2, 'x');
+    x.b.closeSync(w2);
+    return {
+      kind,
+      perm,
+      flags,
+      wrote,
+      first,
+      pread,
+      pwrite,
+      readWriteEnd,
+      writeReadEnd,
+      ftruncate,
+      fsync,
+      rest,
+      eof,
+      epipe,
+      distinct: r !== w,
+    };
+  },
+);
 
 // ---- invalid arguments and access modes
 
@@ -1214,7 +1616,9 @@ scenario('negative position is EINVAL for pread/pwrite; negative length for ftru
   const fd = x.open('f', O.RDWR);
   const pread = x.tryRead(fd, 2, -1);
   const pwrite = x.tryWrite(fd, 'z', -5);
-  const ftruncate = act(() => { x.b.ftruncateSync(fd, -1); });
+  const ftruncate = act(() => {
+    x.b.ftruncateSync(fd, -1);
+  });
   const st = x.fstat(fd);
   x.b.closeSync(fd);
   return { pread, pwrite, ftruncate, st, content: x.cat('f') };
@@ -1265,8 +1669,12 @@ scenario('read on a write-only fd is EBADF', (x) => {
 scenario('ftruncate on a read-only fd is EINVAL', (x) => {
   x.put('f', 'abcdef');
   const fd = x.open('f', O.RDONLY);
-  const ftruncate = act(() => { x.b.ftruncateSync(fd, 2); });
-  const grow = act(() => { x.b.ftruncateSync(fd, 20); });
+  const ftruncate = act(() => {
+    x.b.ftruncateSync(fd, 2);
+  });
+  const grow = act(() => {
+    x.b.ftruncateSync(fd, 20);
+  });
   x.b.closeSync(fd);
   return { ftruncate, grow, content: x.cat('f') };
 });
@@ -1278,12 +1686,24 @@ scenario('fsync/fdatasync on regular fds (any access mode) and a directory fd', 
   const ro = x.open('f', O.RDONLY);
   const dir = x.open('d', O.RDONLY);
   const result = {
-    fsyncRw: act(() => { x.b.fsyncSync(rw); }),
-    fdatasyncRw: act(() => { x.b.fdatasyncSync(rw); }),
-    fsyncRo: act(() => { x.b.fsyncSync(ro); }),
-    fdatasyncRo: act(() => { x.b.fdatasyncSync(ro); }),
-    fsyncDir: act(() => { x.b.fsyncSync(dir); }),
-    fdatasyncDir: act(() => { x.b.fdatasyncSync(dir); }),
+    fsyncRw: act(() => {
+      x.b.fsyncSync(rw);
+    }),
+    fdatasyncRw: act(() => {
+      x.b.fdatasyncSync(rw);
+    }),
+    fsyncRo: act(() => {
+      x.b.fsyncSync(ro);
+    }),
+    fdatasyncRo: act(() => {
+      x.b.fdatasyncSync(ro);
+    }),
+    fsyncDir: act(() => {
+      x.b.fsyncSync(dir);
+    }),
+    fdatasyncDir: act(() => {
+      x.b.fdatasyncSync(dir);
+    }),
   };
   for (const fd of [rw, ro, dir]) x.b.closeSync(fd);
   return result;
@@ -1294,27 +1714,47 @@ scenario('empty path is ENOENT everywhere', (x) => ({
   create: get(() => x.b.openSync('', O.WRONLY | O.CREAT) >= 0),
   stat: get(() => statView(x.b.statSync(''))),
   lstat: get(() => statView(x.b.lstatSync(''))),
-  mkdir: act(() => { x.b.mkdirSync(''); }),
-  rmdir: act(() => { x.b.rmdirSync(''); }),
-  unlink: act(() => { x.b.unlinkSync(''); }),
+  mkdir: act(() => {
+    x.b.mkdirSync('');
+  }),
+  rmdir: act(() => {
+    x.b.rmdirSync('');
+  }),
+  unlink: act(() => {
+    x.b.unlinkSync('');
+  }),
   readdir: get(() => x.b.readdirSync('')),
   readlink: get(() => x.b.readlinkSync('')),
-  renameFrom: act(() => { x.b.renameSync('', x.p('z')); }),
-  chmod: act(() => { x.b.chmodSync('', 0o600); }),
+  renameFrom: act(() => {
+    x.b.renameSync('', x.p('z'));
+  }),
+  chmod: act(() => {
+    x.b.chmodSync('', 0o600);
+  }),
   listing: x.ls(),
 }));
 
 scenario('a 256-byte name is ENAMETOOLONG; 255 bytes is fine', (x) => {
   const long = 'n'.repeat(256);
   const ok = 'k'.repeat(255);
-  const created = get(() => { const fd = x.open(ok, O.WRONLY | O.CREAT); x.b.closeSync(fd); return true; });
+  const created = get(() => {
+    const fd = x.open(ok, O.WRONLY | O.CREAT);
+    x.b.closeSync(fd);
+    return true;
+  });
   return {
     created,
     open: get(() => x.open(long, O.WRONLY | O.CREAT) >= 0),
     stat: x.stat(long),
-    mkdir: act(() => { x.b.mkdirSync(x.p(long)); }),
-    symlink: act(() => { x.b.symlinkSync('x', x.p(long)); }),
-    rename: act(() => { x.b.renameSync(x.p(ok), x.p(long)); }),
+    mkdir: act(() => {
+      x.b.mkdirSync(x.p(long));
+    }),
+    symlink: act(() => {
+      x.b.symlinkSync('x', x.p(long));
+    }),
+    rename: act(() => {
+      x.b.renameSync(x.p(ok), x.p(long));
+    }),
     inPath: x.stat(`${long}/f`),
     listing: get(() => x.b.readdirSync(x.p('')).map((n) => n.length)),
   };
@@ -1325,11 +1765,17 @@ scenario('a 256-byte name is ENAMETOOLONG; 255 bytes is fine', (x) => {
 scenario('utimes sets atime/mtime exactly; follows symlinks; ENOENT when missing', (x) => {
   x.put('f', 'x');
   x.b.symlinkSync('f', x.p('s'));
-  const numbers = act(() => { x.b.utimesSync(x.p('f'), 1_000_000_000, 1_234_567_890.5); });
+  const numbers = act(() => {
+    x.b.utimesSync(x.p('f'), 1_000_000_000, 1_234_567_890.5);
+  });
   const st1 = x.b.statSync(x.p('f'));
-  const dates = act(() => { x.b.utimesSync(x.p('s'), new Date(1_500_000_000_123), new Date(1_600_000_000_456)); });
+  const dates = act(() => {
+    x.b.utimesSync(x.p('s'), new Date(1_500_000_000_123), new Date(1_600_000_000_456));
+  });
   const st2 = x.b.statSync(x.p('f'));
-  const missing = act(() => { x.b.utimesSync(x.p('missing'), 1, 1); });
+  const missing = act(() => {
+    x.b.utimesSync(x.p('missing'), 1, 1);
+  });
   return {
     numbers,
     atime1: st1.atimeMs,
@@ -1366,7 +1812,16 @@ scenario('mtime/ctime move forward on write, truncate and directory changes; not
   const ctimeNotBackwards = after.ctimeMs >= before.ctimeMs;
   const mtimeUntouchedByChmod = after.mtimeMs === past * 1000;
   const ctimeAfterMtime = after.ctimeMs > after.mtimeMs;
-  return { afterRead, afterWrite, afterTruncate, dirUntouched, dirAfterCreate, ctimeNotBackwards, mtimeUntouchedByChmod, ctimeAfterMtime };
+  return {
+    afterRead,
+    afterWrite,
+    afterTruncate,
+    dirUntouched,
+    dirAfterCreate,
+    ctimeNotBackwards,
+    mtimeUntouchedByChmod,
+    ctimeAfterMtime,
+  };
 });
 
 // ---- descriptor-table support
@@ -1384,15 +1839,35 @@ scenario('reserveSync: lowest free number, same file, fstat works, I/O is EBADF'
     read: x.tryRead(r, 3),
     pread: x.tryRead(r, 3, 0),
     write: x.tryWrite(r, 'z'),
-    ftruncate: act(() => { x.b.ftruncateSync(r, 0); }),
+    ftruncate: act(() => {
+      x.b.ftruncateSync(r, 0);
+    }),
     content: x.cat('f'),
-    reserveOfReserve: act(() => { x.b.closeSync(x.b.reserveSync(r)); }),
-    reopenOfReserve: get(() => { const n = x.b.reopenSync(r, O.RDONLY); const s = x.read(n, 10); x.b.closeSync(n); return s; }),
-    reserveFlags: get(() => { const i = x.b.fdInfoSync(r); return [i.flags === undefined ? null : i.flags & O.ACCMODE, i.offset ?? null]; }),
-    fsync: act(() => { x.b.fsyncSync(r); }),
-    fchmod: act(() => { x.b.fchmodSync(r, 0o600); }),
-    close: act(() => { x.b.closeSync(r); }),
-    closeAgain: act(() => { x.b.closeSync(r); }),
+    reserveOfReserve: act(() => {
+      x.b.closeSync(x.b.reserveSync(r));
+    }),
+    reopenOfReserve: get(() => {
+      const n = x.b.reopenSync(r, O.RDONLY);
+      const s = x.read(n, 10);
+      x.b.closeSync(n);
+      return s;
+    }),
+    reserveFlags: get(() => {
+      const i = x.b.fdInfoSync(r);
+      return [i.flags === undefined ? null : i.flags & O.ACCMODE, i.offset ?? null];
+    }),
+    fsync: act(() => {
+      x.b.fsyncSync(r);
+    }),
+    fchmod: act(() => {
+      x.b.fchmodSync(r, 0o600);
+    }),
+    close: act(() => {
+      x.b.closeSync(r);
+    }),
+    closeAgain: act(() => {
+      x.b.closeSync(r);
+    }),
   };
   x.b.closeSync(b);
   return result;
@@ -1425,7 +1900,17 @@ scenario('reserveAtSync: onto a free number, EBUSY on a taken one, replace close
   const cNowNamesF = x.b.fstatSync(c).ino === x.ino('f');
   const readReplaced = x.tryRead(c, 3);
   const next = x.open('f', O.RDONLY);
-  const result = { onFree, namesF, readReserved, busy, cUntouched, replace, cNowNamesF, readReplaced, nextIsAboveAll: next > c && next > a && next > hole };
+  const result = {
+    onFree,
+    namesF,
+    readReserved,
+    busy,
+    cUntouched,
+    replace,
+    cNowNamesF,
+    readReplaced,
+    nextIsAboveAll: next > c && next > a && next > hole,
+  };
   for (const n of [a, hole, c, next]) x.b.closeSync(n);
   return result;
 });
@@ -1447,10 +1932,24 @@ scenario('reopenSync: independent offset, same inode, works after unlink', (x) =
   const appender = x.b.reopenSync(fd, O.WRONLY | O.APPEND);
   x.write(appender, '!', 0);
   const appended = x.readAll(fd, 0);
-  const flags = [r, r2, appender].map((n) => { const f = x.b.fdInfoSync(n).flags; return f === undefined ? null : f & (O.ACCMODE | O.APPEND); });
+  const flags = [r, r2, appender].map((n) => {
+    const f = x.b.fdInfoSync(n).flags;
+    return f === undefined ? null : f & (O.ACCMODE | O.APPEND);
+  });
   const lowest = r > fd && r2 > r && appender > r2;
   for (const n of [fd, r, r2, appender]) x.b.closeSync(n);
-  return { readReopened, offsets, readOriginal, sameInode, afterUnlink, readAfterUnlink, writeReadOnly, appended, flags, lowest };
+  return {
+    readReopened,
+    offsets,
+    readOriginal,
+    sameInode,
+    afterUnlink,
+    readAfterUnlink,
+    writeReadOnly,
+    appended,
+    flags,
+    lowest,
+  };
 });
 
 scenario('fdInfoSync reports access mode, O_APPEND and the offset', (x) => {
@@ -1469,7 +1968,11 @@ scenario('fdInfoSync reports access mode, O_APPEND and the offset', (x) => {
     if ((flags & O.ACCMODE) !== O.WRONLY) x.read(fd, 4);
     else x.write(fd, 'ab');
     const f1 = x.b.fdInfoSync(fd);
-    out[name] = { flags: f0.flags === undefined ? null : f0.flags & (O.ACCMODE | O.APPEND), offset0: f0.offset ?? null, offset1: f1.offset ?? null };
+    out[name] = {
+      flags: f0.flags === undefined ? null : f0.flags & (O.ACCMODE | O.APPEND),
+      offset0: f0.offset ?? null,
+      offset1: f1.offset ?? null,
+    };
     x.b.closeSync(fd);
   }
   return out;
@@ -1551,7 +2054,19 @@ scenario('async: unlink/rename/link/symlink/readdir through the promise forms', 
   await b.fchmod(fd2, 0o600);
   const fchmodded = statView(await b.fstat(fd2));
   await b.close(fd2);
-  return { linked, orphan, content: latin1(buf.subarray(0, n)), listing, link, lst, g: statView(g), gMtime: g.mtimeMs, fchmodded, root: x.ls(), d: x.ls('d') };
+  return {
+    linked,
+    orphan,
+    content: latin1(buf.subarray(0, n)),
+    listing,
+    link,
+    lst,
+    g: statView(g),
+    gMtime: g.mtimeMs,
+    fchmodded,
+    root: x.ls(),
+    d: x.ls('d'),
+  };
 });
 
 /** Every scenario, in registration order. */

@@ -57,7 +57,9 @@ export interface AppOptions {
  */
 function appEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const dropped = new Set(['NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'FDKEEPER_REPORT', 'FDKEEPER_OPEN_SITES']);
-  const merged = Object.entries({ ...process.env, ...extra }).filter(([k, v]) => v !== undefined && (!dropped.has(k) || k in extra));
+  const merged = Object.entries({ ...process.env, ...extra }).filter(
+    ([k, v]) => v !== undefined && (!dropped.has(k) || k in extra),
+  );
   return Object.fromEntries(merged);
 }
 
@@ -75,10 +77,28 @@ export interface RunningApp {
 /** Starts `file` (a script path) under the hook. */
 export function startApp(file: string, options: AppOptions = {}): RunningApp {
   const hook = options.hook ?? true;
-  const register = (): string => options.importSpecifier ?? (options.asUser === undefined ? REGISTER_URL : hookForOtherUsers());
+  const register = (): string =>
+    options.importSpecifier ?? (options.asUser === undefined ? REGISTER_URL : hookForOtherUsers());
   const argv = [...(options.nodeArgs ?? []), ...(hook ? ['--import', register()] : []), file, ...(options.args ?? [])];
-  const [command, args] = options.asUser === undefined ? [process.execPath, argv] : ['setpriv', [`--reuid=${options.asUser.uid}`, `--regid=${options.asUser.gid}`, '--clear-groups', '--', process.execPath, ...argv]];
-  const child = spawn(command, args, { cwd: options.cwd ?? path.dirname(file), env: appEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, args] =
+    options.asUser === undefined
+      ? [process.execPath, argv]
+      : [
+          'setpriv',
+          [
+            `--reuid=${options.asUser.uid}`,
+            `--regid=${options.asUser.gid}`,
+            '--clear-groups',
+            '--',
+            process.execPath,
+            ...argv,
+          ],
+        ];
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? path.dirname(file),
+    env: appEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   let ended = false;
@@ -118,7 +138,9 @@ export function startApp(file: string, options: AppOptions = {}): RunningApp {
         } else if (ended) {
           waiters.delete(check);
           clearTimeout(t);
-          reject(new Error(`the app ended before ${String(re)} appeared on ${stream}; stdout:\n${out}\nstderr:\n${err}`));
+          reject(
+            new Error(`the app ended before ${String(re)} appeared on ${stream}; stdout:\n${out}\nstderr:\n${err}`),
+          );
         }
       }
       waiters.add(check);
@@ -187,5 +209,8 @@ export function jsonReport(stderr: string): Record<string, unknown> {
 
 /** Asserts the built hook exists (npm test builds it first). */
 export function assertBuilt(): void {
-  assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'register.js')), 'dist/register.js is missing: run `npm run build` first');
+  assert.ok(
+    fs.existsSync(path.join(ROOT, 'dist', 'register.js')),
+    'dist/register.js is missing: run `npm run build` first',
+  );
 }

@@ -19,7 +19,10 @@ const parsed = new Map();
 const results = {};
 
 for (const [name, json] of Object.entries(settings)) {
-  const { options, errors } = ts.convertCompilerOptionsFromJson({ ...json, skipLibCheck: false, noEmit: true }, project);
+  const { options, errors } = ts.convertCompilerOptionsFromJson(
+    { ...json, skipLibCheck: false, noEmit: true },
+    project,
+  );
   const host = ts.createCompilerHost(options, true);
   const read = host.getSourceFile.bind(host);
   host.getSourceFile = (fileName, languageVersionOrOptions, ...rest) => {
@@ -38,6 +41,9 @@ for (const [name, json] of Object.entries(settings)) {
     ...program.getGlobalDiagnostics(),
     ...mine.flatMap((sf) => [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)]),
   ];
-  results[name] = { packageFiles: mine.length - 1, diagnostics: diagnostics.map((d) => ts.formatDiagnostic(d, format).trim()) };
+  results[name] = {
+    packageFiles: mine.length - 1,
+    diagnostics: diagnostics.map((d) => ts.formatDiagnostic(d, format).trim()),
+  };
 }
 process.stdout.write(JSON.stringify(results));

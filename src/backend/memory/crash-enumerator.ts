@@ -123,7 +123,8 @@ function windowHash(chunk: Chunk | undefined, len: number): string {
 function fileHash(inode: Inode, chunkHash: (chunk: Chunk | undefined, len: number) => string): string {
   if (inode.size <= CHUNK) return chunkHash(inode.chunks[0], inode.size);
   const hash = createHash('sha256');
-  for (let i = 0; i * CHUNK < inode.size; i++) hash.update(chunkHash(inode.chunks[i], Math.min(CHUNK, inode.size - i * CHUNK)));
+  for (let i = 0; i * CHUNK < inode.size; i++)
+    hash.update(chunkHash(inode.chunks[i], Math.min(CHUNK, inode.size - i * CHUNK)));
   return hash.digest('base64');
 }
 
@@ -191,7 +192,8 @@ export function boxDifferenceSize(full: readonly number[], kept: readonly number
   let total = 0;
   for (let j = 0; j < full.length; j++) {
     let term = (full[j] ?? 0) - (kept[j] ?? 0);
-    for (let i = 0; i < full.length && term > 0; i++) if (i !== j) term = satMul(term, (i < j ? kept[i] : full[i]) ?? 0, cap);
+    for (let i = 0; i < full.length && term > 0; i++)
+      if (i !== j) term = satMul(term, (i < j ? kept[i] : full[i]) ?? 0, cap);
     total = Math.min(total + term, cap);
   }
   return total;
@@ -202,7 +204,10 @@ export function boxDifferenceSize(full: readonly number[], kept: readonly number
  * of `full[i]`; `kept` undefined: nothing excluded), each exactly once. Split as the disjoint union over
  * `j` of `kept[0..j) × (full[j] \ kept[j]) × full(j..n)`.
  */
-export function* boxDifference<T>(full: readonly (readonly T[])[], kept: readonly (readonly T[])[] | undefined): Generator<T[]> {
+export function* boxDifference<T>(
+  full: readonly (readonly T[])[],
+  kept: readonly (readonly T[])[] | undefined,
+): Generator<T[]> {
   if (kept === undefined) {
     yield* product(full);
     return;

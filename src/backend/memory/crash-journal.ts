@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { applyGuarded, boxDifference, boxDifferenceSize, createStateKeyer, freezeInode, tearPoints } from './crash-enumerator.js';
+import {
+  applyGuarded,
+  boxDifference,
+  boxDifferenceSize,
+  createStateKeyer,
+  freezeInode,
+  tearPoints,
+} from './crash-enumerator.js';
 import { dirsOf, isDataOp, type DataOp, type FsOp, type MetaOp } from './fs-op.js';
 import { FsState } from './fs-state.js';
 import { Inode, type Chunk } from './inode.js';
@@ -165,9 +172,11 @@ export class CrashJournal implements Journal {
 
   constructor(base: FsState, options: CrashJournalOptions = {}) {
     const tearSize = options.tearSize ?? 512;
-    if (!Number.isInteger(tearSize) || tearSize <= 0) throw new RangeError(`CrashJournal: tearSize must be a positive integer, got ${tearSize}`);
+    if (!Number.isInteger(tearSize) || tearSize <= 0)
+      throw new RangeError(`CrashJournal: tearSize must be a positive integer, got ${tearSize}`);
     const maxTears = options.tearPoints ?? 8;
-    if (!Number.isInteger(maxTears) || maxTears < 0) throw new RangeError(`CrashJournal: tearPoints must be a non-negative integer, got ${maxTears}`);
+    if (!Number.isInteger(maxTears) || maxTears < 0)
+      throw new RangeError(`CrashJournal: tearPoints must be a non-negative integer, got ${maxTears}`);
     this.tearSize = tearSize;
     this.maxTears = maxTears;
     this.compactAfter = nonNegative('compactAfter', options.compactAfter ?? 4096);
@@ -201,7 +210,14 @@ export class CrashJournal implements Journal {
         stream = { ino: op.ino, entries: [], offset: 0, forced: 0 };
         this.streams.set(op.ino, stream);
       }
-      const entry: DataEntry = { kind: 'data', op, stream, index: this.length, seq: stream.offset + stream.entries.length, forcedAt: Infinity };
+      const entry: DataEntry = {
+        kind: 'data',
+        op,
+        stream,
+        index: this.length,
+        seq: stream.offset + stream.entries.length,
+        forcedAt: Infinity,
+      };
       stream.entries.push(entry);
       this.log.push(entry);
       if (op.type === 'write') this.retainedBytes += op.data.length;
@@ -264,7 +280,9 @@ export class CrashJournal implements Journal {
     const limit = options.limit ?? DEFAULT_LIMIT;
     const requested = options.from ?? 0;
     if (!Number.isInteger(requested) || requested < 0 || requested > this.length) {
-      throw new RangeError(`CrashJournal.states: from must be an integer between 0 and the journal length ${this.length}, got ${requested}`);
+      throw new RangeError(
+        `CrashJournal.states: from must be an integer between 0 and the journal length ${this.length}, got ${requested}`,
+      );
     }
     const from = Math.max(requested, this.compactedAt);
     const epochs = this.epochs(from);
@@ -359,7 +377,8 @@ export class CrashJournal implements Journal {
     if (this.log[0]?.forcedAt === undefined || this.log[0].forcedAt === Infinity) return;
     let j = 0;
     let forcedBy = 0;
-    while (j < this.log.length && (this.log[j] as Entry).forcedAt !== Infinity) forcedBy = Math.max(forcedBy, (this.log[j++] as Entry).forcedAt);
+    while (j < this.log.length && (this.log[j] as Entry).forcedAt !== Infinity)
+      forcedBy = Math.max(forcedBy, (this.log[j++] as Entry).forcedAt);
     // A fresh clone: states built from the old base (handed out by states()) share its chunks, which
     // must not change under them.
     const base = this.base.clone();
@@ -384,7 +403,8 @@ export class CrashJournal implements Journal {
       stream.forced -= n;
       if (stream.entries.length === 0) this.streams.delete(stream.ino);
     }
-    for (const map of [this.lastSetattr, this.lastDirChange]) for (const [k, seq] of map) if (seq < this.metaOffset) map.delete(k);
+    for (const map of [this.lastSetattr, this.lastDirChange])
+      for (const [k, seq] of map) if (seq < this.metaOffset) map.delete(k);
     this.shadowState?.collect();
     // Every crash moment from the last barrier that forced a folded operation on has all of them.
     this.compactedAt = Math.max(this.compactedAt, forcedBy);
@@ -415,7 +435,8 @@ export class CrashJournal implements Journal {
         const options = this.options(stream, l.data.get(stream) ?? 0, h.data.get(stream) ?? 0);
         if (options.length <= 1) continue;
         const nlo = next?.data.get(stream);
-        const nextOptions = nlo === undefined ? undefined : options.filter((o) => o.d >= nlo && (o.tear < 0 || o.d - 1 >= nlo));
+        const nextOptions =
+          nlo === undefined ? undefined : options.filter((o) => o.d >= nlo && (o.tear < 0 || o.d - 1 >= nlo));
         active.push({ stream, options, nextOptions });
       }
       return { lo: l, hi: h, next, active };
@@ -425,14 +446,22 @@ export class CrashJournal implements Journal {
   /** What is forced once the barriers issued at journal length `t` or earlier have returned. */
   private forcedBounds(t: number): Bounds {
     const data = new Map<DataStream, number>();
-    for (const s of this.streams.values()) data.set(s, countWhile(s.entries, (e) => e.forcedAt <= t));
+    for (const s of this.streams.values())
+      data.set(
+        s,
+        countWhile(s.entries, (e) => e.forcedAt <= t),
+      );
     return { meta: countWhile(this.meta, (e) => e.forcedAt <= t), data };
   }
 
   /** What is recorded once `t` operations have been. */
   private recordedBounds(t: number): Bounds {
     const data = new Map<DataStream, number>();
-    for (const s of this.streams.values()) data.set(s, countWhile(s.entries, (e) => e.index < t));
+    for (const s of this.streams.values())
+      data.set(
+        s,
+        countWhile(s.entries, (e) => e.index < t),
+      );
     return { meta: countWhile(this.meta, (e) => e.index < t), data };
   }
 
@@ -441,7 +470,8 @@ export class CrashJournal implements Journal {
     const out: DataChoice[] = [];
     for (let d = lo; d <= hi; d++) {
       const last = stream.entries[d - 1]?.op;
-      if (d > lo && last?.type === 'write') for (const tear of tearPoints(last, this.tearSize, this.maxTears)) out.push({ d, tear });
+      if (d > lo && last?.type === 'write')
+        for (const tear of tearPoints(last, this.tearSize, this.maxTears)) out.push({ d, tear });
       out.push({ d, tear: -1 });
     }
     return out;
@@ -450,7 +480,8 @@ export class CrashJournal implements Journal {
   /** A liveness cursor at metadata prefix 0: which inodes with data operations are linked in the base. */
   private cursor(): Cursor {
     const alive = new Map<number, boolean>();
-    for (const stream of this.streams.values()) alive.set(stream.ino, (this.base.inodes.get(stream.ino)?.nlink ?? 0) > 0);
+    for (const stream of this.streams.values())
+      alive.set(stream.ino, (this.base.inodes.get(stream.ino)?.nlink ?? 0) > 0);
     return { m: 0, alive };
   }
 
@@ -472,7 +503,11 @@ export class CrashJournal implements Journal {
    * `cursor` (epochs are walked in order, their lower bounds only grow) is advanced to the epoch's lower
    * bound, so that each walk does not start over from prefix 0.
    */
-  private forEachPrefix(epoch: Epoch, cursor: Cursor, visit: (m: number, live: readonly ActiveStream[], dead: readonly ActiveStream[]) => void): void {
+  private forEachPrefix(
+    epoch: Epoch,
+    cursor: Cursor,
+    visit: (m: number, live: readonly ActiveStream[], dead: readonly ActiveStream[]) => void,
+  ): void {
     while (cursor.m < epoch.lo.meta) this.advance(cursor.alive, cursor.m++);
     const alive = new Map(cursor.alive);
     let live: ActiveStream[] = [];
@@ -504,7 +539,11 @@ export class CrashJournal implements Journal {
    * Calls `visit` with every candidate of an epoch that the next epoch does not also generate: a
    * metadata prefix length and a choice per active stream.
    */
-  private forEachCandidate(epoch: Epoch, cursor: Cursor, visit: (m: number, data: Map<DataStream, DataChoice>) => void): void {
+  private forEachCandidate(
+    epoch: Epoch,
+    cursor: Cursor,
+    visit: (m: number, data: Map<DataStream, DataChoice>) => void,
+  ): void {
     this.forEachPrefix(epoch, cursor, (m, live, dead) => {
       const excluded = epoch.next !== undefined && m >= epoch.next.meta;
       const full = live.map((a) => a.options);
@@ -526,7 +565,8 @@ export class CrashJournal implements Journal {
    */
   private hoist(stage: Stage, lo: Bounds): Stage {
     let h = stage.hoisted;
-    const shared = (e: Entry): boolean => (e.kind === 'meta' ? e.seq - this.metaOffset < lo.meta : e.seq - e.stream.offset < (lo.data.get(e.stream) ?? 0));
+    const shared = (e: Entry): boolean =>
+      e.kind === 'meta' ? e.seq - this.metaOffset < lo.meta : e.seq - e.stream.offset < (lo.data.get(e.stream) ?? 0);
     while (h < this.log.length && shared(this.log[h] as Entry)) h++;
     if (h === stage.hoisted) return stage;
     const state = stage.state.clone(); // `stage.state` is never written again: the clone may share its chunks
@@ -544,7 +584,9 @@ export class CrashJournal implements Journal {
     const hoistedBefore = this.offset + stage.hoisted;
     for (const stream of this.streams.values()) {
       const start = countWhile(stream.entries, (e) => e.index < hoistedBefore);
-      const choices = this.options(stream, lo.data.get(stream) ?? 0, hi.data.get(stream) ?? 0).filter((c) => c.d > start);
+      const choices = this.options(stream, lo.data.get(stream) ?? 0, hi.data.get(stream) ?? 0).filter(
+        (c) => c.d > start,
+      );
       if (choices.length === 0) continue;
       const byKey = new Map<string, Content>();
       out.set(stream, byKey);
@@ -574,10 +616,17 @@ export class CrashJournal implements Journal {
 
   /**
    * One candidate: the stage plus the rest of the log with the first `m` metadata operations and, for
-   * each stream, the content its choice in `data` (default: its lower bound in `lo`) leaves, installed where its last chosen operation was (so that
+   * each stream, the content its choice in `data` (default: its lower bound in `lo`) leaves, installed where its
+   * last chosen operation was (so that
    * the times come out as a replay in the original order would leave them).
    */
-  private build(stage: Stage, m: number, data: Map<DataStream, DataChoice>, lo: Bounds, contents: Map<DataStream, Map<string, Content>>): FsState {
+  private build(
+    stage: Stage,
+    m: number,
+    data: Map<DataStream, DataChoice>,
+    lo: Bounds,
+    contents: Map<DataStream, Map<string, Content>>,
+  ): FsState {
     const state = stage.state.clone();
     for (let i = stage.hoisted; i < this.log.length; i++) {
       const entry = this.log[i] as Entry;
@@ -590,7 +639,8 @@ export class CrashJournal implements Journal {
       const inode = state.inodes.get(entry.stream.ino);
       if (inode === undefined) continue; // an orphan: its create is not in the chosen metadata
       const content = contents.get(entry.stream)?.get(choiceKey(choice));
-      if (content === undefined) throw new Error(`CrashJournal: no content for inode ${entry.stream.ino} choice ${choiceKey(choice)} (a bug)`);
+      if (content === undefined)
+        throw new Error(`CrashJournal: no content for inode ${entry.stream.ino} choice ${choiceKey(choice)} (a bug)`);
       inode.chunks = content.chunks.slice();
       inode.size = content.size;
       inode.mtimeMs = inode.ctimeMs = entry.op.mtimeMs;
@@ -625,7 +675,8 @@ function choiceKey(c: DataChoice): string {
 }
 
 function nonNegative(name: string, n: number): number {
-  if (Number.isNaN(n) || n < 0 || (Number.isFinite(n) && !Number.isInteger(n))) throw new RangeError(`CrashJournal: ${name} must be a non-negative integer or Infinity, got ${n}`);
+  if (Number.isNaN(n) || n < 0 || (Number.isFinite(n) && !Number.isInteger(n)))
+    throw new RangeError(`CrashJournal: ${name} must be a non-negative integer or Infinity, got ${n}`);
   return n;
 }
 

@@ -165,7 +165,8 @@ export class FsState {
    * Shared chunks (after a clone, or referenced by the crash journal) are never recycled.
    */
   private recycle(c: Chunk | undefined): void {
-    if (c !== undefined && c.owner === this.id && c.bytes.length === CHUNK && this.spare.length < MAX_SPARE) this.spare.push(c.bytes);
+    if (c !== undefined && c.owner === this.id && c.bytes.length === CHUNK && this.spare.length < MAX_SPARE)
+      this.spare.push(c.bytes);
   }
 
   private addEntry(dirIno: number, name: string, inode: Inode, ctimeMs: number): void {
@@ -236,7 +237,10 @@ export class FsState {
           inode.chunks[index] = { owner: this.id, bytes };
         }
       } else {
-        this.writableChunk(inode, index, within + take).set(take === data.length ? data : data.subarray(done, done + take), within);
+        this.writableChunk(inode, index, within + take).set(
+          take === data.length ? data : data.subarray(done, done + take),
+          within,
+        );
       }
       done += take;
     }

@@ -15,7 +15,17 @@ import { MemoryPipe } from './memory-pipe.js';
 import { truncateGrowth, writeGrowth } from './memory-space.js';
 import { MemoryStat } from './memory-stat.js';
 import { copyBytes } from './small-bytes.js';
-import { FOLLOW, LAST_DOT, LAST_DOTDOT, LAST_NAME, LAST_ROOT, NOFOLLOW, PARENT, PATH_MAX, PathWalker } from './path-walk.js';
+import {
+  FOLLOW,
+  LAST_DOT,
+  LAST_DOTDOT,
+  LAST_NAME,
+  LAST_ROOT,
+  NOFOLLOW,
+  PARENT,
+  PATH_MAX,
+  PathWalker,
+} from './path-walk.js';
 
 /** Options of {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
@@ -70,7 +80,8 @@ export interface MemoryTreeOptions {
 }
 
 /** One entry of {@link MemoryBackend.tree}: a file's content, or what else the path is. */
-export type MemoryTreeEntry = string | { readonly kind: 'dir' } | { readonly kind: 'symlink'; readonly target: string } | { readonly kind: 'fifo' };
+export type MemoryTreeEntry =
+  string | { readonly kind: 'dir' } | { readonly kind: 'symlink'; readonly target: string } | { readonly kind: 'fifo' };
 
 /** The device number fstat reports for anonymous pipes (Linux's pipefs has one of its own too). */
 const PIPE_DEV = 0;
@@ -127,7 +138,13 @@ export class MemoryBackend extends SyncBackend implements Backend {
     this.settings = { ...options, dev };
     this.creds = new Credentials(uid, gid, options.umask ?? 0o022);
     const cwd = options.cwd ?? '/';
-    if (cwd.charCodeAt(0) !== 47) throw new FsError({ code: 'EINVAL', syscall: 'chdir', path: cwd, detail: 'the cwd option must be an absolute path' });
+    if (cwd.charCodeAt(0) !== 47)
+      throw new FsError({
+        code: 'EINVAL',
+        syscall: 'chdir',
+        path: cwd,
+        detail: 'the cwd option must be an absolute path',
+      });
     let fs = state;
     if (fs === undefined) {
       const t = this.clock();
@@ -136,7 +153,9 @@ export class MemoryBackend extends SyncBackend implements Backend {
       makeDirs(fs, cwd, attrs); // before the journal exists: part of the initial, durable content
     }
     const crashModel = options.crashModel ?? false;
-    const journal: Journal = crashModel ? new CrashJournal(fs.clone(), options.tearSize === undefined ? {} : { tearSize: options.tearSize }) : new NullJournal();
+    const journal: Journal = crashModel
+      ? new CrashJournal(fs.clone(), options.tearSize === undefined ? {} : { tearSize: options.tearSize })
+      : new NullJournal();
     this.device = new Device(dev, fs, journal, crashModel, options.capacity ?? Infinity);
     this.walker = new PathWalker(this.device, this.creds);
     this.fds = new FdTable(options.firstFd ?? 3, options.maxOpen ?? 1024);
@@ -286,11 +305,19 @@ export class MemoryBackend extends SyncBackend implements Backend {
     if (node === undefined) throw new FsError({ code: 'ENOENT', syscall: 'mount', path });
     if (node.kind !== 'dir') throw new FsError({ code: 'ENOTDIR', syscall: 'mount', path });
     const host = w.nodeDev;
-    if (node.ino === host.state.root) throw new FsError({ code: 'EBUSY', syscall: 'mount', path, detail: 'already the root of a file system' });
+    if (node.ino === host.state.root)
+      throw new FsError({ code: 'EBUSY', syscall: 'mount', path, detail: 'already the root of a file system' });
     const guest = other.device;
-    if (guest.mountedOn !== undefined) throw new FsError({ code: 'EBUSY', syscall: 'mount', path, detail: 'that file system is mounted elsewhere' });
+    if (guest.mountedOn !== undefined)
+      throw new FsError({ code: 'EBUSY', syscall: 'mount', path, detail: 'that file system is mounted elsewhere' });
     for (let d: Device | undefined = host; d !== undefined; d = d.mountedOn?.device) {
-      if (d === guest) throw new FsError({ code: 'EINVAL', syscall: 'mount', path, detail: 'cannot mount a file system inside itself' });
+      if (d === guest)
+        throw new FsError({
+          code: 'EINVAL',
+          syscall: 'mount',
+          path,
+          detail: 'cannot mount a file system inside itself',
+        });
     }
     host.mounts.set(node.ino, guest);
     guest.mountedOn = { device: host, ino: node.ino };
@@ -304,8 +331,10 @@ export class MemoryBackend extends SyncBackend implements Backend {
     if (node === undefined) throw new FsError({ code: 'ENOENT', syscall: 'umount', path });
     const guest = w.nodeDev;
     const on = guest.mountedOn;
-    if (guest === this.device || node.ino !== guest.state.root || on === undefined) throw new FsError({ code: 'EINVAL', syscall: 'umount', path, detail: 'not a mount point' });
-    if (guest.mounts.size > 0 || this.fds.some((f) => f.device === guest)) throw new FsError({ code: 'EBUSY', syscall: 'umount', path });
+    if (guest === this.device || node.ino !== guest.state.root || on === undefined)
+      throw new FsError({ code: 'EINVAL', syscall: 'umount', path, detail: 'not a mount point' });
+    if (guest.mounts.size > 0 || this.fds.some((f) => f.device === guest))
+      throw new FsError({ code: 'EBUSY', syscall: 'umount', path });
     on.device.mounts.delete(on.ino);
     guest.mountedOn = undefined;
   }
@@ -328,7 +357,9 @@ export class MemoryBackend extends SyncBackend implements Backend {
    * system only. Throws when the crash model is off.
    */
   crashStates(options: CrashStatesOptions = {}): MemoryBackend[] {
-    return this.crashJournal('crashStates').states(options).map((s) => MemoryBackend.fromState(s, this.settings));
+    return this.crashJournal('crashStates')
+      .states(options)
+      .map((s) => MemoryBackend.fromState(s, this.settings));
   }
 
   /** How many operations the crash model has recorded: a position to pass as `crashStates({ from })`. */
@@ -350,7 +381,8 @@ export class MemoryBackend extends SyncBackend implements Backend {
 
   private crashJournal(what: string): CrashJournal {
     const j = this.device.journal;
-    if (!(j instanceof CrashJournal)) throw new Error(`MemoryBackend.${what}: the crash model is off (create the backend with { crashModel: true })`);
+    if (!(j instanceof CrashJournal))
+      throw new Error(`MemoryBackend.${what}: the crash model is off (create the backend with { crashModel: true })`);
     return j;
   }
 
@@ -362,7 +394,8 @@ export class MemoryBackend extends SyncBackend implements Backend {
     const creat = (flags & O.CREAT) !== 0;
     const excl = creat && (flags & O.EXCL) !== 0;
     const directory = (flags & O.DIRECTORY) !== 0;
-    if (creat && directory) throw new FsError({ code: 'EINVAL', syscall: 'open', path, detail: 'O_CREAT with O_DIRECTORY' });
+    if (creat && directory)
+      throw new FsError({ code: 'EINVAL', syscall: 'open', path, detail: 'O_CREAT with O_DIRECTORY' });
     const acc = flags & O.ACCMODE;
     const writable = acc === O.WRONLY || acc === O.RDWR;
     const trunc = (flags & O.TRUNC) !== 0;
@@ -384,8 +417,15 @@ export class MemoryBackend extends SyncBackend implements Backend {
       if (excl) throw new FsError({ code: 'EEXIST', syscall: 'open', path });
       if (directory && node.kind !== 'dir') throw new FsError({ code: 'ENOTDIR', syscall: 'open', path });
       if (node.kind === 'symlink') throw new FsError({ code: 'ELOOP', syscall: 'open', path }); // reached only with O_NOFOLLOW
-      if (node.kind === 'dir' && (creat || writable || trunc)) throw new FsError({ code: 'EISDIR', syscall: 'open', path });
-      if (node.kind === 'fifo') throw new FsError({ code: 'ENXIO', syscall: 'open', path, detail: 'named FIFOs are not supported by the memory backend' });
+      if (node.kind === 'dir' && (creat || writable || trunc))
+        throw new FsError({ code: 'EISDIR', syscall: 'open', path });
+      if (node.kind === 'fifo')
+        throw new FsError({
+          code: 'ENXIO',
+          syscall: 'open',
+          path,
+          detail: 'named FIFOs are not supported by the memory backend',
+        });
       const want = (acc === O.RDONLY || acc === O.RDWR ? R_OK : 0) | (writable || trunc ? W_OK : 0);
       if (!this.creds.can(node, want)) throw new FsError({ code: 'EACCES', syscall: 'open', path });
       if (trunc && node.kind === 'file') {
@@ -410,7 +450,13 @@ export class MemoryBackend extends SyncBackend implements Backend {
   // ================================================================ read and write
 
   readSync(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): number {
-    if (position !== null && !(position >= 0 && Number.isSafeInteger(position))) throw new FsError({ code: 'EINVAL', syscall: 'read', fd, detail: `position ${position} is not a non-negative integer` });
+    if (position !== null && !(position >= 0 && Number.isSafeInteger(position)))
+      throw new FsError({
+        code: 'EINVAL',
+        syscall: 'read',
+        fd,
+        detail: `position ${position} is not a non-negative integer`,
+      });
     checkRange(buffer, offset, length);
     const file = this.fds.get(fd);
     if (file === undefined || !file.readable) throw new FsError({ code: 'EBADF', syscall: 'read', fd });
@@ -427,7 +473,13 @@ export class MemoryBackend extends SyncBackend implements Backend {
   }
 
   writeSync(fd: number, buffer: Bytes, offset: number, length: number, position: number | null): number {
-    if (position !== null && !(position >= 0 && Number.isSafeInteger(position))) throw new FsError({ code: 'EINVAL', syscall: 'write', fd, detail: `position ${position} is not a non-negative integer` });
+    if (position !== null && !(position >= 0 && Number.isSafeInteger(position)))
+      throw new FsError({
+        code: 'EINVAL',
+        syscall: 'write',
+        fd,
+        detail: `position ${position} is not a non-negative integer`,
+      });
     checkRange(buffer, offset, length);
     const file = this.fds.get(fd);
     if (file === undefined || !file.writable) throw new FsError({ code: 'EBADF', syscall: 'write', fd });
@@ -443,7 +495,11 @@ export class MemoryBackend extends SyncBackend implements Backend {
     if (growth > 0 && dev.used + growth > dev.capacity) throw new FsError({ code: 'ENOSPC', syscall: 'write', fd });
     // The state copies the bytes in at once; only a journal that keeps the op needs its own copy.
     const keep = dev.keepsData;
-    const data = keep ? copyBytes(buffer, offset, length) : offset === 0 && length === buffer.length ? buffer : buffer.subarray(offset, offset + length);
+    const data = keep
+      ? copyBytes(buffer, offset, length)
+      : offset === 0 && length === buffer.length
+        ? buffer
+        : buffer.subarray(offset, offset + length);
     const now = this.clock();
     // A kept copy is never changed again, so the state may reference it rather than copy it a second time.
     dev.apply({ type: 'write', ino: inode.ino, offset: pos, data, mtimeMs: now, frozen: keep });
@@ -456,12 +512,25 @@ export class MemoryBackend extends SyncBackend implements Backend {
     return length;
   }
 
-  private readPipe(fd: number, pipe: MemoryPipe, buffer: Bytes, offset: number, length: number, position: number | null): number {
+  private readPipe(
+    fd: number,
+    pipe: MemoryPipe,
+    buffer: Bytes,
+    offset: number,
+    length: number,
+    position: number | null,
+  ): number {
     if (position !== null) throw new FsError({ code: 'ESPIPE', syscall: 'read', fd });
     if (length === 0) return 0;
     const n = pipe.read(buffer, offset, length);
     // An empty pipe with a writer would block; a single-threaded emulation cannot wait.
-    if (n === 0 && pipe.writers > 0) throw new FsError({ code: 'EAGAIN', syscall: 'read', fd, detail: 'the pipe is empty and its write end is open (the memory backend cannot block)' });
+    if (n === 0 && pipe.writers > 0)
+      throw new FsError({
+        code: 'EAGAIN',
+        syscall: 'read',
+        fd,
+        detail: 'the pipe is empty and its write end is open (the memory backend cannot block)',
+      });
     return n;
   }
 
@@ -490,11 +559,18 @@ export class MemoryBackend extends SyncBackend implements Backend {
   // ================================================================ truncate and sync
 
   ftruncateSync(fd: number, length: number): void {
-    if (!(Number.isSafeInteger(length) && length >= 0)) throw new FsError({ code: 'EINVAL', syscall: 'ftruncate', fd, detail: `length ${String(length)} is not a non-negative integer` });
+    if (!(Number.isSafeInteger(length) && length >= 0))
+      throw new FsError({
+        code: 'EINVAL',
+        syscall: 'ftruncate',
+        fd,
+        detail: `length ${String(length)} is not a non-negative integer`,
+      });
     const file = this.fds.get(fd);
     if (file === undefined || file.pathOnly) throw new FsError({ code: 'EBADF', syscall: 'ftruncate', fd });
     const inode = file.inode;
-    if (!file.writable || inode.kind !== 'file' || file.device === undefined) throw new FsError({ code: 'EINVAL', syscall: 'ftruncate', fd });
+    if (!file.writable || inode.kind !== 'file' || file.device === undefined)
+      throw new FsError({ code: 'EINVAL', syscall: 'ftruncate', fd });
     if (length > MAX_FILE_SIZE) throw new FsError({ code: 'EFBIG', syscall: 'ftruncate', fd });
     const dev = file.device;
     const growth = truncateGrowth(inode, length);
@@ -514,7 +590,8 @@ export class MemoryBackend extends SyncBackend implements Backend {
   private barrier(fd: number, kind: BarrierKind): void {
     const file = this.fds.get(fd);
     if (file === undefined || file.pathOnly) throw new FsError({ code: 'EBADF', syscall: kind, fd });
-    if (file.device === undefined) throw new FsError({ code: 'EINVAL', syscall: kind, fd, detail: 'a pipe cannot be synced' });
+    if (file.device === undefined)
+      throw new FsError({ code: 'EINVAL', syscall: kind, fd, detail: 'a pipe cannot be synced' });
     file.device.journal.barrier(kind, file.inode.ino, file.inode.kind === 'dir');
   }
 
@@ -538,7 +615,8 @@ export class MemoryBackend extends SyncBackend implements Backend {
     if (w2.dev !== fromDev) throw new FsError({ code: 'EXDEV', syscall: sc, path: oldPath, dest: newPath });
     if (src === undefined) throw new FsError({ code: 'ENOENT', syscall: sc, path: oldPath, dest: newPath });
     const isDir = src.kind === 'dir';
-    if (!isDir && (oldSlash || w2.slash)) throw new FsError({ code: 'ENOTDIR', syscall: sc, path: oldPath, dest: newPath });
+    if (!isDir && (oldSlash || w2.slash))
+      throw new FsError({ code: 'ENOTDIR', syscall: sc, path: oldPath, dest: newPath });
     if (isDir && !srcMounted) {
       // A directory cannot move into its own subtree.
       for (let d = toDir; ; d = fromDev.state.inode(d.parent)) {
@@ -555,16 +633,23 @@ export class MemoryBackend extends SyncBackend implements Backend {
     }
     if (dst === src) return; // two names of one inode: nothing to do (POSIX)
     const creds = this.creds;
-    if (!creds.can(fromDir, W_OK | X_OK) || !creds.can(toDir, W_OK | X_OK)) throw new FsError({ code: 'EACCES', syscall: sc, path: oldPath, dest: newPath });
-    if (!creds.mayRemoveFrom(fromDir, src) || (dst !== undefined && !creds.mayRemoveFrom(toDir, dst))) throw new FsError({ code: 'EPERM', syscall: sc, path: oldPath, dest: newPath });
+    if (!creds.can(fromDir, W_OK | X_OK) || !creds.can(toDir, W_OK | X_OK))
+      throw new FsError({ code: 'EACCES', syscall: sc, path: oldPath, dest: newPath });
+    if (!creds.mayRemoveFrom(fromDir, src) || (dst !== undefined && !creds.mayRemoveFrom(toDir, dst)))
+      throw new FsError({ code: 'EPERM', syscall: sc, path: oldPath, dest: newPath });
     // Moving a directory to another parent rewrites its '..': it needs write permission itself.
-    if (isDir && fromDir !== toDir && !creds.can(src, W_OK)) throw new FsError({ code: 'EACCES', syscall: sc, path: oldPath, dest: newPath });
+    if (isDir && fromDir !== toDir && !creds.can(src, W_OK))
+      throw new FsError({ code: 'EACCES', syscall: sc, path: oldPath, dest: newPath });
     if (dst !== undefined) {
-      if (isDir && dst.kind !== 'dir') throw new FsError({ code: 'ENOTDIR', syscall: sc, path: oldPath, dest: newPath });
-      if (!isDir && dst.kind === 'dir') throw new FsError({ code: 'EISDIR', syscall: sc, path: oldPath, dest: newPath });
+      if (isDir && dst.kind !== 'dir')
+        throw new FsError({ code: 'ENOTDIR', syscall: sc, path: oldPath, dest: newPath });
+      if (!isDir && dst.kind === 'dir')
+        throw new FsError({ code: 'EISDIR', syscall: sc, path: oldPath, dest: newPath });
     }
-    if (srcMounted || (dst !== undefined && w2.nodeDev !== fromDev)) throw new FsError({ code: 'EBUSY', syscall: sc, path: oldPath, detail: 'a mount point', dest: newPath });
-    if (dst !== undefined && isDir && (dst.entries as Map<string, number>).size > 0) throw new FsError({ code: 'ENOTEMPTY', syscall: sc, path: oldPath, dest: newPath });
+    if (srcMounted || (dst !== undefined && w2.nodeDev !== fromDev))
+      throw new FsError({ code: 'EBUSY', syscall: sc, path: oldPath, detail: 'a mount point', dest: newPath });
+    if (dst !== undefined && isDir && (dst.entries as Map<string, number>).size > 0)
+      throw new FsError({ code: 'ENOTEMPTY', syscall: sc, path: oldPath, dest: newPath });
     fromDev.apply({ type: 'rename', fromDir: fromDir.ino, fromName, toDir: toDir.ino, toName, ctimeMs: this.clock() });
     if (dst !== undefined) fromDev.reap(dst.ino);
   }
@@ -594,7 +679,8 @@ export class MemoryBackend extends SyncBackend implements Backend {
     if (!this.creds.mayRemoveFrom(w.dir, node)) throw new FsError({ code: 'EPERM', syscall: 'rmdir', path });
     if (node.kind !== 'dir') throw new FsError({ code: 'ENOTDIR', syscall: 'rmdir', path });
     if (w.nodeDev !== w.dev) throw new FsError({ code: 'EBUSY', syscall: 'rmdir', path, detail: 'a mount point' });
-    if ((node.entries as Map<string, number>).size > 0) throw new FsError({ code: 'ENOTEMPTY', syscall: 'rmdir', path });
+    if ((node.entries as Map<string, number>).size > 0)
+      throw new FsError({ code: 'ENOTEMPTY', syscall: 'rmdir', path });
     const dev = w.dev;
     dev.apply({ type: 'unlink', dir: w.dir.ino, name: w.name, ctimeMs: this.clock() });
     dev.reap(node.ino);
@@ -607,11 +693,20 @@ export class MemoryBackend extends SyncBackend implements Backend {
     if (src === undefined) throw new FsError({ code: 'ENOENT', syscall: sc, path: existingPath, dest: newPath });
     const srcDev = w.nodeDev;
     const w2 = this.walker.walk(newPath, PARENT, sc, existingPath, newPath);
-    if (w2.last !== LAST_NAME || w2.node !== undefined) throw new FsError({ code: 'EEXIST', syscall: sc, path: existingPath, dest: newPath });
+    if (w2.last !== LAST_NAME || w2.node !== undefined)
+      throw new FsError({ code: 'EEXIST', syscall: sc, path: existingPath, dest: newPath });
     if (w2.slash) throw new FsError({ code: 'ENOENT', syscall: sc, path: existingPath, dest: newPath });
     if (w2.dev !== srcDev) throw new FsError({ code: 'EXDEV', syscall: sc, path: existingPath, dest: newPath });
-    if (!this.creds.can(w2.dir, W_OK | X_OK)) throw new FsError({ code: 'EACCES', syscall: sc, path: existingPath, dest: newPath });
-    if (src.kind === 'dir') throw new FsError({ code: 'EPERM', syscall: sc, path: existingPath, detail: 'hard links to directories are not allowed', dest: newPath });
+    if (!this.creds.can(w2.dir, W_OK | X_OK))
+      throw new FsError({ code: 'EACCES', syscall: sc, path: existingPath, dest: newPath });
+    if (src.kind === 'dir')
+      throw new FsError({
+        code: 'EPERM',
+        syscall: sc,
+        path: existingPath,
+        detail: 'hard links to directories are not allowed',
+        dest: newPath,
+      });
     srcDev.apply({ type: 'link', dir: w2.dir.ino, name: w2.name, ino: src.ino, ctimeMs: this.clock() });
   }
 
@@ -620,10 +715,13 @@ export class MemoryBackend extends SyncBackend implements Backend {
     // node:fs reports symlink errors with the target as `path` and the new name as `dest`.
     if (target.length === 0) throw new FsError({ code: 'ENOENT', syscall: sc, path: target, dest: path });
     const w = this.walker.walk(path, PARENT, sc, target, path);
-    if (w.last !== LAST_NAME || w.node !== undefined) throw new FsError({ code: 'EEXIST', syscall: sc, path: target, dest: path });
+    if (w.last !== LAST_NAME || w.node !== undefined)
+      throw new FsError({ code: 'EEXIST', syscall: sc, path: target, dest: path });
     if (w.slash) throw new FsError({ code: 'ENOENT', syscall: sc, path: target, dest: path });
-    if (target.length >= PATH_MAX / 3 && Buffer.byteLength(target) >= PATH_MAX) throw new FsError({ code: 'ENAMETOOLONG', syscall: sc, path: target, dest: path });
-    if (!this.creds.can(w.dir, W_OK | X_OK)) throw new FsError({ code: 'EACCES', syscall: sc, path: target, dest: path });
+    if (target.length >= PATH_MAX / 3 && Buffer.byteLength(target) >= PATH_MAX)
+      throw new FsError({ code: 'ENAMETOOLONG', syscall: sc, path: target, dest: path });
+    if (!this.creds.can(w.dir, W_OK | X_OK))
+      throw new FsError({ code: 'EACCES', syscall: sc, path: target, dest: path });
     this.create(w.dev, w.dir, w.name, 'symlink', 0o777, target);
   }
 
@@ -686,7 +784,8 @@ export class MemoryBackend extends SyncBackend implements Backend {
     if (creds.uid !== 0) {
       // Without CAP_CHOWN: the owner may only change the group, and only to their own.
       if (uid !== -1 && uid !== inode.uid) throw new FsError({ code: 'EPERM', syscall: 'fchown', fd });
-      if (gid !== -1 && gid !== inode.gid && (inode.uid !== creds.uid || gid !== creds.gid)) throw new FsError({ code: 'EPERM', syscall: 'fchown', fd });
+      if (gid !== -1 && gid !== inode.gid && (inode.uid !== creds.uid || gid !== creds.gid))
+        throw new FsError({ code: 'EPERM', syscall: 'fchown', fd });
     }
     const now = this.clock();
     const newUid = uid === -1 ? inode.uid : uid;
@@ -700,7 +799,10 @@ export class MemoryBackend extends SyncBackend implements Backend {
       inode.ctimeMs = now;
       return;
     }
-    const op: FsOp = mode === inode.mode ? { type: 'setattr', ino: inode.ino, uid: newUid, gid: newGid, ctimeMs: now } : { type: 'setattr', ino: inode.ino, uid: newUid, gid: newGid, mode, ctimeMs: now };
+    const op: FsOp =
+      mode === inode.mode
+        ? { type: 'setattr', ino: inode.ino, uid: newUid, gid: newGid, ctimeMs: now }
+        : { type: 'setattr', ino: inode.ino, uid: newUid, gid: newGid, mode, ctimeMs: now };
     file.device.apply(op);
   }
 
@@ -740,10 +842,18 @@ export class MemoryBackend extends SyncBackend implements Backend {
   reserveAtSync(target: number, fd: number, replace: boolean): boolean {
     const src = this.fds.get(fd);
     if (src === undefined) throw new FsError({ code: 'EBADF', syscall: 'dup2', fd });
-    if (!Number.isSafeInteger(target) || target < 0 || target >= this.fds.limit) throw new FsError({ code: 'EBADF', syscall: 'dup2', fd: target, detail: 'not a valid descriptor number' });
-    if (target < this.fds.first) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: target, detail: 'stdio numbers are not emulated by the memory backend' });
+    if (!Number.isSafeInteger(target) || target < 0 || target >= this.fds.limit)
+      throw new FsError({ code: 'EBADF', syscall: 'dup2', fd: target, detail: 'not a valid descriptor number' });
+    if (target < this.fds.first)
+      throw new FsError({
+        code: 'EBUSY',
+        syscall: 'dup2',
+        fd: target,
+        detail: 'stdio numbers are not emulated by the memory backend',
+      });
     const held = this.fds.get(target);
-    if (held !== undefined && !replace) throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: target, detail: 'the number is held' });
+    if (held !== undefined && !replace)
+      throw new FsError({ code: 'EBUSY', syscall: 'dup2', fd: target, detail: 'the number is held' });
     const reservation = this.reservation(src); // before the release below: it may be the last hold on the file
     if (held !== undefined) {
       this.fds.remove(target);
@@ -772,7 +882,8 @@ export class MemoryBackend extends SyncBackend implements Backend {
       if (inode.kind === 'dir' && writable) throw new FsError({ code: 'EISDIR', syscall: 'reopen', fd });
       if (inode.kind === 'symlink') throw new FsError({ code: 'ELOOP', syscall: 'reopen', fd });
     }
-    if (!this.creds.can(inode, (readable ? R_OK : 0) | (writable ? W_OK : 0))) throw new FsError({ code: 'EACCES', syscall: 'reopen', fd });
+    if (!this.creds.can(inode, (readable ? R_OK : 0) | (writable ? W_OK : 0)))
+      throw new FsError({ code: 'EACCES', syscall: 'reopen', fd });
     const file = new MemoryFile(src.device, inode, pipe, flags, false);
     if (pipe !== undefined) {
       if (readable) pipe.readers++;
@@ -795,7 +906,15 @@ export class MemoryBackend extends SyncBackend implements Backend {
     if (r < 0) throw new FsError({ code: 'EMFILE', syscall: 'pipe' });
     const t = this.clock();
     const creds = this.creds;
-    const inode = new Inode(this.nextPipeIno++, 'fifo', { mode: 0o600, uid: creds.uid, gid: creds.gid, atimeMs: t, mtimeMs: t, ctimeMs: t, birthtimeMs: t });
+    const inode = new Inode(this.nextPipeIno++, 'fifo', {
+      mode: 0o600,
+      uid: creds.uid,
+      gid: creds.gid,
+      atimeMs: t,
+      mtimeMs: t,
+      ctimeMs: t,
+      birthtimeMs: t,
+    });
     inode.nlink = 1; // in no file system: not an FsOp
     const pipe = new MemoryPipe(inode, this.pipeCapacity);
     pipe.readers = 1;
@@ -830,7 +949,10 @@ export class MemoryBackend extends SyncBackend implements Backend {
     }
     const ino = dev.state.allocateIno();
     const attrs = { mode, uid: this.creds.uid, gid, atimeMs: t, mtimeMs: t, ctimeMs: t, birthtimeMs: t };
-    const op: CreateOp = target === undefined ? { type: 'create', dir: dir.ino, name, ino, kind, attrs } : { type: 'create', dir: dir.ino, name, ino, kind, attrs, target };
+    const op: CreateOp =
+      target === undefined
+        ? { type: 'create', dir: dir.ino, name, ino, kind, attrs }
+        : { type: 'create', dir: dir.ino, name, ino, kind, attrs, target };
     dev.apply(op);
     return dev.state.inode(ino);
   }
@@ -902,19 +1024,34 @@ function makeDirs(state: FsState, path: string, attrs: InodeAttrs): void {
 }
 
 /** A write to a pipe end (see {@link MemoryBackend.pipeSync}). */
-function writePipe(fd: number, pipe: MemoryPipe, buffer: Bytes, offset: number, length: number, position: number | null): number {
+function writePipe(
+  fd: number,
+  pipe: MemoryPipe,
+  buffer: Bytes,
+  offset: number,
+  length: number,
+  position: number | null,
+): number {
   if (position !== null) throw new FsError({ code: 'ESPIPE', syscall: 'write', fd });
   if (pipe.readers === 0) throw new FsError({ code: 'EPIPE', syscall: 'write', fd, detail: 'the pipe has no reader' });
   if (length === 0) return 0;
   const n = pipe.write(buffer, offset, length);
-  if (n === 0) throw new FsError({ code: 'EAGAIN', syscall: 'write', fd, detail: 'the pipe is full (the memory backend cannot block)' });
+  if (n === 0)
+    throw new FsError({
+      code: 'EAGAIN',
+      syscall: 'write',
+      fd,
+      detail: 'the pipe is full (the memory backend cannot block)',
+    });
   return n;
 }
 
 /** node:fs's check of a buffer range: a RangeError (ERR_OUT_OF_RANGE) before any syscall. */
 function checkRange(buffer: Bytes, offset: number, length: number): void {
   if (offset >= 0 && length >= 0 && offset + length <= buffer.byteLength) return;
-  const e = new RangeError(`The buffer range (offset ${String(offset)}, length ${String(length)}) is outside a buffer of ${buffer.byteLength} bytes`) as RangeError & { code: string };
+  const e = new RangeError(
+    `The buffer range (offset ${String(offset)}, length ${String(length)}) is outside a buffer of ${buffer.byteLength} bytes`,
+  ) as RangeError & { code: string };
   e.code = 'ERR_OUT_OF_RANGE';
   throw e;
 }
@@ -926,7 +1063,9 @@ function toMs(time: TimeLike, name: string, now: number): number {
   } else if (time instanceof Date) {
     return time.getTime();
   }
-  const e = new TypeError(`The "${name}" argument must be a Date or a time in seconds. Received ${String(time)}`) as TypeError & { code: string };
+  const e = new TypeError(
+    `The "${name}" argument must be a Date or a time in seconds. Received ${String(time)}`,
+  ) as TypeError & { code: string };
   e.code = 'ERR_INVALID_ARG_TYPE';
   throw e;
 }

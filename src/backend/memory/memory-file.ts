@@ -30,7 +30,13 @@ export class MemoryFile {
   /** The file offset, used and advanced by read and write with a null position. */
   offset = 0;
 
-  constructor(device: Device | undefined, inode: Inode, pipe: MemoryPipe | undefined, flags: number, pathOnly: boolean) {
+  constructor(
+    device: Device | undefined,
+    inode: Inode,
+    pipe: MemoryPipe | undefined,
+    flags: number,
+    pathOnly: boolean,
+  ) {
     this.device = device;
     this.inode = inode;
     this.pipe = pipe;

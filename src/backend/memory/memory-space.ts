@@ -44,6 +44,7 @@ export function truncateGrowth(inode: Inode, size: number): number {
     return chunks[tail] === undefined ? 0 : share(tail, size) - share(tail, old);
   }
   let delta = 0;
-  for (let i = Math.floor(size / CHUNK); i < chunks.length; i++) if (chunks[i] !== undefined) delta += share(i, size) - share(i, old);
+  for (let i = Math.floor(size / CHUNK); i < chunks.length; i++)
+    if (chunks[i] !== undefined) delta += share(i, size) - share(i, old);
   return delta;
 }

@@ -16,9 +16,11 @@ import type { Device } from './memory-device.js';
 
 /** Follow a symlink in the last component (stat, open, chmod…). */
 export const FOLLOW = 0;
-/** Do not follow a symlink in the last component, except that a trailing slash still does (lstat, readlink, link's source, open with O_NOFOLLOW). */
+/** Do not follow a symlink in the last component, except that a trailing slash still does (lstat, readlink, link's
+ * source, open with O_NOFOLLOW). */
 export const NOFOLLOW = 1;
-/** Resolve the parent and leave the last component as it is, trailing slash or not (unlink, rmdir, rename, mkdir, symlink, link's target). */
+/** Resolve the parent and leave the last component as it is, trailing slash or not (unlink, rmdir, rename, mkdir,
+ * symlink, link's target). */
 export const PARENT = 2;
 
 /** The last component is a name. */
@@ -84,7 +86,8 @@ export class PathWalker {
    */
   walk(path: string, mode: number, syscall: string, ePath: string | undefined, eDest?: string): Walk {
     if (path.length === 0) throw new FsError({ code: 'ENOENT', syscall, path: ePath, dest: eDest });
-    if (path.length >= PATH_MAX / 3 && Buffer.byteLength(path) >= PATH_MAX) throw new FsError({ code: 'ENAMETOOLONG', syscall, path: ePath, dest: eDest });
+    if (path.length >= PATH_MAX / 3 && Buffer.byteLength(path) >= PATH_MAX)
+      throw new FsError({ code: 'ENAMETOOLONG', syscall, path: ePath, dest: eDest });
     if (path.includes('\u0000')) throw invalidPath(path);
     const root = this.root;
     const rootInode = root.state.inode(root.state.root);
@@ -130,7 +133,8 @@ export class PathWalker {
         last = LAST_DOTDOT;
       } else {
         name = s.slice(i, j);
-        if (len > NAME_MAX / 3 && Buffer.byteLength(name) > NAME_MAX) throw new FsError({ code: 'ENAMETOOLONG', syscall, path: ePath, dest: eDest });
+        if (len > NAME_MAX / 3 && Buffer.byteLength(name) > NAME_MAX)
+          throw new FsError({ code: 'ENAMETOOLONG', syscall, path: ePath, dest: eDest });
         const ino = (dir.entries as Map<string, number>).get(name);
         if (ino === undefined) {
           if (!isLast) throw new FsError({ code: 'ENOENT', syscall, path: ePath, dest: eDest });
@@ -163,7 +167,8 @@ export class PathWalker {
         }
       }
       if (isLast) {
-        if (slash && mode !== PARENT && next.kind !== 'dir') throw new FsError({ code: 'ENOTDIR', syscall, path: ePath, dest: eDest });
+        if (slash && mode !== PARENT && next.kind !== 'dir')
+          throw new FsError({ code: 'ENOTDIR', syscall, path: ePath, dest: eDest });
         w.dev = dev;
         w.dir = dir;
         w.name = name;
@@ -200,7 +205,9 @@ export class PathWalker {
 
 /** What node:fs throws for a path with a NUL byte (a programming error, not a file-system condition). */
 function invalidPath(path: string): TypeError {
-  const e = new TypeError(`The argument 'path' must be a string without null bytes. Received ${JSON.stringify(path)}`) as TypeError & { code: string };
+  const e = new TypeError(
+    `The argument 'path' must be a string without null bytes. Received ${JSON.stringify(path)}`,
+  ) as TypeError & { code: string };
   e.code = 'ERR_INVALID_ARG_VALUE';
   return e;
 }

@@ -14,7 +14,19 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, linkSync, lstatSync, openSync, readFileSync, readSync, renameSync, unlinkSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  type Stats,
+} from 'node:fs';
 import { CLAIM_MAX_BYTES, parseClaim, type ClaimText } from '../../atomic/claim.js';
 import { bootTimeMs } from '../../atomic/pid.js';
 import { isClaimName, parseTempName } from '../../atomic/temp-name.js';
@@ -104,7 +116,8 @@ export function notOurs(facts: Omit<Leftover, 'claim' | 'host'>, ctx: JudgeConte
   const st = facts.stat;
   if (st === undefined) return 'vanished before it could be examined';
   if (!st.isFile()) return `${typeName(st)}, not a regular file: not one of ours`;
-  if (!ctx.anyOwner && ctx.uid !== undefined && st.uid !== ctx.uid) return `owned by uid ${st.uid}, not by this user (uid ${ctx.uid}): left alone (--any-owner to include it)`;
+  if (!ctx.anyOwner && ctx.uid !== undefined && st.uid !== ctx.uid)
+    return `owned by uid ${st.uid}, not by this user (uid ${ctx.uid}): left alone (--any-owner to include it)`;
   if (st.nlink !== 1) return `${st.nlink} hard links, where a temp file or claim has one: not one of ours`;
   if (facts.kind === 'temp' && (facts.pid === undefined || facts.pid < 1 || facts.pid > ctx.pidMax)) {
     return `pid ${facts.pid ?? '?'} in its name is not a possible process id (1–${ctx.pidMax}): not one of ours`;
@@ -126,11 +139,14 @@ export function judge(facts: Leftover, ctx: JudgeContext): Verdict {
   let local: boolean;
   if (facts.kind === 'claim') {
     const c = facts.claim;
-    if (c === undefined || c.state === 'invalid') return keep('its content is not a claim\'s ("PID\\nHOST\\n"): not one of ours');
+    if (c === undefined || c.state === 'invalid')
+      return keep('its content is not a claim\'s ("PID\\nHOST\\n"): not one of ours');
     if (c.state === 'unreadable') return keep(`could not be read (${c.code}): left alone`);
     if (c.state === 'empty') {
       if (ctx.checkPids) return remove('empty claim: its writer crashed before the content reached the disk');
-      return old ? remove(`empty claim; ${ageText}, older than ${limit}`) : keep(`empty claim; ${ageText}, younger than ${limit} (pids not checked)`);
+      return old
+        ? remove(`empty claim; ${ageText}, older than ${limit}`)
+        : keep(`empty claim; ${ageText}, younger than ${limit} (pids not checked)`);
     }
     local = c.host === ctx.host;
     who = `claim of pid ${c.pid} on ${local ? 'this host' : `host ${c.host}`}`;
@@ -141,12 +157,15 @@ export function judge(facts: Leftover, ctx: JudgeContext): Verdict {
   const pid = facts.pid ?? 0;
   // A temp file's age speaks for itself; a claim's reason also says whose it is.
   const whose = facts.kind === 'claim' ? `${who}; ` : '';
-  if (ctx.checkPids && local && ctx.isDead(pid)) return remove(`${who}${facts.kind === 'claim' ? ', which' : ''} is not running`);
+  if (ctx.checkPids && local && ctx.isDead(pid))
+    return remove(`${who}${facts.kind === 'claim' ? ', which' : ''} is not running`);
   if (old) return remove(`${whose}${ageText}, older than ${limit}`);
   if (!ctx.checkPids) return keep(`${whose}${ageText}, younger than ${limit} (pids not checked)`);
   if (!local) return keep(`${who}: its process cannot be checked from here; ${ageText}, younger than ${limit}`);
   if (facts.stat.mtimeMs < ctx.bootMs) {
-    return remove(`${who} is running, but ${ageText}, before this host booted ${formatDuration(ctx.now - ctx.bootMs)} ago: that pid is another process now`);
+    return remove(
+      `${who} is running, but ${ageText}, before this host booted ${formatDuration(ctx.now - ctx.bootMs)} ago: that pid is another process now`,
+    );
   }
   return keep(`${who} is running; ${ageText}, younger than ${limit}`);
 }
@@ -161,7 +180,8 @@ export function readClaimContent(path: Buffer, st: Stats, pidLimit: number): Cla
   }
   try {
     const now = fstatSync(fd);
-    if (!now.isFile() || now.dev !== st.dev || now.ino !== st.ino) return { state: 'unreadable', code: 'changed while read' };
+    if (!now.isFile() || now.dev !== st.dev || now.ino !== st.ino)
+      return { state: 'unreadable', code: 'changed while read' };
     if (now.size === 0) return { state: 'empty' };
     if (now.size > CLAIM_MAX_BYTES) return { state: 'invalid' };
     const buf = Buffer.alloc(CLAIM_MAX_BYTES + 1);
@@ -175,7 +195,8 @@ export function readClaimContent(path: Buffer, st: Stats, pidLimit: number): Cla
   }
 }
 
-/** `name` as a temp or a claim of ours by its name alone (latin1 keeps one char per byte, so the ASCII suffixes parse whatever the rest is). */
+/** `name` as a temp or a claim of ours by its name alone (latin1 keeps one char per byte, so the ASCII suffixes
+ * parse whatever the rest is). */
 export function classifyName(name: Buffer): { kind: 'temp'; pid: number } | { kind: 'claim' } | undefined {
   const text = name.toString('latin1');
   const temp = parseTempName(text);
@@ -194,7 +215,10 @@ export type Removal = 'removed' | 'vanished' | 'changed';
  * name, which the next `clean` judges like any other.
  */
 export function removeJudged(dir: Buffer, path: Buffer, st: Stats): Removal {
-  const aside = Buffer.concat([dir, Buffer.from(`/.fdkeeper-clean.${process.pid.toString(36)}-${randomBytes(6).toString('hex')}.fdkeeper-tmp`)]);
+  const aside = Buffer.concat([
+    dir,
+    Buffer.from(`/.fdkeeper-clean.${process.pid.toString(36)}-${randomBytes(6).toString('hex')}.fdkeeper-tmp`),
+  ]);
   try {
     renameSync(path, aside);
   } catch (e) {

@@ -2,7 +2,17 @@ import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { HOST, isPidDead } from '../../atomic/pid.js';
-import { classifyName, hostBootTimeMs, judge, notOurs, pidMax, readClaimContent, removeJudged, type JudgeContext, type Leftover } from '../clean/leftovers.js';
+import {
+  classifyName,
+  hostBootTimeMs,
+  judge,
+  notOurs,
+  pidMax,
+  readClaimContent,
+  removeJudged,
+  type JudgeContext,
+  type Leftover,
+} from '../clean/leftovers.js';
 import { type CleanEntry, type CleanReport, renderClean } from '../output/clean-render.js';
 import { colors, shouldColor } from '../output/color.js';
 import { durationParser } from '../output/duration.js';
@@ -111,8 +121,16 @@ function clean(dirArg: string, options: CleanOptions, io: ProgramIo): number {
     const pid = named.kind === 'temp' ? named.pid : undefined;
     const base = { nameBytes, kind: named.kind, stat, pid };
     // A claim's content is read only once the file passed every other check.
-    const claim = named.kind === 'claim' && stat !== undefined && notOurs(base, ctx) === undefined ? readClaimContent(path, stat, ctx.pidMax) : undefined;
-    const facts: Leftover = { ...base, pid: claim?.state === 'valid' ? claim.pid : pid, host: claim?.state === 'valid' ? claim.host : undefined, claim };
+    const claim =
+      named.kind === 'claim' && stat !== undefined && notOurs(base, ctx) === undefined
+        ? readClaimContent(path, stat, ctx.pidMax)
+        : undefined;
+    const facts: Leftover = {
+      ...base,
+      pid: claim?.state === 'valid' ? claim.pid : pid,
+      host: claim?.state === 'valid' ? claim.host : undefined,
+      claim,
+    };
     const verdict = judge(facts, ctx);
     const entry = (reason: string): CleanEntry => ({
       name: nameBytes.toString('utf8'),
@@ -140,7 +158,13 @@ function clean(dirArg: string, options: CleanOptions, io: ProgramIo): number {
     try {
       const how = removeJudged(dirBytes, path, stat);
       if (how === 'removed') push(removed, verdict.reason);
-      else push(kept, how === 'vanished' ? 'vanished while cleaning (another cleaner or its writer)' : 'replaced by another file while cleaning: left alone');
+      else
+        push(
+          kept,
+          how === 'vanished'
+            ? 'vanished while cleaning (another cleaner or its writer)'
+            : 'replaced by another file while cleaning: left alone',
+        );
     } catch (e) {
       failed++;
       const code = (e as { code?: string }).code ?? 'error';
@@ -158,6 +182,10 @@ function clean(dirArg: string, options: CleanOptions, io: ProgramIo): number {
     kept,
     otherFiles,
   };
-  io.stdout(options.json === true ? formatJson(report) : renderClean(report, colors(shouldColor({ isTTY: io.isTTY })), (e) => shownNames.get(e) ?? escapeText(e.name)));
+  io.stdout(
+    options.json === true
+      ? formatJson(report)
+      : renderClean(report, colors(shouldColor({ isTTY: io.isTTY })), (e) => shownNames.get(e) ?? escapeText(e.name)),
+  );
   return failed === 0 ? EXIT_OK : EXIT_FAIL;
 }

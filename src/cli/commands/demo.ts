@@ -45,6 +45,13 @@ async function demo(options: DemoOptions, io: ProgramIo): Promise<number> {
   }
   const { dir, rows } = await runDemo({ only: options.only });
   if (options.json === true) io.stdout(renderJson(rows));
-  else io.stdout(renderTable(rows, { dir, width: io.isTTY ? io.columns : undefined, colors: colors(shouldColor({ isTTY: io.isTTY })) }));
+  else
+    io.stdout(
+      renderTable(rows, {
+        dir,
+        width: io.isTTY ? io.columns : undefined,
+        colors: colors(shouldColor({ isTTY: io.isTTY })),
+      }),
+    );
   return rows.every((r) => r.pass) ? EXIT_OK : EXIT_FAIL;
 }

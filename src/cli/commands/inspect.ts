@@ -16,7 +16,9 @@ interface InspectOptions {
 export function registerInspectCommand(program: Command, io: ProgramIo, exit: (code: number) => void): void {
   program
     .command('inspect')
-    .description("List a process's open file descriptors (Linux /proc): kind, target, offset, flags, deleted-but-open files, limits")
+    .description(
+      "List a process's open file descriptors (Linux /proc): kind, target, offset, flags, deleted-but-open files, limits",
+    )
     .argument('<pid>', 'the process to inspect', parsePid)
     .option('--json', 'print one JSON object (schema: docs/inspect.schema.json)')
     .addHelpText(
@@ -41,7 +43,9 @@ Examples:
 function inspect(pid: number, options: InspectOptions, io: ProgramIo): number {
   try {
     const result = inspectProcess(pid);
-    io.stdout(options.json === true ? formatJson(result) : renderInspection(result, colors(shouldColor({ isTTY: io.isTTY }))));
+    io.stdout(
+      options.json === true ? formatJson(result) : renderInspection(result, colors(shouldColor({ isTTY: io.isTTY }))),
+    );
     return EXIT_OK;
   } catch (e) {
     const code = reportProcFailure('inspect', pid, e, io);

@@ -28,12 +28,21 @@ interface ReportOptions {
 export function registerReportCommand(program: Command, io: ProgramIo, exit: (code: number) => void): void {
   program
     .command('report')
-    .description('Ask a process running fdkeeper/register which descriptors it has open, grouped by the line that opened them')
+    .description(
+      'Ask a process running fdkeeper/register which descriptors it has open, grouped by the line that opened them',
+    )
     .argument('<pid>', 'the process to ask (started with node --import fdkeeper/register)', parsePid)
     .option('--json', 'print the report as JSON (schema: "fdkeeper report" in docs/cli.md)')
-    .addOption(new Option('--timeout <duration>', 'how long to wait for the answer').argParser(durationParser('--timeout')).default(DEFAULT_TIMEOUT_MS, formatDuration(DEFAULT_TIMEOUT_MS)))
+    .addOption(
+      new Option('--timeout <duration>', 'how long to wait for the answer')
+        .argParser(durationParser('--timeout'))
+        .default(DEFAULT_TIMEOUT_MS, formatDuration(DEFAULT_TIMEOUT_MS)),
+    )
     .option('--stacks', "print each open site's stack under the table")
-    .option('--force', 'ask without checking /proc for the hook (systems without /proc, e.g. macOS: the channel is then looked for in your temp dir)')
+    .option(
+      '--force',
+      'ask without checking /proc for the hook (systems without /proc, e.g. macOS: the channel is then looked for in your temp dir)',
+    )
     .addHelpText(
       'after',
       `
@@ -71,7 +80,11 @@ async function report(pid: number, options: ReportOptions, io: ProgramIo): Promi
     io.stderr(`fdkeeper report: ${escapeText((e as { detail?: string }).detail ?? (e as Error).message)}\n`);
     return code;
   }
-  io.stdout(options.json === true ? formatJson(result) : renderReport(result, { stacks: options.stacks === true, colors: colors(shouldColor({ isTTY: io.isTTY })) }));
+  io.stdout(
+    options.json === true
+      ? formatJson(result)
+      : renderReport(result, { stacks: options.stacks === true, colors: colors(shouldColor({ isTTY: io.isTTY })) }),
+  );
   return EXIT_OK;
 }
 
@@ -107,7 +120,11 @@ export function renderReport(r: RegisterReport, options: RenderReportOptions = {
   if (r.open === 0) {
     lines.push(head, c.green('no descriptor opened through node:fs is open'));
   } else {
-    lines.push(head, c.bold(`${c.red(plural(r.open, 'descriptor'))} still open, from ${plural(r.sites.length, 'open site')}`), '');
+    lines.push(
+      head,
+      c.bold(`${c.red(plural(r.open, 'descriptor'))} still open, from ${plural(r.sites.length, 'open site')}`),
+      '',
+    );
     const rows = r.sites.map((s) => {
       const shown = s.samplePaths.slice(0, 2).map(escapeText).join(', ');
       const more = s.count - Math.min(2, s.samplePaths.length);
@@ -118,15 +135,42 @@ export function renderReport(r: RegisterReport, options: RenderReportOptions = {
         more > 0 ? `${shown}, … ${more} more` : shown,
       ];
     });
-    lines.push(...renderColumns([{ header: 'OPEN', align: 'right' }, { header: 'OLDEST', align: 'right' }, { header: 'OPEN SITE' }, { header: 'SAMPLE PATHS' }], rows, { header: c.bold, rule: c.dim }));
+    lines.push(
+      ...renderColumns(
+        [
+          { header: 'OPEN', align: 'right' },
+          { header: 'OLDEST', align: 'right' },
+          { header: 'OPEN SITE' },
+          { header: 'SAMPLE PATHS' },
+        ],
+        rows,
+        { header: c.bold, rule: c.dim },
+      ),
+    );
     if (options.stacks === true) {
-      for (const s of r.sites) lines.push('', `${s.count} × ${escapeText(s.site ?? '<unknown site>')}`, c.dim(s.stack === '' ? '    (no stack)' : escapeStack(s.stack)));
+      for (const s of r.sites)
+        lines.push(
+          '',
+          `${s.count} × ${escapeText(s.site ?? '<unknown site>')}`,
+          c.dim(s.stack === '' ? '    (no stack)' : escapeStack(s.stack)),
+        );
     }
   }
   if (r.gcClosed > 0) {
-    lines.push('', c.yellow(`${plural(r.gcClosed, 'FileHandle')} never closed by the app ${r.gcClosed === 1 ? 'was' : 'were'} closed by the garbage collector:`));
+    lines.push(
+      '',
+      c.yellow(
+        `${plural(r.gcClosed, 'FileHandle')} never closed by the app ${r.gcClosed === 1 ? 'was' : 'were'} closed by the garbage collector:`,
+      ),
+    );
     for (const g of r.reclaimed.slice(0, 5)) lines.push(`  ${g.count} × ${escapeText(g.site ?? '<unknown site>')}`);
   }
-  if (r.closedElsewhere > 0) lines.push('', c.dim(`${plural(r.closedElsewhere, 'descriptor')} recorded open had been closed outside node:fs and were dropped`));
+  if (r.closedElsewhere > 0)
+    lines.push(
+      '',
+      c.dim(
+        `${plural(r.closedElsewhere, 'descriptor')} recorded open had been closed outside node:fs and were dropped`,
+      ),
+    );
   return lines.join('\n') + '\n';
 }

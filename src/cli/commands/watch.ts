@@ -10,7 +10,14 @@ import { formatJsonLine } from '../output/json.js';
 import { LiveRegion } from '../output/live-region.js';
 import { parsePid } from '../output/pid-argument.js';
 import { reportProcFailure } from '../output/proc-failure.js';
-import { renderFrame, renderSampleLine, renderSummary, type StopReason, type WatchSample, type WatchSummary } from '../output/watch-render.js';
+import {
+  renderFrame,
+  renderSampleLine,
+  renderSummary,
+  type StopReason,
+  type WatchSample,
+  type WatchSummary,
+} from '../output/watch-render.js';
 
 /** `--threshold`: a number of descriptors, or a percentage of the soft limit. */
 type Threshold = { count: number } | { percent: number };
@@ -33,7 +40,9 @@ function parseThreshold(text: string): Threshold {
   const pct = /^(\d+(?:\.\d+)?)%$/.exec(text);
   if (pct !== null && Number(pct[1]) > 0 && Number(pct[1]) <= 100) return { percent: Number(pct[1]) };
   if (/^[1-9]\d*$/.test(text)) return { count: Number(text) };
-  throw new InvalidArgumentError(`'${text}' is not a threshold (a descriptor count such as 500, or a percentage of the soft limit such as 80%)`);
+  throw new InvalidArgumentError(
+    `'${text}' is not a threshold (a descriptor count such as 500, or a percentage of the soft limit such as 80%)`,
+  );
 }
 
 /** `fdkeeper watch <pid>`: sample the descriptor count, chart it live, alarm on a threshold. */
@@ -42,11 +51,23 @@ export function registerWatchCommand(program: Command, io: ProgramIo, exit: (cod
     .command('watch')
     .description("Sample a process's descriptor count and kinds, chart it live, report growth and time to the limit")
     .argument('<pid>', 'the process to watch', parsePid)
-    .addOption(new Option('--interval <duration>', 'time between samples (500ms, 2s, 1m)').argParser(durationParser('--interval')).default(1000, '1s'))
-    .addOption(new Option('--window <duration>', 'how far back the live growth rate looks').argParser(durationParser('--window')).default(60_000, '1m'))
+    .addOption(
+      new Option('--interval <duration>', 'time between samples (500ms, 2s, 1m)')
+        .argParser(durationParser('--interval'))
+        .default(1000, '1s'),
+    )
+    .addOption(
+      new Option('--window <duration>', 'how far back the live growth rate looks')
+        .argParser(durationParser('--window'))
+        .default(60_000, '1m'),
+    )
     .option('--duration <duration>', 'stop after this long', durationParser('--duration'))
     .option('--count <n>', 'stop after this many samples', positiveInteger)
-    .option('--threshold <n|p%>', 'alarm: stop with exit code 3 as soon as the count reaches n (or p% of the soft limit)', parseThreshold)
+    .option(
+      '--threshold <n|p%>',
+      'alarm: stop with exit code 3 as soon as the count reaches n (or p% of the soft limit)',
+      parseThreshold,
+    )
     .option('--json', 'one JSON object per sample (NDJSON), then a summary object')
     .addHelpText(
       'after',
@@ -122,13 +143,17 @@ async function watch(pid: number, options: WatchOptions, io: ProgramIo): Promise
         if (options.threshold !== undefined) {
           if ('count' in options.threshold) threshold = options.threshold.count;
           else if (snap.limit?.soft == null) {
-            io.stderr(`fdkeeper watch: --threshold ${options.threshold.percent}% needs a soft limit, and pid ${pid} has none (unlimited); give a count instead\n`);
+            io.stderr(
+              `fdkeeper watch: --threshold ${options.threshold.percent}% needs a soft limit, and pid ${pid} has none (unlimited); give a count instead\n`,
+            );
             return EXIT_USAGE;
           } else threshold = Math.ceil((snap.limit.soft * options.threshold.percent) / 100);
         }
       }
       const now = Date.now();
-      const windowed = fitGrowth([...samples, { timeMs: now, count: snap.count }].filter((s) => s.timeMs >= now - options.window));
+      const windowed = fitGrowth(
+        [...samples, { timeMs: now, count: snap.count }].filter((s) => s.timeMs >= now - options.window),
+      );
       const sample: WatchSample = {
         type: 'sample',
         time: new Date(now).toISOString(),
@@ -142,7 +167,21 @@ async function watch(pid: number, options: WatchOptions, io: ProgramIo): Promise
       };
       samples.push(sample);
       if (json) io.stdout(formatJsonLine(sample));
-      else if (region !== undefined) region.draw(renderFrame(samples, { pid, command: first.command, intervalMs: options.interval, windowMs: options.window, threshold, width: io.columns ?? 80 }, c));
+      else if (region !== undefined)
+        region.draw(
+          renderFrame(
+            samples,
+            {
+              pid,
+              command: first.command,
+              intervalMs: options.interval,
+              windowMs: options.window,
+              threshold,
+              width: io.columns ?? 80,
+            },
+            c,
+          ),
+        );
       else io.stdout(renderSampleLine(sample));
 
       if (threshold !== null && sample.count >= threshold) {
@@ -179,7 +218,10 @@ async function watch(pid: number, options: WatchOptions, io: ProgramIo): Promise
     max: counts.length === 0 ? null : Math.max(...counts),
     growthPerMinute: whole === undefined ? null : round(whole.perMinute),
     r2: whole === undefined ? null : round(whole.r2),
-    secondsToLimit: last === undefined ? null : (round(secondsToLimit(last.count, last.limit?.soft ?? null, whole?.perMinute)) ?? null),
+    secondsToLimit:
+      last === undefined
+        ? null
+        : (round(secondsToLimit(last.count, last.limit?.soft ?? null, whole?.perMinute)) ?? null),
     limit: last?.limit ?? null,
     byKind: { first: samples[0]?.byKind ?? null, last: last?.byKind ?? null },
     threshold,

@@ -38,7 +38,7 @@ type AbortSignalName = (typeof ABORT_SIGNALS)[number];
 
 /** `128 + n`: how a shell reports a process ended by signal n. */
 function signalExitCode(signal: NodeJS.Signals): number {
-  return 128 + (constants.signals[signal] as number | undefined ?? 0);
+  return 128 + ((constants.signals[signal] as number | undefined) ?? 0);
 }
 
 function parseMode(text: string): number {
@@ -50,12 +50,20 @@ function parseMode(text: string): number {
 export function registerWriteCommand(program: Command, io: ProgramIo, exit: (code: number) => void): void {
   program
     .command('write')
-    .description('Atomically replace a file with stdin (or a command\'s output), only when the input ended cleanly')
+    .description("Atomically replace a file with stdin (or a command's output), only when the input ended cleanly")
     .argument('<path>', 'the file to replace (or create)')
     .argument('[command...]', 'after --: run this command and write its stdout; commit only if it exits 0')
-    .option('--mode <octal>', 'permission bits of the new file (default: the replaced file\'s, else 0666 less the umask)', parseMode)
+    .option(
+      '--mode <octal>',
+      "permission bits of the new file (default: the replaced file's, else 0666 less the umask)",
+      parseMode,
+    )
     .option('--mkdir', 'create missing parent directories')
-    .addOption(new Option('--durability <level>', 'full: survives power loss; file: no directory fsync; none: no fsync').choices(['full', 'file', 'none']).default('full'))
+    .addOption(
+      new Option('--durability <level>', 'full: survives power loss; file: no directory fsync; none: no fsync')
+        .choices(['full', 'file', 'none'])
+        .default('full'),
+    )
     .option('--replace-symlink', 'replace a symlink at <path> itself (default: write through to the file it points to)')
     .option('--require-input', 'refuse to replace the file with empty input (a producer that failed before printing)')
     .option('--json', 'print the outcome as JSON on stdout')
@@ -89,7 +97,10 @@ Examples:
 }
 
 /** Runs `command`, its stdout piped, and resolves with how it ended. */
-function run(command: readonly string[]): { child: ChildProcess; ended: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }> } {
+function run(command: readonly string[]): {
+  child: ChildProcess;
+  ended: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>;
+} {
   const [file = '', ...args] = command;
   const child = spawn(file, args, { stdio: ['inherit', 'pipe', 'inherit'] });
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
@@ -115,7 +126,15 @@ async function write(path: string, command: string[], options: WriteOptions, io:
     child?.kill(signal);
     source?.stop();
   };
-  const handlers = ABORT_SIGNALS.map((s) => [s, () => { onSignal(s); }] as const);
+  const handlers = ABORT_SIGNALS.map(
+    (s) =>
+      [
+        s,
+        () => {
+          onSignal(s);
+        },
+      ] as const,
+  );
   for (const [s, h] of handlers) process.on(s, h);
 
   const result: WriteResult = { path, committed: false, bytes: 0, reason: null, exitCode: EXIT_OK, message: null };
@@ -138,9 +157,19 @@ async function write(path: string, command: string[], options: WriteOptions, io:
     }
     let pending;
     try {
-      pending = await atomicCreate(path, { durability: options.durability, mode: options.mode, mkdir: options.mkdir === true, replaceSymlink: options.replaceSymlink === true, signal: controller.signal });
+      pending = await atomicCreate(path, {
+        durability: options.durability,
+        mode: options.mode,
+        mkdir: options.mkdir === true,
+        replaceSymlink: options.replaceSymlink === true,
+        signal: controller.signal,
+      });
     } catch (e) {
-      return fail(caught === undefined ? 'error' : 'signal', caught === undefined ? EXIT_FAIL : signalExitCode(caught), describe(e));
+      return fail(
+        caught === undefined ? 'error' : 'signal',
+        caught === undefined ? EXIT_FAIL : signalExitCode(caught),
+        describe(e),
+      );
     }
     result.path = pending.path;
     // Anything but a commit below leaves the temp file removed and the target as it was.
@@ -155,7 +184,8 @@ async function write(path: string, command: string[], options: WriteOptions, io:
       source = out === null ? undefined : { chunks: out as AsyncIterable<Buffer>, stop: () => out.destroy() };
     } else {
       source = stdin;
-      if (process.stdin.isTTY && process.stderr.isTTY) io.stderr('fdkeeper write: reading the terminal; Ctrl-D to commit, Ctrl-C to abort\n');
+      if (process.stdin.isTTY && process.stderr.isTTY)
+        io.stderr('fdkeeper write: reading the terminal; Ctrl-D to commit, Ctrl-C to abort\n');
     }
 
     let readError: unknown;
@@ -187,14 +217,29 @@ async function write(path: string, command: string[], options: WriteOptions, io:
     if (writeError !== undefined) return fail('error', EXIT_FAIL, describe(writeError));
     if (status?.error !== undefined) {
       const code = (status.error as { code?: unknown }).code;
-      return fail('command-failed', code === 'ENOENT' ? 127 : 126, `cannot run ${command[0] ?? ''}: ${status.error.message}; ${target}`);
+      return fail(
+        'command-failed',
+        code === 'ENOENT' ? 127 : 126,
+        `cannot run ${command[0] ?? ''}: ${status.error.message}; ${target}`,
+      );
     }
-    if (readError !== undefined) return fail(exec ? 'command-failed' : 'read-error', EXIT_FAIL, `${exec ? 'writing the output' : 'reading stdin'} failed: ${describe(readError)}; ${target}`);
+    if (readError !== undefined)
+      return fail(
+        exec ? 'command-failed' : 'read-error',
+        EXIT_FAIL,
+        `${exec ? 'writing the output' : 'reading stdin'} failed: ${describe(readError)}; ${target}`,
+      );
     if (status !== undefined && (status.code !== 0 || status.signal !== null)) {
-      const how = status.signal !== null ? `was killed by ${status.signal}` : `exited with status ${status.code ?? '?'}`;
-      return fail('command-failed', status.signal !== null ? signalExitCode(status.signal) : (status.code ?? EXIT_FAIL), `${shellWords(command)} ${how}; ${target}`);
+      const how =
+        status.signal !== null ? `was killed by ${status.signal}` : `exited with status ${status.code ?? '?'}`;
+      return fail(
+        'command-failed',
+        status.signal !== null ? signalExitCode(status.signal) : (status.code ?? EXIT_FAIL),
+        `${shellWords(command)} ${how}; ${target}`,
+      );
     }
-    if (options.requireInput === true && result.bytes === 0) return fail('empty-input', EXIT_FAIL, `the input was empty (--require-input); ${target}`);
+    if (options.requireInput === true && result.bytes === 0)
+      return fail('empty-input', EXIT_FAIL, `the input was empty (--require-input); ${target}`);
     // From here a signal no longer aborts: the commit is under way, and once it has renamed the file
     // the new content is complete and in place.
     try {

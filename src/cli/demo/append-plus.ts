@@ -84,7 +84,9 @@ export const appendPlus: DemoRow = {
     const plainOutcome = plainOk
       ? `${JSON.stringify(p.content)}: works, with the position tracked by hand (node:fs has no seek()/tell())`
       : `file is ${JSON.stringify(p.content)} (read ${JSON.stringify(p.read)})`;
-    const where = kernelAppended ? 'the kernel appended, ignoring the position' : 'where asked, which was already the end of the file';
+    const where = kernelAppended
+      ? 'the kernel appended, ignoring the position'
+      : 'where asked, which was already the end of the file';
     const plainDetail = [
       `openSync(path, 'a+'); position kept in a variable; writeSync(fd, 'hello', 0); "seek(0)"; readSync(fd, buf, 0, 5, 0) -> ${JSON.stringify(p.read)}`,
       `writeSync(fd, ' world', ${p.askedPosition}) landed at byte ${p.landedAt}: ${where}; hand-tracked "tell" = ${p.trackedTell}`,
@@ -92,7 +94,8 @@ export const appendPlus: DemoRow = {
     ].join('\n');
 
     const clean = f.tableSize === 0 && f.tableHeld === 0;
-    const pass = f.seek === 0 && f.read === 'hello' && f.content === EXPECTED && f.tell === Buffer.byteLength(EXPECTED) && clean;
+    const pass =
+      f.seek === 0 && f.read === 'hello' && f.content === EXPECTED && f.tell === Buffer.byteLength(EXPECTED) && clean;
     let fdOutcome = `${JSON.stringify(f.content)}, read ${JSON.stringify(f.read)} after seek(0), tell() = ${f.tell}`;
     if (!pass) fdOutcome += ` (expected ${JSON.stringify(EXPECTED)}, 'hello', 11)`;
     if (!clean) fdOutcome += `; ${f.tableHeld} descriptor(s) still held`;
@@ -100,6 +103,10 @@ export const appendPlus: DemoRow = {
       `f = await open(path, 'ab+'); write('hello'); seek(0) -> ${f.seek}; read(5) -> ${JSON.stringify(f.read)}; write(' world'); tell() -> ${f.tell}`,
       `file: ${JSON.stringify(f.content)}`,
     ].join('\n');
-    return { plain: { outcome: plainOutcome, detail: plainDetail }, fdkeeper: { outcome: fdOutcome, detail: fdDetail }, pass };
+    return {
+      plain: { outcome: plainOutcome, detail: plainDetail },
+      fdkeeper: { outcome: fdOutcome, detail: fdDetail },
+      pass,
+    };
   },
 };

@@ -42,7 +42,9 @@ export interface ChildOptions {
  */
 export function childPath(name: string): string {
   const fromSource = extname(fileURLToPath(import.meta.url)) === '.ts';
-  return fileURLToPath(new URL(fromSource ? `../../../dist/cli/demo/children/${name}.js` : `./children/${name}.js`, import.meta.url));
+  return fileURLToPath(
+    new URL(fromSource ? `../../../dist/cli/demo/children/${name}.js` : `./children/${name}.js`, import.meta.url),
+  );
 }
 
 /** The text of the child program `name` (to find its marker lines: the sites its stack traces name). */
@@ -85,7 +87,10 @@ export function runChild<R>(ctx: DemoContext, name: string, options: ChildOption
   const [command, argv] =
     options.ulimit === undefined
       ? [ctx.node, nodeArgv]
-      : ['sh', ['-c', 'ulimit -n "$1" || exit 125; shift; exec "$@"', 'sh', String(options.ulimit), ctx.node, ...nodeArgv]];
+      : [
+          'sh',
+          ['-c', 'ulimit -n "$1" || exit 125; shift; exec "$@"', 'sh', String(options.ulimit), ctx.node, ...nodeArgv],
+        ];
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, { cwd: ctx.dir, env: childEnv(ctx), stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

@@ -27,7 +27,13 @@ export interface FdkeeperClosedFacts {
   readonly otherFd: number;
   /** Bytes the borrower's view reported written, or null if it threw. */
   readonly written: number | null;
-  readonly error: { name: string; code: string; message: string; openedAt: string | null; closedAt: string | null } | null;
+  readonly error: {
+    name: string;
+    code: string;
+    message: string;
+    openedAt: string | null;
+    closedAt: string | null;
+  } | null;
   /** Where the script opened and closed the owner: `fn (script:line:` prefixes the sites must start with. */
   readonly expectedOpenSite: string;
   readonly expectedCloseSite: string;
@@ -45,7 +51,9 @@ export interface FdkeeperClosedFacts {
 export async function plainClosedBehindBack(ctx: DemoContext): Promise<PlainClosedFacts> {
   const owner = join(ctx.dir, 'plain-owner.log');
   const other = join(ctx.dir, 'plain-other.log');
-  const run = await runChild<Omit<PlainClosedFacts, 'ownerContent' | 'otherContent'>>(ctx, 'plain-closed', { args: [owner, other] });
+  const run = await runChild<Omit<PlainClosedFacts, 'ownerContent' | 'otherContent'>>(ctx, 'plain-closed', {
+    args: [owner, other],
+  });
   const r = resultOf('the plain node:fs', run);
   return { ...r, ownerContent: readFileSync(owner, 'utf8'), otherContent: readFileSync(other, 'utf8') };
 }
@@ -54,7 +62,9 @@ export async function plainClosedBehindBack(ctx: DemoContext): Promise<PlainClos
 export async function fdkeeperClosedBehindBack(ctx: DemoContext): Promise<FdkeeperClosedFacts> {
   const owner = join(ctx.dir, 'fdkeeper-owner.log');
   const other = join(ctx.dir, 'fdkeeper-other.log');
-  const run = await runChild<Pick<FdkeeperClosedFacts, 'number' | 'otherFd' | 'written' | 'error' | 'tableSize' | 'tableHeld'>>(ctx, 'fdkeeper-closed', { args: [owner, other] });
+  const run = await runChild<
+    Pick<FdkeeperClosedFacts, 'number' | 'otherFd' | 'written' | 'error' | 'tableSize' | 'tableHeld'>
+  >(ctx, 'fdkeeper-closed', { args: [owner, other] });
   const source = childSource('fdkeeper-closed');
   const r = resultOf('the fdkeeper', run);
   const openAt = lineOf(source, '// @open-site');
@@ -92,15 +102,20 @@ export const closedBehindBack: DemoRow = {
 
     const reused = f.otherFd === f.number;
     const e = f.error;
-    const namesSites = e !== null && (e.openedAt ?? '').startsWith(f.expectedOpenSite) && (e.closedAt ?? '').startsWith(f.expectedCloseSite);
+    const namesSites =
+      e !== null &&
+      (e.openedAt ?? '').startsWith(f.expectedOpenSite) &&
+      (e.closedAt ?? '').startsWith(f.expectedCloseSite);
     const untouched = f.otherContent === '';
     const clean = f.tableSize === 0 && f.tableHeld === 0;
     const pass = reused && e?.code === 'EBADF' && f.written === null && namesSites && untouched && clean;
     let fdOutcome: string;
     if (e === null) fdOutcome = `no error: the view wrote ${String(f.written)} bytes`;
     else if (e.code !== 'EBADF') fdOutcome = `failed with ${e.code}, not EBADF`;
-    else fdOutcome = `${e.code} naming the open and close sites; the other file is ${untouched ? 'untouched' : `NOT untouched (${JSON.stringify(f.otherContent)})`}`;
-    if (!reused) fdOutcome += `; note: fd ${f.number} was not reused (the other open got ${f.otherFd}), so nothing was proven`;
+    else
+      fdOutcome = `${e.code} naming the open and close sites; the other file is ${untouched ? 'untouched' : `NOT untouched (${JSON.stringify(f.otherContent)})`}`;
+    if (!reused)
+      fdOutcome += `; note: fd ${f.number} was not reused (the other open got ${f.otherFd}), so nothing was proven`;
     if (!namesSites && e?.code === 'EBADF') fdOutcome += '; but the error does not name both sites';
     if (!clean) fdOutcome += `; the table still holds ${f.tableHeld} descriptor(s)`;
     const fdDetail = [
@@ -112,6 +127,10 @@ export const closedBehindBack: DemoRow = {
       `  | ${f.closeLine}`,
       `other file holds ${JSON.stringify(f.otherContent)}; the owner's file holds ${JSON.stringify(f.ownerContent)}`,
     ].join('\n');
-    return { plain: { outcome: plainOutcome, detail: plainDetail }, fdkeeper: { outcome: fdOutcome, detail: fdDetail }, pass };
+    return {
+      plain: { outcome: plainOutcome, detail: plainDetail },
+      fdkeeper: { outcome: fdOutcome, detail: fdDetail },
+      pass,
+    };
   },
 };

@@ -91,11 +91,17 @@ export const crashState: DemoRow = {
       `found: ${kindsText(p.kinds)}`,
     ].join('\n');
     const pass = f.bad === 0 && f.during > 0 && f.after > 0;
-    const fdOutcome = pass ? `0 of ${fdTotal} crash states bad` : `${f.bad} of ${fdTotal} crash states bad (${kindsText(f.kinds)})`;
+    const fdOutcome = pass
+      ? `0 of ${fdTotal} crash states bad`
+      : `${f.bad} of ${fdTotal} crash states bad (${kindsText(f.kinds)})`;
     const fdDetail = [
       `await atomicWrite('${TARGET}', same bytes) (durability 'full': temp file, fsync, rename, fsync of the directory); the same exploration: ${f.during} + ${f.after} states`,
       `while writing every state holds the complete old or new file; once it resolved, only the new one`,
     ].join('\n');
-    return { plain: { outcome: plainOutcome, detail: plainDetail }, fdkeeper: { outcome: fdOutcome, detail: fdDetail }, pass };
+    return {
+      plain: { outcome: plainOutcome, detail: plainDetail },
+      fdkeeper: { outcome: fdOutcome, detail: fdDetail },
+      pass,
+    };
   },
 };

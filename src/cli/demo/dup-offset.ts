@@ -75,7 +75,14 @@ export function fdkeeperDupOffset(ctx: DemoContext): FdkeeperDupFacts {
     table.writeSync(dup, Buffer.from(DUP_WRITES[1]));
     table.writeSync(dup2, Buffer.from(DUP_WRITES[2]));
     const offsets = [fd, dup, dup2].map((n) => table.seekSync(n, 0, 1));
-    facts = { fd, dup, dup2, offsets, content: readFileSync(path, 'utf8'), replacedContent: readFileSync(elsewhere, 'utf8') };
+    facts = {
+      fd,
+      dup,
+      dup2,
+      offsets,
+      content: readFileSync(path, 'utf8'),
+      replacedContent: readFileSync(elsewhere, 'utf8'),
+    };
   } finally {
     for (const n of opened) if (table.has(n)) table.closeSync(n);
   }
@@ -89,7 +96,10 @@ export const dupOffset: DemoRow = {
     const p = plainDupOffset(ctx);
     const f = fdkeeperDupOffset(ctx);
     const bothPlain = DUP_WRITES[0] + DUP_WRITES[1];
-    const plainOutcome = p.content === bothPlain ? `both writes kept: ${JSON.stringify(p.content)}` : `second writer overwrote the first: file is ${JSON.stringify(p.content)}`;
+    const plainOutcome =
+      p.content === bothPlain
+        ? `both writes kept: ${JSON.stringify(p.content)}`
+        : `second writer overwrote the first: file is ${JSON.stringify(p.content)}`;
     const plainDetail = [
       `Node has no dup(); workaround: ${p.workaround} -> fd ${p.copy}, with its own offset`,
       `writeSync(${p.fd}, ${JSON.stringify(DUP_WRITES[0])}) then writeSync(${p.copy}, ${JSON.stringify(DUP_WRITES[1])})`,
@@ -101,7 +111,10 @@ export const dupOffset: DemoRow = {
     const shared = f.offsets.every((o) => o === end);
     const clean = f.tableSize === 0 && f.tableHeld === 0;
     const pass = f.content === expected && shared && f.replacedContent === '' && clean;
-    let fdOutcome = f.content === expected ? `all three writes in order: ${JSON.stringify(f.content)}` : `file is ${JSON.stringify(f.content)}, not ${JSON.stringify(expected)}`;
+    let fdOutcome =
+      f.content === expected
+        ? `all three writes in order: ${JSON.stringify(f.content)}`
+        : `file is ${JSON.stringify(f.content)}, not ${JSON.stringify(expected)}`;
     fdOutcome += shared ? `; one offset (${end})` : `; offsets differ: ${f.offsets.join(', ')}`;
     if (f.replacedContent !== '') fdOutcome += `; dup2's old file got ${JSON.stringify(f.replacedContent)}`;
     if (!clean) fdOutcome += `; ${f.tableHeld} descriptor(s) still held`;
@@ -110,6 +123,10 @@ export const dupOffset: DemoRow = {
       `writes: fd ${f.fd} ${JSON.stringify(DUP_WRITES[0])}, fd ${f.dup} ${JSON.stringify(DUP_WRITES[1])}, fd ${f.dup2} ${JSON.stringify(DUP_WRITES[2])}`,
       `offsets after (tell on each): ${f.offsets.join(', ')}; file: ${JSON.stringify(f.content)}; dup2's old file: ${JSON.stringify(f.replacedContent)}`,
     ].join('\n');
-    return Promise.resolve({ plain: { outcome: plainOutcome, detail: plainDetail }, fdkeeper: { outcome: fdOutcome, detail: fdDetail }, pass });
+    return Promise.resolve({
+      plain: { outcome: plainOutcome, detail: plainDetail },
+      fdkeeper: { outcome: fdOutcome, detail: fdDetail },
+      pass,
+    });
   },
 };

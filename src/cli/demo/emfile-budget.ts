@@ -40,13 +40,19 @@ function dataFile(ctx: DemoContext): string {
 
 /** Plain node:fs under `ulimit -n 256`: 2,000 concurrent `fs.promises.open`, each read and closed. */
 export async function plainEmfileBurst(ctx: DemoContext, count = BUDGET_OPENS): Promise<BurstFacts> {
-  const run = await runChild<Omit<BurstFacts, 'exit' | 'exitCode'>>(ctx, 'plain-burst', { ulimit: BUDGET_ULIMIT, args: [dataFile(ctx), String(count)] });
+  const run = await runChild<Omit<BurstFacts, 'exit' | 'exitCode'>>(ctx, 'plain-burst', {
+    ulimit: BUDGET_ULIMIT,
+    args: [dataFile(ctx), String(count)],
+  });
   return { ...resultOf('the plain node:fs', run), exit: describeExit(run), exitCode: run.code };
 }
 
 /** fdkeeper under `ulimit -n 256`: 2,000 concurrent `table.open` on a table with `maxOpen: 64`. */
 export async function fdkeeperEmfileBurst(ctx: DemoContext, count = BUDGET_OPENS): Promise<FdkeeperBurstFacts> {
-  const run = await runChild<Omit<FdkeeperBurstFacts, 'exit' | 'exitCode'>>(ctx, 'fdkeeper-burst', { ulimit: BUDGET_ULIMIT, args: [dataFile(ctx), String(count)] });
+  const run = await runChild<Omit<FdkeeperBurstFacts, 'exit' | 'exitCode'>>(ctx, 'fdkeeper-burst', {
+    ulimit: BUDGET_ULIMIT,
+    args: [dataFile(ctx), String(count)],
+  });
   return { ...resultOf('the fdkeeper', run), exit: describeExit(run), exitCode: run.code };
 }
 
@@ -62,7 +68,10 @@ export const emfileBudget: DemoRow = {
     const p = await plainEmfileBurst(ctx);
     const f = await fdkeeperEmfileBurst(ctx);
     const emfile = p.codes['EMFILE'] ?? 0;
-    const plainOutcome = emfile > 0 ? `${emfile} of ${p.count} opens failed with EMFILE` : `${p.ok} of ${p.count} opens succeeded (${failures(p)})`;
+    const plainOutcome =
+      emfile > 0
+        ? `${emfile} of ${p.count} opens failed with EMFILE`
+        : `${p.ok} of ${p.count} opens succeeded (${failures(p)})`;
     const plainDetail = [
       `ulimit -n ${BUDGET_ULIMIT}; ${p.count} concurrent fs.promises.open + read + close: ${p.ok} succeeded, ${failures(p)} (${p.ms.toFixed(0)} ms, child ${p.exit})`,
       `first error: ${p.firstError ?? '(none)'}`,
@@ -75,6 +84,10 @@ export const emfileBudget: DemoRow = {
       `ulimit -n ${BUDGET_ULIMIT}; FileTable({ maxOpen: ${BUDGET_MAX_OPEN} }); ${f.count} concurrent table.open + read + close: ${f.ok} succeeded, ${failures(f)} (${f.ms.toFixed(0)} ms, child ${f.exit})`,
       `peak descriptors held by the table: ${f.peak}; after: ${f.sizeAfter} open, ${f.heldAfter} held${f.firstError === null ? '' : `; first error: ${f.firstError}`}`,
     ].join('\n');
-    return { plain: { outcome: plainOutcome, detail: plainDetail }, fdkeeper: { outcome: fdOutcome, detail: fdDetail }, pass };
+    return {
+      plain: { outcome: plainOutcome, detail: plainDetail },
+      fdkeeper: { outcome: fdOutcome, detail: fdDetail },
+      pass,
+    };
   },
 };

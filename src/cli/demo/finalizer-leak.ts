@@ -76,7 +76,11 @@ function files(ctx: DemoContext): [string, string] {
 
 /** Plain node:fs under `ulimit -n 64`: FileHandles dropped for the GC until the process dies with EMFILE. */
 export async function plainFinalizerLeak(ctx: DemoContext): Promise<PlainLeakFacts> {
-  const run = await runChild<Pick<PlainLeakFacts, 'leaked' | 'gcClosed' | 'code' | 'message' | 'stack'>>(ctx, 'plain-leak', { ulimit: LEAK_ULIMIT, args: files(ctx) });
+  const run = await runChild<Pick<PlainLeakFacts, 'leaked' | 'gcClosed' | 'code' | 'message' | 'stack'>>(
+    ctx,
+    'plain-leak',
+    { ulimit: LEAK_ULIMIT, args: files(ctx) },
+  );
   const r = resultOf('the plain node:fs', run);
   return {
     ...r,
@@ -90,20 +94,34 @@ export async function plainFinalizerLeak(ctx: DemoContext): Promise<PlainLeakFac
 
 /** The same loop on `FileTable({ maxOpen: 40, openSites: 'auto' })` under `ulimit -n 64`. */
 export async function fdkeeperFinalizerLeak(ctx: DemoContext): Promise<FdkeeperLeakFacts> {
-  const run = await runChild<Pick<FdkeeperLeakFacts, 'leaked' | 'error' | 'failMs' | 'leakReport' | 'openAtFailure' | 'sizeAfter' | 'heldAfter'>>(ctx, 'fdkeeper-leak', { ulimit: LEAK_ULIMIT, args: files(ctx) });
+  const run = await runChild<
+    Pick<FdkeeperLeakFacts, 'leaked' | 'error' | 'failMs' | 'leakReport' | 'openAtFailure' | 'sizeAfter' | 'heldAfter'>
+  >(ctx, 'fdkeeper-leak', { ulimit: LEAK_ULIMIT, args: files(ctx) });
   const source = childSource('fdkeeper-leak');
   if (run.result === undefined && /\bEMFILE\b/.test(run.stderr)) {
     const tail = run.stderr.trim().split('\n').slice(-4).join('\n');
-    throw new Error(`the fdkeeper child could not load the library under ulimit -n ${LEAK_ULIMIT}: EMFILE while importing its modules (${describeExit(run)})\n${tail}`);
+    throw new Error(
+      `the fdkeeper child could not load the library under ulimit -n ${LEAK_ULIMIT}: EMFILE while importing its modules (${describeExit(run)})\n${tail}`,
+    );
   }
   const r = resultOf('the fdkeeper', run);
   const line = lineOf(source, '// @leak');
-  return { ...r, exit: describeExit(run), exitCode: run.code, expectedSite: `leakyOpen (${run.script}:${line}:`, leakLineNumber: line, leakLine: sourceLine(source, line) };
+  return {
+    ...r,
+    exit: describeExit(run),
+    exitCode: run.code,
+    expectedSite: `leakyOpen (${run.script}:${line}:`,
+    leakLineNumber: line,
+    leakLine: sourceLine(source, line),
+  };
 }
 
 /** The first line of `text` matching `re`, or the first line. */
 function pickLine(text: string, re: RegExp): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   return lines.find((l) => re.test(l)) ?? lines[0] ?? '';
 }
 
@@ -145,11 +163,16 @@ export const finalizerLeak: DemoRow = {
     let fdOutcome: string;
     if (e === null) fdOutcome = `the loop ended without an error (${f.exit})`;
     else if (e.code !== 'EMFILE') fdOutcome = `failed with ${e.code}: ${e.message}`;
-    else fdOutcome = `EMFILE at the budget (${f.leaked} open, in ${(f.failMs ?? 0).toFixed(2)} ms) ${namesLeak ? `naming ${site}` : 'NOT naming the leaking line'}; process lived on`;
+    else
+      fdOutcome = `EMFILE at the budget (${f.leaked} open, in ${(f.failMs ?? 0).toFixed(2)} ms) ${namesLeak ? `naming ${site}` : 'NOT naming the leaking line'}; process lived on`;
     if (e?.code === 'EMFILE' && f.leaked !== LEAK_BUDGET) fdOutcome += `; but ${f.leaked} opened, not ${LEAK_BUDGET}`;
     if (f.exitCode !== 0) fdOutcome += `; child ${f.exit}`;
     if (!clean) fdOutcome += `; ${f.heldAfter} descriptor(s) still held after cleanup`;
-    const report = f.leakReport.trimEnd().split('\n').slice(0, 12).map((l) => `  | ${l}`);
+    const report = f.leakReport
+      .trimEnd()
+      .split('\n')
+      .slice(0, 12)
+      .map((l) => `  | ${l}`);
     const fdDetail = [
       `ulimit -n ${LEAK_ULIMIT}; FileTable({ maxOpen: ${LEAK_BUDGET}, openSites: 'auto' }); the same loop with openSync(path, 'rb', { table })`,
       `error: ${e === null ? '(none)' : e.message}`,

@@ -15,7 +15,16 @@ import { NOT_REACHED, failedSide, type DemoContext, type DemoRow, type RowResult
 export type { DemoContext, DemoRow, RowOutcome, RowResult, SideResult } from './types.js';
 
 /** Every row of `fdkeeper demo`, in the order they run and print. */
-export const DEMO_ROWS: readonly DemoRow[] = [closedBehindBack, finalizerLeak, dupOffset, appendPlus, emfileBudget, logReplaced, tornWrite, crashState];
+export const DEMO_ROWS: readonly DemoRow[] = [
+  closedBehindBack,
+  finalizerLeak,
+  dupOffset,
+  appendPlus,
+  emfileBudget,
+  logReplaced,
+  tornWrite,
+  crashState,
+];
 
 /** The row with id `id`, if any. */
 export function findRow(id: string): DemoRow | undefined {
@@ -31,7 +40,8 @@ export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
  */
 export function builtLibraryUrl(): string {
   const path = join(PACKAGE_ROOT, 'dist', 'index.js');
-  if (!existsSync(path)) throw new Error(`fdkeeper demo: the built library is missing (${path}); run \`npm run build\` first`);
+  if (!existsSync(path))
+    throw new Error(`fdkeeper demo: the built library is missing (${path}); run \`npm run build\` first`);
   return pathToFileURL(path).href;
 }
 

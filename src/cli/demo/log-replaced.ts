@@ -91,7 +91,8 @@ function runLine(r: LogRunFacts): string {
   const how = r.event === 'replaced' ? 'replaced (an editor saved it: copy + rename over)' : 'deleted (rm)';
   let line = `${how} after line ${HALF}: ${r.lostAfter} of the ${after} lines written afterwards missing from app.log; it holds ${r.linesInFile} lines`;
   if (r.duplicates > 0) line += ` (${r.duplicates} twice: carried over although the editor's copy had them)`;
-  if (r.writer.reopens !== undefined) line += `; reopens ${JSON.stringify(r.writer.reopens)}, ${r.writer.carriedLines ?? 0} lines carried over`;
+  if (r.writer.reopens !== undefined)
+    line += `; reopens ${JSON.stringify(r.writer.reopens)}, ${r.writer.carriedLines ?? 0} lines carried over`;
   return line;
 }
 
@@ -112,12 +113,18 @@ export const logReplaced: DemoRow = {
 
     const complete = (r: LogRunFacts): boolean => r.writer.written === 2 * HALF && r.lostAfter === 0;
     const pass = complete(fr) && complete(fd);
-    const fdOutcome = pass ? `lost 0 lines after a replace and 0 after a delete` : `lost ${fr.lostAfter} after a replace, ${fd.lostAfter} after a delete (wrote ${fr.writer.written}, ${fd.writer.written})`;
+    const fdOutcome = pass
+      ? `lost 0 lines after a replace and 0 after a delete`
+      : `lost ${fr.lostAfter} after a replace, ${fd.lostAfter} after a delete (wrote ${fr.writer.written}, ${fd.writer.written})`;
     const fdDetail = [
       `the same writer with openLog(path) (defaults: identity check every 100 ms plus an fs.watch hint, carry-over on)`,
       runLine(fr),
       runLine(fd),
     ].join('\n');
-    return { plain: { outcome: plainOutcome, detail: plainDetail }, fdkeeper: { outcome: fdOutcome, detail: fdDetail }, pass };
+    return {
+      plain: { outcome: plainOutcome, detail: plainDetail },
+      fdkeeper: { outcome: fdOutcome, detail: fdDetail },
+      pass,
+    };
   },
 };

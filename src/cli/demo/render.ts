@@ -88,22 +88,37 @@ export function renderTable(rows: readonly RowResult[], options: RenderOptions =
   const passed = rows.filter((r) => r.pass).length;
   const out: string[] = [];
   out.push(c.bold(`fdkeeper demo: ${plural(rows.length, 'trap')}, plain node:fs first, then fdkeeper`), '');
-  out.push(...line(HEADERS.map((h) => [h]), HEADERS.map(() => c.bold)));
+  out.push(
+    ...line(
+      HEADERS.map((h) => [h]),
+      HEADERS.map(() => c.bold),
+    ),
+  );
   out.push(rule);
   for (const r of rows) {
     const verdict = r.pass ? 'pass' : 'FAIL';
     out.push(
       ...line(
-        [wrap(r.trap, trapW), wrap(escapeText(r.plain.outcome), plainW), wrap(escapeText(r.fdkeeper.outcome), fdW), [verdict]],
+        [
+          wrap(r.trap, trapW),
+          wrap(escapeText(r.plain.outcome), plainW),
+          wrap(escapeText(r.fdkeeper.outcome), fdW),
+          [verdict],
+        ],
         [c.cyan, c.yellow, r.pass ? c.green : c.red, r.pass ? c.green : (s: string) => c.bold(c.red(s))],
       ),
     );
     out.push(rule);
   }
 
-  out.push('', c.bold('Evidence') + (options.dir === undefined ? '' : c.dim(` ($DEMO_DIR = ${escapeText(options.dir)}, removed afterwards)`)));
+  out.push(
+    '',
+    c.bold('Evidence') +
+      (options.dir === undefined ? '' : c.dim(` ($DEMO_DIR = ${escapeText(options.dir)}, removed afterwards)`)),
+  );
   // The evidence quotes error messages, paths and stacks: each line is escaped, the line breaks kept.
-  const short = (text: string): string => escapeLines(options.dir === undefined ? text : text.split(options.dir).join('$DEMO_DIR'));
+  const short = (text: string): string =>
+    escapeLines(options.dir === undefined ? text : text.split(options.dir).join('$DEMO_DIR'));
   for (const r of rows) {
     out.push('', `${c.cyan(r.trap)}: ${r.title} ${r.pass ? c.green('(pass)') : c.red('(FAIL)')}`);
     out.push(`  ${c.yellow('plain node:fs')}`, ...indent(short(r.plain.detail), width));

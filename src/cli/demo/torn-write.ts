@@ -68,20 +68,35 @@ export const tornWrite: DemoRow = {
 
     const bad = p.reader.empty + p.reader.torn;
     const plainOutcome =
-      bad > 0 ? `${bad} of ${p.reader.reads} reads were empty (${p.reader.empty}) or torn (${p.reader.torn})` : `no bad read this time (${p.reader.reads} reads; the race is timing-dependent)`;
+      bad > 0
+        ? `${bad} of ${p.reader.reads} reads were empty (${p.reader.empty}) or torn (${p.reader.torn})`
+        : `no bad read this time (${p.reader.reads} reads; the race is timing-dependent)`;
     const plainDetail = [
       `two processes for ${RACE_MS} ms: one rewrites a ${DOC_BYTES / 1024} KiB JSON file in place with writeFileSync (${p.writer.writes} writes), one reads it with readFileSync`,
       readsLine(p.reader),
-      p.reader.tornExample === null ? 'writeFileSync opens with O_TRUNC, then writes: a reader in between sees an empty or partial file' : `e.g. a read of ${p.reader.tornExample} of ${DOC_BYTES} bytes: writeFileSync truncates, then writes`,
+      p.reader.tornExample === null
+        ? 'writeFileSync opens with O_TRUNC, then writes: a reader in between sees an empty or partial file'
+        : `e.g. a read of ${p.reader.tornExample} of ${DOC_BYTES} bytes: writeFileSync truncates, then writes`,
     ].join('\n');
 
-    const pass = f.reader.reads > 0 && f.writer.writes > 0 && f.reader.empty === 0 && f.reader.torn === 0 && f.reader.whole === f.reader.reads;
-    const fdOutcome = pass ? `all ${f.reader.reads} reads complete across ${f.writer.writes} replacements` : `${f.reader.empty + f.reader.torn} bad reads (${readsLine(f.reader)})`;
+    const pass =
+      f.reader.reads > 0 &&
+      f.writer.writes > 0 &&
+      f.reader.empty === 0 &&
+      f.reader.torn === 0 &&
+      f.reader.whole === f.reader.reads;
+    const fdOutcome = pass
+      ? `all ${f.reader.reads} reads complete across ${f.writer.writes} replacements`
+      : `${f.reader.empty + f.reader.torn} bad reads (${readsLine(f.reader)})`;
     const fdDetail = [
       `the same race with atomicWriteSync(path, doc, { durability: 'none' }) (${f.writer.writes} writes; no fsync, like writeFileSync: the reader race does not depend on it)`,
       readsLine(f.reader),
       'each version goes to a temp file in the same directory and is renamed over the target: a reader opens the old file or the new one, never one being written',
     ].join('\n');
-    return { plain: { outcome: plainOutcome, detail: plainDetail }, fdkeeper: { outcome: fdOutcome, detail: fdDetail }, pass };
+    return {
+      plain: { outcome: plainOutcome, detail: plainDetail },
+      fdkeeper: { outcome: fdOutcome, detail: fdDetail },
+      pass,
+    };
   },
 };

@@ -53,4 +53,7 @@ export function failedSide(e: unknown): SideResult {
 }
 
 /** The other column of a row that failed before either side reported. */
-export const NOT_REACHED: SideResult = { outcome: 'not run: the row failed first', detail: 'the row failed before this side reported; its error is in the fdkeeper column' };
+export const NOT_REACHED: SideResult = {
+  outcome: 'not run: the row failed first',
+  detail: 'the row failed before this side reported; its error is in the fdkeeper column',
+};

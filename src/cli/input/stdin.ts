@@ -65,10 +65,16 @@ export function stdinInput(): { chunks: AsyncIterable<Buffer>; stop: () => void 
   try {
     st = fstatSync(0);
   } catch (e) {
-    throw new StdinError(`stdin cannot be read: ${e instanceof Error ? e.message : String(e)}`, (e as { code?: string }).code ?? 'EBADF');
+    throw new StdinError(
+      `stdin cannot be read: ${e instanceof Error ? e.message : String(e)}`,
+      (e as { code?: string }).code ?? 'EBADF',
+    );
   }
   if (isClosedStdin(st)) {
-    throw new StdinError('stdin is closed (<&-): there is no input to read; for an empty input give < /dev/null', 'EBADF');
+    throw new StdinError(
+      'stdin is closed (<&-): there is no input to read; for an empty input give < /dev/null',
+      'EBADF',
+    );
   }
   if (st.isFIFO() || st.isSocket() || isatty(0)) {
     const stream = process.stdin;

@@ -45,7 +45,12 @@ export type ShowName = (e: CleanEntry) => string;
 function rows(entries: readonly CleanEntry[], c: Colors, show: ShowName): string[] {
   return renderColumns(
     [{ header: 'NAME' }, { header: 'KIND' }, { header: 'SIZE', align: 'right' }, { header: 'WHY' }],
-    entries.map((e) => [{ text: show(e) }, { text: e.kind }, { text: e.size === null ? '-' : formatBytes(e.size) }, { text: escapeText(e.reason), paint: c.dim }]),
+    entries.map((e) => [
+      { text: show(e) },
+      { text: e.kind },
+      { text: e.size === null ? '-' : formatBytes(e.size) },
+      { text: escapeText(e.reason), paint: c.dim },
+    ]),
     { header: c.bold, rule: c.dim },
   ).map((l) => `  ${l}`);
 }
@@ -57,7 +62,12 @@ function rows(entries: readonly CleanEntry[], c: Colors, show: ShowName): string
 export function renderClean(r: CleanReport, c: Colors, show: ShowName = (e) => escapeText(e.name)): string {
   const out: string[] = [];
   const verb = r.dryRun ? 'would remove' : 'removed';
-  out.push(c.bold(`fdkeeper clean ${escapeText(r.dir)}`) + c.dim(` (older than ${formatDuration(r.olderThanMs)}${r.checkPids ? ', dead writers at once' : ', by age only'}${r.anyOwner ? ', any owner' : ", this user's files only"}${r.dryRun ? ', dry run: nothing removed' : ''})`));
+  out.push(
+    c.bold(`fdkeeper clean ${escapeText(r.dir)}`) +
+      c.dim(
+        ` (older than ${formatDuration(r.olderThanMs)}${r.checkPids ? ', dead writers at once' : ', by age only'}${r.anyOwner ? ', any owner' : ", this user's files only"}${r.dryRun ? ', dry run: nothing removed' : ''})`,
+      ),
+  );
   out.push('');
   if (r.removed.length === 0) out.push(`${verb}: nothing`);
   else {
@@ -68,6 +78,9 @@ export function renderClean(r: CleanReport, c: Colors, show: ShowName = (e) => e
     out.push('', `kept ${r.kept.length}:`);
     out.push(...rows(r.kept, c, show));
   }
-  out.push('', c.dim(`${plural(r.otherFiles, 'other entry', 'other entries')} (not fdkeeper temp files or claims) left alone`));
+  out.push(
+    '',
+    c.dim(`${plural(r.otherFiles, 'other entry', 'other entries')} (not fdkeeper temp files or claims) left alone`),
+  );
   return out.join('\n') + '\n';
 }

@@ -37,7 +37,9 @@ export function durationParser(name: string, options: { allowZero?: boolean } = 
   return (text) => {
     const ms = parseDuration(text);
     if (ms === undefined || (ms === 0 && options.allowZero !== true)) {
-      throw new InvalidArgumentError(`'${text}' is not a duration for ${name} (e.g. 500ms, 2s, 5m, 1h, 7d; a bare number is seconds)`);
+      throw new InvalidArgumentError(
+        `'${text}' is not a duration for ${name} (e.g. 500ms, 2s, 5m, 1h, 7d; a bare number is seconds)`,
+      );
     }
     return ms;
   };

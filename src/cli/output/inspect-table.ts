@@ -65,7 +65,15 @@ export function renderInspection(r: ProcessInspection, c: Colors): string {
   ]);
   out.push(
     ...renderColumns(
-      [{ header: 'FD', align: 'right' }, { header: 'KIND' }, { header: 'MODE' }, { header: 'FLAGS' }, { header: 'OFFSET', align: 'right' }, { header: 'SIZE', align: 'right' }, { header: 'TARGET' }],
+      [
+        { header: 'FD', align: 'right' },
+        { header: 'KIND' },
+        { header: 'MODE' },
+        { header: 'FLAGS' },
+        { header: 'OFFSET', align: 'right' },
+        { header: 'SIZE', align: 'right' },
+        { header: 'TARGET' },
+      ],
       rows,
       { header: c.bold, rule: c.dim },
     ),
@@ -75,10 +83,17 @@ export function renderInspection(r: ProcessInspection, c: Colors): string {
   if (r.deleted.length === 0) out.push(c.dim('deleted but open: none'));
   else {
     out.push(
-      c.bold(c.red(`deleted but open: ${plural(r.deleted.length, 'file')}, ${formatBytes(r.deletedBytes)} held on disk until closed`)),
-      c.red('  (the stale-handle symptom: writes go to a file no one can open by name, e.g. a log rotated or deleted under its writer)'),
+      c.bold(
+        c.red(
+          `deleted but open: ${plural(r.deleted.length, 'file')}, ${formatBytes(r.deletedBytes)} held on disk until closed`,
+        ),
+      ),
+      c.red(
+        '  (the stale-handle symptom: writes go to a file no one can open by name, e.g. a log rotated or deleted under its writer)',
+      ),
     );
-    for (const d of r.deleted) out.push(`  fd ${d.fd}  ${escapeText(d.path)}  ${d.size === null ? '' : formatBytes(d.size)}`.trimEnd());
+    for (const d of r.deleted)
+      out.push(`  fd ${d.fd}  ${escapeText(d.path)}  ${d.size === null ? '' : formatBytes(d.size)}`.trimEnd());
   }
   if (r.sameFile.length === 0) out.push(c.dim('open more than once: none'));
   else {

@@ -11,7 +11,9 @@ export function parsePid(text: string): number {
     if (Number.isSafeInteger(pid) && pid <= 0x3fffffff) return pid;
   }
   if (text === 'self') {
-    throw new InvalidArgumentError("'self' would be fdkeeper's own process; give the pid of the program to look at ($$ for this shell, $(pgrep -n node) for the newest node)");
+    throw new InvalidArgumentError(
+      "'self' would be fdkeeper's own process; give the pid of the program to look at ($$ for this shell, $(pgrep -n node) for the newest node)",
+    );
   }
   throw new InvalidArgumentError(`'${text}' is not a process id (a positive integer)`);
 }

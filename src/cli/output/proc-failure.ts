@@ -47,7 +47,9 @@ export function reportProcFailure(command: string, pid: number, e: unknown, io: 
       io.stderr(`fdkeeper ${command}: ${escapeText(detail ?? `no process with pid ${pid}`)}\n`);
       return EXIT_NO_PROCESS;
     case 'permission-denied':
-      io.stderr(`fdkeeper ${command}: permission denied reading /proc/${pid}/fd: ${whyDenied(pid, ownerOf(pid), process.geteuid?.())}\n`);
+      io.stderr(
+        `fdkeeper ${command}: permission denied reading /proc/${pid}/fd: ${whyDenied(pid, ownerOf(pid), process.geteuid?.())}\n`,
+      );
       return EXIT_PERMISSION;
     case 'unsupported':
       io.stderr(`fdkeeper ${command}: ${escapeText(detail ?? 'this system has no /proc')}\n`);

@@ -24,7 +24,11 @@ export interface ColumnsOptions {
  * last column unpadded so long paths are never cut (a script grepping the table sees them whole).
  * Strings or {@link Cell}s; widths come from the unpainted text.
  */
-export function renderColumns(columns: readonly Column[], rows: readonly (readonly (string | Cell)[])[], options: ColumnsOptions = {}): string[] {
+export function renderColumns(
+  columns: readonly Column[],
+  rows: readonly (readonly (string | Cell)[])[],
+  options: ColumnsOptions = {},
+): string[] {
   const cells = rows.map((r) => r.map((c): Cell => (typeof c === 'string' ? { text: c } : c)));
   const widths = columns.map((col, i) => Math.max(col.header.length, ...cells.map((r) => r[i]?.text.length ?? 0)));
   const last = columns.length - 1;
@@ -33,7 +37,8 @@ export function renderColumns(columns: readonly Column[], rows: readonly (readon
       .map((col, i) => {
         const cell = row[i] ?? { text: '' };
         const width = widths[i] ?? 0;
-        const text = col.align === 'right' ? cell.text.padStart(width) : i === last ? cell.text : cell.text.padEnd(width);
+        const text =
+          col.align === 'right' ? cell.text.padStart(width) : i === last ? cell.text : cell.text.padEnd(width);
         return cell.paint === undefined ? text : cell.paint(text);
       })
       .join('  ')

@@ -42,14 +42,18 @@ export interface WatchSummary {
   readonly r2: number | null;
   readonly secondsToLimit: number | null;
   readonly limit: OpenFilesLimit | null;
-  readonly byKind: { readonly first: Readonly<Record<FdKind, number>> | null; readonly last: Readonly<Record<FdKind, number>> | null };
+  readonly byKind: {
+    readonly first: Readonly<Record<FdKind, number>> | null;
+    readonly last: Readonly<Record<FdKind, number>> | null;
+  };
   readonly threshold: number | null;
   /** The first sample at or over the threshold, or null. */
   readonly crossedAt: { readonly time: string; readonly count: number; readonly sample: number } | null;
   readonly exitCode: number;
 }
 
-const signed = (n: number): string => `${n > 0 ? '+' : n < 0 ? '−' : '±'}${Math.abs(n) >= 10 ? Math.abs(n).toFixed(0) : Math.abs(n).toFixed(1)}`;
+const signed = (n: number): string =>
+  `${n > 0 ? '+' : n < 0 ? '−' : '±'}${Math.abs(n) >= 10 ? Math.abs(n).toFixed(0) : Math.abs(n).toFixed(1)}`;
 
 function growthText(g: Growth | undefined, c: Colors): string {
   if (g === undefined) return c.dim('measuring…');
@@ -82,7 +86,9 @@ export function renderFrame(samples: readonly WatchSample[], info: FrameInfo, c:
   const lines: string[] = [];
   lines.push(
     c.bold(`fdkeeper watch ${info.pid}`) +
-      c.dim(` (${escapeText(info.command ?? '?')}) · every ${formatDuration(info.intervalMs)} · ${plural(samples.length, 'sample')} over ${formatDuration(last.elapsedMs)} · Ctrl-C to stop`),
+      c.dim(
+        ` (${escapeText(info.command ?? '?')}) · every ${formatDuration(info.intervalMs)} · ${plural(samples.length, 'sample')} over ${formatDuration(last.elapsedMs)} · Ctrl-C to stop`,
+      ),
   );
   const label = `open ${String(last.count).padStart(6)} `;
   const stats = `  min ${Math.min(...counts)} · max ${Math.max(...counts)}`;
@@ -91,12 +97,20 @@ export function renderFrame(samples: readonly WatchSample[], info: FrameInfo, c:
   const soft = last.limit?.soft ?? null;
   const pct = soft === null || soft === 0 ? undefined : (last.count / soft) * 100;
   const limitText =
-    last.limit === null ? 'limit unknown' : `${pct === undefined ? 'unlimited' : `${pct.toFixed(1)}% of ${soft}`} (hard ${last.limit.hard ?? 'unlimited'})`;
-  const paintPct = pct === undefined ? (s: string) => s : pct >= 90 ? (s: string) => c.bold(c.red(s)) : pct >= 70 ? c.yellow : c.green;
-  const thresholdText = info.threshold === null ? '' : `   threshold ${info.threshold}${last.count >= info.threshold ? c.bold(c.red(' CROSSED')) : ''}`;
+    last.limit === null
+      ? 'limit unknown'
+      : `${pct === undefined ? 'unlimited' : `${pct.toFixed(1)}% of ${soft}`} (hard ${last.limit.hard ?? 'unlimited'})`;
+  const paintPct =
+    pct === undefined ? (s: string) => s : pct >= 90 ? (s: string) => c.bold(c.red(s)) : pct >= 70 ? c.yellow : c.green;
+  const thresholdText =
+    info.threshold === null
+      ? ''
+      : `   threshold ${info.threshold}${last.count >= info.threshold ? c.bold(c.red(' CROSSED')) : ''}`;
   lines.push(`limit ${paintPct(limitText)}${thresholdText}`);
   const windowed = fitGrowth(samples.filter((s) => s.timeMs >= last.timeMs - info.windowMs));
-  lines.push(`growth ${growthText(windowed, c)}${windowed === undefined ? '' : c.dim(` (r² ${windowed.r2.toFixed(2)}, last ${formatDuration(Math.min(info.windowMs, last.elapsedMs))})`)} · ${etaText(last.secondsToLimit, soft)}`);
+  lines.push(
+    `growth ${growthText(windowed, c)}${windowed === undefined ? '' : c.dim(` (r² ${windowed.r2.toFixed(2)}, last ${formatDuration(Math.min(info.windowMs, last.elapsedMs))})`)} · ${etaText(last.secondsToLimit, soft)}`,
+  );
   const maxKind = Math.max(1, ...FD_KINDS.map((k) => last.byKind[k]));
   const barWidth = Math.max(10, Math.min(50, width - 20));
   for (const k of FD_KINDS) {
@@ -130,10 +144,14 @@ export function renderSummary(s: WatchSummary, c: Colors): string {
   const out: string[] = [];
   out.push(c.bold(`fdkeeper watch: pid ${s.pid} (${escapeText(s.command ?? '?')}), stopped: ${REASONS[s.reason]}`));
   if (s.samples === 0 || s.first === null || s.last === null) return out.join('\n') + '\n';
-  out.push(`  ${plural(s.samples, 'sample')} over ${formatDuration(s.durationMs)}: ${s.first} → ${s.last} open (${s.last - s.first > 0 ? '+' : ''}${s.last - s.first}), min ${s.min ?? '?'}, max ${s.max ?? '?'}`);
+  out.push(
+    `  ${plural(s.samples, 'sample')} over ${formatDuration(s.durationMs)}: ${s.first} → ${s.last} open (${s.last - s.first > 0 ? '+' : ''}${s.last - s.first}), min ${s.min ?? '?'}, max ${s.max ?? '?'}`,
+  );
   if (s.growthPerMinute !== null) {
     const g = { perMinute: s.growthPerMinute, r2: s.r2 ?? 0 };
-    out.push(`  growth ${growthText(g, c)} (r² ${g.r2.toFixed(2)}); ${etaText(s.secondsToLimit, s.limit?.soft ?? null)}`);
+    out.push(
+      `  growth ${growthText(g, c)} (r² ${g.r2.toFixed(2)}); ${etaText(s.secondsToLimit, s.limit?.soft ?? null)}`,
+    );
   }
   const first = s.byKind.first;
   const last = s.byKind.last;
@@ -145,7 +163,11 @@ export function renderSummary(s: WatchSummary, c: Colors): string {
     out.push(
       s.crossedAt === null
         ? `  threshold ${s.threshold}: not crossed`
-        : c.bold(c.red(`  threshold ${s.threshold} crossed at ${s.crossedAt.time} (sample ${s.crossedAt.sample}: ${s.crossedAt.count} open)`)),
+        : c.bold(
+            c.red(
+              `  threshold ${s.threshold} crossed at ${s.crossedAt.time} (sample ${s.crossedAt.sample}: ${s.crossedAt.count} open)`,
+            ),
+          ),
     );
   }
   return out.join('\n') + '\n';

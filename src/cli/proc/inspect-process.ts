@@ -106,7 +106,13 @@ interface Classified {
 
 /** Kind, path and detail from the link text, refined by a stat through the link when it names a path. */
 function classify(target: string, st: Stats | undefined): Classified {
-  const nameless = (kind: FdKind, detail: string | null): Classified => ({ kind, path: null, deleted: false, unlinkedName: false, detail });
+  const nameless = (kind: FdKind, detail: string | null): Classified => ({
+    kind,
+    path: null,
+    deleted: false,
+    unlinkedName: false,
+    detail,
+  });
   if (target.startsWith('socket:[')) return nameless('socket', null);
   if (target.startsWith('pipe:[')) return nameless('pipe', null);
   if (target.startsWith('anon_inode:')) {
@@ -154,7 +160,11 @@ export function inspectProcess(pid: number, options: InspectOptions = {}): Proce
   const tgid = threadGroupOf(base);
   if (tgid !== undefined && tgid !== pid) {
     // /proc/TID exists for every thread, though readdir does not list it: a thread id is not a process.
-    throw noSuchProcess(pid, proc, `${pid} is a thread (TID) of process ${tgid}, not a process; run \`fdkeeper inspect ${tgid}\``);
+    throw noSuchProcess(
+      pid,
+      proc,
+      `${pid} is a thread (TID) of process ${tgid}, not a process; run \`fdkeeper inspect ${tgid}\``,
+    );
   }
   let names: string[];
   try {
@@ -164,7 +174,8 @@ export function inspectProcess(pid: number, options: InspectOptions = {}): Proce
   }
   if (names.length === 0) {
     const parent = zombieParent(pid, proc);
-    if (parent !== undefined) throw noSuchProcess(pid, proc, `it has exited; a zombie until its parent, pid ${parent}, reaps it`);
+    if (parent !== undefined)
+      throw noSuchProcess(pid, proc, `it has exited; a zombie until its parent, pid ${parent}, reaps it`);
   }
   const limitText = readOptional(`${base}/limits`);
   const limit = limitText === undefined ? null : (parseOpenFilesLimit(limitText) ?? null);
@@ -214,7 +225,9 @@ export function inspectProcess(pid: number, options: InspectOptions = {}): Proce
 
   const byKind = Object.fromEntries(FD_KINDS.map((k) => [k, 0])) as Record<FdKind, number>;
   for (const f of fds) byKind[f.kind]++;
-  const deleted = fds.filter((f) => f.kind === 'file' && f.deleted).map((f): DeletedFile => ({ fd: f.fd, path: f.path ?? f.target, size: f.size }));
+  const deleted = fds
+    .filter((f) => f.kind === 'file' && f.deleted)
+    .map((f): DeletedFile => ({ fd: f.fd, path: f.path ?? f.target, size: f.size }));
   const groups = new Map<string, FdEntry[]>();
   for (const f of fds) {
     if (f.kind !== 'file' || f.dev === null || f.inode === null) continue;
@@ -225,7 +238,12 @@ export function inspectProcess(pid: number, options: InspectOptions = {}): Proce
   }
   const sameFile = [...groups.values()]
     .filter((g) => g.length > 1)
-    .map((g): SameFileGroup => ({ path: g[0]?.path ?? '', dev: g[0]?.dev ?? 0, inode: g[0]?.inode ?? 0, fds: g.map((f) => f.fd) }));
+    .map((g): SameFileGroup => ({
+      path: g[0]?.path ?? '',
+      dev: g[0]?.dev ?? 0,
+      inode: g[0]?.inode ?? 0,
+      fds: g.map((f) => f.fd),
+    }));
 
   const comm = readOptional(`${base}/comm`);
   const cmdline = readOptional(`${base}/cmdline`);

@@ -18,7 +18,8 @@ function fsConstant(name: string, fallback: number): number {
 // The values that differ between Linux architectures come from node:fs, which has this machine's
 // (the inspected process runs on the same kernel). The four node:fs lacks are filled from the kernel
 // headers: O_CLOEXEC and O_PATH are the same everywhere we run; O_LARGEFILE is arch-specific.
-const LARGEFILE = process.arch === 'arm' || process.arch === 'arm64' ? 0o400000 : process.arch.startsWith('ppc') ? 0o200000 : 0o100000;
+const LARGEFILE =
+  process.arch === 'arm' || process.arch === 'arm64' ? 0o400000 : process.arch.startsWith('ppc') ? 0o200000 : 0o100000;
 const DSYNC = fsConstant('O_DSYNC', 0o10000);
 
 /** The status flags shown, in the order `ls`-like tools and strace print them. */

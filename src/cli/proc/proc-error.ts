@@ -17,7 +17,10 @@ export function noSuchProcess(pid: number, procRoot: string, why = 'it has exite
 
 /** /proc is Linux's; elsewhere (or with /proc not mounted) there is nothing to read. */
 export function unsupported(procRoot: string): FsError {
-  const where = process.platform === 'linux' ? `${procRoot} is not mounted` : `this is ${process.platform}, and only Linux has ${procRoot}`;
+  const where =
+    process.platform === 'linux'
+      ? `${procRoot} is not mounted`
+      : `this is ${process.platform}, and only Linux has ${procRoot}`;
   return new FsError({
     code: 'ENOSYS',
     syscall: 'inspect',
@@ -53,7 +56,8 @@ export function assertProcfs(procRoot: string): void {
  * process, ptrace access denied) pass through as FsErrors.
  */
 export function procError(e: unknown, pid: number, procRoot: string, syscall: string): FsError {
-  if ((hasCode(e, 'ENOENT') || hasCode(e, 'ESRCH')) && !existsSync(`${procRoot}/${pid}`)) return noSuchProcess(pid, procRoot);
+  if ((hasCode(e, 'ENOENT') || hasCode(e, 'ESRCH')) && !existsSync(`${procRoot}/${pid}`))
+    return noSuchProcess(pid, procRoot);
   return toFsError(e, syscall);
 }
 

@@ -13,7 +13,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { analyze, type DiskFile, type LossAnalysis, type RotationEvent, type RotationStyle, type WriterReport } from './analysis.js';
+import {
+  analyze,
+  type DiskFile,
+  type LossAnalysis,
+  type RotationEvent,
+  type RotationStyle,
+  type WriterReport,
+} from './analysis.js';
 
 export type { RotationStyle } from './analysis.js';
 
@@ -89,7 +96,10 @@ export function assertLogDistFresh(): void {
   };
   visit('src/log');
   check('src/index.ts');
-  if (stale.length > 0) throw new Error(`dist/ is older than ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? '…' : ''}: run \`npm run build\` first (the log writer child runs the built library)`);
+  if (stale.length > 0)
+    throw new Error(
+      `dist/ is older than ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? '…' : ''}: run \`npm run build\` first (the log writer child runs the built library)`,
+    );
 }
 
 /** The children's environment: no `--import tsx` (they are plain JavaScript and must start fast). */
@@ -108,7 +118,10 @@ interface Child {
 }
 
 function start(script: string, config: unknown): Child {
-  const child = spawn(process.execPath, [script, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv() });
+  const child = spawn(process.execPath, [script, JSON.stringify(config)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: childEnv(),
+  });
   let out = '';
   let err = '';
   const waiters: { marker: string; resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -124,7 +137,12 @@ function start(script: string, config: unknown): Child {
   child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
   let closedWith: string | undefined;
   const failWaiters = (): void => {
-    for (const w of waiters.splice(0)) w.reject(new Error(`${path.basename(script)} exited (${closedWith ?? '?'}) before printing '${w.marker}': ${err.trim()}`));
+    for (const w of waiters.splice(0))
+      w.reject(
+        new Error(
+          `${path.basename(script)} exited (${closedWith ?? '?'}) before printing '${w.marker}': ${err.trim()}`,
+        ),
+      );
   };
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
     child.on('close', (code, signal) => {
@@ -199,7 +217,10 @@ export async function runLoss(options: LossRunOptions): Promise<LossRunResult> {
     await Promise.race([rotator.until('\n'), limit.promise]);
     const rotation = JSON.parse(rotator.stdout().slice(1).trim()) as { pid: number; events: RotationEvent[] };
     const writerExit = await Promise.race([writer.exited, limit.promise]);
-    if (writerExit.code !== 0) throw new Error(`writer (${options.contender}) exited with ${String(writerExit.code ?? writerExit.signal)}: ${writerExit.stderr.trim()}`);
+    if (writerExit.code !== 0)
+      throw new Error(
+        `writer (${options.contender}) exited with ${String(writerExit.code ?? writerExit.signal)}: ${writerExit.stderr.trim()}`,
+      );
     const report = JSON.parse(fs.readFileSync(reportPath, 'utf8')) as WriterReport;
 
     // Everything left in the log directory but the editor's temporaries (.app.log.swpN).
@@ -216,9 +237,19 @@ export async function runLoss(options: LossRunOptions): Promise<LossRunResult> {
     }
     rotator.process.stdin.end();
     const rotatorExit = await Promise.race([rotator.exited, limit.promise]);
-    if (rotatorExit.code !== 0) throw new Error(`rotator exited with ${String(rotatorExit.code ?? rotatorExit.signal)}: ${rotatorExit.stderr.trim()}`);
+    if (rotatorExit.code !== 0)
+      throw new Error(
+        `rotator exited with ${String(rotatorExit.code ?? rotatorExit.signal)}: ${rotatorExit.stderr.trim()}`,
+      );
 
-    const analysis = analyze({ style: options.style, writer: report, events: rotation.events, onDisk, removed, fallbackLagMs: options.fallbackLagMs ?? 250 });
+    const analysis = analyze({
+      style: options.style,
+      writer: report,
+      events: rotation.events,
+      onDisk,
+      removed,
+      fallbackLagMs: options.fallbackLagMs ?? 250,
+    });
     return {
       ...analysis,
       contender: options.contender,
@@ -237,7 +268,8 @@ export async function runLoss(options: LossRunOptions): Promise<LossRunResult> {
   } finally {
     limit.clear();
     for (const child of [writer, rotator]) {
-      if (child !== undefined && child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
+      if (child !== undefined && child.process.exitCode === null && child.process.signalCode === null)
+        child.process.kill('SIGKILL');
     }
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -262,7 +294,8 @@ export function lossTable(results: readonly LossRunResult[]): string {
   const head = '| style | contender | written | lost | window-lost | duplicated | reopens | events | lines/s |';
   const rule = '|---|---|---:|---:|---:|---:|---:|---:|---:|';
   const rows = results.map(
-    (r) => `| ${r.style} | ${r.label} | ${r.written} | ${r.lost} | ${r.windowLost} | ${r.duplicated} | ${r.reopens} | ${r.events}${r.skippedEvents > 0 ? ` (+${r.skippedEvents} skipped)` : ''} | ${r.rate} |`,
+    (r) =>
+      `| ${r.style} | ${r.label} | ${r.written} | ${r.lost} | ${r.windowLost} | ${r.duplicated} | ${r.reopens} | ${r.events}${r.skippedEvents > 0 ? ` (+${r.skippedEvents} skipped)` : ''} | ${r.rate} |`,
   );
   return [head, rule, ...rows].join('\n');
 }

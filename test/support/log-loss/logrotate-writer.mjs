@@ -42,12 +42,20 @@ async function open() {
     const dest = logDestination(path, { reopenOnSignal: 'SIGHUP', ...extra });
     dest.on('error', onError);
     const logger = pino(dest);
-    return { log: (s) => logger.info(s), close: () => new Promise((resolve) => dest.end(resolve)), errors, stats: () => dest.log.stats };
+    return {
+      log: (s) => logger.info(s),
+      close: () => new Promise((resolve) => dest.end(resolve)),
+      errors,
+      stats: () => dest.log.stats,
+    };
   }
   if (writer === 'pino-transport') {
     const { relayReopenSignal } = await import(dist('log/pino-transport.js'));
     const pino = require('pino');
-    const transport = pino.transport({ target: new URL(dist('log/pino-transport.js')).pathname, options: { destination: path, reopenOnSignal: 'SIGHUP', ...extra } });
+    const transport = pino.transport({
+      target: new URL(dist('log/pino-transport.js')).pathname,
+      options: { destination: path, reopenOnSignal: 'SIGHUP', ...extra },
+    });
     relayReopenSignal('SIGHUP');
     transport.on('error', onError);
     const logger = pino(transport);
@@ -74,7 +82,12 @@ async function open() {
     const transport = new LogTransport({ filename: path, reopenOnSignal: 'SIGHUP', ...extra });
     transport.file.on('error', onError);
     const logger = winston.createLogger({ format: winston.format.json(), transports: [transport] });
-    return { log: (s) => logger.info(s), close: () => endWinston(logger, transport), errors, stats: () => transport.file.stats };
+    return {
+      log: (s) => logger.info(s),
+      close: () => endWinston(logger, transport),
+      errors,
+      stats: () => transport.file.stats,
+    };
   }
   if (writer === 'pino-recipe') {
     const pino = require('pino');
@@ -82,7 +95,16 @@ async function open() {
     process.on('SIGHUP', () => dest.reopen());
     dest.on('error', onError);
     const logger = pino(dest);
-    return { log: (s) => logger.info(s), close: () => new Promise((resolve) => { dest.once('close', resolve); dest.end(); }), errors, stats: () => undefined };
+    return {
+      log: (s) => logger.info(s),
+      close: () =>
+        new Promise((resolve) => {
+          dest.once('close', resolve);
+          dest.end();
+        }),
+      errors,
+      stats: () => undefined,
+    };
   }
   if (writer === 'winston-file') {
     const winston = require('winston');

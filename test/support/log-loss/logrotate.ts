@@ -20,10 +20,17 @@ const WRITER = fileURLToPath(new URL('./logrotate-writer.mjs', import.meta.url))
 
 /** The logrotate configurations of the issue's table. */
 export type RotateConfig = 'create' | 'nocreate' | 'create+compress' | 'create+HUP' | 'copytruncate';
-export const ROTATE_CONFIGS: readonly RotateConfig[] = ['create', 'nocreate', 'create+compress', 'create+HUP', 'copytruncate'];
+export const ROTATE_CONFIGS: readonly RotateConfig[] = [
+  'create',
+  'nocreate',
+  'create+compress',
+  'create+HUP',
+  'copytruncate',
+];
 
 /** fdkeeper's writers, and the peers' own as plain controls. */
-export type RotateWriter = 'openLog' | 'pino-destination' | 'pino-transport' | 'winston' | 'pino-recipe' | 'winston-file';
+export type RotateWriter =
+  'openLog' | 'pino-destination' | 'pino-transport' | 'winston' | 'pino-recipe' | 'winston-file';
 export const FDKEEPER_WRITERS: readonly RotateWriter[] = ['openLog', 'pino-destination', 'pino-transport', 'winston'];
 export const PLAIN_WRITERS: readonly RotateWriter[] = ['pino-recipe', 'winston-file'];
 
@@ -58,15 +65,26 @@ export function ensureLogrotate(): { path: string } | { skip: string } {
   const found = which('logrotate');
   if (found !== undefined) return { path: found };
   if (process.platform !== 'linux') return { skip: 'logrotate is a Linux tool and is not installed here' };
-  if (process.getuid?.() !== 0 || which('apt-get') === undefined) return { skip: 'logrotate is not installed and cannot be (needs root and apt-get: `apt-get install logrotate`)' };
+  if (process.getuid?.() !== 0 || which('apt-get') === undefined)
+    return { skip: 'logrotate is not installed and cannot be (needs root and apt-get: `apt-get install logrotate`)' };
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'logrotate'], { stdio: 'ignore', env, timeout: 300_000 });
+  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'logrotate'], {
+    stdio: 'ignore',
+    env,
+    timeout: 300_000,
+  });
   if (r.status !== 0) {
     spawnSync('apt-get', ['update'], { stdio: 'ignore', env, timeout: 300_000 });
-    r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'logrotate'], { stdio: 'ignore', env, timeout: 300_000 });
+    r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'logrotate'], {
+      stdio: 'ignore',
+      env,
+      timeout: 300_000,
+    });
   }
   const after = which('logrotate');
-  return after !== undefined ? { path: after } : { skip: `logrotate is not installed and apt-get install logrotate failed (status ${String(r.status)})` };
+  return after !== undefined
+    ? { path: after }
+    : { skip: `logrotate is not installed and apt-get install logrotate failed (status ${String(r.status)})` };
 }
 
 /**
@@ -166,12 +184,21 @@ function childEnv(): NodeJS.ProcessEnv {
   return { ...process.env, NODE_OPTIONS: nodeOptions };
 }
 
-function rotateOnce(logrotate: string, state: string, conf: string): Promise<{ status: number | null; output: string }> {
+function rotateOnce(
+  logrotate: string,
+  state: string,
+  conf: string,
+): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve) => {
-    execFile(logrotate, ['-f', '-v', '-s', state, conf], { timeout: 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const status = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
-      resolve({ status, output: `${stdout}${stderr}` });
-    });
+    execFile(
+      logrotate,
+      ['-f', '-v', '-s', state, conf],
+      { timeout: 60_000, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const status = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
+        resolve({ status, output: `${stdout}${stderr}` });
+      },
+    );
   });
 }
 
@@ -189,10 +216,24 @@ export async function runLogrotate(o: RotateRunOptions): Promise<RotateRunResult
   const conf = path.join(dir, 'logrotate.conf');
   const state = path.join(dir, 'state');
   const report = path.join(dir, 'writer.json');
-  const child = spawn(process.execPath, [WRITER, JSON.stringify({ writer: o.writer, path: log, rate, durationMs: o.durationMs, report, logOptions: o.logOptions ?? {} })], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: childEnv(),
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      WRITER,
+      JSON.stringify({
+        writer: o.writer,
+        path: log,
+        rate,
+        durationMs: o.durationMs,
+        report,
+        logOptions: o.logOptions ?? {},
+      }),
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: childEnv(),
+    },
+  );
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
@@ -211,13 +252,17 @@ export async function runLogrotate(o: RotateRunOptions): Promise<RotateRunResult
     const limit = Date.now() + ms;
     while (!out.includes(marker)) {
       if (end.how !== undefined) return;
-      if (Date.now() > limit) throw new Error(`logrotate run: the writer (${o.writer}) did not print '${marker}' within ${ms} ms: ${err.trim()}`);
+      if (Date.now() > limit)
+        throw new Error(
+          `logrotate run: the writer (${o.writer}) did not print '${marker}' within ${ms} ms: ${err.trim()}`,
+        );
       await delay(5);
     }
   };
   try {
     await until('R', 60_000);
-    if (end.how !== undefined) throw new Error(`the writer (${o.writer}) ended (${end.how}) before it was ready: ${err.trim()}`);
+    if (end.how !== undefined)
+      throw new Error(`the writer (${o.writer}) ended (${end.how}) before it was ready: ${err.trim()}`);
     fs.writeFileSync(conf, configText(o.config, log, child.pid!, Math.ceil(o.durationMs / minMs) + 20));
     child.stdin.write('go\n');
     const failed: FailedRotation[] = [];
@@ -229,7 +274,10 @@ export async function runLogrotate(o: RotateRunOptions): Promise<RotateRunResult
       rotations++;
       if (r.status !== 0) {
         const lines = r.output.split('\n').filter((l) => /error/i.test(l));
-        failed.push({ status: r.status, errors: (lines.length > 0 ? lines : r.output.split('\n').slice(-5)).join('\n') });
+        failed.push({
+          status: r.status,
+          errors: (lines.length > 0 ? lines : r.output.split('\n').slice(-5)).join('\n'),
+        });
       }
     }
     child.stdin.end('close\n');
@@ -239,7 +287,12 @@ export async function runLogrotate(o: RotateRunOptions): Promise<RotateRunResult
     let maxStallMs = 0;
     let writerErrors: string[] = [];
     if (fs.existsSync(report)) {
-      const rep = JSON.parse(fs.readFileSync(report, 'utf8')) as { written: number; emitMs: number; maxStallMs: number; errors: string[] };
+      const rep = JSON.parse(fs.readFileSync(report, 'utf8')) as {
+        written: number;
+        emitMs: number;
+        maxStallMs: number;
+        errors: string[];
+      };
       written = rep.written;
       rateDone = Math.round(rep.written / (rep.emitMs / 1000));
       maxStallMs = rep.maxStallMs;
@@ -298,7 +351,8 @@ export async function runLogrotate(o: RotateRunOptions): Promise<RotateRunResult
 
 /** The table, as in docs/logs.md. */
 export function rotateTable(results: readonly RotateRunResult[]): string {
-  const head = '| config | writer | written | lost | duplicated | torn | logrotate runs (failed) | writer ended | lines/s | seed |';
+  const head =
+    '| config | writer | written | lost | duplicated | torn | logrotate runs (failed) | writer ended | lines/s | seed |';
   const rule = '|---|---|--:|--:|--:|--:|--:|---|--:|--:|';
   const rows = results.map(
     (r) =>

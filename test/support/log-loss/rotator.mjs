@@ -78,7 +78,18 @@ function rotate(n) {
     fs.renameSync(temp, path);
     const at = now();
     const sizeAfter = fs.fstatSync(fd).size;
-    return { n, readStart, readSize: content.length, before, at, ino, newIno: fs.statSync(path).ino, fd, sizeBefore, sizeAfter };
+    return {
+      n,
+      readStart,
+      readSize: content.length,
+      before,
+      at,
+      ino,
+      newIno: fs.statSync(path).ino,
+      fd,
+      sizeBefore,
+      sizeAfter,
+    };
   }
   if (style === 'copytruncate') {
     const fd = openOrSkip('r+');

@@ -109,4 +109,7 @@ const emitEnd = now();
 process.stdout.write('E');
 await log.close();
 const closed = now();
-fs.writeFileSync(report, JSON.stringify({ written: seq, start, emitEnd, closed, maxStallMs, samples, bursts, ...log.report() }));
+fs.writeFileSync(
+  report,
+  JSON.stringify({ written: seq, start, emitEnd, closed, maxStallMs, samples, bursts, ...log.report() }),
+);

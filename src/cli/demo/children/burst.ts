@@ -13,7 +13,12 @@ export function burstArgs(): { path: string; count: number } {
 }
 
 /** Reports how `count` settled opens went: successes, failures by code, the first failure's message. */
-export function tally(count: number, results: readonly PromiseSettledResult<unknown>[], started: number, extra: Record<string, unknown>): void {
+export function tally(
+  count: number,
+  results: readonly PromiseSettledResult<unknown>[],
+  started: number,
+  extra: Record<string, unknown>,
+): void {
   const codes: Record<string, number> = {};
   let firstError: string | null = null;
   for (const r of results) {

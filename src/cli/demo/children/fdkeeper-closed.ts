@@ -30,7 +30,8 @@ const number = owner.descriptor.number;
 ownerCloses(owner);
 const otherFd = otherOpens();
 let written: number | null = null;
-let error: { name: string; code: string; message: string; openedAt: string | null; closedAt: string | null } | null = null;
+let error: { name: string; code: string; message: string; openedAt: string | null; closedAt: string | null } | null =
+  null;
 try {
   written = borrowerWrites(view);
 } catch (e) {

@@ -7,7 +7,9 @@
 import { LEAK_BUDGET } from './shared.js';
 import { childArgs, errorFacts, libraryModule, report } from './report.js';
 
-const { FileTable } = (await import(libraryModule('table/file-table.js'))) as typeof import('../../../table/file-table.js');
+const { FileTable } = (await import(
+  libraryModule('table/file-table.js')
+)) as typeof import('../../../table/file-table.js');
 const { openSync } = (await import(libraryModule('io/open.js'))) as typeof import('../../../io/open.js');
 
 const [dataPath, configPath] = childArgs(2) as [string, string];

@@ -13,7 +13,10 @@ await writeLines(
     },
     flushed: () => file.flush(),
     close: () => file.close(),
-    facts: () => ({ reopens: Object.fromEntries(Object.entries(file.stats.reopens).filter(([, n]) => n > 0)), carriedLines: file.stats.carried.lines }),
+    facts: () => ({
+      reopens: Object.fromEntries(Object.entries(file.stats.reopens).filter(([, n]) => n > 0)),
+      carriedLines: file.stats.carried.lines,
+    }),
   },
   dir,
 );

@@ -28,6 +28,12 @@ try {
   }
 } catch (e) {
   const { code, message } = errorFacts(e);
-  report({ leaked, gcClosed, code: code === 'other' ? null : code, message, stack: e instanceof Error ? (e.stack ?? '') : '' });
+  report({
+    leaked,
+    gcClosed,
+    code: code === 'other' ? null : code,
+    message,
+    stack: e instanceof Error ? (e.stack ?? '') : '',
+  });
   throw e;
 }

@@ -30,7 +30,8 @@ export function report(value: unknown): void {
  */
 export function libraryModule(file: string): string {
   const root = process.env[LIBRARY_ENV];
-  if (root === undefined || root === '') throw new Error(`${LIBRARY_ENV} is not set: run this child through fdkeeper demo`);
+  if (root === undefined || root === '')
+    throw new Error(`${LIBRARY_ENV} is not set: run this child through fdkeeper demo`);
   return new URL(file, root).href;
 }
 
