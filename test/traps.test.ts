@@ -101,12 +101,12 @@ test('closed behind your back: plain node:fs writes into whatever reused the num
     const table = new FileTable({ openSites: 'always' });
     const ownerPath = path.join(dir, 'fdkeeper-owner.log');
     const otherPath = path.join(dir, 'fdkeeper-other.log');
+    const openLine = lineHere() + 1; // the next line opens
     const owner = openSync(ownerPath, 'wb', { table, buffering: 0 });
-    const openLine = lineHere();
     const view = owner.borrow();
     const number = owner.descriptor.number;
+    const closeLine = lineHere() + 1; // the next line closes
     owner.closeSync();
-    const closeLine = lineHere();
     const otherFd = fs.openSync(otherPath, 'w');
     try {
       assert.equal(otherFd, number, 'the number was reused by the other open');
