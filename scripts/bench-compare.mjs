@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Compares two `npm run bench -- --json FILE` runs (before, after) in one table.
 // Absolute times swing with machine load, so each contender is compared through its ratio to the
-// group's first baseline (a bare node:fs row measured in the same rounds): change = after ratio /
-// before ratio. Noise is the larger round-to-round range ((max − min) / median) of the two runs; a row
+// group's first baseline (a bare node:fs row measured in the same rounds): change = how much slower the
+// row is, relative to that baseline, after than before. Noise is the larger round-to-round range ((max − min) / median) of the two runs; a row
 // is "worse" only when its change exceeds 1 + noise.
 //
 //   node scripts/bench-compare.mjs before.json after.json [--markdown]
@@ -23,7 +23,8 @@ function rows(run) {
     const base = g.contenders.find((c) => c.name === g.baselines?.[0]);
     for (const c of g.contenders) {
       const range = c.median > 0 ? (c.max - c.min) / c.median : 0;
-      // The harness's ratio: median of per-round ratios, oriented so that > 1 means slower than the baseline.
+      // The harness's ratio: median of per-round ratios; for latency groups a time ratio (> 1: slower than the
+      // baseline), for throughput groups a speed ratio (> 1: faster).
       const ratio = base === undefined ? undefined : c.ratios?.[base.name];
       out.set(`${g.id}\u0000${c.name}`, { group: g.id, name: c.name, ratio, range, kind: g.kind, isBase: c === base });
     }
@@ -45,7 +46,8 @@ for (const [key, r] of a) {
     lines.push(`| ${r.group} | ${r.name} | — | ${fmt(r.ratio)} | — | — | new row |`);
     continue;
   }
-  const change = r.ratio / old.ratio;
+  // change > 1 always means slower than before.
+  const change = r.kind === 'throughput' ? old.ratio / r.ratio : r.ratio / old.ratio;
   const noise = Math.max(r.range, old.range);
   const verdict = change > 1 + noise ? 'worse' : change < 1 / (1 + noise) ? 'better' : 'same (within noise)';
   if (verdict === 'worse' && /fdkeeper/i.test(r.name)) worse++;
