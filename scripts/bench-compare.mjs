@@ -2,8 +2,8 @@
 // Compares two `npm run bench -- --json FILE` runs (before, after) in one table.
 // Absolute times swing with machine load, so each contender is compared through its ratio to the
 // group's first baseline (a bare node:fs row measured in the same rounds): change = how much slower the
-// row is, relative to that baseline, after than before. Noise is the larger round-to-round range ((max − min) / median) of the two runs; a row
-// is "worse" only when its change exceeds 1 + noise.
+// row is, relative to that baseline, after than before. Noise is the larger round-to-round range
+// ((max − min) / median) of the two runs; a row is "worse" only when its change exceeds 1 + noise.
 //
 //   node scripts/bench-compare.mjs before.json after.json [--markdown]
 import { readFileSync } from 'node:fs';
