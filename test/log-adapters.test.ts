@@ -6,7 +6,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +16,7 @@ import { logDestination } from '../src/log/log-destination.js';
 import { LogTransport } from '../src/log/winston-transport.js';
 import { createLogWritable } from '../src/log/log-writable.js';
 import pinoTransport from '../src/log/pino-transport.js';
+import { tmpdir } from './support/log-fixture.js';
 
 // The log's timers and pino's worker are unref'd (a logger never keeps a process alive); a server would.
 let alive: NodeJS.Timeout | undefined;
@@ -34,14 +34,6 @@ const MANUAL = {
   checkAroundWrites: false,
   renameGrace: 0,
 } as const;
-
-function tmpdir(t: { after(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-logad-'));
-  t.after(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
 
 /** The sequence numbers `n=<i>` found in the given files, each file's lines in order. */
 function seqs(...files: string[]): number[] {

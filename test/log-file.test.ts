@@ -7,7 +7,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -18,24 +17,7 @@ import { FaultyBackend } from '../src/backend/faulty-backend.js';
 import { OsBackend } from '../src/backend/os-backend.js';
 import { FsError } from '../src/errors/fs-error.js';
 import { lines, memText, memWrite, writeLines } from './support/log-loss/memory-lines.js';
-
-/** Options that leave detection to explicit `checkNow()` calls. */
-const MANUAL = {
-  checkInterval: 3_600_000,
-  flushInterval: 3_600_000,
-  watch: false,
-  exitFlush: false,
-  checkAroundWrites: false,
-  renameGrace: 0,
-} as const;
-
-function tmpdir(t: { after(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-log-'));
-  t.after(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
+import { MANUAL, tmpdir } from './support/log-fixture.js';
 
 function reopens(log: LogFile): ReopenEvent[] {
   const seen: ReopenEvent[] = [];

@@ -20,14 +20,7 @@ import { O } from '../src/backend/flags.js';
 import { writeFully } from '../src/log/write-fully.js';
 import type { FsError } from '../src/errors/fs-error.js';
 import { ATTACKER_SKIP, attacker, sharedStickyDir, withProtectedSymlinksOff } from './support/attacker.js';
-
-function tmpdir(t: { after(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-logpath-'));
-  t.after(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
+import { tmpdir } from './support/log-fixture.js';
 
 /** The longest gap between 10 ms ticks while it runs (the event loop's worst stall). */
 function loopGaps(): { stop(): number } {

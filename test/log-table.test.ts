@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
@@ -18,24 +17,7 @@ import { FsError } from '../src/errors/fs-error.js';
 import { assertLogDistFresh } from './support/log-loss/harness.js';
 import { childEnv } from './support/child-env.js';
 import { memText } from './support/log-loss/memory-lines.js';
-
-/** Options that leave detection to explicit `checkNow()` calls. */
-const MANUAL = {
-  checkInterval: 3_600_000,
-  flushInterval: 3_600_000,
-  watch: false,
-  exitFlush: false,
-  checkAroundWrites: false,
-  renameGrace: 0,
-} as const;
-
-function tmpdir(t: { after(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-log-table-'));
-  t.after(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
+import { MANUAL, tmpdir } from './support/log-fixture.js';
 
 /** The line of the caller of `here()` (to compare with a recorded open site on the same line). */
 function here(): number {
