@@ -833,6 +833,91 @@ test("descriptors are the backend's own numbers; faults injected below the facad
   assert.equal(fs.readFileSync('/h', 'utf8'), 'abcdefgh');
 });
 
+test('readFileSync/writeFileSync (run straight) and their promise forms (the protocol) agree on short transfers and faults', async () => {
+  // The sync forms of readFile and writeFile on a path run their common case without the protocol
+  // runner (facade/operations.ts, readPathSync/writePathSync). Every case below goes through both forms:
+  // a fast path that dropped a short read's rest, wrote at the wrong offset after a short write, or
+  // left a descriptor open after a failure gives a different answer from the protocol.
+  const data = Buffer.from('0123456789abcdefghij');
+  type Scenario = [name: string, rules: Parameters<FaultyBackend['addRule']>[0][]];
+  const scenarios: Scenario[] = [
+    ['short reads', [{ syscall: 'read', shortRead: 'half', times: 4 }]],
+    ['a short read of 1 byte, then the rest', [{ syscall: 'read', shortRead: 1, times: 1 }]],
+    ['short writes', [{ syscall: 'write', shortWrite: 'half', times: 4 }]],
+    ['a failing read', [{ syscall: 'read', nth: 1, code: 'EIO' }]],
+    [
+      'a failing write after a short one',
+      [
+        { syscall: 'write', shortWrite: 3, times: 1 },
+        { syscall: 'write', nth: 2, code: 'ENOSPC' },
+      ],
+    ],
+    ['a failing fstat', [{ syscall: 'fstat', nth: 1, code: 'EIO' }]],
+  ];
+  const outcome = (f: () => unknown): string => {
+    try {
+      const v = f();
+      return `ok ${Buffer.isBuffer(v) ? v.toString('latin1') : String(v)}`;
+    } catch (e) {
+      return `error ${(e as NodeJS.ErrnoException).code ?? String(e)}`;
+    }
+  };
+  const outcomeAsync = async (f: () => Promise<unknown>): Promise<string> => {
+    try {
+      const v = await f();
+      return `ok ${Buffer.isBuffer(v) ? v.toString('latin1') : String(v)}`;
+    } catch (e) {
+      return `error ${(e as NodeJS.ErrnoException).code ?? String(e)}`;
+    }
+  };
+  for (const [name, rules] of scenarios) {
+    const results: string[][] = [];
+    for (const form of ['sync', 'promise'] as const) {
+      const mem = new MemoryBackend();
+      const faulty = new FaultyBackend(mem, []);
+      const fs = createFs(faulty);
+      fs.writeFileSync('/f', data);
+      fs.writeFileSync('/a', 'start:');
+      for (const r of rules) faulty.addRule(r);
+      const got: string[] = [];
+      if (form === 'sync') {
+        got.push(outcome(() => fs.readFileSync('/f')));
+        got.push(
+          outcome(() => {
+            fs.writeFileSync('/w', data);
+          }),
+          outcome(() => {
+            fs.appendFileSync('/a', data);
+          }),
+        );
+      } else {
+        got.push(await outcomeAsync(() => fs.promises.readFile('/f')));
+        got.push(await outcomeAsync(() => fs.promises.writeFile('/w', data)));
+        got.push(await outcomeAsync(() => fs.promises.appendFile('/a', data)));
+      }
+      faulty.clearRules();
+      got.push(
+        outcome(() => fs.readFileSync('/w')),
+        outcome(() => fs.readFileSync('/a')),
+      );
+      assert.deepEqual(faulty.openFds(), [], `${name} (${form}): every descriptor closed`);
+      results.push(got);
+    }
+    assert.deepEqual(results[0], results[1], `${name}: the sync and promise forms agree`);
+  }
+  // And the answers are the right ones, not merely the same: short transfers lose nothing.
+  const faulty = new FaultyBackend(new MemoryBackend(), []);
+  const fs = createFs(faulty);
+  fs.writeFileSync('/f', data);
+  faulty.addRule({ syscall: 'read', shortRead: 'half', times: 4 });
+  assert.deepEqual(fs.readFileSync('/f'), data);
+  faulty.clearRules().addRule({ syscall: 'write', shortWrite: 'half', times: 4 });
+  fs.writeFileSync('/g', data);
+  fs.appendFileSync('/g', data);
+  faulty.clearRules();
+  assert.deepEqual(fs.readFileSync('/g'), Buffer.concat([data, data]));
+});
+
 test('relative paths: resolved by the backend, or against the cwd option', () => {
   const mem = new MemoryBackend();
   const fs = createFs(mem);

@@ -112,7 +112,8 @@ export function syncApi(ctx: FacadeContext): FsSync {
   ): string;
   function readFileSync(file: PathLike | number, options?: ReadFileOptions | FsEncoding | null): string | Buffer;
   function readFileSync(file: PathLike | number, options?: ReadFileOptions | FsEncoding | null): string | Buffer {
-    return runSync(op.readFile(ctx, target(file, 'read'), options));
+    const f = target(file, 'read');
+    return op.isDescriptor(f) ? runSync(op.readFile(ctx, f, options)) : op.readPathSync(ctx, f, options);
   }
 
   function readdirSync(p: PathLike, options: ReaddirOptions & { withFileTypes: true }): Dirent[];
@@ -161,10 +162,14 @@ export function syncApi(ctx: FacadeContext): FsSync {
     writeSync,
     readFileSync,
     writeFileSync: (file: PathLike | number, data: FsData, options?: WriteFileOptions | FsEncoding | null): void => {
-      runSync(op.writeFile(ctx, target(file, 'write'), data, options, 'w'));
+      const f = target(file, 'write');
+      if (op.isDescriptor(f)) runSync(op.writeFile(ctx, f, data, options, 'w'));
+      else op.writePathSync(ctx, f, data, options, 'w');
     },
     appendFileSync: (file: PathLike | number, data: FsData, options?: WriteFileOptions | FsEncoding | null): void => {
-      runSync(op.writeFile(ctx, target(file, 'write'), data, options, 'a'));
+      const f = target(file, 'write');
+      if (op.isDescriptor(f)) runSync(op.writeFile(ctx, f, data, options, 'a'));
+      else op.writePathSync(ctx, f, data, options, 'a');
     },
     statSync,
     lstatSync,
