@@ -390,14 +390,32 @@ export class FileTable {
   ): Promise<Descriptor> {
     const bits = this.flagBits(flags, path);
     const site = openSite ?? this.captureSite();
-    await this.budget.take();
-    let fd: number;
-    try {
-      fd = await this.openRetrying(path, bits | O.CLOEXEC, mode);
-    } catch (e) {
-      throw this.openFailed(e);
+    const wait = this.budget.take();
+    if (wait !== undefined) await wait;
+    const bitsAtOpen = bits | O.CLOEXEC;
+    let delay = 5;
+    const deadline = Date.now() + this.emfileRetryMs;
+    // While earlier opens wait for the OS to have room, queue behind them rather than try (and fail).
+    let woken: RoomWake | undefined = this.budget.waitingForRoom > 0 ? await this.budget.nextRelease(delay) : undefined;
+    let refused = woken !== undefined; // a refusal after waiting in the queue goes back to its head
+    for (;;) {
+      let fd: number;
+      try {
+        fd = await this.backend.open(path, bitsAtOpen, mode);
+      } catch (e) {
+        if ((hasCode(e, 'EMFILE') || hasCode(e, 'ENFILE')) && Date.now() < deadline) {
+          // The OS is out of descriptors: wait for a close (or a timer) and retry.
+          woken = await this.budget.nextRelease(delay, refused);
+          refused = true;
+          delay = Math.min(delay * 2, 500);
+          continue;
+        }
+        throw this.openFailed(e);
+      }
+      // Room found by the timer was freed outside the table and may fit more: let the next one try.
+      if (woken === 'timer') this.budget.wakeRoomWaiter('timer');
+      return this.installOpened(fd, bits, path, modeText, site);
     }
-    return this.installOpened(fd, bits, path, modeText, site);
   }
 
   /** An open(2) failed: gives its budget slot back and explains an EMFILE/ENFILE. */
@@ -421,28 +439,6 @@ export class FileTable {
       modeText ?? flagsToMode(bits),
       site,
     );
-  }
-
-  /** The promise form's open(2): while the OS refuses with EMFILE/ENFILE, waits for a close and retries. */
-  private async openRetrying(path: string, bits: number, mode: number): Promise<number> {
-    let delay = 5;
-    const deadline = Date.now() + this.emfileRetryMs;
-    // While earlier opens wait for the OS to have room, queue behind them rather than try (and fail).
-    let woken: RoomWake | undefined = this.budget.waitingForRoom > 0 ? await this.budget.nextRelease(delay) : undefined;
-    let refused = woken !== undefined; // a refusal after waiting in the queue goes back to its head
-    for (;;) {
-      try {
-        const fd = await this.backend.open(path, bits, mode);
-        // Room found by the timer was freed outside the table and may fit more: let the next one try.
-        if (woken === 'timer') this.budget.wakeRoomWaiter('timer');
-        return fd;
-      } catch (e) {
-        if (!(hasCode(e, 'EMFILE') || hasCode(e, 'ENFILE')) || Date.now() >= deadline) throw e;
-        woken = await this.budget.nextRelease(delay, refused);
-        refused = true;
-        delay = Math.min(delay * 2, 500);
-      }
-    }
   }
 
   /** dup(2) on a Descriptor: a new Descriptor sharing its open file description. */
