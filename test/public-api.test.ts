@@ -219,3 +219,22 @@ test('importing the root loads no worker_threads, child_process, crypto, facade 
   );
   assert.ok(used.builtins.includes('crypto'), 'a temp name loads crypto at first use');
 });
+
+test("importing the root loads no built-in outside Node's start-up snapshot (os, stream, perf_hooks, module)", () => {
+  // They load at first use (src/process/builtins.ts, and the build's process.getBuiltinModule proxies): an
+  // ESM import of one, or a top-level read of a property, would load it for every app (issue 14).
+  const LAZY = ['os', 'stream', 'perf_hooks', 'module'];
+  const root = loadedBy(`await import(${url('index.js')});`);
+  assert.deepEqual(
+    LAZY.filter((b) => root.builtins.includes(b)),
+    [],
+  );
+  // The controls: a text file reads os.EOL, and fdkeeper/log's transports extend node:stream's Writable.
+  const used = loadedBy(
+    `const { openSync } = await import(${url('index.js')}); openSync('out.txt', 'w').closeSync(); await import(${url('log.js')});`,
+  );
+  assert.deepEqual(
+    ['os', 'stream'].filter((b) => !used.builtins.includes(b)),
+    [],
+  );
+});
