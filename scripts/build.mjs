@@ -10,14 +10,14 @@
 //   3. esbuild bundles that JavaScript into dist/: one file per published entry (index, fs, log, testing,
 //      register, log/pino-transport, cli/main) and the replace worker, with the code they share split into
 //      chunks under dist/lib/ (`splitting`: every entry of one process uses the same FsError class and the
-//      same `fdtable`). Importing the root entry reads a handful of files instead of 62 modules: the ESM
+//      same `fdtable`). Importing the root entry reads dist/index.js and one chunk instead of 62 modules: the ESM
 //      loader's resolve, read and compile per module was most of what `import('fdkeeper')` cost (issue 14,
 //      docs/benchmarks.md "Issue 14: import cost after bundling");
 //   4. the demo's child programs are copied unbundled, with their comments (step 4 below).
 // No source maps: they would point at src/*.ts, which the package does not ship (docs/packaging.md).
 // dist/ is removed first, so a module that was moved or deleted in src/ is not shipped stale.
 //
-// Where the bundle must keep the unbundled layout (docs/design.md "Packaging"):
+// Decisions (docs/packaging.md "Decisions: the bundled build"):
 // - Node built-ins are read with `process.getBuiltinModule` (plugin `builtins` below) instead of
 //   `import … from 'node:fs'`: the ESM form of a built-in reads every export once, and for node:fs that
 //   loads fs/promises, streams, readline and the watchers, 35 internal modules the root never uses.
@@ -100,8 +100,9 @@ try {
   // import would be split off the root's chunk.
   writeFileSync(anchor, ['index', ...ANCHORED].map((m) => `import ${JSON.stringify(`./js/${m}.js`)};\n`).join(''));
   // Every entry also imports the root's module graph, so that all of the root's modules are reached from the
-  // same entries and land in one chunk: importing the root then reads dist/index.js and one or two chunks,
-  // not one chunk per combination of entries that share a module (14 of them, +7 ms).
+  // same entries and land in one chunk: importing the root then reads dist/index.js and that chunk, not one
+  // chunk per combination of entries that share a module (14 of them: the import took 13.8 ms, not 12.7).
+  // The worker and the internal entries too, or the modules they share with the root would split it.
   const wrappers = path.join(scratch, 'entries');
   const entryPoints = [...ENTRIES.map((e) => [e, e]), ['atomic/replace-worker', 'lib/replace-worker'], ...INTERNAL].map(
     ([e, out]) => {
@@ -111,7 +112,8 @@ try {
       const source = readFileSync(file, 'utf8');
       const lines = [`import ${spec(path.join(js, 'index.js'))};`, `export * from ${spec(file)};`];
       if (/\bexport default\b|\bas default\b/.test(source)) lines.push(`export { default } from ${spec(file)};`);
-      const hashbang = /^#!.*\n/.exec(source); // the bin's `#!/usr/bin/env node`: esbuild keeps an entry's
+      // The bin's `#!/usr/bin/env node`: esbuild keeps the hashbang of an entry file, here the wrapper.
+      const hashbang = /^#!.*\n/.exec(source);
       mkdirSync(path.dirname(wrapper), { recursive: true });
       writeFileSync(wrapper, (hashbang?.[0] ?? '') + lines.join('\n') + '\n');
       return { in: wrapper, out };
