@@ -140,7 +140,7 @@ try {
     minifySyntax: true,
     // A bundled class that refers to itself becomes `var FsError = class _FsError`, whose name is
     // `_FsError`; keepNames gives every class and function back its own name (util.inspect, error output,
-    // test/option-validation.test.ts). It costs about 0.5 ms of the import (400 __name calls).
+    // test/option-validation.test.ts). Its 400 __name calls are ~0.1 ms of the import (CPU profile).
     keepNames: true,
     packages: 'external', // the CLI's dependencies (commander, picocolors) stay dependencies
     plugins: [builtins],
