@@ -1,42 +1,163 @@
 #!/usr/bin/env node
 // Builds dist/ from src/ for the package (`npm run build`, also run by `prepare` on a clone).
 //
-// Two passes of the project's own TypeScript (node_modules/typescript, not whatever `tsc` is on PATH:
-// the `typescript-5.2` devDependency also installs a `tsc` bin and may win node_modules/.bin/tsc):
-//   1. type check and emit the declarations (.d.ts, with their TSDoc; `stripInternal` drops @internal);
-//   2. emit the JavaScript without comments (except the demo's child programs, step 3) and without checking again
-// (`noCheck`): the TSDoc lives in
-//      the .d.ts files, where editors read it, and leaving it out of the .js keeps the tarball small.
+// The project's own TypeScript (node_modules/typescript, not whatever `tsc` is on PATH: the
+// `typescript-5.2` devDependency also installs a `tsc` bin and may win node_modules/.bin/tsc), then esbuild:
+//   1. tsc type checks and emits the declarations into dist/ (.d.ts per module, with their TSDoc;
+//      `stripInternal` drops @internal): the `exports` map's `types` point at them;
+//   2. tsc emits the JavaScript without comments and without checking again (`noCheck`) into a scratch
+//      directory;
+//   3. esbuild bundles that JavaScript into dist/: one file per published entry (index, fs, log, testing,
+//      register, log/pino-transport, cli/main) and the replace worker, with the code they share split into
+//      chunks under dist/lib/ (`splitting`: every entry of one process uses the same FsError class and the
+//      same `fdtable`). Importing the root entry reads dist/index.js and one chunk instead of 62 modules: the ESM
+//      loader's resolve, read and compile per module was most of what `import('fdkeeper')` cost (issue 14,
+//      docs/benchmarks.md "Issue 14: import cost after bundling");
+//   4. the demo's child programs are copied unbundled, with their comments (step 4 below).
 // No source maps: they would point at src/*.ts, which the package does not ship (docs/packaging.md).
 // dist/ is removed first, so a module that was moved or deleted in src/ is not shipped stale.
+//
+// Decisions (docs/packaging.md "Decisions: the bundled build"):
+// - Node built-ins are read with `process.getBuiltinModule` (plugin `builtins` below) instead of
+//   `import … from 'node:fs'`: the ESM form of a built-in reads every export once, and for node:fs that
+//   loads fs/promises, streams, readline and the watchers, 35 internal modules the root never uses.
+//   Properties are read when used (`fs.openSync(…)` reads `fs.openSync` at the call), as the ESM bindings
+//   did after `syncBuiltinESMExports()` (trackNodeFs).
+// - Modules that find files next to themselves with `import.meta.url` are at depth 1 in src/ (open-site's
+//   LIBRARY_ROOT, worker-pool's `./replace-worker.js`, the CLI's package.json), so they must be at depth 1 in
+//   dist/ too: an extra entry (`anchor`, deleted after the build) imports the ones outside src/cli, which
+//   puts them in shared chunks in dist/lib/, never inlined into a depth-0 entry such as dist/index.js. The
+//   CLI's modules are used only by dist/cli/main.js and are inlined there (depth 1, under dist/cli/: the
+//   CLI's frames count as open sites, src/diagnostics/open-site.ts).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const require = createRequire(import.meta.url);
+const tsc = require.resolve('typescript/bin/tsc');
+const esbuild = require('esbuild');
 
 function run(args, project = 'tsconfig.build.json') {
   const r = spawnSync(process.execPath, [tsc, '-p', project, ...args], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
+/** The published entries (package.json `exports` and `bin`) and the worker, by their path in dist/ without `.js`. */
+const ENTRIES = ['index', 'fs', 'log', 'testing', 'register', 'log/pino-transport', 'cli/main'];
+/**
+ * Internal modules the tests' child processes drive in the build (not in package.json's `exports`): the
+ * atomic-write torture's writers set the replace-worker policy (test/support/atomic-torture-writer.mjs).
+ */
+const INTERNAL = [['atomic/worker-pool', 'lib/worker-pool']];
+/** Modules that locate files relative to themselves (see above): kept at depth 1 by the anchor entry. */
+const ANCHORED = ['diagnostics/open-site', 'atomic/worker-pool', 'register/reporter'];
+
+/**
+ * A built-in as a CommonJS module for esbuild. Each importing module gets `__toESM(require_x())`: an object
+ * whose prototype is `module.exports`'s prototype, onto which `module.exports`'s own properties are copied,
+ * and whose `default` is `module.exports`. The proxy has no own properties and says its prototype is the
+ * built-in: a named import (`openSync(…)`) is then read from the built-in at the call, and nothing is
+ * copied per importing module (copying the built-in's properties cost 1.6 ms of the root's import, and a
+ * proxy over the built-in itself, which V8 checks against all of them, 0.7 ms). The default import
+ * (`fs.openSync`, `fs.openSync = …`, `'x' in fs`) reads and writes the built-in through the traps.
+ */
+const BUILTIN_MODULE = `const m = process.getBuiltinModule(ID);
+module.exports = new Proxy({}, {
+  getPrototypeOf: () => m,
+  get: (_, k) => m[k],
+  set: (_, k, v) => { m[k] = v; return true; },
+  has: (_, k) => k in m,
+});`;
+
+/** `import … from 'node:x'` → `process.getBuiltinModule('node:x')`, its properties read when used. */
+const builtins = {
+  name: 'builtins',
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (a) => ({ path: a.path, namespace: 'builtin' }));
+    build.onLoad({ filter: /.*/, namespace: 'builtin' }, (a) => ({
+      contents: BUILTIN_MODULE.replace('ID', JSON.stringify(a.path)),
+      loader: 'js',
+    }));
+  },
+};
+
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 run(['--emitDeclarationOnly']);
-run(['--declaration', 'false', '--removeComments', '--noCheck']);
-// 3. the demo's child programs once more, with their comments: the demo finds the lines its stack traces
-//    must name by marker comments (`// @leak`) in the compiled .js.
-//    Their type-only imports pull the library into that program, so it is emitted to a scratch directory
-//    and only the children are copied over.
 const scratch = mkdtempSync(path.join(tmpdir(), 'fdkeeper-build-'));
 try {
-  run(['--outDir', scratch], 'tsconfig.children.json');
+  const js = path.join(scratch, 'js');
+  run(['--declaration', 'false', '--removeComments', '--noCheck', '--outDir', js]);
+  const anchor = path.join(scratch, 'anchor.js');
+  // It imports the root's graph as well, like every entry (below), or the anchored modules and what they
+  // import would be split off the root's chunk.
+  writeFileSync(anchor, ['index', ...ANCHORED].map((m) => `import ${JSON.stringify(`./js/${m}.js`)};\n`).join(''));
+  // Every entry also imports the root's module graph, so that all of the root's modules are reached from the
+  // same entries and land in one chunk: importing the root then reads dist/index.js and that chunk, not one
+  // chunk per combination of entries that share a module (14 of them: the import took 13.8 ms, not 12.7).
+  // The worker and the internal entries too, or the modules they share with the root would split it.
+  const wrappers = path.join(scratch, 'entries');
+  const entryPoints = [...ENTRIES.map((e) => [e, e]), ['atomic/replace-worker', 'lib/replace-worker'], ...INTERNAL].map(
+    ([e, out]) => {
+      const file = path.join(js, `${e}.js`);
+      const wrapper = path.join(wrappers, `${e}.js`);
+      const spec = (f) => JSON.stringify(path.relative(path.dirname(wrapper), f).split(path.sep).join('/'));
+      const source = readFileSync(file, 'utf8');
+      const lines = [`import ${spec(path.join(js, 'index.js'))};`, `export * from ${spec(file)};`];
+      if (/\bexport default\b|\bas default\b/.test(source)) lines.push(`export { default } from ${spec(file)};`);
+      // The bin's `#!/usr/bin/env node`: esbuild keeps the hashbang of an entry file, here the wrapper.
+      const hashbang = /^#!.*\n/.exec(source);
+      mkdirSync(path.dirname(wrapper), { recursive: true });
+      writeFileSync(wrapper, (hashbang?.[0] ?? '') + lines.join('\n') + '\n');
+      return { in: wrapper, out };
+    },
+  );
+  await esbuild.build({
+    entryPoints: [...entryPoints, { in: anchor, out: 'lib/anchor' }],
+    outdir: path.join(root, 'dist'),
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    chunkNames: 'lib/[name]-[hash]',
+    legalComments: 'none',
+    // Whitespace and syntax, not identifiers: class and function names stay readable in stack traces and
+    // `util.inspect` (renaming them saved 0.1 ms more, measured). Less text is less to parse at import.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    // A bundled class that refers to itself becomes `var FsError = class _FsError`, whose name is
+    // `_FsError`; keepNames gives every class and function back its own name (util.inspect, error output,
+    // test/option-validation.test.ts). Its 400 __name calls are ~0.1 ms of the import (CPU profile).
+    keepNames: true,
+    packages: 'external', // the CLI's dependencies (commander, picocolors) stay dependencies
+    plugins: [builtins],
+    logLevel: 'warning',
+  });
+  rmSync(path.join(root, 'dist', 'lib', 'anchor.js'));
+  // 4. the demo's child programs once more, with their comments: the demo finds the lines its stack traces
+  //    must name by marker comments (`// @leak`) in the compiled .js. They run as their own node processes
+  //    and import the built entries (dist/index.js). Their type-only imports pull the library into that
+  //    program, so it is emitted to a scratch directory and only the children are copied over.
+  const withComments = path.join(scratch, 'children');
+  run(['--outDir', withComments], 'tsconfig.children.json');
   const children = path.join('cli', 'demo', 'children');
-  for (const name of readdirSync(path.join(scratch, children))) {
-    if (name.endsWith('.js')) copyFileSync(path.join(scratch, children, name), path.join(root, 'dist', children, name));
+  mkdirSync(path.join(root, 'dist', children), { recursive: true });
+  for (const name of readdirSync(path.join(withComments, children))) {
+    if (name.endsWith('.js'))
+      copyFileSync(path.join(withComments, children, name), path.join(root, 'dist', children, name));
   }
 } finally {
   rmSync(scratch, { recursive: true, force: true });

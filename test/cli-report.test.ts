@@ -148,7 +148,7 @@ test('fdkeeper report on a node process without the hook: refused, exit 7, and t
     assert.match(
       run.stderr,
       new RegExp(
-        `^fdkeeper report: pid ${app.pid} is not running fdkeeper/register \\(no descriptor on the hook's register/reporter\\.js in /proc/${app.pid}/fd\\).*Nothing was sent`,
+        `^fdkeeper report: pid ${app.pid} is not running fdkeeper/register \\(no descriptor on the hook's dist/register\\.js in /proc/${app.pid}/fd\\).*Nothing was sent`,
       ),
     );
     // --force skips the beacon, but a process without the hook has no channel: still nothing is sent.

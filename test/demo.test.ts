@@ -7,7 +7,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { DEMO_ROWS, runDemo, UnknownTrapError, type DemoRow } from '../src/cli/demo/index.js';
-import { LEAK_ULIMIT, LOAD_MARGIN, leakChildModules } from '../src/cli/demo/finalizer-leak.js';
+import { LEAK_ULIMIT, LOAD_MARGIN, leakChildModule } from '../src/cli/demo/finalizer-leak.js';
 import { renderTable } from '../src/cli/demo/render.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -296,16 +296,16 @@ test('runDemo: a row that throws is shown as failed with its error, never as pas
 
 // Issue 12.2: the finalizer-leak row's fdkeeper child imported the whole library under `ulimit -n 64`,
 // and Node's ESM loader, reading ~140 modules concurrently, ran out of descriptors first (EMFILE in 10
-// of 10 cold imports). The child now imports two modules; this checks they load with LOAD_MARGIN
-// descriptors to spare, each in a fresh node process (nothing loaded or cached before).
+// of 10 cold imports). The child then imported two modules; now it imports the bundled index (a few
+// files, scripts/build.mjs). This checks it loads with LOAD_MARGIN descriptors to spare, each in a fresh
+// node process (nothing loaded or cached before).
 test(
   "finalizer-leak: the fdkeeper child's imports load in a fresh node under ulimit -n 48 (16 below the row's 64)",
   { skip: process.platform === 'win32' ? 'needs sh ulimit' : false },
   () => {
     const url = pathToFileURL(path.join(root, 'dist', 'index.js')).href;
-    const modules = leakChildModules(url);
     const limit = LEAK_ULIMIT - LOAD_MARGIN;
-    const source = `await import(${JSON.stringify(modules.table)}); await Promise.all([import(${JSON.stringify(modules.table)}), import(${JSON.stringify(modules.open)})]); console.log('loaded');`;
+    const source = `await import(${JSON.stringify(leakChildModule(url))}); console.log('loaded');`;
     for (let i = 0; i < 5; i++) {
       const r = spawnSync(
         'sh',
@@ -345,17 +345,25 @@ function importGraph(entries: readonly string[]): Set<string> {
 // opened together, the child's modules must leave LOAD_MARGIN of the limit free.
 test("finalizer-leak: the fdkeeper child's import graph is small enough to load under the row's limit even all at once", () => {
   const url = pathToFileURL(path.join(root, 'dist', 'index.js')).href;
-  const modules = leakChildModules(url);
-  const graph = importGraph([new URL(modules.table).pathname, new URL(modules.open).pathname]);
+  const graph = importGraph([new URL(leakChildModule(url)).pathname]);
   // Measured: a fresh `node --input-type=module` holds 20 descriptors (Node 20.20, 2026-12-07; counted in
-  // /proc/self/fd). Issue 13 added src/protocol/run.ts and split the text layer, so the graph is 25.
+  // /proc/self/fd). The bundled build's graph is dist/index.js and one chunk (scripts/build.mjs).
   const NODE_OWN = 20;
   assert.ok(
     graph.size <= LEAK_ULIMIT - LOAD_MARGIN - NODE_OWN,
     `${graph.size} modules: more than ${LEAK_ULIMIT - LOAD_MARGIN - NODE_OWN} could exhaust ulimit -n ${LEAK_ULIMIT} while loading`,
   );
-  // The control: the whole library's graph could not (what the row imported before).
-  assert.ok(importGraph([path.join(root, 'dist', 'index.js')]).size > LEAK_ULIMIT - NODE_OWN);
+  // The control: a graph as wide as the unbundled library's (86 modules, what the row imported before)
+  // is counted as too wide.
+  const wide = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-wide-'));
+  try {
+    const many = Array.from({ length: 86 }, (_, i) => `m${i}.js`);
+    for (const m of many) fs.writeFileSync(path.join(wide, m), 'export {};\n');
+    fs.writeFileSync(path.join(wide, 'index.js'), many.map((m) => `import './${m}';\n`).join(''));
+    assert.ok(importGraph([path.join(wide, 'index.js')]).size > LEAK_ULIMIT - NODE_OWN);
+  } finally {
+    fs.rmSync(wide, { recursive: true, force: true });
+  }
 });
 
 test('finalizer-leak through the real command, three fresh runs: each passes', async () => {
@@ -369,17 +377,14 @@ test('finalizer-leak through the real command, three fresh runs: each passes', a
 
 test('finalizer-leak whose fdkeeper child cannot load its modules: the plain column shows what happened, the fdkeeper column says FAILED TO RUN and why', async () => {
   // A stand-in library as the real one was: a module graph too wide to load under ulimit -n 64 (its table
-  // module imports 200 others, which Node's loader opens concurrently).
+  // index imports 200 others, which Node's loader opens concurrently).
   const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-fake-lib-'));
-  fs.mkdirSync(path.join(fake, 'table'));
-  fs.mkdirSync(path.join(fake, 'io'));
   const many = Array.from({ length: 200 }, (_, i) => `m${i}.js`);
-  for (const m of many) fs.writeFileSync(path.join(fake, 'table', m), 'export {};\n');
+  for (const m of many) fs.writeFileSync(path.join(fake, m), 'export {};\n');
   fs.writeFileSync(
-    path.join(fake, 'table', 'file-table.js'),
-    `${many.map((m) => `import './${m}';`).join('\n')}\nexport class FileTable {}\n`,
+    path.join(fake, 'index.js'),
+    `${many.map((m) => `import './${m}';`).join('\n')}\nexport class FileTable {}\nexport const openSync = () => 0;\n`,
   );
-  fs.writeFileSync(path.join(fake, 'io', 'open.js'), 'export const openSync = () => 0;\n');
   try {
     const { rows } = await runDemo({
       only: 'finalizer-leak',

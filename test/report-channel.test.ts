@@ -348,15 +348,15 @@ test(
 );
 
 // A hostile process of another user that looks like the hook to root's CLI (a beacon named
-// register/reporter.js, a channel directory) and answers each request with a trap: a link to a file only
+// dist/register.js, a channel directory) and answers each request with a trap: a link to a file only
 // root may read, a FIFO, or a file too large to be a report.
 const HOSTILE = `const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const [home, mode, secret] = process.argv.slice(2);
-fs.mkdirSync(path.join(home, 'register'), { recursive: true });
-fs.writeFileSync(path.join(home, 'register', 'reporter.js'), '');
-const beacon = fs.openSync(path.join(home, 'register', 'reporter.js'), 'r');
+fs.mkdirSync(path.join(home, 'dist'), { recursive: true });
+fs.writeFileSync(path.join(home, 'dist', 'register.js'), '');
+const beacon = fs.openSync(path.join(home, 'dist', 'register.js'), 'r');
 const channel = path.join(home, 'fdkeeper-report-' + process.pid + '-hostil');
 fs.mkdirSync(channel, { mode: 0o700 });
 const dirFd = fs.openSync(channel, 'r');

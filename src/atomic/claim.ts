@@ -24,7 +24,7 @@ import { atomicError, claimFailed } from './errors.js';
 import { identityOf } from './identity.js';
 import { ownerTrusted } from './link-rule.js';
 import { addLive, deleteLive, isLive } from './live-temps.js';
-import { HOST, bootTimeMs, isPidDead } from './pid.js';
+import { bootTimeMs, host, isPidDead } from './pid.js';
 import type { Settings } from './settings.js';
 import { claimNameFor, tempNameFor } from './temp-name.js';
 import { runAsync } from '../protocol/run.js';
@@ -63,7 +63,7 @@ export function holderIsDead(h: Holder, claimPath: string): boolean {
   // Claims are linked into place only once written, so a regular file with no readable owner can only
   // be what a crash left (its content never reached the disk): nobody holds it.
   if (h.isFile && h.pid === undefined && h.host === undefined) return true;
-  if (h.host !== HOST || h.pid === undefined) return false;
+  if (h.host !== host() || h.pid === undefined) return false;
   if (h.mtimeMs < bootTimeMs()) return true; // made before this host booted: its process is gone
   if (h.pid === process.pid) return !isLive(claimPath);
   return isPidDead(h.pid);
@@ -203,7 +203,7 @@ export async function tryClaim(
 ): Promise<{ claim: Claim } | { holder: Holder } | { stepAround: Holder }> {
   const b = s.backend;
   const claimPath = claimNameFor(target);
-  const content = Buffer.from(`${process.pid}\n${HOST}\n`);
+  const content = Buffer.from(`${process.pid}\n${host()}\n`);
   const uid = identityOf(b).uid;
   let dirSt: FileStat | undefined;
   const trusted = (st: FileStat): boolean => dirSt === undefined || ownerTrusted(st.uid, dirSt, uid);

@@ -1,4 +1,4 @@
-import { Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { hasCode, rejected, type FsError } from '../errors/fs-error.js';
 import { call, runAsync, runSync, type Protocol } from '../protocol/run.js';
 import { toBytes } from './data.js';
@@ -8,6 +8,7 @@ import { deleteLive } from './live-temps.js';
 import { renamingOver } from './rename-retry.js';
 import { absoluteTarget, type Target } from './resolve-target.js';
 import { settingsOf, type Settings } from './settings.js';
+import { nodeStream } from '../process/builtins.js';
 import type { AtomicCreateOptions } from './types.js';
 import { discard, prepareTemp, setMeta, syncAndClose, writeAll, type TempFile } from './write-protocol.js';
 
@@ -189,7 +190,7 @@ export class PendingFile implements AsyncDisposable, Disposable {
    * not commit (call {@link PendingFile.commit} after its `'finish'`); a failed write errors the stream.
    */
   stream(): Writable {
-    return new Writable({
+    return new (nodeStream().Writable)({
       write: (chunk: Buffer, _encoding, callback: (error?: Error | null) => void): void => {
         this.write(chunk).then(
           () => {

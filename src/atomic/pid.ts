@@ -3,10 +3,14 @@
  *
  * @module
  */
-import { hostname, uptime } from 'node:os';
+import { nodeOs } from '../process/builtins.js';
 
-/** This host's name, as claims record it. */
-export const HOST: string = hostname();
+let hostName: string | undefined;
+
+/** This host's name, as claims record it (read once, at the first call: node:os is not loaded at import). */
+export function host(): string {
+  return (hostName ??= nodeOs().hostname());
+}
 
 /**
  * True when no process `pid` exists on this host: `process.kill(pid, 0)` says ESRCH. A process that
@@ -29,5 +33,5 @@ export function isPidDead(pid: number): boolean {
  * process, whatever process now has its pid.
  */
 export function bootTimeMs(): number {
-  return Date.now() - uptime() * 1000;
+  return Date.now() - nodeOs().uptime() * 1000;
 }

@@ -146,7 +146,7 @@ function workerUrl(): URL {
   // Run from the sources (tests, under tsx) this module is a .ts file, and worker threads do not get
   // tsx's loader: the worker is then the build's (scripts/run-tests.mjs builds first when it is stale).
   if (extname(fileURLToPath(import.meta.url)) === '.ts')
-    return new URL('../../dist/atomic/replace-worker.js', import.meta.url);
+    return new URL('../../dist/lib/replace-worker.js', import.meta.url);
   return new URL('./replace-worker.js', import.meta.url);
 }
 

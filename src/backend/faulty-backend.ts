@@ -9,6 +9,7 @@ import { getSystemErrorMap } from 'node:util';
 import { TWIN_METHODS, type Backend, type FdInfo, type TwinMethod, type TwinSyncMethod } from './backend.js';
 import { FsError } from '../errors/fs-error.js';
 import { call, now, runAsync, runSync, type Protocol } from '../protocol/run.js';
+import { WRAPPED } from './on-os.js';
 
 /**
  * The calls a {@link FaultRule} can select: the {@link Backend} method names without `Sync` (a rule
@@ -220,6 +221,7 @@ export class FaultyBackend implements Backend {
   constructor(inner: Backend, rules: readonly FaultRule[] = []) {
     this.inner = inner;
     this.name = `faulty(${inner.name})`;
+    WRAPPED.set(this, inner);
     for (const r of rules) this.addRule(r);
   }
 

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import { devNull, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { childProcess } from '../process/builtins.js';
+import { childProcess, nodeOs } from '../process/builtins.js';
 import type { Backend, Bytes, FdInfo, FileStat, TimeLike } from './backend.js';
 import { FsError, hasCode, rejected, toFsError } from '../errors/fs-error.js';
 import { int32Arg } from '../errors/number-option.js';
@@ -417,7 +416,7 @@ export class OsBackend implements Backend {
       }
     }
     try {
-      return fs.openSync(devNull, O_PATH !== 0 ? O_PATH | O.CLOEXEC : O.RDONLY | O.CLOEXEC);
+      return fs.openSync(nodeOs().devNull, O_PATH !== 0 ? O_PATH | O.CLOEXEC : O.RDONLY | O.CLOEXEC);
     } catch (e) {
       throw toFsError(e, 'dup', { fd });
     }
@@ -501,7 +500,7 @@ export class OsBackend implements Backend {
     // is the same kernel object as an anonymous pipe.
     if (process.platform === 'win32')
       throw new FsError({ code: 'ENOSYS', syscall: 'pipe', detail: 'pipes are not supported on Windows' });
-    const dir = fs.mkdtempSync(join(tmpdir(), 'fdkeeper-pipe-'));
+    const dir = fs.mkdtempSync(join(nodeOs().tmpdir(), 'fdkeeper-pipe-'));
     const fifo = join(dir, 'fifo');
     const opened: number[] = [];
     try {

@@ -1,6 +1,7 @@
-import { findSourceMap, type SourceMapping } from 'node:module';
+import type { SourceMapping } from 'node:module';
 import { dirname, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { nodeModule } from '../process/builtins.js';
 
 /**
  * The folder holding fdkeeper's own code (`dist/` or `src/`): frames inside it are not "the site".
@@ -155,7 +156,7 @@ function callSiteName(site: NodeJS.CallSite): string {
 function originalPosition(file: string, line: number, column: number): { file: string; line: number; column: number } {
   let map;
   try {
-    map = findSourceMap(file);
+    map = nodeModule().findSourceMap(file);
   } catch {
     map = undefined;
   }

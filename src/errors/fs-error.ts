@@ -1,4 +1,4 @@
-import { constants as osConstants } from 'node:os';
+import { nodeOs } from '../process/builtins.js';
 import type { OpenSite } from '../diagnostics/open-site.js';
 
 /** Human descriptions for the codes fdkeeper raises itself (Node supplies its own for system errors). */
@@ -34,7 +34,8 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = {
   ETIMEDOUT: 'operation timed out',
 };
 
-const ERRNO = osConstants.errno as Readonly<Record<string, number | undefined>>;
+/** errno numbers by code, read at the first FsError (node:os is not loaded at import). */
+const errno = (): Readonly<Record<string, number | undefined>> => nodeOs().constants.errno;
 
 /** What an {@link FsError} is built from. Only `code` and `syscall` are required. */
 export interface FsErrorInit {
@@ -113,7 +114,7 @@ export class FsError extends Error {
     super(FsError.formatMessage(init), init.cause === undefined ? undefined : { cause: init.cause });
     this.name = 'FsError';
     this.code = init.code;
-    const n = ERRNO[init.code];
+    const n = errno()[init.code];
     this.errno = n === undefined ? 0 : -n;
     this.syscall = init.syscall;
     this.path = init.path;

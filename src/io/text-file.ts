@@ -1,5 +1,5 @@
-import { EOL } from 'node:os';
 import { FsError, rejected } from '../errors/fs-error.js';
+import { nodeOs } from '../process/builtins.js';
 import type { Protocol } from '../protocol/run.js';
 import type { Whence } from '../table/file-table.js';
 import type { BufferedFile } from './buffered-file.js';
@@ -139,9 +139,9 @@ export class TextFile extends IoBase implements AsyncIterable<string>, Iterable<
     this.#text = new LineSplitter(newline, encoding);
     this.#writeNewline =
       newline === undefined
-        ? EOL === '\n'
+        ? nodeOs().EOL === '\n'
           ? undefined
-          : EOL
+          : nodeOs().EOL
         : newline === '' || newline === '\n'
           ? undefined
           : newline;

@@ -8,7 +8,6 @@
  */
 import { EventEmitter } from 'node:events';
 import { basename, dirname, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { Backend, FileStat } from '../backend/backend.js';
 import { isOnOs } from '../backend/on-os.js';
 import { OpenSite } from '../diagnostics/open-site.js';

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { syncBuiltinESMExports } from 'node:module';
 import { FsError } from '../errors/fs-error.js';
 import { OpenHandle, formatLeakReport, type LeakReportOptions } from '../diagnostics/leak-report.js';
 import { OpenSite } from '../diagnostics/open-site.js';
 import { FdRecord, type NodeFsOpenApi } from './fd-record.js';
 import { OpenCountSeries, type OpenCountPoint } from './open-count-series.js';
+import { nodeModule } from '../process/builtins.js';
 
 /** Options of {@link trackNodeFs}. */
 export interface NodeFsTrackerOptions {
@@ -31,8 +31,9 @@ export interface NodeFsTrackerStats {
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
 /** The node:fs functions the tracker replaces, by where they live. */
-const fsModule = fs as unknown as Record<string, unknown>;
-const promisesModule = fs.promises as unknown as Record<string, unknown>;
+const fsModule = (): Record<string, unknown> => fs;
+/** `fs.promises`, read when a tracker is installed: reading it loads node:fs/promises (not at import). */
+const promisesModule = (): Record<string, unknown> => fs.promises;
 
 /** How many FileHandles reclaimed by the GC are kept for the report (the count is always exact). */
 const MAX_GC_RECORDS = 1000;
@@ -141,7 +142,7 @@ function streamWrapper(key: 'createReadStream' | 'createWriteStream'): AnyFuncti
 
 /** Where each wrapper goes: the object, the property, the key of its original. */
 const PATCHES: readonly {
-  readonly target: Record<string, unknown>;
+  readonly target: () => Record<string, unknown>;
   readonly prop: string;
   readonly key: string;
   readonly wrapper: AnyFunction;
@@ -162,26 +163,28 @@ const PATCHES: readonly {
 
 function patch(): void {
   for (const p of PATCHES) {
-    const present = p.target[p.prop];
+    const target = p.target();
+    const present = target[p.prop];
     // Still ours from an earlier install (it could not be restored): keep the original we had.
     if (present === p.wrapper) continue;
     if (typeof present !== 'function')
       throw new FsError({ code: 'EINVAL', syscall: 'trackNodeFs', detail: `node:fs ${p.key} is not a function` });
     originals.set(p.key, present as AnyFunction);
-    p.target[p.prop] = p.wrapper;
+    target[p.prop] = p.wrapper;
   }
   // ESM `import { openSync } from 'node:fs'` binds to the module's export, not to the property: this
   // copies the patched properties into those bindings (Node docs: module.syncBuiltinESMExports).
-  syncBuiltinESMExports();
+  nodeModule().syncBuiltinESMExports();
 }
 
 function unpatch(): void {
   for (const p of PATCHES) {
     // Someone wrapped ours after we patched: removing ours would remove theirs too, so ours stays and
     // passes through (current is undefined).
-    if (p.target[p.prop] === p.wrapper) p.target[p.prop] = originals.get(p.key);
+    const target = p.target();
+    if (target[p.prop] === p.wrapper) target[p.prop] = originals.get(p.key);
   }
-  syncBuiltinESMExports();
+  nodeModule().syncBuiltinESMExports();
 }
 
 const GLOBAL_KEY = Symbol.for('fdkeeper.nodeFsTracker');

@@ -1,5 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { dirname, extname, join } from 'node:path';
 import { renderHtmlReport } from './html-report.js';
 import type { NodeFsTracker } from './node-fs-tracker.js';
 import { buildReport, formatReportText, htmlWrittenLine, type ReportReason } from './report.js';
@@ -22,12 +23,14 @@ import type { ReportForm } from './report-form.js';
 export const REPORT_SIGNAL = 'SIGUSR2';
 
 /**
- * How `fdkeeper report` recognises a process running the hook: the hook keeps this module's own file
- * open (read-only, close-on-exec), so `/proc/PID/fd` shows a link to `…/register/reporter.js`. Unlike
+ * How `fdkeeper report` recognises a process running the hook: the hook keeps the hook's entry file open
+ * (read-only, close-on-exec), so `/proc/PID/fd` shows a link to `…/dist/register.js` (`…/src/register.ts`
+ * from the sources). The entry, not this module: in the built package this module's code is in a shared
+ * chunk (dist/lib/chunk-….js, scripts/build.mjs) whose name says nothing. Unlike
  * a marker file it cannot go stale: it disappears with the process, and a reused pid does not have it.
  * A process that merely catches SIGUSR2 (for a graceful restart, a heap dump) is never signalled.
  */
-export const BEACON_PATTERN = /[/\\]register[/\\]reporter\.[cm]?[jt]s$/;
+export const BEACON_PATTERN = /[/\\](?:dist|src)[/\\]register\.[cm]?[jt]s$/;
 
 /** How long after start-up the stale-channel sweep runs (start-up is the app's busy time). */
 const SWEEP_DELAY_MS = 2000;
@@ -186,7 +189,10 @@ export function startReporter(tracker: NodeFsTracker, form: ReportForm, options:
 /** Opens the beacon (see {@link BEACON_PATTERN}); undefined when it cannot be opened (no report then). */
 function openBeacon(tracker: NodeFsTracker): number | undefined {
   try {
-    return tracker.untracked(() => openSync(fileURLToPath(import.meta.url), 'r'));
+    // This module is at <root>/register/reporter.{js,ts} in src/, and at depth 1 in dist/ too (dist/lib/).
+    const self = fileURLToPath(import.meta.url);
+    const entry = join(dirname(dirname(self)), `register${extname(self)}`);
+    return tracker.untracked(() => openSync(entry, 'r'));
   } catch {
     return undefined;
   }

@@ -81,7 +81,7 @@ export async function requestReport(pid: number, options: RequestReportOptions =
     if (options.force !== true && !fds.beacon) {
       throw failure(
         'ENOTSUP',
-        `pid ${pid} is not running fdkeeper/register (no descriptor on the hook's register/reporter.js in ${procRoot}/${pid}/fd); start it with \`node --import fdkeeper/register …\`. Nothing was sent`,
+        `pid ${pid} is not running fdkeeper/register (no descriptor on the hook's dist/register.js in ${procRoot}/${pid}/fd); start it with \`node --import fdkeeper/register …\`. Nothing was sent`,
       );
     }
     if (fds.channel === undefined) {

@@ -25,11 +25,11 @@ if (
   process.stderr.write('usage: atomic-torture-writer.mjs <target> <atomic|naive|rename> <full|file|none> <name>\n');
   process.exit(2);
 }
-const { atomicWrite } =
-  mode === 'atomic' ? await import(new URL('../../dist/atomic/atomic-write.js', import.meta.url).href) : {};
+const { atomicWrite } = mode === 'atomic' ? await import(new URL('../../dist/index.js', import.meta.url).href) : {};
 if (mode === 'atomic' && process.env.FDKEEPER_TORTURE_WORKER === '1') {
   // Writes on a replace worker from the first one on (the parent sets this for every other writer).
-  const pool = await import(new URL('../../dist/atomic/worker-pool.js', import.meta.url).href);
+  // The build's internal entry for the pool (not in package.json's exports; the same pool as dist/index.js's).
+  const pool = await import(new URL('../../dist/lib/worker-pool.js', import.meta.url).href);
   pool.setWorkerPolicy({ startAfter: 0 });
   if (!(await pool.workersReady())) throw new Error('no replace worker');
 }

@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { HOST, isPidDead } from '../../atomic/pid.js';
+import { host, isPidDead } from '../../atomic/pid.js';
 import {
   classifyName,
   hostBootTimeMs,
@@ -96,7 +96,7 @@ function clean(dirArg: string, options: CleanOptions, io: ProgramIo): number {
     anyOwner: options.anyOwner === true,
     uid: process.geteuid?.(),
     pidMax: pidMax(),
-    host: HOST,
+    host: host(),
     // This process writes no temp files: one with its pid is an earlier process's.
     isDead: (pid) => {
       let dead = deadPids.get(pid);

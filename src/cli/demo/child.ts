@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { LIBRARY_ENV, RESULT_PREFIX } from './children/report.js';
 import type { DemoContext } from './types.js';
 
@@ -38,13 +38,10 @@ export interface ChildOptions {
  * The path of the demo child program `name` (`fdkeeper-leak`…) in the build. The children are modules of
  * src/cli/demo/children, compiled, type-checked and linted with the rest; they run in plain node, so run
  * from the sources (tests under tsx) this still names the build's copy (scripts/run-tests.mjs builds
- * first when it is stale).
+ * first when it is stale). The build copies them unbundled to dist/cli/demo/children (scripts/build.mjs).
  */
 export function childPath(name: string): string {
-  const fromSource = extname(fileURLToPath(import.meta.url)) === '.ts';
-  return fileURLToPath(
-    new URL(fromSource ? `../../../dist/cli/demo/children/${name}.js` : `./children/${name}.js`, import.meta.url),
-  );
+  return join(PACKAGE_ROOT, 'dist', 'cli', 'demo', 'children', `${name}.js`);
 }
 
 /** The text of the child program `name` (to find its marker lines: the sites its stack traces name). */

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { appendPlus } from './append-plus.js';
 import { closedBehindBack } from './closed-behind-back.js';
 import { crashState } from './crash-state.js';
@@ -31,8 +32,7 @@ export function findRow(id: string): DemoRow | undefined {
   return DEMO_ROWS.find((r) => r.id === id);
 }
 
-/** The package's root folder: this file is `<root>/{src,dist}/cli/demo/index.{ts,js}`. */
-export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export { PACKAGE_ROOT };
 
 /**
  * The `file:` URL of the built library (`<root>/dist/index.js`) that the rows' child processes import.

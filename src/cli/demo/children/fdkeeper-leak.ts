@@ -1,16 +1,13 @@
 // finalizer-leak with fdkeeper: the same loop on a table with a budget; the open that exceeds it fails
 // with EMFILE naming the line that opened the leaked files, and the process lives on.
 //
-// It imports the two library modules it uses, not the package index: Node's ESM loader reads a module
-// graph's files concurrently, and under `ulimit -n 64` a wide graph can fail with EMFILE before the demo
-// begins (src/cli/demo/finalizer-leak.ts, LOAD_MARGIN).
+// It imports the package index, which the build bundles into a few files: Node's ESM loader reads a
+// module graph's files concurrently, and under `ulimit -n 64` a wide graph can fail with EMFILE before
+// the demo begins (src/cli/demo/finalizer-leak.ts, LOAD_MARGIN).
 import { LEAK_BUDGET } from './shared.js';
 import { childArgs, errorFacts, libraryModule, report } from './report.js';
 
-const { FileTable } = (await import(
-  libraryModule('table/file-table.js')
-)) as typeof import('../../../table/file-table.js');
-const { openSync } = (await import(libraryModule('io/open.js'))) as typeof import('../../../io/open.js');
+const { FileTable, openSync } = (await import(libraryModule('index.js'))) as typeof import('../../../index.js');
 
 const [dataPath, configPath] = childArgs(2) as [string, string];
 const table = new FileTable({ maxOpen: LEAK_BUDGET, openSites: 'auto' });
