@@ -68,19 +68,16 @@ const ANCHORED = ['diagnostics/open-site', 'atomic/worker-pool', 'register/repor
 /**
  * A built-in as a CommonJS module for esbuild. Each importing module gets `__toESM(require_x())`: an object
  * whose prototype is `module.exports`'s prototype, onto which `module.exports`'s own properties are copied,
- * and whose `default` is `module.exports`. The proxy has no own properties and says its prototype is the
- * built-in: a named import (`openSync(…)`) is then read from the built-in at the call, and nothing is
- * copied per importing module (copying the built-in's properties cost 1.6 ms of the root's import, and a
- * proxy over the built-in itself, which V8 checks against all of them, 0.7 ms). The default import
- * (`fs.openSync`, `fs.openSync = …`, `'x' in fs`) reads and writes the built-in through the traps.
+ * and whose `default` is `module.exports`. Here `module.exports` is an empty object whose prototype is the
+ * built-in: nothing is copied per importing module (copying the built-in's properties cost 1.6 ms of the
+ * root's import), and both a named import (`openSync(…)`) and the default import (`fs.openSync(…)`) read
+ * the built-in's property at the call, through the prototype chain, so a patched property (trackNodeFs)
+ * is seen. An earlier form was a Proxy over the built-in: every `fs.readSync` of the OS backend then went
+ * through a `get` trap, which made the 4 KiB read rows (2a, 2b) 11–14 % slower than the unbundled build.
+ * Writes must go to the built-in itself (`process.getBuiltinModule`, as trackNodeFs does), not through an
+ * import: they would land on this object.
  */
-const BUILTIN_MODULE = `const m = process.getBuiltinModule(ID);
-module.exports = new Proxy({}, {
-  getPrototypeOf: () => m,
-  get: (_, k) => m[k],
-  set: (_, k, v) => { m[k] = v; return true; },
-  has: (_, k) => k in m,
-});`;
+const BUILTIN_MODULE = `module.exports = Object.create(process.getBuiltinModule(ID));`;
 
 /** `import … from 'node:x'` → `process.getBuiltinModule('node:x')`, its properties read when used. */
 const builtins = {
@@ -138,15 +135,17 @@ try {
     // `util.inspect` (renaming them saved 0.1 ms more, measured). Less text is less to parse at import.
     minifyWhitespace: true,
     minifySyntax: true,
-    // A bundled class that refers to itself becomes `var FsError = class _FsError`, whose name is
-    // `_FsError`; keepNames gives every class and function back its own name (util.inspect, error output,
-    // test/option-validation.test.ts). Its 400 __name calls are ~0.1 ms of the import (CPU profile).
-    keepNames: true,
+    // No keepNames: it names every function with a `__name(fn, "name")` call, also the closures a function
+    // makes on each call (`const invalid = (…) => …` in io's planOpen), and each such call is an
+    // Object.defineProperty: a third of an io open + close on the no-op backend (bench 5a: 2× the
+    // unbundled build). The class names it was for are restored below (`restoreClassNames`).
+    keepNames: false,
     packages: 'external', // the CLI's dependencies (commander, picocolors) stay dependencies
     plugins: [builtins],
     logLevel: 'warning',
   });
   rmSync(path.join(root, 'dist', 'lib', 'anchor.js'));
+  restoreClassNames(path.join(root, 'dist'));
   // 4. the demo's child programs once more, with their comments: the demo finds the lines its stack traces
   //    must name by marker comments (`// @leak`) in the compiled .js. They run as their own node processes
   //    and import the built entries (dist/index.js). Their type-only imports pull the library into that
@@ -163,3 +162,21 @@ try {
   rmSync(scratch, { recursive: true, force: true });
 }
 chmodSync(path.join(root, 'dist', 'cli', 'main.js'), 0o755);
+
+/**
+ * A bundled class that refers to itself becomes `var FsError = class _FsError …`: esbuild renames the
+ * class's inner binding so that it cannot be confused with the outer `var`, and the class's `name` is then
+ * `_FsError` (util.inspect, error output, test/option-validation.test.ts). The inner binding may just as
+ * well have the outer name, so every `X=class _X` gets `_X` back as `X` in its file. Functions renamed
+ * for a clash between modules (`sleep2`) keep the suffix: only stack traces show it.
+ */
+function restoreClassNames(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.js')) continue;
+    const file = path.join(entry.parentPath ?? entry.path, entry.name);
+    let code = readFileSync(file, 'utf8');
+    const renamed = [...code.matchAll(/\b([A-Za-z$][\w$]*)=class _\1\b/g)].map((m) => m[1]);
+    for (const name of new Set(renamed)) code = code.replace(new RegExp(`\\b_${name}\\b`, 'g'), name);
+    if (renamed.length > 0) writeFileSync(file, code);
+  }
+}

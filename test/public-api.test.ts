@@ -238,3 +238,28 @@ test("importing the root loads no built-in outside Node's start-up snapshot (os,
     [],
   );
 });
+
+test('the bundled build: classes keep their names, and no call pays for naming helpers or trapped built-ins', async () => {
+  // The build bundles without esbuild's keepNames (its `__name(fn, "x")` runs each time a function makes a
+  // named closure: a third of an io open + close) and restores the names of self-referring classes itself;
+  // a built-in import is a plain object over the built-in, not a Proxy (a trap on every fs.readSync cost
+  // the 4 KiB read rows 11-14 %). scripts/build.mjs says why; docs/packaging.md has the measurements.
+  const chunks = fs
+    .readdirSync(path.join(root, 'dist'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.js') && !f.includes('children'))
+    .map((f) => fs.readFileSync(path.join(root, 'dist', f), 'utf8'))
+    .join('\n');
+  // (assert.ok, not doesNotMatch: a failure should not print the whole bundle)
+  assert.ok(!/\b__name\(/.test(chunks), 'no keepNames helper in the bundle');
+  assert.ok(!/new Proxy\(\{\}/.test(chunks), 'no Proxy over a built-in');
+  assert.ok(!/=class _[A-Za-z]/.test(chunks), "no class left under esbuild's renamed inner binding");
+  const entry = async (file: string): Promise<Record<string, unknown>> =>
+    (await import(pathToFileURL(path.join(root, 'dist', file)).href)) as Record<string, unknown>;
+  const exported = { ...(await entry('index.js')), ...(await entry('testing.js')), ...(await entry('fs.js')) };
+  const misnamed = Object.entries(exported)
+    .filter(([k, v]) => typeof v === 'function' && v.name !== k)
+    .map(([k, v]) => `${k} is named ${(v as { name: string }).name}`);
+  assert.deepEqual(misnamed, []);
+  for (const k of ['FsError', 'FileTable', 'RawFile', 'MemoryBackend', 'OsBackend', 'FaultyBackend'])
+    assert.equal((exported[k] as { name: string } | undefined)?.name, k, `${k} is exported under its own name`);
+});

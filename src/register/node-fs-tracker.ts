@@ -30,10 +30,15 @@ export interface NodeFsTrackerStats {
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
-/** The node:fs functions the tracker replaces, by where they live. */
-const fsModule = (): Record<string, unknown> => fs;
+/**
+ * The node:fs functions the tracker replaces, by where they live: the module object itself, which every
+ * `require('node:fs')` and default import share. Patched there, not through this module's import: in the
+ * bundled build an import is a view of the built-in (scripts/build.mjs), and a write to it would stay in
+ * the view.
+ */
+const fsModule = (): Record<string, unknown> => process.getBuiltinModule('node:fs');
 /** `fs.promises`, read when a tracker is installed: reading it loads node:fs/promises (not at import). */
-const promisesModule = (): Record<string, unknown> => fs.promises;
+const promisesModule = (): Record<string, unknown> => process.getBuiltinModule('node:fs').promises;
 
 /** How many FileHandles reclaimed by the GC are kept for the report (the count is always exact). */
 const MAX_GC_RECORDS = 1000;
