@@ -16,6 +16,7 @@ import { OsBackend } from '../src/backend/os-backend.js';
 import { MemoryBackend } from '../src/backend/memory/memory-backend.js';
 import { FaultyBackend } from '../src/backend/faulty-backend.js';
 import { FsError } from '../src/errors/fs-error.js';
+import { FileTable } from '../src/table/file-table.js';
 
 interface Setup {
   readonly fs: FsFacade;
@@ -916,6 +917,59 @@ test('readFileSync/writeFileSync (run straight) and their promise forms (the pro
   fs.appendFileSync('/g', data);
   faulty.clearRules();
   assert.deepEqual(fs.readFileSync('/g'), Buffer.concat([data, data]));
+});
+
+test('readFileSync and writeFileSync keep the table honest: budget, and a number reused behind its back', async () => {
+  // The two run on a brief open (FileTable.openBriefSync: a budget slot and a backend descriptor, no
+  // Descriptor). Real OS files: the kernel hands out the lowest free number, as the trap needs.
+  const dir = nodeFs.mkdtempSync(path.join(os.tmpdir(), 'fdkeeper-brief-'));
+  try {
+    const backend = new OsBackend();
+    const fs = createFs(backend, { table: new FileTable({ backend, maxOpen: 2 }) });
+    const a = path.join(dir, 'a');
+    const b = path.join(dir, 'b');
+    const c = path.join(dir, 'c');
+    fs.writeFileSync(a, 'aaaa');
+    fs.writeFileSync(b, 'bbbb');
+    // The budget: with both slots taken, the brief open fails at once, as openSync does.
+    const x = fs.openSync(a, 'r+'); // writable: so that only a revocation can refuse the write below
+    const y = fs.openSync(a, 'r');
+    assert.throws(() => fs.readFileSync(b), { code: 'EMFILE' });
+    assert.throws(
+      () => {
+        fs.writeFileSync(b, 'new');
+      },
+      { code: 'EMFILE' },
+    );
+    assert.equal(nodeFs.readFileSync(b, 'utf8'), 'bbbb', 'the refused write changed nothing');
+    fs.closeSync(y);
+    assert.equal(fs.table.budget.inUse, 1, 'the refused brief opens gave nothing away');
+    // The trap: x's number is closed behind the table's back, readFileSync's brief open gets it from the
+    // kernel, and after it a plain open gets it again. The table must have revoked x at the brief open:
+    // otherwise fs.writeSync(x) writes into c.
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }): void => {
+      if (w.code !== undefined) warnings.push(w.code);
+    };
+    process.on('warning', onWarning);
+    try {
+      nodeFs.closeSync(x);
+      assert.equal(fs.readFileSync(b, 'utf8'), 'bbbb');
+      const other = nodeFs.openSync(c, 'w');
+      assert.equal(other, x, 'test setup: the kernel reuses the number');
+      assert.throws(() => fs.writeSync(x, 'XX'), { code: 'EBADF' });
+      nodeFs.closeSync(other);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.equal(nodeFs.readFileSync(c, 'utf8'), '', "the stale number did not write into c's file");
+    assert.ok(warnings.includes('FDKEEPER_FD_REUSED'), `warnings: ${warnings.join(', ')}`);
+    assert.equal(fs.table.size, 0);
+    assert.equal(fs.table.budget.inUse, 0, 'every slot came back');
+  } finally {
+    nodeFs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('relative paths: resolved by the backend, or against the cwd option', () => {

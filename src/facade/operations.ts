@@ -299,12 +299,16 @@ export function* writeFile(
 }
 
 /**
- * `readFileSync` of a path: the common case of {@link readFile} run straight, each step's sync form
- * called directly: open, fstat, one read(2) of the whole size, close. A protocol's generator and steps
- * cost ~250 ns here, which is 40 % of a small-file read on the memory backend (see `perform`). Only the
- * case is special, not the rules: a read that comes back short continues in {@link readAll}, a size that
- * means nothing (a FIFO, a /proc file) reads through {@link readAll} from the start, and a failure
- * closes through {@link closeQuietly}.
+ * `readFileSync` of a path: the common case of {@link readFile} run straight, each step called directly
+ * on a brief open of the table ({@link FileTable.openBriefSync}: a budget slot and a backend descriptor,
+ * no Descriptor, for a file opened and closed within this one call): open, fstat, one pread(2) of the
+ * whole size, close. The protocol's runner and steps cost ~250 ns, and a Descriptor with its open file
+ * description ~150 ns more, of a ~0.9 µs small-file read on the memory backend (bench 6a).
+ *
+ * Only the case is special, not the rules. A regular file read whole in one call is the case; anything
+ * else turns the descriptor into a Descriptor of the table ({@link FileTable.keepBriefSync}) and reads
+ * through {@link readAll}: a read that came back short continues at its position, a size that means
+ * nothing (a FIFO, a /proc file) reads to the end. A failure closes the descriptor.
  */
 export function readPathSync(
   ctx: FacadeContext,
@@ -312,29 +316,46 @@ export function readPathSync(
   options: ReadFileOptions | FsEncoding | null | undefined,
 ): string | Buffer {
   const o = optionsOf(options);
-  const d = ctx.table.openDescriptorSync(ctx.path(file), parseFlags(o.flag, 'r'), 0o666);
-  let buf: Buffer;
+  const { table, backend } = ctx;
+  const path = ctx.path(file);
+  const bits = parseFlags(o.flag, 'r');
+  const fd = table.openBriefSync(path, bits, 0o666);
+  let got = EMPTY;
+  let size: number | undefined;
   try {
-    const size = sizeHint(d.statSync());
-    if (size === undefined || size === 0) buf = runSync(readAll(d, size, null));
-    else {
-      buf = Buffer.allocUnsafe(size);
-      const n = d.readSync(buf, 0, size, null);
-      if (n === 0) buf = buf.subarray(0, 0);
-      else if (n < size) buf = Buffer.concat([buf.subarray(0, n), runSync(readAll(d, size - n, null))]);
+    size = sizeHint(backend.fstatSync(fd));
+    if (size !== undefined && size > 0) {
+      const buf = Buffer.allocUnsafe(size);
+      const n = backend.readSync(fd, buf, 0, size, 0);
+      if (n === size || n === 0) {
+        table.closeBriefSync(fd);
+        return decode(n === 0 ? EMPTY : buf, o.encoding);
+      }
+      got = buf.subarray(0, n);
     }
+  } catch (e) {
+    closeBriefQuietly(table, fd);
+    throw e;
+  }
+  const d = table.keepBriefSync(fd, bits, path);
+  let rest: Buffer;
+  try {
+    // After a short read, at its end; otherwise nothing was read: at the description's offset, which also
+    // reads a FIFO (a positioned read there fails with ESPIPE).
+    const at = got.byteLength === 0 ? null : got.byteLength;
+    rest = runSync(readAll(d, size === undefined ? undefined : size - got.byteLength, at));
   } catch (e) {
     runSync(closeQuietly(d));
     throw e;
   }
   d.closeSync();
-  return decode(buf, o.encoding);
+  return decode(got.byteLength === 0 ? rest : Buffer.concat([got, rest]), o.encoding);
 }
 
 /**
- * `writeFileSync`/`appendFileSync` of a path: the common case of {@link writeFile} run straight (see
- * {@link readPathSync} for why): open, one write(2) of everything, fsync if asked, close. A short write
- * continues in {@link writeAll}; a failure closes through {@link closeQuietly}.
+ * `writeFileSync`/`appendFileSync` of a path: the common case of {@link writeFile} run straight on a brief
+ * open (see {@link readPathSync} for why): open, one write(2) of everything, fsync if asked, close. A
+ * short write turns the descriptor into a Descriptor and continues in {@link writeAll}; a failure closes it.
  */
 export function writePathSync(
   ctx: FacadeContext,
@@ -344,13 +365,27 @@ export function writePathSync(
   defaultFlag: 'w' | 'a',
 ): void {
   const o = optionsOf(options);
+  const { table, backend } = ctx;
   const bytes = dataBytes(data, o.encoding);
+  const path = ctx.path(file);
   const bits = parseFlags(o.flag, defaultFlag);
-  const d = ctx.table.openDescriptorSync(ctx.path(file), bits, parseMode(o.mode, 0o666));
+  const fd = table.openBriefSync(path, bits, parseMode(o.mode, 0o666));
+  const at = appending(bits) ? null : 0;
+  let n: number;
   try {
-    const at = appending(bits) ? null : 0;
-    const n = bytes.byteLength === 0 ? 0 : d.writeSync(bytes, 0, bytes.byteLength, at);
-    if (n < bytes.byteLength) runSync(writeAll(d, bytes.subarray(n), at === null ? null : n));
+    n = bytes.byteLength === 0 ? 0 : backend.writeSync(fd, bytes, 0, bytes.byteLength, at);
+    if (n === bytes.byteLength) {
+      if (o.flush === true) backend.fsyncSync(fd);
+      table.closeBriefSync(fd);
+      return;
+    }
+  } catch (e) {
+    closeBriefQuietly(table, fd);
+    throw e;
+  }
+  const d = table.keepBriefSync(fd, bits, path);
+  try {
+    runSync(writeAll(d, bytes.subarray(n), at === null ? null : n));
     if (o.flush === true) d.syncSync();
   } catch (e) {
     runSync(closeQuietly(d));
@@ -358,6 +393,17 @@ export function writePathSync(
   }
   d.closeSync();
 }
+
+/** Closes a brief open on the way out of a failure: the first error is the one to report. */
+function closeBriefQuietly(table: FileTable, fd: number): void {
+  try {
+    table.closeBriefSync(fd);
+  } catch {
+    // the original error matters more
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /** `truncate` of a path: open read-write, ftruncate, close. */
 export function* truncatePath(ctx: FacadeContext, p: PathLike, len: number | null | undefined): Protocol<void> {
