@@ -322,20 +322,23 @@ export function readPathSync(
   const fd = table.openBriefSync(path, bits, 0o666);
   let got = EMPTY;
   let size: number | undefined;
+  let whole: Buffer | undefined;
   try {
     size = sizeHint(backend.fstatSync(fd));
     if (size !== undefined && size > 0) {
       const buf = Buffer.allocUnsafe(size);
       const n = backend.readSync(fd, buf, 0, size, 0);
-      if (n === size || n === 0) {
-        table.closeBriefSync(fd);
-        return decode(n === 0 ? EMPTY : buf, o.encoding);
-      }
-      got = buf.subarray(0, n);
+      if (n === size || n === 0) whole = n === 0 ? EMPTY : buf;
+      else got = buf.subarray(0, n);
     }
   } catch (e) {
     closeBriefQuietly(table, fd);
     throw e;
+  }
+  if (whole !== undefined) {
+    // Outside the try: a failing close has closed the descriptor and given its slot back already.
+    table.closeBriefSync(fd);
+    return decode(whole, o.encoding);
   }
   const d = table.keepBriefSync(fd, bits, path);
   let rest: Buffer;
@@ -374,14 +377,15 @@ export function writePathSync(
   let n: number;
   try {
     n = bytes.byteLength === 0 ? 0 : backend.writeSync(fd, bytes, 0, bytes.byteLength, at);
-    if (n === bytes.byteLength) {
-      if (o.flush === true) backend.fsyncSync(fd);
-      table.closeBriefSync(fd);
-      return;
-    }
+    if (n === bytes.byteLength && o.flush === true) backend.fsyncSync(fd);
   } catch (e) {
     closeBriefQuietly(table, fd);
     throw e;
+  }
+  if (n === bytes.byteLength) {
+    // Outside the try: a failing close has closed the descriptor and given its slot back already.
+    table.closeBriefSync(fd);
+    return;
   }
   const d = table.keepBriefSync(fd, bits, path);
   try {
