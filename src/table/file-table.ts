@@ -379,8 +379,8 @@ export class FileTable {
    * `maxOpen`, and retries when the OS refuses with EMFILE/ENFILE (see {@link FileTableOptions.emfileRetryMs}).
    *
    * The two forms are the one open written twice on purpose: open is the hottest call in the library,
-   * and as a protocol (src/protocol/run.ts) the generator and its steps cost ~100 ns of a ~130 ns
-   * table open on a backend that does nothing. What they share (the flags, the site, giving the slot
+   * and as a protocol (src/protocol/run.ts) the generator and its steps cost ~110 ns of a ~240 ns table
+   * open + close on a backend that does nothing (~130 ns written straight). What they share (the flags, the site, giving the slot
    * back on failure, the install) is one method each, so only the budget step and the open(2) differ:
    * the sync form has a slot or fails with EMFILE at once, the promise form queues and retries.
    */
@@ -458,9 +458,9 @@ export class FileTable {
 
   /**
    * Makes a descriptor of {@link FileTable.openBriefSync} a Descriptor of the table, as if
-   * {@link FileTable.openDescriptorSync} had opened it (its slot is the one the brief open took; a number
-   * the table still believed it held is handled as at any open: the stale holder is revoked). Its offset
-   * is 0: the caller reads and writes it at explicit positions until then. @internal
+   * {@link FileTable.openDescriptorSync} had opened it (its slot is the one the brief open took, and the
+   * brief open already revoked any stale holder of the number). Its offset is 0: the caller reads and
+   * writes it at explicit positions until then. @internal
    */
   keepBriefSync(fd: number, bits: number, path: string): Descriptor {
     return this.installOpened(fd, bits, path, undefined, undefined);
