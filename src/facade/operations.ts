@@ -208,6 +208,12 @@ export function* writeAll(d: Descriptor, bytes: Uint8Array, position: number | n
   }
 }
 
+/** {@link writeAll}, then fsync(2) when `flush` is asked for (writeFile's `flush` option). */
+function* writeOut(d: Descriptor, bytes: Uint8Array, position: number | null, flush: boolean): Protocol<void> {
+  yield* writeAll(d, bytes, position);
+  if (flush) yield syncOf(d);
+}
+
 /** Closes a descriptor on the way out of a failure: the first error is the one to report. */
 function* closeQuietly(d: Descriptor): Protocol<void> {
   try {
@@ -289,8 +295,7 @@ export function* writeFile(
   const open = openFile(ctx.table, ctx.path(file), bits, parseMode(o.mode, 0o666));
   const d = (yield open) as Descriptor;
   try {
-    yield* writeAll(d, bytes, appending(bits) ? null : 0);
-    if (o.flush === true) yield syncOf(d);
+    yield* writeOut(d, bytes, appending(bits) ? null : 0, o.flush === true);
   } catch (e) {
     yield* closeQuietly(d);
     throw e;
@@ -341,17 +346,10 @@ export function readPathSync(
     return decode(whole, o.encoding);
   }
   const d = table.keepBriefSync(fd, bits, path);
-  let rest: Buffer;
-  try {
-    // After a short read, at its end; otherwise nothing was read: at the description's offset, which also
-    // reads a FIFO (a positioned read there fails with ESPIPE).
-    const at = got.byteLength === 0 ? null : got.byteLength;
-    rest = runSync(readAll(d, size === undefined ? undefined : size - got.byteLength, at));
-  } catch (e) {
-    runSync(closeQuietly(d));
-    throw e;
-  }
-  d.closeSync();
+  // After a short read, at its end; otherwise nothing was read: at the description's offset, which also
+  // reads a FIFO (a positioned read there fails with ESPIPE).
+  const at = got.byteLength === 0 ? null : got.byteLength;
+  const rest = runSync(closingAfter(d, readAll(d, size === undefined ? undefined : size - got.byteLength, at)));
   return decode(got.byteLength === 0 ? rest : Buffer.concat([got, rest]), o.encoding);
 }
 
@@ -388,14 +386,7 @@ export function writePathSync(
     return;
   }
   const d = table.keepBriefSync(fd, bits, path);
-  try {
-    runSync(writeAll(d, bytes.subarray(n), at === null ? null : n));
-    if (o.flush === true) d.syncSync();
-  } catch (e) {
-    runSync(closeQuietly(d));
-    throw e;
-  }
-  d.closeSync();
+  runSync(closingAfter(d, writeOut(d, bytes.subarray(n), at === null ? null : n, o.flush === true)));
 }
 
 /** Closes a brief open on the way out of a failure: the first error is the one to report. */
